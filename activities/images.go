@@ -1,0 +1,210 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/imagefleet/imagefleet/cloud"
+)
+
+// Images are the activities on ECS images.
+type Images struct {
+	ECS cloud.ECS
+	// PollInterval is how often AwaitImageAvailable asks for a copy's status;
+	// short so that a finished copy is noticed within about a second.
+	PollInterval time.Duration
+}
+
+// ErrTypeSourceImage marks a source image that does not exist or may not be used.
+const ErrTypeSourceImage = "InvalidSourceImage"
+
+// CheckSourceImage verifies that the image exists in region and that the
+// caller may distribute it: a custom image of the account or a marketplace
+// image. The starter calls it before starting anything; the workflow calls it
+// again as an activity.
+func CheckSourceImage(ctx context.Context, ecs cloud.ECS, region, imageID string) (*cloud.Image, error) {
+	resp, err := ecs.DescribeImages(ctx, &cloud.DescribeImagesRequest{RegionId: region, ImageIds: []string{imageID}})
+	if err != nil {
+		if apiErr, ok := cloud.AsAPIError(err); ok && !apiErr.Retryable() {
+			return nil, fmt.Errorf("source image %s in %s: %w", imageID, region, err)
+		}
+		return nil, err
+	}
+	if len(resp.Images) == 0 {
+		return nil, fmt.Errorf("source image %s does not exist in %s or is not visible to this account", imageID, region)
+	}
+	img := resp.Images[0]
+	switch img.ImageOwnerAlias {
+	case cloud.OwnerSelf, cloud.OwnerMarketplace:
+	default:
+		return nil, fmt.Errorf("source image %s is a %s image: a package can distribute only a custom image of the account or a marketplace image", imageID, img.ImageOwnerAlias)
+	}
+	if img.Status != cloud.ImageAvailable {
+		return nil, fmt.Errorf("source image %s is %s, not Available", imageID, img.Status)
+	}
+	return &img, nil
+}
+
+// SourceImageInput names a source image.
+type SourceImageInput struct {
+	Region  string
+	ImageID string
+}
+
+// CheckSourceImage is CheckSourceImage as an activity.
+func (a *Images) CheckSourceImage(ctx context.Context, in SourceImageInput) (*cloud.Image, error) {
+	img, err := CheckSourceImage(ctx, a.ECS, in.Region, in.ImageID)
+	if err != nil {
+		if apiErr, ok := cloud.AsAPIError(err); ok && apiErr.Retryable() {
+			return nil, fromCloud(err)
+		}
+		return nil, permanent(ErrTypeSourceImage, err)
+	}
+	return img, nil
+}
+
+// StartCopyInput starts one region's copy.
+type StartCopyInput struct {
+	SourceRegion string
+	SourceImage  string
+	Region       string
+	ImageName    string
+	Description  string
+	Tags         map[string]string
+	// ClientToken makes the call idempotent: the same token returns the same
+	// copy, so a retried activity never copies twice.
+	ClientToken string
+}
+
+// StartImageCopy starts an asynchronous copy and returns the new image's ID.
+func (a *Images) StartImageCopy(ctx context.Context, in StartCopyInput) (string, error) {
+	resp, err := a.ECS.CopyImage(ctx, &cloud.CopyImageRequest{
+		RegionId:               in.SourceRegion,
+		ImageId:                in.SourceImage,
+		DestinationRegionId:    in.Region,
+		DestinationImageName:   in.ImageName,
+		DestinationDescription: in.Description,
+		Tags:                   in.Tags,
+		ClientToken:            in.ClientToken,
+	})
+	if err != nil {
+		return "", fromCloud(err)
+	}
+	return resp.ImageId, nil
+}
+
+// AwaitImageInput names an image being created.
+type AwaitImageInput struct {
+	Region  string
+	ImageID string
+}
+
+// CopyProgress is heartbeated while a copy runs, so the Web UI's pending
+// activity shows how far it is.
+type CopyProgress struct {
+	Status   string
+	Progress string
+}
+
+// AwaitImageAvailable polls the image every PollInterval until it is
+// Available, heartbeating its progress. Why polling inside one heartbeating
+// activity: a finished copy is noticed within one interval, the history gets
+// no event per poll, and a worker crash is detected by the heartbeat timeout.
+// Throttling and transient errors while polling are waited out here; only a
+// long unbroken run of them fails the attempt.
+func (a *Images) AwaitImageAvailable(ctx context.Context, in AwaitImageInput) error {
+	interval := a.PollInterval
+	if interval <= 0 {
+		interval = 500 * time.Millisecond
+	}
+	const maxConsecutiveErrors = 20
+	errorsInARow := 0
+	for {
+		resp, err := a.ECS.DescribeImages(ctx, &cloud.DescribeImagesRequest{RegionId: in.Region, ImageIds: []string{in.ImageID}, IncludeDeleted: true})
+		wait := interval
+		switch {
+		case err != nil:
+			apiErr, ok := cloud.AsAPIError(err)
+			if !ok || !apiErr.Retryable() {
+				return fromCloud(err)
+			}
+			errorsInARow++
+			if errorsInARow >= maxConsecutiveErrors {
+				return fromCloud(err)
+			}
+			wait = max(wait, apiErr.RetryAfter)
+			activity.RecordHeartbeat(ctx, CopyProgress{Status: "polling: " + apiErr.Code})
+		case len(resp.Images) == 0:
+			return permanent(ErrTypeCopyFailed, fmt.Errorf("image %s in %s has disappeared", in.ImageID, in.Region))
+		default:
+			errorsInARow = 0
+			img := resp.Images[0]
+			switch img.Status {
+			case cloud.ImageAvailable:
+				return nil
+			case cloud.ImageCreateFailed, cloud.ImageDeleted, cloud.ImageUnAvailable:
+				return permanent(ErrTypeCopyFailed, fmt.Errorf("copy %s into %s ended %s", in.ImageID, in.Region, img.Status))
+			}
+			activity.RecordHeartbeat(ctx, CopyProgress{Status: img.Status, Progress: img.Progress})
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+// DeleteCopyInput names a copy to remove.
+type DeleteCopyInput struct {
+	Region  string
+	ImageID string
+}
+
+// DeleteImageCopy removes a copy whatever its state: a running copy is
+// cancelled, a finished or failed one deleted, a missing one is already gone.
+func (a *Images) DeleteImageCopy(ctx context.Context, in DeleteCopyInput) error {
+	_, err := a.ECS.CancelCopyImage(ctx, &cloud.CancelCopyImageRequest{RegionId: in.Region, ImageId: in.ImageID})
+	if err == nil || isNotFound(err) {
+		return nil
+	}
+	if !cloud.IsCode(err, cloud.CodeIncorrectStatus) {
+		return fromCloud(err)
+	}
+	// Not copying any more: delete it.
+	_, err = a.ECS.DeleteImage(ctx, &cloud.DeleteImageRequest{RegionId: in.Region, ImageId: in.ImageID, Force: true})
+	if err == nil || isNotFound(err) {
+		return nil
+	}
+	if cloud.IsCode(err, cloud.CodeIncorrectStatus) && strings.Contains(strings.ToLower(err.Error()), "deleted") {
+		return nil
+	}
+	return fromCloud(err)
+}
+
+// ShareImageInput sets who may use an image.
+type ShareImageInput struct {
+	Region   string
+	ImageID  string
+	Public   bool
+	Accounts []string
+	// ClientToken keeps a retried call from repeating the change.
+	ClientToken string
+}
+
+// ShareImage applies a package's permission to one delivered image.
+func (a *Images) ShareImage(ctx context.Context, in ShareImageInput) error {
+	public := in.Public
+	_, err := a.ECS.ModifyImageSharePermission(ctx, &cloud.ModifyImageSharePermissionRequest{
+		RegionId:    in.Region,
+		ImageId:     in.ImageID,
+		IsPublic:    &public,
+		AddAccount:  in.Accounts,
+		ClientToken: in.ClientToken,
+	})
+	return fromCloud(err)
+}

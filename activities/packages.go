@@ -1,0 +1,127 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/imagefleet/imagefleet/cloud"
+	"github.com/imagefleet/imagefleet/model"
+)
+
+// Packages are the activities on Compute Nest deployment packages.
+type Packages struct {
+	Nest cloud.ComputeNest
+}
+
+// ErrTypeVersionLocked marks a version that is already published.
+const ErrTypeVersionLocked = "VersionLocked"
+
+// PrepareVersionInput describes the draft version to distribute.
+type PrepareVersionInput struct {
+	Spec        model.DistributeSpec
+	ClientToken string
+}
+
+// PrepareArtifactVersion makes sure the package exists and has the spec's
+// version as a draft, and returns the package ID. A published version is
+// refused: its content is locked, and a changed image needs a new version.
+func (a *Packages) PrepareArtifactVersion(ctx context.Context, in PrepareVersionInput) (string, error) {
+	spec := in.Spec
+	existing, err := FindArtifact(ctx, a.Nest, spec.Package)
+	if err != nil {
+		return "", fromCloud(err)
+	}
+	req := &cloud.CreateArtifactRequest{
+		ArtifactType:     cloud.ArtifactEcsImage,
+		Name:             spec.Package,
+		VersionName:      spec.Version,
+		Description:      spec.Description,
+		ArtifactProperty: cloud.ArtifactProperty{RegionId: spec.SourceRegion, ImageId: spec.SourceImage},
+		SupportRegionIds: spec.Regions,
+		Tags:             spec.Tags,
+		ClientToken:      in.ClientToken,
+	}
+	if existing != nil {
+		if err := CheckVersionUnpublished(existing, spec.Version); err != nil {
+			return "", permanent(ErrTypeVersionLocked, err)
+		}
+		if draft := findVersion(existing, spec.Version); draft != nil {
+			if draft.ArtifactProperty.ImageId != spec.SourceImage || draft.ArtifactProperty.RegionId != spec.SourceRegion {
+				return "", permanent(cloud.CodeInvalidParameter, fmt.Errorf("draft version %s of package %s holds image %s in %s, not %s in %s: use a new version name",
+					spec.Version, spec.Package, draft.ArtifactProperty.ImageId, draft.ArtifactProperty.RegionId, spec.SourceImage, spec.SourceRegion))
+			}
+			return existing.ArtifactId, nil // a retried or resumed run: the draft is ours
+		}
+		req.ArtifactId = existing.ArtifactId
+	}
+	resp, err := a.Nest.CreateArtifact(ctx, req)
+	if err != nil {
+		return "", fromCloud(err)
+	}
+	return resp.ArtifactId, nil
+}
+
+// FindArtifact returns the caller's package named name, or nil.
+func FindArtifact(ctx context.Context, nest cloud.ComputeNest, name string) (*cloud.Artifact, error) {
+	resp, err := nest.GetArtifact(ctx, &cloud.GetArtifactRequest{Name: name})
+	if cloud.IsCode(err, cloud.CodeArtifactNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &resp.Artifact, nil
+}
+
+// CheckVersionUnpublished refuses a version that is already published.
+func CheckVersionUnpublished(a *cloud.Artifact, version string) error {
+	if v := findVersion(a, version); v != nil && v.Status == cloud.ArtifactAvailable {
+		return fmt.Errorf("version %s of package %s is already published and locked; publish a changed image as a new version", version, a.Name)
+	}
+	return nil
+}
+
+func findVersion(a *cloud.Artifact, version string) *cloud.ArtifactVersion {
+	i := slices.IndexFunc(a.Versions, func(v cloud.ArtifactVersion) bool { return v.VersionName == version })
+	if i < 0 {
+		return nil
+	}
+	return &a.Versions[i]
+}
+
+// ResolvePackagePermission derives the package's permission from the
+// services associated with it.
+func (a *Packages) ResolvePackagePermission(ctx context.Context, artifactID string) (model.Permission, error) {
+	resp, err := a.Nest.ListServices(ctx, &cloud.ListServicesRequest{ArtifactId: artifactID})
+	if err != nil {
+		return model.Permission{}, fromCloud(err)
+	}
+	services := make([]model.AssociatedService, len(resp.Services))
+	for i, s := range resp.Services {
+		services[i] = model.AssociatedService{ID: s.ServiceId, Public: s.Visibility == cloud.VisibilityPublic, Whitelist: s.Whitelist}
+	}
+	return model.PackagePermission(services), nil
+}
+
+// ReleaseInput publishes a version.
+type ReleaseInput struct {
+	ArtifactID  string
+	Version     string
+	ImageIDs    map[string]string
+	Permission  model.Permission
+	ClientToken string
+}
+
+// ReleaseArtifactVersion publishes the version with its region mapping and
+// locks it. A retry after a lost answer finds it published by us and succeeds.
+func (a *Packages) ReleaseArtifactVersion(ctx context.Context, in ReleaseInput) error {
+	_, err := a.Nest.ReleaseArtifact(ctx, &cloud.ReleaseArtifactRequest{
+		ArtifactId:    in.ArtifactID,
+		VersionName:   in.Version,
+		ImageDelivery: in.ImageIDs,
+		Permission:    cloud.Permission{Visibility: in.Permission.Visibility, AccountIds: in.Permission.Accounts},
+		ClientToken:   in.ClientToken,
+	})
+	return fromCloud(err)
+}

@@ -1,0 +1,27 @@
+package activities
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/worker"
+
+	"github.com/imagefleet/imagefleet/cloud"
+)
+
+// Cloud is every cloud service the activities call.
+type Cloud interface {
+	cloud.ECS
+	cloud.ComputeNest
+}
+
+// Options tune the activities.
+type Options struct {
+	// PollInterval is how often long-running cloud operations are polled.
+	PollInterval time.Duration
+}
+
+// Register registers every activity, bound to the cloud client c.
+func Register(r worker.ActivityRegistry, c Cloud, opts Options) {
+	r.RegisterActivity(&Images{ECS: c, PollInterval: opts.PollInterval})
+	r.RegisterActivity(&Packages{Nest: c})
+}

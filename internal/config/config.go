@@ -1,0 +1,83 @@
+// Package config builds what every imagefleet process needs from its
+// environment: a zerolog logger, Temporal client options (through envconfig,
+// so TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TLS settings and
+// temporal.toml profiles all work) and the cloud client.
+package config
+
+import (
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
+	sdklog "go.temporal.io/sdk/log"
+
+	"github.com/imagefleet/imagefleet/cloud"
+)
+
+// Environment variables of imagefleet's own settings.
+const (
+	EnvCloudEndpoint = "IMAGEFLEET_CLOUD_ENDPOINT"
+	EnvAccount       = "IMAGEFLEET_ACCOUNT"
+	EnvLogLevel      = "IMAGEFLEET_LOG_LEVEL"
+	EnvWebUI         = "IMAGEFLEET_WEB_UI"
+)
+
+// Defaults of the local stack.
+const (
+	DefaultCloudEndpoint = "http://127.0.0.1:8299"
+	DefaultAccount       = "1000000000000001"
+	DefaultWebUI         = "http://localhost:8233"
+)
+
+// Logger returns a zerolog logger for component: human-readable on a
+// terminal, JSON lines otherwise; level from IMAGEFLEET_LOG_LEVEL (info).
+func Logger(component string) zerolog.Logger {
+	var w io.Writer = os.Stderr
+	if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+		w = zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: time.TimeOnly}
+	}
+	level, err := zerolog.ParseLevel(strings.ToLower(os.Getenv(EnvLogLevel)))
+	if err != nil || level == zerolog.NoLevel {
+		level = zerolog.InfoLevel
+	}
+	return zerolog.New(w).Level(level).With().Timestamp().Str("component", component).Logger()
+}
+
+// SDKLogger hands a zerolog logger to the Temporal SDK. Workflow log lines
+// then carry the SDK's WorkflowID and RunID fields.
+func SDKLogger(l zerolog.Logger) sdklog.Logger {
+	return sdklog.NewStructuredLogger(slog.New(zerolog.NewSlogHandler(l)))
+}
+
+// TemporalOptions loads client options from the environment and the
+// temporal.toml profile (TEMPORAL_PROFILE), as the temporal CLI does.
+// Without any setting they point at localhost:7233, namespace default.
+func TemporalOptions(l zerolog.Logger) (client.Options, error) {
+	opts, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{})
+	if err != nil {
+		return client.Options{}, err
+	}
+	opts.Logger = SDKLogger(l)
+	return opts, nil
+}
+
+// Cloud returns the cloud client for IMAGEFLEET_CLOUD_ENDPOINT acting as
+// IMAGEFLEET_ACCOUNT.
+func Cloud() *cloud.Client {
+	return cloud.NewClient(env(EnvCloudEndpoint, DefaultCloudEndpoint), env(EnvAccount, DefaultAccount))
+}
+
+// WebUI is the base URL of the Temporal Web UI.
+func WebUI() string { return strings.TrimRight(env(EnvWebUI, DefaultWebUI), "/") }
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}

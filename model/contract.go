@@ -1,0 +1,51 @@
+// Package model holds imagefleet's contracts: the task queue, workflow types,
+// operator commands (signal and update names) and query names with their typed
+// payloads, workflow-ID helpers, search attributes, and the specs with their
+// validation. Starter, worker, workflows and tests all name things from here,
+// and any other Temporal client (the temporal CLI, the Web UI) can use the
+// same names and JSON payloads; README.md documents them.
+package model
+
+import (
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+)
+
+// TaskQueue is the one task queue every imagefleet workflow and activity runs on.
+const TaskQueue = "imagefleet"
+
+// Search attributes imagefleet workflows set. They must be registered on the
+// namespace before a workflow upserts them (the local stack does it at start;
+// see README for a production cluster).
+var (
+	// SAOperation names the kind of work: distribute, build, rollout, bluegreen.
+	SAOperation = temporal.NewSearchAttributeKeyKeyword("ImagefleetOperation")
+	// SAState is the run's coarse state, e.g. Running, WaitingForOperator.
+	SAState   = temporal.NewSearchAttributeKeyKeyword("ImagefleetState")
+	SAPackage = temporal.NewSearchAttributeKeyKeyword("ImagefleetPackage")
+	SAVersion = temporal.NewSearchAttributeKeyKeyword("ImagefleetVersion")
+)
+
+// SearchAttributes lists every custom search attribute with its type, for
+// registration.
+var SearchAttributes = map[string]enums.IndexedValueType{
+	SAOperation.GetName(): enums.INDEXED_VALUE_TYPE_KEYWORD,
+	SAState.GetName():     enums.INDEXED_VALUE_TYPE_KEYWORD,
+	SAPackage.GetName():   enums.INDEXED_VALUE_TYPE_KEYWORD,
+	SAVersion.GetName():   enums.INDEXED_VALUE_TYPE_KEYWORD,
+}
+
+// Operation values of SAOperation.
+const (
+	OperationDistribute = "distribute"
+)
+
+// Coarse run states shared by every operation (values of SAState).
+const (
+	StateRunning            = "Running"
+	StateWaitingForOperator = "WaitingForOperator"
+	StateCompensating       = "Compensating"
+	StateSucceeded          = "Succeeded"
+	StateFailed             = "Failed"
+	StateAborted            = "Aborted"
+)

@@ -1,0 +1,214 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Distribution: publish a version of an ECS image deployment package by
+// replicating its source image into regions (Compute Nest's model).
+
+// DistributeWorkflowType is the workflow type of a package version distribution.
+const DistributeWorkflowType = "DistributeImagePackage"
+
+// Operator commands of a distribution. Each name is both a signal (fire and
+// forget: `temporal workflow signal --name retry-region --input '{"region":"eu-west-1"}'`)
+// and an update with a validator (the starter uses it to get an immediate
+// accept or the reason for refusal).
+const (
+	// CommandRetryRegion copies into a failed region again. Payload RegionCommand.
+	CommandRetryRegion = "retry-region"
+	// CommandDropRegion publishes without a failed region. Payload RegionCommand.
+	CommandDropRegion = "drop-region"
+	// CommandAbort stops the distribution and deletes the copies it made.
+	// Payload AbortCommand.
+	CommandAbort = "abort"
+)
+
+// QueryProgress returns DistributionProgress.
+const QueryProgress = "progress"
+
+// RegionCommand names the failed region an operator decision applies to.
+type RegionCommand struct {
+	Region string `json:"region"`
+}
+
+// AbortCommand stops a run; Reason is kept in its progress and result.
+type AbortCommand struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+// DistributeSpec is the input of a distribution.
+type DistributeSpec struct {
+	// Package is the deployment package name: 3–128 letters, digits or
+	// underscores. It cannot change once the package exists.
+	Package string `json:"package"`
+	// Version is the version name: 3–50 letters, digits or underscores.
+	Version string `json:"version"`
+	// Description is 10–500 characters.
+	Description string            `json:"description"`
+	Tags        map[string]string `json:"tags,omitempty"`
+	// SourceRegion and SourceImage name the image to replicate: a custom image
+	// of the account, or a marketplace image.
+	SourceRegion string `json:"sourceRegion"`
+	SourceImage  string `json:"sourceImage"`
+	// Regions are the distribution regions: at least one, each known.
+	Regions []string `json:"regions"`
+	// CopyAttempts is how often a region's copy is tried before the operator
+	// is asked (default 5).
+	CopyAttempts int `json:"copyAttempts,omitempty"`
+}
+
+// Limits from the Compute Nest documentation.
+const (
+	MaxPackageTags         = 20
+	DefaultCopyAttempts    = 5
+	minDescriptionLen      = 10
+	maxDescriptionLen      = 500
+	maxCopyAttemptsAllowed = 50
+)
+
+var (
+	packageNameRE = regexp.MustCompile(`^[A-Za-z0-9_]{3,128}$`)
+	versionNameRE = regexp.MustCompile(`^[A-Za-z0-9_]{3,50}$`)
+)
+
+// Validate checks the spec without calling the cloud. It reports every
+// problem at once so that a user fixes a spec in one go.
+func (s DistributeSpec) Validate() error {
+	var errs []error
+	if !packageNameRE.MatchString(s.Package) {
+		errs = append(errs, fmt.Errorf("package name %q must be 3–128 characters of letters, digits and underscore", s.Package))
+	}
+	if !versionNameRE.MatchString(s.Version) {
+		errs = append(errs, fmt.Errorf("version name %q must be 3–50 characters of letters, digits and underscore", s.Version))
+	}
+	if n := utf8.RuneCountInString(s.Description); n < minDescriptionLen || n > maxDescriptionLen {
+		errs = append(errs, fmt.Errorf("description must be %d–%d characters, got %d", minDescriptionLen, maxDescriptionLen, n))
+	}
+	if len(s.Tags) > MaxPackageTags {
+		errs = append(errs, fmt.Errorf("at most %d tags, got %d", MaxPackageTags, len(s.Tags)))
+	}
+	if s.SourceImage == "" {
+		errs = append(errs, errors.New("source image is required"))
+	}
+	if _, ok := LookupRegion(s.SourceRegion); !ok {
+		errs = append(errs, fmt.Errorf("source region %q is unknown", s.SourceRegion))
+	}
+	if len(s.Regions) == 0 {
+		errs = append(errs, errors.New("at least one distribution region is required"))
+	} else if err := CheckRegions(s.Regions); err != nil {
+		errs = append(errs, err)
+	}
+	if s.CopyAttempts < 0 || s.CopyAttempts > maxCopyAttemptsAllowed {
+		errs = append(errs, fmt.Errorf("copyAttempts must be 0 (default %d) to %d", DefaultCopyAttempts, maxCopyAttemptsAllowed))
+	}
+	if len(errs) > 0 {
+		return &InvalidSpecError{Errs: errs}
+	}
+	return nil
+}
+
+// Attempts is CopyAttempts with its default applied.
+func (s DistributeSpec) Attempts() int {
+	if s.CopyAttempts == 0 {
+		return DefaultCopyAttempts
+	}
+	return s.CopyAttempts
+}
+
+// InvalidSpecError lists every problem of a spec.
+type InvalidSpecError struct{ Errs []error }
+
+func (e *InvalidSpecError) Error() string {
+	msgs := make([]string, len(e.Errs))
+	for i, err := range e.Errs {
+		msgs[i] = err.Error()
+	}
+	return "invalid spec: " + strings.Join(msgs, "; ")
+}
+
+func (e *InvalidSpecError) Unwrap() []error { return e.Errs }
+
+// DistributeWorkflowID is the workflow ID of a package version's
+// distribution: one per version, so a second start while one runs is refused
+// by Temporal itself.
+func DistributeWorkflowID(pkg, version string) string {
+	return "distribute/" + pkg + "/" + version
+}
+
+// Region states of a distribution.
+const (
+	RegionPending   = "Pending"
+	RegionCopying   = "Copying"
+	RegionAvailable = "Available"
+	RegionFailed    = "Failed" // waits for retry-region, drop-region or abort
+	RegionDropped   = "Dropped"
+	RegionDeleted   = "Deleted" // its copy was deleted by abort
+)
+
+// RegionProgress is one region's part of a distribution.
+type RegionProgress struct {
+	Region   string `json:"region"`
+	State    string `json:"state"`
+	ImageID  string `json:"imageId,omitempty"`
+	Attempts int    `json:"attempts"`
+	Error    string `json:"error,omitempty"`
+	// Copies lists every image ID copied into the region, failed ones included,
+	// so that abort can delete them all.
+	Copies     []string  `json:"copies,omitempty"`
+	StartedAt  time.Time `json:"startedAt,omitzero"`
+	FinishedAt time.Time `json:"finishedAt,omitzero"`
+}
+
+// Distribution phases.
+const (
+	PhaseValidating   = "Validating"
+	PhaseReplicating  = "Replicating"
+	PhaseSharing      = "Sharing"
+	PhasePublishing   = "Publishing"
+	PhasePublished    = "Published"
+	PhaseCompensating = "Compensating"
+	PhaseAborted      = "Aborted"
+	PhaseFailed       = "Failed"
+)
+
+// DistributionProgress is the answer to QueryProgress.
+type DistributionProgress struct {
+	Package    string           `json:"package"`
+	Version    string           `json:"version"`
+	ArtifactID string           `json:"artifactId,omitempty"`
+	Phase      string           `json:"phase"`
+	Regions    []RegionProgress `json:"regions"`
+	// WaitingFor says what the run waits for, e.g. an operator decision.
+	WaitingFor string      `json:"waitingFor,omitempty"`
+	Permission *Permission `json:"permission,omitempty"`
+	// LastRefusal is the most recent operator command that was refused, with
+	// its reason (signals cannot answer, so they leave it here).
+	LastRefusal string `json:"lastRefusal,omitempty"`
+}
+
+// Region returns the progress entry of region, or nil.
+func (p *DistributionProgress) Region(region string) *RegionProgress {
+	for i := range p.Regions {
+		if p.Regions[i].Region == region {
+			return &p.Regions[i]
+		}
+	}
+	return nil
+}
+
+// DistributionResult is the result of a successful distribution.
+type DistributionResult struct {
+	Package    string `json:"package"`
+	Version    string `json:"version"`
+	ArtifactID string `json:"artifactId"`
+	// ImageIDs maps each delivered region to its image ID.
+	ImageIDs   map[string]string `json:"imageIds"`
+	Dropped    []string          `json:"dropped,omitempty"`
+	Permission Permission        `json:"permission"`
+}

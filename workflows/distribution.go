@@ -1,0 +1,430 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/imagefleet/imagefleet/activities"
+	"github.com/imagefleet/imagefleet/model"
+	"github.com/imagefleet/imagefleet/workflows/internal/fanout"
+	"github.com/imagefleet/imagefleet/workflows/internal/operator"
+	"github.com/imagefleet/imagefleet/workflows/internal/saga"
+)
+
+// DistributeImagePackage publishes a version of an ECS image deployment
+// package: it replicates the source image into every selected region at
+// once, asks the operator what to do about a region that keeps failing
+// (retry-region, drop-region or abort), shares the copies as the package's
+// associated services dictate, and publishes the version with its
+// region→image mapping, which locks it.
+func DistributeImagePackage(ctx workflow.Context, spec model.DistributeSpec) (*model.DistributionResult, error) {
+	d := &distribution{spec: spec}
+	if err := d.setup(ctx); err != nil {
+		return nil, err
+	}
+	return d.run(ctx)
+}
+
+// Error types a distribution fails with.
+const (
+	ErrTypeInvalidSpec = "InvalidSpec"
+	ErrTypeAborted     = "Aborted"
+	ErrTypeNoRegion    = "NoRegionDelivered"
+)
+
+var (
+	images   *activities.Images
+	packages *activities.Packages
+)
+
+type distribution struct {
+	spec     model.DistributeSpec
+	progress model.DistributionProgress
+	logger   log.Logger
+	saga     saga.Saga
+	// tokenKey scopes client tokens to this distribution: stable across
+	// worker restarts, retries and resets, new for a new run of the same
+	// version (whose old copies an abort deleted).
+	tokenKey string
+
+	decisions    map[string]string // region → pending operator decision
+	abortReason  string
+	aborted      bool
+	cancelCopies workflow.CancelFunc
+	state        string // value of the ImagefleetState search attribute
+}
+
+func (d *distribution) setup(ctx workflow.Context) error {
+	info := workflow.GetInfo(ctx)
+	d.tokenKey = info.WorkflowExecution.ID + "/" + info.FirstRunID
+	d.logger = log.With(workflow.GetLogger(ctx), "package", d.spec.Package, "version", d.spec.Version)
+	d.decisions = map[string]string{}
+	d.progress = model.DistributionProgress{Package: d.spec.Package, Version: d.spec.Version, Phase: model.PhaseValidating}
+	for _, r := range d.spec.Regions {
+		d.progress.Regions = append(d.progress.Regions, model.RegionProgress{Region: r, State: model.RegionPending})
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx,
+		model.SAOperation.ValueSet(model.OperationDistribute),
+		model.SAPackage.ValueSet(d.spec.Package),
+		model.SAVersion.ValueSet(d.spec.Version),
+	); err != nil {
+		return err
+	}
+	d.setState(ctx, model.StateRunning)
+	if err := d.spec.Validate(); err != nil {
+		d.progress.Phase = model.PhaseFailed
+		d.setState(ctx, model.StateFailed)
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidSpec, err)
+	}
+	if err := workflow.SetQueryHandlerWithOptions(ctx, model.QueryProgress, func() (model.DistributionProgress, error) {
+		return d.progress, nil
+	}, workflow.QueryHandlerOptions{Description: "per-region progress of the distribution"}); err != nil {
+		return err
+	}
+	return d.registerCommands(ctx)
+}
+
+func (d *distribution) registerCommands(ctx workflow.Context) error {
+	refused := func(command string, err error) {
+		d.progress.LastRefusal = command + ": " + err.Error()
+		d.logger.Warn("Operator command refused", "command", command, "error", err)
+	}
+	decide := func(decision string) operator.Command[model.RegionCommand] {
+		return operator.Command[model.RegionCommand]{
+			Name:     decision,
+			Validate: func(c model.RegionCommand) error { return d.validateRegionDecision(decision, c.Region) },
+			Apply: func(c model.RegionCommand) {
+				d.logger.Info("Operator decision", "command", decision, "region", c.Region)
+				d.decisions[c.Region] = decision
+			},
+		}
+	}
+	abort := operator.Command[model.AbortCommand]{
+		Name:     model.CommandAbort,
+		Validate: func(model.AbortCommand) error { return d.validateAbort() },
+		Apply: func(c model.AbortCommand) {
+			d.logger.Info("Abort requested", "reason", c.Reason)
+			d.aborted, d.abortReason = true, c.Reason
+			if d.cancelCopies != nil {
+				d.cancelCopies()
+			}
+		},
+	}
+	return errors.Join(
+		operator.Register(ctx, decide(model.CommandRetryRegion), refused),
+		operator.Register(ctx, decide(model.CommandDropRegion), refused),
+		operator.Register(ctx, abort, refused),
+	)
+}
+
+func (d *distribution) validateRegionDecision(decision, region string) error {
+	r := d.progress.Region(region)
+	switch {
+	case region == "":
+		return errors.New("the command needs a region")
+	case r == nil:
+		return fmt.Errorf("region %s is not part of this distribution (its regions: %s)", region, strings.Join(d.spec.Regions, ", "))
+	case d.aborted:
+		return errors.New("the distribution is being aborted")
+	case r.State != model.RegionFailed:
+		return fmt.Errorf("region %s is %s: %s applies only to a failed region", region, r.State, decision)
+	case d.decisions[region] != "":
+		return fmt.Errorf("region %s already has a decision (%s) being carried out", region, d.decisions[region])
+	}
+	return nil
+}
+
+func (d *distribution) validateAbort() error {
+	switch {
+	case d.aborted:
+		return errors.New("the distribution is already being aborted")
+	case d.progress.Phase != model.PhaseValidating && d.progress.Phase != model.PhaseReplicating:
+		return fmt.Errorf("the distribution is %s: abort applies only before publishing starts", d.progress.Phase)
+	}
+	return nil
+}
+
+func (d *distribution) run(ctx workflow.Context) (*model.DistributionResult, error) {
+	artifactID, err := d.prepare(ctx)
+	if err == nil {
+		d.progress.ArtifactID = artifactID
+		err = d.replicate(ctx)
+	}
+	if err == nil {
+		var result *model.DistributionResult
+		if result, err = d.publish(ctx); err == nil {
+			d.progress.Phase = model.PhasePublished
+			d.setState(ctx, model.StateSucceeded)
+			return result, nil
+		}
+	}
+	return nil, d.fail(ctx, err)
+}
+
+// prepare checks the source image and creates the draft version.
+func (d *distribution) prepare(ctx workflow.Context) (string, error) {
+	actx := workflow.WithActivityOptions(ctx, shortActivity(d.spec.Attempts()))
+	if err := workflow.ExecuteActivity(actx, images.CheckSourceImage, activities.SourceImageInput{Region: d.spec.SourceRegion, ImageID: d.spec.SourceImage}).Get(ctx, nil); err != nil {
+		return "", err
+	}
+	var artifactID string
+	err := workflow.ExecuteActivity(actx, packages.PrepareArtifactVersion, activities.PrepareVersionInput{
+		Spec: d.spec, ClientToken: model.ClientToken(d.tokenKey, "create-version"),
+	}).Get(ctx, &artifactID)
+	return artifactID, err
+}
+
+// replicate copies the image into every region at once and returns when each
+// region is Available or Dropped, or the operator aborts.
+func (d *distribution) replicate(ctx workflow.Context) error {
+	d.progress.Phase = model.PhaseReplicating
+	d.updateDetails(ctx)
+	copyCtx, cancel := workflow.WithCancel(ctx)
+	d.cancelCopies = cancel
+	defer cancel()
+	fanout.Each(copyCtx, d.spec.Regions, 0, d.replicateRegion)
+	if d.aborted {
+		return temporal.NewApplicationErrorWithOptions("distribution aborted by the operator: "+d.abortReason, ErrTypeAborted,
+			temporal.ApplicationErrorOptions{NonRetryable: true, Category: temporal.ApplicationErrorCategoryBenign})
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if len(d.delivered()) == 0 {
+		return temporal.NewNonRetryableApplicationError("every region was dropped: nothing to publish", ErrTypeNoRegion, nil)
+	}
+	return nil
+}
+
+// replicateRegion copies into one region until the copy is Available or the
+// operator drops the region.
+func (d *distribution) replicateRegion(ctx workflow.Context, region string) {
+	r := d.progress.Region(region)
+	newCopy := true
+	for {
+		r.State, r.Error, r.Attempts = model.RegionCopying, "", r.Attempts+1
+		r.StartedAt = workflow.Now(ctx)
+		d.updateDetails(ctx)
+		err := d.copyInto(ctx, r, newCopy)
+		if err == nil {
+			r.State, r.FinishedAt = model.RegionAvailable, workflow.Now(ctx)
+			d.updateDetails(ctx)
+			return
+		}
+		if ctx.Err() != nil {
+			return // aborted or cancelled: compensation follows
+		}
+		r.State, r.Error = model.RegionFailed, rootMessage(err)
+		d.logger.Warn("Region failed, waiting for an operator decision", "region", region, "error", err)
+		d.updateDetails(ctx)
+		if err := workflow.Await(ctx, func() bool { return d.decisions[region] != "" }); err != nil {
+			return
+		}
+		decision := d.decisions[region]
+		delete(d.decisions, region)
+		if decision == model.CommandDropRegion {
+			r.State, r.FinishedAt = model.RegionDropped, workflow.Now(ctx)
+			d.updateDetails(ctx)
+			return
+		}
+		// Retry. A copy that merely could not be watched (an outage, say) may
+		// still finish: watch it again rather than copy twice.
+		newCopy = r.ImageID == "" || isType(err, activities.ErrTypeCopyFailed)
+		if newCopy && r.ImageID != "" {
+			d.deleteCopy(ctx, region, r.ImageID)
+			r.ImageID = ""
+		}
+	}
+}
+
+// copyInto starts a copy (when newCopy) and waits until it is Available.
+func (d *distribution) copyInto(ctx workflow.Context, r *model.RegionProgress, newCopy bool) error {
+	if newCopy {
+		// Started on a disconnected context: an abort must not lose the ID
+		// of a copy the cloud has already begun, or compensation would miss it.
+		startCtx, cancel := workflow.NewDisconnectedContext(ctx)
+		defer cancel()
+		startCtx = workflow.WithActivityOptions(startCtx, shortActivity(d.spec.Attempts()))
+		var imageID string
+		err := workflow.ExecuteActivity(startCtx, images.StartImageCopy, activities.StartCopyInput{
+			SourceRegion: d.spec.SourceRegion,
+			SourceImage:  d.spec.SourceImage,
+			Region:       r.Region,
+			ImageName:    d.spec.Package + "_" + d.spec.Version,
+			Description:  d.spec.Description,
+			Tags:         map[string]string{"imagefleet:package": d.spec.Package, "imagefleet:version": d.spec.Version},
+			ClientToken:  model.ClientToken(d.tokenKey, "copy", r.Region, fmt.Sprint(len(r.Copies)+1)),
+		}).Get(startCtx, &imageID)
+		if err != nil {
+			return err
+		}
+		r.ImageID = imageID
+		r.Copies = append(r.Copies, imageID)
+		region := r.Region
+		d.saga.Add("delete copy "+imageID+" in "+region, func(ctx workflow.Context) error {
+			return d.deleteCopy(ctx, region, imageID)
+		})
+		d.updateDetails(ctx)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 24 * time.Hour,
+		HeartbeatTimeout:    15 * time.Second,
+		WaitForCancellation: true,
+		RetryPolicy:         retryPolicy(d.spec.Attempts()),
+		Summary:             "wait for " + r.ImageID + " in " + r.Region,
+	})
+	return workflow.ExecuteActivity(actx, images.AwaitImageAvailable, activities.AwaitImageInput{Region: r.Region, ImageID: r.ImageID}).Get(ctx, nil)
+}
+
+func (d *distribution) deleteCopy(ctx workflow.Context, region, imageID string) error {
+	actx := workflow.WithActivityOptions(ctx, cleanupActivity())
+	err := workflow.ExecuteActivity(actx, images.DeleteImageCopy, activities.DeleteCopyInput{Region: region, ImageID: imageID}).Get(ctx, nil)
+	if err != nil {
+		d.logger.Error("Could not delete a copy", "region", region, "image", imageID, "error", err)
+	}
+	return err
+}
+
+// publish shares every delivered image and releases the version.
+func (d *distribution) publish(ctx workflow.Context) (*model.DistributionResult, error) {
+	d.progress.Phase = model.PhaseSharing
+	d.updateDetails(ctx)
+	actx := workflow.WithActivityOptions(ctx, shortActivity(d.spec.Attempts()))
+	var perm model.Permission
+	if err := workflow.ExecuteActivity(actx, packages.ResolvePackagePermission, d.progress.ArtifactID).Get(ctx, &perm); err != nil {
+		return nil, err
+	}
+	d.progress.Permission = &perm
+	delivered := d.delivered()
+	var shareErrs []error
+	fanout.Each(ctx, slices.Sorted(maps.Keys(delivered)), 0, func(ctx workflow.Context, region string) {
+		err := workflow.ExecuteActivity(actx, images.ShareImage, activities.ShareImageInput{
+			Region: region, ImageID: delivered[region],
+			Public: perm.Visibility == model.VisibilityPublic, Accounts: perm.Accounts,
+			ClientToken: model.ClientToken(d.tokenKey, "share", region),
+		}).Get(ctx, nil)
+		if err != nil {
+			shareErrs = append(shareErrs, fmt.Errorf("share in %s: %w", region, err))
+		}
+	})
+	if err := errors.Join(shareErrs...); err != nil {
+		return nil, err
+	}
+	// Failed copies of dropped regions are not part of the package.
+	for _, r := range d.progress.Regions {
+		if r.State == model.RegionDropped && r.ImageID != "" {
+			_ = d.deleteCopy(ctx, r.Region, r.ImageID) // logged; a leftover does not undo the publish
+		}
+	}
+	d.progress.Phase = model.PhasePublishing
+	d.updateDetails(ctx)
+	err := workflow.ExecuteActivity(actx, packages.ReleaseArtifactVersion, activities.ReleaseInput{
+		ArtifactID: d.progress.ArtifactID, Version: d.spec.Version, ImageIDs: delivered, Permission: perm,
+		ClientToken: model.ClientToken(d.tokenKey, "release"),
+	}).Get(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	result := &model.DistributionResult{
+		Package: d.spec.Package, Version: d.spec.Version, ArtifactID: d.progress.ArtifactID,
+		ImageIDs: delivered, Permission: perm,
+	}
+	for _, r := range d.progress.Regions {
+		if r.State == model.RegionDropped {
+			result.Dropped = append(result.Dropped, r.Region)
+		}
+	}
+	d.logger.Info("Version published", "regions", len(delivered), "dropped", len(result.Dropped))
+	return result, nil
+}
+
+// fail deletes every copy made and returns the error the run ends with.
+func (d *distribution) fail(ctx workflow.Context, err error) error {
+	if d.saga.Len() > 0 {
+		d.progress.Phase = model.PhaseCompensating
+		d.setState(ctx, model.StateCompensating)
+		d.logger.Info("Deleting the copies made", "copies", d.saga.Len(), "cause", err)
+		if cerr := d.saga.Compensate(ctx); cerr != nil {
+			err = fmt.Errorf("%w; and some copies could not be deleted: %v", err, cerr)
+		}
+		for i := range d.progress.Regions {
+			if r := &d.progress.Regions[i]; len(r.Copies) > 0 {
+				r.State = model.RegionDeleted
+			}
+		}
+	}
+	if d.aborted || temporal.IsCanceledError(err) {
+		d.progress.Phase = model.PhaseAborted
+		d.setState(ctx, model.StateAborted)
+	} else {
+		d.progress.Phase = model.PhaseFailed
+		d.setState(ctx, model.StateFailed)
+	}
+	return err
+}
+
+// delivered maps every Available region to its image.
+func (d *distribution) delivered() map[string]string {
+	m := map[string]string{}
+	for _, r := range d.progress.Regions {
+		if r.State == model.RegionAvailable {
+			m[r.Region] = r.ImageID
+		}
+	}
+	return m
+}
+
+// updateDetails refreshes what the run shows: the Web UI's current details
+// and the coarse state search attribute.
+func (d *distribution) updateDetails(ctx workflow.Context) {
+	var failed []string
+	for _, r := range d.progress.Regions {
+		if r.State == model.RegionFailed && d.decisions[r.Region] == "" {
+			failed = append(failed, r.Region)
+		}
+	}
+	d.progress.WaitingFor = ""
+	state := model.StateRunning
+	if len(failed) > 0 && !d.aborted {
+		d.progress.WaitingFor = fmt.Sprintf("operator decision for %s: %s, %s or %s",
+			strings.Join(failed, ", "), model.CommandRetryRegion, model.CommandDropRegion, model.CommandAbort)
+		state = model.StateWaitingForOperator
+	}
+	d.setState(ctx, state)
+	workflow.SetCurrentDetails(ctx, distributionDetails(&d.progress))
+}
+
+func (d *distribution) setState(ctx workflow.Context, state string) {
+	if state == d.state {
+		return
+	}
+	d.state = state
+	if err := workflow.UpsertTypedSearchAttributes(ctx, model.SAState.ValueSet(state)); err != nil {
+		d.logger.Error("Could not upsert the state search attribute", "state", state, "error", err)
+	}
+}
+
+// distributionDetails renders progress as Markdown for the Web UI.
+func distributionDetails(p *model.DistributionProgress) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "**%s %s** — %s\n\n", p.Package, p.Version, p.Phase)
+	if p.WaitingFor != "" {
+		fmt.Fprintf(&b, "⏸ Waiting for %s\n\n", p.WaitingFor)
+	}
+	b.WriteString("| region | state | image | attempts | error |\n|---|---|---|---|---|\n")
+	for _, r := range p.Regions {
+		fmt.Fprintf(&b, "| %s | %s | %s | %d | %s |\n", r.Region, r.State, r.ImageID, r.Attempts, r.Error)
+	}
+	return b.String()
+}

@@ -1,0 +1,48 @@
+// Package saga keeps the compensations of a workflow's side effects and runs
+// them in reverse order, on a context that survives the workflow's
+// cancellation, so that what was created is released even after a cancel.
+package saga
+
+import (
+	"errors"
+
+	"go.temporal.io/sdk/workflow"
+)
+
+// Compensation undoes one side effect.
+type Compensation struct {
+	Name string
+	Undo func(ctx workflow.Context) error
+}
+
+// Saga is the list of compensations registered so far.
+type Saga struct {
+	steps []Compensation
+}
+
+// Add registers a compensation; the last added runs first.
+func (s *Saga) Add(name string, undo func(ctx workflow.Context) error) {
+	s.steps = append(s.steps, Compensation{Name: name, Undo: undo})
+}
+
+// Len is the number of compensations registered.
+func (s *Saga) Len() int { return len(s.steps) }
+
+// Compensate runs every compensation in reverse order on a disconnected
+// context. It goes on past a failed one and returns them all joined, so one
+// stuck resource does not keep the others alive. Compensations that ran are
+// removed, so calling it twice does not undo twice.
+func (s *Saga) Compensate(ctx workflow.Context) error {
+	ctx, cancel := workflow.NewDisconnectedContext(ctx)
+	defer cancel()
+	var errs []error
+	for i := len(s.steps) - 1; i >= 0; i-- {
+		step := s.steps[i]
+		if err := step.Undo(ctx); err != nil {
+			workflow.GetLogger(ctx).Error("Compensation failed", "step", step.Name, "error", err)
+			errs = append(errs, err)
+		}
+	}
+	s.steps = nil
+	return errors.Join(errs...)
+}

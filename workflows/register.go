@@ -1,0 +1,16 @@
+// Package workflows holds imagefleet's workflows. Each is a small struct with
+// setup (validate, logger, handlers) and run; the shared machinery (fan-out,
+// compensation, operator commands) is in workflows/internal.
+package workflows
+
+import (
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/imagefleet/imagefleet/model"
+)
+
+// Register registers every workflow under its contract name.
+func Register(r worker.WorkflowRegistry) {
+	r.RegisterWorkflowWithOptions(DistributeImagePackage, workflow.RegisterOptions{Name: model.DistributeWorkflowType})
+}
