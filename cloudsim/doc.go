@@ -1,0 +1,39 @@
+// Package cloudsim is the simulated cloud imagefleet runs against: an HTTP/JSON
+// server speaking the wire protocol of package cloud (POST /api/{Action}, the
+// calling account in the X-Imagefleet-Account header) with the behaviour of a
+// real provider that matters to long-running workflows:
+//
+//   - asynchronous operations: an image copy returns at once and becomes
+//     Available later. Progress is derived from stored timestamps when read, so
+//     it continues in wall time while the process is down and a restart needs
+//     no timers.
+//   - idempotency: a mutating call with a ClientToken is answered from its
+//     stored response when repeated (same resource, no new side effect); the
+//     same token with a different request is refused.
+//   - durability: state is written atomically to DataDir/state.json before a
+//     mutating call is acknowledged, so a kill -9 loses nothing acknowledged.
+//   - a side-effect ledger (DataDir/ledger.jsonl): one entry per state change,
+//     for tests and operators to check that retries and replays did not
+//     repeat a side effect.
+//   - fault injection (throttling, transient errors, latency, region outages,
+//     quota, failing copies), set in Config.Faults or at runtime through the
+//     admin API (/admin/faults). Fault rules live in memory only: they are not
+//     persisted, a restart starts with Config.Faults again.
+//
+// # Adding a service
+//
+// Each service lives in its own file (ecs_images.go, computenest.go):
+//
+//  1. add a map for its resources to state (state.go) and create it in
+//     state.init, so older state files load too;
+//  2. write handlers func(c *call, req *cloud.XRequest) (*cloud.XResponse, error)
+//     that validate first and change c.st last, and call c.record for every
+//     side effect (the ledger);
+//  3. register them in a registerX method called from New, with
+//     registerQuery (read-only, runs under a read lock) or registerMutation
+//     (runs under the write lock, idempotent through ClientToken, persisted).
+//
+// The pipeline (server.go) does the rest: request ID, account check, request
+// decoding, faults, idempotency, locking, persistence, ledger, error bodies.
+// A failed mutating handler has its state changes rolled back.
+package cloudsim

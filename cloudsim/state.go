@@ -1,0 +1,131 @@
+package cloudsim
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/imagefleet/imagefleet/cloud"
+)
+
+const (
+	stateFile          = "state.json"
+	stateFormatVersion = 1
+)
+
+// state is everything the simulated cloud knows, one map per resource type.
+// It is saved whole after every mutation; a simulator's state is small.
+type state struct {
+	FormatVersion int
+	// SeededAt is when the demo data was created (zero: never seeded).
+	SeededAt time.Time `json:",omitzero"`
+
+	// Images are keyed by imageKey(region, id): a system image has the same ID
+	// in every region.
+	Images    map[string]*imageRecord
+	Artifacts map[string]*artifactRecord // by ArtifactId
+	Services  map[string]*serviceRecord  // by ServiceId
+
+	// Idempotency holds the answer of every mutating call made with a client
+	// token, by idempotencyKey(account, action, token).
+	Idempotency map[string]*idempotencyRecord
+
+	// LedgerSeq is the Seq of the last ledger entry. LastLedger are the entries
+	// of the last mutation: saved here first, because state.json is the commit
+	// point, and appended to the ledger file again on load if a crash came
+	// between the two writes.
+	LedgerSeq  int64
+	LastLedger []cloud.LedgerEntry `json:",omitempty"`
+}
+
+// idempotencyRecord is the stored answer of a call made with a client token.
+type idempotencyRecord struct {
+	RequestHash string          // sha256 of the canonical request
+	Response    json.RawMessage // the answer, returned unchanged on replay
+	Time        time.Time
+}
+
+func idempotencyKey(account, action, token string) string {
+	return account + "/" + action + "/" + token
+}
+
+func newState() *state {
+	st := &state{FormatVersion: stateFormatVersion}
+	st.init()
+	return st
+}
+
+// init creates missing maps, so that a state file written before a resource
+// type existed still loads. Add every new map here.
+func (st *state) init() {
+	if st.Images == nil {
+		st.Images = map[string]*imageRecord{}
+	}
+	if st.Artifacts == nil {
+		st.Artifacts = map[string]*artifactRecord{}
+	}
+	if st.Services == nil {
+		st.Services = map[string]*serviceRecord{}
+	}
+	if st.Idempotency == nil {
+		st.Idempotency = map[string]*idempotencyRecord{}
+	}
+}
+
+func decodeState(data []byte) (*state, error) {
+	st := &state{}
+	if err := json.Unmarshal(data, st); err != nil {
+		return nil, err
+	}
+	if st.FormatVersion > stateFormatVersion {
+		return nil, fmt.Errorf("state format %d is newer than this simulator's (%d)", st.FormatVersion, stateFormatVersion)
+	}
+	st.FormatVersion = stateFormatVersion
+	st.init()
+	return st, nil
+}
+
+// loadState reads dir/state.json; found is false when there is none yet.
+func loadState(dir string) (st *state, found bool, err error) {
+	raw, err := os.ReadFile(filepath.Join(dir, stateFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return newState(), false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if st, err = decodeState(raw); err != nil {
+		return nil, false, fmt.Errorf("%s: %w", filepath.Join(dir, stateFile), err)
+	}
+	return st, true, nil
+}
+
+// writeFileAtomic replaces path with data so that a crash leaves either the
+// old or the new content: write a temporary file, sync it, rename it.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
