@@ -69,7 +69,7 @@ type ArtifactVersion struct {
 	ImageDelivery map[string]string `json:",omitempty"`
 	Permission    *Permission       `json:",omitempty"`
 	CreateTime    time.Time
-	ReleaseTime   time.Time `json:",omitempty"`
+	ReleaseTime   time.Time `json:",omitzero"`
 }
 
 // Artifact is a deployment package with its versions.

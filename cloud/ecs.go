@@ -60,7 +60,7 @@ type Image struct {
 	SourceRegionId  string `json:",omitempty"`
 	CreationTime    time.Time
 	// ReadyTime is when an asynchronous copy or creation becomes Available.
-	ReadyTime time.Time         `json:",omitempty"`
+	ReadyTime time.Time         `json:",omitzero"`
 	Tags      map[string]string `json:",omitempty"`
 }
 

@@ -1,0 +1,336 @@
+// Package stack runs imagefleet's local stack as real processes: the
+// Temporal CLI dev server (SQLite-backed, with the Web UI), the simulated
+// cloud and a worker. devstack uses it for `task up` and `task demo`, the
+// end-to-end tests for their own throwaway stacks.
+package stack
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/imagefleet/imagefleet/internal/config"
+	"github.com/imagefleet/imagefleet/model"
+)
+
+// Config says where the stack's programs and state live and which ports it uses.
+type Config struct {
+	// TemporalCLI is the temporal binary (built by `task tools`).
+	TemporalCLI string
+	// CloudSim and Worker are the project's binaries.
+	CloudSim, Worker string
+	// DataDir holds temporal.db and cloud/, so runs survive restarts.
+	DataDir string
+	// Ports; zero picks the defaults 7233, 8233 and 8299.
+	TemporalPort, UIPort, CloudPort int
+	// Headless runs the dev server without its Web UI.
+	Headless bool
+	// CloudTimeScale compresses cloud operation times (0.002: a 40-minute
+	// copy takes about 5 s).
+	CloudTimeScale float64
+	// Log receives every process's output, each line prefixed with its name.
+	Log io.Writer
+}
+
+// Stack is a running local stack.
+type Stack struct {
+	cfg     Config
+	mu      sync.Mutex
+	running []*Process
+}
+
+// New returns a stack for cfg with defaults applied; nothing runs yet.
+func New(cfg Config) *Stack {
+	if cfg.TemporalPort == 0 {
+		cfg.TemporalPort = 7233
+	}
+	if cfg.UIPort == 0 {
+		cfg.UIPort = 8233
+	}
+	if cfg.CloudPort == 0 {
+		cfg.CloudPort = 8299
+	}
+	if cfg.CloudTimeScale == 0 {
+		cfg.CloudTimeScale = 1
+	}
+	if cfg.Log == nil {
+		cfg.Log = os.Stderr
+	}
+	return &Stack{cfg: cfg}
+}
+
+// SetLog sends the output of processes started from now on to w.
+func (s *Stack) SetLog(w io.Writer) { s.cfg.Log = w }
+
+// TemporalAddress is the dev server's gRPC address.
+func (s *Stack) TemporalAddress() string { return "127.0.0.1:" + strconv.Itoa(s.cfg.TemporalPort) }
+
+// CloudEndpoint is the simulated cloud's base URL.
+func (s *Stack) CloudEndpoint() string { return "http://127.0.0.1:" + strconv.Itoa(s.cfg.CloudPort) }
+
+// WebUI is the Web UI's base URL.
+func (s *Stack) WebUI() string { return "http://localhost:" + strconv.Itoa(s.cfg.UIPort) }
+
+// Env is the environment that points a worker or starter at this stack.
+func (s *Stack) Env() []string {
+	return []string{
+		"TEMPORAL_ADDRESS=" + s.TemporalAddress(),
+		"TEMPORAL_NAMESPACE=default",
+		config.EnvCloudEndpoint + "=" + s.CloudEndpoint(),
+		config.EnvWebUI + "=" + s.WebUI(),
+	}
+}
+
+// Start starts the dev server, the cloud and a worker, each once the one
+// before is ready.
+func (s *Stack) Start(ctx context.Context) error {
+	if _, err := s.StartTemporal(ctx); err != nil {
+		return err
+	}
+	if _, err := s.StartCloud(ctx); err != nil {
+		return err
+	}
+	_, err := s.StartWorker(ctx)
+	return err
+}
+
+// StartTemporal starts the Temporal dev server and waits until its namespace
+// answers. imagefleet's search attributes are registered at start.
+func (s *Stack) StartTemporal(ctx context.Context) (*Process, error) {
+	if err := os.MkdirAll(s.cfg.DataDir, 0o755); err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(s.cfg.TemporalCLI); err != nil {
+		return nil, fmt.Errorf("temporal CLI not found at %s (build it with `go tool task tools`): %w", s.cfg.TemporalCLI, err)
+	}
+	args := []string{"server", "start-dev",
+		"--ip", "127.0.0.1",
+		"--port", strconv.Itoa(s.cfg.TemporalPort),
+		"--db-filename", filepath.Join(s.cfg.DataDir, "temporal.db"),
+		"--namespace", "default",
+		"--log-level", "warn",
+	}
+	if s.cfg.Headless {
+		args = append(args, "--headless")
+	} else {
+		args = append(args, "--ui-port", strconv.Itoa(s.cfg.UIPort))
+	}
+	names := make([]string, 0, len(model.SearchAttributes))
+	for name := range model.SearchAttributes {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		args = append(args, "--search-attribute", name+"="+cliTypeName[model.SearchAttributes[name]])
+	}
+	p, err := s.start("temporal", s.cfg.TemporalCLI, args, nil)
+	if err != nil {
+		return nil, err
+	}
+	return p, waitFor(ctx, p, 90*time.Second, s.temporalReady)
+}
+
+func (s *Stack) temporalReady(ctx context.Context) error {
+	c, err := client.Dial(client.Options{HostPort: s.TemporalAddress(), Logger: quietLogger{}})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_, err = c.WorkflowService().DescribeNamespace(ctx, describeDefault())
+	return err
+}
+
+// StartCloud starts the simulated cloud and waits until it answers.
+func (s *Stack) StartCloud(ctx context.Context) (*Process, error) {
+	args := []string{
+		"--listen", "127.0.0.1:" + strconv.Itoa(s.cfg.CloudPort),
+		"--data-dir", filepath.Join(s.cfg.DataDir, "cloud"),
+		"--time-scale", strconv.FormatFloat(s.cfg.CloudTimeScale, 'g', -1, 64),
+	}
+	p, err := s.start("cloud", s.cfg.CloudSim, args, nil)
+	if err != nil {
+		return nil, err
+	}
+	return p, waitFor(ctx, p, 30*time.Second, func(ctx context.Context) error {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.CloudEndpoint()+"/admin/health", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("health: %s", resp.Status)
+		}
+		return nil
+	})
+}
+
+// StartWorker starts a worker. It is ready when it polls, which the server
+// shows shortly after start; callers that need it wait for work to progress.
+func (s *Stack) StartWorker(ctx context.Context) (*Process, error) {
+	return s.start("worker", s.cfg.Worker, nil, s.Env())
+}
+
+// Running reports whether something already listens on the stack's ports
+// (a stack started elsewhere, e.g. by `task up`).
+func (s *Stack) Running() bool {
+	for _, port := range []int{s.cfg.TemporalPort, s.cfg.CloudPort} {
+		conn, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), 300*time.Millisecond)
+		if err != nil {
+			return false
+		}
+		conn.Close()
+	}
+	return true
+}
+
+// Stop stops every process in the reverse order of their start.
+func (s *Stack) Stop() error {
+	s.mu.Lock()
+	procs := slices.Clone(s.running)
+	s.running = nil
+	s.mu.Unlock()
+	var errs []error
+	for i := len(procs) - 1; i >= 0; i-- {
+		if err := procs[i].Stop(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Exited returns a channel that yields the first process that exits on its own.
+func (s *Stack) Exited() <-chan *Process {
+	ch := make(chan *Process, 1)
+	s.mu.Lock()
+	procs := slices.Clone(s.running)
+	s.mu.Unlock()
+	for _, p := range procs {
+		go func() {
+			<-p.done
+			select {
+			case ch <- p:
+			default:
+			}
+		}()
+	}
+	return ch
+}
+
+func (s *Stack) start(name, path string, args, env []string) (*Process, error) {
+	cmd := exec.Command(path, args...)
+	cmd.Env = append(os.Environ(), env...)
+	// Own process group: the terminal's Ctrl-C reaches only devstack, which
+	// then stops the children in order.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s (%s): %w", name, path, err)
+	}
+	p := &Process{Name: name, cmd: cmd, done: make(chan struct{})}
+	copied := make(chan struct{})
+	go func() {
+		defer close(copied)
+		prefixLines(s.cfg.Log, name, out)
+	}()
+	go func() {
+		<-copied
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	s.mu.Lock()
+	s.running = append(s.running, p)
+	s.mu.Unlock()
+	return p, nil
+}
+
+// Process is one program of the stack.
+type Process struct {
+	Name string
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+}
+
+// Pid is the process ID.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
+// Kill ends the process at once with SIGKILL, as a crash would.
+func (p *Process) Kill() error {
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		return err
+	}
+	<-p.done
+	return nil
+}
+
+// Stop asks the process to stop (SIGINT) and kills it after 15 seconds.
+func (p *Process) Stop() error {
+	select {
+	case <-p.done:
+		return nil
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-p.done:
+		return nil
+	case <-time.After(15 * time.Second):
+		_ = p.cmd.Process.Signal(syscall.SIGKILL)
+		<-p.done
+		return fmt.Errorf("%s did not stop within 15s and was killed", p.Name)
+	}
+}
+
+// Err is how the process ended (after it has).
+func (p *Process) Err() error {
+	<-p.done
+	return p.err
+}
+
+func waitFor(ctx context.Context, p *Process, timeout time.Duration, ready func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var last error
+	for {
+		attempt, cancelAttempt := context.WithTimeout(ctx, 2*time.Second)
+		last = ready(attempt)
+		cancelAttempt()
+		if last == nil {
+			return nil
+		}
+		select {
+		case <-p.done:
+			return fmt.Errorf("%s exited during start: %v", p.Name, p.err)
+		case <-ctx.Done():
+			return fmt.Errorf("%s not ready after %s: %w", p.Name, timeout, last)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func prefixLines(w io.Writer, name string, r io.Reader) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		fmt.Fprintf(w, "%-8s | %s\n", name, sc.Text())
+	}
+}

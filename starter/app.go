@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/rs/zerolog"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/imagefleet/imagefleet/cloud"
+	"github.com/imagefleet/imagefleet/internal/config"
+)
+
+// app holds the clients the commands share: one Temporal client per process,
+// dialled on first use so that --help and input errors need no server.
+type app struct {
+	temporal  client.Client
+	namespace string
+	cloud     *cloud.Client
+}
+
+func (a *app) client() (client.Client, error) {
+	if a.temporal != nil {
+		return a.temporal, nil
+	}
+	logger := config.Logger("starter").Level(zerolog.WarnLevel)
+	opts, err := config.TemporalOptions(logger)
+	if err != nil {
+		return nil, fmt.Errorf("load Temporal client options: %w", err)
+	}
+	c, err := client.Dial(opts)
+	if err != nil {
+		return nil, fmt.Errorf("connect to Temporal (%s): %w", hostPort(opts), err)
+	}
+	a.temporal, a.namespace = c, opts.Namespace
+	if a.namespace == "" {
+		a.namespace = client.DefaultNamespace
+	}
+	return c, nil
+}
+
+func hostPort(opts client.Options) string {
+	if opts.HostPort == "" {
+		return client.DefaultHostPort
+	}
+	return opts.HostPort
+}
+
+func (a *app) cloudClient() *cloud.Client {
+	if a.cloud == nil {
+		a.cloud = config.Cloud()
+	}
+	return a.cloud
+}
+
+func (a *app) close() {
+	if a.temporal != nil {
+		a.temporal.Close()
+		a.temporal = nil
+	}
+}
+
+// webURL is the Web UI page of a run.
+func (a *app) webURL(workflowID, runID string) string {
+	u := fmt.Sprintf("%s/namespaces/%s/workflows/%s", config.WebUI(), url.PathEscape(a.namespace), url.PathEscape(workflowID))
+	if runID != "" {
+		u += "/" + url.PathEscape(runID) + "/history"
+	}
+	return u
+}
+
+// sendCommand sends an operator command as an update and waits until the
+// workflow accepts it (or its validator refuses it, exit code 3).
+func (a *app) sendCommand(ctx context.Context, workflowID, name string, payload any) error {
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	handle, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   workflowID,
+		UpdateName:   name,
+		Args:         []any{payload},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = handle.Get(ctx, nil)
+	}
+	var notFound *serviceerror.NotFound
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &notFound):
+		return &exitError{code: exitRefused, err: fmt.Errorf("no running workflow %s: %w", workflowID, err)}
+	default:
+		return &exitError{code: exitRefused, err: fmt.Errorf("%s refused: %w", name, err)}
+	}
+}

@@ -1,0 +1,73 @@
+// Command starter is imagefleet's command line: it starts operations, shows
+// their progress and sends operator commands. Temporal connection settings
+// come from the environment like the worker's (TEMPORAL_ADDRESS,
+// TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TLS, temporal.toml profiles).
+//
+// Exit codes: 0 done, 1 the operation or a call failed, 2 invalid input
+// (nothing was started), 3 an operator command was refused, 4 the run waits
+// for an operator decision (with --exit-on-pause).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes.
+const (
+	exitFailed  = 1
+	exitInvalid = 2
+	exitRefused = 3
+	exitPaused  = 4
+)
+
+// exitError carries the process exit code of an error.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func invalid(format string, args ...any) error {
+	return &exitError{code: exitInvalid, err: fmt.Errorf(format, args...)}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := &cobra.Command{
+		Use:           "starter",
+		Short:         "Start, watch and steer imagefleet operations",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	app := &app{}
+	root.PersistentPostRun = func(*cobra.Command, []string) { app.close() }
+	root.AddCommand(
+		distributeCommand(app),
+		statusCommand(app),
+		regionDecisionCommand(app, "retry-region"),
+		regionDecisionCommand(app, "drop-region"),
+		abortCommand(app),
+		serviceCommand(app),
+		demoCommand(app),
+	)
+	err := root.ExecuteContext(ctx)
+	app.close()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		var ee *exitError
+		if errors.As(err, &ee) {
+			os.Exit(ee.code)
+		}
+		os.Exit(exitFailed)
+	}
+}
