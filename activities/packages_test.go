@@ -1,0 +1,112 @@
+package activities_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/imagefleet/imagefleet/activities"
+	"github.com/imagefleet/imagefleet/cloud"
+	"github.com/imagefleet/imagefleet/cloudsim"
+	"github.com/imagefleet/imagefleet/cloudsim/cloudsimtest"
+	"github.com/imagefleet/imagefleet/model"
+)
+
+func packageSpec() model.DistributeSpec {
+	return model.DistributeSpec{
+		Package: "webapp", Version: "v1_0_0", Description: "web application image",
+		SourceRegion: cloudsim.SeedRegion, SourceImage: cloudsim.ImageWebappV1, Regions: []string{"cn-shanghai", "eu-west-1"},
+	}
+}
+
+func TestPrepareReleaseAndLockVersion(t *testing.T) {
+	sim := cloudsimtest.Start(t, cloudsimtest.WithTimeScale(0.0001))
+	env := activityEnv(t, sim)
+	var a *activities.Packages
+	var images *activities.Images
+	in := activities.PrepareVersionInput{Spec: packageSpec(), ClientToken: "p1"}
+
+	var artifactID, again string
+	v, err := env.ExecuteActivity(a.PrepareArtifactVersion, in)
+	require.NoError(t, err)
+	require.NoError(t, v.Get(&artifactID))
+	// A retried or resumed run finds its own draft.
+	in.ClientToken = "p2"
+	v, err = env.ExecuteActivity(a.PrepareArtifactVersion, in)
+	require.NoError(t, err)
+	require.NoError(t, v.Get(&again))
+	require.Equal(t, artifactID, again)
+
+	id := startCopy(t, sim, "cn-shanghai", "c1")
+	_, err = env.ExecuteActivity(images.AwaitImageAvailable, activities.AwaitImageInput{Region: "cn-shanghai", ImageID: id})
+	require.NoError(t, err)
+	_, err = env.ExecuteActivity(a.ReleaseArtifactVersion, activities.ReleaseInput{
+		ArtifactID: artifactID, Version: "v1_0_0", ImageIDs: map[string]string{"cn-shanghai": id},
+		Permission: model.Permission{Visibility: model.VisibilityPrivate}, ClientToken: "r1",
+	})
+	require.NoError(t, err)
+
+	got, err := sim.Client.GetArtifact(t.Context(), &cloud.GetArtifactRequest{ArtifactId: artifactID})
+	require.NoError(t, err)
+	require.Equal(t, cloud.ArtifactAvailable, got.Artifact.Versions[0].Status)
+	require.Equal(t, map[string]string{"cn-shanghai": id}, got.Artifact.Versions[0].ImageDelivery)
+
+	// Published: locked.
+	_, err = env.ExecuteActivity(a.PrepareArtifactVersion, activities.PrepareVersionInput{Spec: packageSpec(), ClientToken: "p3"})
+	require.ErrorContains(t, err, "already published and locked")
+	appErr := appError(t, err)
+	require.True(t, appErr.NonRetryable())
+	require.Equal(t, activities.ErrTypeVersionLocked, appErr.Type())
+
+	// A new version of the same package is fine.
+	spec := packageSpec()
+	spec.Version = "v1_0_1"
+	v, err = env.ExecuteActivity(a.PrepareArtifactVersion, activities.PrepareVersionInput{Spec: spec, ClientToken: "p4"})
+	require.NoError(t, err)
+	require.NoError(t, v.Get(&again))
+	require.Equal(t, artifactID, again)
+}
+
+func TestPrepareRefusesDraftWithOtherImage(t *testing.T) {
+	sim := cloudsimtest.Start(t)
+	env := activityEnv(t, sim)
+	var a *activities.Packages
+	_, err := env.ExecuteActivity(a.PrepareArtifactVersion, activities.PrepareVersionInput{Spec: packageSpec(), ClientToken: "p1"})
+	require.NoError(t, err)
+
+	spec := packageSpec()
+	spec.SourceImage = cloudsim.ImageWebappV2
+	_, err = env.ExecuteActivity(a.PrepareArtifactVersion, activities.PrepareVersionInput{Spec: spec, ClientToken: "p2"})
+
+	require.ErrorContains(t, err, "use a new version name")
+	require.True(t, appError(t, err).NonRetryable())
+}
+
+func TestResolvePackagePermission(t *testing.T) {
+	sim := cloudsimtest.Start(t)
+	env := activityEnv(t, sim)
+	var a *activities.Packages
+	var artifactID string
+	v, err := env.ExecuteActivity(a.PrepareArtifactVersion, activities.PrepareVersionInput{Spec: packageSpec(), ClientToken: "p1"})
+	require.NoError(t, err)
+	require.NoError(t, v.Get(&artifactID))
+
+	permission := func() model.Permission {
+		t.Helper()
+		var p model.Permission
+		v, err := env.ExecuteActivity(a.ResolvePackagePermission, artifactID)
+		require.NoError(t, err)
+		require.NoError(t, v.Get(&p))
+		return p
+	}
+	require.Equal(t, model.Permission{Visibility: model.VisibilityPrivate}, permission(), "no service: private")
+
+	_, err = sim.Client.CreateService(t.Context(), &cloud.CreateServiceRequest{Name: "internal", Visibility: cloud.VisibilityPrivate,
+		Whitelist: []string{cloudsim.SecondAccount}, ArtifactIds: []string{artifactID}})
+	require.NoError(t, err)
+	require.Equal(t, model.Permission{Visibility: model.VisibilityWhitelist, Accounts: []string{cloudsim.SecondAccount}}, permission())
+
+	_, err = sim.Client.CreateService(t.Context(), &cloud.CreateServiceRequest{Name: "shop", Visibility: cloud.VisibilityPublic, ArtifactIds: []string{artifactID}})
+	require.NoError(t, err)
+	require.Equal(t, model.Permission{Visibility: model.VisibilityPublic}, permission(), "one public service: public")
+}
