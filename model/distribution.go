@@ -192,8 +192,9 @@ type DistributionProgress struct {
 	LastRefusal string `json:"lastRefusal,omitempty"`
 }
 
-// Region returns the progress entry of region, or nil.
-func (p *DistributionProgress) Region(region string) *RegionProgress {
+// Region returns the progress entry of region, or nil. The entry is shared
+// with p (the slice is), so a workflow can update it in place.
+func (p DistributionProgress) Region(region string) *RegionProgress {
 	for i := range p.Regions {
 		if p.Regions[i].Region == region {
 			return &p.Regions[i]

@@ -213,6 +213,19 @@ func (s *Stack) Stop() error {
 	return errors.Join(errs...)
 }
 
+// Processes returns the running processes called name.
+func (s *Stack) Processes(name string) []*Process {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*Process
+	for _, p := range s.running {
+		if p.Name == name {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // Exited returns a channel that yields the first process that exits on its own.
 func (s *Stack) Exited() <-chan *Process {
 	ch := make(chan *Process, 1)

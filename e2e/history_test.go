@@ -1,0 +1,41 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/imagefleet/imagefleet/internal/stack"
+)
+
+// writeHistory saves a run's full history as the JSON the replayer reads.
+func writeHistory(ctx context.Context, c client.Client, id, path string) error {
+	var events []*historypb.HistoryEvent
+	iter := c.GetWorkflowHistory(ctx, id, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for iter.HasNext() {
+		ev, err := iter.Next()
+		if err != nil {
+			return err
+		}
+		events = append(events, ev)
+	}
+	data, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&historypb.History{Events: events})
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o644)
+}
+
+// killWorkers SIGKILLs every worker of the stack.
+func killWorkers(t *testing.T, s *stack.Stack) {
+	t.Helper()
+	for _, p := range s.Processes("worker") {
+		require.NoError(t, p.Kill())
+	}
+}

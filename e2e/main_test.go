@@ -1,0 +1,189 @@
+// Package e2e tests imagefleet end to end on real processes: the Temporal
+// CLI dev server, the simulated cloud and worker binaries, and the starter.
+// TestMain builds the binaries and starts one dev server for the package;
+// each test starts its own cloud and worker so that it can break them.
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+
+	"github.com/imagefleet/imagefleet/cloud"
+	"github.com/imagefleet/imagefleet/cloudsim"
+	"github.com/imagefleet/imagefleet/internal/stack"
+)
+
+var (
+	binDir      string
+	temporalCLI string
+	devServer   *stack.Stack // the shared dev server
+	logSink     io.Writer    = io.Discard
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	root, err := moduleRoot()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	temporalCLI = os.Getenv("IMAGEFLEET_TEMPORAL_CLI")
+	if temporalCLI == "" {
+		temporalCLI = filepath.Join(root, ".tools", "temporal")
+	}
+	if _, err := os.Stat(temporalCLI); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: the Temporal CLI is needed at %s: build it with `go tool task tools` (or run `go tool task test`)\n", temporalCLI)
+		return 1
+	}
+	if os.Getenv("IMAGEFLEET_E2E_LOG") != "" {
+		logSink = os.Stderr
+	}
+	dir, err := os.MkdirTemp("", "imagefleet-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	binDir = filepath.Join(dir, "bin")
+	build := exec.Command("go", "build", "-o", binDir+"/", "./worker", "./starter", "./cloudsim/cmd/cloudsim")
+	build.Dir, build.Stdout, build.Stderr = root, os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: build binaries:", err)
+		return 1
+	}
+	devServer = stack.New(stack.Config{
+		TemporalCLI:  temporalCLI,
+		DataDir:      filepath.Join(dir, "temporal"),
+		TemporalPort: freePort(),
+		Headless:     true,
+		Log:          logSink,
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := devServer.StartTemporal(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: start dev server:", err)
+		return 1
+	}
+	defer devServer.Stop()
+	return m.Run()
+}
+
+// env is one test's stack: the shared dev server, its own cloud and workers.
+type env struct {
+	t      *testing.T
+	stack  *stack.Stack
+	cloud  *stack.Process
+	cloudC *cloud.Client
+	client client.Client
+}
+
+// newEnv starts a cloud with timeScale and one worker.
+func newEnv(t *testing.T, timeScale float64) *env {
+	t.Helper()
+	s := stack.New(stack.Config{
+		TemporalCLI:    temporalCLI,
+		CloudSim:       filepath.Join(binDir, "cloudsim"),
+		Worker:         filepath.Join(binDir, "worker"),
+		DataDir:        t.TempDir(),
+		TemporalPort:   portOf(devServer.TemporalAddress()),
+		CloudPort:      freePort(),
+		CloudTimeScale: timeScale,
+		Log:            logSink,
+	})
+	t.Cleanup(func() { _ = s.Stop() })
+	e := &env{t: t, stack: s}
+	var err error
+	e.cloud, err = s.StartCloud(t.Context())
+	require.NoError(t, err)
+	e.startWorker()
+	e.cloudC = cloud.NewClient(s.CloudEndpoint(), cloudsim.DefaultAccount)
+	e.client, err = client.Dial(client.Options{HostPort: s.TemporalAddress()})
+	require.NoError(t, err)
+	t.Cleanup(e.client.Close)
+	return e
+}
+
+func (e *env) startWorker() *stack.Process {
+	p, err := e.stack.StartWorker(e.t.Context())
+	require.NoError(e.t, err)
+	return p
+}
+
+// starter runs the starter binary against this stack and returns its
+// output and exit code.
+func (e *env) starter(args ...string) (string, int) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(e.t.Context(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "starter"), args...)
+	cmd.Env = append(os.Environ(), e.stack.Env()...)
+	out, err := cmd.CombinedOutput()
+	code := 0
+	if exitErr, ok := err.(*exec.ExitError); ok {
+		code = exitErr.ExitCode()
+	} else {
+		require.NoError(e.t, err)
+	}
+	e.t.Logf("starter %s → exit %d\n%s", strings.Join(args, " "), code, out)
+	return string(out), code
+}
+
+// ledger counts the cloud's side effects by action and region.
+func (e *env) ledger() []cloud.LedgerEntry {
+	e.t.Helper()
+	entries, err := e.cloudC.Admin().Ledger(e.t.Context())
+	require.NoError(e.t, err)
+	return entries
+}
+
+func countEntries(entries []cloud.LedgerEntry, action string) map[string]int {
+	n := map[string]int{}
+	for _, en := range entries {
+		if en.Action == action {
+			n[en.Region]++
+		}
+	}
+	return n
+}
+
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", fmt.Errorf("not inside the imagefleet module")
+	}
+	return filepath.Dir(gomod), nil
+}
+
+func freePort() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func portOf(addr string) int {
+	_, p, _ := net.SplitHostPort(addr)
+	var port int
+	fmt.Sscan(p, &port)
+	return port
+}
