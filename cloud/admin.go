@@ -18,6 +18,11 @@ const (
 	FaultOutage    = "outage"    // every call touching Region answers 503
 	FaultQuota     = "quota"     // permanent QuotaExceed.Image (400)
 	FaultCopyFail  = "copy-fail" // a started copy ends in CreateFailed
+	// FaultInstanceFail makes the next Count operations on instance
+	// InstanceId fail (optionally only those of Action): a command run there
+	// ends Failed with exit code 1, any other operation on it answers
+	// OperationFailed.InstanceFault (400) and changes nothing.
+	FaultInstanceFail = "instance-fail"
 )
 
 // Fault is one fault-injection rule. A call matches a rule when Action (empty:
@@ -30,6 +35,7 @@ type Fault struct {
 	Kind        string
 	Action      string        `json:",omitempty"`
 	Region      string        `json:",omitempty"`
+	InstanceId  string        `json:",omitempty"` // instance-fail: the instance
 	Count       int           `json:",omitempty"`
 	Probability float64       `json:",omitempty"`
 	Delay       time.Duration `json:",omitempty"` // slow: added latency

@@ -23,7 +23,7 @@ const (
 	DefaultSlowDelay          = time.Second
 )
 
-var faultKinds = []string{cloud.FaultThrottle, cloud.FaultTransient, cloud.FaultSlow, cloud.FaultOutage, cloud.FaultQuota, cloud.FaultCopyFail}
+var faultKinds = []string{cloud.FaultThrottle, cloud.FaultTransient, cloud.FaultSlow, cloud.FaultOutage, cloud.FaultQuota, cloud.FaultCopyFail, cloud.FaultInstanceFail}
 
 // faultSet holds the active fault rules, in the order they were added.
 type faultSet struct {
@@ -37,6 +37,10 @@ type faultTarget struct {
 	action   string
 	mutating bool
 	regions  []string // the call's RegionId and DestinationRegionId
+	// instance is set when a handler asks about one instance it operates on
+	// (see call.instanceFault); only instance-fail rules match then, and
+	// only then.
+	instance string
 }
 
 func (fs *faultSet) add(f cloud.Fault) cloud.Fault {
@@ -111,7 +115,12 @@ func ruleApplies(r *cloud.Fault, t faultTarget) bool {
 	if r.Region != "" && !slices.Contains(t.regions, r.Region) {
 		return false
 	}
+	if (r.Kind == cloud.FaultInstanceFail) != (t.instance != "") {
+		return false
+	}
 	switch r.Kind {
+	case cloud.FaultInstanceFail:
+		return t.mutating && r.InstanceId == t.instance
 	case cloud.FaultCopyFail:
 		return t.action == "CopyImage" // only a copy can fail later
 	case cloud.FaultQuota:
@@ -176,6 +185,12 @@ func validateFault(f cloud.Fault, actions map[string]*action) error {
 		if _, ok := model.LookupRegion(f.Region); !ok {
 			errs = append(errs, fmt.Sprintf("Region %q is unknown", f.Region))
 		}
+	}
+	if f.Kind == cloud.FaultInstanceFail && f.InstanceId == "" {
+		errs = append(errs, "an instance-fail rule needs InstanceId")
+	}
+	if f.Kind != cloud.FaultInstanceFail && f.InstanceId != "" {
+		errs = append(errs, "InstanceId applies only to instance-fail rules")
 	}
 	if f.Count < 0 {
 		errs = append(errs, "Count must not be negative")

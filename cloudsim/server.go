@@ -113,6 +113,8 @@ func New(cfg Config) (*Server, error) {
 	// Every service registers its actions here.
 	s.registerECSImages()
 	s.registerComputeNest()
+	s.registerECSInstances()
+	s.registerCloudAssistant()
 
 	for _, f := range cfg.Faults {
 		if _, err := s.AddFault(f); err != nil {

@@ -26,9 +26,11 @@ type state struct {
 
 	// Images are keyed by imageKey(region, id): a system image has the same ID
 	// in every region.
-	Images    map[string]*imageRecord
-	Artifacts map[string]*artifactRecord // by ArtifactId
-	Services  map[string]*serviceRecord  // by ServiceId
+	Images      map[string]*imageRecord
+	Artifacts   map[string]*artifactRecord   // by ArtifactId
+	Services    map[string]*serviceRecord    // by ServiceId
+	Instances   map[string]*instanceRecord   // by InstanceId
+	Invocations map[string]*invocationRecord // by InvokeId
 
 	// Idempotency holds the answer of every mutating call made with a client
 	// token, by idempotencyKey(account, action, token).
@@ -70,6 +72,12 @@ func (st *state) init() {
 	}
 	if st.Services == nil {
 		st.Services = map[string]*serviceRecord{}
+	}
+	if st.Instances == nil {
+		st.Instances = map[string]*instanceRecord{}
+	}
+	if st.Invocations == nil {
+		st.Invocations = map[string]*invocationRecord{}
 	}
 	if st.Idempotency == nil {
 		st.Idempotency = map[string]*idempotencyRecord{}

@@ -1,0 +1,201 @@
+package cloudsim
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/imagefleet/imagefleet/cloud"
+)
+
+// Cloud Assistant: commands run on instances. The simulator does not execute
+// scripts; it interprets a few statements so that tests can steer the result:
+//
+//	echo TEXT / Write-Output TEXT / Write-Host TEXT   a line of output
+//	exit N / exit /b N                                stop with exit code N
+//	sleep N / Start-Sleep [-Seconds] N / timeout /t N the run takes N s longer
+//
+// Everything else is ignored. A run takes 2 s plus its sleeps, scaled by
+// TimeScale; its exit code and output are fixed when the command starts and
+// shown once it has finished.
+
+const maxCommandContent = 16 * 1024
+
+var commandTypes = []string{cloud.CommandShell, cloud.CommandBat, cloud.CommandPowerShell}
+
+// invocationRecord is a stored invocation; statuses derive from the results'
+// FinishTime when read.
+type invocationRecord struct {
+	cloud.Invocation
+	OwnerId string
+}
+
+func (r *invocationRecord) view(now time.Time, instanceID string) cloud.Invocation {
+	v := r.Invocation
+	v.InvocationResults = []cloud.InvocationResult{}
+	running, failed := 0, 0
+	for _, res := range r.InvocationResults {
+		if now.Before(res.FinishTime) {
+			res.InvocationStatus, res.ExitCode, res.Output, res.ErrorInfo, res.FinishTime = cloud.InvocationRunning, 0, "", "", time.Time{}
+			running++
+		} else if res.ExitCode != 0 {
+			res.InvocationStatus = cloud.InvocationFailed
+			failed++
+		} else {
+			res.InvocationStatus = cloud.InvocationSuccess
+		}
+		if instanceID == "" || res.InstanceId == instanceID {
+			v.InvocationResults = append(v.InvocationResults, res)
+		}
+	}
+	switch {
+	case running > 0:
+		v.InvocationStatus = cloud.InvocationRunning
+	case failed == len(r.InvocationResults):
+		v.InvocationStatus = cloud.InvocationFailed
+	case failed > 0:
+		v.InvocationStatus = cloud.InvocationPartialFailed
+	default:
+		v.InvocationStatus = cloud.InvocationSuccess
+	}
+	return v
+}
+
+func (s *Server) registerCloudAssistant() {
+	registerMutation(s, "RunCommand", s.runCommand)
+	registerQuery(s, "DescribeInvocationResults", s.describeInvocationResults)
+}
+
+// commandFits reports whether a command of type typ runs on osType.
+func commandFits(typ, osType string) bool {
+	if osType == cloud.OSWindows {
+		return typ == cloud.CommandBat || typ == cloud.CommandPowerShell
+	}
+	return typ == cloud.CommandShell
+}
+
+func (s *Server) runCommand(c *call, req *cloud.RunCommandRequest) (*cloud.RunCommandResponse, error) {
+	if err := checkRegion("RegionId", req.RegionId); err != nil {
+		return nil, err
+	}
+	if !slices.Contains(commandTypes, req.Type) {
+		return nil, invalidParam("Type %q must be one of %s", req.Type, strings.Join(commandTypes, ", "))
+	}
+	if strings.TrimSpace(req.CommandContent) == "" || len(req.CommandContent) > maxCommandContent {
+		return nil, invalidParam("CommandContent must be 1 byte to %d KiB, got %d bytes", maxCommandContent/1024, len(req.CommandContent))
+	}
+	if err := instanceIDs(req.InstanceIds); err != nil {
+		return nil, err
+	}
+	recs := make([]*instanceRecord, len(req.InstanceIds))
+	for i, id := range req.InstanceIds {
+		r, err := c.ownInstance(req.RegionId, id)
+		if err != nil {
+			return nil, err
+		}
+		if st := r.status(c.now); st != cloud.InstanceRunning {
+			return nil, incorrectInstanceStatus("instance %s is %s: commands run only on Running instances", id, st)
+		}
+		if !commandFits(req.Type, r.OSType) {
+			return nil, newError(http.StatusBadRequest, cloud.CodeCommandTypeNotSupported,
+				"instance %s runs %s, which does not run %s commands (linux: RunShellScript; windows: RunBatScript, RunPowerShellScript)", id, r.OSType, req.Type)
+		}
+		recs[i] = r
+	}
+	exit, output, extra := interpretScript(req.CommandContent)
+	dur := s.scaled(2*time.Second + extra)
+	inv := &invocationRecord{OwnerId: c.account, Invocation: cloud.Invocation{
+		InvokeId:       c.newInvokeID(),
+		Name:           req.Name,
+		RegionId:       req.RegionId,
+		Type:           req.Type,
+		CommandContent: req.CommandContent,
+		CreationTime:   c.now,
+	}}
+	for _, r := range recs {
+		res := cloud.InvocationResult{InstanceId: r.InstanceId, ExitCode: exit, Output: output, StartTime: c.now, FinishTime: c.now.Add(dur)}
+		if f, hit := c.instanceFault(r.RegionId, r.InstanceId); hit {
+			res.ExitCode, res.Output = 1, ""
+			res.ErrorInfo = fmt.Sprintf("the command failed on the instance (injected fault %s)", f.ID)
+		}
+		inv.InvocationResults = append(inv.InvocationResults, res)
+		c.record(r.RegionId, "Instance", r.InstanceId, fmt.Sprintf("command %s (%s) started, exits %d", inv.InvokeId, req.Type, res.ExitCode))
+	}
+	c.st.Invocations[inv.InvokeId] = inv
+	return &cloud.RunCommandResponse{InvokeId: inv.InvokeId}, nil
+}
+
+// interpretScript derives a run's exit code, output and extra duration from
+// the statements the simulator understands (see the top of this file).
+func interpretScript(content string) (exit int, output string, extra time.Duration) {
+	var out []string
+	for line := range strings.Lines(content) {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		cmd := strings.ToLower(f[0])
+		args := f[1:]
+		switch cmd {
+		case "echo", "write-output", "write-host":
+			text := strings.TrimSpace(strings.TrimSpace(line)[len(f[0]):])
+			out = append(out, strings.Trim(text, `"'`))
+		case "exit":
+			if len(args) > 0 && strings.EqualFold(args[0], "/b") {
+				args = args[1:]
+			}
+			code := 0
+			if len(args) > 0 {
+				code, _ = strconv.Atoi(args[0])
+			}
+			return code, truncateOutput(out), extra
+		case "sleep", "start-sleep", "timeout":
+			for _, a := range args {
+				if n, err := strconv.ParseFloat(a, 64); err == nil && n > 0 {
+					extra += time.Duration(n * float64(time.Second))
+					break
+				}
+			}
+		}
+	}
+	return 0, truncateOutput(out), extra
+}
+
+func truncateOutput(lines []string) string {
+	s := strings.Join(lines, "\n")
+	if len(lines) > 0 {
+		s += "\n"
+	}
+	if len(s) > cloud.MaxCommandOutput {
+		s = s[:cloud.MaxCommandOutput]
+	}
+	return s
+}
+
+func (c *call) newInvokeID() string {
+	for {
+		if id := randomID("t-", 20, lowerAlnum); c.st.Invocations[id] == nil {
+			return id
+		}
+	}
+}
+
+func (s *Server) describeInvocationResults(c *call, req *cloud.DescribeInvocationResultsRequest) (*cloud.DescribeInvocationResultsResponse, error) {
+	if err := checkRegion("RegionId", req.RegionId); err != nil {
+		return nil, err
+	}
+	if req.InvokeId == "" {
+		return nil, invalidParam("InvokeId is required")
+	}
+	inv := c.st.Invocations[req.InvokeId]
+	if inv == nil || inv.OwnerId != c.account || inv.RegionId != req.RegionId {
+		return nil, newError(http.StatusNotFound, cloud.CodeInvocationNotFound, "invocation %s does not exist in region %s", req.InvokeId, req.RegionId)
+	}
+	if req.InstanceId != "" && !slices.ContainsFunc(inv.InvocationResults, func(r cloud.InvocationResult) bool { return r.InstanceId == req.InstanceId }) {
+		return nil, instanceNotFound("invocation %s did not run on instance %s", req.InvokeId, req.InstanceId)
+	}
+	return &cloud.DescribeInvocationResultsResponse{Invocation: inv.view(c.now, req.InstanceId)}, nil
+}
