@@ -142,6 +142,7 @@ func TestDistributeAbortDeletesCopiesEndToEnd(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, cloud.ImageDeleted, resp.Images[0].Status, region)
 	}
+	recordHistory(t, e.client, id, "distribute_abort.json")
 	// An aborted version may be distributed again.
 	_, code = e.starter("distribute", "--package", "e2e_abort", "--version", "v1_0_0", "--description", "operator aborts",
 		"--source-region", cloudsim.SeedRegion, "--source-image", cloudsim.ImageWebappV1, "--regions", "cn-shanghai")
@@ -182,6 +183,7 @@ func TestWorkerCrashMidDistribution(t *testing.T) {
 	desc, err := e.client.DescribeWorkflowExecution(t.Context(), id, "")
 	require.NoError(t, err)
 	require.Equal(t, enums.WORKFLOW_EXECUTION_STATUS_COMPLETED, desc.GetWorkflowExecutionInfo().GetStatus())
+	recordHistory(t, e.client, id, "distribute_worker_crash.json")
 }
 
 // recordHistory writes the run's history to workflows/testdata when
