@@ -39,7 +39,7 @@ func cleanupActivity() workflow.ActivityOptions {
 func rootMessage(err error) string {
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
-		return appErr.Error()
+		return appErr.Message()
 	}
 	return err.Error()
 }
