@@ -21,6 +21,10 @@ type ComputeNest interface {
 	DeleteArtifact(ctx context.Context, req *DeleteArtifactRequest) (*DeleteArtifactResponse, error)
 	CreateService(ctx context.Context, req *CreateServiceRequest) (*CreateServiceResponse, error)
 	ListServices(ctx context.Context, req *ListServicesRequest) (*ListServicesResponse, error)
+	// UpdateService changes a service's visibility, whitelist or associated
+	// packages. The permission of every published version of the packages
+	// concerned is recomputed, and applied to what they delivered.
+	UpdateService(ctx context.Context, req *UpdateNestServiceRequest) (*UpdateNestServiceResponse, error)
 }
 
 // Artifact types.
@@ -45,11 +49,20 @@ const (
 	VisibilityWhitelist = "Whitelist"
 )
 
-// ArtifactProperty is what a package version contains. For EcsImage: the
-// source image and its region.
+// ArtifactProperty is what a package version contains, in its source region
+// (RegionId, where a draft can be tested). EcsImage: the source image.
+// File: the uploaded object (Bucket, ObjectKey; Url is its internal download
+// address). AcrImage and HelmChart: the pushed tag in the tenant namespace
+// (Namespace, RepoName, Tag).
 type ArtifactProperty struct {
-	RegionId string `json:",omitempty"`
-	ImageId  string `json:",omitempty"`
+	RegionId  string `json:",omitempty"`
+	ImageId   string `json:",omitempty"`
+	Bucket    string `json:",omitempty"`
+	ObjectKey string `json:",omitempty"`
+	Url       string `json:",omitempty"`
+	Namespace string `json:",omitempty"`
+	RepoName  string `json:",omitempty"`
+	Tag       string `json:",omitempty"`
 }
 
 // Permission is who may use a package version's delivered content.
@@ -67,9 +80,13 @@ type ArtifactVersion struct {
 	SupportRegionIds []string
 	// ImageDelivery maps each delivered region to its image ID.
 	ImageDelivery map[string]string `json:",omitempty"`
-	Permission    *Permission       `json:",omitempty"`
-	CreateTime    time.Time
-	ReleaseTime   time.Time `json:",omitzero"`
+	// Delivery maps each delivered region to where the content is there, for
+	// the other types: File, the object's internal download URL; AcrImage and
+	// HelmChart, the internet pull address.
+	Delivery    map[string]string `json:",omitempty"`
+	Permission  *Permission       `json:",omitempty"`
+	CreateTime  time.Time
+	ReleaseTime time.Time `json:",omitzero"`
 }
 
 // Artifact is a deployment package with its versions.
@@ -124,7 +141,8 @@ type ListArtifactsResponse struct {
 type ReleaseArtifactRequest struct {
 	ArtifactId    string
 	VersionName   string
-	ImageDelivery map[string]string
+	ImageDelivery map[string]string `json:",omitempty"` // EcsImage
+	Delivery      map[string]string `json:",omitempty"` // File, AcrImage, HelmChart
 	Permission    Permission
 	ClientToken   string `json:",omitempty"`
 }
@@ -171,4 +189,19 @@ type ListServicesRequest struct {
 type ListServicesResponse struct {
 	RequestId string
 	Services  []Service
+}
+
+// UpdateNestServiceRequest changes a service; nil fields stay as they are.
+// (Named for Compute Nest: UpdateServiceRequest is the container service's.)
+type UpdateNestServiceRequest struct {
+	ServiceId   string
+	Visibility  string    `json:",omitempty"`
+	Whitelist   *[]string `json:",omitempty"`
+	ArtifactIds *[]string `json:",omitempty"`
+	ClientToken string    `json:",omitempty"`
+}
+
+type UpdateNestServiceResponse struct {
+	RequestId string
+	Service   Service
 }

@@ -57,6 +57,7 @@ func (a *artifactRecord) clone() cloud.Artifact {
 	for i, v := range a.Versions {
 		v.SupportRegionIds = slices.Clone(v.SupportRegionIds)
 		v.ImageDelivery = maps.Clone(v.ImageDelivery)
+		v.Delivery = maps.Clone(v.Delivery)
 		if v.Permission != nil {
 			p := *v.Permission
 			p.AccountIds = slices.Clone(p.AccountIds)
@@ -75,6 +76,7 @@ func (s *Server) registerComputeNest() {
 	registerMutation(s, "DeleteArtifact", s.deleteArtifact)
 	registerMutation(s, "CreateService", s.createService)
 	registerQuery(s, "ListServices", s.listServices)
+	registerMutation(s, "UpdateService", s.updateNestService)
 }
 
 func artifactNotFound(format string, args ...any) error {
@@ -117,7 +119,7 @@ func (s *Server) createArtifact(c *call, req *cloud.CreateArtifactRequest) (*clo
 		if existing := c.artifactByName(req.Name); existing != nil {
 			return nil, newError(http.StatusBadRequest, cloud.CodeArtifactExists, "a package named %s already exists: %s", req.Name, existing.ArtifactId)
 		}
-		if err := c.checkArtifactProperty(req.ArtifactType, req.ArtifactProperty); err != nil {
+		if err := c.checkArtifactProperty(req.ArtifactType, &req.ArtifactProperty); err != nil {
 			return nil, err
 		}
 		a = &artifactRecord{CreateTime: c.now, Artifact: cloud.Artifact{
@@ -144,7 +146,7 @@ func (s *Server) createArtifact(c *call, req *cloud.CreateArtifactRequest) (*clo
 			}
 			return nil, invalidParam("version %s of package %s exists as draft", v.VersionName, a.Name)
 		}
-		if err := c.checkArtifactProperty(a.ArtifactType, req.ArtifactProperty); err != nil {
+		if err := c.checkArtifactProperty(a.ArtifactType, &req.ArtifactProperty); err != nil {
 			return nil, err
 		}
 	}
@@ -194,10 +196,16 @@ func checkVersionFields(req *cloud.CreateArtifactRequest) error {
 	return nil
 }
 
-// checkArtifactProperty checks the content of an EcsImage version: an
-// Available image the caller may distribute, its own or a marketplace one.
-func (c *call) checkArtifactProperty(artifactType string, p cloud.ArtifactProperty) error {
+// checkArtifactProperty checks the content of a version. EcsImage: an
+// Available image the caller may distribute, its own or a marketplace one;
+// the other types: see checkContentProperty, which completes *p.
+func (c *call) checkArtifactProperty(artifactType string, p *cloud.ArtifactProperty) error {
 	if artifactType != cloud.ArtifactEcsImage {
+		completed, err := c.checkContentProperty(artifactType, *p)
+		if err != nil {
+			return err
+		}
+		*p = completed
 		return nil
 	}
 	if err := checkRegion("ArtifactProperty.RegionId", p.RegionId); err != nil {
@@ -272,15 +280,25 @@ func (s *Server) releaseArtifact(c *call, req *cloud.ReleaseArtifactRequest) (*c
 		return nil, err
 	}
 	if a.ArtifactType == cloud.ArtifactEcsImage {
+		if len(req.Delivery) > 0 {
+			return nil, invalidParam("an %s package is released with ImageDelivery, not Delivery", cloud.ArtifactEcsImage)
+		}
 		if err := c.checkDelivery(v, req.ImageDelivery); err != nil {
+			return nil, err
+		}
+	} else {
+		if len(req.ImageDelivery) > 0 {
+			return nil, invalidParam("a %s package is released with Delivery, not ImageDelivery", a.ArtifactType)
+		}
+		if err := c.checkContentDelivery(a, v, req.Delivery); err != nil {
 			return nil, err
 		}
 	}
 	perm := req.Permission
 	perm.AccountIds = slices.Sorted(slices.Values(perm.AccountIds))
-	v.Status, v.ImageDelivery, v.Permission, v.ReleaseTime = cloud.ArtifactAvailable, maps.Clone(req.ImageDelivery), &perm, c.now
+	v.Status, v.ImageDelivery, v.Delivery, v.Permission, v.ReleaseTime = cloud.ArtifactAvailable, maps.Clone(req.ImageDelivery), maps.Clone(req.Delivery), &perm, c.now
 	c.record(v.ArtifactProperty.RegionId, "Artifact", a.ArtifactId,
-		fmt.Sprintf("version %s of package %s released: %s, %d regions", v.VersionName, a.Name, perm.Visibility, len(v.ImageDelivery)))
+		fmt.Sprintf("version %s of package %s released: %s, %d regions", v.VersionName, a.Name, perm.Visibility, max(len(v.ImageDelivery), len(v.Delivery))))
 	return &cloud.ReleaseArtifactResponse{Status: cloud.ArtifactAvailable}, nil
 }
 
@@ -345,7 +363,12 @@ func (s *Server) deleteArtifact(c *call, req *cloud.DeleteArtifactRequest) (*clo
 		return nil, err
 	}
 	if req.VersionName == "" {
+		// Removed from the state first, so that content its versions share
+		// is not kept for one another.
 		delete(c.st.Artifacts, a.ArtifactId)
+		for _, v := range a.Versions {
+			c.removeVersionContent(a, v)
+		}
 		c.record("", "Artifact", a.ArtifactId, fmt.Sprintf("package %s deleted with %d versions", a.Name, len(a.Versions)))
 		return &cloud.DeleteArtifactResponse{}, nil
 	}
@@ -353,7 +376,9 @@ func (s *Server) deleteArtifact(c *call, req *cloud.DeleteArtifactRequest) (*clo
 	if i < 0 {
 		return nil, artifactNotFound("package %s has no version %q", a.Name, req.VersionName)
 	}
+	removed := a.Versions[i]
 	a.Versions = slices.Delete(a.Versions, i, i+1)
+	c.removeVersionContent(a, removed)
 	c.record("", "Artifact", a.ArtifactId, fmt.Sprintf("version %s of package %s deleted", req.VersionName, a.Name))
 	return &cloud.DeleteArtifactResponse{}, nil
 }
@@ -389,6 +414,9 @@ func (s *Server) createService(c *call, req *cloud.CreateServiceRequest) (*cloud
 	}}
 	c.st.Services[svc.ServiceId] = svc
 	c.record("", "Service", svc.ServiceId, fmt.Sprintf("service %s (%s) with packages %v", svc.Name, svc.Visibility, svc.ArtifactIds))
+	for _, id := range svc.ArtifactIds {
+		c.recomputePermission(id)
+	}
 	return &cloud.CreateServiceResponse{ServiceId: svc.ServiceId}, nil
 }
 

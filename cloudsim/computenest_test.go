@@ -175,12 +175,21 @@ func TestCreateArtifactValidation(t *testing.T) {
 			t.Errorf("%s: want %s, got %v", name, tc.code, err)
 		}
 	}
-	// A marketplace image and a 3-character name are fine; so is a File package without image.
+	// A marketplace image and a 3-character name are fine; so is a File
+	// package, whose content is an uploaded object rather than an image.
 	ok := draft()
 	ok.Name, ok.ArtifactProperty.ImageId = "abc", cloudsim.ImageMarketplaceNginx
 	createArtifact(t, env.Client, ok)
+	bucket, err := env.Client.GetArtifactBucket(t.Context(), &cloud.GetArtifactBucketRequest{RegionId: cloudsim.SeedRegion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Client.PutObject(t.Context(), &cloud.PutObjectRequest{RegionId: cloudsim.SeedRegion, Bucket: bucket.Bucket, Key: "f/app.tar.gz", Content: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
 	file := draft()
-	file.Name, file.ArtifactType, file.ArtifactProperty = "files", cloud.ArtifactFile, cloud.ArtifactProperty{}
+	file.Name, file.ArtifactType = "files", cloud.ArtifactFile
+	file.ArtifactProperty = cloud.ArtifactProperty{RegionId: cloudsim.SeedRegion, Bucket: bucket.Bucket, ObjectKey: "f/app.tar.gz"}
 	createArtifact(t, env.Client, file)
 	if n := len(ledgerOf(env, "CreateArtifact")); n != 2 {
 		t.Fatalf("%d ledger entries, only the valid calls count", n)

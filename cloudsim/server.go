@@ -113,6 +113,8 @@ func New(cfg Config) (*Server, error) {
 	// Every service registers its actions here.
 	s.registerECSImages()
 	s.registerComputeNest()
+	s.registerOSS()
+	s.registerACR()
 	s.registerECSInstances()
 	s.registerCloudAssistant()
 

@@ -32,6 +32,13 @@ type state struct {
 	Instances   map[string]*instanceRecord   // by InstanceId
 	Invocations map[string]*invocationRecord // by InvokeId
 
+	// Deployment package content besides images: OSS objects by
+	// objectKey(region, bucket, key), registry tags by repoTagKey, and the
+	// registry's temporary credentials by token.
+	Objects        map[string]*objectRecord
+	RepoTags       map[string]*repoTagRecord
+	RegistryTokens map[string]*registryToken
+
 	// Idempotency holds the answer of every mutating call made with a client
 	// token, by idempotencyKey(account, action, token).
 	Idempotency map[string]*idempotencyRecord
@@ -78,6 +85,15 @@ func (st *state) init() {
 	}
 	if st.Invocations == nil {
 		st.Invocations = map[string]*invocationRecord{}
+	}
+	if st.Objects == nil {
+		st.Objects = map[string]*objectRecord{}
+	}
+	if st.RepoTags == nil {
+		st.RepoTags = map[string]*repoTagRecord{}
+	}
+	if st.RegistryTokens == nil {
+		st.RegistryTokens = map[string]*registryToken{}
 	}
 	if st.Idempotency == nil {
 		st.Idempotency = map[string]*idempotencyRecord{}
