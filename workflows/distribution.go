@@ -3,8 +3,6 @@ package workflows
 import (
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 	"time"
 
@@ -308,7 +306,7 @@ func (d *distribution) publish(ctx workflow.Context) (*model.DistributionResult,
 	d.progress.Permission = &perm
 	delivered := d.delivered()
 	var shareErrs []error
-	fanout.Each(ctx, slices.Sorted(maps.Keys(delivered)), 0, func(ctx workflow.Context, region string) {
+	fanout.Each(ctx, d.regionsIn(model.RegionAvailable), 0, func(ctx workflow.Context, region string) {
 		err := workflow.ExecuteActivity(actx, images.ShareImage, activities.ShareImageInput{
 			Region: region, ImageID: delivered[region],
 			Public: perm.Visibility == model.VisibilityPublic, Accounts: perm.Accounts,
@@ -374,6 +372,17 @@ func (d *distribution) fail(ctx workflow.Context, err error) error {
 	return err
 }
 
+// regionsIn lists the regions in state, in the spec's order.
+func (d *distribution) regionsIn(state string) []string {
+	var regions []string
+	for _, r := range d.progress.Regions {
+		if r.State == state {
+			regions = append(regions, r.Region)
+		}
+	}
+	return regions
+}
+
 // delivered maps every Available region to its image.
 func (d *distribution) delivered() map[string]string {
 	m := map[string]string{}
@@ -389,9 +398,9 @@ func (d *distribution) delivered() map[string]string {
 // and the coarse state search attribute.
 func (d *distribution) updateDetails(ctx workflow.Context) {
 	var failed []string
-	for _, r := range d.progress.Regions {
-		if r.State == model.RegionFailed && d.decisions[r.Region] == "" {
-			failed = append(failed, r.Region)
+	for _, region := range d.regionsIn(model.RegionFailed) {
+		if d.decisions[region] == "" {
+			failed = append(failed, region)
 		}
 	}
 	d.progress.WaitingFor = ""
@@ -418,13 +427,13 @@ func (d *distribution) setState(ctx workflow.Context, state string) {
 // distributionDetails renders progress as Markdown for the Web UI.
 func distributionDetails(p *model.DistributionProgress) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "**%s %s** — %s\n\n", p.Package, p.Version, p.Phase)
+	b.WriteString(fmt.Sprintf("**%s %s** — %s\n\n", p.Package, p.Version, p.Phase))
 	if p.WaitingFor != "" {
-		fmt.Fprintf(&b, "⏸ Waiting for %s\n\n", p.WaitingFor)
+		b.WriteString(fmt.Sprintf("⏸ Waiting for %s\n\n", p.WaitingFor))
 	}
 	b.WriteString("| region | state | image | attempts | error |\n|---|---|---|---|---|\n")
 	for _, r := range p.Regions {
-		fmt.Fprintf(&b, "| %s | %s | %s | %d | %s |\n", r.Region, r.State, r.ImageID, r.Attempts, r.Error)
+		b.WriteString(fmt.Sprintf("| %s | %s | %s | %d | %s |\n", r.Region, r.State, r.ImageID, r.Attempts, r.Error))
 	}
 	return b.String()
 }
