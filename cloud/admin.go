@@ -23,6 +23,11 @@ const (
 	// ends Failed with exit code 1, any other operation on it answers
 	// OperationFailed.InstanceFault (400) and changes nothing.
 	FaultInstanceFail = "instance-fail"
+	// FaultUnhealthyTasks makes tasks fail their load balancer health
+	// checks: a task set created by AmazonECS.CreateTaskSet while the rule
+	// fires has unhealthy tasks for good; an AmazonELB.DescribeTargetHealth
+	// call it fires on answers every running target unhealthy.
+	FaultUnhealthyTasks = "unhealthy-tasks"
 )
 
 // Fault is one fault-injection rule. A call matches a rule when Action (empty:

@@ -23,7 +23,7 @@ const (
 	DefaultSlowDelay          = time.Second
 )
 
-var faultKinds = []string{cloud.FaultThrottle, cloud.FaultTransient, cloud.FaultSlow, cloud.FaultOutage, cloud.FaultQuota, cloud.FaultCopyFail, cloud.FaultInstanceFail}
+var faultKinds = []string{cloud.FaultThrottle, cloud.FaultTransient, cloud.FaultSlow, cloud.FaultOutage, cloud.FaultQuota, cloud.FaultCopyFail, cloud.FaultInstanceFail, cloud.FaultUnhealthyTasks}
 
 // faultSet holds the active fault rules, in the order they were added.
 type faultSet struct {
@@ -105,7 +105,9 @@ func (fs *faultSet) fire(t faultTarget) []cloud.Fault {
 
 func roll(p float64) bool { return p <= 0 || p >= 1 || rand.Float64() < p }
 
-func answersError(kind string) bool { return kind != cloud.FaultSlow && kind != cloud.FaultCopyFail }
+func answersError(kind string) bool {
+	return kind != cloud.FaultSlow && kind != cloud.FaultCopyFail && kind != cloud.FaultUnhealthyTasks
+}
 
 // ruleApplies reports whether rule r concerns the call t.
 func ruleApplies(r *cloud.Fault, t faultTarget) bool {
@@ -123,6 +125,9 @@ func ruleApplies(r *cloud.Fault, t faultTarget) bool {
 		return t.mutating && r.InstanceId == t.instance
 	case cloud.FaultCopyFail:
 		return t.action == "CopyImage" // only a copy can fail later
+	case cloud.FaultUnhealthyTasks:
+		// Handlers read it from call.faults (containers.go, elb.go).
+		return t.action == cloud.ActionCreateTaskSet || t.action == cloud.ActionDescribeTargetHealth
 	case cloud.FaultQuota:
 		return t.mutating // quotas limit creation, not reads
 	}

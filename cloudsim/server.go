@@ -117,6 +117,8 @@ func New(cfg Config) (*Server, error) {
 	s.registerACR()
 	s.registerECSInstances()
 	s.registerCloudAssistant()
+	s.registerContainers()
+	s.registerELB()
 
 	for _, f := range cfg.Faults {
 		if _, err := s.AddFault(f); err != nil {

@@ -32,6 +32,15 @@ type state struct {
 	Instances   map[string]*instanceRecord   // by InstanceId
 	Invocations map[string]*invocationRecord // by InvokeId
 
+	// The container service and load balancing (containers.go, elb.go),
+	// each keyed by ARN.
+	Clusters          map[string]*containerClusterRecord
+	ContainerServices map[string]*containerServiceRecord
+	TaskSets          map[string]*taskSetRecord
+	LoadBalancers     map[string]*elbLoadBalancerRecord
+	TargetGroups      map[string]*targetGroupRecord
+	Listeners         map[string]*listenerRecord
+
 	// Deployment package content besides images: OSS objects by
 	// objectKey(region, bucket, key), registry tags by repoTagKey, and the
 	// registry's temporary credentials by token.
@@ -94,6 +103,24 @@ func (st *state) init() {
 	}
 	if st.RegistryTokens == nil {
 		st.RegistryTokens = map[string]*registryToken{}
+	}
+	if st.Clusters == nil {
+		st.Clusters = map[string]*containerClusterRecord{}
+	}
+	if st.ContainerServices == nil {
+		st.ContainerServices = map[string]*containerServiceRecord{}
+	}
+	if st.TaskSets == nil {
+		st.TaskSets = map[string]*taskSetRecord{}
+	}
+	if st.LoadBalancers == nil {
+		st.LoadBalancers = map[string]*elbLoadBalancerRecord{}
+	}
+	if st.TargetGroups == nil {
+		st.TargetGroups = map[string]*targetGroupRecord{}
+	}
+	if st.Listeners == nil {
+		st.Listeners = map[string]*listenerRecord{}
 	}
 	if st.Idempotency == nil {
 		st.Idempotency = map[string]*idempotencyRecord{}
