@@ -1,0 +1,61 @@
+package operator
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+)
+
+type resume struct{ Batch int }
+
+// The same command arrives as a signal and as an update; both are validated
+// the same way, a refused signal is reported, a refused update answers.
+func TestCommandAsSignalAndUpdate(t *testing.T) {
+	var applied []int
+	var refused []string
+	wf := func(ctx workflow.Context) ([]int, error) {
+		paused := 1
+		err := Register(ctx, Command[resume]{
+			Name: "resume",
+			Validate: func(c resume) error {
+				if c.Batch != paused {
+					return errors.New("not paused at that batch")
+				}
+				return nil
+			},
+			Apply: func(c resume) { applied = append(applied, c.Batch); paused++ },
+		}, func(name string, err error) { refused = append(refused, name+": "+err.Error()) })
+		if err != nil {
+			return nil, err
+		}
+		err = workflow.Await(ctx, func() bool { return paused == 3 })
+		return applied, err
+	}
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(wf)
+	var rejected error
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow("resume", resume{Batch: 7}) }, time.Minute)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow("resume", resume{Batch: 1}) }, 2*time.Minute)
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow("resume", "u1", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { rejected = err }, OnAccept: func() {}, OnComplete: func(any, error) {},
+		}, resume{Batch: 9})
+	}, 3*time.Minute)
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow("resume", "u2", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { t.Errorf("rejected: %v", err) }, OnAccept: func() {}, OnComplete: func(any, error) {},
+		}, resume{Batch: 2})
+	}, 4*time.Minute)
+
+	env.ExecuteWorkflow(wf)
+
+	require.NoError(t, env.GetWorkflowError())
+	require.Equal(t, []int{1, 2}, applied)
+	require.Equal(t, []string{"resume: not paused at that batch"}, refused)
+	require.ErrorContains(t, rejected, "not paused at that batch")
+}

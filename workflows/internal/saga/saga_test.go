@@ -1,0 +1,49 @@
+package saga
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+)
+
+// TestCompensateAfterCancel checks that compensations run in reverse order,
+// go on past a failure, and still run when the workflow was cancelled.
+func TestCompensateAfterCancel(t *testing.T) {
+	var ran []string
+	wf := func(ctx workflow.Context) error {
+		var s Saga
+		for _, name := range []string{"vpc", "vswitch", "instance"} {
+			s.Add(name, func(ctx workflow.Context) error {
+				// A timer on a cancelled context would fail at once: this
+				// one must be on the disconnected context to run.
+				if err := workflow.Sleep(ctx, time.Second); err != nil {
+					return err
+				}
+				ran = append(ran, name)
+				if name == "vswitch" {
+					return errors.New("vswitch busy")
+				}
+				return nil
+			})
+		}
+		_ = workflow.Sleep(ctx, time.Hour) // cancelled here
+		err := s.Compensate(ctx)
+		require.ErrorContains(t, err, "vswitch busy")
+		require.Zero(t, s.Len())
+		require.NoError(t, s.Compensate(ctx), "compensations run once")
+		return ctx.Err()
+	}
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(wf)
+	env.RegisterDelayedCallback(env.CancelWorkflow, time.Minute)
+
+	env.ExecuteWorkflow(wf)
+
+	require.True(t, env.IsWorkflowCompleted())
+	require.Equal(t, []string{"instance", "vswitch", "vpc"}, ran)
+}
