@@ -308,7 +308,7 @@ func (s *Server) deleteInstances(c *call, req *cloud.DeleteInstancesRequest) (*c
 // (e.g. a member of a scaling group). Services that own instances add their
 // checks here.
 func (c *call) checkReleasable(r *instanceRecord) error {
-	return nil
+	return c.checkReleasableFromGroups(r)
 }
 
 func (s *Server) replaceSystemDisk(c *call, req *cloud.ReplaceSystemDiskRequest) (*cloud.ReplaceSystemDiskResponse, error) {

@@ -98,5 +98,6 @@ func seed(st *state, now time.Time) {
 			ImageFamily: "acs:ubuntu_22_04_x64", IsPublic: true,
 		})
 	}
+	seedScaling(st, now)
 	st.SeededAt = now
 }

@@ -117,6 +117,8 @@ func New(cfg Config) (*Server, error) {
 	s.registerACR()
 	s.registerECSInstances()
 	s.registerCloudAssistant()
+	s.registerAutoScaling()
+	s.registerOOS()
 	s.registerContainers()
 	s.registerELB()
 
@@ -260,6 +262,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("DELETE /admin/faults", s.admin(s.adminClearFaults))
 	s.mux.HandleFunc("DELETE /admin/faults/{id}", s.admin(s.adminRemoveFault))
 	s.mux.HandleFunc("GET /admin/ledger", s.admin(s.adminLedger))
+	s.mux.HandleFunc("GET /admin/events", s.admin(s.adminEvents))
+	s.mux.HandleFunc("POST /admin/scaling-groups", s.admin(s.adminAddScalingGroup))
 	s.mux.HandleFunc("/", s.admin(func(r *http.Request) (any, error) {
 		return nil, newError(http.StatusNotFound, cloud.CodeUnknownAction, "no such endpoint: %s %s (actions are POST /api/{Action})", r.Method, r.URL.Path)
 	}))

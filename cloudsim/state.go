@@ -31,6 +31,12 @@ type state struct {
 	Services    map[string]*serviceRecord    // by ServiceId
 	Instances   map[string]*instanceRecord   // by InstanceId
 	Invocations map[string]*invocationRecord // by InvokeId
+	// Auto Scaling, SLB, OOS and the event log (ess.go, oos.go).
+	ScalingGroups map[string]*scalingGroupRecord // by ScalingGroupId
+	SLBs          map[string]*slbRecord          // by LoadBalancerId
+	OOSExecutions map[string]*executionRecord    // by ExecutionId
+	OOSInstalled  map[string]map[string]string   // instance → package → version
+	Events        []cloud.Event                  `json:",omitempty"`
 
 	// The container service and load balancing (containers.go, elb.go),
 	// each keyed by ARN.
@@ -94,6 +100,18 @@ func (st *state) init() {
 	}
 	if st.Invocations == nil {
 		st.Invocations = map[string]*invocationRecord{}
+	}
+	if st.ScalingGroups == nil {
+		st.ScalingGroups = map[string]*scalingGroupRecord{}
+	}
+	if st.SLBs == nil {
+		st.SLBs = map[string]*slbRecord{}
+	}
+	if st.OOSExecutions == nil {
+		st.OOSExecutions = map[string]*executionRecord{}
+	}
+	if st.OOSInstalled == nil {
+		st.OOSInstalled = map[string]map[string]string{}
 	}
 	if st.Objects == nil {
 		st.Objects = map[string]*objectRecord{}
