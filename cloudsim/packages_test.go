@@ -166,7 +166,7 @@ func TestFileReleaseValidation(t *testing.T) {
 		delivery map[string]string
 		code     string
 	}{
-		"different content": {map[string]string{"eu-west-1": other.Object.InternalUrl}, cloud.CodeInvalidParameter},
+		"different content":  {map[string]string{"eu-west-1": other.Object.InternalUrl}, cloud.CodeInvalidParameter},
 		"unsupported region": {map[string]string{cloudsim.SeedRegion: put.Object.InternalUrl}, cloud.CodeInvalidParameter},
 		"nothing":            {nil, cloud.CodeInvalidParameter},
 	} {
