@@ -250,7 +250,9 @@ func (d *distribution) copyInto(ctx workflow.Context, r *model.RegionProgress, n
 		// of a copy the cloud has already begun, or compensation would miss it.
 		startCtx, cancel := workflow.NewDisconnectedContext(ctx)
 		defer cancel()
-		startCtx = workflow.WithActivityOptions(startCtx, shortActivity(d.spec.Attempts()))
+		startOpts := shortActivity(d.spec.Attempts())
+		startOpts.Summary = "copy " + d.spec.SourceImage + " into " + r.Region
+		startCtx = workflow.WithActivityOptions(startCtx, startOpts)
 		var imageID string
 		err := workflow.ExecuteActivity(startCtx, images.StartImageCopy, activities.StartCopyInput{
 			SourceRegion: d.spec.SourceRegion,
@@ -286,7 +288,9 @@ func (d *distribution) copyInto(ctx workflow.Context, r *model.RegionProgress, n
 }
 
 func (d *distribution) deleteCopy(ctx workflow.Context, region, imageID string) error {
-	actx := workflow.WithActivityOptions(ctx, cleanupActivity())
+	opts := cleanupActivity()
+	opts.Summary = "delete " + imageID + " in " + region
+	actx := workflow.WithActivityOptions(ctx, opts)
 	err := workflow.ExecuteActivity(actx, images.DeleteImageCopy, activities.DeleteCopyInput{Region: region, ImageID: imageID}).Get(ctx, nil)
 	if err != nil {
 		d.logger.Error("Could not delete a copy", "region", region, "image", imageID, "error", err)
