@@ -24,6 +24,7 @@ import (
 func main() {
 	fs := flag.NewFlagSet("devstack", flag.ExitOnError)
 	root := fs.String("root", ".", "project root (holds .tools, .data and bin)")
+	faults := fs.String("faults", "", "JSON file of fault rules the simulated cloud starts with (see cloudsim/README.md)")
 	timeScale := fs.Float64("time-scale", 0.002, "cloud time scale: 0.002 makes a 40-minute image copy take about 5 seconds")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: devstack [flags] up|demo\n\n  up    run the dev server (Web UI on :8233), the simulated cloud (:8299) and a worker until Ctrl-C\n  demo  run the demo scenario, starting the stack if it is not running\n\nFlags:\n")
@@ -42,6 +43,7 @@ func main() {
 		Worker:         filepath.Join(*root, "bin", "worker"),
 		DataDir:        filepath.Join(*root, ".data"),
 		CloudTimeScale: *timeScale,
+		CloudFaults:    *faults,
 	})
 	var err error
 	switch fs.Arg(0) {

@@ -42,6 +42,8 @@ type Config struct {
 	// CloudTimeScale compresses cloud operation times (0.002: a 40-minute
 	// copy takes about 5 s).
 	CloudTimeScale float64
+	// CloudFaults is a JSON file of fault rules the cloud starts with.
+	CloudFaults string
 	// Log receives every process's output, each line prefixed with its name.
 	Log io.Writer
 }
@@ -160,6 +162,9 @@ func (s *Stack) StartCloud(ctx context.Context) (*Process, error) {
 		"--listen", "127.0.0.1:" + strconv.Itoa(s.cfg.CloudPort),
 		"--data-dir", filepath.Join(s.cfg.DataDir, "cloud"),
 		"--time-scale", strconv.FormatFloat(s.cfg.CloudTimeScale, 'g', -1, 64),
+	}
+	if s.cfg.CloudFaults != "" {
+		args = append(args, "--faults", s.cfg.CloudFaults)
 	}
 	p, err := s.start("cloud", s.cfg.CloudSim, args, nil)
 	if err != nil {
