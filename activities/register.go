@@ -12,6 +12,10 @@ import (
 type Cloud interface {
 	cloud.ECS
 	cloud.ComputeNest
+	// The container service and load balancing come through their own
+	// client types: their method names clash with Compute Nest's.
+	Containers() *cloud.ContainersClient
+	ELB() *cloud.ELBClient
 }
 
 // Options tune the activities.
@@ -24,4 +28,5 @@ type Options struct {
 func Register(r worker.ActivityRegistry, c Cloud, opts Options) {
 	r.RegisterActivity(&Images{ECS: c, PollInterval: opts.PollInterval})
 	r.RegisterActivity(&Packages{Nest: c})
+	r.RegisterActivity(&Deployments{ECS: c.Containers(), ELB: c.ELB(), PollInterval: opts.PollInterval})
 }

@@ -24,6 +24,9 @@ var (
 	SAState   = temporal.NewSearchAttributeKeyKeyword("ImagefleetState")
 	SAPackage = temporal.NewSearchAttributeKeyKeyword("ImagefleetPackage")
 	SAVersion = temporal.NewSearchAttributeKeyKeyword("ImagefleetVersion")
+	// SAService is the container service a blue/green deployment changes,
+	// as "cluster/service".
+	SAService = temporal.NewSearchAttributeKeyKeyword("ImagefleetService")
 )
 
 // SearchAttributes lists every custom search attribute with its type, for
@@ -33,6 +36,7 @@ var SearchAttributes = map[string]enums.IndexedValueType{
 	SAState.GetName():     enums.INDEXED_VALUE_TYPE_KEYWORD,
 	SAPackage.GetName():   enums.INDEXED_VALUE_TYPE_KEYWORD,
 	SAVersion.GetName():   enums.INDEXED_VALUE_TYPE_KEYWORD,
+	SAService.GetName():   enums.INDEXED_VALUE_TYPE_KEYWORD,
 }
 
 // Operation values of SAOperation.

@@ -1,0 +1,385 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/imagefleet/imagefleet/cloud"
+)
+
+// Deployments are the activities of a blue/green deployment: task sets of a
+// container service (EXTERNAL deployment controller) and the listener weights
+// and target health of its load balancer.
+type Deployments struct {
+	ECS cloud.ContainerService
+	ELB cloud.LoadBalancing
+	// PollInterval is how often stability and target health are polled
+	// (default 1s).
+	PollInterval time.Duration
+}
+
+// Error types of the blue/green activities.
+const (
+	// ErrTypeServiceNotReady: the service cannot take a blue/green deployment
+	// (not EXTERNAL, an unknown task set besides the primary, a target group
+	// or listener that does not fit).
+	ErrTypeServiceNotReady = "ServiceNotReady"
+	// ErrTypeHealthCheckFailed: targets of the green task set are unhealthy.
+	ErrTypeHealthCheckFailed = "HealthCheckFailed"
+	// ErrTypeTaskSetGone: a task set the deployment manages disappeared.
+	ErrTypeTaskSetGone = "TaskSetGone"
+)
+
+func (a *Deployments) poll() time.Duration {
+	if a.PollInterval > 0 {
+		return a.PollInterval
+	}
+	return time.Second
+}
+
+// InspectInput names the service and load balancer parts of a deployment.
+type InspectInput struct {
+	Cluster            string
+	Service            string
+	TargetGroups       []string // the two target groups blue and green alternate between
+	ProductionListener string
+	TestListener       string
+	// ExternalID identifies this deployment's green task set: one left by an
+	// earlier attempt of the same deployment is reported, not refused.
+	ExternalID string
+}
+
+// ServiceSnapshot is what a deployment needs to know before it starts and to
+// roll back: the blue task set and the listeners as they were.
+type ServiceSnapshot struct {
+	ServiceArn   string
+	DesiredCount int
+	// Blue is the primary task set; nil on a service's first deployment.
+	Blue             *cloud.TaskSet
+	BlueTargetGroup  string
+	GreenTargetGroup string
+	// ExistingGreen is a task set of this deployment (same external ID)
+	// created by an earlier attempt.
+	ExistingGreen     *cloud.TaskSet
+	ProductionActions []cloud.ELBAction
+	TestActions       []cloud.ELBAction
+}
+
+// InspectService checks that the service can take a blue/green deployment
+// and returns its snapshot. The starter calls it before starting anything; the
+// workflow calls it as an activity. Errors a retry cannot fix are returned as
+// plain errors describing the problem; cloud errors are wrapped.
+func InspectService(ctx context.Context, ecs cloud.ContainerService, elb cloud.LoadBalancing, in InspectInput) (*ServiceSnapshot, error) {
+	resp, err := ecs.DescribeServices(ctx, &cloud.DescribeServicesRequest{Cluster: in.Cluster, Services: []string{in.Service}})
+	if err != nil {
+		return nil, fmt.Errorf("describe service %s/%s: %w", in.Cluster, in.Service, err)
+	}
+	if len(resp.Services) == 0 {
+		return nil, notReady("service %s does not exist in cluster %s", in.Service, in.Cluster)
+	}
+	svc := resp.Services[0]
+	if svc.DeploymentController.Type != cloud.DeploymentControllerExternal {
+		return nil, notReady("service %s uses the %s deployment controller: a blue/green deployment through task sets needs EXTERNAL", in.Service, svc.DeploymentController.Type)
+	}
+	snap := &ServiceSnapshot{ServiceArn: svc.ServiceArn, DesiredCount: svc.DesiredCount}
+	var others []string
+	for i := range svc.TaskSets {
+		ts := svc.TaskSets[i]
+		switch {
+		case ts.Status == cloud.TaskSetPrimary:
+			snap.Blue = &ts
+		case ts.Status == cloud.TaskSetDraining:
+		case in.ExternalID != "" && ts.ExternalId == in.ExternalID:
+			snap.ExistingGreen = &ts
+		default:
+			others = append(others, fmt.Sprintf("%s (external ID %q, scale %v%%)", ts.Id, ts.ExternalId, ts.Scale.Value))
+		}
+	}
+	if len(others) > 0 {
+		return nil, notReady("service %s has task sets besides its primary: %s; another deployment runs or left them behind", in.Service, strings.Join(others, ", "))
+	}
+	if len(in.TargetGroups) != 2 {
+		return nil, notReady("two target groups are needed, got %d", len(in.TargetGroups))
+	}
+	snap.GreenTargetGroup = in.TargetGroups[0]
+	if snap.Blue != nil {
+		if len(snap.Blue.LoadBalancers) != 1 {
+			return nil, notReady("the primary task set %s has %d target groups: blue/green needs exactly one", snap.Blue.Id, len(snap.Blue.LoadBalancers))
+		}
+		snap.BlueTargetGroup = snap.Blue.LoadBalancers[0].TargetGroupArn
+		i := slices.Index(in.TargetGroups, snap.BlueTargetGroup)
+		if i < 0 {
+			return nil, notReady("the primary task set %s uses target group %s, which is not one of the deployment's two", snap.Blue.Id, snap.BlueTargetGroup)
+		}
+		snap.GreenTargetGroup = in.TargetGroups[1-i]
+	}
+	ls, err := elb.DescribeListeners(ctx, &cloud.DescribeListenersRequest{ListenerArns: []string{in.ProductionListener, in.TestListener}})
+	if err != nil {
+		return nil, fmt.Errorf("describe listeners: %w", err)
+	}
+	for _, l := range ls.Listeners {
+		switch l.ListenerArn {
+		case in.ProductionListener:
+			snap.ProductionActions = l.DefaultActions
+		case in.TestListener:
+			snap.TestActions = l.DefaultActions
+		}
+	}
+	if snap.Blue != nil && listenerWeights(snap.ProductionActions)[snap.GreenTargetGroup] > 0 {
+		return nil, notReady("the production listener already sends traffic to target group %s, which the new task set is to use", snap.GreenTargetGroup)
+	}
+	return snap, nil
+}
+
+func listenerWeights(actions []cloud.ELBAction) map[string]int {
+	l := cloud.ELBListener{DefaultActions: actions}
+	return l.Weights()
+}
+
+// notReadyError is a problem of the service that no retry fixes.
+type notReadyError struct{ msg string }
+
+func (e *notReadyError) Error() string { return e.msg }
+
+func notReady(format string, args ...any) error {
+	return &notReadyError{msg: fmt.Sprintf(format, args...)}
+}
+
+// InspectService is InspectService as an activity.
+func (a *Deployments) InspectService(ctx context.Context, in InspectInput) (*ServiceSnapshot, error) {
+	snap, err := InspectService(ctx, a.ECS, a.ELB, in)
+	if err != nil {
+		if _, ok := err.(*notReadyError); ok {
+			return nil, permanent(ErrTypeServiceNotReady, err)
+		}
+		return nil, fromCloud(err)
+	}
+	return snap, nil
+}
+
+// CreateGreenInput creates the green task set.
+type CreateGreenInput struct {
+	Cluster         string
+	Service         string
+	TaskDefinition  string
+	LaunchType      string
+	PlatformVersion string
+	Subnets         []string
+	SecurityGroups  []string
+	AssignPublicIP  bool
+	ContainerName   string
+	ContainerPort   int
+	TargetGroup     string
+	// Scale is the percentage of the service's desired count (0–100).
+	Scale      float64
+	ExternalID string
+	// ClientToken makes the call idempotent: a retry answers the same task set.
+	ClientToken string
+}
+
+// CreateGreenTaskSet creates the green task set, without traffic.
+func (a *Deployments) CreateGreenTaskSet(ctx context.Context, in CreateGreenInput) (*cloud.TaskSet, error) {
+	assign := "DISABLED"
+	if in.AssignPublicIP {
+		assign = "ENABLED"
+	}
+	resp, err := a.ECS.CreateTaskSet(ctx, &cloud.CreateTaskSetRequest{
+		Cluster: in.Cluster, Service: in.Service, ExternalId: in.ExternalID, TaskDefinition: in.TaskDefinition,
+		LaunchType: in.LaunchType, PlatformVersion: in.PlatformVersion,
+		NetworkConfiguration: &cloud.NetworkConfiguration{AwsvpcConfiguration: &cloud.AwsVpcConfiguration{
+			Subnets: in.Subnets, SecurityGroups: in.SecurityGroups, AssignPublicIp: assign,
+		}},
+		LoadBalancers: []cloud.TaskSetLoadBalancer{{TargetGroupArn: in.TargetGroup, ContainerName: in.ContainerName, ContainerPort: in.ContainerPort}},
+		Scale:         &cloud.TaskSetScale{Value: in.Scale, Unit: cloud.ScaleUnitPercent},
+		ClientToken:   in.ClientToken,
+	})
+	if err != nil {
+		return nil, fromCloud(err)
+	}
+	activity.GetLogger(ctx).Info("Created task set", "taskSet", resp.TaskSet.Id, "taskDefinition", in.TaskDefinition)
+	return &resp.TaskSet, nil
+}
+
+// TaskSetRef names a task set by ID or ARN.
+type TaskSetRef struct {
+	Cluster string
+	Service string
+	TaskSet string
+}
+
+// DescribeTaskSet answers a task set, or a permanent TaskSetGone error.
+func (a *Deployments) describeTaskSet(ctx context.Context, in TaskSetRef) (*cloud.TaskSet, error) {
+	resp, err := a.ECS.DescribeTaskSets(ctx, &cloud.DescribeTaskSetsRequest{Cluster: in.Cluster, Service: in.Service, TaskSets: []string{in.TaskSet}})
+	if err != nil {
+		return nil, fromCloud(err)
+	}
+	if len(resp.TaskSets) == 0 || resp.TaskSets[0].Status == cloud.TaskSetDraining {
+		return nil, permanent(ErrTypeTaskSetGone, fmt.Errorf("task set %s of service %s no longer exists", in.TaskSet, in.Service))
+	}
+	return &resp.TaskSets[0], nil
+}
+
+// AwaitTaskSetStable polls the task set until it reaches STEADY_STATE with
+// all its tasks running, heartbeating its last state. The workflow bounds it
+// with a schedule-to-close timeout (the stability timeout).
+func (a *Deployments) AwaitTaskSetStable(ctx context.Context, in TaskSetRef) (*cloud.TaskSet, error) {
+	for {
+		ts, err := a.describeTaskSet(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		if ts.StabilityStatus == cloud.StabilitySteady && ts.RunningCount == ts.ComputedDesiredCount {
+			return ts, nil
+		}
+		activity.RecordHeartbeat(ctx, fmt.Sprintf("%s: %s, %d/%d running", ts.Id, ts.StabilityStatus, ts.RunningCount, ts.ComputedDesiredCount))
+		if err := sleep(ctx, a.poll()); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// ListenerInput sets a listener's default actions.
+type ListenerInput struct {
+	ListenerArn string
+	Actions     []cloud.ELBAction
+}
+
+// SetListener replaces a listener's default actions (its weights). Setting
+// the same actions again changes nothing, so a retry is harmless.
+func (a *Deployments) SetListener(ctx context.Context, in ListenerInput) error {
+	_, err := a.ELB.ModifyListener(ctx, &cloud.ModifyListenerRequest{ListenerArn: in.ListenerArn, DefaultActions: in.Actions})
+	return fromCloud(err)
+}
+
+// HealthInput checks the targets of one task set in a target group.
+type HealthInput struct {
+	TargetGroupArn string
+	TaskSetArn     string
+	// Expected is how many healthy targets are needed (the task set's
+	// computed desired count).
+	Expected int
+}
+
+// HealthReport is the outcome of a passed health check.
+type HealthReport struct {
+	Healthy int
+}
+
+// CheckTargetHealth polls the task set's targets until Expected of them are
+// healthy. Any unhealthy target fails it at once with a non-retryable
+// HealthCheckFailed error.
+func (a *Deployments) CheckTargetHealth(ctx context.Context, in HealthInput) (*HealthReport, error) {
+	for {
+		resp, err := a.ELB.DescribeTargetHealth(ctx, &cloud.DescribeTargetHealthRequest{TargetGroupArn: in.TargetGroupArn})
+		if err != nil {
+			return nil, fromCloud(err)
+		}
+		healthy, waiting := 0, 0
+		var bad []string
+		for _, t := range resp.TargetHealthDescriptions {
+			if t.TaskSetArn != in.TaskSetArn {
+				continue
+			}
+			switch t.State {
+			case cloud.TargetHealthy:
+				healthy++
+			case cloud.TargetUnhealthy:
+				bad = append(bad, fmt.Sprintf("%s (%s: %s)", t.TargetId, t.Reason, t.Description))
+			default:
+				waiting++
+			}
+		}
+		if len(bad) > 0 {
+			return nil, permanent(ErrTypeHealthCheckFailed, fmt.Errorf("%d of %d targets of the new task set are unhealthy: %s", len(bad), healthy+waiting+len(bad), strings.Join(bad, ", ")))
+		}
+		if healthy >= in.Expected {
+			return &HealthReport{Healthy: healthy}, nil
+		}
+		activity.RecordHeartbeat(ctx, fmt.Sprintf("%d/%d healthy", healthy, in.Expected))
+		if err := sleep(ctx, a.poll()); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// SetPrimaryTaskSet makes the task set the service's primary one.
+func (a *Deployments) SetPrimaryTaskSet(ctx context.Context, in TaskSetRef) error {
+	_, err := a.ECS.UpdateServicePrimaryTaskSet(ctx, &cloud.UpdateServicePrimaryTaskSetRequest{Cluster: in.Cluster, Service: in.Service, PrimaryTaskSet: in.TaskSet})
+	return fromCloud(err)
+}
+
+// ScaleInput sets a task set's scale.
+type ScaleInput struct {
+	TaskSetRef
+	Percent float64
+}
+
+// ScaleTaskSet sets the task set's scale (a percentage of the service's
+// desired count).
+func (a *Deployments) ScaleTaskSet(ctx context.Context, in ScaleInput) error {
+	_, err := a.ECS.UpdateTaskSet(ctx, &cloud.UpdateTaskSetRequest{Cluster: in.Cluster, Service: in.Service, TaskSet: in.TaskSet,
+		Scale: cloud.TaskSetScale{Value: in.Percent, Unit: cloud.ScaleUnitPercent}})
+	return fromCloud(err)
+}
+
+// RemoveInput names the task sets to remove: TaskSet by ID or ARN, and every
+// task set with ExternalID (so that one whose creation was answered but not
+// recorded is found too).
+type RemoveInput struct {
+	Cluster    string
+	Service    string
+	TaskSet    string `json:",omitempty"`
+	ExternalID string `json:",omitempty"`
+}
+
+// RemoveTaskSets scales the named task sets to 0 and deletes them. Task sets
+// already gone are fine; a primary task set is never removed.
+func (a *Deployments) RemoveTaskSets(ctx context.Context, in RemoveInput) ([]string, error) {
+	resp, err := a.ECS.DescribeTaskSets(ctx, &cloud.DescribeTaskSetsRequest{Cluster: in.Cluster, Service: in.Service})
+	if err != nil {
+		return nil, fromCloud(err)
+	}
+	var removed []string
+	for _, ts := range resp.TaskSets {
+		match := (in.TaskSet != "" && (ts.Id == in.TaskSet || ts.TaskSetArn == in.TaskSet)) || (in.ExternalID != "" && ts.ExternalId == in.ExternalID)
+		if !match || ts.Status == cloud.TaskSetDraining {
+			continue
+		}
+		if ts.Status == cloud.TaskSetPrimary {
+			return removed, permanent(ErrTypeServiceNotReady, fmt.Errorf("task set %s is the primary task set of service %s: it is not removed", ts.Id, in.Service))
+		}
+		if ts.Scale.Value > 0 {
+			_, err := a.ECS.UpdateTaskSet(ctx, &cloud.UpdateTaskSetRequest{Cluster: in.Cluster, Service: in.Service, TaskSet: ts.Id,
+				Scale: cloud.TaskSetScale{Value: 0, Unit: cloud.ScaleUnitPercent}})
+			if cloud.IsCode(err, cloud.CodeTaskSetNotFound) {
+				continue
+			}
+			if err != nil {
+				return removed, fromCloud(err)
+			}
+		}
+		_, err := a.ECS.DeleteTaskSet(ctx, &cloud.DeleteTaskSetRequest{Cluster: in.Cluster, Service: in.Service, TaskSet: ts.Id})
+		if err != nil && !cloud.IsCode(err, cloud.CodeTaskSetNotFound) {
+			return removed, fromCloud(err)
+		}
+		activity.GetLogger(ctx).Info("Removed task set", "taskSet", ts.Id, "externalId", ts.ExternalId)
+		removed = append(removed, ts.Id)
+	}
+	return removed, nil
+}
