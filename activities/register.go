@@ -12,6 +12,8 @@ import (
 type Cloud interface {
 	cloud.ECS
 	cloud.ComputeNest
+	cloud.OSS
+	cloud.ACR
 	// The container service and load balancing come through their own
 	// client types: their method names clash with Compute Nest's.
 	Containers() *cloud.ContainersClient
@@ -28,5 +30,6 @@ type Options struct {
 func Register(r worker.ActivityRegistry, c Cloud, opts Options) {
 	r.RegisterActivity(&Images{ECS: c, PollInterval: opts.PollInterval})
 	r.RegisterActivity(&Packages{Nest: c})
+	r.RegisterActivity(&PackageContent{Nest: c, OSS: c, ACR: c})
 	r.RegisterActivity(&Deployments{ECS: c.Containers(), ELB: c.ELB(), PollInterval: opts.PollInterval})
 }

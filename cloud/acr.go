@@ -28,6 +28,10 @@ type ACR interface {
 	PushChart(ctx context.Context, req *PushChartRequest) (*PushChartResponse, error)
 	// PullArtifact pulls an image or chart by namespace, repository and tag.
 	PullArtifact(ctx context.Context, req *PullArtifactRequest) (*PullArtifactResponse, error)
+	// GetRepoTag describes one of the caller's tags as a region's endpoint
+	// serves it, with its pull address there. Unlike a pull, it is not
+	// restricted to a draft's source region: it reads metadata, not content.
+	GetRepoTag(ctx context.Context, req *GetRepoTagRequest) (*GetRepoTagResponse, error)
 	ListRepoTags(ctx context.Context, req *ListRepoTagsRequest) (*ListRepoTagsResponse, error)
 	DeleteRepoTag(ctx context.Context, req *DeleteRepoTagRequest) (*DeleteRepoTagResponse, error)
 }
@@ -132,6 +136,23 @@ type PullArtifactResponse struct {
 	Endpoint string
 	Url      string
 	Content  []byte `json:",omitempty"` // a chart's .tgz
+}
+
+type GetRepoTagRequest struct {
+	RegionId           string
+	Namespace          string
+	RepoName           string
+	Tag                string
+	AuthorizationToken string
+}
+
+type GetRepoTagResponse struct {
+	RequestId string
+	Tag       RepoTag
+	// PullAddress is where the tag is pulled from through the region's
+	// internet endpoint (the only endpoint that serves pulls).
+	PullAddress string
+	Endpoint    string // internet
 }
 
 type ListRepoTagsRequest struct {

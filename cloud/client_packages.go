@@ -55,6 +55,10 @@ func (c *Client) PullArtifact(ctx context.Context, req *PullArtifactRequest) (*P
 	return call[PullArtifactResponse](ctx, c, "PullArtifact", req)
 }
 
+func (c *Client) GetRepoTag(ctx context.Context, req *GetRepoTagRequest) (*GetRepoTagResponse, error) {
+	return call[GetRepoTagResponse](ctx, c, "GetRepoTag", req)
+}
+
 func (c *Client) ListRepoTags(ctx context.Context, req *ListRepoTagsRequest) (*ListRepoTagsResponse, error) {
 	return call[ListRepoTagsResponse](ctx, c, "ListRepoTags", req)
 }

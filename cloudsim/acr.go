@@ -60,6 +60,7 @@ func (s *Server) registerACR() {
 	registerMutation(s, "PushImage", s.pushImage)
 	registerMutation(s, "PushChart", s.pushChart)
 	registerQuery(s, "PullArtifact", s.pullArtifact)
+	registerQuery(s, "GetRepoTag", s.getRepoTag)
 	registerQuery(s, "ListRepoTags", s.listRepoTags)
 	registerMutation(s, "DeleteRepoTag", s.deleteRepoTag)
 }
@@ -250,6 +251,27 @@ func (c *call) checkDraftRegion(match func(*artifactRecord, *cloud.ArtifactVersi
 	slices.Sort(draftRegions)
 	return newError(http.StatusForbidden, cloud.CodeAccessDenied,
 		"the content belongs to a draft package version, usable only in its source region %s until it is published", slices.Compact(draftRegions)[0])
+}
+
+func (s *Server) getRepoTag(c *call, req *cloud.GetRepoTagRequest) (*cloud.GetRepoTagResponse, error) {
+	if err := checkRegion("RegionId", req.RegionId); err != nil {
+		return nil, err
+	}
+	if err := c.checkToken(req.AuthorizationToken); err != nil {
+		return nil, err
+	}
+	if req.Namespace != tenantNamespace(c.account) {
+		return nil, accessDenied("namespace %q is not the caller's (%s)", req.Namespace, tenantNamespace(c.account))
+	}
+	rec := c.st.RepoTags[repoTagKey(req.Namespace, req.RepoName, req.Tag)]
+	if rec == nil {
+		return nil, newError(http.StatusNotFound, cloud.CodeRepoTagMissing, "%s/%s:%s does not exist", req.Namespace, req.RepoName, req.Tag)
+	}
+	return &cloud.GetRepoTagResponse{
+		Tag:         rec.RepoTag,
+		PullAddress: pullAddress(rec.Kind, req.RegionId, req.Namespace, req.RepoName, req.Tag),
+		Endpoint:    cloud.EndpointInternet,
+	}, nil
 }
 
 func (s *Server) listRepoTags(c *call, req *cloud.ListRepoTagsRequest) (*cloud.ListRepoTagsResponse, error) {

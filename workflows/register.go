@@ -13,4 +13,5 @@ import (
 // Register registers every workflow under its contract name.
 func Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(DistributeImagePackage, workflow.RegisterOptions{Name: model.DistributeWorkflowType})
+	r.RegisterWorkflowWithOptions(PublishPackageVersion, workflow.RegisterOptions{Name: model.PublishWorkflowType})
 }

@@ -1,0 +1,163 @@
+package model
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Deployment packages of every type (Compute Nest's model): ECS image, file,
+// container image and Helm chart. A version is created as a draft (usable
+// only in its source region), then published: its content is delivered to
+// the version's regions and locked. ECS image versions are published by
+// DistributeImagePackage (distribution.go); the other types by
+// PublishPackageVersion, contracted here.
+
+// Package types (the cloud's ArtifactType strings).
+const (
+	PackageEcsImage  = "EcsImage"
+	PackageFile      = "File"
+	PackageAcrImage  = "AcrImage"
+	PackageHelmChart = "HelmChart"
+)
+
+// PackageTypes lists every package type.
+var PackageTypes = []string{PackageEcsImage, PackageFile, PackageAcrImage, PackageHelmChart}
+
+// PublishWorkflowType publishes a draft version of a File, AcrImage or
+// HelmChart package.
+const PublishWorkflowType = "PublishPackageVersion"
+
+// OperationPublish is the ImagefleetOperation value of PublishPackageVersion.
+const OperationPublish = "publish"
+
+// PublishWorkflowID is the workflow ID of a version's publication: one per
+// version, so that a second publication while one runs is refused.
+func PublishWorkflowID(pkg, version string) string {
+	return "publish/" + pkg + "/" + version
+}
+
+// PublishPackageVersion's operator commands are the distribution's:
+// CommandRetryRegion and CommandDropRegion (payload RegionCommand) for a
+// region whose delivery failed, CommandAbort (payload AbortCommand) before
+// the release starts. Its query is QueryProgress, answering PublishProgress.
+
+// PublishSpec is the input of PublishPackageVersion. The version must exist
+// as a draft (starter package version create); it is delivered to the
+// regions it was created with.
+type PublishSpec struct {
+	Package string `json:"package"`
+	Version string `json:"version"`
+	// CopyAttempts is how often a region's delivery is tried before the
+	// operator is asked (default 5).
+	CopyAttempts int `json:"copyAttempts,omitempty"`
+}
+
+// Validate checks the spec without calling the cloud.
+func (s PublishSpec) Validate() error {
+	var errs []error
+	if !packageNameRE.MatchString(s.Package) {
+		errs = append(errs, fmt.Errorf("package name %q must be 3–128 characters of letters, digits and underscore", s.Package))
+	}
+	if !versionNameRE.MatchString(s.Version) {
+		errs = append(errs, fmt.Errorf("version name %q must be 3–50 characters of letters, digits and underscore", s.Version))
+	}
+	if s.CopyAttempts < 0 || s.CopyAttempts > maxCopyAttemptsAllowed {
+		errs = append(errs, fmt.Errorf("copyAttempts must be 0 (default %d) to %d", DefaultCopyAttempts, maxCopyAttemptsAllowed))
+	}
+	if len(errs) > 0 {
+		return &InvalidSpecError{Errs: errs}
+	}
+	return nil
+}
+
+// Attempts is CopyAttempts with its default applied.
+func (s PublishSpec) Attempts() int {
+	if s.CopyAttempts == 0 {
+		return DefaultCopyAttempts
+	}
+	return s.CopyAttempts
+}
+
+// CheckPackageType refuses an unknown package type.
+func CheckPackageType(t string) error {
+	if !slices.Contains(PackageTypes, t) {
+		return fmt.Errorf("package type %q must be one of %s, %s, %s, %s", t, PackageEcsImage, PackageFile, PackageAcrImage, PackageHelmChart)
+	}
+	return nil
+}
+
+// PackageContent is what a version holds in its source region.
+type PackageContent struct {
+	Region string `json:"region"`
+	// File: the object in the region's artifact bucket and its internal URL.
+	Bucket    string `json:"bucket,omitempty"`
+	ObjectKey string `json:"objectKey,omitempty"`
+	URL       string `json:"url,omitempty"`
+	// AcrImage, HelmChart: the tag in the tenant namespace.
+	Namespace string `json:"namespace,omitempty"`
+	RepoName  string `json:"repoName,omitempty"`
+	Tag       string `json:"tag,omitempty"`
+}
+
+// DeliveryProgress is one region's part of a publication.
+type DeliveryProgress struct {
+	Region string `json:"region"`
+	State  string `json:"state"` // RegionPending … RegionDeleted, as a distribution's
+	// Location is where the content is in the region: a file's internal
+	// download URL, a container image's or chart's pull address.
+	Location string `json:"location,omitempty"`
+	// Endpoint says how the content is reached: "internal" for files,
+	// "internet" for registry content (pulls work only over the internet).
+	Endpoint   string    `json:"endpoint,omitempty"`
+	Attempts   int       `json:"attempts"`
+	Error      string    `json:"error,omitempty"`
+	Copied     bool      `json:"copied,omitempty"` // a copy was made that abort must delete
+	StartedAt  time.Time `json:"startedAt,omitzero"`
+	FinishedAt time.Time `json:"finishedAt,omitzero"`
+}
+
+// PublishProgress is PublishPackageVersion's answer to QueryProgress.
+type PublishProgress struct {
+	Package     string             `json:"package"`
+	Version     string             `json:"version"`
+	Type        string             `json:"type,omitempty"`
+	ArtifactID  string             `json:"artifactId,omitempty"`
+	Phase       string             `json:"phase"` // the distribution's phases
+	Content     *PackageContent    `json:"content,omitempty"`
+	Regions     []DeliveryProgress `json:"regions"`
+	WaitingFor  string             `json:"waitingFor,omitempty"`
+	Permission  *Permission        `json:"permission,omitempty"`
+	LastRefusal string             `json:"lastRefusal,omitempty"`
+}
+
+// Region returns the progress entry of region, or nil.
+func (p *PublishProgress) Region(region string) *DeliveryProgress {
+	for i := range p.Regions {
+		if p.Regions[i].Region == region {
+			return &p.Regions[i]
+		}
+	}
+	return nil
+}
+
+// PublishResult is the result of a successful publication.
+type PublishResult struct {
+	Package    string `json:"package"`
+	Version    string `json:"version"`
+	Type       string `json:"type"`
+	ArtifactID string `json:"artifactId"`
+	// Delivery maps each delivered region to the content's location there.
+	Delivery map[string]string `json:"delivery"`
+	// Endpoint: "internal" (files, downloaded inside the region) or
+	// "internet" (registry content: pulls work only over the internet).
+	Endpoint   string     `json:"endpoint"`
+	Dropped    []string   `json:"dropped,omitempty"`
+	Permission Permission `json:"permission"`
+}
+
+// Endpoints of delivered content.
+const (
+	EndpointInternal = "internal"
+	EndpointInternet = "internet"
+)

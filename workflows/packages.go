@@ -1,0 +1,405 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/imagefleet/imagefleet/activities"
+	"github.com/imagefleet/imagefleet/model"
+	"github.com/imagefleet/imagefleet/workflows/internal/fanout"
+	"github.com/imagefleet/imagefleet/workflows/internal/operator"
+	"github.com/imagefleet/imagefleet/workflows/internal/saga"
+)
+
+// PublishPackageVersion publishes a draft version of a File, AcrImage or
+// HelmChart deployment package:
+//
+//   - File: the file uploaded to the source region's bucket is copied into
+//     the bucket of every other region at once; each region's internal
+//     download URL is recorded.
+//   - AcrImage, HelmChart: the registry is one for all regions; every
+//     region's endpoint is asked for the tag pushed into the tenant
+//     namespace, and the region's pull address over the internet (the only
+//     endpoint that serves pulls) is recorded.
+//
+// A region whose delivery keeps failing waits for the operator
+// (retry-region, drop-region or abort, as a distribution). Then the version
+// is released with the package's permission, derived from its services,
+// which locks it. On failure or abort the file copies made are deleted.
+//
+// It never handles a registry credential: the activities fetch and use
+// them (see activities.PackageContent).
+func PublishPackageVersion(ctx workflow.Context, spec model.PublishSpec) (*model.PublishResult, error) {
+	p := &publication{spec: spec}
+	if err := p.setup(ctx); err != nil {
+		return nil, err
+	}
+	return p.run(ctx)
+}
+
+var content *activities.PackageContent
+
+type publication struct {
+	spec     model.PublishSpec
+	progress model.PublishProgress
+	info     activities.PackageVersionInfo
+	logger   log.Logger
+	saga     saga.Saga
+	tokenKey string
+
+	decisions    map[string]string
+	abortReason  string
+	aborted      bool
+	cancelCopies workflow.CancelFunc
+	state        string
+}
+
+func (p *publication) setup(ctx workflow.Context) error {
+	info := workflow.GetInfo(ctx)
+	p.tokenKey = info.WorkflowExecution.ID + "/" + info.FirstRunID
+	p.logger = log.With(workflow.GetLogger(ctx), "package", p.spec.Package, "version", p.spec.Version)
+	p.decisions = map[string]string{}
+	p.progress = model.PublishProgress{Package: p.spec.Package, Version: p.spec.Version, Phase: model.PhaseValidating}
+	if err := workflow.UpsertTypedSearchAttributes(ctx,
+		model.SAOperation.ValueSet(model.OperationPublish),
+		model.SAPackage.ValueSet(p.spec.Package),
+		model.SAVersion.ValueSet(p.spec.Version),
+	); err != nil {
+		return err
+	}
+	p.setState(ctx, model.StateRunning)
+	if err := p.spec.Validate(); err != nil {
+		p.progress.Phase = model.PhaseFailed
+		p.setState(ctx, model.StateFailed)
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidSpec, err)
+	}
+	if err := workflow.SetQueryHandlerWithOptions(ctx, model.QueryProgress, func() (model.PublishProgress, error) {
+		return p.progress, nil
+	}, workflow.QueryHandlerOptions{Description: "per-region delivery of the package version"}); err != nil {
+		return err
+	}
+	refused := func(command string, err error) {
+		p.progress.LastRefusal = command + ": " + err.Error()
+		p.logger.Warn("Operator command refused", "command", command, "error", err)
+	}
+	decide := func(decision string) operator.Command[model.RegionCommand] {
+		return operator.Command[model.RegionCommand]{
+			Name:     decision,
+			Validate: func(c model.RegionCommand) error { return p.validateRegionDecision(decision, c.Region) },
+			Apply: func(c model.RegionCommand) {
+				p.logger.Info("Operator decision", "command", decision, "region", c.Region)
+				p.decisions[c.Region] = decision
+			},
+		}
+	}
+	abort := operator.Command[model.AbortCommand]{
+		Name:     model.CommandAbort,
+		Validate: func(model.AbortCommand) error { return p.validateAbort() },
+		Apply: func(c model.AbortCommand) {
+			p.logger.Info("Abort requested", "reason", c.Reason)
+			p.aborted, p.abortReason = true, c.Reason
+			if p.cancelCopies != nil {
+				p.cancelCopies()
+			}
+		},
+	}
+	return errors.Join(
+		operator.Register(ctx, decide(model.CommandRetryRegion), refused),
+		operator.Register(ctx, decide(model.CommandDropRegion), refused),
+		operator.Register(ctx, abort, refused),
+	)
+}
+
+func (p *publication) validateRegionDecision(decision, region string) error {
+	r := p.progress.Region(region)
+	switch {
+	case region == "":
+		return errors.New("the command needs a region")
+	case r == nil:
+		return fmt.Errorf("region %s is not part of this publication (its regions: %s)", region, strings.Join(p.info.Regions, ", "))
+	case p.aborted:
+		return errors.New("the publication is being aborted")
+	case r.State != model.RegionFailed:
+		return fmt.Errorf("region %s is %s: %s applies only to a failed region", region, r.State, decision)
+	case p.decisions[region] != "":
+		return fmt.Errorf("region %s already has a decision (%s) being carried out", region, p.decisions[region])
+	}
+	return nil
+}
+
+func (p *publication) validateAbort() error {
+	switch {
+	case p.aborted:
+		return errors.New("the publication is already being aborted")
+	case p.progress.Phase != model.PhaseValidating && p.progress.Phase != model.PhaseReplicating:
+		return fmt.Errorf("the publication is %s: abort applies only before publishing starts", p.progress.Phase)
+	}
+	return nil
+}
+
+func (p *publication) run(ctx workflow.Context) (*model.PublishResult, error) {
+	err := p.load(ctx)
+	if err == nil {
+		err = p.deliver(ctx)
+	}
+	if err == nil {
+		var result *model.PublishResult
+		if result, err = p.release(ctx); err == nil {
+			p.progress.Phase = model.PhasePublished
+			p.setState(ctx, model.StateSucceeded)
+			p.updateDetails(ctx)
+			return result, nil
+		}
+	}
+	return nil, p.fail(ctx, err)
+}
+
+// load reads the draft version: its type, content and regions.
+func (p *publication) load(ctx workflow.Context) error {
+	actx := workflow.WithActivityOptions(ctx, shortActivity(p.spec.Attempts()))
+	if err := workflow.ExecuteActivity(actx, content.LoadDraftVersion, activities.LoadVersionInput{Package: p.spec.Package, Version: p.spec.Version}).Get(ctx, &p.info); err != nil {
+		return err
+	}
+	p.progress.Type, p.progress.ArtifactID = p.info.Type, p.info.ArtifactID
+	c := p.info.Content
+	p.progress.Content = &c
+	for _, r := range p.info.Regions {
+		p.progress.Regions = append(p.progress.Regions, model.DeliveryProgress{Region: r, State: model.RegionPending})
+	}
+	if p.aborted {
+		return p.abortError()
+	}
+	return nil
+}
+
+func (p *publication) abortError() error {
+	return temporal.NewApplicationErrorWithOptions("publication aborted by the operator: "+p.abortReason, ErrTypeAborted,
+		temporal.ApplicationErrorOptions{NonRetryable: true, Category: temporal.ApplicationErrorCategoryBenign})
+}
+
+// deliver puts the content into every region at once and returns when each
+// region is Available or Dropped, or the operator aborts.
+func (p *publication) deliver(ctx workflow.Context) error {
+	p.progress.Phase = model.PhaseReplicating
+	p.updateDetails(ctx)
+	copyCtx, cancel := workflow.WithCancel(ctx)
+	p.cancelCopies = cancel
+	defer cancel()
+	fanout.Each(copyCtx, p.info.Regions, 0, p.deliverRegion)
+	if p.aborted {
+		return p.abortError()
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if len(p.delivered()) == 0 {
+		return temporal.NewNonRetryableApplicationError("every region was dropped: nothing to publish", ErrTypeNoRegion, nil)
+	}
+	return nil
+}
+
+// deliverRegion delivers into one region until it succeeds or the operator
+// drops the region.
+func (p *publication) deliverRegion(ctx workflow.Context, region string) {
+	r := p.progress.Region(region)
+	for {
+		r.State, r.Error, r.Attempts = model.RegionCopying, "", r.Attempts+1
+		r.StartedAt = workflow.Now(ctx)
+		p.updateDetails(ctx)
+		err := p.deliverOnce(ctx, r)
+		if err == nil {
+			r.State, r.FinishedAt = model.RegionAvailable, workflow.Now(ctx)
+			p.updateDetails(ctx)
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		r.State, r.Error = model.RegionFailed, rootMessage(err)
+		p.logger.Warn("Region failed, waiting for an operator decision", "region", region, "error", err)
+		p.updateDetails(ctx)
+		if err := workflow.Await(ctx, func() bool { return p.decisions[region] != "" }); err != nil {
+			return
+		}
+		decision := p.decisions[region]
+		delete(p.decisions, region)
+		if decision == model.CommandDropRegion {
+			r.State, r.FinishedAt = model.RegionDropped, workflow.Now(ctx)
+			p.updateDetails(ctx)
+			return
+		}
+	}
+}
+
+// deliverOnce makes one attempt (each with its activity retries) to put the
+// content into r's region.
+func (p *publication) deliverOnce(ctx workflow.Context, r *model.DeliveryProgress) error {
+	c := p.info.Content
+	actx := workflow.WithActivityOptions(ctx, shortActivity(p.spec.Attempts()))
+	switch p.info.Type {
+	case model.PackageFile:
+		r.Endpoint = model.EndpointInternal
+		if r.Region == c.Region {
+			r.Location = c.URL // the uploaded file is the source region's copy
+			return nil
+		}
+		// Started on a disconnected context: an abort must not lose a copy
+		// the cloud has made, or compensation would miss it.
+		startCtx, cancel := workflow.NewDisconnectedContext(ctx)
+		defer cancel()
+		startCtx = workflow.WithActivityOptions(startCtx, shortActivity(p.spec.Attempts()))
+		var fc activities.FileCopy
+		err := workflow.ExecuteActivity(startCtx, content.CopyFileToRegion, activities.CopyFileInput{
+			SourceRegion: c.Region, SourceBucket: c.Bucket, Key: c.ObjectKey, Region: r.Region,
+			ClientToken: model.ClientToken(p.tokenKey, "copy-file", r.Region, fmt.Sprint(r.Attempts)),
+		}).Get(startCtx, &fc)
+		if err != nil {
+			return err
+		}
+		if !r.Copied {
+			r.Copied = true
+			region := r.Region
+			p.saga.Add("delete file copy in "+region, func(ctx workflow.Context) error {
+				actx := workflow.WithActivityOptions(ctx, cleanupActivity())
+				err := workflow.ExecuteActivity(actx, content.DeleteFileCopy, activities.DeleteFileInput{Region: region, Bucket: fc.Bucket, Key: fc.Key}).Get(ctx, nil)
+				if err != nil {
+					p.logger.Error("Could not delete a file copy", "region", region, "error", err)
+				}
+				return err
+			})
+		}
+		r.Location = fc.URL
+		return ctx.Err()
+	case model.PackageAcrImage, model.PackageHelmChart:
+		var pull activities.RegistryLocation
+		err := workflow.ExecuteActivity(actx, content.LocateRegistryTag, activities.RegistryTagInput{
+			Region: r.Region, Namespace: c.Namespace, RepoName: c.RepoName, Tag: c.Tag,
+		}).Get(ctx, &pull)
+		if err != nil {
+			return err
+		}
+		r.Location, r.Endpoint = pull.Address, pull.Endpoint
+		return nil
+	}
+	return temporal.NewNonRetryableApplicationError("package type "+p.info.Type+" cannot be published by "+model.PublishWorkflowType, activities.ErrTypePackageType, nil)
+}
+
+// release resolves the package's permission and releases the version.
+func (p *publication) release(ctx workflow.Context) (*model.PublishResult, error) {
+	p.progress.Phase = model.PhasePublishing
+	p.updateDetails(ctx)
+	actx := workflow.WithActivityOptions(ctx, shortActivity(p.spec.Attempts()))
+	var perm model.Permission
+	if err := workflow.ExecuteActivity(actx, packages.ResolvePackagePermission, p.info.ArtifactID).Get(ctx, &perm); err != nil {
+		return nil, err
+	}
+	p.progress.Permission = &perm
+	delivered := p.delivered()
+	err := workflow.ExecuteActivity(actx, content.ReleaseContentVersion, activities.ReleaseContentInput{
+		ArtifactID: p.info.ArtifactID, Version: p.spec.Version, Delivery: delivered, Permission: perm,
+		ClientToken: model.ClientToken(p.tokenKey, "release"),
+	}).Get(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	endpoint := model.EndpointInternet
+	if p.info.Type == model.PackageFile {
+		endpoint = model.EndpointInternal
+	}
+	result := &model.PublishResult{
+		Package: p.spec.Package, Version: p.spec.Version, Type: p.info.Type, ArtifactID: p.info.ArtifactID,
+		Delivery: delivered, Endpoint: endpoint, Permission: perm,
+	}
+	for _, r := range p.progress.Regions {
+		if r.State == model.RegionDropped {
+			result.Dropped = append(result.Dropped, r.Region)
+		}
+	}
+	p.logger.Info("Version published", "type", p.info.Type, "regions", len(delivered), "dropped", len(result.Dropped))
+	return result, nil
+}
+
+// fail deletes every copy made and returns the error the run ends with.
+func (p *publication) fail(ctx workflow.Context, err error) error {
+	if p.saga.Len() > 0 {
+		p.progress.Phase = model.PhaseCompensating
+		p.setState(ctx, model.StateCompensating)
+		p.logger.Info("Deleting the copies made", "copies", p.saga.Len(), "cause", err)
+		if cerr := p.saga.Compensate(ctx); cerr != nil {
+			err = fmt.Errorf("%w; and some copies could not be deleted: %v", err, cerr)
+		}
+		for i := range p.progress.Regions {
+			if r := &p.progress.Regions[i]; r.Copied {
+				r.State = model.RegionDeleted
+			}
+		}
+	}
+	if p.aborted || temporal.IsCanceledError(err) {
+		p.progress.Phase = model.PhaseAborted
+		p.setState(ctx, model.StateAborted)
+	} else {
+		p.progress.Phase = model.PhaseFailed
+		p.setState(ctx, model.StateFailed)
+	}
+	p.updateDetails(ctx)
+	return err
+}
+
+func (p *publication) delivered() map[string]string {
+	m := map[string]string{}
+	for _, r := range p.progress.Regions {
+		if r.State == model.RegionAvailable {
+			m[r.Region] = r.Location
+		}
+	}
+	return m
+}
+
+func (p *publication) updateDetails(ctx workflow.Context) {
+	var failed []string
+	for _, r := range p.progress.Regions {
+		if r.State == model.RegionFailed && p.decisions[r.Region] == "" {
+			failed = append(failed, r.Region)
+		}
+	}
+	p.progress.WaitingFor = ""
+	if p.state == model.StateRunning || p.state == model.StateWaitingForOperator {
+		state := model.StateRunning
+		if len(failed) > 0 && !p.aborted {
+			p.progress.WaitingFor = fmt.Sprintf("operator decision for %s: %s, %s or %s",
+				strings.Join(failed, ", "), model.CommandRetryRegion, model.CommandDropRegion, model.CommandAbort)
+			state = model.StateWaitingForOperator
+		}
+		p.setState(ctx, state)
+	}
+	workflow.SetCurrentDetails(ctx, publicationDetails(&p.progress))
+}
+
+func (p *publication) setState(ctx workflow.Context, state string) {
+	if state == p.state {
+		return
+	}
+	p.state = state
+	if err := workflow.UpsertTypedSearchAttributes(ctx, model.SAState.ValueSet(state)); err != nil {
+		p.logger.Error("Could not upsert the state search attribute", "state", state, "error", err)
+	}
+}
+
+// publicationDetails renders progress as Markdown for the Web UI.
+func publicationDetails(p *model.PublishProgress) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "**%s %s** (%s) — %s\n\n", p.Package, p.Version, p.Type, p.Phase)
+	if p.WaitingFor != "" {
+		fmt.Fprintf(&b, "⏸ Waiting for %s\n\n", p.WaitingFor)
+	}
+	b.WriteString("| region | state | location | endpoint | attempts | error |\n|---|---|---|---|---|---|\n")
+	for _, r := range p.Regions {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %s |\n", r.Region, r.State, r.Location, r.Endpoint, r.Attempts, r.Error)
+	}
+	return b.String()
+}
