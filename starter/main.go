@@ -58,6 +58,7 @@ func main() {
 		regionDecisionCommand(app, "drop-region"),
 		abortCommand(app),
 		serviceCommand(app),
+		packageCommand(app),
 		demoCommand(app),
 	)
 	err := root.ExecuteContext(ctx)
