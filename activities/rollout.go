@@ -1,0 +1,452 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/imagefleet/imagefleet/cloud"
+	"github.com/imagefleet/imagefleet/model"
+)
+
+// ScalingCloud is every cloud service a rolling update calls.
+type ScalingCloud interface {
+	cloud.ECS
+	cloud.ECSInstances
+	cloud.AutoScaling
+	cloud.CloudAssistant
+	cloud.OOS
+	cloud.Events
+}
+
+// Rollouts are the activities of rolling updates of scaling groups.
+type Rollouts struct {
+	Cloud ScalingCloud
+	// PollInterval is how often ApplyChange asks whether an instance's
+	// change has finished.
+	PollInterval time.Duration
+}
+
+// ErrTypeRolloutRefused marks a rolling update that cannot start: unknown
+// group, a scaling activity in progress, too many batches, an image of
+// another region, a script type the instances cannot run...
+const ErrTypeRolloutRefused = "RolloutRefused"
+
+// RolloutPlan is what a task starts from.
+type RolloutPlan struct {
+	// Instances are the target instances, oldest first.
+	Instances []string
+	// SuspendedProcesses are the processes suspended before the task.
+	SuspendedProcesses []string
+	OSType             string
+}
+
+// CheckRollout checks a spec against the cloud and returns the plan: the
+// group exists in the region with no scaling activity in progress, the image
+// (and rollback image) is Available in the group's region, the package
+// version exists, the script type fits the instances' OS, and there are at
+// least as many target instances as batches. The starter calls it before
+// starting anything; the workflow calls it again as an activity. Errors that
+// a retry cannot fix are *RefusedError.
+func CheckRollout(ctx context.Context, c ScalingCloud, spec model.RolloutSpec) (*RolloutPlan, error) {
+	refuse := func(format string, args ...any) (*RolloutPlan, error) {
+		return nil, &RefusedError{Msg: fmt.Sprintf(format, args...)}
+	}
+	if err := spec.Validate(); err != nil {
+		return refuse("%v", err)
+	}
+	groups, err := c.DescribeScalingGroups(ctx, &cloud.DescribeScalingGroupsRequest{RegionId: spec.RegionID, ScalingGroupIds: []string{spec.ScalingGroupID}})
+	if err != nil {
+		return nil, refusedIfPermanent(err, "scaling group %s in %s", spec.ScalingGroupID, spec.RegionID)
+	}
+	if len(groups.ScalingGroups) == 0 {
+		return refuse("scaling group %s does not exist in %s", spec.ScalingGroupID, spec.RegionID)
+	}
+	group := groups.ScalingGroups[0]
+	acts, err := c.DescribeScalingActivities(ctx, &cloud.DescribeScalingActivitiesRequest{RegionId: spec.RegionID, ScalingGroupId: spec.ScalingGroupID, StatusCode: cloud.ActivityInProgress})
+	if err != nil {
+		return nil, refusedIfPermanent(err, "scaling activities of %s", spec.ScalingGroupID)
+	}
+	if len(acts.ScalingActivities) > 0 {
+		a := acts.ScalingActivities[0]
+		return refuse("scaling group %s has a scaling activity in progress (%s: %s); wait until it ends", spec.ScalingGroupID, a.ScalingActivityId, a.Description)
+	}
+	members, err := scalingInstances(ctx, c, spec.RegionID, spec.ScalingGroupID)
+	if err != nil {
+		return nil, err
+	}
+	plan := &RolloutPlan{SuspendedProcesses: slices.Clone(group.SuspendedProcesses)}
+	if spec.IsRollback() {
+		for _, id := range spec.Instances {
+			state, ok := members.states[id]
+			if !ok {
+				return refuse("instance %s is no longer in scaling group %s", id, spec.ScalingGroupID)
+			}
+			if state != cloud.LifecycleInService && state != cloud.LifecycleStandby {
+				return refuse("instance %s is %s in scaling group %s", id, state, spec.ScalingGroupID)
+			}
+		}
+		plan.Instances = slices.Clone(spec.Instances)
+	} else {
+		for _, m := range members.ordered {
+			if members.states[m] == cloud.LifecycleInService {
+				plan.Instances = append(plan.Instances, m)
+			}
+		}
+	}
+	if len(plan.Instances) == 0 {
+		return refuse("scaling group %s has no InService instance", spec.ScalingGroupID)
+	}
+	if spec.Batches > len(plan.Instances) {
+		return refuse("%d batches for %d instances: every batch needs at least one instance", spec.Batches, len(plan.Instances))
+	}
+	insts, err := c.DescribeInstances(ctx, &cloud.DescribeInstancesRequest{RegionId: spec.RegionID, InstanceIds: plan.Instances[:1]})
+	if err != nil {
+		return nil, refusedIfPermanent(err, "instance %s", plan.Instances[0])
+	}
+	if len(insts.Instances) == 1 {
+		plan.OSType = insts.Instances[0].OSType
+	}
+	switch spec.TaskType {
+	case model.TaskImage:
+		for _, img := range []string{spec.Image.ImageID, spec.Image.RollbackImageID} {
+			if img == "" {
+				continue
+			}
+			resp, err := c.DescribeImages(ctx, &cloud.DescribeImagesRequest{RegionId: spec.RegionID, ImageIds: []string{img}})
+			if err != nil {
+				return nil, refusedIfPermanent(err, "image %s", img)
+			}
+			if len(resp.Images) == 0 {
+				return refuse("image %s does not exist in %s, the scaling group's region (copy it there first)", img, spec.RegionID)
+			}
+			if resp.Images[0].Status != cloud.ImageAvailable {
+				return refuse("image %s in %s is %s, not Available", img, spec.RegionID, resp.Images[0].Status)
+			}
+		}
+	case model.TaskScript:
+		if plan.OSType == cloud.OSWindows && spec.Script.Type == model.ScriptShell {
+			return refuse("the instances of %s run Windows: use %s or %s, not %s", spec.ScalingGroupID, model.ScriptBat, model.ScriptPowerShell, spec.Script.Type)
+		}
+		if plan.OSType != cloud.OSWindows && spec.Script.Type != model.ScriptShell {
+			return refuse("the instances of %s run Linux: use %s, not %s", spec.ScalingGroupID, model.ScriptShell, spec.Script.Type)
+		}
+	case model.TaskPackage:
+		resp, err := c.ListOOSPackages(ctx, &cloud.ListOOSPackagesRequest{RegionId: spec.RegionID, PackageName: spec.Package.Name})
+		if err != nil {
+			return nil, refusedIfPermanent(err, "OOS package %s", spec.Package.Name)
+		}
+		if len(resp.Packages) == 0 {
+			return refuse("OOS package %s does not exist", spec.Package.Name)
+		}
+		for _, v := range []string{spec.Package.Version, spec.Package.RollbackVersion} {
+			if v != "" && !slices.Contains(resp.Packages[0].Versions, v) {
+				return refuse("OOS package %s has no version %s (versions: %s)", spec.Package.Name, v, strings.Join(resp.Packages[0].Versions, ", "))
+			}
+		}
+	}
+	return plan, nil
+}
+
+// RefusedError says why a rolling update cannot start.
+type RefusedError struct{ Msg string }
+
+func (e *RefusedError) Error() string { return e.Msg }
+
+func refusedIfPermanent(err error, format string, args ...any) error {
+	if apiErr, ok := cloud.AsAPIError(err); ok && !apiErr.Retryable() {
+		return &RefusedError{Msg: fmt.Sprintf(format, args...) + ": " + apiErr.Message}
+	}
+	return err
+}
+
+func scalingInstances(ctx context.Context, c ScalingCloud, region, group string) (orderedMembers, error) {
+	out := orderedMembers{states: map[string]string{}}
+	for page := 1; ; page++ {
+		resp, err := c.DescribeScalingInstances(ctx, &cloud.DescribeScalingInstancesRequest{RegionId: region, ScalingGroupId: group, PageNumber: page, PageSize: 100})
+		if err != nil {
+			return out, refusedIfPermanent(err, "instances of %s", group)
+		}
+		for _, si := range resp.ScalingInstances {
+			out.states[si.InstanceId] = si.LifecycleState
+			out.ordered = append(out.ordered, si.InstanceId)
+		}
+		if len(resp.ScalingInstances) == 0 || len(out.ordered) >= resp.TotalCount {
+			return out, nil
+		}
+	}
+}
+
+// orderedMembers are a group's instances with their lifecycle states, in
+// the group's order (oldest first).
+type orderedMembers struct {
+	states  map[string]string
+	ordered []string
+}
+
+// CheckRollout is CheckRollout as an activity.
+func (a *Rollouts) CheckRollout(ctx context.Context, spec model.RolloutSpec) (*RolloutPlan, error) {
+	plan, err := CheckRollout(ctx, a.Cloud, spec)
+	var refused *RefusedError
+	if errors.As(err, &refused) {
+		return nil, permanent(ErrTypeRolloutRefused, err)
+	}
+	return plan, fromCloud(err)
+}
+
+// ProcessesInput suspends or resumes scaling processes of a group.
+type ProcessesInput struct {
+	Region      string
+	Group       string
+	Processes   []string
+	ClientToken string
+}
+
+// SuspendProcesses suspends processes (already suspended ones stay so).
+func (a *Rollouts) SuspendProcesses(ctx context.Context, in ProcessesInput) error {
+	if len(in.Processes) == 0 {
+		return nil
+	}
+	_, err := a.Cloud.SuspendProcesses(ctx, &cloud.SuspendProcessesRequest{RegionId: in.Region, ScalingGroupId: in.Group, Processes: in.Processes, ClientToken: in.ClientToken})
+	return fromCloud(err)
+}
+
+// ResumeProcesses resumes processes (running ones stay so).
+func (a *Rollouts) ResumeProcesses(ctx context.Context, in ProcessesInput) error {
+	if len(in.Processes) == 0 {
+		return nil
+	}
+	_, err := a.Cloud.ResumeProcesses(ctx, &cloud.ResumeProcessesRequest{RegionId: in.Region, ScalingGroupId: in.Group, Processes: in.Processes, ClientToken: in.ClientToken})
+	return fromCloud(err)
+}
+
+// StandbyInput moves instances of a group into or out of Standby.
+type StandbyInput struct {
+	Region    string
+	Group     string
+	Instances []string
+}
+
+// EnterStandby takes instances out of service (their load-balancer weight
+// goes to 0), cloud.MaxStandbyInstances per call. Instances already in
+// Standby stay there, so a retried attempt is harmless.
+func (a *Rollouts) EnterStandby(ctx context.Context, in StandbyInput) error {
+	for chunk := range slices.Chunk(in.Instances, cloud.MaxStandbyInstances) {
+		if _, err := a.Cloud.EnterStandby(ctx, &cloud.EnterStandbyRequest{RegionId: in.Region, ScalingGroupId: in.Group, InstanceIds: chunk}); err != nil {
+			return fromCloud(err)
+		}
+		activity.RecordHeartbeat(ctx, chunk[len(chunk)-1])
+	}
+	return nil
+}
+
+// ExitStandby returns instances to service with their weights; instances
+// already InService stay so.
+func (a *Rollouts) ExitStandby(ctx context.Context, in StandbyInput) error {
+	for chunk := range slices.Chunk(in.Instances, cloud.MaxStandbyInstances) {
+		if _, err := a.Cloud.ExitStandby(ctx, &cloud.ExitStandbyRequest{RegionId: in.Region, ScalingGroupId: in.Group, InstanceIds: chunk}); err != nil {
+			return fromCloud(err)
+		}
+		activity.RecordHeartbeat(ctx, chunk[len(chunk)-1])
+	}
+	return nil
+}
+
+// ChangeInput applies a task's change to one instance.
+type ChangeInput struct {
+	Region     string
+	InstanceID string
+	TaskType   string
+	Image      *model.ImageChange   `json:",omitempty"`
+	Script     *model.ScriptChange  `json:",omitempty"`
+	Package    *model.PackageChange `json:",omitempty"`
+	// ClientToken identifies this attempt on this instance: a retried
+	// activity repeats no side effect, an operator's retry uses a new one.
+	ClientToken string
+}
+
+// ChangeResult is how the change ended on the instance. A change that
+// failed there is a result (Succeeded false), not an activity error: the
+// operator decides what to do about it.
+type ChangeResult struct {
+	Succeeded bool
+	ExitCode  int    `json:",omitempty"`
+	Output    string `json:",omitempty"`
+	Error     string `json:",omitempty"`
+}
+
+// ApplyChange starts the change on the instance (system-disk replacement,
+// Cloud Assistant command or OOS package execution) and waits for it to end,
+// heartbeating. The start is idempotent through the client token, so an
+// attempt that resumes after a worker crash watches the same operation.
+func (a *Rollouts) ApplyChange(ctx context.Context, in ChangeInput) (*ChangeResult, error) {
+	var (
+		poll func(ctx context.Context) (*ChangeResult, error)
+		err  error
+	)
+	switch in.TaskType {
+	case model.TaskImage:
+		poll, err = a.replaceDisk(ctx, in)
+	case model.TaskScript:
+		poll, err = a.runCommand(ctx, in)
+	case model.TaskPackage:
+		poll, err = a.configurePackage(ctx, in)
+	default:
+		return nil, permanent(ErrTypeRolloutRefused, fmt.Errorf("unknown task type %q", in.TaskType))
+	}
+	if err != nil {
+		if apiErr, ok := cloud.AsAPIError(err); ok && !apiErr.Retryable() {
+			return &ChangeResult{Error: apiErr.Message + " (" + apiErr.Code + ")"}, nil
+		}
+		return nil, fromCloud(err)
+	}
+	interval := a.PollInterval
+	if interval <= 0 {
+		interval = 500 * time.Millisecond
+	}
+	for {
+		res, err := poll(ctx)
+		if err != nil {
+			if apiErr, ok := cloud.AsAPIError(err); ok && apiErr.Retryable() {
+				activity.RecordHeartbeat(ctx, "polling: "+apiErr.Code)
+			} else {
+				return nil, fromCloud(err)
+			}
+		} else if res != nil {
+			res.Output = tail(res.Output, model.MaxKeptOutput)
+			return res, nil
+		} else {
+			activity.RecordHeartbeat(ctx, "running")
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(interval):
+		}
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[len(s)-n:]
+}
+
+func (a *Rollouts) replaceDisk(ctx context.Context, in ChangeInput) (func(context.Context) (*ChangeResult, error), error) {
+	if in.Image == nil {
+		return nil, permanent(ErrTypeRolloutRefused, errors.New("an image update needs an image"))
+	}
+	_, err := a.Cloud.ReplaceSystemDisk(ctx, &cloud.ReplaceSystemDiskRequest{RegionId: in.Region, InstanceId: in.InstanceID, ImageId: in.Image.ImageID, ClientToken: in.ClientToken})
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) (*ChangeResult, error) {
+		resp, err := a.Cloud.DescribeInstances(ctx, &cloud.DescribeInstancesRequest{RegionId: in.Region, InstanceIds: []string{in.InstanceID}})
+		switch {
+		case err != nil:
+			return nil, err
+		case len(resp.Instances) == 0:
+			return &ChangeResult{Error: "the instance has disappeared"}, nil
+		}
+		inst := resp.Instances[0]
+		switch {
+		case inst.Status != cloud.InstanceRunning:
+			return nil, nil
+		case inst.ImageId != in.Image.ImageID:
+			return &ChangeResult{Error: fmt.Sprintf("the instance runs %s, not %s", inst.ImageId, in.Image.ImageID)}, nil
+		}
+		return &ChangeResult{Succeeded: true, Output: fmt.Sprintf("system disk %s from %s", inst.SystemDisk.DiskId, inst.ImageId)}, nil
+	}, nil
+}
+
+func (a *Rollouts) runCommand(ctx context.Context, in ChangeInput) (func(context.Context) (*ChangeResult, error), error) {
+	if in.Script == nil {
+		return nil, permanent(ErrTypeRolloutRefused, errors.New("a script execution needs a script"))
+	}
+	resp, err := a.Cloud.RunCommand(ctx, &cloud.RunCommandRequest{
+		RegionId: in.Region, Type: in.Script.Type, CommandContent: in.Script.Script, InstanceIds: []string{in.InstanceID},
+		Name: "imagefleet-rollout", ClientToken: in.ClientToken,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) (*ChangeResult, error) {
+		res, err := a.Cloud.DescribeInvocationResults(ctx, &cloud.DescribeInvocationResultsRequest{RegionId: in.Region, InvokeId: resp.InvokeId, InstanceId: in.InstanceID})
+		if err != nil {
+			return nil, err
+		}
+		if len(res.Invocation.InvocationResults) == 0 {
+			return &ChangeResult{Error: "invocation " + resp.InvokeId + " has no result for the instance"}, nil
+		}
+		r := res.Invocation.InvocationResults[0]
+		switch r.InvocationStatus {
+		case cloud.InvocationSuccess:
+			return &ChangeResult{Succeeded: true, Output: r.Output}, nil
+		case cloud.InvocationFailed:
+			msg := fmt.Sprintf("the script exited with %d", r.ExitCode)
+			if r.ErrorInfo != "" {
+				msg += ": " + r.ErrorInfo
+			}
+			return &ChangeResult{ExitCode: r.ExitCode, Output: r.Output, Error: msg}, nil
+		}
+		return nil, nil
+	}, nil
+}
+
+func (a *Rollouts) configurePackage(ctx context.Context, in ChangeInput) (func(context.Context) (*ChangeResult, error), error) {
+	if in.Package == nil {
+		return nil, permanent(ErrTypeRolloutRefused, errors.New("a package install needs a package"))
+	}
+	resp, err := a.Cloud.StartExecution(ctx, &cloud.StartExecutionRequest{
+		RegionId: in.Region, TemplateName: cloud.TemplateConfigureOOSPackage, ClientToken: in.ClientToken,
+		Parameters: cloud.OOSPackageParameters{InstanceIds: []string{in.InstanceID}, PackageName: in.Package.Name, PackageVersion: in.Package.Version, Action: cloud.PackageInstall},
+	})
+	if err != nil {
+		return nil, err
+	}
+	id := resp.Execution.ExecutionId
+	return func(ctx context.Context) (*ChangeResult, error) {
+		res, err := a.Cloud.ListExecutions(ctx, &cloud.ListExecutionsRequest{RegionId: in.Region, ExecutionId: id})
+		if err != nil {
+			return nil, err
+		}
+		if len(res.Executions) == 0 {
+			return &ChangeResult{Error: "execution " + id + " has disappeared"}, nil
+		}
+		e := res.Executions[0]
+		switch e.Status {
+		case cloud.ExecutionSuccess:
+			return &ChangeResult{Succeeded: true, Output: e.Outputs}, nil
+		case cloud.ExecutionFailed:
+			return &ChangeResult{ExitCode: 1, Output: e.Outputs, Error: "OOS execution " + id + " failed: " + e.StatusMessage}, nil
+		}
+		return nil, nil
+	}, nil
+}
+
+// FailureEventInput reports a failed instance.
+type FailureEventInput struct {
+	Region      string
+	Group       string
+	TaskType    string
+	InstanceID  string
+	Content     string
+	ClientToken string
+}
+
+// ReportFailure writes the task type's failure event (e.g.
+// ACS-ESS-RollingUpdateByRunCommandInScalingGroup) with the group and the
+// instance to the event log, where alert rules find it.
+func (a *Rollouts) ReportFailure(ctx context.Context, in FailureEventInput) error {
+	_, err := a.Cloud.PutCustomEvent(ctx, &cloud.PutCustomEventRequest{ClientToken: in.ClientToken, EventInfo: []cloud.Event{{
+		EventName: model.FailureEvent(in.TaskType), Level: cloud.EventCritical, RegionId: in.Region,
+		GroupId: in.Group, InstanceId: in.InstanceID, Content: tail(in.Content, 1024),
+	}}})
+	return fromCloud(err)
+}

@@ -1,0 +1,447 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Rolling update of an Auto Scaling group (Alibaba Cloud ESS rolling update
+// tasks): apply an image, a script or an OOS package to the group's InService
+// instances batch by batch, with pause policies, an error threshold, operator
+// decisions per failed instance, cancel and rollback.
+
+// RolloutWorkflowType is the workflow type of a rolling update task (also of
+// a rollback task, which is a rolling update with RollbackOf set).
+const RolloutWorkflowType = "RollingUpdate"
+
+// RolloutBatchWorkflowType is the child workflow that applies the change to
+// the instances of one batch (one child per batch keeps every history small).
+const RolloutBatchWorkflowType = "RollingUpdateBatch"
+
+// RolloutWorkflowID is the workflow ID of a group's rolling update: one per
+// group, so a second task while one runs is refused by Temporal itself.
+func RolloutWorkflowID(groupID string) string { return "rollout/" + groupID }
+
+// Operator commands of a rolling update. Each name is both a signal (e.g.
+// `temporal workflow signal --workflow-id rollout/asg-web-hz --name retry
+// --input '{"instanceId":"i-webhz0003"}'`) and an update with a validator.
+const (
+	// CommandResume continues a paused task. Payload ResumeCommand.
+	CommandResume = "resume"
+	// CommandRetry runs the change again on a failed instance. Payload InstanceCommand.
+	CommandRetry = "retry"
+	// CommandSkip marks a failed instance Success without changing it. Payload InstanceCommand.
+	CommandSkip = "skip"
+	// CommandCancelInstance marks a failed instance Failed for good. Payload InstanceCommand.
+	CommandCancelInstance = "cancel-instance"
+	// CommandCancel stops the task: running instance work finishes, no new
+	// batch starts, every instance in Standby returns to service. Payload CancelCommand.
+	CommandCancel = "cancel"
+	// CommandRollback cancels a paused task and rolls the changed instances
+	// back, as a new run of the same workflow ID. Payload RollbackCommand.
+	CommandRollback = "rollback"
+	// CommandSetThreshold changes the error threshold. Payload ThresholdCommand.
+	CommandSetThreshold = "set-threshold"
+	// CommandSetPausePolicy changes the pause policy. Payload PausePolicyCommand.
+	CommandSetPausePolicy = "set-pause-policy"
+)
+
+// QueryRollout returns RolloutState.
+const QueryRollout = "rollout"
+
+// Task types.
+const (
+	TaskImage   = "ImageUpdate"     // replace the system disk with an image
+	TaskScript  = "ScriptExecution" // run a script through Cloud Assistant
+	TaskPackage = "PackageInstall"  // install an OOS package version
+)
+
+// Pause policies.
+const (
+	PauseNone       = "None"       // run every batch without pausing
+	PauseFirstBatch = "FirstBatch" // pause after the first batch only
+	PauseEachBatch  = "EachBatch"  // pause after every batch
+)
+
+// Script types (Cloud Assistant's command types).
+const (
+	ScriptShell      = "RunShellScript"
+	ScriptBat        = "RunBatScript"
+	ScriptPowerShell = "RunPowerShellScript"
+)
+
+// Failure event names (CloudMonitor), one per task type, as Auto Scaling
+// names them. Each event carries the group ID and the instance.
+const (
+	EventImageFailed   = "ACS-ESS-RollingUpdateByReplaceSystemDiskInScalingGroup"
+	EventScriptFailed  = "ACS-ESS-RollingUpdateByRunCommandInScalingGroup"
+	EventPackageFailed = "ACS-ESS-RollingUpdateByConfigureOOSPackage"
+)
+
+// FailureEvent is the event name of a failed instance of a task type.
+func FailureEvent(taskType string) string {
+	switch taskType {
+	case TaskImage:
+		return EventImageFailed
+	case TaskScript:
+		return EventScriptFailed
+	default:
+		return EventPackageFailed
+	}
+}
+
+// ImageChange is the parameters of an image update.
+type ImageChange struct {
+	ImageID         string `json:"imageId"`
+	RollbackImageID string `json:"rollbackImageId,omitempty"`
+}
+
+// ScriptChange is the parameters of a script execution.
+type ScriptChange struct {
+	Type           string `json:"type"` // RunShellScript | RunBatScript | RunPowerShellScript
+	Script         string `json:"script"`
+	RollbackScript string `json:"rollbackScript,omitempty"`
+}
+
+// PackageChange is the parameters of an OOS package installation.
+type PackageChange struct {
+	Name            string `json:"name"`
+	Version         string `json:"version"`
+	RollbackVersion string `json:"rollbackVersion,omitempty"`
+}
+
+// RolloutSpec is the input of a rolling update task.
+type RolloutSpec struct {
+	ScalingGroupID string `json:"scalingGroupId"`
+	RegionID       string `json:"regionId"`
+	TaskType       string `json:"taskType"`
+	// Exactly the one of Image, Script, Package that TaskType names.
+	Image   *ImageChange   `json:"image,omitempty"`
+	Script  *ScriptChange  `json:"script,omitempty"`
+	Package *PackageChange `json:"package,omitempty"`
+	// Batches is the number of batches: 1 to the number of target instances.
+	Batches     int    `json:"batches"`
+	PausePolicy string `json:"pausePolicy,omitempty"` // default None
+	// ErrorThreshold is how many failed instances are tolerated before the
+	// task pauses on failure (default 0: the first failure pauses it).
+	ErrorThreshold int    `json:"errorThreshold,omitempty"`
+	Description    string `json:"description,omitempty"`
+	// RollbackOf is set on a rollback task: the task it rolls back. Its
+	// Instances are the instances to roll back (those the original changed);
+	// a forward task targets the group's InService instances.
+	RollbackOf *RolloutRef `json:"rollbackOf,omitempty"`
+	Instances  []string    `json:"instances,omitempty"`
+}
+
+// RolloutRef names a run of a rolling update.
+type RolloutRef struct {
+	WorkflowID  string `json:"workflowId"`
+	RunID       string `json:"runId"`
+	Description string `json:"description,omitempty"`
+}
+
+// IsRollback reports whether the spec is a rollback task.
+func (s RolloutSpec) IsRollback() bool { return s.RollbackOf != nil }
+
+// Policy is PausePolicy with its default applied.
+func (s RolloutSpec) Policy() string {
+	if s.PausePolicy == "" {
+		return PauseNone
+	}
+	return s.PausePolicy
+}
+
+const maxRolloutDescription = 256
+
+// Validate checks the spec without calling the cloud; the cloud-dependent
+// checks (group, activities, image region, instance count) come after.
+func (s RolloutSpec) Validate() error {
+	var errs []error
+	if !strings.HasPrefix(s.ScalingGroupID, "asg-") {
+		errs = append(errs, fmt.Errorf("scaling group ID %q must start with asg-", s.ScalingGroupID))
+	}
+	if _, ok := LookupRegion(s.RegionID); !ok {
+		errs = append(errs, fmt.Errorf("region %q is unknown", s.RegionID))
+	}
+	given := 0
+	for _, p := range []bool{s.Image != nil, s.Script != nil, s.Package != nil} {
+		if p {
+			given++
+		}
+	}
+	switch s.TaskType {
+	case TaskImage:
+		if s.Image == nil || s.Image.ImageID == "" {
+			errs = append(errs, errors.New("an image update needs image.imageId"))
+		}
+	case TaskScript:
+		if s.Script == nil || strings.TrimSpace(s.Script.Script) == "" {
+			errs = append(errs, errors.New("a script execution needs script.script"))
+		} else if !slices.Contains([]string{ScriptShell, ScriptBat, ScriptPowerShell}, s.Script.Type) {
+			errs = append(errs, fmt.Errorf("script type %q must be %s, %s or %s", s.Script.Type, ScriptShell, ScriptBat, ScriptPowerShell))
+		}
+	case TaskPackage:
+		if s.Package == nil || s.Package.Name == "" || s.Package.Version == "" {
+			errs = append(errs, errors.New("a package install needs package.name and package.version"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("task type %q must be %s, %s or %s", s.TaskType, TaskImage, TaskScript, TaskPackage))
+	}
+	if given > 1 {
+		errs = append(errs, errors.New("give only the parameters of the task type (one of image, script, package)"))
+	}
+	if s.Batches < 1 {
+		errs = append(errs, fmt.Errorf("batches must be at least 1, got %d", s.Batches))
+	}
+	if err := CheckPausePolicy(s.Policy()); err != nil {
+		errs = append(errs, err)
+	}
+	if s.ErrorThreshold < 0 {
+		errs = append(errs, fmt.Errorf("error threshold must not be negative, got %d", s.ErrorThreshold))
+	}
+	if utf8.RuneCountInString(s.Description) > maxRolloutDescription {
+		errs = append(errs, fmt.Errorf("description must be at most %d characters", maxRolloutDescription))
+	}
+	if s.IsRollback() && len(s.Instances) == 0 {
+		errs = append(errs, errors.New("a rollback needs the instances to roll back"))
+	}
+	if !s.IsRollback() && len(s.Instances) > 0 {
+		errs = append(errs, errors.New("instances are chosen by the task (the group's InService instances); only a rollback names them"))
+	}
+	if s.Batches > 0 && len(s.Instances) > 0 && s.Batches > len(s.Instances) {
+		errs = append(errs, fmt.Errorf("batches (%d) must not exceed the %d instances", s.Batches, len(s.Instances)))
+	}
+	if len(errs) > 0 {
+		return &InvalidSpecError{Errs: errs}
+	}
+	return nil
+}
+
+// CheckPausePolicy refuses an unknown pause policy.
+func CheckPausePolicy(p string) error {
+	if p != PauseNone && p != PauseFirstBatch && p != PauseEachBatch {
+		return fmt.Errorf("pause policy %q must be %s, %s or %s", p, PauseNone, PauseFirstBatch, PauseEachBatch)
+	}
+	return nil
+}
+
+// SplitBatches splits n instances into batches as evenly as possible, the
+// larger batches first, each at least one: 10 in 3 → 4, 3, 3.
+func SplitBatches(n, batches int) []int {
+	if batches < 1 || n < batches {
+		return nil
+	}
+	sizes := make([]int, batches)
+	for i := range sizes {
+		sizes[i] = n / batches
+		if i < n%batches {
+			sizes[i]++
+		}
+	}
+	return sizes
+}
+
+// RollbackSpec is the spec of the task that rolls back a task with spec
+// orig, changes and instances: the rollback image, the rollback script or the
+// rollback version of the same package, with c's batches and policy.
+func RollbackSpec(orig RolloutSpec, ref RolloutRef, instances []string, c RollbackCommand) (RolloutSpec, error) {
+	if orig.IsRollback() {
+		return RolloutSpec{}, errors.New("this task is a rollback: a rollback cannot itself be rolled back")
+	}
+	if len(instances) == 0 {
+		return RolloutSpec{}, errors.New("the task changed no instance: there is nothing to roll back")
+	}
+	spec := RolloutSpec{
+		ScalingGroupID: orig.ScalingGroupID, RegionID: orig.RegionID, TaskType: orig.TaskType,
+		Batches: c.Batches, PausePolicy: c.PausePolicy, ErrorThreshold: c.ErrorThreshold,
+		Description: c.Description, RollbackOf: &ref, Instances: slices.Clone(instances),
+	}
+	if spec.Batches == 0 {
+		spec.Batches = min(orig.Batches, len(instances))
+	}
+	if spec.Description == "" {
+		spec.Description = "rollback of " + cmpOr(orig.Description, ref.WorkflowID+" run "+ref.RunID)
+	}
+	switch orig.TaskType {
+	case TaskImage:
+		img := cmpOr(c.ImageID, orig.Image.RollbackImageID)
+		if img == "" {
+			return RolloutSpec{}, errors.New("the task has no rollback image: give imageId")
+		}
+		spec.Image = &ImageChange{ImageID: img}
+	case TaskScript:
+		script := cmpOr(c.Script, orig.Script.RollbackScript)
+		if script == "" {
+			return RolloutSpec{}, errors.New("the task has no rollback script: give script")
+		}
+		spec.Script = &ScriptChange{Type: orig.Script.Type, Script: script}
+	case TaskPackage:
+		v := cmpOr(c.Version, orig.Package.RollbackVersion)
+		if v == "" {
+			return RolloutSpec{}, errors.New("the task has no rollback version: give version")
+		}
+		spec.Package = &PackageChange{Name: orig.Package.Name, Version: v}
+	}
+	return spec, spec.Validate()
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// ResumeCommand continues a paused task.
+type ResumeCommand struct{}
+
+// InstanceCommand names the failed instance a decision applies to.
+type InstanceCommand struct {
+	InstanceID string `json:"instanceId"`
+}
+
+// CancelCommand cancels the task; Reason is kept in its state and result.
+type CancelCommand struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+// RollbackCommand rolls a paused task back. Every field is optional: the
+// defaults are the task's rollback image, script or package version, its
+// number of batches (at most the instances to roll back) and no pausing.
+type RollbackCommand struct {
+	Description    string `json:"description,omitempty"`
+	Batches        int    `json:"batches,omitempty"`
+	PausePolicy    string `json:"pausePolicy,omitempty"`
+	ErrorThreshold int    `json:"errorThreshold,omitempty"`
+	ImageID        string `json:"imageId,omitempty"`
+	Script         string `json:"script,omitempty"`
+	Version        string `json:"version,omitempty"`
+}
+
+// ThresholdCommand sets the error threshold.
+type ThresholdCommand struct {
+	ErrorThreshold int `json:"errorThreshold"`
+}
+
+// PausePolicyCommand sets the pause policy.
+type PausePolicyCommand struct {
+	PausePolicy string `json:"pausePolicy"`
+}
+
+// Task statuses (RolloutState.Status).
+const (
+	RolloutValidating    = "Validating"
+	RolloutRunning       = "Running"
+	RolloutPausedBatch   = "Paused (batch)"
+	RolloutPausedFailure = "Paused (failure)"
+	RolloutCancelling    = "Cancelling"
+	RolloutSucceeded     = "Succeeded"
+	RolloutCancelled     = "Cancelled"
+	RolloutFailed        = "Failed"
+	RolloutRolledBack    = "RolledBack" // cancelled by a rollback, which continues as a new run
+)
+
+// Instance states of a task.
+const (
+	InstancePending   = "Pending"
+	InstanceStandby   = "Standby" // taken out of service, the change not started yet
+	InstanceUpdating  = "Updating"
+	InstanceSucceeded = "Success"
+	InstanceFailed    = "Failed"
+)
+
+// Operator decisions recorded on an instance.
+const (
+	DecisionSkipped   = "skipped"   // marked Success by skip
+	DecisionCancelled = "cancelled" // marked Failed by cancel-instance
+)
+
+// InstanceProgress is one instance of a task.
+type InstanceProgress struct {
+	InstanceID string `json:"instanceId"`
+	Batch      int    `json:"batch"` // 1-based
+	State      string `json:"state"`
+	Attempts   int    `json:"attempts"`
+	// Decision is the operator's decision on a failed instance, if any.
+	Decision string `json:"decision,omitempty"`
+	ExitCode int    `json:"exitCode,omitempty"`
+	// Output is the script's or the package execution's output (its tail,
+	// at most MaxKeptOutput bytes).
+	Output string `json:"output,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+// MaxKeptOutput is how much output a task keeps per instance.
+const MaxKeptOutput = 2048
+
+// BatchProgress is one batch.
+type BatchProgress struct {
+	Index     int    `json:"index"` // 1-based
+	Size      int    `json:"size"`
+	State     string `json:"state"` // Pending | Running | Done
+	Succeeded int    `json:"succeeded"`
+	Failed    int    `json:"failed"`
+}
+
+// Batch states.
+const (
+	BatchPending = "Pending"
+	BatchRunning = "Running"
+	BatchDone    = "Done"
+)
+
+// RolloutState is the answer to QueryRollout and the result of a task that
+// ran to its end (succeeded or cancelled); it holds the spec, so that a later
+// rollback knows what to roll back and how.
+type RolloutState struct {
+	Spec           RolloutSpec `json:"spec"`
+	ScalingGroupID string      `json:"scalingGroupId"`
+	RegionID       string      `json:"regionId"`
+	TaskType       string      `json:"taskType"`
+	Description    string      `json:"description,omitempty"`
+	RollbackOf     *RolloutRef `json:"rollbackOf,omitempty"`
+	Status         string      `json:"status"`
+	PausePolicy    string      `json:"pausePolicy"`
+	ErrorThreshold int         `json:"errorThreshold"`
+	// CurrentBatch is the 1-based batch running or last run (0: none yet).
+	CurrentBatch int                `json:"currentBatch"`
+	Batches      []BatchProgress    `json:"batches"`
+	Instances    []InstanceProgress `json:"instances"`
+	// Failures counts failed instances without an operator decision: the
+	// number compared with the error threshold.
+	Failures int `json:"failures"`
+	// SuspendedBefore are the processes that were suspended before the
+	// task; exactly these stay suspended after it.
+	SuspendedBefore []string  `json:"suspendedBefore"`
+	WaitingFor      string    `json:"waitingFor,omitempty"`
+	CancelReason    string    `json:"cancelReason,omitempty"`
+	LastRefusal     string    `json:"lastRefusal,omitempty"`
+	Error           string    `json:"error,omitempty"`
+	StartedAt       time.Time `json:"startedAt,omitzero"`
+}
+
+// Instance returns the entry of id, or nil; it is shared with st.
+func (st *RolloutState) Instance(id string) *InstanceProgress {
+	for i := range st.Instances {
+		if st.Instances[i].InstanceID == id {
+			return &st.Instances[i]
+		}
+	}
+	return nil
+}
+
+// Changed are the instances the task ran its change on (successfully or
+// not): those a rollback rolls back.
+func (st *RolloutState) Changed() []string {
+	var out []string
+	for _, in := range st.Instances {
+		if in.Attempts > 0 {
+			out = append(out, in.InstanceID)
+		}
+	}
+	return out
+}
