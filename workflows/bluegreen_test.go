@@ -1,0 +1,447 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/imagefleet/imagefleet/activities"
+	"github.com/imagefleet/imagefleet/cloud"
+	"github.com/imagefleet/imagefleet/model"
+)
+
+const (
+	tgBlue  = "tg-blue"
+	tgGreen = "tg-green"
+	prodL   = "listener-80"
+	testL   = "listener-8080"
+	blueID  = "ecs-svc/1111"
+	greenID = "ecs-svc/2222"
+)
+
+func blueGreenSpec(st model.ShiftStrategy) model.BlueGreenSpec {
+	return model.BlueGreenSpec{
+		Cluster: "demo", Service: "web", TaskDefinition: "web:2",
+		Subnets: []string{"subnet-1"}, ContainerName: "web", ContainerPort: 8080,
+		TargetGroups: []string{tgBlue, tgGreen}, ProductionListener: prodL, TestListener: testL,
+		Strategy: st, TerminationWait: "10m",
+	}
+}
+
+// fakeService is the cloud as the mocked activities leave it.
+type fakeService struct {
+	mu        sync.Mutex
+	listeners map[string]map[string]int // listener → target group → weight
+	primary   string
+	scales    map[string]float64
+	removed   []string
+	shifts    []int // green's production weights, in order
+	calls     []string
+}
+
+func (f *fakeService) locked(fn func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn()
+}
+
+func (f *fakeService) snapshot() (prod, test map[string]int, primary string, removed []string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.listeners[prodL], f.listeners[testL], f.primary, append([]string(nil), f.removed...)
+}
+
+type blueGreenEnv struct {
+	*testsuite.TestWorkflowEnvironment
+	cloud *fakeService
+}
+
+func newBlueGreenEnv(t *testing.T) *blueGreenEnv {
+	var s testsuite.WorkflowTestSuite
+	env := &blueGreenEnv{TestWorkflowEnvironment: s.NewTestWorkflowEnvironment(), cloud: &fakeService{
+		listeners: map[string]map[string]int{prodL: {tgBlue: 1}, testL: {tgBlue: 1}},
+		primary:   blueID,
+		scales:    map[string]float64{blueID: 100},
+	}}
+	env.RegisterWorkflowWithOptions(BlueGreenDeployment, workflow.RegisterOptions{Name: model.BlueGreenWorkflowType})
+	env.RegisterActivity(&activities.Deployments{})
+	return env
+}
+
+func blueTaskSet() *cloud.TaskSet {
+	return &cloud.TaskSet{Id: blueID, TaskSetArn: "arn:" + blueID, Status: cloud.TaskSetPrimary, TaskDefinition: "web:1",
+		Scale: cloud.TaskSetScale{Value: 100, Unit: cloud.ScaleUnitPercent}, ComputedDesiredCount: 4, RunningCount: 4,
+		LoadBalancers: []cloud.TaskSetLoadBalancer{{TargetGroupArn: tgBlue}}}
+}
+
+// execute adds the default mocks (after the test's own, which win) and runs
+// the workflow.
+func (env *blueGreenEnv) execute(spec model.BlueGreenSpec) {
+	f := env.cloud
+	env.OnActivity(deployments.InspectService, mock.Anything, mock.Anything).Return(&activities.ServiceSnapshot{
+		ServiceArn: "arn:web", DesiredCount: 4, Blue: blueTaskSet(), BlueTargetGroup: tgBlue, GreenTargetGroup: tgGreen,
+		ProductionActions: cloud.ForwardWeights(cloud.TargetGroupTuple{TargetGroupArn: tgBlue, Weight: 1}),
+		TestActions:       cloud.ForwardWeights(cloud.TargetGroupTuple{TargetGroupArn: tgBlue, Weight: 1}),
+	}, nil).Maybe()
+	green := &cloud.TaskSet{Id: greenID, TaskSetArn: "arn:" + greenID, Status: cloud.TaskSetActive, TaskDefinition: "web:2",
+		Scale: cloud.TaskSetScale{Value: 100, Unit: cloud.ScaleUnitPercent}, ComputedDesiredCount: 4,
+		LoadBalancers: []cloud.TaskSetLoadBalancer{{TargetGroupArn: tgGreen}}}
+	env.OnActivity(deployments.CreateGreenTaskSet, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.CreateGreenInput) (*cloud.TaskSet, error) {
+		f.locked(func() {
+			f.scales[greenID] = in.Scale
+			f.calls = append(f.calls, "create "+in.TargetGroup)
+		})
+		return green, nil
+	}).Maybe()
+	stable := *green
+	stable.RunningCount, stable.StabilityStatus = 4, cloud.StabilitySteady
+	env.OnActivity(deployments.AwaitTaskSetStable, mock.Anything, mock.Anything).Return(&stable, nil).Maybe()
+	env.OnActivity(deployments.SetListener, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ListenerInput) error {
+		w := (&cloud.ELBListener{DefaultActions: in.Actions}).Weights()
+		f.locked(func() {
+			f.listeners[in.ListenerArn] = w
+			if in.ListenerArn == prodL && w[tgGreen] > 0 {
+				f.shifts = append(f.shifts, w[tgGreen])
+			}
+		})
+		return nil
+	}).Maybe()
+	env.OnActivity(deployments.CheckTargetHealth, mock.Anything, mock.Anything).Return(&activities.HealthReport{Healthy: 4}, nil).Maybe()
+	env.OnActivity(deployments.SetPrimaryTaskSet, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.TaskSetRef) error {
+		f.locked(func() { f.primary = in.TaskSet })
+		return nil
+	}).Maybe()
+	env.OnActivity(deployments.ScaleTaskSet, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ScaleInput) error {
+		f.locked(func() { f.scales[in.TaskSet] = in.Percent })
+		return nil
+	}).Maybe()
+	env.OnActivity(deployments.RemoveTaskSets, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.RemoveInput) ([]string, error) {
+		id := in.TaskSet
+		if in.ExternalID != "" {
+			id = greenID // the only task set with the deployment's external ID
+		}
+		var err error
+		f.locked(func() {
+			if f.primary == id {
+				err = temporal.NewNonRetryableApplicationError("primary", activities.ErrTypeServiceNotReady, nil)
+				return
+			}
+			if _, ok := f.scales[id]; ok {
+				delete(f.scales, id)
+				f.removed = append(f.removed, id)
+			}
+		})
+		return []string{id}, err
+	}).Maybe()
+	env.ExecuteWorkflow(model.BlueGreenWorkflowType, spec)
+}
+
+func (env *blueGreenEnv) progress(t *testing.T) model.BlueGreenProgress {
+	t.Helper()
+	v, err := env.QueryWorkflow(model.QueryProgress)
+	require.NoError(t, err)
+	var p model.BlueGreenProgress
+	require.NoError(t, v.Get(&p))
+	return p
+}
+
+func (env *blueGreenEnv) command(name string, payload any) *updateOutcome {
+	outcome := &updateOutcome{}
+	env.UpdateWorkflow(name, "", &testsuite.TestUpdateCallback{
+		OnReject:   func(err error) { outcome.decided, outcome.rejected = true, err },
+		OnAccept:   func() { outcome.decided = true },
+		OnComplete: func(any, error) {},
+	}, payload)
+	return outcome
+}
+
+// requireDeployed checks the end state of a successful deployment.
+func (env *blueGreenEnv) requireDeployed(t *testing.T, shifts ...int) model.BlueGreenResult {
+	t.Helper()
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	var result model.BlueGreenResult
+	require.NoError(t, env.GetWorkflowResult(&result))
+	require.Equal(t, greenID, result.TaskSetID)
+	require.Equal(t, blueID, result.PreviousTaskSetID)
+	prod, test, primary, removed := env.cloud.snapshot()
+	require.Equal(t, map[string]int{tgBlue: 0, tgGreen: 100}, prod)
+	require.Equal(t, map[string]int{tgGreen: 1}, test)
+	require.Equal(t, greenID, primary)
+	require.Equal(t, []string{blueID}, removed)
+	require.Equal(t, shifts, env.cloud.shifts)
+	p := env.progress(t)
+	require.Equal(t, model.BGPhaseSucceeded, p.Phase)
+	require.Equal(t, model.Weights{Green: 100}, p.Weights)
+	return result
+}
+
+// requireRolledBack checks that everything is as before the deployment.
+func (env *blueGreenEnv) requireRolledBack(t *testing.T, errType string) model.BlueGreenProgress {
+	t.Helper()
+	require.True(t, env.IsWorkflowCompleted())
+	err := env.GetWorkflowError()
+	require.Error(t, err)
+	var appErr *temporal.ApplicationError
+	require.True(t, errors.As(err, &appErr), "error: %v", err)
+	require.Equal(t, errType, appErr.Type(), "error: %v", err)
+	prod, test, primary, removed := env.cloud.snapshot()
+	require.Equal(t, map[string]int{tgBlue: 1}, prod, "production traffic back on blue")
+	require.Equal(t, map[string]int{tgBlue: 1}, test, "test listener as it was")
+	require.Equal(t, blueID, primary)
+	env.cloud.locked(func() { require.Equal(t, 100.0, env.cloud.scales[blueID], "blue at its previous scale") })
+	require.Equal(t, []string{greenID}, removed, "green removed, blue kept")
+	p := env.progress(t)
+	require.Equal(t, model.BGPhaseRolledBack, p.Phase)
+	require.Equal(t, "Deleted", p.Green.Status)
+	require.Equal(t, cloud.TaskSetPrimary, p.Blue.Status)
+	return p
+}
+
+func TestBlueGreenAllAtOnce(t *testing.T) {
+	env := newBlueGreenEnv(t)
+	env.execute(blueGreenSpec(model.ShiftStrategy{Type: model.StrategyAllAtOnce}))
+	result := env.requireDeployed(t, 100)
+	require.False(t, result.Promoted)
+	require.Equal(t, []string{"create " + tgGreen}, env.cloud.calls)
+}
+
+func TestBlueGreenCanary(t *testing.T) {
+	env := newBlueGreenEnv(t)
+	env.RegisterDelayedCallback(func() {
+		p := env.progress(t)
+		require.Equal(t, model.BGPhaseShifting, p.Phase)
+		require.Equal(t, 1, p.Step, "the canary's bake time")
+		require.Equal(t, model.Weights{Blue: 90, Green: 10}, p.Weights)
+		require.False(t, p.PauseEnds.IsZero())
+		require.Equal(t, greenID, p.Green.ID)
+	}, 5*time.Minute)
+	env.execute(blueGreenSpec(model.ShiftStrategy{Type: model.StrategyCanary, Percent: 10, Interval: "15m"}))
+	env.requireDeployed(t, 10, 100)
+}
+
+func TestBlueGreenLinear(t *testing.T) {
+	env := newBlueGreenEnv(t)
+	env.RegisterDelayedCallback(func() {
+		// 25 % at 0, 50 % at 1m, 75 % at 2m.
+		require.Equal(t, model.Weights{Blue: 25, Green: 75}, env.progress(t).Weights)
+	}, 150*time.Second)
+	env.execute(blueGreenSpec(model.ShiftStrategy{Type: model.StrategyLinear, Percent: 25, Interval: "1m"}))
+	env.requireDeployed(t, 25, 50, 75, 100)
+}
+
+func TestBlueGreenManualGate(t *testing.T) {
+	env := newBlueGreenEnv(t)
+	w := func(n int) *int { return &n }
+	strategy := model.ShiftStrategy{Type: model.StrategySteps, Steps: []model.ShiftStep{
+		{SetWeight: w(20)}, {Pause: &model.PauseStep{}}, {SetWeight: w(60)}, {Pause: &model.PauseStep{Duration: "5m"}},
+	}}
+	// Green takes 10 minutes to start: a promote before the gate is refused.
+	env.OnActivity(deployments.AwaitTaskSetStable, mock.Anything, mock.Anything).After(10*time.Minute).Return(&cloud.TaskSet{
+		Id: greenID, TaskSetArn: "arn:" + greenID, ComputedDesiredCount: 4, RunningCount: 4, StabilityStatus: cloud.StabilitySteady}, nil)
+	var early *updateOutcome
+	env.RegisterDelayedCallback(func() {
+		early = env.command(model.CommandPromote, model.PromoteCommand{})
+	}, 5*time.Minute)
+	env.RegisterDelayedCallback(func() {
+		p := env.progress(t)
+		require.Equal(t, 1, p.Step)
+		require.Contains(t, p.WaitingFor, model.CommandPromote)
+		require.Equal(t, model.Weights{Blue: 80, Green: 20}, p.Weights)
+		// The gate holds for days until promote.
+		env.RegisterDelayedCallback(func() {
+			require.Equal(t, 1, env.progress(t).Step)
+			promote := env.command(model.CommandPromote, model.PromoteCommand{})
+			again := env.command(model.CommandPromote, model.PromoteCommand{})
+			env.RegisterDelayedCallback(func() {
+				promote.requireAccepted(t)
+				again.requireRejected(t, "already accepted")
+				require.Equal(t, model.Weights{Blue: 40, Green: 60}, env.progress(t).Weights)
+			}, time.Second)
+		}, 72*time.Hour)
+	}, time.Hour)
+	env.execute(blueGreenSpec(strategy))
+	early.requireRejected(t, "not paused")
+	env.requireDeployed(t, 20, 60, 100)
+}
+
+func TestBlueGreenPromoteFullSkipsRemainingSteps(t *testing.T) {
+	env := newBlueGreenEnv(t)
+	var full *updateOutcome
+	env.RegisterDelayedCallback(func() {
+		full = env.command(model.CommandPromote, model.PromoteCommand{Full: true})
+	}, 10*time.Minute)
+	env.RegisterDelayedCallback(func() {
+		full.requireAccepted(t)
+		require.Equal(t, model.BGPhaseTerminationWait, env.progress(t).Phase)
+		again := env.command(model.CommandPromoteFull, model.PromoteCommand{})
+		env.RegisterDelayedCallback(func() { again.requireRejected(t, "promote-full") }, time.Second)
+	}, 11*time.Minute)
+	env.execute(blueGreenSpec(model.ShiftStrategy{Type: model.StrategyLinear, Percent: 10, Interval: "1h"}))
+	result := env.requireDeployed(t, 10, 100)
+	require.True(t, result.Promoted)
+}
+
+func TestBlueGreenPromoteFullBySignal(t *testing.T) {
+	env := newBlueGreenEnv(t)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(model.CommandPromoteFull, model.PromoteCommand{})
+	}, 10*time.Minute)
+	env.execute(blueGreenSpec(model.ShiftStrategy{Type: model.StrategyCanary, Percent: 5, Interval: "24h"}))
+	env.requireDeployed(t, 5, 100)
+}
+
+// TestBlueGreenAbortAtEveryStep aborts in every phase that allows it and
+// checks that everything is back as before.
+func TestBlueGreenAbortAtEveryStep(t *testing.T) {
+	w := func(n int) *int { return &n }
+	steps := model.ShiftStrategy{Type: model.StrategySteps, Steps: []model.ShiftStep{
+		{SetWeight: w(10)}, {Pause: &model.PauseStep{Duration: "1h"}}, {SetWeight: w(50)}, {Pause: &model.PauseStep{}},
+	}}
+	for _, tc := range []struct {
+		name    string
+		at      time.Duration
+		slow    func(env *blueGreenEnv) // makes the phase last
+		phase   string
+		weights model.Weights
+	}{
+		{"while green starts", 5 * time.Minute, func(env *blueGreenEnv) {
+			env.OnActivity(deployments.AwaitTaskSetStable, mock.Anything, mock.Anything).After(10*time.Minute).Return(nil, nil).Once()
+		}, model.BGPhaseCreatingGreen, model.Weights{Blue: 100}},
+		{"while green is tested", 5 * time.Minute, func(env *blueGreenEnv) {
+			env.OnActivity(deployments.CheckTargetHealth, mock.Anything, mock.Anything).After(10*time.Minute).Return(&activities.HealthReport{}, nil).Once()
+		}, model.BGPhaseTesting, model.Weights{Blue: 100}},
+		{"during a timed pause", 30 * time.Minute, nil, model.BGPhaseShifting, model.Weights{Blue: 90, Green: 10}},
+		{"at the manual gate", 3 * time.Hour, nil, model.BGPhaseShifting, model.Weights{Blue: 50, Green: 50}},
+		{"during the termination wait", 3 * time.Hour, func(env *blueGreenEnv) {
+			env.RegisterDelayedCallback(func() { env.SignalWorkflow(model.CommandPromote, model.PromoteCommand{}) }, 2*time.Hour)
+		}, model.BGPhaseTerminationWait, model.Weights{Green: 100}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newBlueGreenEnv(t)
+			if tc.slow != nil {
+				tc.slow(env)
+			}
+			spec := blueGreenSpec(steps)
+			spec.TerminationWait = "2h"
+			spec.HealthCheckInterval = "10m"
+			env.RegisterDelayedCallback(func() {
+				p := env.progress(t)
+				require.Equal(t, tc.phase, p.Phase)
+				require.Equal(t, tc.weights, p.Weights)
+				abort := env.command(model.CommandAbort, model.AbortCommand{Reason: "bad release"})
+				env.RegisterDelayedCallback(func() { abort.requireAccepted(t) }, time.Second)
+			}, tc.at)
+			env.execute(spec)
+			p := env.requireRolledBack(t, ErrTypeAborted)
+			require.Equal(t, "bad release", p.AbortReason)
+			require.Equal(t, model.Weights{Blue: 100}, p.Weights)
+		})
+	}
+}
+
+func TestBlueGreenCancelRollsBack(t *testing.T) {
+	env := newBlueGreenEnv(t)
+	env.RegisterDelayedCallback(env.CancelWorkflow, 30*time.Minute)
+	env.execute(blueGreenSpec(model.ShiftStrategy{Type: model.StrategyCanary, Percent: 10, Interval: "1h"}))
+	require.True(t, temporal.IsCanceledError(env.GetWorkflowError()), env.GetWorkflowError())
+	prod, _, primary, removed := env.cloud.snapshot()
+	require.Equal(t, map[string]int{tgBlue: 1}, prod)
+	require.Equal(t, blueID, primary)
+	require.Equal(t, []string{greenID}, removed)
+}
+
+func TestBlueGreenFailedHealthCheckRollsBack(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		failOn int // the n-th health check fails (1: the test listener's)
+	}{
+		{"through the test listener", 1},
+		{"after the first shift", 2},
+		{"during the canary pause", 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newBlueGreenEnv(t)
+			checks := 0
+			env.OnActivity(deployments.CheckTargetHealth, mock.Anything, mock.Anything).Return(func(context.Context, activities.HealthInput) (*activities.HealthReport, error) {
+				n := 0
+				env.cloud.locked(func() { checks++; n = checks })
+				if n == tc.failOn {
+					return nil, temporal.NewNonRetryableApplicationError("2 of 4 targets of the new task set are unhealthy", activities.ErrTypeHealthCheckFailed, nil)
+				}
+				return &activities.HealthReport{Healthy: 4}, nil
+			})
+			spec := blueGreenSpec(model.ShiftStrategy{Type: model.StrategyCanary, Percent: 10, Interval: "10m"})
+			spec.HealthCheckInterval = "1m"
+			env.execute(spec)
+			p := env.requireRolledBack(t, activities.ErrTypeHealthCheckFailed)
+			require.Contains(t, p.Error, "unhealthy")
+			require.Equal(t, tc.failOn, checks)
+		})
+	}
+}
+
+func TestBlueGreenFailedPrimarySwitchRestores(t *testing.T) {
+	env := newBlueGreenEnv(t)
+	f := env.cloud
+	// The switch fails after half-doing it: green became primary and blue was
+	// scaled down, then the call failed.
+	env.OnActivity(deployments.SetPrimaryTaskSet, mock.Anything, mock.MatchedBy(func(in activities.TaskSetRef) bool { return in.TaskSet == greenID })).Return(
+		func(context.Context, activities.TaskSetRef) error {
+			f.locked(func() { f.primary, f.scales[blueID] = greenID, 50 })
+			return temporal.NewNonRetryableApplicationError("ClientException: the service is being updated", cloud.CodeECSClientException, nil)
+		})
+	env.execute(blueGreenSpec(model.ShiftStrategy{Type: model.StrategyAllAtOnce}))
+	p := env.requireRolledBack(t, cloud.CodeECSClientException)
+	require.Contains(t, p.Error, "being updated")
+	require.Equal(t, []int{100}, f.shifts, "traffic had moved before the switch")
+}
+
+func TestBlueGreenStabilityTimeoutRollsBack(t *testing.T) {
+	env := newBlueGreenEnv(t)
+	// The test environment does not time out mocked activities: the mock
+	// answers what the server would after the stability timeout.
+	env.OnActivity(deployments.AwaitTaskSetStable, mock.Anything, mock.Anything).After(10*time.Minute).Return(nil,
+		temporal.NewTimeoutError(enums.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE, nil))
+	env.execute(blueGreenSpec(model.ShiftStrategy{Type: model.StrategyAllAtOnce}))
+	p := env.requireRolledBack(t, ErrTypeRolledBack)
+	require.Contains(t, p.Error, "did not become stable")
+}
+
+func TestBlueGreenRefusesInvalidSpec(t *testing.T) {
+	env := newBlueGreenEnv(t)
+	spec := blueGreenSpec(model.ShiftStrategy{Type: model.StrategyCanary, Percent: 150})
+	spec.Service = "web.v2"
+	env.execute(spec)
+	err := env.GetWorkflowError()
+	var appErr *temporal.ApplicationError
+	require.True(t, errors.As(err, &appErr))
+	require.Equal(t, ErrTypeInvalidSpec, appErr.Type())
+	require.ErrorContains(t, err, "web.v2")
+	require.ErrorContains(t, err, "1 to 99")
+	require.Empty(t, env.cloud.calls, "nothing was created")
+}
+
+func TestBlueGreenServiceNotReady(t *testing.T) {
+	env := newBlueGreenEnv(t)
+	env.OnActivity(deployments.InspectService, mock.Anything, mock.Anything).Return(nil,
+		temporal.NewNonRetryableApplicationError("service web has task sets besides its primary", activities.ErrTypeServiceNotReady, nil))
+	env.execute(blueGreenSpec(model.ShiftStrategy{Type: model.StrategyAllAtOnce}))
+	err := env.GetWorkflowError()
+	var appErr *temporal.ApplicationError
+	require.True(t, errors.As(err, &appErr), fmt.Sprint(err))
+	require.Equal(t, activities.ErrTypeServiceNotReady, appErr.Type())
+	_, _, primary, removed := env.cloud.snapshot()
+	require.Equal(t, blueID, primary)
+	require.Empty(t, removed)
+}
