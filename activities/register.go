@@ -12,6 +12,7 @@ import (
 type Cloud interface {
 	cloud.ECS
 	cloud.ComputeNest
+	ScalingCloud // rolling updates (rollout.go)
 	cloud.OSS
 	cloud.ACR
 	// The container service and load balancing come through their own
@@ -30,6 +31,7 @@ type Options struct {
 func Register(r worker.ActivityRegistry, c Cloud, opts Options) {
 	r.RegisterActivity(&Images{ECS: c, PollInterval: opts.PollInterval})
 	r.RegisterActivity(&Packages{Nest: c})
+	r.RegisterActivity(&Rollouts{Cloud: c, PollInterval: opts.PollInterval})
 	r.RegisterActivity(&PackageContent{Nest: c, OSS: c, ACR: c})
 	r.RegisterActivity(&Deployments{ECS: c.Containers(), ELB: c.ELB(), PollInterval: opts.PollInterval})
 }

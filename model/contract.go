@@ -24,6 +24,9 @@ var (
 	SAState   = temporal.NewSearchAttributeKeyKeyword("ImagefleetState")
 	SAPackage = temporal.NewSearchAttributeKeyKeyword("ImagefleetPackage")
 	SAVersion = temporal.NewSearchAttributeKeyKeyword("ImagefleetVersion")
+
+	// SAScalingGroup is the scaling group a rolling update works on.
+	SAScalingGroup = temporal.NewSearchAttributeKeyKeyword("ImagefleetScalingGroup")
 	// SAService is the container service a blue/green deployment changes,
 	// as "cluster/service".
 	SAService = temporal.NewSearchAttributeKeyKeyword("ImagefleetService")
@@ -37,11 +40,14 @@ var SearchAttributes = map[string]enums.IndexedValueType{
 	SAPackage.GetName():   enums.INDEXED_VALUE_TYPE_KEYWORD,
 	SAVersion.GetName():   enums.INDEXED_VALUE_TYPE_KEYWORD,
 	SAService.GetName():   enums.INDEXED_VALUE_TYPE_KEYWORD,
+
+	SAScalingGroup.GetName(): enums.INDEXED_VALUE_TYPE_KEYWORD,
 }
 
 // Operation values of SAOperation.
 const (
 	OperationDistribute = "distribute"
+	OperationRollout    = "rollout"
 )
 
 // Coarse run states shared by every operation (values of SAState).
