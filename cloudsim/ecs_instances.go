@@ -203,6 +203,9 @@ func (s *Server) runInstances(c *call, req *cloud.RunInstancesRequest) (*cloud.R
 	if len(req.Tags) > maxImageTags {
 		return nil, invalidParam("at most %d tags, got %d", maxImageTags, len(req.Tags))
 	}
+	if err := c.checkStock(req.RegionId, req.InstanceType); err != nil {
+		return nil, err
+	}
 	img, err := c.bootImage(req.RegionId, req.ImageId)
 	if err != nil {
 		return nil, err

@@ -121,6 +121,7 @@ func New(cfg Config) (*Server, error) {
 	s.registerOOS()
 	s.registerContainers()
 	s.registerELB()
+	s.registerImageBuilder()
 
 	for _, f := range cfg.Faults {
 		if _, err := s.AddFault(f); err != nil {
@@ -264,6 +265,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /admin/ledger", s.admin(s.adminLedger))
 	s.mux.HandleFunc("GET /admin/events", s.admin(s.adminEvents))
 	s.mux.HandleFunc("POST /admin/scaling-groups", s.admin(s.adminAddScalingGroup))
+	s.mux.HandleFunc("POST /admin/stock", s.admin(s.adminSetStock))
+	s.mux.HandleFunc("POST /admin/guestos-problems", s.admin(s.adminSetGuestOSProblems))
 	s.mux.HandleFunc("/", s.admin(func(r *http.Request) (any, error) {
 		return nil, newError(http.StatusNotFound, cloud.CodeUnknownAction, "no such endpoint: %s %s (actions are POST /api/{Action})", r.Method, r.URL.Path)
 	}))

@@ -54,6 +54,9 @@ type state struct {
 	RepoTags       map[string]*repoTagRecord
 	RegistryTokens map[string]*registryToken
 
+	// Image Builder, VPC, instance stock and guest-OS state (imagebuilder.go).
+	Build buildState
+
 	// Idempotency holds the answer of every mutating call made with a client
 	// token, by idempotencyKey(account, action, token).
 	Idempotency map[string]*idempotencyRecord
@@ -113,15 +116,6 @@ func (st *state) init() {
 	if st.OOSInstalled == nil {
 		st.OOSInstalled = map[string]map[string]string{}
 	}
-	if st.Objects == nil {
-		st.Objects = map[string]*objectRecord{}
-	}
-	if st.RepoTags == nil {
-		st.RepoTags = map[string]*repoTagRecord{}
-	}
-	if st.RegistryTokens == nil {
-		st.RegistryTokens = map[string]*registryToken{}
-	}
 	if st.Clusters == nil {
 		st.Clusters = map[string]*containerClusterRecord{}
 	}
@@ -140,6 +134,16 @@ func (st *state) init() {
 	if st.Listeners == nil {
 		st.Listeners = map[string]*listenerRecord{}
 	}
+	if st.Objects == nil {
+		st.Objects = map[string]*objectRecord{}
+	}
+	if st.RepoTags == nil {
+		st.RepoTags = map[string]*repoTagRecord{}
+	}
+	if st.RegistryTokens == nil {
+		st.RegistryTokens = map[string]*registryToken{}
+	}
+	st.Build.init()
 	if st.Idempotency == nil {
 		st.Idempotency = map[string]*idempotencyRecord{}
 	}
