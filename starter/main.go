@@ -59,6 +59,7 @@ func main() {
 		abortCommand(app),
 		serviceCommand(app),
 		packageCommand(app),
+		blueGreenCommand(app),
 		demoCommand(app),
 	)
 	err := root.ExecuteContext(ctx)
