@@ -61,6 +61,7 @@ func main() {
 		packageCommand(app),
 		blueGreenCommand(app),
 		demoCommand(app),
+		rolloutCommand(app),
 	)
 	err := root.ExecuteContext(ctx)
 	app.close()
