@@ -171,7 +171,7 @@ func (s *Server) open() error {
 
 // save writes the state; it becomes the rollback point. Called with mu held.
 func (s *Server) save() error {
-	data, err := json.MarshalIndent(s.st, "", "  ")
+	data, err := json.Marshal(s.st)
 	if err != nil {
 		return err
 	}

@@ -178,7 +178,10 @@ func loadState(dir string) (st *state, found bool, err error) {
 }
 
 // writeFileAtomic replaces path with data so that a crash leaves either the
-// old or the new content: write a temporary file, sync it, rename it.
+// old or the new content: write a temporary file, then rename it. It does
+// not fsync: the simulator promises to survive a killed process (the page
+// cache outlives it), not a power cut, and a disk flush per change would
+// slow every mutating call.
 func writeFileAtomic(path string, data []byte) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -190,10 +193,6 @@ func writeFileAtomic(path string, data []byte) error {
 		return err
 	}
 	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
 		tmp.Close()
 		return err
 	}
