@@ -1,0 +1,185 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/imagefleet/imagefleet/cloud"
+	"github.com/imagefleet/imagefleet/cloudsim"
+	"github.com/imagefleet/imagefleet/model"
+)
+
+func (e *env) blueGreenProgress(id string) model.BlueGreenProgress {
+	e.t.Helper()
+	v, err := e.client.QueryWorkflow(e.t.Context(), id, "", model.QueryProgress)
+	require.NoError(e.t, err)
+	var p model.BlueGreenProgress
+	require.NoError(e.t, v.Get(&p))
+	return p
+}
+
+func blueGreenArgs(d *cloudsim.BlueGreenDemo, extra ...string) []string {
+	return append([]string{"bluegreen", "start", "--cluster", d.Cluster, "--service", d.Service,
+		"--task-definition", d.Service + ":2", "--subnets", strings.Join(d.Subnets, ","),
+		"--container-name", d.ContainerName, "--container-port", "8080",
+		"--target-groups", d.TargetGroups[0] + "," + d.TargetGroups[1],
+		"--production-listener", d.ProductionListener, "--test-listener", d.TestListener,
+		"--termination-wait", "2s", "--health-check-interval", "1s"}, extra...)
+}
+
+// liveTaskSets are the service's task sets that are not draining.
+func (e *env) liveTaskSets(d *cloudsim.BlueGreenDemo) []cloud.TaskSet {
+	e.t.Helper()
+	resp, err := e.cloudC.Containers().DescribeServices(e.t.Context(), &cloud.DescribeServicesRequest{Cluster: d.Cluster, Services: []string{d.Service}})
+	require.NoError(e.t, err)
+	var live []cloud.TaskSet
+	for _, ts := range resp.Services[0].TaskSets {
+		if ts.Status != cloud.TaskSetDraining {
+			live = append(live, ts)
+		}
+	}
+	return live
+}
+
+func (e *env) weights(listener string) map[string]int {
+	e.t.Helper()
+	resp, err := e.cloudC.ELB().DescribeListeners(e.t.Context(), &cloud.DescribeListenersRequest{ListenerArns: []string{listener}})
+	require.NoError(e.t, err)
+	return resp.Listeners[0].Weights()
+}
+
+func (e *env) awaitResult(id string) error {
+	ctx, cancel := context.WithTimeout(e.t.Context(), 2*time.Minute)
+	defer cancel()
+	return e.client.GetWorkflow(ctx, id, "").Get(ctx, nil)
+}
+
+func TestBlueGreenWithStarter(t *testing.T) {
+	e := newEnv(t, 0.01) // a task set settles in 0.6 s
+	d, err := cloudsim.SetupBlueGreenDemo(t.Context(), e.cloudC, "e2e", "web")
+	require.NoError(t, err)
+	id := model.BlueGreenWorkflowID(d.Cluster, d.Service)
+
+	out, code := e.starter(blueGreenArgs(d, "--steps", "25,pause,100", "--exit-on-pause")...)
+	require.Equal(t, 4, code, "the run stops at the manual gate")
+	require.Contains(t, out, "Workflow ID: "+id)
+	require.Contains(t, out, "waiting for promote")
+
+	out, code = e.starter("bluegreen", "status", d.Cluster, d.Service)
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "step 2/3: pause until promote")
+	require.Contains(t, out, "blue 75% / green 25%")
+	require.Equal(t, map[string]int{d.TargetGroups[0]: 75, d.TargetGroups[1]: 25}, e.weights(d.ProductionListener))
+
+	out, code = e.starter(blueGreenArgs(d, "--strategy", "all-at-once")...)
+	require.Equal(t, 2, code, "one deployment per service")
+	require.Contains(t, out, "task sets besides its primary")
+
+	out, code = e.starter("bluegreen", "promote", d.Cluster, d.Service, "--full")
+	require.Equal(t, 0, code, out)
+	out, code = e.starter("bluegreen", "promote", d.Cluster, d.Service, "--full")
+	require.Equal(t, 3, code, "a second promote-full is refused with the reason")
+	require.Contains(t, out, "promote-full")
+
+	require.NoError(t, e.awaitResult(id))
+	live := e.liveTaskSets(d)
+	require.Len(t, live, 1, "blue removed")
+	require.Equal(t, cloud.TaskSetPrimary, live[0].Status)
+	require.Equal(t, "web:2", live[0].TaskDefinition)
+	require.Equal(t, map[string]int{d.TargetGroups[0]: 0, d.TargetGroups[1]: 100}, e.weights(d.ProductionListener))
+	require.Equal(t, 2, countEntries(e.ledger(), cloud.ActionCreateTaskSet)[""], "the demo's task set and green, nothing more")
+	p := e.blueGreenProgress(id)
+	require.Equal(t, model.BGPhaseSucceeded, p.Phase)
+
+	// The next deployment alternates target groups: green goes to the first.
+	out, code = e.starter(blueGreenArgs(d, "--task-definition", "web:3", "--strategy", "all-at-once")...)
+	require.Equal(t, 0, code, out)
+	live = e.liveTaskSets(d)
+	require.Len(t, live, 1)
+	require.Equal(t, "web:3", live[0].TaskDefinition)
+	require.Equal(t, d.TargetGroups[0], live[0].LoadBalancers[0].TargetGroupArn)
+}
+
+func TestBlueGreenUnhealthyGreenRollsBackEndToEnd(t *testing.T) {
+	e := newEnv(t, 0.01)
+	d, err := cloudsim.SetupBlueGreenDemo(t.Context(), e.cloudC, "e2e", "web")
+	require.NoError(t, err)
+	_, err = e.cloudC.Admin().AddFault(t.Context(), cloud.Fault{Kind: cloud.FaultUnhealthyTasks, Action: cloud.ActionCreateTaskSet, Count: 1})
+	require.NoError(t, err)
+
+	out, code := e.starter(blueGreenArgs(d, "--strategy", "canary", "--percent", "10", "--interval", "1m")...)
+	require.Equal(t, 1, code)
+	require.Contains(t, out, "unhealthy")
+
+	p := e.blueGreenProgress(model.BlueGreenWorkflowID(d.Cluster, d.Service))
+	require.Equal(t, model.BGPhaseRolledBack, p.Phase)
+	live := e.liveTaskSets(d)
+	require.Len(t, live, 1, "green removed")
+	require.Equal(t, d.BlueTaskSet, live[0].Id)
+	require.Equal(t, cloud.TaskSetPrimary, live[0].Status)
+	require.Equal(t, map[string]int{d.TargetGroups[0]: 1}, e.weights(d.ProductionListener), "production never saw green")
+	require.Equal(t, map[string]int{d.TargetGroups[0]: 1}, e.weights(d.TestListener), "test listener restored")
+}
+
+// TestWorkerCrashMidShift kills the worker with SIGKILL while traffic is
+// being shifted, starts another, and checks that the deployment completes
+// (or, aborted after the crash, rolls back) with no task set left behind.
+func TestWorkerCrashMidShift(t *testing.T) {
+	for _, abort := range []bool{false, true} {
+		name := map[bool]string{false: "completes", true: "rolls back"}[abort]
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, 0.01)
+			d, err := cloudsim.SetupBlueGreenDemo(t.Context(), e.cloudC, "e2e", "web")
+			require.NoError(t, err)
+			id := model.BlueGreenWorkflowID(d.Cluster, d.Service)
+			spec := model.BlueGreenSpec{
+				Cluster: d.Cluster, Service: d.Service, TaskDefinition: "web:2", Subnets: d.Subnets,
+				ContainerName: d.ContainerName, ContainerPort: d.ContainerPort, TargetGroups: d.TargetGroups[:],
+				ProductionListener: d.ProductionListener, TestListener: d.TestListener,
+				Strategy:        model.ShiftStrategy{Type: model.StrategyLinear, Percent: 20, Interval: "2s"},
+				TerminationWait: "1s", HealthCheckInterval: "1s",
+			}
+			_, err = e.client.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{ID: id, TaskQueue: model.TaskQueue}, model.BlueGreenWorkflowType, spec)
+			require.NoError(t, err)
+
+			require.EventuallyWithT(t, func(c *assert.CollectT) {
+				require.Equal(c, 40, e.weights(d.ProductionListener)[d.TargetGroups[1]])
+			}, time.Minute, 100*time.Millisecond)
+			killWorkers(t, e.stack)
+			if abort {
+				// A signal: it is recorded while no worker runs.
+				require.NoError(t, e.client.SignalWorkflow(t.Context(), id, "", model.CommandAbort, model.AbortCommand{Reason: "crash test"}))
+			}
+			e.startWorker()
+
+			err = e.awaitResult(id)
+			live := e.liveTaskSets(d)
+			require.Len(t, live, 1, "no task set left behind")
+			require.Equal(t, cloud.TaskSetPrimary, live[0].Status)
+			if abort {
+				require.Error(t, err)
+				require.Equal(t, d.BlueTaskSet, live[0].Id)
+				require.Equal(t, map[string]int{d.TargetGroups[0]: 1}, e.weights(d.ProductionListener))
+			} else {
+				require.NoError(t, err)
+				require.Equal(t, "web:2", live[0].TaskDefinition)
+				require.Equal(t, 100, e.weights(d.ProductionListener)[d.TargetGroups[1]])
+			}
+			require.Equal(t, 2, countEntries(e.ledger(), cloud.ActionCreateTaskSet)[""], "green created once")
+			desc, err := e.client.DescribeWorkflowExecution(t.Context(), id, "")
+			require.NoError(t, err)
+			want := enums.WORKFLOW_EXECUTION_STATUS_COMPLETED
+			if abort {
+				want = enums.WORKFLOW_EXECUTION_STATUS_FAILED
+			}
+			require.Equal(t, want, desc.GetWorkflowExecutionInfo().GetStatus())
+		})
+	}
+}
