@@ -151,18 +151,23 @@ const (
 	RegionDeleted   = "Deleted" // its copy was deleted by abort
 )
 
-// RegionProgress is one region's part of a distribution.
-type RegionProgress struct {
-	Region   string `json:"region"`
-	State    string `json:"state"`
-	ImageID  string `json:"imageId,omitempty"`
-	Attempts int    `json:"attempts"`
-	Error    string `json:"error,omitempty"`
-	// Copies lists every image ID copied into the region, failed ones included,
-	// so that abort can delete them all.
-	Copies     []string  `json:"copies,omitempty"`
+// RegionStatus is what every regional operation keeps of each region.
+type RegionStatus struct {
+	Region     string    `json:"region"`
+	State      string    `json:"state"`
+	Attempts   int       `json:"attempts"`
+	Error      string    `json:"error,omitempty"`
 	StartedAt  time.Time `json:"startedAt,omitzero"`
 	FinishedAt time.Time `json:"finishedAt,omitzero"`
+}
+
+// RegionProgress is one region's part of a distribution.
+type RegionProgress struct {
+	RegionStatus
+	ImageID string `json:"imageId,omitempty"`
+	// Copies lists every image ID copied into the region, failed ones included,
+	// so that abort can delete them all.
+	Copies []string `json:"copies,omitempty"`
 }
 
 // Distribution phases.

@@ -13,7 +13,7 @@ import (
 	"github.com/imagefleet/imagefleet/activities"
 	"github.com/imagefleet/imagefleet/model"
 	"github.com/imagefleet/imagefleet/workflows/internal/fanout"
-	"github.com/imagefleet/imagefleet/workflows/internal/operator"
+	"github.com/imagefleet/imagefleet/workflows/internal/regional"
 	"github.com/imagefleet/imagefleet/workflows/internal/saga"
 )
 
@@ -34,8 +34,8 @@ func DistributeImagePackage(ctx workflow.Context, spec model.DistributeSpec) (*m
 // Error types a distribution fails with.
 const (
 	ErrTypeInvalidSpec = "InvalidSpec"
-	ErrTypeAborted     = "Aborted"
-	ErrTypeNoRegion    = "NoRegionDelivered"
+	ErrTypeAborted     = regional.ErrTypeAborted
+	ErrTypeNoRegion    = regional.ErrTypeNoRegion
 )
 
 var (
@@ -53,21 +53,36 @@ type distribution struct {
 	// version (whose old copies an abort deleted).
 	tokenKey string
 
-	decisions    map[string]string // region → pending operator decision
-	abortReason  string
-	aborted      bool
-	cancelCopies workflow.CancelFunc
-	state        string // value of the ImagefleetState search attribute
+	regions regional.Work
+	// newCopy says, per region, whether its next attempt starts a new copy
+	// rather than watching one that could not be watched.
+	newCopy map[string]bool
+	state   string // value of the ImagefleetState search attribute
 }
 
 func (d *distribution) setup(ctx workflow.Context) error {
 	info := workflow.GetInfo(ctx)
 	d.tokenKey = info.WorkflowExecution.ID + "/" + info.FirstRunID
 	d.logger = log.With(workflow.GetLogger(ctx), "package", d.spec.Package, "version", d.spec.Version)
-	d.decisions = map[string]string{}
 	d.progress = model.DistributionProgress{Package: d.spec.Package, Version: d.spec.Version, Phase: model.PhaseValidating}
+	d.newCopy = map[string]bool{}
 	for _, r := range d.spec.Regions {
-		d.progress.Regions = append(d.progress.Regions, model.RegionProgress{Region: r, State: model.RegionPending})
+		d.progress.Regions = append(d.progress.Regions, model.RegionProgress{RegionStatus: model.RegionStatus{Region: r, State: model.RegionPending}})
+		d.newCopy[r] = true
+	}
+	d.regions = regional.Work{
+		Noun:   "distribution",
+		Logger: d.logger,
+		Status: func(region string) *model.RegionStatus {
+			if r := d.progress.Region(region); r != nil {
+				return &r.RegionStatus
+			}
+			return nil
+		},
+		CanAbort:    d.canAbort,
+		Changed:     d.updateDetails,
+		Attempt:     d.copyInto,
+		BeforeRetry: d.beforeRetry,
 	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx,
 		model.SAOperation.ValueSet(model.OperationDistribute),
@@ -91,60 +106,15 @@ func (d *distribution) setup(ctx workflow.Context) error {
 }
 
 func (d *distribution) registerCommands(ctx workflow.Context) error {
-	refused := func(command string, err error) {
+	return d.regions.RegisterCommands(ctx, func(command string, err error) {
 		d.progress.LastRefusal = command + ": " + err.Error()
 		d.logger.Warn("Operator command refused", "command", command, "error", err)
-	}
-	decide := func(decision string) operator.Command[model.RegionCommand] {
-		return operator.Command[model.RegionCommand]{
-			Name:     decision,
-			Validate: func(c model.RegionCommand) error { return d.validateRegionDecision(decision, c.Region) },
-			Apply: func(c model.RegionCommand) {
-				d.logger.Info("Operator decision", "command", decision, "region", c.Region)
-				d.decisions[c.Region] = decision
-			},
-		}
-	}
-	abort := operator.Command[model.AbortCommand]{
-		Name:     model.CommandAbort,
-		Validate: func(model.AbortCommand) error { return d.validateAbort() },
-		Apply: func(c model.AbortCommand) {
-			d.logger.Info("Abort requested", "reason", c.Reason)
-			d.aborted, d.abortReason = true, c.Reason
-			if d.cancelCopies != nil {
-				d.cancelCopies()
-			}
-		},
-	}
-	return errors.Join(
-		operator.Register(ctx, decide(model.CommandRetryRegion), refused),
-		operator.Register(ctx, decide(model.CommandDropRegion), refused),
-		operator.Register(ctx, abort, refused),
-	)
+	})
 }
 
-func (d *distribution) validateRegionDecision(decision, region string) error {
-	r := d.progress.Region(region)
-	switch {
-	case region == "":
-		return errors.New("the command needs a region")
-	case r == nil:
-		return fmt.Errorf("region %s is not part of this distribution (its regions: %s)", region, strings.Join(d.spec.Regions, ", "))
-	case d.aborted:
-		return errors.New("the distribution is being aborted")
-	case r.State != model.RegionFailed:
-		return fmt.Errorf("region %s is %s: %s applies only to a failed region", region, r.State, decision)
-	case d.decisions[region] != "":
-		return fmt.Errorf("region %s already has a decision (%s) being carried out", region, d.decisions[region])
-	}
-	return nil
-}
-
-func (d *distribution) validateAbort() error {
-	switch {
-	case d.aborted:
-		return errors.New("the distribution is already being aborted")
-	case d.progress.Phase != model.PhaseValidating && d.progress.Phase != model.PhaseReplicating:
+// canAbort allows an abort until publishing starts.
+func (d *distribution) canAbort() error {
+	if d.progress.Phase != model.PhaseValidating && d.progress.Phase != model.PhaseReplicating {
 		return fmt.Errorf("the distribution is %s: abort applies only before publishing starts", d.progress.Phase)
 	}
 	return nil
@@ -185,67 +155,26 @@ func (d *distribution) prepare(ctx workflow.Context) (string, error) {
 func (d *distribution) replicate(ctx workflow.Context) error {
 	d.progress.Phase = model.PhaseReplicating
 	d.updateDetails(ctx)
-	copyCtx, cancel := workflow.WithCancel(ctx)
-	d.cancelCopies = cancel
-	defer cancel()
-	fanout.Each(copyCtx, d.spec.Regions, 0, d.replicateRegion)
-	if d.aborted {
-		return temporal.NewApplicationErrorWithOptions("distribution aborted by the operator: "+d.abortReason, ErrTypeAborted,
-			temporal.ApplicationErrorOptions{NonRetryable: true, Category: temporal.ApplicationErrorCategoryBenign})
-	}
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	if len(d.delivered()) == 0 {
-		return temporal.NewNonRetryableApplicationError("every region was dropped: nothing to publish", ErrTypeNoRegion, nil)
-	}
-	return nil
+	return d.regions.Run(ctx, d.spec.Regions)
 }
 
-// replicateRegion copies into one region until the copy is Available or the
-// operator drops the region.
-func (d *distribution) replicateRegion(ctx workflow.Context, region string) {
+// beforeRetry prepares a failed region's next attempt. A copy that merely
+// could not be watched (an outage, say) may still finish: it is watched
+// again rather than copied twice. A failed copy is deleted and replaced.
+func (d *distribution) beforeRetry(ctx workflow.Context, region string, failure error) {
 	r := d.progress.Region(region)
-	newCopy := true
-	for {
-		r.State, r.Error, r.Attempts = model.RegionCopying, "", r.Attempts+1
-		r.StartedAt = workflow.Now(ctx)
-		d.updateDetails(ctx)
-		err := d.copyInto(ctx, r, newCopy)
-		if err == nil {
-			r.State, r.FinishedAt = model.RegionAvailable, workflow.Now(ctx)
-			d.updateDetails(ctx)
-			return
-		}
-		if ctx.Err() != nil {
-			return // aborted or cancelled: compensation follows
-		}
-		r.State, r.Error = model.RegionFailed, rootMessage(err)
-		d.logger.Warn("Region failed, waiting for an operator decision", "region", region, "error", err)
-		d.updateDetails(ctx)
-		if err := workflow.Await(ctx, func() bool { return d.decisions[region] != "" }); err != nil {
-			return
-		}
-		decision := d.decisions[region]
-		delete(d.decisions, region)
-		if decision == model.CommandDropRegion {
-			r.State, r.FinishedAt = model.RegionDropped, workflow.Now(ctx)
-			d.updateDetails(ctx)
-			return
-		}
-		// Retry. A copy that merely could not be watched (an outage, say) may
-		// still finish: watch it again rather than copy twice.
-		newCopy = r.ImageID == "" || isType(err, activities.ErrTypeCopyFailed)
-		if newCopy && r.ImageID != "" {
-			d.deleteCopy(ctx, region, r.ImageID)
-			r.ImageID = ""
-		}
+	d.newCopy[region] = r.ImageID == "" || isType(failure, activities.ErrTypeCopyFailed)
+	if d.newCopy[region] && r.ImageID != "" {
+		_ = d.deleteCopy(ctx, region, r.ImageID) // logged; the saga tries again at the end
+		r.ImageID = ""
 	}
 }
 
-// copyInto starts a copy (when newCopy) and waits until it is Available.
-func (d *distribution) copyInto(ctx workflow.Context, r *model.RegionProgress, newCopy bool) error {
-	if newCopy {
+// copyInto starts a copy (unless one is to be watched again) and waits
+// until it is Available.
+func (d *distribution) copyInto(ctx workflow.Context, region string) error {
+	r := d.progress.Region(region)
+	if d.newCopy[region] {
 		// Started on a disconnected context: an abort must not lose the ID
 		// of a copy the cloud has already begun, or compensation would miss it.
 		startCtx, cancel := workflow.NewDisconnectedContext(ctx)
@@ -268,7 +197,7 @@ func (d *distribution) copyInto(ctx workflow.Context, r *model.RegionProgress, n
 		}
 		r.ImageID = imageID
 		r.Copies = append(r.Copies, imageID)
-		region := r.Region
+		d.newCopy[region] = false
 		d.saga.Add("delete copy "+imageID+" in "+region, func(ctx workflow.Context) error {
 			return d.deleteCopy(ctx, region, imageID)
 		})
@@ -310,7 +239,7 @@ func (d *distribution) publish(ctx workflow.Context) (*model.DistributionResult,
 	d.progress.Permission = &perm
 	delivered := d.delivered()
 	var shareErrs []error
-	fanout.Each(ctx, d.regionsIn(model.RegionAvailable), 0, func(ctx workflow.Context, region string) {
+	fanout.Each(ctx, d.regions.In(d.spec.Regions, model.RegionAvailable), 0, func(ctx workflow.Context, region string) {
 		err := workflow.ExecuteActivity(actx, images.ShareImage, activities.ShareImageInput{
 			Region: region, ImageID: delivered[region],
 			Public: perm.Visibility == model.VisibilityPublic, Accounts: perm.Accounts,
@@ -366,7 +295,7 @@ func (d *distribution) fail(ctx workflow.Context, err error) error {
 			}
 		}
 	}
-	if d.aborted || temporal.IsCanceledError(err) {
+	if d.regions.Aborted() || temporal.IsCanceledError(err) {
 		d.progress.Phase = model.PhaseAborted
 		d.setState(ctx, model.StateAborted)
 	} else {
@@ -374,17 +303,6 @@ func (d *distribution) fail(ctx workflow.Context, err error) error {
 		d.setState(ctx, model.StateFailed)
 	}
 	return err
-}
-
-// regionsIn lists the regions in state, in the spec's order.
-func (d *distribution) regionsIn(state string) []string {
-	var regions []string
-	for _, r := range d.progress.Regions {
-		if r.State == state {
-			regions = append(regions, r.Region)
-		}
-	}
-	return regions
 }
 
 // delivered maps every Available region to its image.
@@ -401,17 +319,9 @@ func (d *distribution) delivered() map[string]string {
 // updateDetails refreshes what the run shows: the Web UI's current details
 // and the coarse state search attribute.
 func (d *distribution) updateDetails(ctx workflow.Context) {
-	var failed []string
-	for _, region := range d.regionsIn(model.RegionFailed) {
-		if d.decisions[region] == "" {
-			failed = append(failed, region)
-		}
-	}
-	d.progress.WaitingFor = ""
+	d.progress.WaitingFor = d.regions.WaitingFor(d.spec.Regions)
 	state := model.StateRunning
-	if len(failed) > 0 && !d.aborted {
-		d.progress.WaitingFor = fmt.Sprintf("operator decision for %s: %s, %s or %s",
-			strings.Join(failed, ", "), model.CommandRetryRegion, model.CommandDropRegion, model.CommandAbort)
+	if d.progress.WaitingFor != "" {
 		state = model.StateWaitingForOperator
 	}
 	d.setState(ctx, state)

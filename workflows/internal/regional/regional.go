@@ -1,0 +1,211 @@
+// Package regional runs a piece of work in every region at once and lets an
+// operator decide about a region that keeps failing: retry it, drop it, or
+// abort the whole run. Image distribution and the publication of other
+// package contents share it.
+package regional
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/imagefleet/imagefleet/model"
+	"github.com/imagefleet/imagefleet/workflows/internal/fanout"
+	"github.com/imagefleet/imagefleet/workflows/internal/operator"
+)
+
+// Error types a run ends with.
+const (
+	ErrTypeAborted  = "Aborted"
+	ErrTypeNoRegion = "NoRegionDelivered"
+)
+
+// Work is one run's regional work and the operator's decisions about it.
+// Fill in the fields, register the commands in setup, then Run.
+type Work struct {
+	// Noun names the run in messages, e.g. "distribution".
+	Noun   string
+	Logger log.Logger
+	// Status returns the region's entry of the caller's progress.
+	Status func(region string) *model.RegionStatus
+	// CanAbort refuses an abort that the caller's phase no longer allows.
+	CanAbort func() error
+	// Changed is called after every change of a region's state, to refresh
+	// what the run shows (current details, search attributes).
+	Changed func(ctx workflow.Context)
+	// Attempt makes one attempt (with its activity retries) in a region.
+	Attempt func(ctx workflow.Context, region string) error
+	// BeforeRetry, if set, runs when the operator retries a failed region,
+	// with the error of the failed attempt, e.g. to remove a failed copy.
+	BeforeRetry func(ctx workflow.Context, region string, failure error)
+
+	decisions   map[string]string // region → pending operator decision
+	aborted     bool
+	abortReason string
+	cancel      workflow.CancelFunc
+}
+
+// RegisterCommands installs retry-region, drop-region and abort.
+func (w *Work) RegisterCommands(ctx workflow.Context, refused func(command string, err error)) error {
+	w.decisions = map[string]string{}
+	decide := func(decision string) operator.Command[model.RegionCommand] {
+		return operator.Command[model.RegionCommand]{
+			Name:     decision,
+			Validate: func(c model.RegionCommand) error { return w.validateDecision(decision, c.Region) },
+			Apply: func(c model.RegionCommand) {
+				w.Logger.Info("Operator decision", "command", decision, "region", c.Region)
+				w.decisions[c.Region] = decision
+			},
+		}
+	}
+	abort := operator.Command[model.AbortCommand]{
+		Name:     model.CommandAbort,
+		Validate: func(model.AbortCommand) error { return w.validateAbort() },
+		Apply: func(c model.AbortCommand) {
+			w.Logger.Info("Abort requested", "reason", c.Reason)
+			w.aborted, w.abortReason = true, c.Reason
+			if w.cancel != nil {
+				w.cancel()
+			}
+		},
+	}
+	return errors.Join(
+		operator.Register(ctx, decide(model.CommandRetryRegion), refused),
+		operator.Register(ctx, decide(model.CommandDropRegion), refused),
+		operator.Register(ctx, abort, refused),
+	)
+}
+
+func (w *Work) validateDecision(decision, region string) error {
+	s := w.Status(region)
+	switch {
+	case region == "":
+		return errors.New("the command needs a region")
+	case s == nil:
+		return fmt.Errorf("region %s is not part of this %s", region, w.Noun)
+	case w.aborted:
+		return fmt.Errorf("the %s is being aborted", w.Noun)
+	case s.State != model.RegionFailed:
+		return fmt.Errorf("region %s is %s: %s applies only to a failed region", region, s.State, decision)
+	case w.decisions[region] != "":
+		return fmt.Errorf("region %s already has a decision (%s) being carried out", region, w.decisions[region])
+	}
+	return nil
+}
+
+func (w *Work) validateAbort() error {
+	if w.aborted {
+		return fmt.Errorf("the %s is already being aborted", w.Noun)
+	}
+	return w.CanAbort()
+}
+
+// Aborted reports whether the operator aborted the run.
+func (w *Work) Aborted() bool { return w.aborted }
+
+// AbortError is the error an aborted run ends with: expected, so benign.
+func (w *Work) AbortError() error {
+	return temporal.NewApplicationErrorWithOptions(w.Noun+" aborted by the operator: "+w.abortReason, ErrTypeAborted,
+		temporal.ApplicationErrorOptions{NonRetryable: true, Category: temporal.ApplicationErrorCategoryBenign})
+}
+
+// Run works in every region at once and returns when each region is
+// Available or Dropped, or the operator aborts. It fails when no region was
+// delivered.
+func (w *Work) Run(ctx workflow.Context, regions []string) error {
+	if w.aborted {
+		return w.AbortError()
+	}
+	runCtx, cancel := workflow.WithCancel(ctx)
+	w.cancel = cancel
+	defer cancel()
+	fanout.Each(runCtx, regions, 0, w.runRegion)
+	if w.aborted {
+		return w.AbortError()
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if len(w.In(regions, model.RegionAvailable)) == 0 {
+		return temporal.NewNonRetryableApplicationError("every region was dropped: nothing to publish", ErrTypeNoRegion, nil)
+	}
+	return nil
+}
+
+// runRegion attempts a region until it succeeds or the operator drops it.
+func (w *Work) runRegion(ctx workflow.Context, region string) {
+	s := w.Status(region)
+	for {
+		s.State, s.Error, s.Attempts = model.RegionCopying, "", s.Attempts+1
+		s.StartedAt = workflow.Now(ctx)
+		w.Changed(ctx)
+		err := w.Attempt(ctx, region)
+		if err == nil {
+			s.State, s.FinishedAt = model.RegionAvailable, workflow.Now(ctx)
+			w.Changed(ctx)
+			return
+		}
+		if ctx.Err() != nil {
+			return // aborted or cancelled: the caller compensates
+		}
+		s.State, s.Error = model.RegionFailed, rootMessage(err)
+		w.Logger.Warn("Region failed, waiting for an operator decision", "region", region, "error", err)
+		w.Changed(ctx)
+		if err := workflow.Await(ctx, func() bool { return w.decisions[region] != "" }); err != nil {
+			return
+		}
+		decision := w.decisions[region]
+		delete(w.decisions, region)
+		if decision == model.CommandDropRegion {
+			s.State, s.FinishedAt = model.RegionDropped, workflow.Now(ctx)
+			w.Changed(ctx)
+			return
+		}
+		if w.BeforeRetry != nil {
+			w.BeforeRetry(ctx, region, err)
+		}
+	}
+}
+
+// In lists the regions (of regions, in their order) whose state is state.
+func (w *Work) In(regions []string, state string) []string {
+	var out []string
+	for _, r := range regions {
+		if w.Status(r).State == state {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// WaitingFor says which failed regions wait for a decision, or "".
+func (w *Work) WaitingFor(regions []string) string {
+	if w.aborted {
+		return ""
+	}
+	var failed []string
+	for _, r := range w.In(regions, model.RegionFailed) {
+		if w.decisions[r] == "" {
+			failed = append(failed, r)
+		}
+	}
+	if len(failed) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("operator decision for %s: %s, %s or %s",
+		strings.Join(failed, ", "), model.CommandRetryRegion, model.CommandDropRegion, model.CommandAbort)
+}
+
+// rootMessage is the message of the innermost application error: what an
+// operator needs to read, without the activity-failure wrapping.
+func rootMessage(err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return appErr.Message()
+	}
+	return err.Error()
+}
