@@ -3,7 +3,6 @@ package workflows
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/log"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/imagefleet/imagefleet/activities"
 	"github.com/imagefleet/imagefleet/model"
+	"github.com/imagefleet/imagefleet/workflows/internal/details"
 	"github.com/imagefleet/imagefleet/workflows/internal/fanout"
 	"github.com/imagefleet/imagefleet/workflows/internal/regional"
 	"github.com/imagefleet/imagefleet/workflows/internal/saga"
@@ -340,14 +340,14 @@ func (d *distribution) setState(ctx workflow.Context, state string) {
 
 // distributionDetails renders progress as Markdown for the Web UI.
 func distributionDetails(p *model.DistributionProgress) string {
-	var b strings.Builder
-	b.WriteString(fmt.Sprintf("**%s %s** — %s\n\n", p.Package, p.Version, p.Phase))
+	var d details.Doc
+	d.Para("**%s %s** — %s", p.Package, p.Version, p.Phase)
 	if p.WaitingFor != "" {
-		b.WriteString(fmt.Sprintf("⏸ Waiting for %s\n\n", p.WaitingFor))
+		d.Para("⏸ Waiting for %s", p.WaitingFor)
 	}
-	b.WriteString("| region | state | image | attempts | error |\n|---|---|---|---|---|\n")
+	t := d.Table("region", "state", "image", "attempts", "error")
 	for _, r := range p.Regions {
-		b.WriteString(fmt.Sprintf("| %s | %s | %s | %d | %s |\n", r.Region, r.State, r.ImageID, r.Attempts, r.Error))
+		t.Row(r.Region, r.State, r.ImageID, r.Attempts, r.Error)
 	}
-	return b.String()
+	return d.String()
 }
