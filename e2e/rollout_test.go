@@ -1,0 +1,286 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/imagefleet/imagefleet/cloud"
+	"github.com/imagefleet/imagefleet/cloudsim"
+	"github.com/imagefleet/imagefleet/model"
+)
+
+// rollout queries the group's task.
+func (e *env) rollout(group string) (model.RolloutState, error) {
+	v, err := e.client.QueryWorkflow(e.t.Context(), model.RolloutWorkflowID(group), "", model.QueryRollout)
+	if err != nil {
+		return model.RolloutState{}, err
+	}
+	var st model.RolloutState
+	return st, v.Get(&st)
+}
+
+// awaitRollout waits until the group's task satisfies cond.
+func (e *env) awaitRollout(group, what string, cond func(model.RolloutState) bool) model.RolloutState {
+	e.t.Helper()
+	var last model.RolloutState
+	require.EventuallyWithT(e.t, func(c *assert.CollectT) {
+		st, err := e.rollout(group)
+		if !assert.NoError(c, err) {
+			return
+		}
+		last = st
+		assert.True(c, cond(st), "%s: task is %s, batch %d", what, st.Status, st.CurrentBatch)
+	}, 2*time.Minute, 200*time.Millisecond)
+	return last
+}
+
+// requireGroupRestored checks that no instance of the group is in Standby,
+// every load-balancer weight is back to want, and exactly the processes in
+// suspended are suspended.
+func (e *env) requireGroupRestored(group, lb string, want int, suspended []string) {
+	e.t.Helper()
+	ctx := e.t.Context()
+	g, err := e.cloudC.DescribeScalingGroups(ctx, &cloud.DescribeScalingGroupsRequest{RegionId: cloudsim.SeedRegion, ScalingGroupIds: []string{group}})
+	require.NoError(e.t, err)
+	require.Zero(e.t, g.ScalingGroups[0].StandbyCapacity, "instances left in Standby")
+	require.ElementsMatch(e.t, suspended, g.ScalingGroups[0].SuspendedProcesses)
+	attr, err := e.cloudC.DescribeLoadBalancerAttribute(ctx, &cloud.DescribeLoadBalancerAttributeRequest{RegionId: cloudsim.SeedRegion, LoadBalancerId: lb})
+	require.NoError(e.t, err)
+	for _, b := range attr.BackendServers {
+		require.Equal(e.t, want, b.Weight, b.ServerId)
+	}
+}
+
+func (e *env) imagesOf(ids ...string) map[string]string {
+	e.t.Helper()
+	resp, err := e.cloudC.DescribeInstances(e.t.Context(), &cloud.DescribeInstancesRequest{RegionId: cloudsim.SeedRegion, InstanceIds: ids})
+	require.NoError(e.t, err)
+	out := map[string]string{}
+	for _, in := range resp.Instances {
+		out[in.InstanceId] = in.ImageId
+	}
+	return out
+}
+
+// countResources counts the ledger entries of action per resource.
+func countResources(entries []cloud.LedgerEntry, action string) map[string]int {
+	n := map[string]int{}
+	for _, en := range entries {
+		if en.Action == action {
+			n[en.ResourceId]++
+		}
+	}
+	return n
+}
+
+func webInstances() []string {
+	var ids []string
+	for i := 1; i <= 10; i++ {
+		ids = append(ids, fmt.Sprintf("i-webhz%04d", i))
+	}
+	return ids
+}
+
+func TestRolloutPauseFailRetryRollbackWithStarter(t *testing.T) {
+	e := newEnv(t, 0.002)
+	ctx := t.Context()
+	const group = cloudsim.GroupWeb
+	_, err := e.cloudC.Admin().AddFault(ctx, cloud.Fault{Kind: cloud.FaultInstanceFail, InstanceId: "i-webhz0006", Action: "ReplaceSystemDisk", Count: 1})
+	require.NoError(t, err)
+
+	// Refusals before anything starts.
+	out, code := e.starter("rollout", "start", cloudsim.GroupBusy, "--type", "image", "--image", cloudsim.ImageWebappV2, "--batches", "2")
+	require.Equal(t, 2, code)
+	require.Contains(t, out, "scaling activity in progress")
+	out, code = e.starter("rollout", "start", group, "--type", "image", "--image", "m-not-here", "--batches", "2")
+	require.Equal(t, 2, code)
+	require.Contains(t, out, "does not exist in cn-hangzhou")
+	out, code = e.starter("rollout", "start", group, "--type", "image", "--image", cloudsim.ImageWebappV2, "--batches", "11")
+	require.Equal(t, 2, code)
+	require.Contains(t, out, "11 batches for 10 instances")
+
+	// Paused after the first batch (4 of 10).
+	out, code = e.starter("rollout", "start", group, "--type", "image", "--image", cloudsim.ImageWebappV2, "--rollback-image", cloudsim.ImageWebappV1,
+		"--batches", "3", "--pause-policy", model.PauseFirstBatch, "--description", "webapp v2", "--watch")
+	require.Equal(t, 4, code, out)
+	require.Contains(t, out, "Paused (batch)")
+	out, code = e.starter("rollout", "start", group, "--type", "script", "--script", "echo hi", "--batches", "2")
+	require.Equal(t, 2, code)
+	require.Contains(t, out, "a rolling update is already running on asg-web-hz: workflow rollout/asg-web-hz run")
+	out, code = e.starter("rollout", "status", group)
+	require.Equal(t, 0, code)
+	require.Regexp(t, `i-webhz0001 +1 +Success`, out)
+	require.Regexp(t, `i-webhz0005 +2 +Pending`, out)
+
+	// Resumed: the second batch fails on i-webhz0006 and pauses on failure.
+	_, code = e.starter("rollout", "resume", group)
+	require.Equal(t, 0, code)
+	out, code = e.starter("rollout", "status", group, "--watch")
+	require.Equal(t, 4, code, out)
+	require.Contains(t, out, "Paused (failure)")
+	out, code = e.starter("rollout", "skip", group, "i-webhz0005")
+	require.Equal(t, 3, code, "a decision for an instance that did not fail is refused")
+	require.Contains(t, out, "applies only to a failed instance")
+	events, err := e.cloudC.Admin().Events(ctx, model.EventImageFailed, group)
+	require.NoError(t, err)
+	require.Len(t, events, 1)
+	require.Equal(t, "i-webhz0006", events[0].InstanceId)
+
+	_, code = e.starter("rollout", "retry", group, "i-webhz0006")
+	require.Equal(t, 0, code)
+	e.awaitRollout(group, "retried instance succeeded", func(st model.RolloutState) bool {
+		return st.Instance("i-webhz0006").State == model.InstanceSucceeded
+	})
+	_, code = e.starter("rollout", "resume", group)
+	require.Equal(t, 0, code)
+	out, code = e.starter("rollout", "status", group, "--watch")
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "Succeeded")
+	images := e.imagesOf(webInstances()...)
+	require.Len(t, images, 10)
+	for id, img := range images {
+		require.Equal(t, cloudsim.ImageWebappV2, img, id)
+	}
+	e.requireGroupRestored(group, cloudsim.LBWeb, 100, []string{})
+
+	// Roll the finished task back, as a new task linked to it.
+	out, code = e.starter("rollout", "rollback", group, "--batches", "2", "--watch")
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "Rollback of rollout/asg-web-hz run")
+	images = e.imagesOf(webInstances()...)
+	require.Len(t, images, 10)
+	for id, img := range images {
+		require.Equal(t, cloudsim.ImageWebappV1, img, id)
+	}
+	out, code = e.starter("rollout", "rollback", group)
+	require.Equal(t, 2, code)
+	require.Contains(t, out, "a rollback cannot itself be rolled back")
+	e.requireGroupRestored(group, cloudsim.LBWeb, 100, []string{})
+	// Every instance's disk was replaced exactly once forward (plus the
+	// retry of the faulted one, whose first call changed nothing) and once back.
+	perInstance := countResources(e.ledger(), "ReplaceSystemDisk")
+	require.Len(t, perInstance, 10)
+	for id, n := range perInstance {
+		require.Equal(t, 2, n, id)
+	}
+}
+
+func TestRolloutSurvivesWorkerCrash(t *testing.T) {
+	e := newEnv(t, 0.1)
+	const group = cloudsim.GroupWin // HealthCheck is suspended before the task
+	out, code := e.starter("rollout", "start", group, "--type", "script", "--script-type", model.ScriptPowerShell,
+		"--script", "Write-Output start\nStart-Sleep 40\nWrite-Output done", "--batches", "2")
+	require.Equal(t, 0, code, out)
+	// Killed while the first batch's commands run (they take 4 s).
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.Len(c, countResources(e.ledger(), "RunCommand"), 2)
+	}, time.Minute, 50*time.Millisecond)
+	killWorkers(t, e.stack)
+	e.startWorker()
+	out, code = e.starter("rollout", "status", group, "--watch")
+	require.Equal(t, 0, code, out)
+	st, err := e.rollout(group)
+	require.NoError(t, err)
+	require.Equal(t, model.RolloutSucceeded, st.Status)
+	for _, in := range st.Instances {
+		require.Equal(t, model.InstanceSucceeded, in.State, in.InstanceID)
+		require.Equal(t, "start\ndone\n", in.Output)
+	}
+	perInstance := countResources(e.ledger(), "RunCommand")
+	require.Equal(t, map[string]int{"i-winhz0001": 1, "i-winhz0002": 1, "i-winhz0003": 1, "i-winhz0004": 1}, perInstance, "each instance changed exactly once")
+	e.requireGroupRestored(group, cloudsim.LBWin, 50, []string{cloud.ProcessHealthCheck})
+	require.Greater(t, maxActivityAttempt(t, e, model.RolloutWorkflowID(group)+"/batch-1/"), 1, "the crash hit the first batch's changes")
+}
+
+// maxActivityAttempt is the highest attempt of any activity of the child
+// workflow whose ID starts with prefix.
+func maxActivityAttempt(t *testing.T, e *env, prefix string) int {
+	t.Helper()
+	ctx := t.Context()
+	resp, err := e.client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: fmt.Sprintf("WorkflowType = '%s'", model.RolloutBatchWorkflowType)})
+	require.NoError(t, err)
+	attempt := 0
+	for _, info := range resp.GetExecutions() {
+		if !strings.HasPrefix(info.GetExecution().GetWorkflowId(), prefix) {
+			continue
+		}
+		iter := e.client.GetWorkflowHistory(ctx, info.GetExecution().GetWorkflowId(), info.GetExecution().GetRunId(), false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for iter.HasNext() {
+			ev, err := iter.Next()
+			require.NoError(t, err)
+			if a := ev.GetActivityTaskStartedEventAttributes(); a != nil {
+				attempt = max(attempt, int(a.GetAttempt()))
+			}
+		}
+	}
+	return attempt
+}
+
+// TestRolloutHistoryOf2000Instances measures the longest history of a
+// 2,000-instance task in 20 batches (parent and every batch child). It is
+// slow, so it runs only with IMAGEFLEET_E2E_BIG=1.
+func TestRolloutHistoryOf2000Instances(t *testing.T) {
+	if os.Getenv("IMAGEFLEET_E2E_BIG") == "" {
+		t.Skip("set IMAGEFLEET_E2E_BIG=1 to run the 2,000-instance history measurement")
+	}
+	e := newEnv(t, 0.0001)
+	ctx := t.Context()
+	body, _ := json.Marshal(cloudsim.ScalingGroupSpec{ScalingGroupId: "asg-big", RegionId: cloudsim.SeedRegion, ImageId: cloudsim.ImageWebappV1, Size: 2000, LoadBalancerId: "lb-big"})
+	resp, err := http.Post(e.stack.CloudEndpoint()+"/admin/scaling-groups", "application/json", bytes.NewReader(body))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	spec := model.RolloutSpec{ScalingGroupID: "asg-big", RegionID: cloudsim.SeedRegion, TaskType: model.TaskScript,
+		Script: &model.ScriptChange{Type: model.ScriptShell, Script: "echo ok"}, Batches: 20}
+	id := model.RolloutWorkflowID("asg-big")
+	run, err := e.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: model.TaskQueue,
+		TypedSearchAttributes: temporal.NewSearchAttributes(model.SAOperation.ValueSet(model.OperationRollout))}, model.RolloutWorkflowType, spec)
+	require.NoError(t, err)
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
+	defer cancel()
+	var st model.RolloutState
+	require.NoError(t, run.Get(wctx, &st))
+	require.Equal(t, model.RolloutSucceeded, st.Status)
+
+	count := func(wid, rid string) (int, []string) {
+		n := 0
+		var children []string
+		iter := e.client.GetWorkflowHistory(ctx, wid, rid, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for iter.HasNext() {
+			ev, err := iter.Next()
+			require.NoError(t, err)
+			n++
+			if a := ev.GetChildWorkflowExecutionStartedEventAttributes(); a != nil {
+				children = append(children, a.GetWorkflowExecution().GetWorkflowId()+" "+a.GetWorkflowExecution().GetRunId())
+			}
+		}
+		return n, children
+	}
+	parent, children := count(id, run.GetRunID())
+	require.Len(t, children, 20)
+	largest := 0
+	for _, c := range children {
+		wid, rid, _ := strings.Cut(c, " ")
+		n, _ := count(wid, rid)
+		largest = max(largest, n)
+	}
+	t.Logf("2,000 instances in 20 batches: parent history %d events, largest batch history %d events", parent, largest)
+	fmt.Fprintf(os.Stderr, "HISTORY parent=%d largest-child=%d\n", parent, largest)
+	require.Less(t, slices.Max([]int{parent, largest}), 10000)
+}
