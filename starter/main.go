@@ -62,6 +62,7 @@ func main() {
 		blueGreenCommand(app),
 		demoCommand(app),
 		rolloutCommand(app),
+		setupCommand(app),
 	)
 	err := root.ExecuteContext(ctx)
 	app.close()
