@@ -318,6 +318,55 @@ func (a *Deployments) CheckTargetHealth(ctx context.Context, in HealthInput) (*H
 	}
 }
 
+// MonitorInput watches the targets of a task set during a pause.
+type MonitorInput struct {
+	HealthInput
+	// Interval is the time between checks.
+	Interval time.Duration
+}
+
+// MonitorTargetHealth checks the task set's targets every Interval until it
+// is cancelled (the pause ended), and fails with a non-retryable
+// HealthCheckFailed error as soon as one is unhealthy. One activity for a
+// whole pause keeps the history small however long an operator takes.
+func (a *Deployments) MonitorTargetHealth(ctx context.Context, in MonitorInput) error {
+	interval := in.Interval
+	if interval <= 0 {
+		interval = a.poll()
+	}
+	checks := 0
+	for {
+		resp, err := a.ELB.DescribeTargetHealth(ctx, &cloud.DescribeTargetHealthRequest{TargetGroupArn: in.TargetGroupArn})
+		if err != nil {
+			if apiErr, ok := cloud.AsAPIError(err); ok && !apiErr.Retryable() {
+				return fromCloud(err)
+			}
+			// A transient error: the next check tells.
+			activity.GetLogger(ctx).Warn("Health check failed to run", "error", err)
+		} else {
+			var bad []string
+			total := 0
+			for _, t := range resp.TargetHealthDescriptions {
+				if t.TaskSetArn != in.TaskSetArn {
+					continue
+				}
+				total++
+				if t.State == cloud.TargetUnhealthy {
+					bad = append(bad, fmt.Sprintf("%s (%s: %s)", t.TargetId, t.Reason, t.Description))
+				}
+			}
+			if len(bad) > 0 {
+				return permanent(ErrTypeHealthCheckFailed, fmt.Errorf("%d of %d targets of the new task set became unhealthy: %s", len(bad), total, strings.Join(bad, ", ")))
+			}
+			checks++
+		}
+		activity.RecordHeartbeat(ctx, checks)
+		if err := sleep(ctx, interval); err != nil {
+			return err
+		}
+	}
+}
+
 // SetPrimaryTaskSet makes the task set the service's primary one.
 func (a *Deployments) SetPrimaryTaskSet(ctx context.Context, in TaskSetRef) error {
 	_, err := a.ECS.UpdateServicePrimaryTaskSet(ctx, &cloud.UpdateServicePrimaryTaskSetRequest{Cluster: in.Cluster, Service: in.Service, PrimaryTaskSet: in.TaskSet})

@@ -2,6 +2,7 @@ package activities_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -84,6 +85,18 @@ func TestBlueGreenActivitiesAgainstTheSimulator(t *testing.T) {
 	require.Equal(t, activities.ErrTypeHealthCheckFailed, appErr.Type())
 	require.True(t, appErr.NonRetryable())
 	require.ErrorContains(t, err, "4 of 4 targets")
+
+	// The monitor of a pause watches until targets turn unhealthy.
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		_, _ = sim.Admin().AddFault(ctx, cloud.Fault{Kind: cloud.FaultUnhealthyTasks, Action: cloud.ActionDescribeTargetHealth, Count: 1})
+	}()
+	_, err = env.ExecuteActivity(a.MonitorTargetHealth, activities.MonitorInput{HealthInput: health, Interval: 10 * time.Millisecond})
+	require.Equal(t, activities.ErrTypeHealthCheckFailed, appError(t, err).Type())
+	require.ErrorContains(t, err, "became unhealthy")
+	faults, err := sim.Admin().Faults(ctx)
+	require.NoError(t, err)
+	require.Empty(t, faults, "the monitor watched until the fault fired")
 
 	// Switch, then remove blue; a primary task set is never removed.
 	_, err = env.ExecuteActivity(a.SetPrimaryTaskSet, ref)

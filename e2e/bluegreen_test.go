@@ -180,6 +180,7 @@ func TestWorkerCrashMidShift(t *testing.T) {
 				want = enums.WORKFLOW_EXECUTION_STATUS_FAILED
 			}
 			require.Equal(t, want, desc.GetWorkflowExecutionInfo().GetStatus())
+			recordHistory(t, e.client, id, map[bool]string{false: "bluegreen_worker_crash.json", true: "bluegreen_abort_after_crash.json"}[abort])
 		})
 	}
 }

@@ -350,8 +350,9 @@ func (d *blueGreen) setWeight(ctx workflow.Context, weight int) error {
 	return d.checkHealth(ctx)
 }
 
-// pause waits for period (gate: until promote), checking green's health
-// every health-check interval. promote ends it early; abort cancels ctx.
+// pause waits for period (gate: until promote) while one activity watches
+// green's health. promote ends it early; abort cancels ctx; unhealthy
+// targets fail it.
 func (d *blueGreen) pause(ctx workflow.Context, period time.Duration, gate bool) error {
 	end := workflow.Now(ctx).Add(period)
 	d.paused, d.promoteRequested = true, false
@@ -362,25 +363,30 @@ func (d *blueGreen) pause(ctx workflow.Context, period time.Duration, gate bool)
 		d.progress.PauseEnds = end
 	}
 	d.updateDetails(ctx)
+	monitorCtx, stopMonitor := workflow.WithCancel(ctx)
+	defer stopMonitor()
+	monitor := d.monitor(monitorCtx)
 	promoted := func() bool { return d.promoteRequested || d.full }
 	for !promoted() {
-		wait := d.healthInterval
-		if !gate {
+		done := func() bool { return promoted() || monitor.IsReady() }
+		var err error
+		if gate {
+			err = workflow.Await(ctx, done)
+		} else {
 			remaining := end.Sub(workflow.Now(ctx))
 			if remaining <= 0 {
-				return nil
+				break
 			}
-			wait = min(wait, remaining)
+			_, err = workflow.AwaitWithTimeout(ctx, remaining, done)
 		}
-		ok, err := workflow.AwaitWithTimeout(ctx, wait, promoted)
 		if err != nil {
 			return err
 		}
-		if ok || (!gate && !workflow.Now(ctx).Before(end)) {
-			break
-		}
-		if err := d.checkHealth(ctx); err != nil {
-			return err
+		if !promoted() && monitor.IsReady() {
+			if err := monitor.Get(ctx, nil); err != nil {
+				return err
+			}
+			monitor = d.monitor(monitorCtx) // it ended without a finding: watch on
 		}
 	}
 	if d.promoteRequested {
@@ -388,6 +394,21 @@ func (d *blueGreen) pause(ctx workflow.Context, period time.Duration, gate bool)
 	}
 	d.promoteRequested = false
 	return nil
+}
+
+// monitor starts the activity that watches green's health during a pause.
+// Its attempts are bounded in time and retried for as long as the pause lasts.
+func (d *blueGreen) monitor(ctx workflow.Context) workflow.Future {
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Hour,
+		HeartbeatTimeout:    d.healthInterval + 30*time.Second,
+		RetryPolicy:         retryPolicy(0),
+		Summary:             "watch the health of " + d.green.Id,
+	})
+	return workflow.ExecuteActivity(actx, deployments.MonitorTargetHealth, activities.MonitorInput{
+		HealthInput: activities.HealthInput{TargetGroupArn: d.greenTG, TaskSetArn: d.green.TaskSetArn, Expected: d.green.ComputedDesiredCount},
+		Interval:    d.healthInterval,
+	})
 }
 
 // switchPrimary makes green the primary task set. Its compensation, added

@@ -117,6 +117,8 @@ func (env *blueGreenEnv) execute(spec model.BlueGreenSpec) {
 		return nil
 	}).Maybe()
 	env.OnActivity(deployments.CheckTargetHealth, mock.Anything, mock.Anything).Return(&activities.HealthReport{Healthy: 4}, nil).Maybe()
+	// The monitor of a pause runs until the pause ends and cancels it.
+	env.OnActivity(deployments.MonitorTargetHealth, mock.Anything, mock.Anything).After(1000 * time.Hour).Return(nil).Maybe()
 	env.OnActivity(deployments.SetPrimaryTaskSet, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.TaskSetRef) error {
 		f.locked(func() { f.primary = in.TaskSet })
 		return nil
@@ -265,7 +267,7 @@ func TestBlueGreenManualGate(t *testing.T) {
 			again := env.command(model.CommandPromote, model.PromoteCommand{})
 			env.RegisterDelayedCallback(func() {
 				promote.requireAccepted(t)
-				again.requireRejected(t, "already accepted")
+				again.requireRejected(t, "not paused")
 				require.Equal(t, model.Weights{Blue: 40, Green: 60}, env.progress(t).Weights)
 			}, time.Second)
 		}, 72*time.Hour)
@@ -362,13 +364,17 @@ func TestBlueGreenCancelRollsBack(t *testing.T) {
 }
 
 func TestBlueGreenFailedHealthCheckRollsBack(t *testing.T) {
+	unhealthy := temporal.NewNonRetryableApplicationError("2 of 4 targets of the new task set are unhealthy", activities.ErrTypeHealthCheckFailed, nil)
 	for _, tc := range []struct {
 		name   string
-		failOn int // the n-th health check fails (1: the test listener's)
+		failOn int // the n-th check fails (1: the test listener's), 0: none
+		during string
 	}{
-		{"through the test listener", 1},
-		{"after the first shift", 2},
-		{"during the canary pause", 4},
+		{"through the test listener", 1, ""},
+		{"after the first shift", 2, ""},
+		{"during the canary pause", 0, "canary"},
+		{"at the manual gate", 0, "gate"},
+		{"during the termination wait", 0, "termination"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := newBlueGreenEnv(t)
@@ -377,16 +383,42 @@ func TestBlueGreenFailedHealthCheckRollsBack(t *testing.T) {
 				n := 0
 				env.cloud.locked(func() { checks++; n = checks })
 				if n == tc.failOn {
-					return nil, temporal.NewNonRetryableApplicationError("2 of 4 targets of the new task set are unhealthy", activities.ErrTypeHealthCheckFailed, nil)
+					return nil, unhealthy
 				}
 				return &activities.HealthReport{Healthy: 4}, nil
 			})
-			spec := blueGreenSpec(model.ShiftStrategy{Type: model.StrategyCanary, Percent: 10, Interval: "10m"})
-			spec.HealthCheckInterval = "1m"
+			if tc.during != "" {
+				// Targets turn unhealthy 2 minutes into the pause at green's
+				// weight of the case; elsewhere a monitor ends without a finding.
+				failAt := map[string]int{"canary": 10, "gate": 50, "termination": 100}[tc.during]
+				env.OnActivity(deployments.MonitorTargetHealth, mock.Anything, mock.Anything).Return(func(context.Context, activities.MonitorInput) error {
+					weight := 0
+					env.cloud.locked(func() { weight = env.cloud.listeners[prodL][tgGreen] })
+					if weight == failAt {
+						return unhealthy
+					}
+					return nil
+				}).After(2 * time.Minute)
+			}
+			w := func(n int) *int { return &n }
+			spec := blueGreenSpec(model.ShiftStrategy{Type: model.StrategySteps, Steps: []model.ShiftStep{
+				{SetWeight: w(10)}, {Pause: &model.PauseStep{Duration: "10m"}}, {SetWeight: w(50)}, {Pause: &model.PauseStep{}}}})
+			if tc.during == "termination" {
+				env.RegisterDelayedCallback(func() { env.SignalWorkflow(model.CommandPromote, model.PromoteCommand{}) }, time.Hour)
+			}
 			env.execute(spec)
 			p := env.requireRolledBack(t, activities.ErrTypeHealthCheckFailed)
 			require.Contains(t, p.Error, "unhealthy")
-			require.Equal(t, tc.failOn, checks)
+			switch tc.during {
+			case "":
+				require.Equal(t, tc.failOn, checks)
+			case "canary":
+				require.Equal(t, []int{10}, env.cloud.shifts)
+			case "gate":
+				require.Equal(t, []int{10, 50}, env.cloud.shifts)
+			case "termination":
+				require.Equal(t, []int{10, 50, 100}, env.cloud.shifts)
+			}
 		})
 	}
 }
