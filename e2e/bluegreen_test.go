@@ -184,3 +184,32 @@ func TestWorkerCrashMidShift(t *testing.T) {
 		})
 	}
 }
+
+func TestBlueGreenAbortWithStarter(t *testing.T) {
+	e := newEnv(t, 0.01)
+	d, err := cloudsim.SetupBlueGreenDemo(t.Context(), e.cloudC, "e2e", "web")
+	require.NoError(t, err)
+	id := model.BlueGreenWorkflowID(d.Cluster, d.Service)
+
+	_, code := e.starter(blueGreenArgs(d, "--steps", "30,pause", "--wait=false")...)
+	require.Equal(t, 0, code)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		require.NotEmpty(c, e.blueGreenProgress(id).WaitingFor)
+	}, time.Minute, 100*time.Millisecond)
+	out, code := e.starter("bluegreen", "abort", d.Cluster, d.Service, "--reason", "e2e abort")
+	require.Equal(t, 0, code, out)
+	require.Error(t, e.awaitResult(id))
+	out, code = e.starter("bluegreen", "abort", d.Cluster, d.Service)
+	require.Equal(t, 3, code, "nothing to abort any more: %s", out)
+
+	live := e.liveTaskSets(d)
+	require.Len(t, live, 1)
+	require.Equal(t, d.BlueTaskSet, live[0].Id)
+	require.Equal(t, map[string]int{d.TargetGroups[0]: 1}, e.weights(d.ProductionListener))
+	p := e.blueGreenProgress(id)
+	require.Equal(t, model.BGPhaseRolledBack, p.Phase)
+	require.Equal(t, "e2e abort", p.AbortReason)
+	out, code = e.starter("bluegreen", "status", d.Cluster, d.Service)
+	require.Equal(t, 1, code, "a rolled-back deployment ended Failed")
+	require.Contains(t, out, "RolledBack")
+}
