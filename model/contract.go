@@ -30,6 +30,8 @@ var (
 	// SAService is the container service a blue/green deployment changes,
 	// as "cluster/service".
 	SAService = temporal.NewSearchAttributeKeyKeyword("ImagefleetService")
+	// SATemplate is the image template (ImagePipelineId) an image build runs.
+	SATemplate = temporal.NewSearchAttributeKeyKeyword("ImagefleetTemplate")
 )
 
 // SearchAttributes lists every custom search attribute with its type, for
@@ -42,6 +44,7 @@ var SearchAttributes = map[string]enums.IndexedValueType{
 	SAService.GetName():   enums.INDEXED_VALUE_TYPE_KEYWORD,
 
 	SAScalingGroup.GetName(): enums.INDEXED_VALUE_TYPE_KEYWORD,
+	SATemplate.GetName():     enums.INDEXED_VALUE_TYPE_KEYWORD,
 }
 
 // Operation values of SAOperation.

@@ -1,0 +1,287 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+	"unicode/utf8"
+)
+
+// Image build: build a custom image from an image template (Alibaba Cloud
+// ECS Image Builder's image templates and build tasks). Templates live in
+// the cloud (CreateImagePipeline); a build is one ImageBuild workflow per
+// template at a time.
+
+// BuildWorkflowType is the workflow type of an image build.
+const BuildWorkflowType = "ImageBuild"
+
+// OperationBuild is the value of SAOperation for image builds.
+const OperationBuild = "build"
+
+// Operator commands of a build; each is a signal and a validated update.
+const (
+	// CommandCancelBuild cancels the build and releases what it created. It may
+	// be sent more than once. Payload CancelBuildCommand.
+	CommandCancelBuild = "cancel"
+	// CommandRetryStep runs the failed step again, keeping what the steps
+	// before it made. Payload RetryStepCommand.
+	CommandRetryStep = "retry-step"
+)
+
+// QueryBuildProgress returns BuildProgress.
+const QueryBuildProgress = "progress"
+
+// CancelBuildCommand cancels a build. ExecutionID, when given, must be the
+// build's: a cancel meant for another build of the template is refused.
+type CancelBuildCommand struct {
+	ExecutionID string `json:"executionId,omitempty"`
+	Reason      string `json:"reason,omitempty"`
+}
+
+// RetryStepCommand retries the failed step. Step, when given, must name it.
+type RetryStepCommand struct {
+	Step string `json:"step,omitempty"`
+}
+
+// BuildInput is the input of an image build.
+type BuildInput struct {
+	// Region and TemplateID name the template (ImagePipelineId, ip-...).
+	Region     string `json:"region"`
+	TemplateID string `json:"templateId"`
+	// RetryWindow is how long a failed step waits for retry-step or cancel
+	// when the template keeps intermediate resources on failure
+	// (DeleteInstanceOnFailure off), as a Go duration: default 24h; "0s"
+	// ends the build at once, keeping the resources.
+	RetryWindow string `json:"retryWindow,omitempty"`
+}
+
+// DefaultRetryWindow is BuildInput.RetryWindow's default.
+const DefaultRetryWindow = 24 * time.Hour
+
+var templateIDRE = regexp.MustCompile(`^ip-[a-z0-9]+$`)
+
+// Validate checks the input without calling the cloud.
+func (in BuildInput) Validate() error {
+	var errs []error
+	if _, ok := LookupRegion(in.Region); !ok {
+		errs = append(errs, fmt.Errorf("region %q is unknown", in.Region))
+	}
+	if !templateIDRE.MatchString(in.TemplateID) {
+		errs = append(errs, fmt.Errorf("template ID %q is not an image template ID (ip-...)", in.TemplateID))
+	}
+	if _, err := in.Window(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return &InvalidSpecError{Errs: errs}
+	}
+	return nil
+}
+
+// Window is RetryWindow with its default applied.
+func (in BuildInput) Window() (time.Duration, error) {
+	if in.RetryWindow == "" {
+		return DefaultRetryWindow, nil
+	}
+	d, err := time.ParseDuration(in.RetryWindow)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("retryWindow %q must be a non-negative Go duration such as 30m or 0s", in.RetryWindow)
+	}
+	return d, nil
+}
+
+// BuildWorkflowID is the workflow ID of a template's build: one per
+// template, so that a second build of the same template is refused while one
+// runs.
+func BuildWorkflowID(region, templateID string) string {
+	return "build/" + region + "/" + templateID
+}
+
+// Steps of a build, in order.
+const (
+	StepStart       = "Start"
+	StepResolve     = "ResolveSource"
+	StepNetwork     = "PrepareNetwork"
+	StepInstance    = "LaunchInstance"
+	StepCheck       = "CheckAndRepair"
+	StepComponents  = "RunComponents"
+	StepCreateImage = "CreateImage"
+	StepTest        = "Test"
+	StepDistribute  = "Distribute"
+	StepShare       = "Share"
+	StepRelease     = "Release"
+	StepDone        = "Done"
+)
+
+// Resource states.
+const (
+	ResourceCreated  = "Created"
+	ResourceReleased = "Released"
+	ResourceKept     = "Kept"
+)
+
+// Resource kinds a build creates.
+const (
+	ResourceVpc          = "Vpc"
+	ResourceVSwitch      = "VSwitch"
+	ResourceInstance     = "Instance"     // the intermediate (build) instance
+	ResourceTestInstance = "TestInstance" // the instance the test runs on
+	ResourceImage        = "Image"        // the built image
+	ResourceImageCopy    = "DistributedImage"
+)
+
+// BuildResource is one cloud resource the build created.
+type BuildResource struct {
+	Kind   string `json:"kind"`
+	ID     string `json:"id"`
+	Region string `json:"region"`
+	State  string `json:"state"`
+	Error  string `json:"error,omitempty"` // why releasing it failed
+}
+
+// InstanceTypeAttempt is one try to launch the intermediate instance.
+type InstanceTypeAttempt struct {
+	InstanceType string `json:"instanceType"`
+	Result       string `json:"result"` // Launched | SoldOut | Failed
+	Error        string `json:"error,omitempty"`
+}
+
+// GuestOSCheck is one guest-OS check item's outcome.
+type GuestOSCheck struct {
+	Item   string `json:"item"`
+	Result string `json:"result"` // Normal | Abnormal | Repaired
+	Detail string `json:"detail,omitempty"`
+}
+
+// ComponentOutput is one build or test component's run.
+type ComponentOutput struct {
+	Phase    string `json:"phase"` // Build | Test
+	Name     string `json:"name"`
+	Status   string `json:"status"` // Success | Failed
+	ExitCode int    `json:"exitCode"`
+	Output   string `json:"output,omitempty"`
+	Error    string `json:"error,omitempty"`
+}
+
+// BuildProgress is the answer to QueryBuildProgress.
+type BuildProgress struct {
+	Region       string `json:"region"`
+	TemplateID   string `json:"templateId"`
+	TemplateName string `json:"templateName,omitempty"`
+	ExecutionID  string `json:"executionId,omitempty"`
+	// Step is the step being run (or Done).
+	Step        string                `json:"step"`
+	SourceImage string                `json:"sourceImage,omitempty"`
+	OSType      string                `json:"osType,omitempty"`
+	Attempts    []InstanceTypeAttempt `json:"instanceTypeAttempts,omitempty"`
+	Checks      []GuestOSCheck        `json:"checks,omitempty"`
+	Components  []ComponentOutput     `json:"components,omitempty"`
+	Resources   []BuildResource       `json:"resources,omitempty"`
+	ImageID     string                `json:"imageId,omitempty"`
+	// Images maps each distribution region to its image.
+	Images     map[string]string `json:"images,omitempty"`
+	SharedWith []string          `json:"sharedWith,omitempty"`
+	// FailedStep and Error describe the last failure.
+	FailedStep   string `json:"failedStep,omitempty"`
+	Error        string `json:"error,omitempty"`
+	WaitingFor   string `json:"waitingFor,omitempty"`
+	Cancelled    bool   `json:"cancelled,omitempty"`
+	CancelReason string `json:"cancelReason,omitempty"`
+	LastRefusal  string `json:"lastRefusal,omitempty"`
+}
+
+// BuildResult is the result of a build, and the details of its failure.
+type BuildResult struct {
+	ExecutionID string            `json:"executionId"`
+	ImageID     string            `json:"imageId,omitempty"`
+	Images      map[string]string `json:"images,omitempty"`
+	SharedWith  []string          `json:"sharedWith,omitempty"`
+	Resources   []BuildResource   `json:"resources"`
+	// Kept lists the intermediate resources left in place (a failed build of
+	// a template that keeps them on failure).
+	Kept []BuildResource `json:"kept,omitempty"`
+}
+
+// TemplateSpec is what `starter template create` reads: an image template.
+// Booleans that default to true are pointers.
+type TemplateSpec struct {
+	Region      string            `json:"region"`
+	Name        string            `json:"name"`
+	Description string            `json:"description,omitempty"`
+	Tags        map[string]string `json:"tags,omitempty"`
+	// SourceImage or SourceFamily (exactly one).
+	SourceImage  string              `json:"sourceImage,omitempty"`
+	SourceFamily string              `json:"sourceFamily,omitempty"`
+	Components   []TemplateComponent `json:"components,omitempty"`
+	Repair       *bool               `json:"repair,omitempty"`
+	Test         *bool               `json:"test,omitempty"`
+	Tests        []TemplateComponent `json:"tests,omitempty"`
+	VSwitchID    string              `json:"vSwitchId,omitempty"`
+	InstanceType string              `json:"instanceType,omitempty"`
+	// SystemDiskSize is 20–500 GiB (default 40).
+	SystemDiskSize int `json:"systemDiskSize,omitempty"`
+	// PublicBandwidth is in Mbit/s (default 0: no internet).
+	PublicBandwidth  int   `json:"publicBandwidth,omitempty"`
+	ReleaseOnFailure *bool `json:"releaseOnFailure,omitempty"`
+	// ImageNamePrefix gives <prefix>_<executionId> (default the ID).
+	ImageNamePrefix string   `json:"imageNamePrefix,omitempty"`
+	Regions         []string `json:"regions,omitempty"`  // up to 20 (default the template's region)
+	Accounts        []string `json:"accounts,omitempty"` // up to 20
+	// RunImmediately starts a build at creation (default true).
+	RunImmediately *bool `json:"runImmediately,omitempty"`
+}
+
+// TemplateComponent is a system component by name or an inline command.
+type TemplateComponent struct {
+	Component        string `json:"component,omitempty"` // e.g. acs:update-os
+	Name             string `json:"name,omitempty"`
+	Type             string `json:"type,omitempty"` // RunShellScript (default), RunBatScript, RunPowerShellScript
+	Content          string `json:"content,omitempty"`
+	RequiresInternet bool   `json:"requiresInternet,omitempty"`
+}
+
+// Template limits, from the Image Builder documentation.
+const (
+	MaxTemplateRegions  = 20
+	MaxTemplateAccounts = 20
+	MinSystemDiskGiB    = 20
+	MaxSystemDiskGiB    = 500
+)
+
+// Validate checks a template without calling the cloud.
+func (s TemplateSpec) Validate() error {
+	var errs []error
+	if _, ok := LookupRegion(s.Region); !ok {
+		errs = append(errs, fmt.Errorf("region %q is unknown", s.Region))
+	}
+	if n := utf8.RuneCountInString(s.Name); n < 2 || n > 128 {
+		errs = append(errs, fmt.Errorf("name must be 2–128 characters, got %d", n))
+	}
+	if (s.SourceImage == "") == (s.SourceFamily == "") {
+		errs = append(errs, errors.New("exactly one of sourceImage and sourceFamily is required"))
+	}
+	for i, c := range append(append([]TemplateComponent{}, s.Components...), s.Tests...) {
+		if (c.Component == "") == (c.Content == "") {
+			errs = append(errs, fmt.Errorf("component %d: exactly one of component (a system component) and content (a command) is required", i+1))
+		}
+	}
+	if s.SystemDiskSize != 0 && (s.SystemDiskSize < MinSystemDiskGiB || s.SystemDiskSize > MaxSystemDiskGiB) {
+		errs = append(errs, fmt.Errorf("systemDiskSize must be %d–%d GiB, got %d", MinSystemDiskGiB, MaxSystemDiskGiB, s.SystemDiskSize))
+	}
+	if s.PublicBandwidth < 0 || s.PublicBandwidth > 100 {
+		errs = append(errs, fmt.Errorf("publicBandwidth must be 0–100 Mbit/s, got %d", s.PublicBandwidth))
+	}
+	if len(s.Regions) > MaxTemplateRegions {
+		errs = append(errs, fmt.Errorf("at most %d distribution regions, got %d", MaxTemplateRegions, len(s.Regions)))
+	} else if err := CheckRegions(s.Regions); err != nil {
+		errs = append(errs, err)
+	}
+	if len(s.Accounts) > MaxTemplateAccounts {
+		errs = append(errs, fmt.Errorf("at most %d accounts to share with, got %d", MaxTemplateAccounts, len(s.Accounts)))
+	}
+	if len(errs) > 0 {
+		return &InvalidSpecError{Errs: errs}
+	}
+	return nil
+}
