@@ -66,7 +66,7 @@ type build struct {
 	outputs      saga.Saga
 
 	vpcID, vSwitchID, instanceID, instanceType string
-	diskSize                                    int // GiB: the template's, at least the source image's
+	diskSize                                   int // GiB: the template's, at least the source image's
 	componentsDone                             int
 	attempts                                   map[string]int // step → runs, for client tokens
 

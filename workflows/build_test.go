@@ -434,7 +434,9 @@ func TestBuildCancelAtEachStep(t *testing.T) {
 		{model.StepInstance, func(env *buildEnv) blocker { return block(env.real.AwaitBuildInstance, env.real.AwaitBuildInstance) }},
 		{model.StepCheck, func(env *buildEnv) blocker { return block(env.real.CheckBuildGuestOS, env.real.CheckBuildGuestOS) }},
 		{model.StepComponents, func(env *buildEnv) blocker { return block(env.real.RunBuildComponent, env.real.RunBuildComponent) }},
-		{model.StepCreateImage, func(env *buildEnv) blocker { return block(env.images.AwaitImageAvailable, env.images.AwaitImageAvailable) }},
+		{model.StepCreateImage, func(env *buildEnv) blocker {
+			return block(env.images.AwaitImageAvailable, env.images.AwaitImageAvailable)
+		}},
 		{model.StepDistribute, func(env *buildEnv) blocker {
 			return func(env *buildEnv) {
 				env.OnActivity(env.images.AwaitImageAvailable, mock.Anything, mock.MatchedBy(func(in activities.AwaitImageInput) bool { return in.Region != buildRegion })).
