@@ -284,3 +284,47 @@ func TestRolloutHistoryOf2000Instances(t *testing.T) {
 	fmt.Fprintf(os.Stderr, "HISTORY parent=%d largest-child=%d\n", parent, largest)
 	require.Less(t, slices.Max([]int{parent, largest}), 10000)
 }
+
+func TestRolloutRollbackOfPausedTaskAndCancelWithStarter(t *testing.T) {
+	e := newEnv(t, 0.002)
+	const group = cloudsim.GroupWeb
+
+	// A package install paused after its first batch (2 of 10) is rolled
+	// back: it continues as its rollback, which installs the earlier version
+	// on those two instances only.
+	out, code := e.starter("rollout", "start", group, "--type", "package", "--package", "webapp-agent", "--version", "1.1.0",
+		"--rollback-version", "1.0.0", "--batches", "5", "--pause-policy", model.PauseEachBatch, "--watch")
+	require.Equal(t, 4, code, out)
+	out, code = e.starter("rollout", "rollback", group, "--watch")
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "Rollback of rollout/asg-web-hz run")
+	st, err := e.rollout(group)
+	require.NoError(t, err)
+	require.Equal(t, model.RolloutSucceeded, st.Status)
+	require.NotNil(t, st.RollbackOf)
+	require.Len(t, st.Instances, 2)
+	var installs []string
+	for _, en := range e.ledger() {
+		if en.Action == "StartExecution" {
+			installs = append(installs, en.ResourceId+" "+strings.Fields(en.Detail)[4])
+		}
+	}
+	require.Len(t, installs, 4)
+	require.ElementsMatch(t, []string{"i-webhz0001 1.1.0", "i-webhz0002 1.1.0"}, installs[:2])
+	require.ElementsMatch(t, []string{"i-webhz0001 1.0.0", "i-webhz0002 1.0.0"}, installs[2:], "rolled back after")
+	out, code = e.starter("rollout", "rollback", group)
+	require.Equal(t, 2, code)
+	require.Contains(t, out, "a rollback cannot itself be rolled back")
+	e.requireGroupRestored(group, cloudsim.LBWeb, 100, []string{})
+
+	// A paused script task is cancelled: no new batch, the group restored.
+	out, code = e.starter("rollout", "start", group, "--type", "script", "--script", "echo hi", "--batches", "3", "--pause-policy", model.PauseEachBatch, "--watch")
+	require.Equal(t, 4, code, out)
+	_, code = e.starter("rollout", "cancel", group, "--reason", "enough")
+	require.Equal(t, 0, code)
+	out, code = e.starter("rollout", "status", group, "--watch")
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "Cancelled")
+	require.Len(t, countResources(e.ledger(), "RunCommand"), 4, "only the first batch ran")
+	e.requireGroupRestored(group, cloudsim.LBWeb, 100, []string{})
+}
