@@ -63,6 +63,8 @@ func main() {
 		demoCommand(app),
 		rolloutCommand(app),
 		setupCommand(app),
+		templateCommand(app),
+		buildCommand(app),
 	)
 	err := root.ExecuteContext(ctx)
 	app.close()
