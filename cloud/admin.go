@@ -18,10 +18,12 @@ const (
 	FaultOutage    = "outage"    // every call touching Region answers 503
 	FaultQuota     = "quota"     // permanent QuotaExceed.Image (400)
 	FaultCopyFail  = "copy-fail" // a started copy ends in CreateFailed
-	// FaultInstanceFail makes the next Count operations on instance
-	// InstanceId fail (optionally only those of Action): a command run there
-	// ends Failed with exit code 1, any other operation on it answers
-	// OperationFailed.InstanceFault (400) and changes nothing.
+	// FaultInstanceFail makes the next Count operations that change instance
+	// InstanceId fail (optionally only those of Action): ReplaceSystemDisk,
+	// RunCommand, StartExecution (OOS), DeleteInstances. A command or package
+	// execution ends Failed there (exit code 1), any other operation answers
+	// OperationFailed.InstanceFault (400) and changes nothing. Scaling-group
+	// membership (EnterStandby, ExitStandby) is not affected.
 	FaultInstanceFail = "instance-fail"
 	// FaultUnhealthyTasks makes tasks fail their load balancer health
 	// checks: a task set created by AmazonECS.CreateTaskSet while the rule

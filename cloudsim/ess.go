@@ -250,9 +250,6 @@ func (s *Server) enterStandby(c *call, req *cloud.EnterStandbyRequest) (*cloud.E
 		if m.LifecycleState == cloud.LifecycleStandby {
 			continue // already there: nothing to do
 		}
-		if f, hit := c.instanceFault(g.RegionId, id); hit {
-			return nil, instanceFaultError(f, c.action, id)
-		}
 		m.LifecycleState, m.SavedWeights = cloud.LifecycleStandby, map[string]int{}
 		for _, lbID := range g.LoadBalancerIds {
 			if lb := c.st.SLBs[lbID]; lb != nil {
@@ -285,9 +282,6 @@ func (s *Server) exitStandby(c *call, req *cloud.ExitStandbyRequest) (*cloud.Exi
 		id := req.InstanceIds[i]
 		if m.LifecycleState == cloud.LifecycleInService {
 			continue
-		}
-		if f, hit := c.instanceFault(g.RegionId, id); hit {
-			return nil, instanceFaultError(f, c.action, id)
 		}
 		for lbID, w := range m.SavedWeights {
 			if lb := c.st.SLBs[lbID]; lb != nil {
