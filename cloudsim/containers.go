@@ -543,7 +543,11 @@ func (c *call) checkTaskSetLoadBalancers(lbs []cloud.TaskSetLoadBalancer) error 
 		if tg == nil || tg.Owner != c.account {
 			return ecsInvalid("target group %s does not exist", lb.TargetGroupArn)
 		}
-		for _, lbArn := range c.targetGroupLoadBalancers(tg.TargetGroupArn) {
+		lbArns := c.targetGroupLoadBalancers(tg.TargetGroupArn)
+		if len(lbArns) == 0 {
+			return ecsInvalid("target group %s is not associated with a load balancer: forward to it from a listener first", tg.TargetGroupName)
+		}
+		for _, lbArn := range lbArns {
 			switch t := c.st.LoadBalancers[lbArn].Type; t {
 			case cloud.ELBTypeApplication:
 				application = true

@@ -28,7 +28,7 @@ type BlueGreenDemo struct {
 // deployment: cluster, service (EXTERNAL controller, desired count 4), load
 // balancer name+"-alb", target groups name+"-a" (blue) and name+"-b",
 // listeners on ports 80 (production) and 8080 (test), both forwarding to the
-// blue target group, and a primary task set of task definition name+":1".
+// blue target group (weight 1) and the other one (weight 0), and a primary task set of task definition name+":1".
 // Names are derived from service, which must be new in the cluster.
 func SetupBlueGreenDemo(ctx context.Context, c *cloud.Client, cluster, service string) (*BlueGreenDemo, error) {
 	ecs, elb := c.Containers(), c.ELB()
@@ -62,7 +62,9 @@ func SetupBlueGreenDemo(ctx context.Context, c *cloud.Client, cluster, service s
 	for _, port := range []int{80, 8080} {
 		l, err := elb.CreateListener(ctx, &cloud.CreateELBListenerRequest{
 			LoadBalancerArn: lb.LoadBalancer.LoadBalancerArn, Port: port, Protocol: "HTTP",
-			DefaultActions: cloud.ForwardWeights(cloud.TargetGroupTuple{TargetGroupArn: d.TargetGroups[0], Weight: 1}),
+			// Both target groups are associated with the load balancer; blue
+			// gets all traffic.
+			DefaultActions: cloud.ForwardWeights(cloud.TargetGroupTuple{TargetGroupArn: d.TargetGroups[0], Weight: 1}, cloud.TargetGroupTuple{TargetGroupArn: d.TargetGroups[1], Weight: 0}),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("create listener: %w", err)

@@ -51,6 +51,9 @@ func TestContainerServiceRefusesInvalidRequests(t *testing.T) {
 		DefaultActions: cloud.ForwardWeights(cloud.TargetGroupTuple{TargetGroupArn: gwTG.TargetGroup.TargetGroupArn, Weight: 1})})
 	ok(t, err)
 
+	loneTG, err := elb.CreateTargetGroup(ctx, &cloud.CreateTargetGroupRequest{Name: "lone", Protocol: "HTTP", Port: 80})
+	ok(t, err)
+
 	services := []struct {
 		name string
 		req  cloud.CreateContainerServiceRequest
@@ -110,6 +113,10 @@ func TestContainerServiceRefusesInvalidRequests(t *testing.T) {
 			cloud.CodeECSInvalidParameter, "only application and network"},
 		{"fargate without network", func(r *cloud.CreateTaskSetRequest) { r.NetworkConfiguration = nil }, cloud.CodeECSInvalidParameter, "awsvpc"},
 		{"platform version on EC2", func(r *cloud.CreateTaskSetRequest) { r.LaunchType, r.PlatformVersion = cloud.LaunchTypeEC2, "1.4.0" }, cloud.CodeECSInvalidParameter, "FARGATE"},
+		{"target group without a load balancer", func(r *cloud.CreateTaskSetRequest) {
+			r.LoadBalancers[0].TargetGroupArn = loneTG.TargetGroup.TargetGroupArn
+		},
+			cloud.CodeECSInvalidParameter, "not associated with a load balancer"},
 		{"unknown service", func(r *cloud.CreateTaskSetRequest) { r.Service = "nope" }, cloud.CodeContainerServiceMissing, "nope"},
 	}
 	for _, tc := range taskSets {

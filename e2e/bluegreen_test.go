@@ -124,8 +124,8 @@ func TestBlueGreenUnhealthyGreenRollsBackEndToEnd(t *testing.T) {
 	require.Len(t, live, 1, "green removed")
 	require.Equal(t, d.BlueTaskSet, live[0].Id)
 	require.Equal(t, cloud.TaskSetPrimary, live[0].Status)
-	require.Equal(t, map[string]int{d.TargetGroups[0]: 1}, e.weights(d.ProductionListener), "production never saw green")
-	require.Equal(t, map[string]int{d.TargetGroups[0]: 1}, e.weights(d.TestListener), "test listener restored")
+	require.Equal(t, map[string]int{d.TargetGroups[0]: 1, d.TargetGroups[1]: 0}, e.weights(d.ProductionListener), "production never saw green")
+	require.Equal(t, map[string]int{d.TargetGroups[0]: 1, d.TargetGroups[1]: 0}, e.weights(d.TestListener), "test listener restored")
 }
 
 // TestWorkerCrashMidShift kills the worker with SIGKILL while traffic is
@@ -166,7 +166,7 @@ func TestWorkerCrashMidShift(t *testing.T) {
 			if abort {
 				require.Error(t, err)
 				require.Equal(t, d.BlueTaskSet, live[0].Id)
-				require.Equal(t, map[string]int{d.TargetGroups[0]: 1}, e.weights(d.ProductionListener))
+				require.Equal(t, map[string]int{d.TargetGroups[0]: 1, d.TargetGroups[1]: 0}, e.weights(d.ProductionListener))
 			} else {
 				require.NoError(t, err)
 				require.Equal(t, "web:2", live[0].TaskDefinition)
@@ -205,7 +205,7 @@ func TestBlueGreenAbortWithStarter(t *testing.T) {
 	live := e.liveTaskSets(d)
 	require.Len(t, live, 1)
 	require.Equal(t, d.BlueTaskSet, live[0].Id)
-	require.Equal(t, map[string]int{d.TargetGroups[0]: 1}, e.weights(d.ProductionListener))
+	require.Equal(t, map[string]int{d.TargetGroups[0]: 1, d.TargetGroups[1]: 0}, e.weights(d.ProductionListener))
 	p := e.blueGreenProgress(id)
 	require.Equal(t, model.BGPhaseRolledBack, p.Phase)
 	require.Equal(t, "e2e abort", p.AbortReason)
