@@ -477,3 +477,30 @@ func TestBlueGreenServiceNotReady(t *testing.T) {
 	require.Equal(t, blueID, primary)
 	require.Empty(t, removed)
 }
+
+// TestBlueGreenFirstDeployment deploys to a service without a primary task
+// set: green takes the first target group and becomes primary at once after
+// the shift; there is nothing to remove.
+func TestBlueGreenFirstDeployment(t *testing.T) {
+	env := newBlueGreenEnv(t)
+	f := env.cloud
+	f.primary, f.scales = "", map[string]float64{}
+	f.listeners = map[string]map[string]int{prodL: {tgBlue: 0}, testL: {tgBlue: 0}}
+	env.OnActivity(deployments.InspectService, mock.Anything, mock.Anything).Return(&activities.ServiceSnapshot{
+		ServiceArn: "arn:web", DesiredCount: 4, GreenTargetGroup: tgBlue,
+		ProductionActions: cloud.ForwardWeights(cloud.TargetGroupTuple{TargetGroupArn: tgBlue, Weight: 0}),
+		TestActions:       cloud.ForwardWeights(cloud.TargetGroupTuple{TargetGroupArn: tgBlue, Weight: 0}),
+	}, nil)
+	env.execute(blueGreenSpec(model.ShiftStrategy{Type: model.StrategyAllAtOnce}))
+
+	require.NoError(t, env.GetWorkflowError())
+	var result model.BlueGreenResult
+	require.NoError(t, env.GetWorkflowResult(&result))
+	require.Empty(t, result.PreviousTaskSetID)
+	require.Equal(t, tgBlue, result.TargetGroup, "green takes the first target group")
+	prod, _, primary, removed := f.snapshot()
+	require.Equal(t, map[string]int{tgGreen: 0, tgBlue: 100}, prod)
+	require.Equal(t, greenID, primary)
+	require.Empty(t, removed)
+	require.Equal(t, []string{"create " + tgBlue}, f.calls)
+}
