@@ -15,9 +15,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/cloudsim"
@@ -157,6 +159,7 @@ func TestRolloutPauseFailRetryRollbackWithStarter(t *testing.T) {
 		require.Equal(t, cloudsim.ImageWebappV2, img, id)
 	}
 	e.requireGroupRestored(group, cloudsim.LBWeb, 100, []string{})
+	recordHistory(t, e.client, model.RolloutWorkflowID(group), "rollout_pause_fail_retry.json")
 
 	// Roll the finished task back, as a new task linked to it.
 	out, code = e.starter("rollout", "rollback", group, "--batches", "2", "--watch")
@@ -205,6 +208,7 @@ func TestRolloutSurvivesWorkerCrash(t *testing.T) {
 	require.Equal(t, map[string]int{"i-winhz0001": 1, "i-winhz0002": 1, "i-winhz0003": 1, "i-winhz0004": 1}, perInstance, "each instance changed exactly once")
 	e.requireGroupRestored(group, cloudsim.LBWin, 50, []string{cloud.ProcessHealthCheck})
 	require.Greater(t, maxActivityAttempt(t, e, model.RolloutWorkflowID(group)+"/batch-1/"), 1, "the crash hit the first batch's changes")
+	recordHistory(t, e.client, model.RolloutWorkflowID(group), "rollout_worker_crash.json")
 }
 
 // maxActivityAttempt is the highest attempt of any activity of the child
@@ -295,6 +299,9 @@ func TestRolloutRollbackOfPausedTaskAndCancelWithStarter(t *testing.T) {
 	out, code := e.starter("rollout", "start", group, "--type", "package", "--package", "webapp-agent", "--version", "1.1.0",
 		"--rollback-version", "1.0.0", "--batches", "5", "--pause-policy", model.PauseEachBatch, "--watch")
 	require.Equal(t, 4, code, out)
+	desc, err := e.client.DescribeWorkflowExecution(t.Context(), model.RolloutWorkflowID(group), "")
+	require.NoError(t, err)
+	pausedRun := desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()
 	out, code = e.starter("rollout", "rollback", group, "--watch")
 	require.Equal(t, 0, code, out)
 	require.Contains(t, out, "Rollback of rollout/asg-web-hz run")
@@ -302,6 +309,10 @@ func TestRolloutRollbackOfPausedTaskAndCancelWithStarter(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, model.RolloutSucceeded, st.Status)
 	require.NotNil(t, st.RollbackOf)
+	require.Equal(t, pausedRun, st.RollbackOf.RunID, "the rollback names the run it rolls back")
+	if os.Getenv("IMAGEFLEET_RECORD_HISTORY") != "" {
+		require.NoError(t, writeRunHistory(t, e.client, model.RolloutWorkflowID(group), pausedRun, "../workflows/testdata/rollout_rollback_paused.json"))
+	}
 	require.Len(t, st.Instances, 2)
 	var installs []string
 	for _, en := range e.ledger() {
@@ -327,4 +338,22 @@ func TestRolloutRollbackOfPausedTaskAndCancelWithStarter(t *testing.T) {
 	require.Contains(t, out, "Cancelled")
 	require.Len(t, countResources(e.ledger(), "RunCommand"), 4, "only the first batch ran")
 	e.requireGroupRestored(group, cloudsim.LBWeb, 100, []string{})
+}
+
+// writeRunHistory saves one run's history (writeHistory saves the latest run).
+func writeRunHistory(t *testing.T, c client.Client, id, runID, path string) error {
+	var events []*historypb.HistoryEvent
+	iter := c.GetWorkflowHistory(t.Context(), id, runID, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for iter.HasNext() {
+		ev, err := iter.Next()
+		if err != nil {
+			return err
+		}
+		events = append(events, ev)
+	}
+	data, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&historypb.History{Events: events})
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o644)
 }

@@ -64,7 +64,7 @@ func (r *rollout) setup(ctx workflow.Context) error {
 	info := workflow.GetInfo(ctx)
 	// OriginalRunID survives a reset; a rollback (a new run after continue-
 	// as-new) gets new tokens.
-	r.tokenKey = info.WorkflowExecution.ID + "/" + info.OriginalRunID
+	r.tokenKey = model.RolloutWorkflowID(r.spec.ScalingGroupID) + "/" + info.OriginalRunID
 	r.logger = log.With(workflow.GetLogger(ctx), "scalingGroup", r.spec.ScalingGroupID)
 	r.st = model.RolloutState{
 		Spec: r.spec, ScalingGroupID: r.spec.ScalingGroupID, RegionID: r.spec.RegionID, TaskType: r.spec.TaskType,
@@ -499,7 +499,9 @@ func (r *rollout) runBatch(ctx workflow.Context, b int, ids []string) error {
 	r.updateDetails(ctx)
 	info := workflow.GetInfo(ctx)
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-		WorkflowID:    fmt.Sprintf("%s/batch-%d/%s", info.WorkflowExecution.ID, b+1, info.OriginalRunID),
+		// Derived from the input, not the parent's ID, so that a replay under
+		// another ID (the replayer's) issues the same command.
+		WorkflowID:    fmt.Sprintf("%s/batch-%d/%s", model.RolloutWorkflowID(r.spec.ScalingGroupID), b+1, info.OriginalRunID),
 		StaticSummary: fmt.Sprintf("batch %d of %d of the rolling update of %s (%d instances)", b+1, len(r.st.Batches), r.spec.ScalingGroupID, len(ids)),
 	})
 	var res RolloutBatchResult
