@@ -517,3 +517,31 @@ func TestRolloutRefusedByTheCloudChangesNothing(t *testing.T) {
 	env.requireRestored()
 	require.Empty(t, env.changes)
 }
+
+func TestRolloutWorkflowCancellationRestoresTheGroup(t *testing.T) {
+	env := newRolloutEnv(t, 6)
+	env.at(time.Minute, func() {
+		require.Equal(t, model.RolloutPausedBatch, env.state().Status)
+		env.CancelWorkflow()
+	})
+	env.execute(rolloutSpec(3, model.PauseEachBatch))
+	require.True(t, env.IsWorkflowCompleted())
+	require.True(t, temporal.IsCanceledError(env.GetWorkflowError()), env.GetWorkflowError())
+	env.requireRestored()
+}
+
+func TestRolloutActivityFailureRestoresTheGroup(t *testing.T) {
+	env := newRolloutEnv(t, 6)
+	env.OnActivity(rollouts.EnterStandby, mock.Anything, mock.MatchedBy(func(in activities.StandbyInput) bool { return in.Instances[0] == "i-03" })).Return(
+		func(_ context.Context, in activities.StandbyInput) error {
+			env.locked(func() { env.standby[in.Instances[0]] = true }) // half done, then a permanent error
+			return temporal.NewNonRetryableApplicationError("IncorrectLifecycleState: instance i-04 is Removing", "IncorrectLifecycleState", nil)
+		})
+	env.execute(rolloutSpec(3, model.PauseNone))
+	require.True(t, env.IsWorkflowCompleted())
+	require.ErrorContains(t, env.GetWorkflowError(), "is Removing")
+	st := env.state()
+	require.Equal(t, model.RolloutFailed, st.Status)
+	require.Contains(t, st.Error, "is Removing")
+	env.requireRestored()
+}
