@@ -3,7 +3,6 @@ package workflows
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/log"
@@ -13,6 +12,7 @@ import (
 	"github.com/imagefleet/imagefleet/activities"
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/model"
+	"github.com/imagefleet/imagefleet/workflows/internal/details"
 	"github.com/imagefleet/imagefleet/workflows/internal/operator"
 	"github.com/imagefleet/imagefleet/workflows/internal/saga"
 )
@@ -556,19 +556,19 @@ func (d *blueGreen) setState(ctx workflow.Context, state string) {
 
 // blueGreenDetails renders progress as Markdown for the Web UI.
 func blueGreenDetails(p *model.BlueGreenProgress) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "**%s/%s** — %s, %s\n\n", p.Cluster, p.Service, p.Phase, p.CurrentStep())
-	fmt.Fprintf(&b, "Production traffic: blue %d%% · green %d%%\n\n", p.Weights.Blue, p.Weights.Green)
+	var d details.Doc
+	d.Para("**%s/%s** — %s, %s", p.Cluster, p.Service, p.Phase, p.CurrentStep())
+	d.Para("Production traffic: blue %d%% · green %d%%", p.Weights.Blue, p.Weights.Green)
 	if p.WaitingFor != "" {
-		fmt.Fprintf(&b, "⏸ Waiting for %s\n\n", p.WaitingFor)
+		d.Para("⏸ Waiting for %s", p.WaitingFor)
 	}
 	if !p.PauseEnds.IsZero() {
-		fmt.Fprintf(&b, "⏸ Paused until %s\n\n", p.PauseEnds.Format(time.RFC3339))
+		d.Para("⏸ Paused until %s", p.PauseEnds.Format(time.RFC3339))
 	}
 	if p.Error != "" {
-		fmt.Fprintf(&b, "❌ %s\n\n", p.Error)
+		d.Para("❌ %s", p.Error)
 	}
-	b.WriteString("| step | |\n|---|---|\n")
+	steps := d.Table("step", "")
 	for i, s := range p.Steps {
 		mark := ""
 		switch {
@@ -577,16 +577,16 @@ func blueGreenDetails(p *model.BlueGreenProgress) string {
 		case i == p.Step:
 			mark = "▶"
 		}
-		fmt.Fprintf(&b, "| %d. %s | %s |\n", i+1, s, mark)
+		steps.Row(fmt.Sprintf("%d. %s", i+1, s), mark)
 	}
-	b.WriteString("\n| task set | id | task definition | status | scale | running |\n|---|---|---|---|---|---|\n")
+	sets := d.Table("task set", "id", "task definition", "status", "scale", "running")
 	for _, ts := range []struct {
 		name string
 		p    *model.TaskSetProgress
 	}{{"blue", p.Blue}, {"green", p.Green}} {
 		if ts.p != nil {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %v%% | %d/%d |\n", ts.name, ts.p.ID, ts.p.TaskDefinition, ts.p.Status, ts.p.Scale, ts.p.Running, ts.p.Desired)
+			sets.Row(ts.name, ts.p.ID, ts.p.TaskDefinition, ts.p.Status, fmt.Sprintf("%v%%", ts.p.Scale), fmt.Sprintf("%d/%d", ts.p.Running, ts.p.Desired))
 		}
 	}
-	return b.String()
+	return d.String()
 }

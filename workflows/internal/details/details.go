@@ -21,6 +21,9 @@ func (d *Doc) Para(format string, args ...any) {
 
 // Table starts a table with the given column headers; add rows to it.
 func (d *Doc) Table(headers ...string) *Table {
+	if d.b.Len() > 0 && !strings.HasSuffix(d.b.String(), "\n\n") {
+		d.b.WriteString("\n") // a table must not run into the one before
+	}
 	d.b.WriteString("| " + strings.Join(headers, " | ") + " |\n")
 	d.b.WriteString(strings.Repeat("|---", len(headers)) + "|\n")
 	return &Table{doc: d}
