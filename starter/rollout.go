@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -401,10 +402,7 @@ func rolloutSimpleCommand(a *app, use, short string, payload func(args []string)
 			if name == model.CommandSetPausePolicy {
 				return model.PausePolicyCommand{PausePolicy: args[0]}
 			}
-			var n int
-			if _, err := fmt.Sscan(args[0], &n); err != nil {
-				return model.ThresholdCommand{ErrorThreshold: -1}
-			}
+			n, _ := strconv.Atoi(args[0]) // checked in RunE
 			return model.ThresholdCommand{ErrorThreshold: n}
 		}
 	} else {
@@ -415,6 +413,16 @@ func rolloutSimpleCommand(a *app, use, short string, payload func(args []string)
 		Short: short,
 		Args:  cobra.ExactArgs(nargs),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			switch name {
+			case model.CommandSetThreshold:
+				if n, err := strconv.Atoi(args[1]); err != nil || n < 0 {
+					return invalid("the error threshold must be a whole number ≥ 0, got %q", args[1])
+				}
+			case model.CommandSetPausePolicy:
+				if err := model.CheckPausePolicy(args[1]); err != nil {
+					return invalid("%w", err)
+				}
+			}
 			if err := a.sendCommand(cmd.Context(), model.RolloutWorkflowID(args[0]), name, payload(args[1:])); err != nil {
 				return err
 			}
