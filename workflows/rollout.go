@@ -14,6 +14,7 @@ import (
 	"github.com/imagefleet/imagefleet/activities"
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/model"
+	"github.com/imagefleet/imagefleet/workflows/internal/details"
 	"github.com/imagefleet/imagefleet/workflows/internal/operator"
 	"github.com/imagefleet/imagefleet/workflows/internal/saga"
 )
@@ -586,30 +587,31 @@ func (r *rollout) setState(ctx workflow.Context, state string) {
 // rolloutDetails renders the state as Markdown for the Web UI: what the task
 // waits for, the batches, and the instances that need attention.
 func rolloutDetails(st *model.RolloutState) string {
-	var b strings.Builder
+	var d details.Doc
 	kind := "Rolling update"
 	if st.RollbackOf != nil {
 		kind = fmt.Sprintf("Rollback of %s (run %s)", st.RollbackOf.WorkflowID, st.RollbackOf.RunID)
 	}
-	fmt.Fprintf(&b, "**%s of %s** (%s) — %s, batch %d of %d\n\n", kind, st.ScalingGroupID, st.TaskType, st.Status, st.CurrentBatch, len(st.Batches))
+	d.Para("**%s of %s** (%s) — %s, batch %d of %d", kind, st.ScalingGroupID, st.TaskType, st.Status, st.CurrentBatch, len(st.Batches))
 	if st.WaitingFor != "" {
-		fmt.Fprintf(&b, "⏸ Waiting for %s\n\n", st.WaitingFor)
+		d.Para("⏸ Waiting for %s", st.WaitingFor)
 	}
-	fmt.Fprintf(&b, "pause policy %s, error threshold %d, failures %d\n\n", st.PausePolicy, st.ErrorThreshold, st.Failures)
-	b.WriteString("| batch | size | state | success | failed |\n|---|---|---|---|---|\n")
-	for _, bp := range st.Batches {
-		fmt.Fprintf(&b, "| %d | %d | %s | %d | %d |\n", bp.Index, bp.Size, bp.State, bp.Succeeded, bp.Failed)
+	d.Para("pause policy %s, error threshold %d, failures %d", st.PausePolicy, st.ErrorThreshold, st.Failures)
+	batches := d.Table("batch", "size", "state", "success", "failed")
+	for _, b := range st.Batches {
+		batches.Row(b.Index, b.Size, b.State, b.Succeeded, b.Failed)
 	}
+	var failed *details.Table
 	shown := 0
 	for _, in := range st.Instances {
 		if in.State != model.InstanceFailed || shown == 20 {
 			continue
 		}
-		if shown == 0 {
-			b.WriteString("\n| failed instance | batch | attempts | decision | error |\n|---|---|---|---|---|\n")
+		if failed == nil {
+			failed = d.Table("failed instance", "batch", "attempts", "decision", "error")
 		}
 		shown++
-		fmt.Fprintf(&b, "| %s | %d | %d | %s | %s |\n", in.InstanceID, in.Batch, in.Attempts, in.Decision, in.Error)
+		failed.Row(in.InstanceID, in.Batch, in.Attempts, in.Decision, in.Error)
 	}
-	return b.String()
+	return d.String()
 }
