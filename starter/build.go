@@ -217,6 +217,9 @@ func (a *app) startBuild(ctx context.Context, out io.Writer, in model.BuildInput
 		TaskQueue:                model.TaskQueue,
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		// Without it the client answers the running build's handle instead
+		// of refusing.
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			model.SAOperation.ValueSet(model.OperationBuild),
 			model.SATemplate.ValueSet(in.TemplateID),
