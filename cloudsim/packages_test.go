@@ -344,8 +344,8 @@ func TestRegistryPackagesDraftPublishAndPermissions(t *testing.T) {
 
 // TestImagePackagePermissionMatrix: the images an ECS image package
 // delivered follow the package's visibility as its service associations
-// change: another account cannot describe or copy them unless the package is
-// public or whitelists it.
+// change: another account cannot describe, copy or launch them unless the
+// package is public or whitelists it.
 func TestImagePackagePermissionMatrix(t *testing.T) {
 	env, clock := startClocked(t)
 	ctx := t.Context()
@@ -363,6 +363,14 @@ func TestImagePackagePermissionMatrix(t *testing.T) {
 		}
 		return true
 	}
+	canLaunch := func(c *cloud.Client) bool {
+		_, err := c.RunInstances(ctx, &cloud.RunInstancesRequest{RegionId: "eu-west-1", ImageId: copyID, InstanceType: "ecs.g7.large", ClientToken: time.Now().String()})
+		if err != nil {
+			wantCode(t, err, cloud.CodeImageNotAuthorized)
+			return false
+		}
+		return true
+	}
 	type want struct{ second, third bool }
 	check := func(step string, w want) {
 		t.Helper()
@@ -371,6 +379,9 @@ func TestImagePackagePermissionMatrix(t *testing.T) {
 		}
 		if got := (want{canCopy(second), canCopy(third)}); got != w {
 			t.Fatalf("%s: copy: got %+v, want %+v", step, got, w)
+		}
+		if got := (want{canLaunch(second), canLaunch(third)}); got != w {
+			t.Fatalf("%s: launch: got %+v, want %+v", step, got, w)
 		}
 	}
 	check("no service", want{false, false})
