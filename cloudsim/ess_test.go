@@ -172,3 +172,30 @@ func TestAddScalingGroup(t *testing.T) {
 		t.Fatalf("big group: %+v", g)
 	}
 }
+
+func TestScalingStateSurvivesRestart(t *testing.T) {
+	env := cloudsimtest.Start(t)
+	ctx := context.Background()
+	_, err := env.Client.EnterStandby(ctx, &cloud.EnterStandbyRequest{RegionId: cloudsim.SeedRegion, ScalingGroupId: cloudsim.GroupWeb, InstanceIds: []string{"i-webhz0001"}})
+	ok(t, err)
+	_, err = env.Client.SuspendProcesses(ctx, &cloud.SuspendProcessesRequest{RegionId: cloudsim.SeedRegion, ScalingGroupId: cloudsim.GroupWeb, Processes: []string{cloud.ProcessScaleIn}})
+	ok(t, err)
+	_, err = env.Client.PutCustomEvent(ctx, &cloud.PutCustomEventRequest{EventInfo: []cloud.Event{{EventName: "e", Level: cloud.EventInfo, GroupId: cloudsim.GroupWeb}}})
+	ok(t, err)
+	env.Restart()
+	g := group(t, env.Client, cloudsim.GroupWeb)
+	if g.StandbyCapacity != 1 || !slices.Equal(g.SuspendedProcesses, []string{cloud.ProcessScaleIn}) {
+		t.Fatalf("after restart: %+v", g)
+	}
+	if w := weights(t, env.Client, cloudsim.LBWeb); w["i-webhz0001"] != 0 {
+		t.Fatalf("weight after restart: %d", w["i-webhz0001"])
+	}
+	_, err = env.Client.ExitStandby(ctx, &cloud.ExitStandbyRequest{RegionId: cloudsim.SeedRegion, ScalingGroupId: cloudsim.GroupWeb, InstanceIds: []string{"i-webhz0001"}})
+	ok(t, err)
+	if w := weights(t, env.Client, cloudsim.LBWeb); w["i-webhz0001"] != 100 {
+		t.Fatalf("weight restored after restart: %d", w["i-webhz0001"])
+	}
+	if n := len(env.Server.Events("", cloudsim.GroupWeb)); n != 1 {
+		t.Fatalf("%d events after restart", n)
+	}
+}
