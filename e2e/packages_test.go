@@ -50,6 +50,10 @@ func TestPackagesWithStarter(t *testing.T) {
 			require.Contains(t, out, "computenest-registry.eu-west-1.cr.aliyuncs.com/computenest-"+cloudsim.DefaultAccount)
 			require.Contains(t, out, "only over the internet")
 		}
+		out, code = e.starter("package", "version", "status", "--package", c.pkg, "--version", "v1_0")
+		require.Equal(t, 0, code, out)
+		require.Contains(t, out, model.PhasePublished)
+		require.Regexp(t, `eu-west-1 +Available`, out)
 		art, err := e.cloudC.GetArtifact(t.Context(), &cloud.GetArtifactRequest{Name: c.pkg})
 		require.NoError(t, err)
 		require.Equal(t, cloud.ArtifactAvailable, art.Artifact.Versions[0].Status, c.typ)

@@ -432,7 +432,78 @@ func packageVersionCommand(a *app) *cobra.Command {
 		versionListCommand(a),
 		versionShowCommand(a),
 		versionDeleteCommand(a),
+		versionStatusCommand(a),
 	)
+	return cmd
+}
+
+// versionStatusCommand shows the publication run of a version: the
+// distribution's progress for an ECS image version, the publication's for
+// the other types.
+func versionStatusCommand(a *app) *cobra.Command {
+	var v versionArgs
+	cmd := &cobra.Command{
+		Use:     "status",
+		Short:   "Show the progress of a version's publication run",
+		Example: "  starter package version status --package tools --version v1_0",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			art, _, err := a.findVersion(cmd.Context(), v)
+			if err != nil {
+				return err
+			}
+			if art.ArtifactType == cloud.ArtifactEcsImage {
+				return statusCommand(a).RunE(cmd, []string{model.DistributeWorkflowID(v.pkg, v.version)})
+			}
+			id := model.PublishWorkflowID(v.pkg, v.version)
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			desc, err := c.DescribeWorkflowExecution(cmd.Context(), id, "")
+			var notFound *serviceerror.NotFound
+			if errors.As(err, &notFound) {
+				return invalid("version %s of package %s has no publication run (%s): publish it with starter package version publish", v.version, v.pkg, id)
+			}
+			if err != nil {
+				return fmt.Errorf("describe %s: %w", id, err)
+			}
+			q, err := c.QueryWorkflow(cmd.Context(), id, "", model.QueryProgress)
+			if err != nil {
+				return fmt.Errorf("query %s: %w", id, err)
+			}
+			var p model.PublishProgress
+			if err := q.Get(&p); err != nil {
+				return err
+			}
+			info := desc.GetWorkflowExecutionInfo()
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "Workflow:  %s (%s)\nPackage:   %s %s (%s) %s\nPhase:     %s\n", id, info.GetStatus(), p.Package, p.Version, p.Type, p.ArtifactID, p.Phase)
+			if p.WaitingFor != "" {
+				fmt.Fprintf(out, "Waiting:   %s\n", p.WaitingFor)
+			}
+			if p.Permission != nil {
+				fmt.Fprintf(out, "Access:    %s\n", permissionText(*p.Permission))
+			}
+			if p.LastRefusal != "" {
+				fmt.Fprintf(out, "Refused:   %s\n", p.LastRefusal)
+			}
+			fmt.Fprintf(out, "Web UI:    %s\n\n", a.webURL(id, info.GetExecution().GetRunId()))
+			tw := tabwriter.NewWriter(out, 0, 2, 2, ' ', 0)
+			fmt.Fprintln(tw, "REGION\tSTATE\tLOCATION\tENDPOINT\tATTEMPTS\tERROR")
+			for _, r := range p.Regions {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", r.Region, r.State, r.Location, r.Endpoint, r.Attempts, r.Error)
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if st := info.GetStatus(); st == enums.WORKFLOW_EXECUTION_STATUS_FAILED || st == enums.WORKFLOW_EXECUTION_STATUS_TERMINATED {
+				return &exitError{code: exitFailed, err: fmt.Errorf("%s ended %s", id, st)}
+			}
+			return nil
+		},
+	}
+	v.register(cmd)
 	return cmd
 }
 
