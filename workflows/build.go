@@ -16,6 +16,7 @@ import (
 	"github.com/imagefleet/imagefleet/activities"
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/model"
+	"github.com/imagefleet/imagefleet/workflows/internal/details"
 	"github.com/imagefleet/imagefleet/workflows/internal/operator"
 	"github.com/imagefleet/imagefleet/workflows/internal/saga"
 )
@@ -637,16 +638,24 @@ func (b *build) distribute(ctx workflow.Context) error {
 	if err := workflow.ExecuteChildWorkflow(cctx, model.DistributeWorkflowType, spec).Get(ctx, &res); err != nil {
 		return err
 	}
-	for _, r := range slices.Sorted(maps.Keys(res.ImageIDs)) {
-		b.progress.Images[r] = res.ImageIDs[r]
-		b.track(model.ResourceImageCopy, res.ImageIDs[r], r, &b.outputs)
+	for _, r := range others { // in the template's order: deterministic
+		if id, ok := res.ImageIDs[r]; ok {
+			b.progress.Images[r] = id
+			b.track(model.ResourceImageCopy, id, r, &b.outputs)
+		}
 	}
 	return nil
 }
 
 // share shares the image in every region with the template's accounts.
 func (b *build) share(ctx workflow.Context) error {
-	for _, region := range slices.Sorted(maps.Keys(b.progress.Images)) {
+	regions := []string{b.tpl.RegionId}
+	for _, r := range b.tpl.ToRegionIds {
+		if _, ok := b.progress.Images[r]; ok && r != b.tpl.RegionId {
+			regions = append(regions, r)
+		}
+	}
+	for _, region := range regions {
 		err := workflow.ExecuteActivity(b.short(ctx, "share in "+region), images.ShareImage, activities.ShareImageInput{
 			Region: region, ImageID: b.progress.Images[region], Accounts: b.tpl.AddAccounts,
 			ClientToken: b.token("share", region, b.attempt(model.StepShare)),
@@ -827,19 +836,19 @@ func (b *build) setState(ctx workflow.Context, state string) {
 // updateDetails renders the build for the Web UI.
 func (b *build) updateDetails(ctx workflow.Context) {
 	p := &b.progress
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "**build %s** of template %s (%s) — step **%s**\n\n", p.ExecutionID, p.TemplateName, p.TemplateID, p.Step)
+	var d details.Doc
+	d.Para("**build %s** of template %s (%s) — step **%s**", p.ExecutionID, p.TemplateName, p.TemplateID, p.Step)
 	if p.WaitingFor != "" {
-		fmt.Fprintf(&sb, "⏸ Waiting for %s\n\n", p.WaitingFor)
+		d.Para("⏸ Waiting for %s", p.WaitingFor)
 	}
 	if p.FailedStep != "" {
-		fmt.Fprintf(&sb, "✗ %s failed: %s\n\n", p.FailedStep, p.Error)
+		d.Para("✗ %s failed: %s", p.FailedStep, p.Error)
 	}
 	if len(p.Resources) > 0 {
-		sb.WriteString("| resource | id | region | state |\n|---|---|---|---|\n")
+		tbl := d.Table("resource", "id", "region", "state")
 		for _, r := range p.Resources {
-			fmt.Fprintf(&sb, "| %s | %s | %s | %s |\n", r.Kind, r.ID, r.Region, r.State)
+			tbl.Row(r.Kind, r.ID, r.Region, r.State)
 		}
 	}
-	workflow.SetCurrentDetails(ctx, sb.String())
+	workflow.SetCurrentDetails(ctx, d.String())
 }
