@@ -58,6 +58,9 @@ func TestPackagesWithStarter(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, cloud.ArtifactAvailable, art.Artifact.Versions[0].Status, c.typ)
 
+		if c.typ == model.PackageAcrImage {
+			recordHistory(t, e.client, model.PublishWorkflowID(c.pkg, "v1_0"), "publish_acr_image.json")
+		}
 		// Locked: publishing again is refused before anything starts.
 		out, code = e.starter("package", "version", "publish", "--package", c.pkg, "--version", "v1_0")
 		require.Equal(t, 2, code, out)
@@ -100,4 +103,39 @@ func TestPackagesWithStarter(t *testing.T) {
 	require.Equal(t, 0, code, out)
 	_, err = e.cloudC.HeadObject(t.Context(), &cloud.HeadObjectRequest{RegionId: "eu-west-1", Bucket: bucket, Key: key})
 	require.True(t, cloud.IsCode(err, cloud.CodeNoSuchKey), err)
+}
+
+func TestPublishFileDropRegionWithStarter(t *testing.T) {
+	e := newEnv(t, 0.0005)
+	// London refuses the copy permanently.
+	_, err := e.cloudC.Admin().AddFault(t.Context(), cloud.Fault{Kind: cloud.FaultQuota, Action: "CopyObject", Region: "eu-west-1", Count: 1})
+	require.NoError(t, err)
+	file := filepath.Join(t.TempDir(), "install.tar.gz")
+	require.NoError(t, os.WriteFile(file, []byte("install v1"), 0o644))
+	out, code := e.starter("package", "create", "--type", model.PackageFile, "--package", "e2e_drop", "--version", "v1_0",
+		"--description", "operator drops a region", "--source-region", cloudsim.SeedRegion, "--file", file,
+		"--regions", cloudsim.SeedRegion+",cn-shanghai,eu-west-1")
+	require.Equal(t, 0, code, out)
+
+	out, code = e.starter("package", "version", "publish", "--package", "e2e_drop", "--version", "v1_0", "--copy-attempts", "2", "--exit-on-pause")
+	require.Equal(t, 4, code, out)
+	require.Contains(t, out, "waiting for operator decision for eu-west-1")
+	id := model.PublishWorkflowID("e2e_drop", "v1_0")
+
+	out, code = e.starter("drop-region", id, cloudsim.SeedRegion)
+	require.Equal(t, 3, code, "a decision for a region that did not fail is refused")
+	require.Contains(t, out, "applies only to a failed region")
+	out, code = e.starter("drop-region", id, "eu-west-1")
+	require.Equal(t, 0, code, out)
+
+	var result model.PublishResult
+	require.NoError(t, e.client.GetWorkflow(t.Context(), id, "").Get(t.Context(), &result))
+	require.Equal(t, []string{"eu-west-1"}, result.Dropped)
+	require.Len(t, result.Delivery, 2)
+	require.Equal(t, model.EndpointInternal, result.Endpoint)
+	art, err := e.cloudC.GetArtifact(t.Context(), &cloud.GetArtifactRequest{Name: "e2e_drop"})
+	require.NoError(t, err)
+	require.Equal(t, result.Delivery, art.Artifact.Versions[0].Delivery)
+	require.Equal(t, map[string]int{"cn-shanghai": 1}, countEntries(e.ledger(), "CopyObject"), "one copy; the refused one left nothing")
+	recordHistory(t, e.client, id, "publish_file_drop_region.json")
 }
