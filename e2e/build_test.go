@@ -144,6 +144,7 @@ accounts: ["`+cloudsim.SecondAccount+`"]
 	out, code = e.starter("build", "list", tpl)
 	require.Equal(t, 0, code)
 	require.Contains(t, out, cloud.PipelineExecutionCancelled)
+	recordHistory(t, e.client, id, "build_cancel.json")
 }
 
 // TestWorkerCrashMidBuild kills the worker while the build runs its
@@ -188,4 +189,5 @@ func TestWorkerCrashMidBuild(t *testing.T) {
 	desc, err := e.client.DescribeWorkflowExecution(ctx, id, "")
 	require.NoError(t, err)
 	require.Equal(t, enums.WORKFLOW_EXECUTION_STATUS_COMPLETED, desc.GetWorkflowExecutionInfo().GetStatus())
+	recordHistory(t, e.client, id, "build_worker_crash.json")
 }
