@@ -3,7 +3,6 @@ package model
 import (
 	"fmt"
 	"slices"
-	"time"
 )
 
 // Deployment packages of every type (Compute Nest's model): ECS image, file,
@@ -102,19 +101,14 @@ type PackageContent struct {
 
 // DeliveryProgress is one region's part of a publication.
 type DeliveryProgress struct {
-	Region string `json:"region"`
-	State  string `json:"state"` // RegionPending … RegionDeleted, as a distribution's
+	RegionStatus
 	// Location is where the content is in the region: a file's internal
 	// download URL, a container image's or chart's pull address.
 	Location string `json:"location,omitempty"`
 	// Endpoint says how the content is reached: "internal" for files,
 	// "internet" for registry content (pulls work only over the internet).
-	Endpoint   string    `json:"endpoint,omitempty"`
-	Attempts   int       `json:"attempts"`
-	Error      string    `json:"error,omitempty"`
-	Copied     bool      `json:"copied,omitempty"` // a copy was made that abort must delete
-	StartedAt  time.Time `json:"startedAt,omitzero"`
-	FinishedAt time.Time `json:"finishedAt,omitzero"`
+	Endpoint string `json:"endpoint,omitempty"`
+	Copied   bool   `json:"copied,omitempty"` // a copy was made that abort must delete
 }
 
 // PublishProgress is PublishPackageVersion's answer to QueryProgress.

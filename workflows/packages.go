@@ -1,9 +1,7 @@
 package workflows
 
 import (
-	"errors"
 	"fmt"
-	"strings"
 
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
@@ -11,8 +9,8 @@ import (
 
 	"github.com/imagefleet/imagefleet/activities"
 	"github.com/imagefleet/imagefleet/model"
-	"github.com/imagefleet/imagefleet/workflows/internal/fanout"
-	"github.com/imagefleet/imagefleet/workflows/internal/operator"
+	"github.com/imagefleet/imagefleet/workflows/internal/details"
+	"github.com/imagefleet/imagefleet/workflows/internal/regional"
 	"github.com/imagefleet/imagefleet/workflows/internal/saga"
 )
 
@@ -50,21 +48,29 @@ type publication struct {
 	info     activities.PackageVersionInfo
 	logger   log.Logger
 	saga     saga.Saga
+	regions  regional.Work
 	tokenKey string
-
-	decisions    map[string]string
-	abortReason  string
-	aborted      bool
-	cancelCopies workflow.CancelFunc
-	state        string
+	state    string // value of the ImagefleetState search attribute
 }
 
 func (p *publication) setup(ctx workflow.Context) error {
 	info := workflow.GetInfo(ctx)
 	p.tokenKey = info.WorkflowExecution.ID + "/" + info.FirstRunID
 	p.logger = log.With(workflow.GetLogger(ctx), "package", p.spec.Package, "version", p.spec.Version)
-	p.decisions = map[string]string{}
 	p.progress = model.PublishProgress{Package: p.spec.Package, Version: p.spec.Version, Phase: model.PhaseValidating}
+	p.regions = regional.Work{
+		Noun:   "publication",
+		Logger: p.logger,
+		Status: func(region string) *model.RegionStatus {
+			if r := p.progress.Region(region); r != nil {
+				return &r.RegionStatus
+			}
+			return nil
+		},
+		CanAbort: p.canAbort,
+		Changed:  p.updateDetails,
+		Attempt:  p.deliverOnce,
+	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx,
 		model.SAOperation.ValueSet(model.OperationPublish),
 		model.SAPackage.ValueSet(p.spec.Package),
@@ -83,60 +89,15 @@ func (p *publication) setup(ctx workflow.Context) error {
 	}, workflow.QueryHandlerOptions{Description: "per-region delivery of the package version"}); err != nil {
 		return err
 	}
-	refused := func(command string, err error) {
+	return p.regions.RegisterCommands(ctx, func(command string, err error) {
 		p.progress.LastRefusal = command + ": " + err.Error()
 		p.logger.Warn("Operator command refused", "command", command, "error", err)
-	}
-	decide := func(decision string) operator.Command[model.RegionCommand] {
-		return operator.Command[model.RegionCommand]{
-			Name:     decision,
-			Validate: func(c model.RegionCommand) error { return p.validateRegionDecision(decision, c.Region) },
-			Apply: func(c model.RegionCommand) {
-				p.logger.Info("Operator decision", "command", decision, "region", c.Region)
-				p.decisions[c.Region] = decision
-			},
-		}
-	}
-	abort := operator.Command[model.AbortCommand]{
-		Name:     model.CommandAbort,
-		Validate: func(model.AbortCommand) error { return p.validateAbort() },
-		Apply: func(c model.AbortCommand) {
-			p.logger.Info("Abort requested", "reason", c.Reason)
-			p.aborted, p.abortReason = true, c.Reason
-			if p.cancelCopies != nil {
-				p.cancelCopies()
-			}
-		},
-	}
-	return errors.Join(
-		operator.Register(ctx, decide(model.CommandRetryRegion), refused),
-		operator.Register(ctx, decide(model.CommandDropRegion), refused),
-		operator.Register(ctx, abort, refused),
-	)
+	})
 }
 
-func (p *publication) validateRegionDecision(decision, region string) error {
-	r := p.progress.Region(region)
-	switch {
-	case region == "":
-		return errors.New("the command needs a region")
-	case r == nil:
-		return fmt.Errorf("region %s is not part of this publication (its regions: %s)", region, strings.Join(p.info.Regions, ", "))
-	case p.aborted:
-		return errors.New("the publication is being aborted")
-	case r.State != model.RegionFailed:
-		return fmt.Errorf("region %s is %s: %s applies only to a failed region", region, r.State, decision)
-	case p.decisions[region] != "":
-		return fmt.Errorf("region %s already has a decision (%s) being carried out", region, p.decisions[region])
-	}
-	return nil
-}
-
-func (p *publication) validateAbort() error {
-	switch {
-	case p.aborted:
-		return errors.New("the publication is already being aborted")
-	case p.progress.Phase != model.PhaseValidating && p.progress.Phase != model.PhaseReplicating:
+// canAbort allows an abort until the release starts.
+func (p *publication) canAbort() error {
+	if p.progress.Phase != model.PhaseValidating && p.progress.Phase != model.PhaseReplicating {
 		return fmt.Errorf("the publication is %s: abort applies only before publishing starts", p.progress.Phase)
 	}
 	return nil
@@ -169,17 +130,9 @@ func (p *publication) load(ctx workflow.Context) error {
 	c := p.info.Content
 	p.progress.Content = &c
 	for _, r := range p.info.Regions {
-		p.progress.Regions = append(p.progress.Regions, model.DeliveryProgress{Region: r, State: model.RegionPending})
-	}
-	if p.aborted {
-		return p.abortError()
+		p.progress.Regions = append(p.progress.Regions, model.DeliveryProgress{RegionStatus: model.RegionStatus{Region: r, State: model.RegionPending}})
 	}
 	return nil
-}
-
-func (p *publication) abortError() error {
-	return temporal.NewApplicationErrorWithOptions("publication aborted by the operator: "+p.abortReason, ErrTypeAborted,
-		temporal.ApplicationErrorOptions{NonRetryable: true, Category: temporal.ApplicationErrorCategoryBenign})
 }
 
 // deliver puts the content into every region at once and returns when each
@@ -187,58 +140,13 @@ func (p *publication) abortError() error {
 func (p *publication) deliver(ctx workflow.Context) error {
 	p.progress.Phase = model.PhaseReplicating
 	p.updateDetails(ctx)
-	copyCtx, cancel := workflow.WithCancel(ctx)
-	p.cancelCopies = cancel
-	defer cancel()
-	fanout.Each(copyCtx, p.info.Regions, 0, p.deliverRegion)
-	if p.aborted {
-		return p.abortError()
-	}
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	if len(p.delivered()) == 0 {
-		return temporal.NewNonRetryableApplicationError("every region was dropped: nothing to publish", ErrTypeNoRegion, nil)
-	}
-	return nil
-}
-
-// deliverRegion delivers into one region until it succeeds or the operator
-// drops the region.
-func (p *publication) deliverRegion(ctx workflow.Context, region string) {
-	r := p.progress.Region(region)
-	for {
-		r.State, r.Error, r.Attempts = model.RegionCopying, "", r.Attempts+1
-		r.StartedAt = workflow.Now(ctx)
-		p.updateDetails(ctx)
-		err := p.deliverOnce(ctx, r)
-		if err == nil {
-			r.State, r.FinishedAt = model.RegionAvailable, workflow.Now(ctx)
-			p.updateDetails(ctx)
-			return
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		r.State, r.Error = model.RegionFailed, rootMessage(err)
-		p.logger.Warn("Region failed, waiting for an operator decision", "region", region, "error", err)
-		p.updateDetails(ctx)
-		if err := workflow.Await(ctx, func() bool { return p.decisions[region] != "" }); err != nil {
-			return
-		}
-		decision := p.decisions[region]
-		delete(p.decisions, region)
-		if decision == model.CommandDropRegion {
-			r.State, r.FinishedAt = model.RegionDropped, workflow.Now(ctx)
-			p.updateDetails(ctx)
-			return
-		}
-	}
+	return p.regions.Run(ctx, p.info.Regions)
 }
 
 // deliverOnce makes one attempt (each with its activity retries) to put the
 // content into r's region.
-func (p *publication) deliverOnce(ctx workflow.Context, r *model.DeliveryProgress) error {
+func (p *publication) deliverOnce(ctx workflow.Context, region string) error {
+	r := p.progress.Region(region)
 	c := p.info.Content
 	actx := workflow.WithActivityOptions(ctx, shortActivity(p.spec.Attempts()))
 	switch p.info.Type {
@@ -263,7 +171,6 @@ func (p *publication) deliverOnce(ctx workflow.Context, r *model.DeliveryProgres
 		}
 		if !r.Copied {
 			r.Copied = true
-			region := r.Region
 			p.saga.Add("delete file copy in "+region, func(ctx workflow.Context) error {
 				actx := workflow.WithActivityOptions(ctx, cleanupActivity())
 				err := workflow.ExecuteActivity(actx, content.DeleteFileCopy, activities.DeleteFileInput{Region: region, Bucket: fc.Bucket, Key: fc.Key}).Get(ctx, nil)
@@ -339,7 +246,7 @@ func (p *publication) fail(ctx workflow.Context, err error) error {
 			}
 		}
 	}
-	if p.aborted || temporal.IsCanceledError(err) {
+	if p.regions.Aborted() || temporal.IsCanceledError(err) {
 		p.progress.Phase = model.PhaseAborted
 		p.setState(ctx, model.StateAborted)
 	} else {
@@ -360,19 +267,13 @@ func (p *publication) delivered() map[string]string {
 	return m
 }
 
+// updateDetails refreshes what the run shows: the Web UI's current details
+// and, while it runs, the coarse state search attribute.
 func (p *publication) updateDetails(ctx workflow.Context) {
-	var failed []string
-	for _, r := range p.progress.Regions {
-		if r.State == model.RegionFailed && p.decisions[r.Region] == "" {
-			failed = append(failed, r.Region)
-		}
-	}
-	p.progress.WaitingFor = ""
+	p.progress.WaitingFor = p.regions.WaitingFor(p.info.Regions)
 	if p.state == model.StateRunning || p.state == model.StateWaitingForOperator {
 		state := model.StateRunning
-		if len(failed) > 0 && !p.aborted {
-			p.progress.WaitingFor = fmt.Sprintf("operator decision for %s: %s, %s or %s",
-				strings.Join(failed, ", "), model.CommandRetryRegion, model.CommandDropRegion, model.CommandAbort)
+		if p.progress.WaitingFor != "" {
 			state = model.StateWaitingForOperator
 		}
 		p.setState(ctx, state)
@@ -392,14 +293,14 @@ func (p *publication) setState(ctx workflow.Context, state string) {
 
 // publicationDetails renders progress as Markdown for the Web UI.
 func publicationDetails(p *model.PublishProgress) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "**%s %s** (%s) — %s\n\n", p.Package, p.Version, p.Type, p.Phase)
+	var d details.Doc
+	d.Para("**%s %s** (%s) — %s", p.Package, p.Version, p.Type, p.Phase)
 	if p.WaitingFor != "" {
-		fmt.Fprintf(&b, "⏸ Waiting for %s\n\n", p.WaitingFor)
+		d.Para("⏸ Waiting for %s", p.WaitingFor)
 	}
-	b.WriteString("| region | state | location | endpoint | attempts | error |\n|---|---|---|---|---|---|\n")
+	t := d.Table("region", "state", "location", "endpoint", "attempts", "error")
 	for _, r := range p.Regions {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %s |\n", r.Region, r.State, r.Location, r.Endpoint, r.Attempts, r.Error)
+		t.Row(r.Region, r.State, r.Location, r.Endpoint, r.Attempts, r.Error)
 	}
-	return b.String()
+	return d.String()
 }
