@@ -40,8 +40,22 @@ type CancelBuildCommand struct {
 }
 
 // RetryStepCommand retries the failed step. Step, when given, must name it.
+// Components, allowed only when RunComponents or Test failed, are the fixed
+// components for this build: they replace the failed build component and
+// those after it, or the test components.
 type RetryStepCommand struct {
-	Step string `json:"step,omitempty"`
+	Step       string              `json:"step,omitempty"`
+	Components []TemplateComponent `json:"components,omitempty"`
+}
+
+// Validate checks the replacement components.
+func (c RetryStepCommand) Validate() error {
+	for i, comp := range c.Components {
+		if (comp.Component == "") == (comp.Content == "") {
+			return fmt.Errorf("component %d: exactly one of component (a system component) and content (a command) is required", i+1)
+		}
+	}
+	return nil
 }
 
 // BuildInput is the input of an image build.
@@ -189,6 +203,9 @@ type BuildProgress struct {
 	Cancelled    bool   `json:"cancelled,omitempty"`
 	CancelReason string `json:"cancelReason,omitempty"`
 	LastRefusal  string `json:"lastRefusal,omitempty"`
+	// Replaced records the operator's replacements of components, e.g.
+	// "Test: 1 component(s)".
+	Replaced []string `json:"replaced,omitempty"`
 }
 
 // BuildResult is the result of a build, and the details of its failure.

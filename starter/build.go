@@ -428,15 +428,29 @@ func buildCancelCommand(a *app) *cobra.Command {
 
 func buildRetryStepCommand(a *app) *cobra.Command {
 	var (
-		region string
-		cmdIn  model.RetryStepCommand
+		region         string
+		componentsFile string
+		cmdIn          model.RetryStepCommand
 	)
 	cmd := &cobra.Command{
 		Use:     "retry-step TEMPLATE_ID",
 		Short:   "Run the build's failed step again (templates that keep resources on failure)",
-		Example: `  starter build retry-step ip-abc123 --step Test`,
+		Example: `  starter build retry-step ip-abc123 --step Test
+  starter build retry-step ip-abc123 --step Test --components fixed-tests.yaml   # a YAML list of components`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if componentsFile != "" {
+				data, err := os.ReadFile(componentsFile)
+				if err != nil {
+					return invalid("read components: %w", err)
+				}
+				if err := yaml.UnmarshalStrict(data, &cmdIn.Components); err != nil {
+					return invalid("components %s: %w", componentsFile, err)
+				}
+				if err := cmdIn.Validate(); err != nil {
+					return invalid("%w", err)
+				}
+			}
 			if err := a.sendCommand(cmd.Context(), model.BuildWorkflowID(region, args[0]), model.CommandRetryStep, cmdIn); err != nil {
 				return err
 			}
@@ -446,5 +460,6 @@ func buildRetryStepCommand(a *app) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&region, "region", defaultBuildRegion, "region of the template")
 	cmd.Flags().StringVar(&cmdIn.Step, "step", "", "the failed step (optional; refused if another step failed)")
+	cmd.Flags().StringVar(&componentsFile, "components", "", "YAML list of fixed components: replaces the failed build component and those after it, or the test components")
 	return cmd
 }

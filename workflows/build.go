@@ -124,7 +124,10 @@ func (b *build) setup(ctx workflow.Context) error {
 		Name:     model.CommandRetryStep,
 		Validate: b.validateRetry,
 		Apply: func(c model.RetryStepCommand) {
-			b.logger.Info("Retry of the failed step requested", "step", b.progress.FailedStep)
+			b.logger.Info("Retry of the failed step requested", "step", b.progress.FailedStep, "components", len(c.Components))
+			if len(c.Components) > 0 {
+				b.replaceComponents(b.progress.FailedStep, c.Components)
+			}
 			b.retryRequested = true
 		},
 	}
@@ -153,8 +156,25 @@ func (b *build) validateRetry(c model.RetryStepCommand) error {
 		return fmt.Errorf("step %s did not fail: the failed step is %s", c.Step, b.progress.FailedStep)
 	case b.retryRequested:
 		return fmt.Errorf("a retry of %s is already requested", b.progress.FailedStep)
+	case len(c.Components) > 0 && b.progress.FailedStep != model.StepComponents && b.progress.FailedStep != model.StepTest:
+		return fmt.Errorf("components can be replaced only when %s or %s failed, not %s", model.StepComponents, model.StepTest, b.progress.FailedStep)
 	}
-	return nil
+	return c.Validate()
+}
+
+// replaceComponents applies an operator's fixed components to this build:
+// the failed build component and those after it, or the test components.
+func (b *build) replaceComponents(step string, comps []model.TemplateComponent) {
+	fixed := make([]cloud.Component, len(comps))
+	for i, c := range comps {
+		fixed[i] = cloud.Component{ComponentName: c.Component, Name: c.Name, Type: c.Type, Content: c.Content, RequiresInternet: c.RequiresInternet}
+	}
+	if step == model.StepTest {
+		b.tpl.TestContent = fixed
+	} else {
+		b.tpl.BuildContent = append(slices.Clip(b.tpl.BuildContent[:b.componentsDone]), fixed...)
+	}
+	b.progress.Replaced = append(b.progress.Replaced, fmt.Sprintf("%s: %d component(s)", step, len(fixed)))
 }
 
 type buildStep struct {

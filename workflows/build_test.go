@@ -525,3 +525,37 @@ func TestBuildRefusesInvalidInput(t *testing.T) {
 		require.Contains(t, appErr.Error(), want)
 	}
 }
+
+func TestBuildRetryTestWithAFixedTestComponent(t *testing.T) {
+	env := newBuildEnv(t)
+	req := baseTemplate("fixtest")
+	keep := false
+	req.DeleteInstanceOnFailure = &keep
+	req.TestContent = []cloud.Component{{Name: "smoke", Content: "echo GET / 500\nexit 1"}}
+	tpl := env.template(t, req)
+	var empty, fixed *updateOutcome
+	env.RegisterDelayedCallback(func() {
+		require.Equal(t, model.StepTest, env.progress(t).FailedStep)
+		empty = env.command(model.CommandRetryStep, model.RetryStepCommand{Components: []model.TemplateComponent{{Name: "nothing"}}})
+		fixed = env.command(model.CommandRetryStep, model.RetryStepCommand{Step: model.StepTest, Components: []model.TemplateComponent{{Name: "smoke", Content: "echo GET / 200"}}})
+	}, 10*time.Minute)
+
+	env.execute(tpl, "1h")
+
+	empty.requireRejected(t, "exactly one of component")
+	fixed.requireAccepted(t)
+	require.NoError(t, env.GetWorkflowError())
+	p := env.progress(t)
+	require.Equal(t, []string{"Test: 1 component(s)"}, p.Replaced)
+	last := p.Components[len(p.Components)-1]
+	require.Equal(t, cloud.InvocationSuccess, last.Status)
+	require.Equal(t, "GET / 200\n", last.Output)
+	creates := 0
+	for _, e := range env.sim.Server.Ledger() {
+		if e.Action == "CreateImage" {
+			creates++
+		}
+	}
+	require.Equal(t, 1, creates, "the image is not made again")
+	require.Empty(t, env.created("Instance", "VSwitch", "Vpc"))
+}
