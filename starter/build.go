@@ -433,11 +433,11 @@ func buildRetryStepCommand(a *app) *cobra.Command {
 		cmdIn          model.RetryStepCommand
 	)
 	cmd := &cobra.Command{
-		Use:     "retry-step TEMPLATE_ID",
-		Short:   "Run the build's failed step again (templates that keep resources on failure)",
+		Use:   "retry-step TEMPLATE_ID",
+		Short: "Run the build's failed step again (templates that keep resources on failure)",
 		Example: `  starter build retry-step ip-abc123 --step Test
   starter build retry-step ip-abc123 --step Test --components fixed-tests.yaml   # a YAML list of components`,
-		Args:    cobra.ExactArgs(1),
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if componentsFile != "" {
 				data, err := os.ReadFile(componentsFile)
