@@ -159,3 +159,24 @@ func TestImagePipelineRulesAndOneBuildAtATime(t *testing.T) {
 		t.Fatalf("executions: %+v", execs.ImagePipelineExecutions)
 	}
 }
+
+func TestWindowsGuestOSItems(t *testing.T) {
+	env, clock := startClocked(t)
+	ctx := context.Background()
+	ok(t, env.Client.Admin().SetGuestOSProblems(ctx, cloud.GuestOSProblems{RegionId: cloudsim.SeedRegion, ImageId: cloudsim.ImageWinsvcV1, Items: []string{cloud.GuestOSHotfix}}))
+	id := runInstance(t, env.Client, cloudsim.ImageWinsvcV1, "win")
+	clock.Advance(env.Server.BootDuration(60))
+	resp, err := env.Client.CheckGuestOS(ctx, &cloud.CheckGuestOSRequest{RegionId: cloudsim.SeedRegion, InstanceId: id})
+	ok(t, err)
+	var items []string
+	for _, it := range resp.Items {
+		items = append(items, it.Item+"="+it.Result)
+	}
+	want := []string{"GUESTOS.Virtio=Normal", "GUESTOS.Update=Normal", "GUESTOS.Hotfix=Abnormal", "GUESTOS.Server=Normal"}
+	if resp.OSType != cloud.OSWindows || !slices.Equal(items, want) {
+		t.Fatalf("windows check: %s %v, want %v", resp.OSType, items, want)
+	}
+	// A Linux item cannot be repaired on Windows.
+	_, err = env.Client.RepairGuestOS(ctx, &cloud.RepairGuestOSRequest{RegionId: cloudsim.SeedRegion, InstanceId: id, Items: []string{cloud.GuestOSGrub}})
+	wantCode(t, err, cloud.CodeInvalidParameter)
+}
