@@ -371,6 +371,9 @@ func (b *build) network(ctx workflow.Context) error {
 		}
 		b.vpcID = id
 		b.track(model.ResourceVpc, id, region, &b.intermediate)
+		if err := ctx.Err(); err != nil {
+			return err // cancelled meanwhile: create nothing more
+		}
 	}
 	if b.vSwitchID == "" {
 		var id string
@@ -416,6 +419,9 @@ func (b *build) launch(ctx workflow.Context) error {
 // launchFirst launches an instance of the first type in stock.
 func (b *build) launchFirst(ctx workflow.Context, types []string, image, purpose, kind string) (string, error) {
 	for _, typ := range types {
+		if err := ctx.Err(); err != nil {
+			return "", err // cancelled while trying sizes
+		}
 		var id string
 		err := b.create(ctx, "launch a "+typ+" "+purpose, builds.LaunchBuildInstance, activities.LaunchInput{
 			Region: b.tpl.RegionId, ImageID: image, InstanceType: typ, VSwitchID: b.vSwitchID, DiskSize: b.diskSize,

@@ -559,3 +559,27 @@ func TestBuildRetryTestWithAFixedTestComponent(t *testing.T) {
 	require.Equal(t, 1, creates, "the image is not made again")
 	require.Empty(t, env.created("Instance", "VSwitch", "Vpc"))
 }
+
+func TestBuildCancelWhileWaitingForRetry(t *testing.T) {
+	env := newBuildEnv(t)
+	req := baseTemplate("waitcancel")
+	keep := false
+	req.DeleteInstanceOnFailure = &keep
+	req.BuildContent = []cloud.Component{{Name: "broken", Content: "exit 1"}}
+	tpl := env.template(t, req)
+	var cancel *updateOutcome
+	env.RegisterDelayedCallback(func() {
+		p := env.progress(t)
+		require.Equal(t, model.StepComponents, p.FailedStep)
+		require.NotEmpty(t, env.created("Instance"), "the instance is kept while the step waits")
+		cancel = env.command(model.CommandCancelBuild, model.CancelBuildCommand{Reason: "give up"})
+	}, 10*time.Minute)
+
+	env.execute(tpl, "1h")
+
+	cancel.requireAccepted(t)
+	appErr, result := buildError(t, env)
+	require.Equal(t, ErrTypeBuildCancelled, appErr.Type())
+	require.Empty(t, result.Kept, "cancel releases even what release-on-failure off keeps")
+	env.requireNothingLeft(t)
+}
