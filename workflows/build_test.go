@@ -437,6 +437,13 @@ func TestBuildCancelAtEachStep(t *testing.T) {
 		{model.StepCreateImage, func(env *buildEnv) blocker {
 			return block(env.images.AwaitImageAvailable, env.images.AwaitImageAvailable)
 		}},
+		{model.StepTest, func(env *buildEnv) blocker {
+			return func(env *buildEnv) {
+				env.OnActivity(env.real.RunBuildComponent, mock.Anything, mock.MatchedBy(func(in activities.RunComponentInput) bool { return in.Phase == cloud.ComponentTest })).
+					After(time.Hour).Return(env.real.RunBuildComponent)
+				env.OnActivity(env.real.RunBuildComponent, mock.Anything, mock.Anything).Return(env.real.RunBuildComponent)
+			}
+		}},
 		{model.StepDistribute, func(env *buildEnv) blocker {
 			return func(env *buildEnv) {
 				env.OnActivity(env.images.AwaitImageAvailable, mock.Anything, mock.MatchedBy(func(in activities.AwaitImageInput) bool { return in.Region != buildRegion })).
