@@ -590,3 +590,27 @@ func TestBuildCancelWhileWaitingForRetry(t *testing.T) {
 	require.Empty(t, result.Kept, "cancel releases even what release-on-failure off keeps")
 	env.requireNothingLeft(t)
 }
+
+// TestBuildDistributionFailureCleansUp: a region refuses the copy, the
+// distribution child waits for its operator, who aborts it; the build fails
+// at Distribute and releases everything, the image included.
+func TestBuildDistributionFailureCleansUp(t *testing.T) {
+	env := newBuildEnv(t)
+	req := baseTemplate("distfail")
+	req.ToRegionIds = []string{buildRegion, "cn-shanghai", "eu-west-1"}
+	tpl := env.template(t, req)
+	env.fault(t, cloud.Fault{Kind: cloud.FaultQuota, Action: "CopyImage", Region: "eu-west-1"})
+	env.RegisterDelayedCallback(func() {
+		p := env.progress(t)
+		require.Equal(t, model.StepDistribute, p.Step)
+		pkg, version := "build_distfail", strings.ReplaceAll(p.ExecutionID, "-", "_")
+		require.NoError(t, env.SignalWorkflowByID(model.DistributeWorkflowID(pkg, version), model.CommandAbort, model.AbortCommand{Reason: "no quota in eu-west-1"}))
+	}, 10*time.Minute)
+
+	env.execute(tpl, "")
+
+	appErr, _ := buildError(t, env)
+	require.Contains(t, appErr.Error(), "step Distribute failed")
+	require.Contains(t, appErr.Error(), "no quota in eu-west-1")
+	env.requireNothingLeft(t)
+}
