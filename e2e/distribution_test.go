@@ -107,6 +107,12 @@ func TestDistributeOperatorRetryWithStarter(t *testing.T) {
 	require.Contains(t, out, "waiting for operator decision for eu-west-1")
 	id := model.DistributeWorkflowID("e2e_retry", "v1_0_0")
 
+	// The same version cannot be distributed twice at once.
+	out, code = e.starter("distribute", "--package", "e2e_retry", "--version", "v1_0_0", "--description", "operator retries a region",
+		"--source-region", cloudsim.SeedRegion, "--source-image", cloudsim.ImageWebappV1, "--regions", "cn-shanghai,eu-west-1", "--wait=false")
+	require.Equal(t, 2, code, out)
+	require.Contains(t, out, "already exists (workflow "+id+")")
+
 	out, code = e.starter("drop-region", id, "cn-shanghai")
 	require.Equal(t, 3, code, "a decision for a region that did not fail is refused")
 	require.Contains(t, out, "applies only to a failed region")

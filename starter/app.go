@@ -8,11 +8,14 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/internal/config"
+	"github.com/imagefleet/imagefleet/model"
 )
 
 // app holds the clients the commands share: one Temporal client per process,
@@ -100,4 +103,69 @@ func (a *app) sendCommand(ctx context.Context, workflowID, name string, payload 
 	default:
 		return &exitError{code: exitRefused, err: fmt.Errorf("%s refused: %w", name, err)}
 	}
+}
+
+// startRequest is what starting any imagefleet run needs.
+type startRequest struct {
+	ID    string
+	Type  string
+	Input any
+	// OnceDone: a run that completed keeps its ID (a published version, say);
+	// otherwise any closed run's ID may be used again.
+	OnceDone   bool
+	Attributes []temporal.SearchAttributeUpdate
+	Summary    string
+	Details    string
+	// Conflict explains why the ID is in use; it becomes an invalid-input
+	// error (exit code 2).
+	Conflict func(ctx context.Context) string
+}
+
+// start starts a run on the imagefleet task queue and returns its run ID.
+func (a *app) start(ctx context.Context, r startRequest) (string, error) {
+	c, err := a.client()
+	if err != nil {
+		return "", err
+	}
+	reuse := enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
+	if r.OnceDone {
+		reuse = enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY
+	}
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       r.ID,
+		TaskQueue:                model.TaskQueue,
+		WorkflowIDReusePolicy:    reuse,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		// Without it the SDK hands back the run that holds the ID as if it
+		// had been started.
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		TypedSearchAttributes:                    temporal.NewSearchAttributes(r.Attributes...),
+		StaticSummary:                            r.Summary,
+		StaticDetails:                            r.Details,
+	}, r.Type, r.Input)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return "", &exitError{code: exitInvalid, err: errors.New(r.Conflict(ctx))}
+	}
+	if err != nil {
+		return "", fmt.Errorf("start %s: %w", r.Type, err)
+	}
+	return run.GetRunID(), nil
+}
+
+// query asks a run (the latest of id when runID is empty) and decodes the answer.
+func query[T any](ctx context.Context, a *app, id, runID, name string) (*T, error) {
+	c, err := a.client()
+	if err != nil {
+		return nil, err
+	}
+	v, err := c.QueryWorkflow(ctx, id, runID, name)
+	if err != nil {
+		return nil, err
+	}
+	var out T
+	if err := v.Get(&out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,8 +12,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"sigs.k8s.io/yaml"
 
@@ -191,33 +188,22 @@ func (a *app) startBlueGreen(ctx context.Context, spec model.BlueGreenSpec) (id,
 		}
 		return "", "", invalid("%w", err)
 	}
-	c, err := a.client()
-	if err != nil {
-		return "", "", err
-	}
 	id = model.BlueGreenWorkflowID(spec.Cluster, spec.Service)
 	plan, _ := spec.Strategy.Plan()
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       id,
-		TaskQueue:                model.TaskQueue,
-		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
+	runID, err = a.start(ctx, startRequest{
+		ID: id, Type: model.BlueGreenWorkflowType, Input: spec,
+		Attributes: []temporal.SearchAttributeUpdate{
 			model.SAOperation.ValueSet(model.OperationBlueGreen),
 			model.SAService.ValueSet(model.ServiceKey(spec.Cluster, spec.Service)),
 			model.SAState.ValueSet(model.StateRunning),
-		),
-		StaticSummary: fmt.Sprintf("Blue/green deployment of %s to %s/%s (%s)", spec.TaskDefinition, spec.Cluster, spec.Service, spec.Strategy.Type),
-		StaticDetails: "Steps: " + planText(plan),
-	}, model.BlueGreenWorkflowType, spec)
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &started) {
-		return "", "", invalid("a deployment of %s/%s is running (workflow %s): promote, abort or wait for it", spec.Cluster, spec.Service, id)
-	}
-	if err != nil {
-		return "", "", fmt.Errorf("start workflow: %w", err)
-	}
-	return id, run.GetRunID(), nil
+		},
+		Summary: fmt.Sprintf("Blue/green deployment of %s to %s/%s (%s)", spec.TaskDefinition, spec.Cluster, spec.Service, spec.Strategy.Type),
+		Details: "Steps: " + planText(plan),
+		Conflict: func(context.Context) string {
+			return fmt.Sprintf("a deployment of %s/%s is running (workflow %s): promote, abort or wait for it", spec.Cluster, spec.Service, id)
+		},
+	})
+	return id, runID, err
 }
 
 func planText(plan []model.PlannedStep) string {
@@ -229,19 +215,7 @@ func planText(plan []model.PlannedStep) string {
 }
 
 func (a *app) blueGreenProgress(ctx context.Context, id string) (*model.BlueGreenProgress, error) {
-	c, err := a.client()
-	if err != nil {
-		return nil, err
-	}
-	v, err := c.QueryWorkflow(ctx, id, "", model.QueryProgress)
-	if err != nil {
-		return nil, err
-	}
-	var p model.BlueGreenProgress
-	if err := v.Get(&p); err != nil {
-		return nil, err
-	}
-	return &p, nil
+	return query[model.BlueGreenProgress](ctx, a, id, "", model.QueryProgress)
 }
 
 func progressLine(p *model.BlueGreenProgress) string {

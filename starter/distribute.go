@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,8 +12,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"sigs.k8s.io/yaml"
 
@@ -136,35 +133,25 @@ func (a *app) startDistribution(ctx context.Context, spec model.DistributeSpec) 
 			return "", "", invalid("%w", err)
 		}
 	}
-	c, err := a.client()
-	if err != nil {
-		return "", "", err
-	}
 	id = model.DistributeWorkflowID(spec.Package, spec.Version)
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:        id,
-		TaskQueue: model.TaskQueue,
+	runID, err = a.start(ctx, startRequest{
+		ID: id, Type: model.DistributeWorkflowType, Input: spec,
 		// A failed or aborted distribution of a version may run again; a
 		// published one may not (the cloud refuses it too).
-		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
-		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
+		OnceDone: true,
+		Attributes: []temporal.SearchAttributeUpdate{
 			model.SAOperation.ValueSet(model.OperationDistribute),
 			model.SAPackage.ValueSet(spec.Package),
 			model.SAVersion.ValueSet(spec.Version),
 			model.SAState.ValueSet(model.StateRunning),
-		),
-		StaticSummary: fmt.Sprintf("Publish package %s version %s to %d region(s)", spec.Package, spec.Version, len(spec.Regions)),
-		StaticDetails: fmt.Sprintf("Source image **%s** in %s → %s", spec.SourceImage, spec.SourceRegion, strings.Join(spec.Regions, ", ")),
-	}, model.DistributeWorkflowType, spec)
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &started) {
-		return "", "", invalid("a distribution of %s %s already exists (workflow %s): it is running or has published the version", spec.Package, spec.Version, id)
-	}
-	if err != nil {
-		return "", "", fmt.Errorf("start workflow: %w", err)
-	}
-	return id, run.GetRunID(), nil
+		},
+		Summary: fmt.Sprintf("Publish package %s version %s to %d region(s)", spec.Package, spec.Version, len(spec.Regions)),
+		Details: fmt.Sprintf("Source image **%s** in %s → %s", spec.SourceImage, spec.SourceRegion, strings.Join(spec.Regions, ", ")),
+		Conflict: func(context.Context) string {
+			return fmt.Sprintf("a distribution of %s %s already exists (workflow %s): it is running or has published the version", spec.Package, spec.Version, id)
+		},
+	})
+	return id, runID, err
 }
 
 // watchDistribution prints region changes until the run ends, and returns
@@ -215,16 +202,7 @@ func (a *app) watchDistribution(ctx context.Context, out io.Writer, id string, e
 }
 
 func (a *app) distributionProgress(ctx context.Context, id string) (*model.DistributionProgress, error) {
-	c, err := a.client()
-	if err != nil {
-		return nil, err
-	}
-	v, err := c.QueryWorkflow(ctx, id, "", model.QueryProgress)
-	if err != nil {
-		return nil, err
-	}
-	var p model.DistributionProgress
-	return &p, v.Get(&p)
+	return query[model.DistributionProgress](ctx, a, id, "", model.QueryProgress)
 }
 
 func printRegionChanges(out io.Writer, p *model.DistributionProgress, seen map[string]string) {

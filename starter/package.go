@@ -16,7 +16,6 @@ import (
 	"github.com/spf13/cobra"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/imagefleet/imagefleet/activities"
@@ -594,32 +593,21 @@ func (a *app) startPublication(ctx context.Context, spec model.PublishSpec, typ 
 	if err := spec.Validate(); err != nil {
 		return "", "", &exitError{code: exitInvalid, err: err}
 	}
-	c, err := a.client()
-	if err != nil {
-		return "", "", err
-	}
 	id = model.PublishWorkflowID(spec.Package, spec.Version)
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       id,
-		TaskQueue:                model.TaskQueue,
-		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
-		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
+	runID, err = a.start(ctx, startRequest{
+		ID: id, Type: model.PublishWorkflowType, Input: spec, OnceDone: true,
+		Attributes: []temporal.SearchAttributeUpdate{
 			model.SAOperation.ValueSet(model.OperationPublish),
 			model.SAPackage.ValueSet(spec.Package),
 			model.SAVersion.ValueSet(spec.Version),
 			model.SAState.ValueSet(model.StateRunning),
-		),
-		StaticSummary: fmt.Sprintf("Publish %s package %s version %s to %d region(s)", typ, spec.Package, spec.Version, len(v.SupportRegionIds)),
-	}, model.PublishWorkflowType, spec)
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &started) {
-		return "", "", invalid("a publication of %s %s already exists (workflow %s): it is running or has published the version", spec.Package, spec.Version, id)
-	}
-	if err != nil {
-		return "", "", fmt.Errorf("start workflow: %w", err)
-	}
-	return id, run.GetRunID(), nil
+		},
+		Summary: fmt.Sprintf("Publish %s package %s version %s to %d region(s)", typ, spec.Package, spec.Version, len(v.SupportRegionIds)),
+		Conflict: func(context.Context) string {
+			return fmt.Sprintf("a publication of %s %s already exists (workflow %s): it is running or has published the version", spec.Package, spec.Version, id)
+		},
+	})
+	return id, runID, err
 }
 
 // watchPublication prints region changes until the run ends.
@@ -635,12 +623,7 @@ func (a *app) watchPublication(ctx context.Context, out io.Writer, id string, ex
 	seen := map[string]string{}
 	lastWaiting := ""
 	progress := func() (*model.PublishProgress, error) {
-		v, err := c.QueryWorkflow(ctx, id, "", model.QueryProgress)
-		if err != nil {
-			return nil, err
-		}
-		var p model.PublishProgress
-		return &p, v.Get(&p)
+		return query[model.PublishProgress](ctx, a, id, "", model.QueryProgress)
 	}
 	print := func(p *model.PublishProgress) {
 		for _, r := range p.Regions {

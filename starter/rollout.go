@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/imagefleet/imagefleet/activities"
@@ -133,10 +132,6 @@ func (a *app) startRollout(ctx context.Context, spec model.RolloutSpec, summary,
 		return "", "", &exitError{code: exitInvalid, err: err}
 	}
 	id = model.RolloutWorkflowID(spec.ScalingGroupID)
-	c, err := a.client()
-	if err != nil {
-		return "", "", err
-	}
 	// The running task is named before the cloud is asked anything.
 	if running, err := a.runningRollout(ctx, id); err != nil {
 		return "", "", err
@@ -149,28 +144,21 @@ func (a *app) startRollout(ctx context.Context, spec model.RolloutSpec, summary,
 	if summary == "" {
 		summary = fmt.Sprintf("Rolling update (%s) of %s in %d batch(es)", spec.TaskType, spec.ScalingGroupID, spec.Batches)
 	}
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       id,
-		TaskQueue:                model.TaskQueue,
-		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
+	runID, err = a.start(ctx, startRequest{
+		ID: id, Type: model.RolloutWorkflowType, Input: spec,
+		Attributes: []temporal.SearchAttributeUpdate{
 			model.SAOperation.ValueSet(model.OperationRollout),
 			model.SAScalingGroup.ValueSet(spec.ScalingGroupID),
 			model.SAState.ValueSet(model.StateRunning),
-		),
-		StaticSummary: summary,
-		StaticDetails: details,
-	}, model.RolloutWorkflowType, spec)
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &started) {
-		running, _ := a.runningRollout(ctx, id)
-		return "", "", invalid("a rolling update is already running on %s: %s", spec.ScalingGroupID, running)
-	}
-	if err != nil {
-		return "", "", fmt.Errorf("start workflow: %w", err)
-	}
-	return id, run.GetRunID(), nil
+		},
+		Summary: summary,
+		Details: details,
+		Conflict: func(ctx context.Context) string {
+			running, _ := a.runningRollout(ctx, id)
+			return fmt.Sprintf("a rolling update is already running on %s: %s", spec.ScalingGroupID, running)
+		},
+	})
+	return id, runID, err
 }
 
 // runningRollout describes the task running under id, or "" if none runs.
@@ -203,16 +191,7 @@ func (a *app) runningRollout(ctx context.Context, id string) (string, error) {
 }
 
 func (a *app) rolloutState(ctx context.Context, id, runID string) (*model.RolloutState, error) {
-	c, err := a.client()
-	if err != nil {
-		return nil, err
-	}
-	v, err := c.QueryWorkflow(ctx, id, runID, model.QueryRollout)
-	if err != nil {
-		return nil, err
-	}
-	var st model.RolloutState
-	return &st, v.Get(&st)
+	return query[model.RolloutState](ctx, a, id, runID, model.QueryRollout)
 }
 
 func rolloutStatusCommand(a *app) *cobra.Command {
