@@ -14,9 +14,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"sigs.k8s.io/yaml"
 
@@ -207,55 +204,35 @@ func buildStartCommand(a *app) *cobra.Command {
 // startBuild starts the template's build workflow. A template with a build
 // running is refused, naming that build.
 func (a *app) startBuild(ctx context.Context, out io.Writer, in model.BuildInput, wait bool) error {
-	c, err := a.client()
-	if err != nil {
-		return err
-	}
 	id := model.BuildWorkflowID(in.Region, in.TemplateID)
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       id,
-		TaskQueue:                model.TaskQueue,
-		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		// Without it the client answers the running build's handle instead
-		// of refusing.
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
+	runID, err := a.start(ctx, startRequest{
+		ID: id, Type: model.BuildWorkflowType, Input: in,
+		Attributes: []temporal.SearchAttributeUpdate{
 			model.SAOperation.ValueSet(model.OperationBuild),
 			model.SATemplate.ValueSet(in.TemplateID),
 			model.SAState.ValueSet(model.StateRunning),
-		),
-		StaticSummary: "Build image template " + in.TemplateID + " in " + in.Region,
-	}, model.BuildWorkflowType, in)
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &started) {
-		running := "a build"
-		if p, qerr := a.buildProgress(ctx, id); qerr == nil && p.ExecutionID != "" {
-			running = "build " + p.ExecutionID + " (step " + p.Step + ")"
-		}
-		return invalid("template %s already has %s running (workflow %s): only one build per template runs at a time", in.TemplateID, running, id)
-	}
+		},
+		Summary: "Build image template " + in.TemplateID + " in " + in.Region,
+		Conflict: func(ctx context.Context) string {
+			running := "a build"
+			if p, qerr := a.buildProgress(ctx, id); qerr == nil && p.ExecutionID != "" {
+				running = "build " + p.ExecutionID + " (step " + p.Step + ")"
+			}
+			return fmt.Sprintf("template %s already has %s running (workflow %s): only one build per template runs at a time", in.TemplateID, running, id)
+		},
+	})
 	if err != nil {
-		return fmt.Errorf("start workflow: %w", err)
+		return err
 	}
-	fmt.Fprintf(out, "Started %s\nWorkflow ID: %s\nWeb UI:      %s\n", model.BuildWorkflowType, id, a.webURL(id, run.GetRunID()))
+	fmt.Fprintf(out, "Started %s\nWorkflow ID: %s\nWeb UI:      %s\n", model.BuildWorkflowType, id, a.webURL(id, runID))
 	if !wait {
 		return nil
 	}
-	return a.watchBuild(ctx, out, id, run.GetRunID())
+	return a.watchBuild(ctx, out, id, runID)
 }
 
 func (a *app) buildProgress(ctx context.Context, id string) (*model.BuildProgress, error) {
-	c, err := a.client()
-	if err != nil {
-		return nil, err
-	}
-	v, err := c.QueryWorkflow(ctx, id, "", model.QueryBuildProgress)
-	if err != nil {
-		return nil, err
-	}
-	var p model.BuildProgress
-	return &p, v.Get(&p)
+	return query[model.BuildProgress](ctx, a, id, "", model.QueryBuildProgress)
 }
 
 // watchBuild prints step changes until the build ends.

@@ -43,7 +43,7 @@ type blueGreen struct {
 	progress model.BlueGreenProgress
 	logger   log.Logger
 	saga     saga.Saga
-	state    string
+	state    details.State // the ImagefleetState search attribute
 
 	// tokenKey scopes client tokens; externalID marks this deployment's
 	// green task set. Both survive worker restarts and resets.
@@ -78,10 +78,10 @@ func (d *blueGreen) setup(ctx workflow.Context) error {
 	); err != nil {
 		return err
 	}
-	d.setState(ctx, model.StateRunning)
+	d.state.Set(ctx, model.StateRunning)
 	if err := d.spec.Validate(); err != nil {
 		d.progress.Phase, d.progress.Error = model.BGPhaseFailed, err.Error()
-		d.setState(ctx, model.StateFailed)
+		d.state.Set(ctx, model.StateFailed)
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidSpec, err)
 	}
 	d.progress.Steps, _ = d.spec.Strategy.Plan()
@@ -466,7 +466,7 @@ func (d *blueGreen) finish(ctx workflow.Context) (*model.BlueGreenResult, error)
 		}).Get(dctx, nil)
 		if err != nil {
 			d.progress.Phase, d.progress.Error = model.BGPhaseFailed, rootMessage(err)
-			d.setState(ctx, model.StateFailed)
+			d.state.Set(ctx, model.StateFailed)
 			return nil, fmt.Errorf("the new task set %s is primary, but the old task set %s could not be removed: %w", d.green.Id, blue.Id, err)
 		}
 		d.progress.Blue.Status, d.progress.Blue.Scale = "Deleted", 0
@@ -474,7 +474,7 @@ func (d *blueGreen) finish(ctx workflow.Context) (*model.BlueGreenResult, error)
 	}
 	d.progress.Phase = model.BGPhaseSucceeded
 	d.updateDetails(ctx)
-	d.setState(ctx, model.StateSucceeded)
+	d.state.Set(ctx, model.StateSucceeded)
 	d.logger.Info("Deployment complete", "taskSet", d.green.Id)
 	return result, nil
 }
@@ -488,26 +488,26 @@ func (d *blueGreen) rollback(ctx workflow.Context, cause error) error {
 	}
 	d.logger.Warn("Rolling back", "cause", cause, "aborted", d.aborted)
 	d.updateDetails(ctx)
-	d.setState(ctx, model.StateCompensating)
+	d.state.Set(ctx, model.StateCompensating)
 	if err := d.saga.Compensate(ctx); err != nil {
 		d.progress.Phase = model.BGPhaseFailed
 		d.progress.Error = fmt.Sprintf("%s; and the rollback failed: %v", rootMessage(cause), err)
 		d.updateDetails(ctx)
-		d.setState(ctx, model.StateFailed)
+		d.state.Set(ctx, model.StateFailed)
 		return fmt.Errorf("%w; and the rollback failed: %v", cause, err)
 	}
 	d.progress.Phase = model.BGPhaseRolledBack
 	d.updateDetails(ctx)
 	switch {
 	case d.aborted:
-		d.setState(ctx, model.StateAborted)
+		d.state.Set(ctx, model.StateAborted)
 		return temporal.NewApplicationErrorWithOptions("deployment aborted by the operator and rolled back: "+d.progress.AbortReason, ErrTypeAborted,
 			temporal.ApplicationErrorOptions{NonRetryable: true, Category: temporal.ApplicationErrorCategoryBenign})
 	case canceled:
-		d.setState(ctx, model.StateAborted)
+		d.state.Set(ctx, model.StateAborted)
 		return cause
 	}
-	d.setState(ctx, model.StateFailed)
+	d.state.Set(ctx, model.StateFailed)
 	var appErr *temporal.ApplicationError
 	errType := ErrTypeRolledBack
 	if errors.As(cause, &appErr) && appErr.Type() != "" {
@@ -539,19 +539,9 @@ func (d *blueGreen) updateDetails(ctx workflow.Context) {
 		if d.progress.WaitingFor != "" {
 			state = model.StateWaitingForOperator
 		}
-		d.setState(ctx, state)
+		d.state.Set(ctx, state)
 	}
 	workflow.SetCurrentDetails(ctx, blueGreenDetails(&d.progress))
-}
-
-func (d *blueGreen) setState(ctx workflow.Context, state string) {
-	if state == d.state {
-		return
-	}
-	d.state = state
-	if err := workflow.UpsertTypedSearchAttributes(ctx, model.SAState.ValueSet(state)); err != nil {
-		d.logger.Error("Could not upsert the state search attribute", "state", state, "error", err)
-	}
 }
 
 // blueGreenDetails renders progress as Markdown for the Web UI.

@@ -58,7 +58,7 @@ type build struct {
 	progress model.BuildProgress
 	logger   log.Logger
 	tokenKey string
-	state    string
+	state    details.State // the ImagefleetState search attribute
 
 	// intermediate holds the release of instances, vSwitch and VPC (added in
 	// that reverse order, so they are released instances first); outputs the
@@ -90,10 +90,10 @@ func (b *build) setup(ctx workflow.Context) error {
 	); err != nil {
 		return err
 	}
-	b.setState(ctx, model.StateRunning)
+	b.state.Set(ctx, model.StateRunning)
 	if err := b.in.Validate(); err != nil {
 		b.progress.Step = model.StepDone
-		b.setState(ctx, model.StateFailed)
+		b.state.Set(ctx, model.StateFailed)
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidSpec, err)
 	}
 	b.window, _ = b.in.Window()
@@ -257,14 +257,14 @@ func (b *build) awaitRetry(ctx workflow.Context, step string) bool {
 	b.waiting = true
 	b.progress.WaitingFor = fmt.Sprintf("operator: %s (run %s again; the resources are kept) or %s, within %s",
 		model.CommandRetryStep, step, model.CommandCancelBuild, b.window)
-	b.setState(ctx, model.StateWaitingForOperator)
+	b.state.Set(ctx, model.StateWaitingForOperator)
 	b.updateDetails(ctx)
 	b.report(ctx, activities.UpdateExecutionInput{Message: fmt.Sprintf("step %s failed: %s; waiting for retry-step", step, b.progress.Error)})
 	ok, err := workflow.AwaitWithTimeout(ctx, b.window, func() bool { return b.retryRequested || b.cancelled })
 	retry := err == nil && ok && b.retryRequested && !b.cancelled
 	b.waiting, b.retryRequested, b.progress.WaitingFor = false, false, ""
 	if retry {
-		b.setState(ctx, model.StateRunning)
+		b.state.Set(ctx, model.StateRunning)
 	}
 	return retry
 }
@@ -752,12 +752,12 @@ func (b *build) succeed(ctx workflow.Context) (*model.BuildResult, error) {
 	if err := b.intermediate.Compensate(dctx); err != nil {
 		b.progress.Step, b.progress.Error = model.StepDone, "releasing the intermediate resources failed: "+err.Error()
 		b.report(dctx, activities.UpdateExecutionInput{Status: cloud.PipelineExecutionFailed, Message: b.progress.Error})
-		b.setState(dctx, model.StateFailed)
+		b.state.Set(dctx, model.StateFailed)
 		return nil, temporal.NewNonRetryableApplicationError(b.progress.Error, ErrTypeBuildCleanupFailed, err, b.result())
 	}
 	b.progress.Step = model.StepDone
 	b.report(dctx, activities.UpdateExecutionInput{Status: cloud.PipelineExecutionSuccess, Step: model.StepDone, ImageID: b.progress.ImageID, Message: "image " + b.progress.ImageID})
-	b.setState(dctx, model.StateSucceeded)
+	b.state.Set(dctx, model.StateSucceeded)
 	b.updateDetails(dctx)
 	b.logger.Info("Image built", "image", b.progress.ImageID, "regions", len(b.progress.Images))
 	return b.result(), nil
@@ -785,7 +785,7 @@ func (b *build) end(ctx workflow.Context, step string, cause error) error {
 		b.progress.FailedStep, b.progress.Error = step, rootMessage(cause)
 	}
 	b.progress.Step = model.StepRelease
-	b.setState(dctx, model.StateCompensating)
+	b.state.Set(dctx, model.StateCompensating)
 	b.updateDetails(dctx)
 	b.report(dctx, activities.UpdateExecutionInput{Status: cloud.PipelineExecutionReleasing, Step: model.StepRelease})
 	var cleanupErr error
@@ -803,7 +803,7 @@ func (b *build) end(ctx workflow.Context, step string, cause error) error {
 	result := b.result()
 	if cancelled {
 		b.report(dctx, activities.UpdateExecutionInput{Status: cloud.PipelineExecutionCancelled, Step: model.StepDone, Message: "cancelled " + b.progress.CancelReason})
-		b.setState(dctx, model.StateAborted)
+		b.state.Set(dctx, model.StateAborted)
 		b.updateDetails(dctx)
 		msg := "build cancelled during " + step
 		if b.progress.CancelReason != "" {
@@ -831,7 +831,7 @@ func (b *build) end(ctx workflow.Context, step string, cause error) error {
 		msg += "; and some resources could not be released: " + cleanupErr.Error()
 	}
 	b.report(dctx, activities.UpdateExecutionInput{Status: cloud.PipelineExecutionFailed, Step: model.StepDone, Message: msg})
-	b.setState(dctx, model.StateFailed)
+	b.state.Set(dctx, model.StateFailed)
 	b.updateDetails(dctx)
 	return temporal.NewNonRetryableApplicationError(msg, ErrTypeBuildFailed, cause, result)
 }
@@ -847,16 +847,6 @@ func (b *build) result() *model.BuildResult {
 		}
 	}
 	return r
-}
-
-func (b *build) setState(ctx workflow.Context, state string) {
-	if state == b.state {
-		return
-	}
-	b.state = state
-	if err := workflow.UpsertTypedSearchAttributes(ctx, model.SAState.ValueSet(state)); err != nil {
-		b.logger.Error("Could not upsert the state search attribute", "state", state, "error", err)
-	}
 }
 
 // updateDetails renders the build for the Web UI.

@@ -57,7 +57,7 @@ type distribution struct {
 	// newCopy says, per region, whether its next attempt starts a new copy
 	// rather than watching one that could not be watched.
 	newCopy map[string]bool
-	state   string // value of the ImagefleetState search attribute
+	state   details.State // the ImagefleetState search attribute
 }
 
 func (d *distribution) setup(ctx workflow.Context) error {
@@ -91,10 +91,10 @@ func (d *distribution) setup(ctx workflow.Context) error {
 	); err != nil {
 		return err
 	}
-	d.setState(ctx, model.StateRunning)
+	d.state.Set(ctx, model.StateRunning)
 	if err := d.spec.Validate(); err != nil {
 		d.progress.Phase = model.PhaseFailed
-		d.setState(ctx, model.StateFailed)
+		d.state.Set(ctx, model.StateFailed)
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidSpec, err)
 	}
 	if err := workflow.SetQueryHandlerWithOptions(ctx, model.QueryProgress, func() (model.DistributionProgress, error) {
@@ -130,7 +130,7 @@ func (d *distribution) run(ctx workflow.Context) (*model.DistributionResult, err
 		var result *model.DistributionResult
 		if result, err = d.publish(ctx); err == nil {
 			d.progress.Phase = model.PhasePublished
-			d.setState(ctx, model.StateSucceeded)
+			d.state.Set(ctx, model.StateSucceeded)
 			return result, nil
 		}
 	}
@@ -284,7 +284,7 @@ func (d *distribution) publish(ctx workflow.Context) (*model.DistributionResult,
 func (d *distribution) fail(ctx workflow.Context, err error) error {
 	if d.saga.Len() > 0 {
 		d.progress.Phase = model.PhaseCompensating
-		d.setState(ctx, model.StateCompensating)
+		d.state.Set(ctx, model.StateCompensating)
 		d.logger.Info("Deleting the copies made", "copies", d.saga.Len(), "cause", err)
 		if cerr := d.saga.Compensate(ctx); cerr != nil {
 			err = fmt.Errorf("%w; and some copies could not be deleted: %v", err, cerr)
@@ -297,10 +297,10 @@ func (d *distribution) fail(ctx workflow.Context, err error) error {
 	}
 	if d.regions.Aborted() || temporal.IsCanceledError(err) {
 		d.progress.Phase = model.PhaseAborted
-		d.setState(ctx, model.StateAborted)
+		d.state.Set(ctx, model.StateAborted)
 	} else {
 		d.progress.Phase = model.PhaseFailed
-		d.setState(ctx, model.StateFailed)
+		d.state.Set(ctx, model.StateFailed)
 	}
 	return err
 }
@@ -324,18 +324,8 @@ func (d *distribution) updateDetails(ctx workflow.Context) {
 	if d.progress.WaitingFor != "" {
 		state = model.StateWaitingForOperator
 	}
-	d.setState(ctx, state)
+	d.state.Set(ctx, state)
 	workflow.SetCurrentDetails(ctx, distributionDetails(&d.progress))
-}
-
-func (d *distribution) setState(ctx workflow.Context, state string) {
-	if state == d.state {
-		return
-	}
-	d.state = state
-	if err := workflow.UpsertTypedSearchAttributes(ctx, model.SAState.ValueSet(state)); err != nil {
-		d.logger.Error("Could not upsert the state search attribute", "state", state, "error", err)
-	}
 }
 
 // distributionDetails renders progress as Markdown for the Web UI.

@@ -50,7 +50,7 @@ type publication struct {
 	saga     saga.Saga
 	regions  regional.Work
 	tokenKey string
-	state    string // value of the ImagefleetState search attribute
+	state    details.State // the ImagefleetState search attribute
 }
 
 func (p *publication) setup(ctx workflow.Context) error {
@@ -78,10 +78,10 @@ func (p *publication) setup(ctx workflow.Context) error {
 	); err != nil {
 		return err
 	}
-	p.setState(ctx, model.StateRunning)
+	p.state.Set(ctx, model.StateRunning)
 	if err := p.spec.Validate(); err != nil {
 		p.progress.Phase = model.PhaseFailed
-		p.setState(ctx, model.StateFailed)
+		p.state.Set(ctx, model.StateFailed)
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidSpec, err)
 	}
 	if err := workflow.SetQueryHandlerWithOptions(ctx, model.QueryProgress, func() (model.PublishProgress, error) {
@@ -112,7 +112,7 @@ func (p *publication) run(ctx workflow.Context) (*model.PublishResult, error) {
 		var result *model.PublishResult
 		if result, err = p.release(ctx); err == nil {
 			p.progress.Phase = model.PhasePublished
-			p.setState(ctx, model.StateSucceeded)
+			p.state.Set(ctx, model.StateSucceeded)
 			p.updateDetails(ctx)
 			return result, nil
 		}
@@ -235,7 +235,7 @@ func (p *publication) release(ctx workflow.Context) (*model.PublishResult, error
 func (p *publication) fail(ctx workflow.Context, err error) error {
 	if p.saga.Len() > 0 {
 		p.progress.Phase = model.PhaseCompensating
-		p.setState(ctx, model.StateCompensating)
+		p.state.Set(ctx, model.StateCompensating)
 		p.logger.Info("Deleting the copies made", "copies", p.saga.Len(), "cause", err)
 		if cerr := p.saga.Compensate(ctx); cerr != nil {
 			err = fmt.Errorf("%w; and some copies could not be deleted: %v", err, cerr)
@@ -248,10 +248,10 @@ func (p *publication) fail(ctx workflow.Context, err error) error {
 	}
 	if p.regions.Aborted() || temporal.IsCanceledError(err) {
 		p.progress.Phase = model.PhaseAborted
-		p.setState(ctx, model.StateAborted)
+		p.state.Set(ctx, model.StateAborted)
 	} else {
 		p.progress.Phase = model.PhaseFailed
-		p.setState(ctx, model.StateFailed)
+		p.state.Set(ctx, model.StateFailed)
 	}
 	p.updateDetails(ctx)
 	return err
@@ -271,24 +271,14 @@ func (p *publication) delivered() map[string]string {
 // and, while it runs, the coarse state search attribute.
 func (p *publication) updateDetails(ctx workflow.Context) {
 	p.progress.WaitingFor = p.regions.WaitingFor(p.info.Regions)
-	if p.state == model.StateRunning || p.state == model.StateWaitingForOperator {
+	if p.state.Current() == model.StateRunning || p.state.Current() == model.StateWaitingForOperator {
 		state := model.StateRunning
 		if p.progress.WaitingFor != "" {
 			state = model.StateWaitingForOperator
 		}
-		p.setState(ctx, state)
+		p.state.Set(ctx, state)
 	}
 	workflow.SetCurrentDetails(ctx, publicationDetails(&p.progress))
-}
-
-func (p *publication) setState(ctx workflow.Context, state string) {
-	if state == p.state {
-		return
-	}
-	p.state = state
-	if err := workflow.UpsertTypedSearchAttributes(ctx, model.SAState.ValueSet(state)); err != nil {
-		p.logger.Error("Could not upsert the state search attribute", "state", state, "error", err)
-	}
 }
 
 // publicationDetails renders progress as Markdown for the Web UI.

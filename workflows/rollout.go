@@ -48,7 +48,7 @@ type rollout struct {
 	logger   log.Logger
 	saga     saga.Saga
 	tokenKey string
-	state    string // value of the ImagefleetState search attribute
+	state    details.State // the ImagefleetState search attribute
 
 	batchOf    map[string]int // instance → 0-based batch
 	standby    []string       // instances this task has put in Standby
@@ -79,7 +79,7 @@ func (r *rollout) setup(ctx workflow.Context) error {
 	); err != nil {
 		return err
 	}
-	r.setState(ctx, model.StateRunning)
+	r.state.Set(ctx, model.StateRunning)
 	if err := workflow.SetQueryHandlerWithOptions(ctx, model.QueryRollout, func() (model.RolloutState, error) {
 		return r.st, nil
 	}, workflow.QueryHandlerOptions{Description: "task state, batches and every instance's state and output"}); err != nil {
@@ -87,7 +87,7 @@ func (r *rollout) setup(ctx workflow.Context) error {
 	}
 	if err := r.spec.Validate(); err != nil {
 		r.st.Status, r.st.Error = model.RolloutFailed, err.Error()
-		r.setState(ctx, model.StateFailed)
+		r.state.Set(ctx, model.StateFailed)
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidSpec, err)
 	}
 	return r.registerCommands(ctx)
@@ -320,7 +320,7 @@ func (r *rollout) run(ctx workflow.Context) (*model.RolloutState, error) {
 	}
 	r.paused = false
 	r.st.Status = model.RolloutCancelling
-	r.setState(ctx, model.StateCompensating)
+	r.state.Set(ctx, model.StateCompensating)
 	r.updateDetails(ctx)
 	if cerr := r.saga.Compensate(ctx); cerr != nil {
 		cerr = fmt.Errorf("restoring the scaling group: %w", cerr)
@@ -340,14 +340,14 @@ func (r *rollout) run(ctx workflow.Context) (*model.RolloutState, error) {
 		if temporal.IsCanceledError(err) {
 			r.st.Status, state = model.RolloutCancelled, model.StateAborted
 		}
-		r.setState(ctx, state)
+		r.state.Set(ctx, state)
 		r.updateDetails(ctx)
 		return nil, err
 	case r.rollback != nil:
 		spec, rerr := r.rollbackSpec2(ctx)
 		if rerr != nil {
 			r.st.Status, r.st.Error = model.RolloutFailed, rerr.Error()
-			r.setState(ctx, model.StateFailed)
+			r.state.Set(ctx, model.StateFailed)
 			r.updateDetails(ctx)
 			return nil, temporal.NewNonRetryableApplicationError(rerr.Error(), ErrTypeInvalidSpec, rerr)
 		}
@@ -360,10 +360,10 @@ func (r *rollout) run(ctx workflow.Context) (*model.RolloutState, error) {
 		return nil, workflow.NewContinueAsNewError(ctx, model.RolloutWorkflowType, spec)
 	case r.cancelled:
 		r.st.Status = model.RolloutCancelled
-		r.setState(ctx, model.StateAborted)
+		r.state.Set(ctx, model.StateAborted)
 	default:
 		r.st.Status = model.RolloutSucceeded
-		r.setState(ctx, model.StateSucceeded)
+		r.state.Set(ctx, model.StateSucceeded)
 	}
 	r.refresh()
 	r.updateDetails(ctx)
@@ -462,7 +462,7 @@ func (r *rollout) pauseAfterBatch() bool {
 // pause waits for resume, cancel or rollback.
 func (r *rollout) pause(ctx workflow.Context, status string) error {
 	r.paused, r.resumed, r.st.Status = true, false, status
-	r.setState(ctx, model.StateWaitingForOperator)
+	r.state.Set(ctx, model.StateWaitingForOperator)
 	r.updateDetails(ctx)
 	r.logger.Info("Task paused", "status", status)
 	err := workflow.Await(ctx, func() bool { return r.resumed || r.ending() })
@@ -470,7 +470,7 @@ func (r *rollout) pause(ctx workflow.Context, status string) error {
 	if !r.ending() {
 		r.st.Status = model.RolloutRunning
 	}
-	r.setState(ctx, model.StateRunning)
+	r.state.Set(ctx, model.StateRunning)
 	r.updateDetails(ctx)
 	return err
 }
@@ -572,16 +572,6 @@ func standbyActivity(n int) workflow.ActivityOptions {
 func (r *rollout) updateDetails(ctx workflow.Context) {
 	r.refresh()
 	workflow.SetCurrentDetails(ctx, rolloutDetails(&r.st))
-}
-
-func (r *rollout) setState(ctx workflow.Context, state string) {
-	if state == r.state {
-		return
-	}
-	r.state = state
-	if err := workflow.UpsertTypedSearchAttributes(ctx, model.SAState.ValueSet(state)); err != nil {
-		r.logger.Error("Could not upsert the state search attribute", "state", state, "error", err)
-	}
 }
 
 // rolloutDetails renders the state as Markdown for the Web UI: what the task

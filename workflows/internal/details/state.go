@@ -1,0 +1,29 @@
+package details
+
+import (
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/imagefleet/imagefleet/model"
+)
+
+// State keeps the ImagefleetState search attribute, which operators filter
+// and list runs by, in step with a run's coarse state. It upserts only on a
+// change, so the history gets one event per transition.
+type State struct {
+	current string
+}
+
+// Set records state and upserts it if it changed. A failed upsert is logged:
+// the attribute is for finding runs, not worth failing one for.
+func (s *State) Set(ctx workflow.Context, state string) {
+	if state == s.current {
+		return
+	}
+	s.current = state
+	if err := workflow.UpsertTypedSearchAttributes(ctx, model.SAState.ValueSet(state)); err != nil {
+		workflow.GetLogger(ctx).Error("Could not upsert the state search attribute", "state", state, "error", err)
+	}
+}
+
+// Current is the state last set.
+func (s *State) Current() string { return s.current }
