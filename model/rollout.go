@@ -50,8 +50,8 @@ const (
 	CommandSetPausePolicy = "set-pause-policy"
 )
 
-// QueryRollout returns RolloutState.
-const QueryRollout = "rollout"
+// QueryRollout returns RolloutState. Every operation names its query "progress".
+const QueryRollout = QueryProgress
 
 // Task types.
 const (
