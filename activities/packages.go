@@ -125,3 +125,23 @@ func (a *Packages) ReleaseArtifactVersion(ctx context.Context, in ReleaseInput) 
 	})
 	return fromCloud(err)
 }
+
+// PackageVersionInput names a package version.
+type PackageVersionInput struct {
+	Package string
+	Version string
+}
+
+// DeletePackageVersion deletes a package version, published or not, and
+// with it what it distributed. A version or package already gone is fine.
+func (a *Packages) DeletePackageVersion(ctx context.Context, in PackageVersionInput) error {
+	art, err := FindArtifact(ctx, a.Nest, in.Package)
+	if err != nil || art == nil {
+		return fromCloud(err)
+	}
+	_, err = a.Nest.DeleteArtifact(ctx, &cloud.DeleteArtifactRequest{ArtifactId: art.ArtifactId, VersionName: in.Version})
+	if isNotFound(err) {
+		return nil
+	}
+	return fromCloud(err)
+}

@@ -143,6 +143,9 @@ const (
 	ResourceTestInstance = "TestInstance" // the instance the test runs on
 	ResourceImage        = "Image"        // the built image
 	ResourceImageCopy    = "DistributedImage"
+	// ResourcePackageVersion is the package version the distribution child
+	// published (ID "<package>/<version>"); releasing it removes its copies.
+	ResourcePackageVersion = "PackageVersion"
 )
 
 // BuildResource is one cloud resource the build created.

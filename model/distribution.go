@@ -61,6 +61,17 @@ type DistributeSpec struct {
 	// CopyAttempts is how often a region's copy is tried before the operator
 	// is asked (default 5).
 	CopyAttempts int `json:"copyAttempts,omitempty"`
+	// ImageName names the copies (default <package>_<version>), e.g. an
+	// image build's <prefix>_<executionId>.
+	ImageName string `json:"imageName,omitempty"`
+}
+
+// CopyName is the name of the copies.
+func (s DistributeSpec) CopyName() string {
+	if s.ImageName != "" {
+		return s.ImageName
+	}
+	return s.Package + "_" + s.Version
 }
 
 // Limits from the Compute Nest documentation.
@@ -103,6 +114,9 @@ func (s DistributeSpec) Validate() error {
 		errs = append(errs, errors.New("at least one distribution region is required"))
 	} else if err := CheckRegions(s.Regions); err != nil {
 		errs = append(errs, err)
+	}
+	if n := utf8.RuneCountInString(s.ImageName); s.ImageName != "" && (n < 2 || n > 128) {
+		errs = append(errs, fmt.Errorf("image name must be 2–128 characters, got %d", n))
 	}
 	if s.CopyAttempts < 0 || s.CopyAttempts > maxCopyAttemptsAllowed {
 		errs = append(errs, fmt.Errorf("copyAttempts must be 0 (default %d) to %d", DefaultCopyAttempts, maxCopyAttemptsAllowed))

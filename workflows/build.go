@@ -654,6 +654,7 @@ func (b *build) distribute(ctx workflow.Context) error {
 		Package: pkg, Version: version,
 		Description:  fmt.Sprintf("Image build %s of template %s", b.progress.ExecutionID, b.tpl.Name),
 		SourceRegion: region, SourceImage: b.progress.ImageID, Regions: others,
+		ImageName: b.imageName(), // every region's copy is <prefix>_<executionId>
 	}
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID:          model.DistributeWorkflowID(pkg, version),
@@ -670,6 +671,9 @@ func (b *build) distribute(ctx workflow.Context) error {
 			b.track(model.ResourceImageCopy, id, r, &b.outputs)
 		}
 	}
+	// Released first (compensations run in reverse): a build that fails
+	// later must not leave a published version pointing at deleted copies.
+	b.track(model.ResourcePackageVersion, pkg+"/"+version, region, &b.outputs)
 	return nil
 }
 
@@ -727,6 +731,9 @@ func (b *build) release(ctx workflow.Context, id string) error {
 		f = workflow.ExecuteActivity(actx, builds.DeleteBuildVSwitch, in)
 	case model.ResourceVpc:
 		f = workflow.ExecuteActivity(actx, builds.DeleteBuildVpc, in)
+	case model.ResourcePackageVersion:
+		pkg, version, _ := strings.Cut(id, "/")
+		f = workflow.ExecuteActivity(actx, packages.DeletePackageVersion, activities.PackageVersionInput{Package: pkg, Version: version})
 	default:
 		f = workflow.ExecuteActivity(actx, images.DeleteImageCopy, activities.DeleteCopyInput{Region: r.Region, ImageID: id})
 	}

@@ -107,7 +107,9 @@ func (env *buildEnv) created(kinds ...string) []string {
 		case "RunInstances", "CreateVpc", "CreateVSwitch", "CreateImage", "CopyImage":
 			live[e.ResourceId] = true
 			order = append(order, e.ResourceId)
-		case "DeleteInstances", "DeleteVpc", "DeleteVSwitch", "DeleteImage", "CancelCopyImage":
+		case "DeleteInstances", "DeleteVpc", "DeleteVSwitch", "DeleteImage", "CancelCopyImage",
+			"DeleteArtifact": // deleting a package version deletes the copies it distributed
+
 			delete(live, e.ResourceId)
 		}
 	}
@@ -203,6 +205,7 @@ func TestBuildSucceedsWithRepairDistributionAndSharing(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, img.Images, 1)
 		require.Equal(t, cloud.ImageAvailable, img.Images[0].Status, region)
+		require.Equal(t, "webapp_"+env.execution(t, tpl).ExecutionId, img.Images[0].ImageName, "every region's image is <prefix>_<executionId>")
 		perm, err := env.sim.Client.DescribeImageSharePermission(ctx, &cloud.DescribeImageSharePermissionRequest{RegionId: region, ImageId: id})
 		require.NoError(t, err)
 		require.Equal(t, []string{cloudsim.SecondAccount}, perm.Accounts, region)
@@ -231,7 +234,7 @@ func TestBuildSucceedsWithRepairDistributionAndSharing(t *testing.T) {
 	require.ElementsMatch(t, []string{result.Images[buildRegion], result.Images["cn-shanghai"]}, env.created("Instance", "VSwitch", "Vpc", "Image"))
 	env.requireReleaseOrder(t)
 	for _, r := range p.Resources {
-		if r.Kind != model.ResourceImage && r.Kind != model.ResourceImageCopy {
+		if r.Kind != model.ResourceImage && r.Kind != model.ResourceImageCopy && r.Kind != model.ResourcePackageVersion {
 			require.Equal(t, model.ResourceReleased, r.State, r.Kind+" "+r.ID)
 		}
 	}
@@ -350,6 +353,10 @@ func TestBuildStepFailuresCleanUp(t *testing.T) {
 			exec := env.execution(t, tpl)
 			require.Equal(t, cloud.PipelineExecutionFailed, exec.Status)
 			require.Contains(t, exec.Message, step)
+			// No package version is left published by the distribution.
+			if art, err := env.sim.Client.GetArtifact(context.Background(), &cloud.GetArtifactRequest{Name: "build_fails"}); err == nil {
+				require.Empty(t, art.Artifact.Versions, "the distribution's package version is deleted")
+			}
 		})
 	}
 }

@@ -187,7 +187,7 @@ func (d *distribution) copyInto(ctx workflow.Context, region string) error {
 			SourceRegion: d.spec.SourceRegion,
 			SourceImage:  d.spec.SourceImage,
 			Region:       r.Region,
-			ImageName:    d.spec.Package + "_" + d.spec.Version,
+			ImageName:    d.spec.CopyName(),
 			Description:  d.spec.Description,
 			Tags:         map[string]string{"imagefleet:package": d.spec.Package, "imagefleet:version": d.spec.Version},
 			ClientToken:  model.ClientToken(d.tokenKey, "copy", r.Region, fmt.Sprint(len(r.Copies)+1)),
