@@ -82,6 +82,9 @@ func up(ctx context.Context, s *stack.Stack) error {
 func demo(ctx context.Context, s *stack.Stack, logFile, starter string) error {
 	if !s.Running() {
 		// The stack's own logs would drown the demo's output: they go to a file.
+		if err := os.MkdirAll(filepath.Dir(logFile), 0o755); err != nil {
+			return err
+		}
 		f, err := os.Create(logFile)
 		if err != nil {
 			return err
