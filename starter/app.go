@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -151,6 +152,19 @@ func (a *app) start(ctx context.Context, r startRequest) (string, error) {
 		return "", fmt.Errorf("start %s: %w", r.Type, err)
 	}
 	return run.GetRunID(), nil
+}
+
+// describe returns what the server knows of the latest run of id.
+func (a *app) describe(ctx context.Context, id string) (*workflowpb.WorkflowExecutionInfo, error) {
+	c, err := a.client()
+	if err != nil {
+		return nil, err
+	}
+	desc, err := c.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		return nil, fmt.Errorf("describe %s: %w", id, err)
+	}
+	return desc.GetWorkflowExecutionInfo(), nil
 }
 
 // query asks a run (the latest of id when runID is empty) and decodes the answer.

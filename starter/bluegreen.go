@@ -280,15 +280,10 @@ func blueGreenStatusCommand(a *app) *cobra.Command {
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id := model.BlueGreenWorkflowID(args[0], args[1])
-			c, err := a.client()
+			info, err := a.describe(cmd.Context(), id)
 			if err != nil {
 				return err
 			}
-			desc, err := c.DescribeWorkflowExecution(cmd.Context(), id, "")
-			if err != nil {
-				return fmt.Errorf("describe %s: %w", id, err)
-			}
-			info := desc.GetWorkflowExecutionInfo()
 			p, err := a.blueGreenProgress(cmd.Context(), id)
 			if err != nil {
 				return fmt.Errorf("query %s: %w", id, err)

@@ -252,15 +252,10 @@ func statusCommand(a *app) *cobra.Command {
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id := args[0]
-			c, err := a.client()
+			info, err := a.describe(cmd.Context(), id)
 			if err != nil {
 				return err
 			}
-			desc, err := c.DescribeWorkflowExecution(cmd.Context(), id, "")
-			if err != nil {
-				return fmt.Errorf("describe %s: %w", id, err)
-			}
-			info := desc.GetWorkflowExecutionInfo()
 			p, err := a.distributionProgress(cmd.Context(), id)
 			if err != nil {
 				return fmt.Errorf("query %s: %w", id, err)

@@ -207,15 +207,10 @@ func rolloutStatusCommand(a *app) *cobra.Command {
 			if watch {
 				return a.watchRollout(cmd.Context(), out, id)
 			}
-			c, err := a.client()
+			info, err := a.describe(cmd.Context(), id)
 			if err != nil {
 				return err
 			}
-			desc, err := c.DescribeWorkflowExecution(cmd.Context(), id, "")
-			if err != nil {
-				return fmt.Errorf("describe %s: %w", id, err)
-			}
-			info := desc.GetWorkflowExecutionInfo()
 			st, err := a.rolloutState(cmd.Context(), id, "")
 			if err != nil {
 				return fmt.Errorf("query %s: %w", id, err)
