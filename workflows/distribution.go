@@ -258,12 +258,21 @@ func (d *distribution) publish(ctx workflow.Context) (*model.DistributionResult,
 			_ = d.deleteCopy(ctx, r.Region, r.ImageID) // logged; a leftover does not undo the publish
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err // cancelled before the release: nothing is published yet
+	}
 	d.progress.Phase = model.PhasePublishing
 	d.updateDetails(ctx)
-	err := workflow.ExecuteActivity(actx, packages.ReleaseArtifactVersion, activities.ReleaseInput{
+	// Released on a disconnected context: a cancel must not stop waiting for
+	// a release the cloud may already have made, or compensation would
+	// delete the copies of a published, locked version.
+	rctx, cancel := workflow.NewDisconnectedContext(ctx)
+	defer cancel()
+	rctx = workflow.WithActivityOptions(rctx, shortActivity(d.spec.Attempts()))
+	err := workflow.ExecuteActivity(rctx, packages.ReleaseArtifactVersion, activities.ReleaseInput{
 		ArtifactID: d.progress.ArtifactID, Version: d.spec.Version, ImageIDs: delivered, Permission: perm,
 		ClientToken: model.ClientToken(d.tokenKey, "release"),
-	}).Get(ctx, nil)
+	}).Get(rctx, nil)
 	if err != nil {
 		return nil, err
 	}

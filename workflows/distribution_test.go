@@ -360,3 +360,24 @@ func TestDistributeAllRegionsDropped(t *testing.T) {
 
 	require.ErrorContains(t, env.GetWorkflowError(), "nothing to publish")
 }
+
+// A cancel that arrives while the version is being released must not delete
+// the copies a published (locked) version points at: once the release has
+// started it runs to its end.
+func TestDistributeCancelDuringReleaseKeepsThePublishedCopies(t *testing.T) {
+	env := newDistributionEnv(t)
+	released := false
+	env.OnActivity(packages.ReleaseArtifactVersion, mock.Anything, mock.Anything).After(time.Hour).Return(
+		func(context.Context, activities.ReleaseInput) error {
+			env.locked(func() { released = true })
+			return nil
+		})
+	env.RegisterDelayedCallback(env.CancelWorkflow, 10*time.Minute)
+
+	env.execute(validSpec())
+
+	require.NoError(t, env.GetWorkflowError())
+	require.True(t, released)
+	require.Empty(t, env.deleted, "the published version's copies are kept")
+	require.Equal(t, model.PhasePublished, env.progress(t).Phase)
+}

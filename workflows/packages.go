@@ -207,10 +207,19 @@ func (p *publication) release(ctx workflow.Context) (*model.PublishResult, error
 	}
 	p.progress.Permission = &perm
 	delivered := p.delivered()
-	err := workflow.ExecuteActivity(actx, content.ReleaseContentVersion, activities.ReleaseContentInput{
+	if err := ctx.Err(); err != nil {
+		return nil, err // cancelled before the release: nothing is published yet
+	}
+	// Released on a disconnected context: a cancel must not stop waiting for
+	// a release the cloud may already have made, or compensation would
+	// delete the file copies of a published, locked version.
+	rctx, cancel := workflow.NewDisconnectedContext(ctx)
+	defer cancel()
+	rctx = workflow.WithActivityOptions(rctx, shortActivity(p.spec.Attempts()))
+	err := workflow.ExecuteActivity(rctx, content.ReleaseContentVersion, activities.ReleaseContentInput{
 		ArtifactID: p.info.ArtifactID, Version: p.spec.Version, Delivery: delivered, Permission: perm,
 		ClientToken: model.ClientToken(p.tokenKey, "release"),
-	}).Get(ctx, nil)
+	}).Get(rctx, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -216,3 +216,22 @@ func TestPublishRefusesInvalidSpec(t *testing.T) {
 	require.Equal(t, ErrTypeInvalidSpec, appErr.Type())
 	require.True(t, strings.Contains(err.Error(), "package name") && strings.Contains(err.Error(), "version name"), err.Error())
 }
+
+// A cancel that arrives while the version is being released must not delete
+// the file copies a published (locked) version points at.
+func TestPublishCancelDuringReleaseKeepsThePublishedCopies(t *testing.T) {
+	env := newPublishEnv(t)
+	env.OnActivity(content.ReleaseContentVersion, mock.Anything, mock.Anything).After(time.Hour).Return(
+		func(_ context.Context, in activities.ReleaseContentInput) error {
+			env.locked(func() { env.released = &in })
+			return nil
+		})
+	env.RegisterDelayedCallback(env.CancelWorkflow, 10*time.Minute)
+
+	env.execute(fileVersion())
+
+	require.NoError(t, env.GetWorkflowError())
+	require.NotNil(t, env.released)
+	require.Empty(t, env.deleted, "the published version's file copies are kept")
+	require.Equal(t, model.PhasePublished, env.progress(t).Phase)
+}
