@@ -78,7 +78,8 @@ func (a *app) webURL(workflowID, runID string) string {
 }
 
 // sendCommand sends an operator command as an update and waits until the
-// workflow accepts it (or its validator refuses it, exit code 3).
+// workflow accepts it (or its validator refuses it, exit code 3; a call that
+// fails is exit code 1).
 func (a *app) sendCommand(ctx context.Context, workflowID, name string, payload any) error {
 	c, err := a.client()
 	if err != nil {
@@ -95,14 +96,21 @@ func (a *app) sendCommand(ctx context.Context, workflowID, name string, payload 
 	if err == nil {
 		err = handle.Get(ctx, nil)
 	}
-	var notFound *serviceerror.NotFound
+	var (
+		notFound *serviceerror.NotFound
+		refused  *temporal.ApplicationError // the validator's (or handler's) answer
+	)
 	switch {
 	case err == nil:
 		return nil
 	case errors.As(err, &notFound):
 		return &exitError{code: exitRefused, err: fmt.Errorf("no running workflow %s: %w", workflowID, err)}
-	default:
+	case errors.As(err, &refused):
 		return &exitError{code: exitRefused, err: fmt.Errorf("%s refused: %w", name, err)}
+	default:
+		// The server could not be reached or did not answer in time: the
+		// command may not even have arrived, so it was not refused.
+		return fmt.Errorf("send %s to %s: %w", name, workflowID, err)
 	}
 }
 
