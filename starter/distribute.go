@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/imagefleet/imagefleet/activities"
+	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/model"
 )
 
@@ -122,7 +123,7 @@ func (a *app) startDistribution(ctx context.Context, spec model.DistributeSpec) 
 	}
 	cloudClient := a.cloudClient()
 	if _, err := activities.CheckSourceImage(ctx, cloudClient, spec.SourceRegion, spec.SourceImage); err != nil {
-		return "", "", invalid("%w", err)
+		return "", "", checkFailed("check source image "+spec.SourceImage, err)
 	}
 	existing, err := activities.FindArtifact(ctx, cloudClient, spec.Package)
 	if err != nil {
@@ -152,6 +153,17 @@ func (a *app) startDistribution(ctx context.Context, spec model.DistributeSpec) 
 		},
 	})
 	return id, runID, err
+}
+
+// checkFailed is the error of a pre-start check against the cloud: invalid
+// input (exit code 2) when the cloud refused it, a failed call (exit code 1)
+// when the cloud could not answer (throttled, unavailable), since the same
+// input may pass a moment later.
+func checkFailed(what string, err error) error {
+	if apiErr, ok := cloud.AsAPIError(err); ok && apiErr.Retryable() {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return invalid("%w", err)
 }
 
 // watchDistribution prints region changes until the run ends, and returns

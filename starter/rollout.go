@@ -139,7 +139,7 @@ func (a *app) startRollout(ctx context.Context, spec model.RolloutSpec, summary,
 		return "", "", invalid("a rolling update is already running on %s: %s", spec.ScalingGroupID, running)
 	}
 	if _, err := activities.CheckRollout(ctx, a.cloudClient(), spec); err != nil {
-		return "", "", invalid("%w", err)
+		return "", "", checkFailed("check scaling group "+spec.ScalingGroupID, err)
 	}
 	if summary == "" {
 		summary = fmt.Sprintf("Rolling update (%s) of %s in %d batch(es)", spec.TaskType, spec.ScalingGroupID, spec.Batches)
