@@ -381,3 +381,35 @@ func TestDistributeCancelDuringReleaseKeepsThePublishedCopies(t *testing.T) {
 	require.Empty(t, env.deleted, "the published version's copies are kept")
 	require.Equal(t, model.PhasePublished, env.progress(t).Phase)
 }
+
+// An abort that arrives while a retried region's failed copy is being
+// deleted must not start the region's next copy: an aborted run creates
+// nothing more.
+func TestDistributeAbortDuringRetryStartsNoNewCopy(t *testing.T) {
+	env := newDistributionEnv(t)
+	env.failRegion("eu-west-1", nil)
+	starts := 0
+	env.OnActivity(images.StartImageCopy, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.StartCopyInput) (string, error) {
+		env.locked(func() { starts++ })
+		return "m-" + in.Region + "-" + in.ClientToken[:8], nil
+	})
+	// Deleting the failed copy before the retry takes ten minutes.
+	env.OnActivity(images.DeleteImageCopy, mock.Anything, mock.Anything).After(10*time.Minute).Return(
+		func(_ context.Context, in activities.DeleteCopyInput) error {
+			env.locked(func() { env.deleted = append(env.deleted, in.Region) })
+			return nil
+		})
+	env.RegisterDelayedCallback(func() {
+		env.command(model.CommandRetryRegion, model.RegionCommand{Region: "eu-west-1"})
+	}, time.Minute)
+	env.RegisterDelayedCallback(func() {
+		env.command(model.CommandAbort, model.AbortCommand{Reason: "wrong image"})
+	}, 5*time.Minute)
+
+	env.execute(validSpec())
+
+	var appErr *temporal.ApplicationError
+	require.True(t, errors.As(env.GetWorkflowError(), &appErr), env.GetWorkflowError())
+	require.Equal(t, ErrTypeAborted, appErr.Type())
+	require.Equal(t, 3, starts, "no copy is started after the abort")
+}

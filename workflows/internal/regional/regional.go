@@ -168,6 +168,9 @@ func (w *Work) runRegion(ctx workflow.Context, region string) {
 		if w.BeforeRetry != nil {
 			w.BeforeRetry(ctx, region, err)
 		}
+		if ctx.Err() != nil {
+			return // aborted while preparing the retry: start nothing more
+		}
 	}
 }
 
