@@ -57,8 +57,14 @@ type distribution struct {
 	// newCopy says, per region, whether its next attempt starts a new copy
 	// rather than watching one that could not be watched.
 	newCopy map[string]bool
-	state   details.State // the ImagefleetState search attribute
+	// leftovers are failed copies whose deletion before a retry failed: the
+	// saga deletes them if the run fails, publish if it succeeds.
+	leftovers []regionImage
+	state     details.State // the ImagefleetState search attribute
 }
+
+// regionImage is an image in a region.
+type regionImage struct{ region, imageID string }
 
 func (d *distribution) setup(ctx workflow.Context) error {
 	info := workflow.GetInfo(ctx)
@@ -165,7 +171,11 @@ func (d *distribution) beforeRetry(ctx workflow.Context, region string, failure 
 	r := d.progress.Region(region)
 	d.newCopy[region] = r.ImageID == "" || isType(failure, activities.ErrTypeCopyFailed)
 	if d.newCopy[region] && r.ImageID != "" {
-		_ = d.deleteCopy(ctx, region, r.ImageID) // logged; the saga tries again at the end
+		if err := d.deleteCopy(ctx, region, r.ImageID); err != nil {
+			// Logged; tried again at the end (by the saga on failure, by
+			// publish on success).
+			d.leftovers = append(d.leftovers, regionImage{region: region, imageID: r.ImageID})
+		}
 		r.ImageID = ""
 	}
 }
@@ -258,6 +268,11 @@ func (d *distribution) publish(ctx workflow.Context) (*model.DistributionResult,
 			_ = d.deleteCopy(ctx, r.Region, r.ImageID) // logged; a leftover does not undo the publish
 		}
 	}
+	// Nor are failed copies that could not be deleted before a retry.
+	for _, c := range d.leftovers {
+		_ = d.deleteCopy(ctx, c.region, c.imageID) // logged; a leftover does not undo the publish
+	}
+	d.leftovers = nil
 	if err := ctx.Err(); err != nil {
 		return nil, err // cancelled before the release: nothing is published yet
 	}

@@ -394,7 +394,7 @@ func TestDistributeAbortDuringRetryStartsNoNewCopy(t *testing.T) {
 		return "m-" + in.Region + "-" + in.ClientToken[:8], nil
 	})
 	// Deleting the failed copy before the retry takes ten minutes.
-	env.OnActivity(images.DeleteImageCopy, mock.Anything, mock.Anything).After(10*time.Minute).Return(
+	env.OnActivity(images.DeleteImageCopy, mock.Anything, mock.Anything).After(10 * time.Minute).Return(
 		func(_ context.Context, in activities.DeleteCopyInput) error {
 			env.locked(func() { env.deleted = append(env.deleted, in.Region) })
 			return nil
@@ -412,4 +412,39 @@ func TestDistributeAbortDuringRetryStartsNoNewCopy(t *testing.T) {
 	require.True(t, errors.As(env.GetWorkflowError(), &appErr), env.GetWorkflowError())
 	require.Equal(t, ErrTypeAborted, appErr.Type())
 	require.Equal(t, 3, starts, "no copy is started after the abort")
+}
+
+// A failed copy whose deletion failed before the region's retry is deleted
+// again when the version is published: the saga that would otherwise retry
+// it runs only when the distribution fails.
+func TestDistributePublishDeletesAFailedCopyLeftBeforeTheRetry(t *testing.T) {
+	env := newDistributionEnv(t)
+	var fixed atomic.Bool
+	env.failRegion("eu-west-1", &fixed)
+	var deletes []string // every delete asked for
+	first := true
+	env.OnActivity(images.DeleteImageCopy, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.DeleteCopyInput) error {
+			var fail bool
+			env.locked(func() {
+				deletes = append(deletes, in.ImageID)
+				fail, first = first, false
+			})
+			if fail {
+				return temporal.NewNonRetryableApplicationError("region is unavailable", cloud.CodeServiceUnavailable, nil)
+			}
+			env.locked(func() { env.deleted = append(env.deleted, in.Region) })
+			return nil
+		})
+	env.RegisterDelayedCallback(func() {
+		fixed.Store(true)
+		env.command(model.CommandRetryRegion, model.RegionCommand{Region: "eu-west-1"})
+	}, time.Minute)
+
+	env.execute(validSpec())
+
+	require.NoError(t, env.GetWorkflowError())
+	require.Len(t, deletes, 2, "the failed copy's deletion is tried again")
+	require.Equal(t, deletes[0], deletes[1])
+	require.Equal(t, []string{"eu-west-1"}, env.deleted)
 }
