@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"path"
 
+	"go.temporal.io/sdk/temporal"
+
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/model"
 )
@@ -151,6 +153,11 @@ func (a *PackageContent) LocateRegistryTag(ctx context.Context, in RegistryTagIn
 	resp, err := a.ACR.GetRepoTag(ctx, &cloud.GetRepoTagRequest{
 		RegionId: in.Region, Namespace: in.Namespace, RepoName: in.RepoName, Tag: in.Tag, AuthorizationToken: tok.AuthorizationToken,
 	})
+	if cloud.IsCode(err, cloud.CodeTokenExpired) {
+		// Expired between the two calls: the next attempt fetches a new one.
+		apiErr, _ := cloud.AsAPIError(err)
+		return nil, temporal.NewApplicationError(apiErr.Error(), apiErr.Code)
+	}
 	if err != nil {
 		return nil, fromCloud(err)
 	}
