@@ -63,6 +63,16 @@ type distribution struct {
 	state     details.State // the ImagefleetState search attribute
 }
 
+// Change IDs of workflow.GetVersion: behaviour changed after histories of
+// earlier versions were recorded.
+const (
+	// changeReleaseToTheEnd: the release runs to its end after a cancel.
+	changeReleaseToTheEnd = "release-to-the-end"
+	// changeDeleteLeftoverCopies: publish deletes failed copies whose
+	// deletion before a retry failed.
+	changeDeleteLeftoverCopies = "delete-leftover-copies"
+)
+
 // regionImage is an image in a region.
 type regionImage struct{ region, imageID string }
 
@@ -268,11 +278,14 @@ func (d *distribution) publish(ctx workflow.Context) (*model.DistributionResult,
 			_ = d.deleteCopy(ctx, r.Region, r.ImageID) // logged; a leftover does not undo the publish
 		}
 	}
-	// Nor are failed copies that could not be deleted before a retry.
-	for _, c := range d.leftovers {
-		_ = d.deleteCopy(ctx, c.region, c.imageID) // logged; a leftover does not undo the publish
+	// Nor are failed copies that could not be deleted before a retry
+	// (versioned: runs before this change did not delete them here).
+	if len(d.leftovers) > 0 && workflow.GetVersion(ctx, changeDeleteLeftoverCopies, workflow.DefaultVersion, 1) == 1 {
+		for _, c := range d.leftovers {
+			_ = d.deleteCopy(ctx, c.region, c.imageID) // logged; a leftover does not undo the publish
+		}
+		d.leftovers = nil
 	}
-	d.leftovers = nil
 	if err := ctx.Err(); err != nil {
 		return nil, err // cancelled before the release: nothing is published yet
 	}
@@ -280,9 +293,14 @@ func (d *distribution) publish(ctx workflow.Context) (*model.DistributionResult,
 	d.updateDetails(ctx)
 	// Released on a disconnected context: a cancel must not stop waiting for
 	// a release the cloud may already have made, or compensation would
-	// delete the copies of a published, locked version.
-	rctx, cancel := workflow.NewDisconnectedContext(ctx)
-	defer cancel()
+	// delete the copies of a published, locked version. Versioned: a run
+	// cancelled during its release before this change asked to cancel it.
+	rctx := ctx
+	if workflow.GetVersion(ctx, changeReleaseToTheEnd, workflow.DefaultVersion, 1) == 1 {
+		var cancel workflow.CancelFunc
+		rctx, cancel = workflow.NewDisconnectedContext(ctx)
+		defer cancel()
+	}
 	rctx = workflow.WithActivityOptions(rctx, shortActivity(d.spec.Attempts()))
 	err := workflow.ExecuteActivity(rctx, packages.ReleaseArtifactVersion, activities.ReleaseInput{
 		ArtifactID: d.progress.ArtifactID, Version: d.spec.Version, ImageIDs: delivered, Permission: perm,

@@ -212,9 +212,14 @@ func (p *publication) release(ctx workflow.Context) (*model.PublishResult, error
 	}
 	// Released on a disconnected context: a cancel must not stop waiting for
 	// a release the cloud may already have made, or compensation would
-	// delete the file copies of a published, locked version.
-	rctx, cancel := workflow.NewDisconnectedContext(ctx)
-	defer cancel()
+	// delete the file copies of a published, locked version. Versioned: a
+	// run cancelled during its release before this change asked to cancel it.
+	rctx := ctx
+	if workflow.GetVersion(ctx, changeReleaseToTheEnd, workflow.DefaultVersion, 1) == 1 {
+		var cancel workflow.CancelFunc
+		rctx, cancel = workflow.NewDisconnectedContext(ctx)
+		defer cancel()
+	}
 	rctx = workflow.WithActivityOptions(rctx, shortActivity(p.spec.Attempts()))
 	err := workflow.ExecuteActivity(rctx, content.ReleaseContentVersion, activities.ReleaseContentInput{
 		ArtifactID: p.info.ArtifactID, Version: p.spec.Version, Delivery: delivered, Permission: perm,

@@ -24,6 +24,10 @@ const (
 	ErrTypeNoRegion = "NoRegionDelivered"
 )
 
+// changeNoAttemptAfterAbort is the workflow.GetVersion change ID of
+// runRegion's stop after an abort that arrived during BeforeRetry.
+const changeNoAttemptAfterAbort = "regional-no-attempt-after-abort"
+
 // Work is one run's regional work and the operator's decisions about it.
 // Fill in the fields, register the commands in setup, then Run.
 type Work struct {
@@ -168,8 +172,10 @@ func (w *Work) runRegion(ctx workflow.Context, region string) {
 		if w.BeforeRetry != nil {
 			w.BeforeRetry(ctx, region, err)
 		}
-		if ctx.Err() != nil {
-			return // aborted while preparing the retry: start nothing more
+		// Aborted while preparing the retry: start nothing more (versioned:
+		// runs before this change made the attempt).
+		if ctx.Err() != nil && workflow.GetVersion(ctx, changeNoAttemptAfterAbort, workflow.DefaultVersion, 1) == 1 {
+			return
 		}
 	}
 }
