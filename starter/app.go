@@ -191,3 +191,15 @@ func query[T any](ctx context.Context, a *app, id, runID, name string) (*T, erro
 	}
 	return &out, nil
 }
+
+// endedUnsuccessfully reports whether a run's status says it ended without
+// completing (failed, cancelled, terminated, timed out): the status commands
+// exit 1 for it, as the watching commands do.
+func endedUnsuccessfully(status enums.WorkflowExecutionStatus) bool {
+	switch status {
+	case enums.WORKFLOW_EXECUTION_STATUS_FAILED, enums.WORKFLOW_EXECUTION_STATUS_TERMINATED,
+		enums.WORKFLOW_EXECUTION_STATUS_CANCELED, enums.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
+		return true
+	}
+	return false
+}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"sigs.k8s.io/yaml"
 
@@ -313,7 +312,7 @@ func blueGreenStatusCommand(a *app) *cobra.Command {
 			if err := tw.Flush(); err != nil {
 				return err
 			}
-			if s := info.GetStatus(); s == enums.WORKFLOW_EXECUTION_STATUS_FAILED || s == enums.WORKFLOW_EXECUTION_STATUS_TERMINATED {
+			if s := info.GetStatus(); endedUnsuccessfully(s) {
 				return &exitError{code: exitFailed, err: fmt.Errorf("%s ended %s", id, s)}
 			}
 			return nil

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"sigs.k8s.io/yaml"
 
@@ -292,7 +291,7 @@ func statusCommand(a *app) *cobra.Command {
 			if err := tw.Flush(); err != nil {
 				return err
 			}
-			if info.GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_FAILED || info.GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_TERMINATED {
+			if endedUnsuccessfully(info.GetStatus()) {
 				return &exitError{code: exitFailed, err: fmt.Errorf("%s ended %s", id, info.GetStatus())}
 			}
 			return nil

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/temporal"
 
@@ -496,7 +495,7 @@ func versionStatusCommand(a *app) *cobra.Command {
 			if err := tw.Flush(); err != nil {
 				return err
 			}
-			if st := info.GetStatus(); st == enums.WORKFLOW_EXECUTION_STATUS_FAILED || st == enums.WORKFLOW_EXECUTION_STATUS_TERMINATED {
+			if st := info.GetStatus(); endedUnsuccessfully(st) {
 				return &exitError{code: exitFailed, err: fmt.Errorf("%s ended %s", id, st)}
 			}
 			return nil

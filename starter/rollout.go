@@ -219,7 +219,7 @@ func rolloutStatusCommand(a *app) *cobra.Command {
 			printRollout(out, st)
 			fmt.Fprintln(out)
 			printInstances(out, st)
-			if info.GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_FAILED || info.GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_TERMINATED {
+			if endedUnsuccessfully(info.GetStatus()) {
 				return &exitError{code: exitFailed, err: fmt.Errorf("%s ended %s", id, info.GetStatus())}
 			}
 			return nil
