@@ -47,3 +47,27 @@ func TestPrecheckOnAnUnavailableCloudIsNotInvalidInput(t *testing.T) {
 		require.Equal(t, exitFailed, exitCode(t, err), "%v", err)
 	})
 }
+
+// `rollout rollback` of a group without any task is invalid input (exit 2);
+// a server that cannot answer is a failed call (exit 1).
+func TestRolloutRollbackLookupExitCodes(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"no task", serviceerror.NewNotFound("workflow not found"), exitInvalid},
+		{"server unavailable", serviceerror.NewUnavailable("connection refused"), exitFailed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &mocks.Client{}
+			c.On("DescribeWorkflowExecution", mock.Anything, "rollout/asg-web-hz", "").Return(nil, tc.err)
+			a := &app{temporal: c, namespace: "default"}
+			cmd := rolloutRollbackCommand(a)
+			cmd.SilenceErrors, cmd.SilenceUsage = true, true
+			cmd.SetArgs([]string{"asg-web-hz"})
+			err := cmd.ExecuteContext(context.Background())
+			require.Equal(t, tc.want, exitCode(t, err), "%v", err)
+		})
+	}
+}

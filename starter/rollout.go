@@ -463,8 +463,12 @@ be rolled back.`,
 				return err
 			}
 			desc, err := client.DescribeWorkflowExecution(cmd.Context(), id, "")
-			if err != nil {
+			var notFound *serviceerror.NotFound
+			if errors.As(err, &notFound) {
 				return invalid("no rolling update of %s to roll back: %w", args[0], err)
+			}
+			if err != nil {
+				return fmt.Errorf("describe %s: %w", id, err)
 			}
 			info := desc.GetWorkflowExecutionInfo()
 			if info.GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
