@@ -488,10 +488,16 @@ func (b *build) checkAndRepair(ctx workflow.Context) error {
 		if err != nil {
 			return err
 		}
+		// Matched by item: the report after the repair need not list the
+		// items in the same order, or the same items.
+		before := map[string]string{} // item → detail; read by key only
+		for _, c := range checks {
+			before[c.Item] = c.Detail
+		}
 		for i := range after {
 			if after[i].Result == cloud.CheckNormal && slices.Contains(repaired, after[i].Item) {
 				after[i].Result = cloud.CheckRepaired
-				after[i].Detail = checks[i].Detail
+				after[i].Detail = before[after[i].Item]
 			}
 		}
 		checks = after

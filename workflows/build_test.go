@@ -621,3 +621,41 @@ func TestBuildDistributionFailureCleansUp(t *testing.T) {
 	require.Contains(t, appErr.Error(), "no quota in eu-west-1")
 	env.requireNothingLeft(t)
 }
+
+// The check after a repair is matched to the first check by item, not by
+// position: a report in another order (or with another item) must neither
+// give an item another item's detail nor panic the workflow.
+func TestBuildRepairReportMatchedByItem(t *testing.T) {
+	env := newBuildEnv(t)
+	tpl := env.template(t, baseTemplate("reorder"))
+	calls := 0
+	env.OnActivity(env.real.CheckBuildGuestOS, mock.Anything, mock.Anything).Return(
+		func(context.Context, activities.ResourceInput) ([]model.GuestOSCheck, error) {
+			calls++
+			switch calls {
+			case 1: // the intermediate instance, before the repair
+				return []model.GuestOSCheck{
+					{Item: cloud.GuestOSDhcp, Result: cloud.CheckAbnormal, Detail: "dhcp is off"},
+					{Item: cloud.GuestOSGrub, Result: cloud.CheckNormal},
+				}, nil
+			case 2: // after the repair: another order, one more item
+				return []model.GuestOSCheck{
+					{Item: cloud.GuestOSFstab, Result: cloud.CheckNormal},
+					{Item: cloud.GuestOSGrub, Result: cloud.CheckNormal},
+					{Item: cloud.GuestOSDhcp, Result: cloud.CheckNormal},
+				}, nil
+			}
+			return nil, nil // the test instance
+		})
+	env.OnActivity(env.real.RepairBuildGuestOS, mock.Anything, mock.Anything).Return([]string{cloud.GuestOSDhcp}, nil)
+
+	env.execute(tpl, "")
+
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	require.ElementsMatch(t, []model.GuestOSCheck{
+		{Item: cloud.GuestOSFstab, Result: cloud.CheckNormal},
+		{Item: cloud.GuestOSGrub, Result: cloud.CheckNormal},
+		{Item: cloud.GuestOSDhcp, Result: cloud.CheckRepaired, Detail: "dhcp is off"},
+	}, env.progress(t).Checks)
+}
