@@ -75,6 +75,7 @@ func (s *Server) getAuthorizationToken(c *call, req *cloud.GetAuthorizationToken
 	}
 	exp := c.now.Add(cloud.TokenTTL)
 	c.st.RegistryTokens[token] = &registryToken{Account: c.account, ExpireTime: exp}
+	c.touch(c.st.RegistryTokens, token)
 	// The ledger never holds the credential itself.
 	c.record(req.RegionId, "RegistryToken", tenantNamespace(c.account), "temporary credential issued, expires "+exp.Format(time.RFC3339))
 	return &cloud.GetAuthorizationTokenResponse{
@@ -136,6 +137,7 @@ func (c *call) dropExpiredTokens() {
 	for k, t := range c.st.RegistryTokens {
 		if !c.now.Before(t.ExpireTime) {
 			delete(c.st.RegistryTokens, k)
+			c.touch(c.st.RegistryTokens, k)
 		}
 	}
 }
@@ -157,6 +159,7 @@ func (s *Server) pushImage(c *call, req *cloud.PushImageRequest) (*cloud.PushIma
 		Digest: digest([]byte(req.SourceImage)), Size: 50 << 20, OwnerId: c.account, Source: req.SourceImage, PushTime: c.now,
 	}}
 	c.st.RepoTags[repoTagKey(req.Namespace, req.RepoName, req.Tag)] = rec
+	c.touch(c.st.RepoTags, repoTagKey(req.Namespace, req.RepoName, req.Tag))
 	c.record(req.RegionId, "RepoTag", repoTagKey(req.Namespace, req.RepoName, req.Tag), "image pushed from "+req.SourceImage)
 	return &cloud.PushImageResponse{Tag: rec.RepoTag, ImageUrl: pullAddress(cloud.RegistryImage, req.RegionId, req.Namespace, req.RepoName, req.Tag)}, nil
 }
@@ -176,6 +179,7 @@ func (s *Server) pushChart(c *call, req *cloud.PushChartRequest) (*cloud.PushCha
 		Digest: digest(req.Content), Size: len(req.Content), OwnerId: c.account, Source: req.ChartName, PushTime: c.now,
 	}}
 	c.st.RepoTags[repoTagKey(req.Namespace, req.RepoName, req.Tag)] = rec
+	c.touch(c.st.RepoTags, repoTagKey(req.Namespace, req.RepoName, req.Tag))
 	c.record(req.RegionId, "RepoTag", repoTagKey(req.Namespace, req.RepoName, req.Tag), fmt.Sprintf("chart %s pushed, %d bytes", req.ChartName, len(req.Content)))
 	return &cloud.PushChartResponse{Tag: rec.RepoTag, ChartUrl: pullAddress(cloud.RegistryChart, req.RegionId, req.Namespace, req.RepoName, req.Tag)}, nil
 }
@@ -305,6 +309,7 @@ func (s *Server) deleteRepoTag(c *call, req *cloud.DeleteRepoTagRequest) (*cloud
 		return nil, newError(http.StatusNotFound, cloud.CodeRepoTagMissing, "%s does not exist", k)
 	}
 	delete(c.st.RepoTags, k)
+	c.touch(c.st.RepoTags, k)
 	c.record("", "RepoTag", k, "deleted")
 	return &cloud.DeleteRepoTagResponse{}, nil
 }

@@ -125,6 +125,7 @@ func (s *Server) runCommand(c *call, req *cloud.RunCommandRequest) (*cloud.RunCo
 		c.record(r.RegionId, "Instance", r.InstanceId, fmt.Sprintf("command %s (%s) started, exits %d", inv.InvokeId, req.Type, res.ExitCode))
 	}
 	c.st.Invocations[inv.InvokeId] = inv
+	c.touch(c.st.Invocations, inv.InvokeId)
 	return &cloud.RunCommandResponse{InvokeId: inv.InvokeId}, nil
 }
 

@@ -161,6 +161,7 @@ func (s *Server) createArtifact(c *call, req *cloud.CreateArtifactRequest) (*clo
 		SupportRegionIds: slices.Clone(req.SupportRegionIds),
 		CreateTime:       c.now,
 	})
+	c.touch(c.st.Artifacts, a.ArtifactId)
 	detail := "draft version " + req.VersionName
 	if req.ArtifactId == "" {
 		detail = fmt.Sprintf("package %s (%s) created with %s", a.Name, a.ArtifactType, detail)
@@ -297,6 +298,7 @@ func (s *Server) releaseArtifact(c *call, req *cloud.ReleaseArtifactRequest) (*c
 	perm := req.Permission
 	perm.AccountIds = slices.Sorted(slices.Values(perm.AccountIds))
 	v.Status, v.ImageDelivery, v.Delivery, v.Permission, v.ReleaseTime = cloud.ArtifactAvailable, maps.Clone(req.ImageDelivery), maps.Clone(req.Delivery), &perm, c.now
+	c.touch(c.st.Artifacts, a.ArtifactId)
 	c.record(v.ArtifactProperty.RegionId, "Artifact", a.ArtifactId,
 		fmt.Sprintf("version %s of package %s released: %s, %d regions", v.VersionName, a.Name, perm.Visibility, max(len(v.ImageDelivery), len(v.Delivery))))
 	return &cloud.ReleaseArtifactResponse{Status: cloud.ArtifactAvailable}, nil
@@ -362,6 +364,7 @@ func (s *Server) deleteArtifact(c *call, req *cloud.DeleteArtifactRequest) (*clo
 	if err != nil {
 		return nil, err
 	}
+	c.touch(c.st.Artifacts, a.ArtifactId)
 	if req.VersionName == "" {
 		// Removed from the state first, so that content its versions share
 		// is not kept for one another.
@@ -413,6 +416,7 @@ func (s *Server) createService(c *call, req *cloud.CreateServiceRequest) (*cloud
 		OwnerId:     c.account,
 	}}
 	c.st.Services[svc.ServiceId] = svc
+	c.touch(c.st.Services, svc.ServiceId)
 	c.record("", "Service", svc.ServiceId, fmt.Sprintf("service %s (%s) with packages %v", svc.Name, svc.Visibility, svc.ArtifactIds))
 	for _, id := range svc.ArtifactIds {
 		c.recomputePermission(id)

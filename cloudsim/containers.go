@@ -230,6 +230,7 @@ func (c *call) resettle(ts *taskSetRecord, running, before, after int) {
 		return
 	}
 	ts.PrevRunning, ts.ChangedAt, ts.StableAt = running, c.now, c.now.Add(c.srv.taskSetSettle())
+	c.touch(c.st.TaskSets, ts.TaskSetArn)
 }
 
 // viewService is the service as DescribeServices answers it: counts summed
@@ -259,6 +260,7 @@ func (c *call) purgeDrained(svc *containerServiceRecord) {
 	for arn, ts := range c.st.TaskSets {
 		if ts.ServiceArn == svc.ServiceArn && c.gone(ts) {
 			delete(c.st.TaskSets, arn)
+			c.touch(c.st.TaskSets, arn)
 		}
 	}
 }
@@ -274,6 +276,7 @@ func (s *Server) createCluster(c *call, req *cloud.CreateClusterRequest) (*cloud
 	}
 	cl := &containerClusterRecord{Owner: c.account, ContainerCluster: cloud.ContainerCluster{ClusterArn: arn, ClusterName: name, Status: "ACTIVE"}}
 	c.st.Clusters[arn] = cl
+	c.touch(c.st.Clusters, arn)
 	c.record("", "Cluster", arn, "cluster "+name+" created")
 	return &cloud.CreateClusterResponse{Cluster: cl.ContainerCluster}, nil
 }
@@ -335,6 +338,7 @@ func (s *Server) createContainerService(c *call, req *cloud.CreateContainerServi
 		svc.DeploymentConfiguration = *req.DeploymentConfiguration
 	}
 	c.st.ContainerServices[arn] = svc
+	c.touch(c.st.ContainerServices, arn)
 	c.record("", "ContainerService", arn, fmt.Sprintf("service %s created in cluster %s, desired count %d, %s", svc.ServiceName, cl.ClusterName, svc.DesiredCount, controller))
 	return &cloud.CreateContainerServiceResponse{Service: c.viewService(svc)}, nil
 }
@@ -404,6 +408,7 @@ func (s *Server) updateService(c *call, req *cloud.UpdateServiceRequest) (*cloud
 				v := c.viewTaskSet(svc, ts)
 				c.resettle(ts, v.RunningCount, v.ComputedDesiredCount, computedCount(*req.DesiredCount, ts.Scale.Value))
 				ts.UpdatedAt = c.now
+				c.touch(c.st.TaskSets, ts.TaskSetArn)
 			}
 		}
 		changes = append(changes, fmt.Sprintf("desired count %d → %d", svc.DesiredCount, *req.DesiredCount))
@@ -414,6 +419,7 @@ func (s *Server) updateService(c *call, req *cloud.UpdateServiceRequest) (*cloud
 		svc.HealthCheckGracePeriodSeconds = *req.HealthCheckGracePeriodSeconds
 	}
 	if len(changes) > 0 {
+		c.touch(c.st.ContainerServices, svc.ServiceArn)
 		c.record("", "ContainerService", svc.ServiceArn, "service "+svc.ServiceName+": "+strings.Join(changes, ", "))
 	}
 	return &cloud.UpdateServiceResponse{Service: c.viewService(svc)}, nil
@@ -511,6 +517,7 @@ func (s *Server) createTaskSet(c *call, req *cloud.CreateTaskSetRequest) (*cloud
 	}}
 	ts.Unhealthy = c.faultFired(cloud.FaultUnhealthyTasks)
 	c.st.TaskSets[ts.TaskSetArn] = ts
+	c.touch(c.st.TaskSets, ts.TaskSetArn)
 	detail := fmt.Sprintf("task set %s of service %s: %s at %v%%, external ID %q", id, svc.ServiceName, ts.TaskDefinition, scale.Value, ts.ExternalId)
 	if ts.Unhealthy {
 		detail += " (unhealthy-tasks fault: its tasks fail health checks)"
@@ -597,6 +604,7 @@ func (s *Server) updateTaskSet(c *call, req *cloud.UpdateTaskSetRequest) (*cloud
 		c.resettle(ts, v.RunningCount, v.ComputedDesiredCount, computedCount(svc.DesiredCount, req.Scale.Value))
 		c.record("", "TaskSet", ts.TaskSetArn, fmt.Sprintf("task set %s of service %s scaled %v%% → %v%%", ts.Id, svc.ServiceName, ts.Scale.Value, req.Scale.Value))
 		ts.Scale, ts.UpdatedAt = req.Scale, c.now
+		c.touch(c.st.TaskSets, ts.TaskSetArn)
 	}
 	return &cloud.UpdateTaskSetResponse{TaskSet: c.viewTaskSet(svc, ts)}, nil
 }
@@ -615,9 +623,11 @@ func (s *Server) updateServicePrimaryTaskSet(c *call, req *cloud.UpdateServicePr
 		for _, other := range c.taskSets(svc) {
 			if other.Status == cloud.TaskSetPrimary {
 				other.Status, other.UpdatedAt, old = cloud.TaskSetActive, c.now, other.Id
+				c.touch(c.st.TaskSets, other.TaskSetArn)
 			}
 		}
 		ts.Status, ts.UpdatedAt = cloud.TaskSetPrimary, c.now
+		c.touch(c.st.TaskSets, ts.TaskSetArn)
 		c.record("", "TaskSet", ts.TaskSetArn, fmt.Sprintf("task set %s is the primary of service %s (was %q)", ts.Id, svc.ServiceName, old))
 	}
 	return &cloud.UpdateServicePrimaryTaskSetResponse{TaskSet: c.viewTaskSet(svc, ts)}, nil
@@ -639,6 +649,7 @@ func (s *Server) deleteTaskSet(c *call, req *cloud.DeleteTaskSetRequest) (*cloud
 		return nil, newError(http.StatusBadRequest, cloud.CodeECSInvalidParameter, "task set %s still has a scale of %v%%: scale it to 0 first or delete with force", ts.Id, ts.Scale.Value)
 	}
 	ts.DeletedAt, ts.UpdatedAt = c.now, c.now
+	c.touch(c.st.TaskSets, ts.TaskSetArn)
 	c.record("", "TaskSet", ts.TaskSetArn, fmt.Sprintf("task set %s of service %s deleted (draining)", ts.Id, svc.ServiceName))
 	return &cloud.DeleteTaskSetResponse{TaskSet: c.viewTaskSet(svc, ts)}, nil
 }

@@ -10,8 +10,11 @@
 //   - idempotency: a mutating call with a ClientToken is answered from its
 //     stored response when repeated (same resource, no new side effect); the
 //     same token with a different request is refused.
-//   - durability: state is written atomically to DataDir/state.json before a
-//     mutating call is acknowledged, so a kill -9 loses nothing acknowledged.
+//   - durability: before a mutating call is acknowledged, the records it
+//     touched are appended to DataDir/journal.jsonl (one line per call), so a
+//     kill -9 loses nothing acknowledged and a call costs what it changed,
+//     not the size of the state. DataDir/state.json is a snapshot, replaced
+//     atomically when the journal has outgrown it (journal.go).
 //   - a side-effect ledger (DataDir/ledger.jsonl): one entry per state change,
 //     for tests and operators to check that retries and replays did not
 //     repeat a side effect.
@@ -27,8 +30,11 @@
 //  1. add a map for its resources to state (state.go) and create it in
 //     state.init, so older state files load too;
 //  2. write handlers func(c *call, req *cloud.XRequest) (*cloud.XResponse, error)
-//     that validate first and change c.st last, and call c.record for every
-//     side effect (the ledger);
+//     that validate first and change c.st last, call c.touch(c.st.Xs, key)
+//     for every record they add, change or delete (c.touchEntry for one
+//     entry of a large map inside a record; only touched records are saved,
+//     and in tests a change without a touch fails the call), and call
+//     c.record for every side effect (the ledger);
 //  3. register them in a registerX method called from New, with
 //     registerQuery (read-only, runs under a read lock) or registerMutation
 //     (runs under the write lock, idempotent through ClientToken, persisted).

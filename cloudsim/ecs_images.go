@@ -250,6 +250,7 @@ func (s *Server) copyImage(c *call, req *cloud.CopyImageRequest) (*cloud.CopyIma
 		Tags:           maps.Clone(req.Tags),
 	}}
 	c.st.Images[imageKey(img.RegionId, id)] = img
+	c.touch(c.st.Images, imageKey(img.RegionId, id))
 	detail := fmt.Sprintf("copy of %s from %s, %d GiB, ready in %s", src.ImageId, src.RegionId, src.Size, dur.Round(time.Millisecond))
 	if img.FailsAtReady {
 		detail += " (copy-fail fault: will end CreateFailed)"
@@ -289,6 +290,7 @@ func (s *Server) cancelCopyImage(c *call, req *cloud.CancelCopyImageRequest) (*c
 		return nil, newError(http.StatusBadRequest, cloud.CodeIncorrectStatus, "image %s is %s, not Creating: only a running copy can be cancelled, delete the image instead", img.ImageId, st)
 	}
 	img.Deleted, img.DeletedTime = true, c.now
+	c.touch(c.st.Images, imageKey(img.RegionId, img.ImageId))
 	c.record(img.RegionId, "Image", img.ImageId, "copy cancelled at "+progress)
 	return &cloud.CancelCopyImageResponse{}, nil
 }
@@ -303,6 +305,7 @@ func (s *Server) deleteImage(c *call, req *cloud.DeleteImageRequest) (*cloud.Del
 		return nil, newError(http.StatusBadRequest, cloud.CodeIncorrectStatus, "image %s is Creating: cancel the copy with CancelCopyImage instead", img.ImageId)
 	}
 	img.Deleted, img.DeletedTime = true, c.now
+	c.touch(c.st.Images, imageKey(img.RegionId, img.ImageId))
 	c.record(img.RegionId, "Image", img.ImageId, "deleted ("+st+")")
 	return &cloud.DeleteImageResponse{}, nil
 }
@@ -345,6 +348,7 @@ func (s *Server) modifyImageSharePermission(c *call, req *cloud.ModifyImageShare
 	if len(shared) == 0 {
 		img.SharedWith = nil
 	}
+	c.touch(c.st.Images, imageKey(img.RegionId, img.ImageId))
 	c.record(img.RegionId, "Image", img.ImageId, fmt.Sprintf("shared with %v, public %t", shared, public))
 	return &cloud.ModifyImageSharePermissionResponse{}, nil
 }

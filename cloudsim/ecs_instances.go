@@ -246,6 +246,7 @@ func (c *call) newInstance(region, instanceType, vSwitch string, img *imageRecor
 		ReadyTime:    c.now.Add(boot),
 	}}
 	c.st.Instances[id] = r
+	c.touch(c.st.Instances, id)
 	return r
 }
 
@@ -302,6 +303,7 @@ func (s *Server) deleteInstances(c *call, req *cloud.DeleteInstancesRequest) (*c
 	}
 	for _, r := range recs {
 		delete(c.st.Instances, r.InstanceId)
+		c.touch(c.st.Instances, r.InstanceId)
 		c.record(r.RegionId, "Instance", r.InstanceId, "released ("+r.status(c.now)+")")
 	}
 	return &cloud.DeleteInstancesResponse{}, nil
@@ -343,6 +345,7 @@ func (s *Server) replaceSystemDisk(c *call, req *cloud.ReplaceSystemDiskRequest)
 	disk.DiskId = newDiskID()
 	r.ImageId, r.OSType, r.OSName, r.SystemDisk = img.ImageId, cmp.Or(img.OSType, cloud.OSLinux), img.OSName, disk
 	r.Transition, r.ReadyTime, r.Stopped = cloud.InstanceStarting, c.now.Add(dur), false
+	c.touch(c.st.Instances, r.InstanceId)
 	c.record(r.RegionId, "Instance", r.InstanceId, fmt.Sprintf("system disk replaced: %s → %s (%s), running again in %s", from, img.ImageId, disk.DiskId, dur.Round(time.Millisecond)))
 	return &cloud.ReplaceSystemDiskResponse{DiskId: disk.DiskId}, nil
 }

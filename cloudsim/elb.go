@@ -84,6 +84,7 @@ func (s *Server) createLoadBalancer(c *call, req *cloud.CreateELBLoadBalancerReq
 		DNSName: req.Name + "-" + shortHash(arn)[:8] + ".elb.example", CreatedTime: c.now,
 	}}
 	c.st.LoadBalancers[arn] = lb
+	c.touch(c.st.LoadBalancers, arn)
 	c.record("", "LoadBalancer", arn, fmt.Sprintf("%s load balancer %s created", typ, req.Name))
 	return &cloud.CreateELBLoadBalancerResponse{LoadBalancer: lb.ELBLoadBalancer}, nil
 }
@@ -110,6 +111,7 @@ func (s *Server) createTargetGroup(c *call, req *cloud.CreateTargetGroupRequest)
 		TargetGroupArn: arn, TargetGroupName: req.Name, Protocol: req.Protocol, Port: req.Port, TargetType: targetType,
 	}}
 	c.st.TargetGroups[arn] = tg
+	c.touch(c.st.TargetGroups, arn)
 	c.record("", "TargetGroup", arn, fmt.Sprintf("target group %s (%s:%d) created", req.Name, req.Protocol, req.Port))
 	return &cloud.CreateTargetGroupResponse{TargetGroup: c.viewTargetGroup(tg)}, nil
 }
@@ -247,6 +249,7 @@ func (s *Server) createListener(c *call, req *cloud.CreateELBListenerRequest) (*
 		DefaultActions: cloneActions(req.DefaultActions),
 	}}
 	c.st.Listeners[arn] = l
+	c.touch(c.st.Listeners, arn)
 	c.record("", "Listener", arn, fmt.Sprintf("listener %s:%d created, forward %s", lb.LoadBalancerName, req.Port, weightsText(l.DefaultActions, c.st.TargetGroups)))
 	return &cloud.CreateELBListenerResponse{Listener: l.view()}, nil
 }
@@ -283,6 +286,7 @@ func (s *Server) modifyListener(c *call, req *cloud.ModifyListenerRequest) (*clo
 	before := weightsText(l.DefaultActions, c.st.TargetGroups)
 	after := weightsText(req.DefaultActions, c.st.TargetGroups)
 	l.DefaultActions = cloneActions(req.DefaultActions)
+	c.touch(c.st.Listeners, l.ListenerArn)
 	if before != after {
 		c.record("", "Listener", l.ListenerArn, fmt.Sprintf("listener port %d forward %s → %s", l.Port, before, after))
 	}

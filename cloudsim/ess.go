@@ -185,6 +185,7 @@ func (s *Server) suspendProcesses(c *call, req *cloud.SuspendProcessesRequest) (
 	}
 	if len(changed) > 0 {
 		g.SuspendedProcesses = append(g.SuspendedProcesses, changed...)
+		c.touch(c.st.ScalingGroups, g.ScalingGroupId)
 		c.record(g.RegionId, "ScalingGroup", g.ScalingGroupId, "suspended "+strings.Join(changed, ","))
 	}
 	return &cloud.SuspendProcessesResponse{}, nil
@@ -207,6 +208,7 @@ func (s *Server) resumeProcesses(c *call, req *cloud.ResumeProcessesRequest) (*c
 		return false
 	})
 	if len(changed) > 0 {
+		c.touch(c.st.ScalingGroups, g.ScalingGroupId)
 		c.record(g.RegionId, "ScalingGroup", g.ScalingGroupId, "resumed "+strings.Join(changed, ","))
 	}
 	return &cloud.ResumeProcessesResponse{}, nil
@@ -251,11 +253,13 @@ func (s *Server) enterStandby(c *call, req *cloud.EnterStandbyRequest) (*cloud.E
 			continue // already there: nothing to do
 		}
 		m.LifecycleState, m.SavedWeights = cloud.LifecycleStandby, map[string]int{}
+		c.touchEntry(c.st.ScalingGroups, g.ScalingGroupId, g.Members, id)
 		for _, lbID := range g.LoadBalancerIds {
 			if lb := c.st.SLBs[lbID]; lb != nil {
 				if w, ok := lb.Weights[id]; ok {
 					m.SavedWeights[lbID] = w
 					lb.Weights[id] = 0
+					c.touchEntry(c.st.SLBs, lbID, lb.Weights, id)
 				}
 			}
 		}
@@ -287,11 +291,13 @@ func (s *Server) exitStandby(c *call, req *cloud.ExitStandbyRequest) (*cloud.Exi
 			if lb := c.st.SLBs[lbID]; lb != nil {
 				if _, ok := lb.Weights[id]; ok {
 					lb.Weights[id] = w
+					c.touchEntry(c.st.SLBs, lbID, lb.Weights, id)
 				}
 			}
 		}
 		c.record(g.RegionId, "ScalingInstance", id, fmt.Sprintf("InService in %s, weights restored to %v", g.ScalingGroupId, m.SavedWeights))
 		m.LifecycleState, m.SavedWeights = cloud.LifecycleInService, nil
+		c.touchEntry(c.st.ScalingGroups, g.ScalingGroupId, g.Members, id)
 	}
 	return &cloud.ExitStandbyResponse{}, nil
 }
@@ -355,6 +361,7 @@ func (s *Server) setBackendServers(c *call, req *cloud.SetBackendServersRequest)
 		if lb.Weights[b.ServerId] != b.Weight {
 			c.record(lb.RegionId, "LoadBalancer", lb.LoadBalancerId, fmt.Sprintf("weight of %s %d → %d", b.ServerId, lb.Weights[b.ServerId], b.Weight))
 			lb.Weights[b.ServerId] = b.Weight
+			c.touchEntry(c.st.SLBs, lb.LoadBalancerId, lb.Weights, b.ServerId)
 		}
 	}
 	return &cloud.SetBackendServersResponse{LoadBalancerId: lb.LoadBalancerId, BackendServers: lb.servers()}, nil

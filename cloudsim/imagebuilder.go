@@ -274,8 +274,10 @@ func (s *Server) createImage(c *call, req *cloud.CreateImageRequest) (*cloud.Cre
 		img.Platform, img.Architecture, img.SourceImageId = src.Platform, src.Architecture, src.ImageId
 	}
 	c.st.Images[imageKey(req.RegionId, id)] = img
+	c.touch(c.st.Images, imageKey(req.RegionId, id))
 	if left := c.guestOSProblems(r); len(left) > 0 {
 		c.st.Build.GuestOSProblems[imageKey(req.RegionId, id)] = left
+		c.touch(c.st.Build.GuestOSProblems, imageKey(req.RegionId, id))
 	}
 	c.record(req.RegionId, "Image", id, fmt.Sprintf("created from instance %s, %d GiB, ready in %s", r.InstanceId, img.Size, dur.Round(time.Millisecond)))
 	return &cloud.CreateImageResponse{ImageId: id}, nil
@@ -364,6 +366,7 @@ func (s *Server) repairGuestOS(c *call, req *cloud.RepairGuestOSRequest) (*cloud
 	for _, item := range req.Items {
 		if slices.Contains(problems, item) {
 			c.st.Build.Repairs[key] = append(c.st.Build.Repairs[key], item)
+			c.touch(c.st.Build.Repairs, key)
 			resp.Repaired = append(resp.Repaired, item)
 		}
 	}
@@ -528,6 +531,7 @@ func (s *Server) createImagePipeline(c *call, req *cloud.CreateImagePipelineRequ
 		p.ToRegionIds = []string{req.RegionId}
 	}
 	c.st.Build.Pipelines[id] = &pipelineRecord{ImagePipeline: p, OwnerId: c.account}
+	c.touch(c.st.Build.Pipelines, id)
 	c.record(req.RegionId, "ImagePipeline", id, "created "+req.Name)
 	return &cloud.CreateImagePipelineResponse{ImagePipelineId: id}, nil
 }
@@ -581,6 +585,7 @@ func (s *Server) deleteImagePipeline(c *call, req *cloud.DeleteImagePipelineRequ
 		return nil, newError(http.StatusBadRequest, cloud.CodeOperationConflict, "image template %s has build %s running (%s): cancel it first", p.ImagePipelineId, e.ExecutionId, e.Status)
 	}
 	delete(c.st.Build.Pipelines, p.ImagePipelineId)
+	c.touch(c.st.Build.Pipelines, p.ImagePipelineId)
 	c.record(p.RegionId, "ImagePipeline", p.ImagePipelineId, "deleted")
 	return &cloud.DeleteImagePipelineResponse{}, nil
 }
@@ -601,6 +606,7 @@ func (s *Server) startImagePipelineExecution(c *call, req *cloud.StartImagePipel
 		ExecutionId: id, ImagePipelineId: p.ImagePipelineId, RegionId: p.RegionId,
 		Status: cloud.PipelineExecutionPreparing, CreationTime: c.now, ModifiedTime: c.now,
 	}}
+	c.touch(c.st.Build.Executions, id)
 	c.record(p.RegionId, "ImagePipelineExecution", id, "started for "+p.ImagePipelineId)
 	return &cloud.StartImagePipelineExecutionResponse{ExecutionId: id}, nil
 }
@@ -648,6 +654,7 @@ func (s *Server) cancelImagePipelineExecution(c *call, req *cloud.CancelImagePip
 		return &cloud.CancelImagePipelineExecutionResponse{}, nil // cancelling already: no side effect
 	}
 	e.Status, e.ModifiedTime = cloud.PipelineExecutionCancelling, c.now
+	c.touch(c.st.Build.Executions, e.ExecutionId)
 	c.record(e.RegionId, "ImagePipelineExecution", e.ExecutionId, "cancelling")
 	return &cloud.CancelImagePipelineExecutionResponse{}, nil
 }
@@ -679,6 +686,7 @@ func (s *Server) updateImagePipelineExecution(c *call, req *cloud.UpdateImagePip
 		return &cloud.UpdateImagePipelineExecutionResponse{}, nil
 	}
 	e.ModifiedTime = c.now
+	c.touch(c.st.Build.Executions, e.ExecutionId)
 	c.record(e.RegionId, "ImagePipelineExecution", e.ExecutionId, fmt.Sprintf("%s %s %s", e.Status, e.Step, e.Message))
 	return &cloud.UpdateImagePipelineExecutionResponse{}, nil
 }

@@ -90,7 +90,7 @@ func (l *ledger) append(entries []cloud.LedgerEntry) error {
 	return l.file.Sync()
 }
 
-// recover appends the entries of the last mutation that state.json holds
+// recover appends the entries of the last mutation that the state holds
 // but the ledger file lacks (a crash between the two writes).
 func (l *ledger) recover(st *state) error {
 	last := l.lastSeq()

@@ -100,6 +100,7 @@ func (s *Server) startExecution(c *call, req *cloud.StartExecutionRequest) (*clo
 			installed = map[string]string{}
 			c.st.OOSInstalled[id] = installed
 		}
+		c.touch(c.st.OOSInstalled, id)
 		was := cmp.Or(installed[p.PackageName], "none")
 		if p.Action == cloud.PackageInstall {
 			installed[p.PackageName] = p.PackageVersion
@@ -122,6 +123,7 @@ func (s *Server) startExecution(c *call, req *cloud.StartExecutionRequest) (*clo
 		exec.StatusMessage = "the package could not be configured on some instances"
 	}
 	c.st.OOSExecutions[exec.ExecutionId] = exec
+	c.touch(c.st.OOSExecutions, exec.ExecutionId)
 	return &cloud.StartExecutionResponse{Execution: exec.view(c.now)}, nil
 }
 

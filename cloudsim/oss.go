@@ -128,6 +128,7 @@ func (c *call) storeObject(region, bucket, key string, content []byte) *objectRe
 		OwnerId: c.account, InternalUrl: internalURL(region, bucket, key), LastModified: c.now,
 	}}
 	c.st.Objects[objectKey(region, bucket, key)] = obj
+	c.touch(c.st.Objects, objectKey(region, bucket, key))
 	return obj
 }
 
@@ -182,6 +183,7 @@ func (s *Server) deleteObject(c *call, req *cloud.DeleteObjectRequest) (*cloud.D
 		return &cloud.DeleteObjectResponse{}, nil // OSS answers a delete of a missing key with success
 	}
 	delete(c.st.Objects, k)
+	c.touch(c.st.Objects, k)
 	c.record(req.RegionId, "Object", req.Bucket+"/"+req.Key, "deleted")
 	return &cloud.DeleteObjectResponse{}, nil
 }

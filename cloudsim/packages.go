@@ -192,6 +192,7 @@ func (c *call) removeVersionContent(a *artifactRecord, v cloud.ArtifactVersion) 
 				continue
 			}
 			img.Deleted, img.DeletedTime = true, c.now
+			c.touch(c.st.Images, imageKey(region, id))
 			c.record(region, "Image", id, fmt.Sprintf("deleted with version %s of package %s", v.VersionName, a.Name))
 		}
 	case cloud.ArtifactFile:
@@ -209,6 +210,7 @@ func (c *call) removeVersionContent(a *artifactRecord, v cloud.ArtifactVersion) 
 				continue
 			}
 			delete(c.st.Objects, objectKey(region, obj.Bucket, obj.Key))
+			c.touch(c.st.Objects, objectKey(region, obj.Bucket, obj.Key))
 			c.record(region, "Object", obj.Bucket+"/"+obj.Key, fmt.Sprintf("deleted with version %s of package %s", v.VersionName, a.Name))
 		}
 	case cloud.ArtifactAcrImage, cloud.ArtifactHelmChart:
@@ -221,6 +223,7 @@ func (c *call) removeVersionContent(a *artifactRecord, v cloud.ArtifactVersion) 
 			return
 		}
 		delete(c.st.RepoTags, k)
+		c.touch(c.st.RepoTags, k)
 		c.record("", "RepoTag", k, fmt.Sprintf("deleted with version %s of package %s", v.VersionName, a.Name))
 	}
 }
@@ -259,6 +262,7 @@ func (c *call) recomputePermission(artifactID string) {
 		p := perm
 		p.AccountIds = slices.Clone(perm.AccountIds)
 		v.Permission = &p
+		c.touch(c.st.Artifacts, artifactID)
 		if a.ArtifactType == cloud.ArtifactEcsImage {
 			for region, id := range v.ImageDelivery {
 				img := c.st.Images[imageKey(region, id)]
@@ -266,6 +270,7 @@ func (c *call) recomputePermission(artifactID string) {
 					continue
 				}
 				img.IsPublic = perm.Visibility == cloud.VisibilityPublic
+				c.touch(c.st.Images, imageKey(region, id))
 				img.SharedWith = slices.DeleteFunc(slices.Clone(perm.AccountIds), func(x string) bool { return x == a.OwnerId })
 			}
 		}
@@ -309,6 +314,7 @@ func (s *Server) updateNestService(c *call, req *cloud.UpdateNestServiceRequest)
 	svc.Visibility = visibility
 	svc.Whitelist = slices.Compact(slices.Sorted(slices.Values(whitelist)))
 	svc.ArtifactIds = slices.Compact(slices.Sorted(slices.Values(ids)))
+	c.touch(c.st.Services, svc.ServiceId)
 	c.record("", "Service", svc.ServiceId, fmt.Sprintf("service %s updated: %s, whitelist %v, packages %v", svc.Name, svc.Visibility, svc.Whitelist, svc.ArtifactIds))
 	for _, id := range slices.Compact(slices.Sorted(slices.Values(affected))) {
 		c.recomputePermission(id)

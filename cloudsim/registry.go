@@ -45,6 +45,7 @@ type call struct {
 	faults   []string // fired fault rules, for the request log
 
 	effects []cloud.LedgerEntry // side effects, appended to the ledger on success
+	touched []touchedRecord     // records changed, persisted on success (touch)
 }
 
 // record notes a side effect of a mutating call for the ledger. The pipeline
@@ -66,8 +67,9 @@ func registerQuery[Req, Resp any](s *Server, name string, h func(*call, *Req) (*
 }
 
 // registerMutation registers an action that changes state: it runs under the
-// write lock, is idempotent through the request's ClientToken, and its changes
-// are saved before it is answered (or rolled back if it fails).
+// write lock, is idempotent through the request's ClientToken, and the
+// records it touches (call.touch) are saved before it is answered (or its
+// changes are rolled back if it fails).
 func registerMutation[Req, Resp any](s *Server, name string, h func(*call, *Req) (*Resp, error)) {
 	register(s, name, true, h)
 }

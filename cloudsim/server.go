@@ -3,12 +3,12 @@ package cloudsim
 import (
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,8 +25,8 @@ const DefaultImageQuota = 100
 // Config configures a Server. The zero value is usable: in-memory state,
 // real durations, seeded demo data.
 type Config struct {
-	// DataDir holds state.json and ledger.jsonl; state is loaded from it on
-	// start. Empty: state lives in memory only.
+	// DataDir holds state.json, journal.jsonl and ledger.jsonl; state is
+	// loaded from it on start. Empty: state lives in memory only.
 	DataDir string
 	// TimeScale multiplies the duration of asynchronous operations: 1 (or 0,
 	// the default) is real durations, 0.002 makes a 40-minute copy take about
@@ -76,7 +76,8 @@ type Server struct {
 
 	mu     sync.RWMutex // guards everything below
 	st     *state
-	saved  []byte // st as last saved: the rollback point of a failed mutation
+	store  *store // st as last saved: the rollback point of a failed mutation
+	shadow *state // with verifyJournal: the state a restart would load
 	ledger *ledger
 	closed bool
 }
@@ -138,55 +139,83 @@ func New(cfg Config) (*Server, error) {
 // open loads or creates the state and the ledger.
 func (s *Server) open() error {
 	dir := s.cfg.DataDir
-	st, found := newState(), false
 	if dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
-		var err error
-		if st, found, err = loadState(dir); err != nil {
-			return err
-		}
 	}
-	l, err := openLedger(dir)
+	store, st, found, err := openStore(dir)
 	if err != nil {
 		return err
 	}
+	l, err := openLedger(dir)
+	if err != nil {
+		store.close()
+		return err
+	}
 	if err := l.recover(st); err != nil {
+		store.close()
 		l.close()
 		return err
 	}
-	s.st, s.ledger = st, l
+	s.st, s.store, s.ledger = st, store, l
 	if !found && !s.cfg.NoSeed {
 		seed(st, s.now())
 	}
 	// Save at once: a new state exists on disk from the start, and a
-	// recovered one becomes the rollback point.
+	// recovered one becomes the snapshot, with an empty journal.
 	if err := s.save(); err != nil {
+		store.close()
 		l.close()
 		return err
 	}
 	return nil
 }
 
-// save writes the state; it becomes the rollback point. Called with mu held.
+// save writes the whole state as the snapshot (compaction); it becomes the
+// rollback point. Mutating calls append to the journal instead (commit);
+// save is for the rare changes made outside the pipeline. Called with mu
+// held.
 func (s *Server) save() error {
-	data, err := json.Marshal(s.st)
+	s.shadow = nil
+	return s.store.compact(s.st)
+}
+
+// commit persists a successful mutating call: one journal line with the
+// records it touched. eventsBefore is len(s.st.Events) before it ran.
+func (s *Server) commit(c *call, eventsBefore int) error {
+	line, err := journalLineOf(s.st, c, eventsBefore)
 	if err != nil {
 		return err
 	}
-	if s.cfg.DataDir != "" {
-		if err := writeFileAtomic(filepath.Join(s.cfg.DataDir, stateFile), data); err != nil {
+	s.st.JournalSeq = line.Seq // a failure below rolls it back with the rest
+	if verifyJournal.Load() {
+		if s.shadow == nil {
+			if s.shadow, err = s.store.load(); err != nil {
+				return err
+			}
+		}
+		if err := verify(s.shadow, s.st, line, c.action); err != nil {
+			s.shadow = nil
 			return err
 		}
 	}
-	s.saved = data
+	if err := s.store.append(line); err != nil {
+		s.shadow = nil
+		return err
+	}
+	if s.store.needsCompaction() {
+		// The call is saved already; a failed compaction is retried after
+		// the next one.
+		_ = s.save()
+	}
 	return nil
 }
 
-// rollback restores the state last saved, undoing a failed mutation.
+// rollback restores the state last saved, undoing a failed mutation. It
+// decodes the whole state, but only when a call fails.
 func (s *Server) rollback() {
-	st, err := decodeState(s.saved)
+	st, err := s.store.load()
 	if err != nil {
 		panic("cloudsim: cannot decode the state it saved: " + err.Error())
 	}
@@ -201,7 +230,7 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.closed = true
-	return s.ledger.close()
+	return errors.Join(s.store.close(), s.ledger.close())
 }
 
 // Ledger returns every side effect recorded since the state began.
@@ -367,6 +396,7 @@ func (s *Server) mutate(c *call, req *decodedRequest) ([]byte, error) {
 		return nil, unavailable("the simulator is shut down")
 	}
 	c.now, c.st = s.now(), s.st
+	eventsBefore := len(s.st.Events)
 
 	key := ""
 	if c.clientToken != "" {
@@ -393,6 +423,7 @@ func (s *Server) mutate(c *call, req *decodedRequest) ([]byte, error) {
 	}
 	if key != "" {
 		s.st.Idempotency[key] = &idempotencyRecord{RequestHash: req.hash, Response: out, Time: c.now}
+		c.touch(s.st.Idempotency, key)
 	}
 	entries := make([]cloud.LedgerEntry, len(c.effects))
 	for i, e := range c.effects {
@@ -401,7 +432,7 @@ func (s *Server) mutate(c *call, req *decodedRequest) ([]byte, error) {
 		entries[i] = e
 	}
 	s.st.LastLedger = entries
-	if err := s.save(); err != nil {
+	if err := s.commit(c, eventsBefore); err != nil {
 		s.rollback()
 		return nil, internalError("saving state: %v", err)
 	}

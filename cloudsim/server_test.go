@@ -98,7 +98,7 @@ func TestInMemoryServer(t *testing.T) {
 	}
 	entries, _ := os.ReadDir(".")
 	for _, e := range entries {
-		if e.Name() == "state.json" || e.Name() == "ledger.jsonl" {
+		if e.Name() == "state.json" || e.Name() == "journal.jsonl" || e.Name() == "ledger.jsonl" {
 			t.Fatalf("in-memory server wrote %s", e.Name())
 		}
 	}

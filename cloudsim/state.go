@@ -2,9 +2,7 @@ package cloudsim
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -18,7 +16,8 @@ const (
 )
 
 // state is everything the simulated cloud knows, one map per resource type.
-// It is saved whole after every mutation; a simulator's state is small.
+// It is saved as a snapshot plus a journal of the records each mutation
+// touched (journal.go).
 type state struct {
 	FormatVersion int
 	// SeededAt is when the demo data was created (zero: never seeded).
@@ -62,11 +61,14 @@ type state struct {
 	Idempotency map[string]*idempotencyRecord
 
 	// LedgerSeq is the Seq of the last ledger entry. LastLedger are the entries
-	// of the last mutation: saved here first, because state.json is the commit
-	// point, and appended to the ledger file again on load if a crash came
-	// between the two writes.
+	// of the last mutation: saved here first, because the state (the call's
+	// journal line) is the commit point, and appended to the ledger file
+	// again on load if a crash came between the two writes.
 	LedgerSeq  int64
 	LastLedger []cloud.LedgerEntry `json:",omitempty"`
+
+	// JournalSeq is the Seq of the last journal line applied (journal.go).
+	JournalSeq int64 `json:",omitzero"`
 }
 
 // idempotencyRecord is the stored answer of a call made with a client token.
@@ -160,21 +162,6 @@ func decodeState(data []byte) (*state, error) {
 	st.FormatVersion = stateFormatVersion
 	st.init()
 	return st, nil
-}
-
-// loadState reads dir/state.json; found is false when there is none yet.
-func loadState(dir string) (st *state, found bool, err error) {
-	raw, err := os.ReadFile(filepath.Join(dir, stateFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return newState(), false, nil
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	if st, err = decodeState(raw); err != nil {
-		return nil, false, fmt.Errorf("%s: %w", filepath.Join(dir, stateFile), err)
-	}
-	return st, true, nil
 }
 
 // writeFileAtomic replaces path with data so that a crash leaves either the

@@ -59,6 +59,7 @@ func (s *Server) createVpc(c *call, req *cloud.CreateVpcRequest) (*cloud.CreateV
 		VpcId: id, VpcName: req.VpcName, RegionId: req.RegionId,
 		CidrBlock: cmp.Or(req.CidrBlock, "172.16.0.0/12"), CreationTime: c.now,
 	}}
+	c.touch(c.st.Build.Vpcs, id)
 	c.record(req.RegionId, "Vpc", id, "created "+cmp.Or(req.VpcName, id))
 	return &cloud.CreateVpcResponse{VpcId: id}, nil
 }
@@ -77,6 +78,7 @@ func (s *Server) deleteVpc(c *call, req *cloud.DeleteVpcRequest) (*cloud.DeleteV
 		}
 	}
 	delete(c.st.Build.Vpcs, r.VpcId)
+	c.touch(c.st.Build.Vpcs, r.VpcId)
 	c.record(r.RegionId, "Vpc", r.VpcId, "deleted")
 	return &cloud.DeleteVpcResponse{}, nil
 }
@@ -97,6 +99,7 @@ func (s *Server) createVSwitch(c *call, req *cloud.CreateVSwitchRequest) (*cloud
 		VSwitchId: id, VSwitchName: req.VSwitchName, VpcId: vpc.VpcId, RegionId: req.RegionId,
 		ZoneId: cmp.Or(req.ZoneId, req.RegionId+"-a"), CidrBlock: cmp.Or(req.CidrBlock, "172.16.0.0/24"), CreationTime: c.now,
 	}}
+	c.touch(c.st.Build.VSwitches, id)
 	c.record(req.RegionId, "VSwitch", id, "created in "+vpc.VpcId)
 	return &cloud.CreateVSwitchResponse{VSwitchId: id}, nil
 }
@@ -120,6 +123,7 @@ func (s *Server) deleteVSwitch(c *call, req *cloud.DeleteVSwitchRequest) (*cloud
 		return nil, newError(http.StatusBadRequest, cloud.CodeDependencyViolation, "vSwitch %s is used by instances %v: release them first", r.VSwitchId, users)
 	}
 	delete(c.st.Build.VSwitches, r.VSwitchId)
+	c.touch(c.st.Build.VSwitches, r.VSwitchId)
 	c.record(r.RegionId, "VSwitch", r.VSwitchId, fmt.Sprintf("deleted from %s", r.VpcId))
 	return &cloud.DeleteVSwitchResponse{}, nil
 }
