@@ -35,7 +35,9 @@ func NewClient(endpoint, accountID string) *Client {
 	return &Client{
 		endpoint:  strings.TrimRight(endpoint, "/"),
 		accountID: accountID,
-		http:      &http.Client{Timeout: 30 * time.Second},
+		// Below the polling activities' heartbeat timeouts (15 s): one hung
+		// call fails fast and is retried instead of costing an attempt.
+		http: &http.Client{Timeout: 10 * time.Second},
 	}
 }
 

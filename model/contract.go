@@ -18,7 +18,7 @@ const TaskQueue = "imagefleet"
 // namespace before a workflow upserts them (the local stack does it at start;
 // see README for a production cluster).
 var (
-	// SAOperation names the kind of work: distribute, build, rollout, bluegreen.
+	// SAOperation names the kind of work: distribute, publish, build, rollout, bluegreen.
 	SAOperation = temporal.NewSearchAttributeKeyKeyword("ImagefleetOperation")
 	// SAState is the run's coarse state, e.g. Running, WaitingForOperator.
 	SAState   = temporal.NewSearchAttributeKeyKeyword("ImagefleetState")

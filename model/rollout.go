@@ -375,8 +375,11 @@ type InstanceProgress struct {
 	Error  string `json:"error,omitempty"`
 }
 
-// MaxKeptOutput is how much output a task keeps per instance.
-const MaxKeptOutput = 2048
+// MaxKeptOutput is how much output (its tail) a task keeps per instance.
+// Small on purpose: the state of a 2,000-instance task is a query answer and
+// the workflow's result, and must stay well below Temporal's 2 MB payload
+// limit. The whole output stays in Cloud Assistant (DescribeInvocationResults).
+const MaxKeptOutput = 256
 
 // BatchProgress is one batch.
 type BatchProgress struct {

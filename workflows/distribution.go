@@ -147,6 +147,7 @@ func (d *distribution) run(ctx workflow.Context) (*model.DistributionResult, err
 		if result, err = d.publish(ctx); err == nil {
 			d.progress.Phase = model.PhasePublished
 			d.state.Set(ctx, model.StateSucceeded)
+			workflow.SetCurrentDetails(ctx, distributionDetails(&d.progress))
 			return result, nil
 		}
 	}
@@ -155,7 +156,7 @@ func (d *distribution) run(ctx workflow.Context) (*model.DistributionResult, err
 
 // prepare checks the source image and creates the draft version.
 func (d *distribution) prepare(ctx workflow.Context) (string, error) {
-	actx := workflow.WithActivityOptions(ctx, shortActivity(d.spec.Attempts()))
+	actx := workflow.WithActivityOptions(ctx, shortActivity(stepAttempts))
 	if err := workflow.ExecuteActivity(actx, images.CheckSourceImage, activities.SourceImageInput{Region: d.spec.SourceRegion, ImageID: d.spec.SourceImage}).Get(ctx, nil); err != nil {
 		return "", err
 	}
@@ -251,7 +252,7 @@ func (d *distribution) deleteCopy(ctx workflow.Context, region, imageID string) 
 func (d *distribution) publish(ctx workflow.Context) (*model.DistributionResult, error) {
 	d.progress.Phase = model.PhaseSharing
 	d.updateDetails(ctx)
-	actx := workflow.WithActivityOptions(ctx, shortActivity(d.spec.Attempts()))
+	actx := workflow.WithActivityOptions(ctx, shortActivity(stepAttempts))
 	var perm model.Permission
 	if err := workflow.ExecuteActivity(actx, packages.ResolvePackagePermission, d.progress.ArtifactID).Get(ctx, &perm); err != nil {
 		return nil, err
@@ -301,7 +302,7 @@ func (d *distribution) publish(ctx workflow.Context) (*model.DistributionResult,
 		rctx, cancel = workflow.NewDisconnectedContext(ctx)
 		defer cancel()
 	}
-	rctx = workflow.WithActivityOptions(rctx, shortActivity(d.spec.Attempts()))
+	rctx = workflow.WithActivityOptions(rctx, shortActivity(stepAttempts))
 	err := workflow.ExecuteActivity(rctx, packages.ReleaseArtifactVersion, activities.ReleaseInput{
 		ArtifactID: d.progress.ArtifactID, Version: d.spec.Version, ImageIDs: delivered, Permission: perm,
 		ClientToken: model.ClientToken(d.tokenKey, "release"),
@@ -344,6 +345,7 @@ func (d *distribution) fail(ctx workflow.Context, err error) error {
 		d.progress.Phase = model.PhaseFailed
 		d.state.Set(ctx, model.StateFailed)
 	}
+	workflow.SetCurrentDetails(ctx, distributionDetails(&d.progress))
 	return err
 }
 

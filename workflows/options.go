@@ -20,6 +20,12 @@ func retryPolicy(attempts int) *temporal.RetryPolicy {
 	}
 }
 
+// stepAttempts bounds the retries of a run's steps that are not per region
+// (checks, permissions, release). A spec's copyAttempts says when to ask the
+// operator about a region, not how soon a whole run gives up on a transient
+// error.
+const stepAttempts = 10
+
 // shortActivity is for a single cloud call.
 func shortActivity(attempts int) workflow.ActivityOptions {
 	return workflow.ActivityOptions{

@@ -122,7 +122,7 @@ func (p *publication) run(ctx workflow.Context) (*model.PublishResult, error) {
 
 // load reads the draft version: its type, content and regions.
 func (p *publication) load(ctx workflow.Context) error {
-	actx := workflow.WithActivityOptions(ctx, shortActivity(p.spec.Attempts()))
+	actx := workflow.WithActivityOptions(ctx, shortActivity(stepAttempts))
 	if err := workflow.ExecuteActivity(actx, content.LoadDraftVersion, activities.LoadVersionInput{Package: p.spec.Package, Version: p.spec.Version}).Get(ctx, &p.info); err != nil {
 		return err
 	}
@@ -200,7 +200,7 @@ func (p *publication) deliverOnce(ctx workflow.Context, region string) error {
 func (p *publication) release(ctx workflow.Context) (*model.PublishResult, error) {
 	p.progress.Phase = model.PhasePublishing
 	p.updateDetails(ctx)
-	actx := workflow.WithActivityOptions(ctx, shortActivity(p.spec.Attempts()))
+	actx := workflow.WithActivityOptions(ctx, shortActivity(stepAttempts))
 	var perm model.Permission
 	if err := workflow.ExecuteActivity(actx, packages.ResolvePackagePermission, p.info.ArtifactID).Get(ctx, &perm); err != nil {
 		return nil, err
@@ -220,7 +220,7 @@ func (p *publication) release(ctx workflow.Context) (*model.PublishResult, error
 		rctx, cancel = workflow.NewDisconnectedContext(ctx)
 		defer cancel()
 	}
-	rctx = workflow.WithActivityOptions(rctx, shortActivity(p.spec.Attempts()))
+	rctx = workflow.WithActivityOptions(rctx, shortActivity(stepAttempts))
 	err := workflow.ExecuteActivity(rctx, content.ReleaseContentVersion, activities.ReleaseContentInput{
 		ArtifactID: p.info.ArtifactID, Version: p.spec.Version, Delivery: delivered, Permission: perm,
 		ClientToken: model.ClientToken(p.tokenKey, "release"),
