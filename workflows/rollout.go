@@ -499,14 +499,23 @@ func (r *rollout) runBatch(ctx workflow.Context, b int, ids []string) error {
 	}
 	r.updateDetails(ctx)
 	info := workflow.GetInfo(ctx)
-	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+	// A task cancelled through Temporal lets the batch's running work end,
+	// as the cancel command does, before compensation returns the instances
+	// to service: otherwise they would take traffic mid-change.
+	childCtx := ctx
+	if workflow.GetVersion(ctx, "rollout-batch-ends-on-cancel", workflow.DefaultVersion, 1) == 1 {
+		dctx, cancel := workflow.NewDisconnectedContext(ctx)
+		defer cancel()
+		childCtx = dctx
+	}
+	cctx := workflow.WithChildOptions(childCtx, workflow.ChildWorkflowOptions{
 		// Derived from the input, not the parent's ID, so that a replay under
 		// another ID (the replayer's) issues the same command.
 		WorkflowID:    fmt.Sprintf("%s/batch-%d/%s", model.RolloutWorkflowID(r.spec.ScalingGroupID), b+1, info.OriginalRunID),
 		StaticSummary: fmt.Sprintf("batch %d of %d of the rolling update of %s (%d instances)", b+1, len(r.st.Batches), r.spec.ScalingGroupID, len(ids)),
 	})
 	var res RolloutBatchResult
-	if err := workflow.ExecuteChildWorkflow(cctx, model.RolloutBatchWorkflowType, in).Get(ctx, &res); err != nil {
+	if err := workflow.ExecuteChildWorkflow(cctx, model.RolloutBatchWorkflowType, in).Get(childCtx, &res); err != nil {
 		return err
 	}
 	for _, id := range ids {

@@ -530,6 +530,27 @@ func TestRolloutWorkflowCancellationRestoresTheGroup(t *testing.T) {
 	env.requireRestored()
 }
 
+func TestRolloutWorkflowCancellationLetsTheRunningBatchFinish(t *testing.T) {
+	env := newRolloutEnv(t, 4)
+	// The changes of the first batch take a minute; Temporal cancels the
+	// task after thirty seconds.
+	env.OnActivity(rollouts.ApplyChange, mock.Anything, mock.Anything).After(time.Minute).Return(func(_ context.Context, in activities.ChangeInput) (*activities.ChangeResult, error) {
+		env.locked(func() {
+			require.True(env.t, env.standby[in.InstanceID], "%s left Standby while its change ran", in.InstanceID)
+			env.changes = append(env.changes, in)
+		})
+		return &activities.ChangeResult{Succeeded: true}, nil
+	})
+	env.at(30*time.Second, env.CancelWorkflow)
+	env.execute(rolloutSpec(2, model.PauseNone))
+	require.True(t, temporal.IsCanceledError(env.GetWorkflowError()), env.GetWorkflowError())
+	env.locked(func() { require.Len(t, env.changes, 2, "the first batch's changes ran to their end, no other batch started") })
+	st := env.state()
+	require.Equal(t, model.InstanceSucceeded, st.Instance("i-01").State, "in-flight work finished")
+	require.Equal(t, model.InstancePending, st.Instance("i-03").State)
+	env.requireRestored()
+}
+
 func TestRolloutActivityFailureRestoresTheGroup(t *testing.T) {
 	env := newRolloutEnv(t, 6)
 	env.OnActivity(rollouts.EnterStandby, mock.Anything, mock.MatchedBy(func(in activities.StandbyInput) bool { return in.Instances[0] == "i-03" })).Return(
