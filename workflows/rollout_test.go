@@ -544,7 +544,9 @@ func TestRolloutWorkflowCancellationLetsTheRunningBatchFinish(t *testing.T) {
 	env.at(30*time.Second, env.CancelWorkflow)
 	env.execute(rolloutSpec(2, model.PauseNone))
 	require.True(t, temporal.IsCanceledError(env.GetWorkflowError()), env.GetWorkflowError())
-	env.locked(func() { require.Len(t, env.changes, 2, "the first batch's changes ran to their end, no other batch started") })
+	env.locked(func() {
+		require.Len(t, env.changes, 2, "the first batch's changes ran to their end, no other batch started")
+	})
 	st := env.state()
 	require.Equal(t, model.InstanceSucceeded, st.Instance("i-01").State, "in-flight work finished")
 	require.Equal(t, model.InstancePending, st.Instance("i-03").State)
