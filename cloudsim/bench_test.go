@@ -20,11 +20,10 @@ import (
 func BenchmarkMutationByStateSize(b *testing.B) {
 	// The check that every call touched what it changed encodes the whole
 	// state twice per call: not part of what is measured.
-	defer cloudsim.SetVerifyJournal(cloudsim.SetVerifyJournal(false))
 	var small time.Duration // per call, on the small state
 	for _, extra := range []int{0, 2000} {
 		b.Run(fmt.Sprintf("images=%d", extra), func(b *testing.B) {
-			sim := cloudsimtest.Start(b, cloudsimtest.WithDataDir(b.TempDir()),
+			sim := cloudsimtest.Start(b, cloudsimtest.WithoutJournalCheck(), cloudsimtest.WithDataDir(b.TempDir()),
 				cloudsimtest.WithConfig(func(c *cloudsim.Config) { c.ImageQuota = 1 << 30 }))
 			for i := range extra {
 				_, err := sim.Client.CopyImage(b.Context(), &cloud.CopyImageRequest{RegionId: cloudsim.SeedRegion, ImageId: cloudsim.ImageWebappV1,

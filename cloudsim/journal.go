@@ -9,8 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"sync/atomic"
-	"testing"
 	"time"
 
 	"github.com/imagefleet/imagefleet/cloud"
@@ -91,7 +89,7 @@ type entryChange struct {
 // touch tells the pipeline that a mutating handler changed, added or
 // deleted the records with keys in table (a map of c.st, e.g. c.st.Images):
 // only touched records are persisted. In tests every mutating call checks
-// that nothing else changed (verifyJournal).
+// that nothing else changed (Config.VerifyJournal).
 func (c *call) touch(table any, keys ...string) {
 	for _, k := range keys {
 		c.touched = append(c.touched, touchedRecord{table: table, key: k})
@@ -392,14 +390,6 @@ func (s *store) close() error {
 	s.file = nil
 	return err
 }
-
-// verifyJournal makes every mutating call check, before it is committed,
-// that its journal line holds all it changed: the state a restart would
-// load must equal the state in memory. It is on in tests, where it finds a
-// missing call.touch; it costs two encodings of the whole state per call.
-var verifyJournal atomic.Bool
-
-func init() { verifyJournal.Store(testing.Testing()) }
 
 // verify compares st with shadow (the state loaded from the store) plus
 // line, and says what differs.

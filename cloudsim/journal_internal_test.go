@@ -18,7 +18,7 @@ import (
 
 func openServer(t *testing.T, dir string) *Server {
 	t.Helper()
-	s, err := New(Config{DataDir: dir, ImageQuota: 1000})
+	s, err := New(Config{DataDir: dir, ImageQuota: 1000, VerifyJournal: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,12 +231,12 @@ func TestJournalTornLastLine(t *testing.T) {
 	if err := os.WriteFile(path, []byte("{\"Seq\":\n{}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := New(Config{DataDir: dir}); err == nil || !strings.Contains(err.Error(), "corrupt") {
+	if _, err := New(Config{DataDir: dir, VerifyJournal: true}); err == nil || !strings.Contains(err.Error(), "corrupt") {
 		t.Fatalf("a corrupt journal line loaded: %v", err)
 	}
 }
 
-// With verifyJournal (on in tests), a handler that changes a record without
+// With Config.VerifyJournal (on in tests), a handler that changes a record without
 // touching it fails, and its change is rolled back: a restart would lose it.
 func TestUntouchedChangeIsCaught(t *testing.T) {
 	s := openServer(t, t.TempDir())
@@ -257,7 +257,7 @@ func TestUntouchedChangeIsCaught(t *testing.T) {
 // Without a data directory the snapshot and journal live in memory: a
 // failed call is rolled back all the same.
 func TestInMemoryRollback(t *testing.T) {
-	s, err := New(Config{})
+	s, err := New(Config{VerifyJournal: true})
 	if err != nil {
 		t.Fatal(err)
 	}

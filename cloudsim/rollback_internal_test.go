@@ -14,7 +14,7 @@ import (
 // pipeline restores the state last saved, in memory and on disk.
 func TestFailedMutationIsRolledBack(t *testing.T) {
 	dir := t.TempDir()
-	s, err := New(Config{DataDir: dir})
+	s, err := New(Config{DataDir: dir, VerifyJournal: true})
 	if err != nil {
 		t.Fatal(err)
 	}

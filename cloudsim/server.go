@@ -46,6 +46,12 @@ type Config struct {
 	// ImageQuota is the number of custom images an account may have per
 	// region (default DefaultImageQuota).
 	ImageQuota int
+	// VerifyJournal makes every mutating call check, before it is
+	// committed, that its journal line holds all it changed: the state a
+	// restart would load must equal the state in memory. Tests turn it on
+	// (cloudsimtest does) to find a handler's missing call.touch; it costs
+	// two encodings of the whole state per call.
+	VerifyJournal bool
 	// OnRequest, if set, is called after every request, e.g. to log it.
 	OnRequest func(RequestLog)
 }
@@ -77,7 +83,7 @@ type Server struct {
 	mu     sync.RWMutex // guards everything below
 	st     *state
 	store  *store // st as last saved: the rollback point of a failed mutation
-	shadow *state // with verifyJournal: the state a restart would load
+	shadow *state // with Config.VerifyJournal: the state a restart would load
 	ledger *ledger
 	closed bool
 }
@@ -189,7 +195,7 @@ func (s *Server) commit(c *call, eventsBefore int) error {
 		return err
 	}
 	s.st.JournalSeq = line.Seq // a failure below rolls it back with the rest
-	if verifyJournal.Load() {
+	if s.cfg.VerifyJournal {
 		if s.shadow == nil {
 			if s.shadow, err = s.store.load(); err != nil {
 				return err

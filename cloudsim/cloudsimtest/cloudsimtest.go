@@ -53,6 +53,9 @@ func WithDataDir(dir string) Option { return func(c *cloudsim.Config) { c.DataDi
 // WithNow sets the server's clock, e.g. a Clock's Now.
 func WithNow(now func() time.Time) Option { return func(c *cloudsim.Config) { c.Now = now } }
 
+// WithoutJournalCheck turns off Config.VerifyJournal, e.g. for benchmarks.
+func WithoutJournalCheck() Option { return func(c *cloudsim.Config) { c.VerifyJournal = false } }
+
 // WithoutSeed starts without demo data.
 func WithoutSeed() Option { return func(c *cloudsim.Config) { c.NoSeed = true } }
 
@@ -62,7 +65,7 @@ func WithConfig(f func(*cloudsim.Config)) Option { return Option(f) }
 // Start runs a simulated cloud until the test ends.
 func Start(t testing.TB, opts ...Option) *Env {
 	t.Helper()
-	cfg := cloudsim.Config{TimeScale: DefaultTimeScale}
+	cfg := cloudsim.Config{TimeScale: DefaultTimeScale, VerifyJournal: true}
 	for _, o := range opts {
 		o(&cfg)
 	}
