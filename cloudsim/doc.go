@@ -33,7 +33,8 @@
 //     that validate first and change c.st last, call c.touch(c.st.Xs, key)
 //     for every record they add, change or delete (c.touchEntry for one
 //     entry of a large map inside a record; only touched records are saved,
-//     and in tests a change without a touch fails the call), and call
+//     and with Config.VerifyJournal, on in cloudsimtest, a change without a
+//     touch fails the call), and call
 //     c.record for every side effect (the ledger);
 //  3. register them in a registerX method called from New, with
 //     registerQuery (read-only, runs under a read lock) or registerMutation
