@@ -77,6 +77,9 @@ func TestBlueGreenWithStarter(t *testing.T) {
 	require.Contains(t, out, "step 2/3: pause until promote")
 	require.Contains(t, out, "blue 75% / green 25%")
 	require.Equal(t, map[string]int{d.TargetGroups[0]: 75, d.TargetGroups[1]: 25}, e.weights(d.ProductionListener))
+	out, code = e.starter("status", id)
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "blue 75% / green 25%", "the generic status command dispatches by workflow type")
 
 	out, code = e.starter(blueGreenArgs(d, "--strategy", "all-at-once")...)
 	require.Equal(t, 2, code, "one deployment per service")

@@ -128,6 +128,10 @@ func TestRolloutPauseFailRetryRollbackWithStarter(t *testing.T) {
 	require.Equal(t, 0, code)
 	require.Regexp(t, `i-webhz0001 +1 +Success`, out)
 	require.Regexp(t, `i-webhz0005 +2 +Pending`, out)
+	// The generic status command shows the same, by workflow ID.
+	out, code = e.starter("status", model.RolloutWorkflowID(group))
+	require.Equal(t, 0, code)
+	require.Regexp(t, `i-webhz0005 +2 +Pending`, out)
 
 	// Resumed: the second batch fails on i-webhz0006 and pauses on failure.
 	_, code = e.starter("rollout", "resume", group)

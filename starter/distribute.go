@@ -257,15 +257,21 @@ func permissionText(p model.Permission) string {
 
 func statusCommand(a *app) *cobra.Command {
 	return &cobra.Command{
-		Use:     "status WORKFLOW_ID",
-		Short:   "Show a distribution's per-region progress",
-		Example: "  starter status distribute/webapp/v1_0_0",
+		Use:   "status WORKFLOW_ID",
+		Short: "Show the progress of any imagefleet run by its workflow ID",
+		Long: `Show the progress of any imagefleet run by its workflow ID: a distribution's
+regions, or what the operation's own status command shows (rollout status,
+bluegreen status, build show, package version status).`,
+		Example: "  starter status distribute/webapp/v1_0_0\n  starter status rollout/asg-web-hz",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id := args[0]
 			info, err := a.describe(cmd.Context(), id)
 			if err != nil {
 				return err
+			}
+			if other := statusOf(a, info.GetType().GetName(), id); other != nil {
+				return other(cmd)
 			}
 			p, err := a.distributionProgress(cmd.Context(), id)
 			if err != nil {
@@ -297,6 +303,34 @@ func statusCommand(a *app) *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// statusOf returns how to show a run of another operation than a
+// distribution, through that operation's own status command; nil for a
+// distribution.
+func statusOf(a *app, workflowType, id string) func(cmd *cobra.Command) error {
+	parts := strings.Split(id, "/")
+	run := func(c *cobra.Command, flags map[string]string, args ...string) func(*cobra.Command) error {
+		return func(cmd *cobra.Command) error {
+			for name, value := range flags {
+				if err := c.Flags().Set(name, value); err != nil {
+					return err
+				}
+			}
+			return c.RunE(cmd, args)
+		}
+	}
+	switch {
+	case workflowType == model.RolloutWorkflowType && len(parts) == 2:
+		return run(rolloutStatusCommand(a), nil, parts[1])
+	case workflowType == model.BlueGreenWorkflowType && len(parts) == 3:
+		return run(blueGreenStatusCommand(a), nil, parts[1], parts[2])
+	case workflowType == model.BuildWorkflowType && len(parts) == 3:
+		return run(buildShowCommand(a), map[string]string{"region": parts[1]}, parts[2])
+	case workflowType == model.PublishWorkflowType && len(parts) == 3:
+		return run(versionStatusCommand(a), map[string]string{"package": parts[1], "version": parts[2]})
+	}
+	return nil
 }
 
 func regionDecisionCommand(a *app, name string) *cobra.Command {
