@@ -113,6 +113,11 @@ func TestDistributeOperatorRetryWithStarter(t *testing.T) {
 	require.Equal(t, 2, code, out)
 	require.Contains(t, out, "already exists (workflow "+id+")")
 
+	// Nor can its version be deleted under it.
+	out, code = e.starter("package", "version", "delete", "--package", "e2e_retry", "--version", "v1_0_0")
+	require.Equal(t, 2, code, out)
+	require.Contains(t, out, "is being published by workflow "+id)
+
 	out, code = e.starter("drop-region", id, "cn-shanghai")
 	require.Equal(t, 3, code, "a decision for a region that did not fail is refused")
 	require.Contains(t, out, "applies only to a failed region")

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/temporal"
 
@@ -364,6 +365,11 @@ func packageDeleteCommand(a *app) *cobra.Command {
 			}
 			if !yes {
 				return invalid("deleting package %s removes its %d version(s) and every copy they distributed: repeat with --yes", art.Name, len(art.Versions))
+			}
+			for _, ver := range art.Versions {
+				if err := a.refuseWhilePublishing(cmd.Context(), art.Name, ver.VersionName); err != nil {
+					return err
+				}
 			}
 			if _, err := a.cloudClient().DeleteArtifact(cmd.Context(), &cloud.DeleteArtifactRequest{ArtifactId: art.ArtifactId}); err != nil {
 				return err
@@ -751,6 +757,9 @@ func versionDeleteCommand(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := a.refuseWhilePublishing(cmd.Context(), art.Name, ver.VersionName); err != nil {
+				return err
+			}
 			if _, err := a.cloudClient().DeleteArtifact(cmd.Context(), &cloud.DeleteArtifactRequest{ArtifactId: art.ArtifactId, VersionName: ver.VersionName}); err != nil {
 				return err
 			}
@@ -760,6 +769,25 @@ func versionDeleteCommand(a *app) *cobra.Command {
 	}
 	v.register(cmd)
 	return cmd
+}
+
+// refuseWhilePublishing refuses to delete a version whose distribution or
+// publication still runs: its copies would be deleted under it.
+func (a *app) refuseWhilePublishing(ctx context.Context, pkg, version string) error {
+	for _, id := range []string{model.DistributeWorkflowID(pkg, version), model.PublishWorkflowID(pkg, version)} {
+		info, err := a.describe(ctx, id)
+		var notFound *serviceerror.NotFound
+		if errors.As(err, &notFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if info.GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			return invalid("version %s of package %s is being published by workflow %s: abort it (starter abort %s) or let it end first", version, pkg, id, id)
+		}
+	}
+	return nil
 }
 
 func packageRenderCommand(a *app) *cobra.Command {
