@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -17,19 +16,11 @@ import (
 
 // Compute Nest deployment packages ("artifacts") and services.
 
-// Compute Nest limits.
-const (
-	minArtifactDescription = 10
-	maxArtifactDescription = 500
-	maxArtifactTags        = 20
-	maxServiceNameLen      = 128
-)
+// Compute Nest limits beyond the package rules of package model (names,
+// description, tags), which the simulator enforces too.
+const maxServiceNameLen = 128
 
-var (
-	artifactNameRE = regexp.MustCompile(`^[A-Za-z0-9_]{3,128}$`)
-	versionNameRE  = regexp.MustCompile(`^[A-Za-z0-9_]{3,50}$`)
-	artifactTypes  = []string{cloud.ArtifactEcsImage, cloud.ArtifactFile, cloud.ArtifactAcrImage, cloud.ArtifactHelmChart}
-)
+var artifactTypes = []string{cloud.ArtifactEcsImage, cloud.ArtifactFile, cloud.ArtifactAcrImage, cloud.ArtifactHelmChart}
 
 type artifactRecord struct {
 	cloud.Artifact
@@ -113,7 +104,7 @@ func (s *Server) createArtifact(c *call, req *cloud.CreateArtifactRequest) (*clo
 		if !slices.Contains(artifactTypes, req.ArtifactType) {
 			return nil, invalidParam("ArtifactType %q must be one of %s", req.ArtifactType, strings.Join(artifactTypes, ", "))
 		}
-		if !artifactNameRE.MatchString(req.Name) {
+		if !model.ValidPackageName(req.Name) {
 			return nil, invalidParam("Name %q must be 3–128 characters of letters, digits and underscore", req.Name)
 		}
 		if existing := c.artifactByName(req.Name); existing != nil {
@@ -177,14 +168,14 @@ func lockedError(version, pkg string) error {
 // checkVersionFields validates what every version carries.
 func checkVersionFields(req *cloud.CreateArtifactRequest) error {
 	var errs []string
-	if !versionNameRE.MatchString(req.VersionName) {
+	if !model.ValidVersionName(req.VersionName) {
 		errs = append(errs, fmt.Sprintf("VersionName %q must be 3–50 characters of letters, digits and underscore", req.VersionName))
 	}
-	if n := utf8.RuneCountInString(req.Description); n < minArtifactDescription || n > maxArtifactDescription {
-		errs = append(errs, fmt.Sprintf("Description must be %d–%d characters, got %d", minArtifactDescription, maxArtifactDescription, n))
+	if n := utf8.RuneCountInString(req.Description); n < model.MinDescriptionLen || n > model.MaxDescriptionLen {
+		errs = append(errs, fmt.Sprintf("Description must be %d–%d characters, got %d", model.MinDescriptionLen, model.MaxDescriptionLen, n))
 	}
-	if len(req.Tags) > maxArtifactTags {
-		errs = append(errs, fmt.Sprintf("at most %d tags, got %d", maxArtifactTags, len(req.Tags)))
+	if len(req.Tags) > model.MaxPackageTags {
+		errs = append(errs, fmt.Sprintf("at most %d tags, got %d", model.MaxPackageTags, len(req.Tags)))
 	}
 	if len(req.SupportRegionIds) == 0 {
 		errs = append(errs, "SupportRegionIds needs at least one region")

@@ -74,12 +74,13 @@ func (s DistributeSpec) CopyName() string {
 	return s.Package + "_" + s.Version
 }
 
-// Limits from the Compute Nest documentation.
+// Limits from the Compute Nest documentation. The simulated cloud enforces
+// the same ones.
 const (
 	MaxPackageTags         = 20
 	DefaultCopyAttempts    = 5
-	minDescriptionLen      = 10
-	maxDescriptionLen      = 500
+	MinDescriptionLen      = 10
+	MaxDescriptionLen      = 500
 	maxCopyAttemptsAllowed = 50
 )
 
@@ -87,6 +88,12 @@ var (
 	packageNameRE = regexp.MustCompile(`^[A-Za-z0-9_]{3,128}$`)
 	versionNameRE = regexp.MustCompile(`^[A-Za-z0-9_]{3,50}$`)
 )
+
+// ValidPackageName reports whether name is 3–128 letters, digits or underscores.
+func ValidPackageName(name string) bool { return packageNameRE.MatchString(name) }
+
+// ValidVersionName reports whether name is 3–50 letters, digits or underscores.
+func ValidVersionName(name string) bool { return versionNameRE.MatchString(name) }
 
 // Validate checks the spec without calling the cloud. It reports every
 // problem at once so that a user fixes a spec in one go.
@@ -98,8 +105,8 @@ func (s DistributeSpec) Validate() error {
 	if !versionNameRE.MatchString(s.Version) {
 		errs = append(errs, fmt.Errorf("version name %q must be 3–50 characters of letters, digits and underscore", s.Version))
 	}
-	if n := utf8.RuneCountInString(s.Description); n < minDescriptionLen || n > maxDescriptionLen {
-		errs = append(errs, fmt.Errorf("description must be %d–%d characters, got %d", minDescriptionLen, maxDescriptionLen, n))
+	if n := utf8.RuneCountInString(s.Description); n < MinDescriptionLen || n > MaxDescriptionLen {
+		errs = append(errs, fmt.Errorf("description must be %d–%d characters, got %d", MinDescriptionLen, MaxDescriptionLen, n))
 	}
 	if len(s.Tags) > MaxPackageTags {
 		errs = append(errs, fmt.Errorf("at most %d tags, got %d", MaxPackageTags, len(s.Tags)))
