@@ -209,14 +209,8 @@ func (s *Server) copyImage(c *call, req *cloud.CopyImageRequest) (*cloud.CopyIma
 	if err := checkRegion("DestinationRegionId", req.DestinationRegionId); err != nil {
 		return nil, err
 	}
-	if n := utf8.RuneCountInString(req.DestinationImageName); req.DestinationImageName != "" && (n < 2 || n > 128) {
-		return nil, invalidParam("DestinationImageName must be 2–128 characters, got %d", n)
-	}
-	if n := utf8.RuneCountInString(req.DestinationDescription); n > maxDescriptionLen {
-		return nil, invalidParam("DestinationDescription must be at most %d characters, got %d", maxDescriptionLen, n)
-	}
-	if len(req.Tags) > maxImageTags {
-		return nil, invalidParam("at most %d tags, got %d", maxImageTags, len(req.Tags))
+	if err := checkImageAttributes("Destination", req.DestinationImageName, req.DestinationDescription, req.Tags); err != nil {
+		return nil, err
 	}
 	src, err := c.usableImage(req.RegionId, req.ImageId)
 	if err != nil {
@@ -364,4 +358,19 @@ func (s *Server) describeImageSharePermission(c *call, req *cloud.DescribeImageS
 		IsPublic: img.IsPublic,
 		Accounts: append([]string{}, img.SharedWith...),
 	}, nil
+}
+
+// checkImageAttributes checks the name, description and tags a new image
+// gets (CopyImage, CreateImage); prefix is the request's field prefix.
+func checkImageAttributes(prefix, name, description string, tags map[string]string) error {
+	if n := utf8.RuneCountInString(name); name != "" && (n < 2 || n > 128) {
+		return invalidParam("%sImageName must be 2–128 characters, got %d", prefix, n)
+	}
+	if n := utf8.RuneCountInString(description); n > maxDescriptionLen {
+		return invalidParam("%sDescription must be at most %d characters, got %d", prefix, maxDescriptionLen, n)
+	}
+	if len(tags) > maxImageTags {
+		return invalidParam("at most %d tags, got %d", maxImageTags, len(tags))
+	}
+	return nil
 }

@@ -231,14 +231,8 @@ func (s *Server) createImage(c *call, req *cloud.CreateImageRequest) (*cloud.Cre
 	if err := checkRegion("RegionId", req.RegionId); err != nil {
 		return nil, err
 	}
-	if n := utf8.RuneCountInString(req.ImageName); req.ImageName != "" && (n < 2 || n > 128) {
-		return nil, invalidParam("ImageName must be 2–128 characters, got %d", n)
-	}
-	if n := utf8.RuneCountInString(req.Description); n > maxDescriptionLen {
-		return nil, invalidParam("Description must be at most %d characters, got %d", maxDescriptionLen, n)
-	}
-	if len(req.Tags) > maxImageTags {
-		return nil, invalidParam("at most %d tags, got %d", maxImageTags, len(req.Tags))
+	if err := checkImageAttributes("", req.ImageName, req.Description, req.Tags); err != nil {
+		return nil, err
 	}
 	r, err := c.ownInstance(req.RegionId, req.InstanceId)
 	if err != nil {
