@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"time"
 
@@ -66,6 +67,11 @@ func (a *app) close() {
 		a.temporal.Close()
 		a.temporal = nil
 	}
+}
+
+// printStarted tells the user which run started and where to watch it.
+func (a *app) printStarted(out io.Writer, workflowType, id, runID string) {
+	fmt.Fprintf(out, "Started %s\nWorkflow ID: %s\nWeb UI:      %s\n", workflowType, id, a.webURL(id, runID))
 }
 
 // webURL is the Web UI page of a run.

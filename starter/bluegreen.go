@@ -66,7 +66,7 @@ before anything starts; one deployment per service runs at a time.`,
 				return err
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "Started %s\nWorkflow ID: %s\nWeb UI:      %s\n", model.BlueGreenWorkflowType, id, a.webURL(id, runID))
+			a.printStarted(out, model.BlueGreenWorkflowType, id, runID)
 			if !wait {
 				return nil
 			}

@@ -224,7 +224,7 @@ func (a *app) startBuild(ctx context.Context, out io.Writer, in model.BuildInput
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "Started %s\nWorkflow ID: %s\nWeb UI:      %s\n", model.BuildWorkflowType, id, a.webURL(id, runID))
+	a.printStarted(out, model.BuildWorkflowType, id, runID)
 	if !wait {
 		return nil
 	}

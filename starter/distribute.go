@@ -50,7 +50,7 @@ checked before anything starts.`,
 				return err
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "Started %s\nWorkflow ID: %s\nWeb UI:      %s\n", model.DistributeWorkflowType, id, a.webURL(id, runID))
+			a.printStarted(out, model.DistributeWorkflowType, id, runID)
 			if !wait {
 				return nil
 			}

@@ -568,7 +568,7 @@ drop-region and abort by workflow ID.`,
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(out, "Started %s\nWorkflow ID: %s\nWeb UI:      %s\n", model.DistributeWorkflowType, id, a.webURL(id, runID))
+				a.printStarted(out, model.DistributeWorkflowType, id, runID)
 				if wait {
 					_, err = a.watchDistribution(ctx, out, id, exitOnPause)
 				}
@@ -579,7 +579,7 @@ drop-region and abort by workflow ID.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "Started %s\nWorkflow ID: %s\nWeb UI:      %s\n", model.PublishWorkflowType, id, a.webURL(id, runID))
+			a.printStarted(out, model.PublishWorkflowType, id, runID)
 			if wait {
 				return a.watchPublication(ctx, out, id, exitOnPause)
 			}

@@ -72,7 +72,7 @@ func rolloutStartCommand(a *app) *cobra.Command {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "Started %s\nWorkflow ID: %s\nWeb UI:      %s\n", model.RolloutWorkflowType, id, a.webURL(id, runID))
+			a.printStarted(out, model.RolloutWorkflowType, id, runID)
 			if !f.watch {
 				return nil
 			}
