@@ -51,6 +51,12 @@ func (a *Packages) PrepareArtifactVersion(ctx context.Context, in PrepareVersion
 				return "", permanent(cloud.CodeInvalidParameter, fmt.Errorf("draft version %s of package %s holds image %s in %s, not %s in %s: use a new version name",
 					spec.Version, spec.Package, draft.ArtifactProperty.ImageId, draft.ArtifactProperty.RegionId, spec.SourceImage, spec.SourceRegion))
 			}
+			// Found before any copy: a release names only the regions the
+			// draft supports.
+			if !sameRegions(draft.SupportRegionIds, spec.Regions) {
+				return "", permanent(cloud.CodeInvalidParameter, fmt.Errorf("draft version %s of package %s supports regions %v, not %v: distribute to the draft's regions or use a new version name",
+					spec.Version, spec.Package, draft.SupportRegionIds, spec.Regions))
+			}
 			return existing.ArtifactId, nil // a retried or resumed run: the draft is ours
 		}
 		req.ArtifactId = existing.ArtifactId
@@ -60,6 +66,40 @@ func (a *Packages) PrepareArtifactVersion(ctx context.Context, in PrepareVersion
 		return "", fromCloud(err)
 	}
 	return resp.ArtifactId, nil
+}
+
+func sameRegions(a, b []string) bool {
+	return slices.Equal(slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(b)))
+}
+
+// FindPublishedImageVersion returns the result of the spec's version if an
+// earlier run published it from the same source image, nil if the version
+// is not published, and a VersionLocked error if it was published from
+// another image. A restart of a finished distribution answers with the
+// existing result instead of failing on the lock.
+func (a *Packages) FindPublishedImageVersion(ctx context.Context, spec model.DistributeSpec) (*model.DistributionResult, error) {
+	art, err := FindArtifact(ctx, a.Nest, spec.Package)
+	if err != nil || art == nil {
+		return nil, fromCloud(err)
+	}
+	v := findVersion(art, spec.Version)
+	if v == nil || v.Status != cloud.ArtifactAvailable {
+		return nil, nil
+	}
+	if art.ArtifactType != cloud.ArtifactEcsImage || v.ArtifactProperty.ImageId != spec.SourceImage || v.ArtifactProperty.RegionId != spec.SourceRegion {
+		return nil, permanent(ErrTypeVersionLocked, fmt.Errorf("version %s of package %s is already published from %s in %s and locked; publish a changed image as a new version",
+			spec.Version, spec.Package, v.ArtifactProperty.ImageId, v.ArtifactProperty.RegionId))
+	}
+	res := &model.DistributionResult{Package: spec.Package, Version: spec.Version, ArtifactID: art.ArtifactId, ImageIDs: v.ImageDelivery, AlreadyPublished: true}
+	if v.Permission != nil {
+		res.Permission = model.Permission{Visibility: v.Permission.Visibility, Accounts: v.Permission.AccountIds}
+	}
+	for _, r := range spec.Regions {
+		if _, ok := v.ImageDelivery[r]; !ok {
+			res.Dropped = append(res.Dropped, r)
+		}
+	}
+	return res, nil
 }
 
 // FindArtifact returns the caller's package named name, or nil.

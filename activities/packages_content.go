@@ -74,6 +74,34 @@ func (a *PackageContent) LoadDraftVersion(ctx context.Context, in LoadVersionInp
 	}, nil
 }
 
+// FindPublishedContentVersion returns the result of a version an earlier
+// run published, or nil if the version is not published: a restart of a
+// finished publication answers with it instead of failing on the lock.
+func (a *PackageContent) FindPublishedContentVersion(ctx context.Context, in LoadVersionInput) (*model.PublishResult, error) {
+	art, err := FindArtifact(ctx, a.Nest, in.Package)
+	if err != nil || art == nil {
+		return nil, fromCloud(err)
+	}
+	v := findVersion(art, in.Version)
+	if v == nil || v.Status != cloud.ArtifactAvailable || art.ArtifactType == cloud.ArtifactEcsImage {
+		return nil, nil // LoadDraftVersion explains what is wrong
+	}
+	res := &model.PublishResult{Package: in.Package, Version: in.Version, Type: art.ArtifactType, ArtifactID: art.ArtifactId,
+		Delivery: v.Delivery, Endpoint: model.EndpointInternet, AlreadyPublished: true}
+	if art.ArtifactType == cloud.ArtifactFile {
+		res.Endpoint = model.EndpointInternal
+	}
+	if v.Permission != nil {
+		res.Permission = model.Permission{Visibility: v.Permission.Visibility, Accounts: v.Permission.AccountIds}
+	}
+	for _, r := range v.SupportRegionIds {
+		if _, ok := v.Delivery[r]; !ok {
+			res.Dropped = append(res.Dropped, r)
+		}
+	}
+	return res, nil
+}
+
 // ContentOf converts the cloud's property of a version.
 func ContentOf(p cloud.ArtifactProperty) model.PackageContent {
 	return model.PackageContent{Region: p.RegionId, Bucket: p.Bucket, ObjectKey: p.ObjectKey, URL: p.Url,

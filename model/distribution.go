@@ -216,6 +216,8 @@ type DistributionProgress struct {
 	// LastRefusal is the most recent operator command that was refused, with
 	// its reason (signals cannot answer, so they leave it here).
 	LastRefusal string `json:"lastRefusal,omitempty"`
+	// Error is why the run failed or was refused.
+	Error string `json:"error,omitempty"`
 }
 
 // Region returns the progress entry of region, or nil. The entry is shared
@@ -238,4 +240,7 @@ type DistributionResult struct {
 	ImageIDs   map[string]string `json:"imageIds"`
 	Dropped    []string          `json:"dropped,omitempty"`
 	Permission Permission        `json:"permission"`
+	// AlreadyPublished says that this run found the version published by an
+	// earlier run and answered with it, changing nothing.
+	AlreadyPublished bool `json:"alreadyPublished,omitempty"`
 }

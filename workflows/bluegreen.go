@@ -72,6 +72,16 @@ func (d *blueGreen) setup(ctx workflow.Context) error {
 	d.externalID = "imagefleet/" + info.FirstRunID
 	d.logger = log.With(workflow.GetLogger(ctx), "cluster", d.spec.Cluster, "service", d.spec.Service)
 	d.progress = model.BlueGreenProgress{Cluster: d.spec.Cluster, Service: d.spec.Service, Phase: model.BGPhaseValidating, Step: -1}
+	// The query answers from the first workflow task, a refused run included.
+	if err := workflow.SetQueryHandlerWithOptions(ctx, model.QueryProgress, func() (model.BlueGreenProgress, error) {
+		return d.progress, nil
+	}, workflow.QueryHandlerOptions{Description: "phase, step, traffic weights and task sets of the deployment"}); err != nil {
+		return err
+	}
+	if err := requireWorkflowID(ctx, model.BlueGreenWorkflowID(d.spec.Cluster, d.spec.Service)); err != nil {
+		d.progress.Phase, d.progress.Error = model.BGPhaseFailed, err.Error()
+		return err
+	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx,
 		model.SAOperation.ValueSet(model.OperationBlueGreen),
 		model.SAService.ValueSet(model.ServiceKey(d.spec.Cluster, d.spec.Service)),
@@ -86,11 +96,6 @@ func (d *blueGreen) setup(ctx workflow.Context) error {
 	}
 	d.progress.Steps, _ = d.spec.Strategy.Plan()
 	d.terminationWait, d.stabilityTimeout, d.healthInterval = d.spec.Durations()
-	if err := workflow.SetQueryHandlerWithOptions(ctx, model.QueryProgress, func() (model.BlueGreenProgress, error) {
-		return d.progress, nil
-	}, workflow.QueryHandlerOptions{Description: "phase, step, traffic weights and task sets of the deployment"}); err != nil {
-		return err
-	}
 	return d.registerCommands(ctx)
 }
 

@@ -68,7 +68,7 @@ type blueGreenEnv struct {
 
 func newBlueGreenEnv(t *testing.T) *blueGreenEnv {
 	var s testsuite.WorkflowTestSuite
-	env := &blueGreenEnv{TestWorkflowEnvironment: s.NewTestWorkflowEnvironment(), cloud: &fakeService{
+	env := &blueGreenEnv{TestWorkflowEnvironment: newTestEnv(&s), cloud: &fakeService{
 		listeners: map[string]map[string]int{prodL: {tgBlue: 1}, testL: {tgBlue: 1}},
 		primary:   blueID,
 		scales:    map[string]float64{blueID: 100},
@@ -145,7 +145,7 @@ func (env *blueGreenEnv) execute(spec model.BlueGreenSpec) {
 		})
 		return []string{id}, err
 	}).Maybe()
-	env.ExecuteWorkflow(model.BlueGreenWorkflowType, spec)
+	executeAs(env.TestWorkflowEnvironment, model.BlueGreenWorkflowID(spec.Cluster, spec.Service), model.BlueGreenWorkflowType, spec)
 }
 
 func (env *blueGreenEnv) progress(t *testing.T) model.BlueGreenProgress {

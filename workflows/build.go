@@ -84,6 +84,16 @@ func (b *build) setup(ctx workflow.Context) error {
 	b.logger = log.With(workflow.GetLogger(ctx), "template", b.in.TemplateID, "region", b.in.Region)
 	b.attempts = map[string]int{}
 	b.progress = model.BuildProgress{Region: b.in.Region, TemplateID: b.in.TemplateID, Step: model.StepStart}
+	// The query answers from the first workflow task, a refused run included.
+	if err := workflow.SetQueryHandlerWithOptions(ctx, model.QueryBuildProgress, func() (model.BuildProgress, error) {
+		return b.progress, nil
+	}, workflow.QueryHandlerOptions{Description: "current step, guest-OS check report, component outputs, resources created and released"}); err != nil {
+		return err
+	}
+	if err := requireWorkflowID(ctx, model.BuildWorkflowID(b.in.Region, b.in.TemplateID)); err != nil {
+		b.progress.Step, b.progress.Error = model.StepDone, err.Error()
+		return err
+	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx,
 		model.SAOperation.ValueSet(model.OperationBuild),
 		model.SATemplate.ValueSet(b.in.TemplateID),
@@ -92,16 +102,11 @@ func (b *build) setup(ctx workflow.Context) error {
 	}
 	b.state.Set(ctx, model.StateRunning)
 	if err := b.in.Validate(); err != nil {
-		b.progress.Step = model.StepDone
+		b.progress.Step, b.progress.Error = model.StepDone, err.Error()
 		b.state.Set(ctx, model.StateFailed)
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidSpec, err)
 	}
 	b.window, _ = b.in.Window()
-	if err := workflow.SetQueryHandlerWithOptions(ctx, model.QueryBuildProgress, func() (model.BuildProgress, error) {
-		return b.progress, nil
-	}, workflow.QueryHandlerOptions{Description: "current step, guest-OS check report, component outputs, resources created and released"}); err != nil {
-		return err
-	}
 	refused := func(command string, err error) {
 		b.progress.LastRefusal = command + ": " + err.Error()
 		b.logger.Warn("Operator command refused", "command", command, "error", err)

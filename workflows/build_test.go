@@ -40,7 +40,7 @@ func newBuildEnv(t *testing.T) *buildEnv {
 	t.Helper()
 	sim := cloudsimtest.Start(t)
 	var s testsuite.WorkflowTestSuite
-	env := &buildEnv{TestWorkflowEnvironment: s.NewTestWorkflowEnvironment(), sim: sim}
+	env := &buildEnv{TestWorkflowEnvironment: newTestEnv(&s), sim: sim}
 	env.real = &activities.Builds{Cloud: sim.Client, PollInterval: 5 * time.Millisecond}
 	env.images = &activities.Images{ECS: sim.Client, PollInterval: 5 * time.Millisecond}
 	env.RegisterWorkflowWithOptions(ImageBuild, workflow.RegisterOptions{Name: model.BuildWorkflowType})
@@ -72,7 +72,7 @@ func (env *buildEnv) template(t *testing.T, req cloud.CreateImagePipelineRequest
 }
 
 func (env *buildEnv) execute(templateID, retryWindow string) {
-	env.ExecuteWorkflow(model.BuildWorkflowType, model.BuildInput{Region: buildRegion, TemplateID: templateID, RetryWindow: retryWindow})
+	executeAs(env.TestWorkflowEnvironment, model.BuildWorkflowID(buildRegion, templateID), model.BuildWorkflowType, model.BuildInput{Region: buildRegion, TemplateID: templateID, RetryWindow: retryWindow})
 }
 
 func (env *buildEnv) progress(t *testing.T) model.BuildProgress {
@@ -530,7 +530,7 @@ func TestBuildRefusesASecondBuildOfTheTemplate(t *testing.T) {
 
 func TestBuildRefusesInvalidInput(t *testing.T) {
 	env := newBuildEnv(t)
-	env.ExecuteWorkflow(model.BuildWorkflowType, model.BuildInput{Region: "mars-1", TemplateID: "tpl", RetryWindow: "soon"})
+	executeAs(env.TestWorkflowEnvironment, model.BuildWorkflowID("mars-1", "tpl"), model.BuildWorkflowType, model.BuildInput{Region: "mars-1", TemplateID: "tpl", RetryWindow: "soon"})
 	require.True(t, env.IsWorkflowCompleted())
 	var appErr *temporal.ApplicationError
 	require.ErrorAs(t, env.GetWorkflowError(), &appErr)

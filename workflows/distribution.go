@@ -71,6 +71,9 @@ const (
 	// changeDeleteLeftoverCopies: publish deletes failed copies whose
 	// deletion before a retry failed.
 	changeDeleteLeftoverCopies = "delete-leftover-copies"
+	// changeAnswerPublished: a run for a published version answers with
+	// its result instead of failing on the version's lock.
+	changeAnswerPublished = "answer-published"
 )
 
 // regionImage is an image in a region.
@@ -100,6 +103,16 @@ func (d *distribution) setup(ctx workflow.Context) error {
 		Attempt:     d.copyInto,
 		BeforeRetry: d.beforeRetry,
 	}
+	// The query answers from the first workflow task, a refused run included.
+	if err := workflow.SetQueryHandlerWithOptions(ctx, model.QueryProgress, func() (model.DistributionProgress, error) {
+		return d.progress, nil
+	}, workflow.QueryHandlerOptions{Description: "per-region progress of the distribution"}); err != nil {
+		return err
+	}
+	if err := requireWorkflowID(ctx, model.DistributeWorkflowID(d.spec.Package, d.spec.Version)); err != nil {
+		d.progress.Phase, d.progress.Error = model.PhaseFailed, err.Error()
+		return err
+	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx,
 		model.SAOperation.ValueSet(model.OperationDistribute),
 		model.SAPackage.ValueSet(d.spec.Package),
@@ -109,14 +122,9 @@ func (d *distribution) setup(ctx workflow.Context) error {
 	}
 	d.state.Set(ctx, model.StateRunning)
 	if err := d.spec.Validate(); err != nil {
-		d.progress.Phase = model.PhaseFailed
+		d.progress.Phase, d.progress.Error = model.PhaseFailed, err.Error()
 		d.state.Set(ctx, model.StateFailed)
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidSpec, err)
-	}
-	if err := workflow.SetQueryHandlerWithOptions(ctx, model.QueryProgress, func() (model.DistributionProgress, error) {
-		return d.progress, nil
-	}, workflow.QueryHandlerOptions{Description: "per-region progress of the distribution"}); err != nil {
-		return err
 	}
 	return d.registerCommands(ctx)
 }
@@ -137,6 +145,12 @@ func (d *distribution) canAbort() error {
 }
 
 func (d *distribution) run(ctx workflow.Context) (*model.DistributionResult, error) {
+	if done, err := d.alreadyPublished(ctx); done != nil || err != nil {
+		if err != nil {
+			return nil, d.fail(ctx, err)
+		}
+		return done, nil
+	}
 	artifactID, err := d.prepare(ctx)
 	if err == nil {
 		d.progress.ArtifactID = artifactID
@@ -152,6 +166,35 @@ func (d *distribution) run(ctx workflow.Context) (*model.DistributionResult, err
 		}
 	}
 	return nil, d.fail(ctx, err)
+}
+
+// alreadyPublished answers a start of a version that an earlier run
+// published (a restart of its canonical workflow ID) with that result, so
+// that the run ends Succeeded and changes nothing; a version published from
+// another image is refused (VersionLocked). Versioned: earlier runs went
+// straight to prepare.
+func (d *distribution) alreadyPublished(ctx workflow.Context) (*model.DistributionResult, error) {
+	if workflow.GetVersion(ctx, changeAnswerPublished, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return nil, nil
+	}
+	actx := workflow.WithActivityOptions(ctx, shortActivity(stepAttempts))
+	var res *model.DistributionResult
+	if err := workflow.ExecuteActivity(actx, packages.FindPublishedImageVersion, d.spec).Get(ctx, &res); err != nil || res == nil {
+		return nil, err
+	}
+	d.progress.ArtifactID, d.progress.Permission, d.progress.Phase = res.ArtifactID, &res.Permission, model.PhasePublished
+	for i := range d.progress.Regions {
+		r := &d.progress.Regions[i]
+		if img, ok := res.ImageIDs[r.Region]; ok {
+			r.State, r.ImageID = model.RegionAvailable, img
+		} else {
+			r.State = model.RegionDropped
+		}
+	}
+	d.logger.Info("Version already published: answering with its result")
+	d.state.Set(ctx, model.StateSucceeded)
+	workflow.SetCurrentDetails(ctx, distributionDetails(&d.progress))
+	return res, nil
 }
 
 // prepare checks the source image and creates the draft version.
@@ -345,6 +388,7 @@ func (d *distribution) fail(ctx workflow.Context, err error) error {
 		d.progress.Phase = model.PhaseFailed
 		d.state.Set(ctx, model.StateFailed)
 	}
+	d.progress.Error = err.Error()
 	workflow.SetCurrentDetails(ctx, distributionDetails(&d.progress))
 	return err
 }

@@ -73,6 +73,16 @@ func (r *rollout) setup(ctx workflow.Context) error {
 		PausePolicy: r.spec.Policy(), ErrorThreshold: r.spec.ErrorThreshold, StartedAt: workflow.Now(ctx),
 		Batches: []model.BatchProgress{}, Instances: []model.InstanceProgress{}, SuspendedBefore: []string{},
 	}
+	// The query answers from the first workflow task, a refused run included.
+	if err := workflow.SetQueryHandlerWithOptions(ctx, model.QueryRollout, func() (model.RolloutState, error) {
+		return r.st, nil
+	}, workflow.QueryHandlerOptions{Description: "task state, batches and every instance's state and output"}); err != nil {
+		return err
+	}
+	if err := requireWorkflowID(ctx, model.RolloutWorkflowID(r.spec.ScalingGroupID)); err != nil {
+		r.st.Status, r.st.Error = model.RolloutFailed, err.Error()
+		return err
+	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx,
 		model.SAOperation.ValueSet(model.OperationRollout),
 		model.SAScalingGroup.ValueSet(r.spec.ScalingGroupID),
@@ -80,11 +90,6 @@ func (r *rollout) setup(ctx workflow.Context) error {
 		return err
 	}
 	r.state.Set(ctx, model.StateRunning)
-	if err := workflow.SetQueryHandlerWithOptions(ctx, model.QueryRollout, func() (model.RolloutState, error) {
-		return r.st, nil
-	}, workflow.QueryHandlerOptions{Description: "task state, batches and every instance's state and output"}); err != nil {
-		return err
-	}
 	if err := r.spec.Validate(); err != nil {
 		r.st.Status, r.st.Error = model.RolloutFailed, err.Error()
 		r.state.Set(ctx, model.StateFailed)

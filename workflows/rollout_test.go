@@ -47,7 +47,7 @@ type rolloutEnv struct {
 
 func newRolloutEnv(t *testing.T, n int) *rolloutEnv {
 	var s testsuite.WorkflowTestSuite
-	env := &rolloutEnv{TestWorkflowEnvironment: s.NewTestWorkflowEnvironment(), t: t,
+	env := &rolloutEnv{TestWorkflowEnvironment: newTestEnv(&s), t: t,
 		standby: map[string]bool{}, fails: map[string]int{}, suspended: []string{cloud.ProcessHealthCheck}}
 	for i := 1; i <= n; i++ {
 		env.instances = append(env.instances, fmt.Sprintf("i-%02d", i))
@@ -124,7 +124,7 @@ func (env *rolloutEnv) execute(spec model.RolloutSpec) {
 		env.locked(func() { env.events = append(env.events, in.InstanceID) })
 		return nil
 	}).Maybe()
-	env.ExecuteWorkflow(model.RolloutWorkflowType, spec)
+	executeAs(env.TestWorkflowEnvironment, model.RolloutWorkflowID(spec.ScalingGroupID), model.RolloutWorkflowType, spec)
 }
 
 func (env *rolloutEnv) state() model.RolloutState {

@@ -17,6 +17,7 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/imagefleet/imagefleet/cloud"
+	"github.com/imagefleet/imagefleet/internal/payload"
 )
 
 // Environment variables of imagefleet's own settings.
@@ -63,6 +64,9 @@ func TemporalOptions(l zerolog.Logger) (client.Options, error) {
 		return client.Options{}, err
 	}
 	opts.Logger = SDKLogger(l)
+	// One data converter for worker and starter: strict JSON, so that a
+	// misspelled field of an input, signal or update is refused by name.
+	opts.DataConverter = payload.Converter
 	return opts, nil
 }
 
