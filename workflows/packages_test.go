@@ -40,7 +40,6 @@ func newPublishEnv(t *testing.T) *publishEnv {
 	env.RegisterWorkflowWithOptions(PublishPackageVersion, workflow.RegisterOptions{Name: model.PublishWorkflowType})
 	env.RegisterActivity(&activities.PackageContent{})
 	env.RegisterActivity(&activities.Packages{})
-	env.OnActivity(content.FindPublishedContentVersion, mock.Anything, mock.Anything).Return(nil, nil).Maybe()
 	return env
 }
 
@@ -62,6 +61,7 @@ func registryVersion(typ string) *activities.PackageVersionInfo {
 }
 
 func (env *publishEnv) execute(v *activities.PackageVersionInfo) {
+	env.OnActivity(content.FindPublishedContentVersion, mock.Anything, mock.Anything).Return(nil, nil).Maybe()
 	env.OnActivity(content.LoadDraftVersion, mock.Anything, mock.Anything).Return(v, nil).Maybe()
 	env.OnActivity(content.CopyFileToRegion, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.CopyFileInput) (*activities.FileCopy, error) {
