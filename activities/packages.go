@@ -151,6 +151,8 @@ type ReleaseInput struct {
 	ImageIDs    map[string]string
 	Permission  model.Permission
 	ClientToken string
+	// ReleaseToken is the publication's (StartPublication), if it holds one.
+	ReleaseToken string `json:",omitempty"`
 }
 
 // ReleaseArtifactVersion publishes the version with its region mapping and
@@ -161,8 +163,35 @@ func (a *Packages) ReleaseArtifactVersion(ctx context.Context, in ReleaseInput) 
 		VersionName:   in.Version,
 		ImageDelivery: in.ImageIDs,
 		Permission:    cloud.Permission{Visibility: in.Permission.Visibility, AccountIds: in.Permission.Accounts},
+		ReleaseToken:  in.ReleaseToken,
 		ClientToken:   in.ClientToken,
 	})
+	return fromCloud(err)
+}
+
+// PublicationInput names the version a publication holds and its token.
+type PublicationInput struct {
+	ArtifactID   string
+	Version      string
+	ReleaseToken string
+}
+
+// StartPublication makes the publication the one that may release the
+// version: a second publication of the same version (another workflow, the
+// console) is refused by the cloud (Artifact.VersionReleasing), as is a
+// published version (Artifact.VersionLocked). Neither can be retried.
+func (a *Packages) StartPublication(ctx context.Context, in PublicationInput) error {
+	_, err := a.Nest.StartArtifactRelease(ctx, &cloud.StartArtifactReleaseRequest{ArtifactId: in.ArtifactID, VersionName: in.Version, ReleaseToken: in.ReleaseToken})
+	return fromCloud(err)
+}
+
+// CancelPublication gives the version back to Draft after a failed or
+// aborted publication, so that a new one can start. A version gone is fine.
+func (a *Packages) CancelPublication(ctx context.Context, in PublicationInput) error {
+	_, err := a.Nest.CancelArtifactRelease(ctx, &cloud.CancelArtifactReleaseRequest{ArtifactId: in.ArtifactID, VersionName: in.Version, ReleaseToken: in.ReleaseToken})
+	if isNotFound(err) {
+		return nil
+	}
 	return fromCloud(err)
 }
 

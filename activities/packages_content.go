@@ -65,7 +65,7 @@ func (a *PackageContent) LoadDraftVersion(ctx context.Context, in LoadVersionInp
 	if art.ArtifactType == cloud.ArtifactEcsImage {
 		return nil, permanent(ErrTypePackageType, fmt.Errorf("package %s is an ECS image package: publish it with %s", in.Package, model.DistributeWorkflowType))
 	}
-	if v.Status != cloud.ArtifactDraft {
+	if v.Status == cloud.ArtifactAvailable { // a Delivering version: StartRelease says whose it is
 		return nil, permanent(ErrTypeVersionLocked, fmt.Errorf("version %s of package %s is already %s and locked; publish changed content as a new version", in.Version, in.Package, v.Status))
 	}
 	return &PackageVersionInfo{
@@ -199,17 +199,20 @@ type ReleaseContentInput struct {
 	Delivery    map[string]string
 	Permission  model.Permission
 	ClientToken string
+	// ReleaseToken is the publication's (StartPublication), if it holds one.
+	ReleaseToken string `json:",omitempty"`
 }
 
 // ReleaseContentVersion publishes the version with its region mapping and
 // locks it.
 func (a *PackageContent) ReleaseContentVersion(ctx context.Context, in ReleaseContentInput) error {
 	_, err := a.Nest.ReleaseArtifact(ctx, &cloud.ReleaseArtifactRequest{
-		ArtifactId:  in.ArtifactID,
-		VersionName: in.Version,
-		Delivery:    in.Delivery,
-		Permission:  cloud.Permission{Visibility: in.Permission.Visibility, AccountIds: in.Permission.Accounts},
-		ClientToken: in.ClientToken,
+		ArtifactId:   in.ArtifactID,
+		VersionName:  in.Version,
+		Delivery:     in.Delivery,
+		Permission:   cloud.Permission{Visibility: in.Permission.Visibility, AccountIds: in.Permission.Accounts},
+		ReleaseToken: in.ReleaseToken,
+		ClientToken:  in.ClientToken,
 	})
 	return fromCloud(err)
 }

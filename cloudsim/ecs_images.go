@@ -298,6 +298,9 @@ func (s *Server) deleteImage(c *call, req *cloud.DeleteImageRequest) (*cloud.Del
 	if st == cloud.ImageCreating {
 		return nil, newError(http.StatusBadRequest, cloud.CodeIncorrectStatus, "image %s is Creating: cancel the copy with CancelCopyImage instead", img.ImageId)
 	}
+	if err := c.managedImageError(img.RegionId, img.ImageId); err != nil {
+		return nil, err
+	}
 	img.Deleted, img.DeletedTime = true, c.now
 	c.touch(c.st.Images, imageKey(img.RegionId, img.ImageId))
 	c.record(img.RegionId, "Image", img.ImageId, "deleted ("+st+")")
@@ -311,6 +314,9 @@ func (s *Server) modifyImageSharePermission(c *call, req *cloud.ModifyImageShare
 	}
 	if st, _ := img.status(c.now); st != cloud.ImageAvailable {
 		return nil, newError(http.StatusBadRequest, cloud.CodeIncorrectStatus, "image %s is %s; only an Available image can be shared", img.ImageId, st)
+	}
+	if err := c.managedImageError(img.RegionId, img.ImageId); err != nil {
+		return nil, err
 	}
 	for _, a := range slices.Concat(req.AddAccount, req.RemoveAccount) {
 		switch {

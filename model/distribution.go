@@ -64,6 +64,11 @@ type DistributeSpec struct {
 	// ImageName names the copies (default <package>_<version>), e.g. an
 	// image build's <prefix>_<executionId>.
 	ImageName string `json:"imageName,omitempty"`
+	// ShareAccounts are accounts the copies are shared with before the
+	// release, besides what the package's services grant (an image build's
+	// shared accounts): once published, the copies are the service's and
+	// cannot be re-shared.
+	ShareAccounts []string `json:"shareAccounts,omitempty"`
 }
 
 // CopyName is the name of the copies.

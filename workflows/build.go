@@ -667,6 +667,9 @@ func (b *build) distribute(ctx workflow.Context) error {
 		SourceRegion: region, SourceImage: b.progress.ImageID, Regions: others,
 		ImageName: b.imageName(), // every region's copy is <prefix>_<executionId>
 	}
+	if b.shareBeforeRelease(ctx) {
+		spec.ShareAccounts = b.tpl.AddAccounts
+	}
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID:          model.DistributeWorkflowID(pkg, version),
 		WaitForCancellation: true,
@@ -688,11 +691,21 @@ func (b *build) distribute(ctx workflow.Context) error {
 	return nil
 }
 
-// share shares the image in every region with the template's accounts.
+// changeShareBeforeRelease: the distribution child shares the copies with
+// the template's accounts before it publishes them, since a published
+// version's copies are the service's and cannot be re-shared.
+const changeShareBeforeRelease = "share-before-release"
+
+func (b *build) shareBeforeRelease(ctx workflow.Context) bool {
+	return workflow.GetVersion(ctx, changeShareBeforeRelease, workflow.DefaultVersion, 1) == 1
+}
+
+// share shares the image with the template's accounts: in its own region,
+// and (in runs before changeShareBeforeRelease) the copies in the others.
 func (b *build) share(ctx workflow.Context) error {
 	regions := []string{b.tpl.RegionId}
 	for _, r := range b.tpl.ToRegionIds {
-		if _, ok := b.progress.Images[r]; ok && r != b.tpl.RegionId {
+		if _, ok := b.progress.Images[r]; ok && r != b.tpl.RegionId && !b.shareBeforeRelease(ctx) {
 			regions = append(regions, r)
 		}
 	}

@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/log"
@@ -61,6 +62,8 @@ type distribution struct {
 	// saga deletes them if the run fails, publish if it succeeds.
 	leftovers []regionImage
 	state     details.State // the ImagefleetState search attribute
+	// releaseToken is this run's hold on the version (holdPublication).
+	releaseToken string
 }
 
 // Change IDs of workflow.GetVersion: behaviour changed after histories of
@@ -154,6 +157,9 @@ func (d *distribution) run(ctx workflow.Context) (*model.DistributionResult, err
 	artifactID, err := d.prepare(ctx)
 	if err == nil {
 		d.progress.ArtifactID = artifactID
+		d.releaseToken, err = holdPublication(ctx, &d.saga, d.logger, artifactID, d.spec.Version)
+	}
+	if err == nil {
 		err = d.replicate(ctx)
 	}
 	if err == nil {
@@ -306,7 +312,7 @@ func (d *distribution) publish(ctx workflow.Context) (*model.DistributionResult,
 	fanout.Each(ctx, d.regions.In(d.spec.Regions, model.RegionAvailable), 0, func(ctx workflow.Context, region string) {
 		err := workflow.ExecuteActivity(actx, images.ShareImage, activities.ShareImageInput{
 			Region: region, ImageID: delivered[region],
-			Public: perm.Visibility == model.VisibilityPublic, Accounts: perm.Accounts,
+			Public: perm.Visibility == model.VisibilityPublic, Accounts: append(slices.Clone(perm.Accounts), d.spec.ShareAccounts...),
 			ClientToken: model.ClientToken(d.tokenKey, "share", region),
 		}).Get(ctx, nil)
 		if err != nil {
@@ -348,7 +354,7 @@ func (d *distribution) publish(ctx workflow.Context) (*model.DistributionResult,
 	rctx = workflow.WithActivityOptions(rctx, shortActivity(stepAttempts))
 	err := workflow.ExecuteActivity(rctx, packages.ReleaseArtifactVersion, activities.ReleaseInput{
 		ArtifactID: d.progress.ArtifactID, Version: d.spec.Version, ImageIDs: delivered, Permission: perm,
-		ClientToken: model.ClientToken(d.tokenKey, "release"),
+		ClientToken: model.ClientToken(d.tokenKey, "release"), ReleaseToken: d.releaseToken,
 	}).Get(rctx, nil)
 	if err != nil {
 		return nil, err

@@ -60,6 +60,8 @@ func (env *distributionEnv) execute(spec model.DistributeSpec) {
 	env.OnActivity(images.CheckSourceImage, mock.Anything, mock.Anything).Return(&cloud.Image{ImageId: "m-webapp-v1"}, nil).Maybe()
 	env.OnActivity(packages.FindPublishedImageVersion, mock.Anything, mock.Anything).Return(nil, nil).Maybe()
 	env.OnActivity(packages.PrepareArtifactVersion, mock.Anything, mock.Anything).Return("artifact-1", nil).Maybe()
+	env.OnActivity(packages.StartPublication, mock.Anything, mock.Anything).Return(nil).Maybe()
+	env.OnActivity(packages.CancelPublication, mock.Anything, mock.Anything).Return(nil).Maybe()
 	env.OnActivity(images.StartImageCopy, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.StartCopyInput) (string, error) {
 			return "m-" + in.Region + "-" + in.ClientToken[:8], nil

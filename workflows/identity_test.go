@@ -127,7 +127,7 @@ func TestMisspelledInputFieldIsRefusedByName(t *testing.T) {
 func TestDistributionOfAPublishedVersionAnswersWithItsResult(t *testing.T) {
 	env := newDistributionEnv(t)
 	published := &model.DistributionResult{Package: "webapp", Version: "v1_0_0", ArtifactID: "artifact-1",
-		ImageIDs: map[string]string{"cn-shanghai": "m-1", "ap-southeast-1": "m-2", "eu-west-1": "m-3"},
+		ImageIDs:   map[string]string{"cn-shanghai": "m-1", "ap-southeast-1": "m-2", "eu-west-1": "m-3"},
 		Permission: model.Permission{Visibility: model.VisibilityPrivate}, AlreadyPublished: true}
 	env.OnActivity(packages.FindPublishedImageVersion, mock.Anything, mock.Anything).Return(published, nil)
 	env.OnActivity(packages.PrepareArtifactVersion, mock.Anything, mock.Anything).Panic("a published version is not prepared again")
@@ -153,4 +153,3 @@ func TestPublicationOfAPublishedVersionAnswersWithItsResult(t *testing.T) {
 	require.NoError(t, env.GetWorkflowResult(&res))
 	require.True(t, res.AlreadyPublished)
 }
-

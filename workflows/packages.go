@@ -53,6 +53,8 @@ type publication struct {
 	regions  regional.Work
 	tokenKey string
 	state    details.State // the ImagefleetState search attribute
+	// releaseToken is this run's hold on the version (holdPublication).
+	releaseToken string
 }
 
 func (p *publication) setup(ctx workflow.Context) error {
@@ -118,6 +120,9 @@ func (p *publication) run(ctx workflow.Context) (*model.PublishResult, error) {
 		return done, nil
 	}
 	err := p.load(ctx)
+	if err == nil {
+		p.releaseToken, err = holdPublication(ctx, &p.saga, p.logger, p.info.ArtifactID, p.spec.Version)
+	}
 	if err == nil {
 		err = p.deliver(ctx)
 	}
@@ -260,7 +265,7 @@ func (p *publication) release(ctx workflow.Context) (*model.PublishResult, error
 	rctx = workflow.WithActivityOptions(rctx, shortActivity(stepAttempts))
 	err := workflow.ExecuteActivity(rctx, content.ReleaseContentVersion, activities.ReleaseContentInput{
 		ArtifactID: p.info.ArtifactID, Version: p.spec.Version, Delivery: delivered, Permission: perm,
-		ClientToken: model.ClientToken(p.tokenKey, "release"),
+		ClientToken: model.ClientToken(p.tokenKey, "release"), ReleaseToken: p.releaseToken,
 	}).Get(rctx, nil)
 	if err != nil {
 		return nil, err

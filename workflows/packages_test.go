@@ -62,6 +62,8 @@ func registryVersion(typ string) *activities.PackageVersionInfo {
 
 func (env *publishEnv) execute(v *activities.PackageVersionInfo) {
 	env.OnActivity(content.FindPublishedContentVersion, mock.Anything, mock.Anything).Return(nil, nil).Maybe()
+	env.OnActivity(packages.StartPublication, mock.Anything, mock.Anything).Return(nil).Maybe()
+	env.OnActivity(packages.CancelPublication, mock.Anything, mock.Anything).Return(nil).Maybe()
 	env.OnActivity(content.LoadDraftVersion, mock.Anything, mock.Anything).Return(v, nil).Maybe()
 	env.OnActivity(content.CopyFileToRegion, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.CopyFileInput) (*activities.FileCopy, error) {
