@@ -318,7 +318,10 @@ func (r *rollout) refresh() {
 }
 
 func (r *rollout) run(ctx workflow.Context) (*model.RolloutState, error) {
-	err := r.execute(ctx)
+	err := r.holdGroup(ctx) // one task per group, in the cloud (rollout_task.go)
+	if err == nil {
+		err = r.execute(ctx)
+	}
 	// In-flight retries finish first (a cancel lets running work end).
 	if err == nil {
 		_ = workflow.Await(ctx, func() bool { return r.retrying == 0 })

@@ -36,6 +36,7 @@ type rolloutEnv struct {
 	mu sync.Mutex
 
 	instances []string
+	tasks     int // rolling update tasks running
 	standby   map[string]bool
 	suspended []string       // processes suspended right now
 	fails     map[string]int // instance → how many more changes fail there
@@ -55,6 +56,7 @@ func newRolloutEnv(t *testing.T, n int) *rolloutEnv {
 	env.RegisterWorkflowWithOptions(RollingUpdate, workflow.RegisterOptions{Name: model.RolloutWorkflowType})
 	env.RegisterWorkflowWithOptions(RollingUpdateBatch, workflow.RegisterOptions{Name: model.RolloutBatchWorkflowType})
 	env.RegisterActivity(&activities.Rollouts{})
+	env.RegisterActivity(&activities.RolloutTasks{})
 	return env
 }
 
@@ -65,6 +67,14 @@ func (env *rolloutEnv) locked(f func()) {
 }
 
 func (env *rolloutEnv) execute(spec model.RolloutSpec) {
+	env.OnActivity(rolloutTasks.StartRollingUpdateTask, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.StartTaskInput) (string, error) {
+		env.locked(func() { env.tasks++ })
+		return "rut-" + in.ClientToken[:8], nil
+	}).Maybe()
+	env.OnActivity(rolloutTasks.FinishRollingUpdateTask, mock.Anything, mock.Anything).Return(func(context.Context, activities.FinishTaskInput) error {
+		env.locked(func() { env.tasks-- })
+		return nil
+	}).Maybe()
 	env.OnActivity(rollouts.CheckRollout, mock.Anything, mock.Anything).Return(func(_ context.Context, spec model.RolloutSpec) (*activities.RolloutPlan, error) {
 		plan := &activities.RolloutPlan{Instances: env.instances, OSType: cloud.OSLinux}
 		env.locked(func() { plan.SuspendedProcesses = slices.Clone(env.suspended) })
@@ -567,4 +577,26 @@ func TestRolloutActivityFailureRestoresTheGroup(t *testing.T) {
 	require.Equal(t, model.RolloutFailed, st.Status)
 	require.Contains(t, st.Error, "is Removing")
 	env.requireRestored()
+}
+
+// A group with a rolling update task running (started by any client) is
+// refused before anything changes; a run's own task ends with it.
+func TestRolloutRefusedWhileTheGroupHasATask(t *testing.T) {
+	env := newRolloutEnv(t, 4)
+	env.OnActivity(rolloutTasks.StartRollingUpdateTask, mock.Anything, mock.Anything).Return("",
+		temporal.NewNonRetryableApplicationError("scaling group asg-web-hz has rolling update task rut-1 running", cloud.CodeRollingUpdateRunning, nil))
+	env.execute(rolloutSpec(2, model.PauseNone))
+	var appErr *temporal.ApplicationError
+	require.ErrorAs(t, env.GetWorkflowError(), &appErr)
+	require.Equal(t, cloud.CodeRollingUpdateRunning, appErr.Type())
+	require.Empty(t, env.changes, "no instance was changed")
+	require.Empty(t, env.standby)
+	require.Equal(t, model.RolloutFailed, env.state().Status)
+}
+
+func TestRolloutEndsItsTask(t *testing.T) {
+	env := newRolloutEnv(t, 4)
+	env.execute(rolloutSpec(2, model.PauseNone))
+	require.NoError(t, env.GetWorkflowError())
+	require.Zero(t, env.tasks, "the task ended with the run")
 }
