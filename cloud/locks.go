@@ -11,6 +11,10 @@ const (
 	// CodeArtifactReleasing: the version is being published by another
 	// publication (another release token).
 	CodeArtifactReleasing = "Artifact.VersionReleasing"
+	// CodeDeploymentInProgress: the container service has a deployment
+	// under way (an ACTIVE task set of another external ID); one runs at a
+	// time.
+	CodeDeploymentInProgress = "ServiceDeploymentInProgressException"
 )
 
 // StartArtifactReleaseRequest begins the publication of a draft version:

@@ -113,3 +113,17 @@ func (c *call) versionForRelease(artifactID, version, token string) (*artifactRe
 	}
 	return a, v, nil
 }
+
+// deploymentInProgress returns a task set of another deployment that is
+// still under way on svc: an ACTIVE task set (not the primary, not draining)
+// whose external ID is not externalID. A service's deployment is locked
+// while one runs: a second one would move traffic under the first.
+func (c *call) deploymentInProgress(svc *containerServiceRecord, externalID string) *taskSetRecord {
+	for _, arn := range slices.Sorted(maps.Keys(c.st.TaskSets)) {
+		ts := c.st.TaskSets[arn]
+		if ts.ServiceArn == svc.ServiceArn && ts.Status == cloud.TaskSetActive && ts.ExternalId != externalID {
+			return ts
+		}
+	}
+	return nil
+}
