@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/model"
@@ -18,9 +17,9 @@ import (
 const (
 	defaultPageSize   = 50
 	maxPageSize       = 100
-	maxShareAccounts  = 50
-	maxImageTags      = 20
-	maxDescriptionLen = 256
+	maxShareAccounts  = model.MaxImageShareAccounts
+	maxImageTags      = model.MaxImageTags
+	maxDescriptionLen = model.MaxImageDescriptionLen
 )
 
 // imageRecord is a stored image. Its owner alias, status and progress are not
@@ -369,14 +368,8 @@ func (s *Server) describeImageSharePermission(c *call, req *cloud.DescribeImageS
 // checkImageAttributes checks the name, description and tags a new image
 // gets (CopyImage, CreateImage); prefix is the request's field prefix.
 func checkImageAttributes(prefix, name, description string, tags map[string]string) error {
-	if n := utf8.RuneCountInString(name); name != "" && (n < 2 || n > 128) {
-		return invalidParam("%sImageName must be 2–128 characters, got %d", prefix, n)
-	}
-	if n := utf8.RuneCountInString(description); n > maxDescriptionLen {
-		return invalidParam("%sDescription must be at most %d characters, got %d", prefix, maxDescriptionLen, n)
-	}
-	if len(tags) > maxImageTags {
-		return invalidParam("at most %d tags, got %d", maxImageTags, len(tags))
+	if problems := model.CheckImageAttributes(prefix, name, description, tags); len(problems) > 0 {
+		return invalidParam("%s", strings.Join(problems, "; "))
 	}
 	return nil
 }

@@ -127,8 +127,17 @@ func (s DistributeSpec) Validate() error {
 	} else if err := CheckRegions(s.Regions); err != nil {
 		errs = append(errs, err)
 	}
-	if n := utf8.RuneCountInString(s.ImageName); s.ImageName != "" && (n < 2 || n > 128) {
-		errs = append(errs, fmt.Errorf("image name must be 2–128 characters, got %d", n))
+	// Each copy gets the copy name and the description: the image rules
+	// apply to them before anything is created, not after every copy failed.
+	copyName := s.ImageName
+	if copyName == "" && packageNameRE.MatchString(s.Package) && versionNameRE.MatchString(s.Version) {
+		copyName = s.CopyName() // else the name problems are reported above
+	}
+	for _, p := range CheckImageAttributes("", copyName, s.Description, nil) {
+		errs = append(errs, fmt.Errorf("the regions' image copies: %s (imageName defaults to <package>_<version>)", p))
+	}
+	if len(s.ShareAccounts) > MaxImageShareAccounts {
+		errs = append(errs, fmt.Errorf("shareAccounts: an image can be shared with at most %d accounts, got %d", MaxImageShareAccounts, len(s.ShareAccounts)))
 	}
 	if s.CopyAttempts < 0 || s.CopyAttempts > maxCopyAttemptsAllowed {
 		errs = append(errs, fmt.Errorf("copyAttempts must be 0 (default %d) to %d", DefaultCopyAttempts, maxCopyAttemptsAllowed))
