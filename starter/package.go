@@ -839,7 +839,7 @@ distributed to. The mapping is reported on stderr.`,
 			if err != nil {
 				return invalid("%w", err)
 			}
-			out, reps, err := templates.Render(format, data, image)
+			out, reps, err := templates.RenderFile(file, format, data, image)
 			if err != nil {
 				return invalid("template %s: %w", file, err)
 			}
