@@ -456,8 +456,22 @@ func (b *build) launchFirst(ctx workflow.Context, types []string, image, purpose
 		b.logger.Info("Instance type sold out, trying the next size", "instanceType", typ)
 		b.updateDetails(ctx)
 	}
+	// The types tried: those launched here and those the listing showed sold
+	// out (which were never launched).
+	var tried []string
+	if kind == model.ResourceInstance {
+		for _, a := range b.progress.Attempts {
+			tried = append(tried, a.InstanceType)
+		}
+	} else {
+		tried = types
+	}
+	what := "none were offered"
+	if len(tried) > 0 {
+		what = "tried " + strings.Join(tried, ", ")
+	}
 	return "", temporal.NewNonRetryableApplicationError(
-		fmt.Sprintf("no instance type is in stock in %s (tried %s)", b.tpl.RegionId, strings.Join(types, ", ")), ErrTypeNoInstanceType, nil)
+		fmt.Sprintf("no instance type is in stock in %s (%s)", b.tpl.RegionId, what), ErrTypeNoInstanceType, nil)
 }
 
 func (b *build) awaitRunning(ctx workflow.Context, id string) error {
@@ -677,6 +691,11 @@ func (b *build) distribute(ctx workflow.Context) error {
 	})
 	var res model.DistributionResult
 	if err := workflow.ExecuteChildWorkflow(cctx, model.DistributeWorkflowType, spec).Get(ctx, &res); err != nil {
+		// The distribution deleted its copies; the draft version it created
+		// goes with the build's outputs (versioned: earlier runs left it).
+		if workflow.GetVersion(ctx, changeDeleteFailedDraft, workflow.DefaultVersion, 1) == 1 {
+			b.track(model.ResourcePackageVersion, pkg+"/"+version, region, &b.outputs)
+		}
 		return err
 	}
 	for _, r := range others { // in the template's order: deterministic
@@ -695,6 +714,10 @@ func (b *build) distribute(ctx workflow.Context) error {
 // the template's accounts before it publishes them, since a published
 // version's copies are the service's and cannot be re-shared.
 const changeShareBeforeRelease = "share-before-release"
+
+// changeDeleteFailedDraft: a failed or cancelled distribution's draft
+// version is deleted with the build's outputs.
+const changeDeleteFailedDraft = "delete-failed-draft"
 
 func (b *build) shareBeforeRelease(ctx workflow.Context) bool {
 	return workflow.GetVersion(ctx, changeShareBeforeRelease, workflow.DefaultVersion, 1) == 1
