@@ -856,7 +856,8 @@ func (b *build) end(ctx workflow.Context, step string, cause error) error {
 	b.progress.Step = model.StepDone
 	result := b.result()
 	if cancelled {
-		b.report(dctx, activities.UpdateExecutionInput{Status: cloud.PipelineExecutionCancelled, Step: model.StepDone, Message: "cancelled " + b.progress.CancelReason})
+		// The cloud's record keeps the step it ended in (build list shows it).
+		b.report(dctx, activities.UpdateExecutionInput{Status: cloud.PipelineExecutionCancelled, Step: step, Message: "cancelled " + b.progress.CancelReason})
 		b.state.Set(dctx, model.StateAborted)
 		b.updateDetails(dctx)
 		msg := "build cancelled during " + step
@@ -884,7 +885,7 @@ func (b *build) end(ctx workflow.Context, step string, cause error) error {
 	if cleanupErr != nil {
 		msg += "; and some resources could not be released: " + cleanupErr.Error()
 	}
-	b.report(dctx, activities.UpdateExecutionInput{Status: cloud.PipelineExecutionFailed, Step: model.StepDone, Message: msg})
+	b.report(dctx, activities.UpdateExecutionInput{Status: cloud.PipelineExecutionFailed, Step: step, Message: msg})
 	b.state.Set(dctx, model.StateFailed)
 	b.updateDetails(dctx)
 	return temporal.NewNonRetryableApplicationError(msg, ErrTypeBuildFailed, cause, result)

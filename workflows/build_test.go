@@ -682,6 +682,10 @@ func TestBuildAllInstanceTypesSoldOutNamesThem(t *testing.T) {
 	require.NotContains(t, env.GetWorkflowError().Error(), "tried )")
 	require.Regexp(t, `tried ecs\.[a-z0-9]+\.[a-z0-9]+`, env.GetWorkflowError().Error())
 	env.requireNothingLeft(t)
+	// build list shows the step the build failed in, not Done.
+	e := env.execution(t, tpl)
+	require.Equal(t, cloud.PipelineExecutionFailed, e.Status)
+	require.Equal(t, model.StepInstance, e.Step)
 }
 
 // item 9: a Windows template with default settings gets a Windows test and
