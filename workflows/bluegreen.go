@@ -64,7 +64,12 @@ type blueGreen struct {
 	aborted          bool
 	committed        bool // blue's removal started: no more rollback
 	cancelWork       workflow.CancelFunc
+	holdAfterFull    bool // the termination wait is not skipped by promote-full
 }
+
+// changeFullKeepsTerminationWait: promote-full no longer skips the
+// termination wait.
+const changeFullKeepsTerminationWait = "full-keeps-termination-wait"
 
 func (d *blueGreen) setup(ctx workflow.Context) error {
 	info := workflow.GetInfo(ctx)
@@ -237,6 +242,10 @@ func (d *blueGreen) deploy(ctx workflow.Context) error {
 	if d.snap.Blue == nil {
 		return nil // nothing to keep at scale
 	}
+	// promote-full skips the shifting steps, not this wait: it is the last
+	// window in which abort rolls back (only promote ends it early).
+	// Versioned: earlier runs skipped it after promote-full.
+	d.holdAfterFull = workflow.GetVersion(ctx, changeFullKeepsTerminationWait, workflow.DefaultVersion, 1) == 1
 	return d.pause(ctx, d.terminationWait, false)
 }
 
@@ -371,7 +380,7 @@ func (d *blueGreen) pause(ctx workflow.Context, period time.Duration, gate bool)
 	monitorCtx, stopMonitor := workflow.WithCancel(ctx)
 	defer stopMonitor()
 	monitor := d.monitor(monitorCtx)
-	promoted := func() bool { return d.promoteRequested || d.full }
+	promoted := func() bool { return d.promoteRequested || (d.full && !d.holdAfterFull) }
 	for !promoted() {
 		done := func() bool { return promoted() || monitor.IsReady() }
 		var err error

@@ -504,3 +504,22 @@ func TestBlueGreenFirstDeployment(t *testing.T) {
 	require.Empty(t, removed)
 	require.Equal(t, []string{"create " + tgBlue}, f.calls)
 }
+
+// item 12: promote-full skips the shifting steps, not the termination wait,
+// the last window in which abort still rolls back.
+func TestBlueGreenPromoteFullKeepsTheTerminationWait(t *testing.T) {
+	env := newBlueGreenEnv(t)
+	spec := blueGreenSpec(model.ShiftStrategy{Type: model.StrategyLinear, Percent: 10, Interval: "1h"})
+	spec.TerminationWait = "2h"
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(model.CommandPromoteFull, model.PromoteCommand{}) }, 10*time.Minute)
+	env.RegisterDelayedCallback(func() {
+		p := env.progress(t)
+		require.Equal(t, model.BGPhaseTerminationWait, p.Phase)
+		require.Equal(t, model.Weights{Green: 100}, p.Weights)
+		abort := env.command(model.CommandAbort, model.AbortCommand{Reason: "errors after the full shift"})
+		env.RegisterDelayedCallback(func() { abort.requireAccepted(t) }, time.Second)
+	}, time.Hour)
+	env.execute(spec)
+	p := env.requireRolledBack(t, ErrTypeAborted)
+	require.Equal(t, model.Weights{Blue: 100}, p.Weights)
+}
