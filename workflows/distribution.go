@@ -387,6 +387,7 @@ func (d *distribution) fail(ctx workflow.Context, err error) error {
 			}
 		}
 	}
+	d.progress.WaitingFor = "" // an ended run waits for nothing
 	if d.regions.Aborted() || temporal.IsCanceledError(err) {
 		d.progress.Phase = model.PhaseAborted
 		d.state.Set(ctx, model.StateAborted)

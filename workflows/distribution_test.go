@@ -296,6 +296,7 @@ func TestDistributeAbortDeletesCopies(t *testing.T) {
 	require.ElementsMatch(t, []string{"cn-shanghai", "ap-southeast-1", "eu-west-1"}, env.deleted, "every copy it made is deleted")
 	p := env.progress(t)
 	require.Equal(t, model.PhaseAborted, p.Phase)
+	require.Empty(t, p.WaitingFor, "an aborted run waits for nothing (item 15)")
 }
 
 func TestDistributeAbortWhileCopying(t *testing.T) {

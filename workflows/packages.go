@@ -302,6 +302,7 @@ func (p *publication) fail(ctx workflow.Context, err error) error {
 			}
 		}
 	}
+	p.progress.WaitingFor = "" // an ended run waits for nothing
 	if p.regions.Aborted() || temporal.IsCanceledError(err) {
 		p.progress.Phase = model.PhaseAborted
 		p.state.Set(ctx, model.StateAborted)
