@@ -290,7 +290,11 @@ func printInstances(out io.Writer, st *model.RolloutState) {
 				text += " | " + o
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\t%d\t%s\n", in.InstanceID, in.Batch, in.State, in.Attempts, in.Decision, in.ExitCode, text)
+		exit := "-" // an image update runs no command: it has no exit code
+		if st.TaskType != model.TaskImage && in.Attempts > 0 {
+			exit = fmt.Sprint(in.ExitCode)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\t%s\t%s\n", in.InstanceID, in.Batch, in.State, in.Attempts, in.Decision, exit, text)
 	}
 	_ = tw.Flush()
 }

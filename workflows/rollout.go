@@ -171,6 +171,7 @@ func (r *rollout) registerCommands(ctx workflow.Context) error {
 		Apply: func(c model.ThresholdCommand) {
 			r.logger.Info("Error threshold changed", "from", r.st.ErrorThreshold, "to", c.ErrorThreshold)
 			r.st.ErrorThreshold = c.ErrorThreshold
+			r.refresh() // what the task waits for quotes the new threshold
 		},
 	}
 	policy := operator.Command[model.PausePolicyCommand]{
@@ -301,18 +302,23 @@ func (r *rollout) refresh() {
 		}
 	}
 	r.st.WaitingFor = ""
+	// A rollback task cannot itself be rolled back: it does not offer it.
+	others := fmt.Sprintf("(or %s, %s)", model.CommandCancel, model.CommandRollback)
+	if r.spec.IsRollback() {
+		others = fmt.Sprintf("(or %s)", model.CommandCancel)
+	}
 	switch {
 	case !r.paused || r.ending():
 	case r.st.Status == model.RolloutPausedBatch:
-		r.st.WaitingFor = fmt.Sprintf("operator: batch %d of %d is done; check it, then %s (or %s, %s)",
-			r.st.CurrentBatch, len(r.st.Batches), model.CommandResume, model.CommandCancel, model.CommandRollback)
+		r.st.WaitingFor = fmt.Sprintf("operator: batch %d of %d is done; check it, then %s %s",
+			r.st.CurrentBatch, len(r.st.Batches), model.CommandResume, others)
 	case r.st.Status == model.RolloutPausedFailure:
 		if r.st.Failures > r.st.ErrorThreshold {
-			r.st.WaitingFor = fmt.Sprintf("operator: %d failed instance(s) exceed the error threshold %d: %s, %s or %s each of %s, then %s (or %s, %s)",
+			r.st.WaitingFor = fmt.Sprintf("operator: %d failed instance(s) exceed the error threshold %d: %s, %s or %s each of %s, then %s %s",
 				r.st.Failures, r.st.ErrorThreshold, model.CommandRetry, model.CommandSkip, model.CommandCancelInstance,
-				strings.Join(r.undecided(), ", "), model.CommandResume, model.CommandCancel, model.CommandRollback)
+				strings.Join(r.undecided(), ", "), model.CommandResume, others)
 		} else {
-			r.st.WaitingFor = fmt.Sprintf("operator: %s (or %s, %s)", model.CommandResume, model.CommandCancel, model.CommandRollback)
+			r.st.WaitingFor = fmt.Sprintf("operator: %s %s", model.CommandResume, others)
 		}
 	}
 }

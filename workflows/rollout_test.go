@@ -600,3 +600,39 @@ func TestRolloutEndsItsTask(t *testing.T) {
 	require.NoError(t, env.GetWorkflowError())
 	require.Zero(t, env.tasks, "the task ended with the run")
 }
+
+// item 17: after set-threshold, what the task waits for quotes the new
+// threshold; a paused rollback task does not offer rollback.
+func TestRolloutMessagesFollowTheThresholdAndTheTaskKind(t *testing.T) {
+	env := newRolloutEnv(t, 4)
+	env.fails["i-01"], env.fails["i-02"] = 1, 1
+	env.at(time.Minute, func() {
+		require.Contains(t, env.state().WaitingFor, "exceed the error threshold 0")
+		env.send(model.CommandSetThreshold, model.ThresholdCommand{ErrorThreshold: 1}, "")
+	})
+	env.at(90*time.Second, func() {
+		w := env.state().WaitingFor
+		require.Contains(t, w, "exceed the error threshold 1")
+		require.NotContains(t, w, "threshold 0")
+		env.send(model.CommandSetThreshold, model.ThresholdCommand{ErrorThreshold: 2}, "")
+	})
+	env.at(2*time.Minute, func() {
+		require.NotContains(t, env.state().WaitingFor, "exceed")
+		env.send(model.CommandResume, model.ResumeCommand{}, "")
+	})
+	env.execute(rolloutSpec(2, model.PauseNone))
+	require.Equal(t, model.RolloutSucceeded, env.result().Status)
+
+	env = newRolloutEnv(t, 4)
+	spec := rolloutSpec(2, model.PauseFirstBatch)
+	spec.RollbackOf = &model.RolloutRef{WorkflowID: "rollout/asg-web-hz", RunID: "run-1"}
+	spec.Instances = []string{"i-01", "i-02", "i-03", "i-04"}
+	env.at(5*time.Minute, func() {
+		st := env.state()
+		require.Equal(t, model.RolloutPausedBatch, st.Status)
+		require.NotContains(t, st.WaitingFor, model.CommandRollback)
+		env.send(model.CommandResume, model.ResumeCommand{}, "")
+	})
+	env.execute(spec)
+	require.Equal(t, model.RolloutSucceeded, env.result().Status)
+}
