@@ -179,9 +179,7 @@ func checkVersionFields(req *cloud.CreateArtifactRequest) error {
 	if n := utf8.RuneCountInString(req.Description); n < model.MinDescriptionLen || n > model.MaxDescriptionLen {
 		errs = append(errs, fmt.Sprintf("Description must be %d–%d characters, got %d", model.MinDescriptionLen, model.MaxDescriptionLen, n))
 	}
-	if len(req.Tags) > model.MaxPackageTags {
-		errs = append(errs, fmt.Sprintf("at most %d tags, got %d", model.MaxPackageTags, len(req.Tags)))
-	}
+	errs = append(errs, model.CheckTags(req.Tags, model.MaxPackageTags)...)
 	if len(req.SupportRegionIds) == 0 {
 		errs = append(errs, "SupportRegionIds needs at least one region")
 	} else if err := model.CheckRegions(req.SupportRegionIds); err != nil {

@@ -102,7 +102,12 @@ func ValidVersionName(name string) bool { return versionNameRE.MatchString(name)
 
 // Validate checks the spec without calling the cloud. It reports every
 // problem at once so that a user fixes a spec in one go.
-func (s DistributeSpec) Validate() error {
+func (s DistributeSpec) Validate() error { return s.ValidateVersion(true) }
+
+// ValidateVersion checks what a package version of any type needs (names,
+// description, tags, regions) and, with imageCopies, the ECS image rules the
+// copies of an image package's distribution must meet.
+func (s DistributeSpec) ValidateVersion(imageCopies bool) error {
 	var errs []error
 	if !packageNameRE.MatchString(s.Package) {
 		errs = append(errs, fmt.Errorf("package name %q must be 3–128 characters of letters, digits and underscore", s.Package))
@@ -113,8 +118,8 @@ func (s DistributeSpec) Validate() error {
 	if n := utf8.RuneCountInString(s.Description); n < MinDescriptionLen || n > MaxDescriptionLen {
 		errs = append(errs, fmt.Errorf("description must be %d–%d characters, got %d", MinDescriptionLen, MaxDescriptionLen, n))
 	}
-	if len(s.Tags) > MaxPackageTags {
-		errs = append(errs, fmt.Errorf("at most %d tags, got %d", MaxPackageTags, len(s.Tags)))
+	for _, p := range CheckTags(s.Tags, MaxPackageTags) {
+		errs = append(errs, errors.New(p))
 	}
 	if s.SourceImage == "" {
 		errs = append(errs, errors.New("source image is required"))
@@ -133,8 +138,10 @@ func (s DistributeSpec) Validate() error {
 	if copyName == "" && packageNameRE.MatchString(s.Package) && versionNameRE.MatchString(s.Version) {
 		copyName = s.CopyName() // else the name problems are reported above
 	}
-	for _, p := range CheckImageAttributes("", copyName, s.Description, nil) {
-		errs = append(errs, fmt.Errorf("the regions' image copies: %s (imageName defaults to <package>_<version>)", p))
+	if imageCopies {
+		for _, p := range CheckImageAttributes("", copyName, s.Description, nil) {
+			errs = append(errs, fmt.Errorf("the regions' image copies: %s (imageName defaults to <package>_<version>)", p))
+		}
 	}
 	if len(s.ShareAccounts) > MaxImageShareAccounts {
 		errs = append(errs, fmt.Errorf("shareAccounts: an image can be shared with at most %d accounts, got %d", MaxImageShareAccounts, len(s.ShareAccounts)))

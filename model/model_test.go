@@ -103,3 +103,27 @@ func TestDistributeSpecChecksTheCopiesLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// item 14: an empty tag key and a chart that is not packaged are refused.
+func TestTagsAndChartRules(t *testing.T) {
+	if p := CheckTags(map[string]string{"": "v"}, 20); len(p) != 1 || !strings.Contains(p[0], "must not be empty") {
+		t.Fatalf("empty key: %v", p)
+	}
+	if p := CheckTags(map[string]string{"team": "web"}, 20); len(p) != 0 {
+		t.Fatal(p)
+	}
+	spec := DistributeSpec{Package: "webapp", Version: "v1_0_0", Description: "web tier image", SourceRegion: "cn-hangzhou",
+		SourceImage: "m-1", Regions: []string{"cn-shanghai"}, Tags: map[string]string{"": "v"}}
+	if err := spec.Validate(); err == nil || !strings.Contains(err.Error(), "tag key must not be empty") {
+		t.Fatal(err)
+	}
+	if err := CheckHelmChart("notes.txt", []byte("hello")); err == nil || !strings.Contains(err.Error(), ".tgz") {
+		t.Fatal(err)
+	}
+	if err := CheckHelmChart("web.tgz", []byte("hello")); err == nil || !strings.Contains(err.Error(), "gzip") {
+		t.Fatal(err)
+	}
+	if err := CheckHelmChart("web-0.1.0.tgz", []byte{0x1f, 0x8b, 8, 0}); err != nil {
+		t.Fatal(err)
+	}
+}
