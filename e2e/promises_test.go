@@ -233,3 +233,42 @@ func countEntriesAll(entries []cloud.LedgerEntry, action string) []cloud.LedgerE
 	}
 	return out
 }
+
+// A service's deployment is locked while one runs: by the cloud (another
+// deployment's task set is refused) and by the workflow (which refuses a
+// foreign workflow ID, and a service with another deployment's task set).
+func TestBlueGreenPromisesForAnyClient(t *testing.T) {
+	e := newEnv(t, 0.01)
+	ctx := t.Context()
+	d, err := cloudsim.SetupBlueGreenDemo(ctx, e.cloudC, "e2e", "web")
+	require.NoError(t, err)
+	spec := model.BlueGreenSpec{
+		Cluster: d.Cluster, Service: d.Service, TaskDefinition: "web:2", Subnets: d.Subnets,
+		ContainerName: d.ContainerName, ContainerPort: d.ContainerPort, TargetGroups: d.TargetGroups[:],
+		ProductionListener: d.ProductionListener, TestListener: d.TestListener,
+		Strategy: model.ShiftStrategy{Type: model.StrategyAllAtOnce}, TerminationWait: "1s", HealthCheckInterval: "1s",
+	}
+	before := len(e.ledger())
+	rawStart(t, e, "my-deployment", model.BlueGreenWorkflowType, spec)
+	requireAppError(t, e.runEnd("my-deployment", nil), "WrongWorkflowID", model.BlueGreenWorkflowID(d.Cluster, d.Service))
+	require.Len(t, e.ledger(), before)
+
+	// Another deployment (say, a script) has started a task set.
+	create := func(externalID string) error {
+		_, err := e.cloudC.Containers().CreateTaskSet(ctx, &cloud.CreateTaskSetRequest{
+			Cluster: d.Cluster, Service: d.Service, ExternalId: externalID, TaskDefinition: "web:3", LaunchType: cloud.LaunchTypeFargate,
+			NetworkConfiguration: &cloud.NetworkConfiguration{AwsvpcConfiguration: &cloud.AwsVpcConfiguration{Subnets: d.Subnets}},
+			LoadBalancers:        []cloud.TaskSetLoadBalancer{{TargetGroupArn: d.TargetGroups[1], ContainerName: d.ContainerName, ContainerPort: d.ContainerPort}},
+		})
+		return err
+	}
+	require.NoError(t, create("script-1"))
+	before = len(e.ledger())
+	requireCode(t, create("script-2"), cloud.CodeDeploymentInProgress)
+	id := model.BlueGreenWorkflowID(d.Cluster, d.Service)
+	rawStart(t, e, id, model.BlueGreenWorkflowType, spec)
+	requireAppError(t, e.runEnd(id, nil), "ServiceNotReady", "another deployment runs")
+	for _, entry := range e.ledger()[before:] {
+		require.NotEqual(t, "CreateTaskSet", entry.Action, "the refused deployment created a task set")
+	}
+}
