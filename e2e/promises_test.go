@@ -88,6 +88,9 @@ func TestDistributionPromisesForAnyClient(t *testing.T) {
 	rawStart(t, e, canonical, model.DistributeWorkflowType, typo)
 	err = e.runEnd(canonical, nil)
 	require.ErrorContains(t, err, `unknown field "descripton"`)
+	out, err = e.cli("workflow", "query", "--workflow-id", canonical, "--name", model.QueryProgress)
+	require.NoError(t, err, "progress answers a run whose input was refused")
+	require.Contains(t, out, model.PhaseFailed)
 
 	// 6, 7: a description the copies cannot carry: refused up front, and
 	// the failed run answers progress.

@@ -48,7 +48,7 @@ func run(pollInterval time.Duration) error {
 	defer c.Close()
 
 	cloudClient := config.Cloud()
-	w := worker.New(c, model.TaskQueue, worker.Options{})
+	w := worker.New(c, model.TaskQueue, worker.Options{Interceptors: workflows.Interceptors()})
 	workflows.Register(w)
 	activities.Register(w, cloudClient, activities.Options{PollInterval: pollInterval})
 	logger.Info().Str("taskQueue", model.TaskQueue).Str("cloud", cloudClient.Endpoint()).Str("namespace", opts.Namespace).Msg("worker starting")

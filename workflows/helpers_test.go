@@ -3,6 +3,7 @@ package workflows
 import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 
 	"github.com/imagefleet/imagefleet/internal/payload"
 )
@@ -12,6 +13,7 @@ import (
 func newTestEnv(s *testsuite.WorkflowTestSuite) *testsuite.TestWorkflowEnvironment {
 	env := s.NewTestWorkflowEnvironment()
 	env.SetDataConverter(payload.Converter)
+	env.SetWorkerOptions(worker.Options{Interceptors: Interceptors()})
 	return env
 }
 

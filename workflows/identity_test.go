@@ -120,6 +120,12 @@ func TestMisspelledInputFieldIsRefusedByName(t *testing.T) {
 			executeAs(env, op.id, op.typ, fields)
 			require.ErrorContains(t, env.GetWorkflowError(), `unknown field "bacthes"`)
 			require.Empty(t, *called)
+			// progress answers even though the workflow never started.
+			v, err := env.QueryWorkflow(model.QueryProgress)
+			require.NoError(t, err)
+			var p InputRefused
+			require.NoError(t, v.Get(&p))
+			require.Equal(t, model.PhaseFailed, p.Phase)
 		})
 	}
 }

@@ -34,7 +34,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			// The worker's data converter (strict JSON) and the recorded
 			// workflow ID: the workflows refuse any but their canonical ID.
-			replayer, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DataConverter: payload.Converter})
+			replayer, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DataConverter: payload.Converter, Interceptors: Interceptors()})
 			require.NoError(t, err)
 			Register(replayer)
 			history, err := client.HistoryFromJSON(openFile(t, file), client.HistoryJSONOptions{})
