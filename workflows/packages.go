@@ -2,8 +2,6 @@ package workflows
 
 import (
 	"fmt"
-	"maps"
-	"slices"
 
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
@@ -153,7 +151,7 @@ func (p *publication) alreadyPublished(ctx workflow.Context) (*model.PublishResu
 		return nil, err
 	}
 	p.progress.Type, p.progress.ArtifactID, p.progress.Permission, p.progress.Phase = res.Type, res.ArtifactID, &res.Permission, model.PhasePublished
-	for _, r := range slices.Sorted(maps.Keys(res.Delivery)) {
+	for _, r := range workflow.DeterministicKeys(res.Delivery) {
 		p.progress.Regions = append(p.progress.Regions, model.DeliveryProgress{RegionStatus: model.RegionStatus{Region: r, State: model.RegionAvailable}, Location: res.Delivery[r], Endpoint: res.Endpoint})
 	}
 	p.logger.Info("Version already published: answering with its result")
