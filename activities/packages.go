@@ -51,11 +51,11 @@ func (a *Packages) PrepareArtifactVersion(ctx context.Context, in PrepareVersion
 				return "", permanent(cloud.CodeInvalidParameter, fmt.Errorf("draft version %s of package %s holds image %s in %s, not %s in %s: use a new version name",
 					spec.Version, spec.Package, draft.ArtifactProperty.ImageId, draft.ArtifactProperty.RegionId, spec.SourceImage, spec.SourceRegion))
 			}
-			// Found before any copy: a release names only the regions the
-			// draft supports.
-			if !sameRegions(draft.SupportRegionIds, spec.Regions) {
+			// Found before any copy: a release names only regions the draft
+			// supports (some of them is fine).
+			if extra := notIn(spec.Regions, draft.SupportRegionIds); len(extra) > 0 {
 				return "", permanent(cloud.CodeInvalidParameter, fmt.Errorf("draft version %s of package %s supports regions %v, not %v: distribute to the draft's regions or use a new version name",
-					spec.Version, spec.Package, draft.SupportRegionIds, spec.Regions))
+					spec.Version, spec.Package, draft.SupportRegionIds, extra))
 			}
 			return existing.ArtifactId, nil // a retried or resumed run: the draft is ours
 		}
@@ -68,8 +68,15 @@ func (a *Packages) PrepareArtifactVersion(ctx context.Context, in PrepareVersion
 	return resp.ArtifactId, nil
 }
 
-func sameRegions(a, b []string) bool {
-	return slices.Equal(slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(b)))
+// notIn returns the regions of a that b lacks.
+func notIn(a, b []string) []string {
+	var out []string
+	for _, r := range a {
+		if !slices.Contains(b, r) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // FindPublishedImageVersion returns the result of the spec's version if an

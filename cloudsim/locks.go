@@ -121,7 +121,7 @@ func (c *call) versionForRelease(artifactID, version, token string) (*artifactRe
 func (c *call) deploymentInProgress(svc *containerServiceRecord, externalID string) *taskSetRecord {
 	for _, arn := range slices.Sorted(maps.Keys(c.st.TaskSets)) {
 		ts := c.st.TaskSets[arn]
-		if ts.ServiceArn == svc.ServiceArn && ts.Status == cloud.TaskSetActive && ts.ExternalId != externalID {
+		if ts.ServiceArn == svc.ServiceArn && ts.Status == cloud.TaskSetActive && ts.DeletedAt.IsZero() && ts.ExternalId != externalID {
 			return ts
 		}
 	}
