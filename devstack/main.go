@@ -1,11 +1,13 @@
 // Command devstack runs imagefleet's local stack: the Temporal dev server
-// with its Web UI, the simulated cloud and a worker.
+// with its Web UI, the codec server that decrypts payloads for the Web UI,
+// the simulated cloud and a worker.
 //
 //	devstack up     run the stack until Ctrl-C
 //	devstack demo   run the demo scenario, on the running stack or on one it
 //	                starts (and stops) itself
 //
-// State lives under .data, so runs stay browsable in the Web UI across restarts.
+// State lives under .data, so runs stay browsable in the Web UI across
+// restarts; so does the payload key (.data/codec.keys, made on first start).
 package main
 
 import (
@@ -44,6 +46,7 @@ func main() {
 		DataDir:        filepath.Join(*root, ".data"),
 		CloudTimeScale: *timeScale,
 		CloudFaults:    *faults,
+		CodecServer:    filepath.Join(*root, "bin", "codecserver"),
 	})
 	var err error
 	switch fs.Arg(0) {
@@ -69,7 +72,9 @@ func up(ctx context.Context, s *stack.Stack) error {
 	if err := s.Start(ctx); err != nil {
 		return err
 	}
-	fmt.Printf("\nimagefleet stack is up\n  Temporal: %s\n  Web UI:   %s\n  Cloud:    %s\nPress Ctrl-C to stop.\n\n", s.TemporalAddress(), s.WebUI(), s.CloudEndpoint())
+	fmt.Printf("\nimagefleet stack is up\n  Temporal: %s\n  Web UI:   %s\n  Cloud:    %s\n  Codec:    %s (payloads encrypted with %s)\n"+
+		"  CLI:      temporal workflow show -w ID --codec-endpoint %[4]s\nPress Ctrl-C to stop.\n\n",
+		s.TemporalAddress(), s.WebUI(), s.CloudEndpoint(), s.CodecEndpoint(), s.CodecKeysFile())
 	select {
 	case <-ctx.Done():
 		fmt.Println("\nstopping the stack…")

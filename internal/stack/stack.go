@@ -46,6 +46,13 @@ type Config struct {
 	CloudFaults string
 	// Log receives every process's output, each line prefixed with its name.
 	Log io.Writer
+	// Payload encryption (see codec.go): the codec server binary (empty:
+	// none runs, and the Web UI shows encrypted payloads as such), its port
+	// (zero: 8234) and the key file (empty: DataDir/codec.keys, made on
+	// first start).
+	CodecServer   string
+	CodecPort     int
+	CodecKeysFile string
 }
 
 // Stack is a running local stack.
@@ -72,6 +79,7 @@ func New(cfg Config) *Stack {
 	if cfg.Log == nil {
 		cfg.Log = os.Stderr
 	}
+	cfg = withCodecDefaults(cfg)
 	return &Stack{cfg: cfg}
 }
 
@@ -89,17 +97,22 @@ func (s *Stack) WebUI() string { return "http://localhost:" + strconv.Itoa(s.cfg
 
 // Env is the environment that points a worker or starter at this stack.
 func (s *Stack) Env() []string {
-	return []string{
+	return append([]string{
 		"TEMPORAL_ADDRESS=" + s.TemporalAddress(),
 		"TEMPORAL_NAMESPACE=default",
 		config.EnvCloudEndpoint + "=" + s.CloudEndpoint(),
 		config.EnvWebUI + "=" + s.WebUI(),
-	}
+	}, s.codecEnv()...)
 }
 
 // Start starts the dev server, the cloud and a worker, each once the one
 // before is ready.
 func (s *Stack) Start(ctx context.Context) error {
+	if s.cfg.CodecServer != "" {
+		if _, err := s.StartCodecServer(ctx); err != nil {
+			return err
+		}
+	}
 	if _, err := s.StartTemporal(ctx); err != nil {
 		return err
 	}
@@ -130,6 +143,9 @@ func (s *Stack) StartTemporal(ctx context.Context) (*Process, error) {
 		args = append(args, "--headless")
 	} else {
 		args = append(args, "--ui-port", strconv.Itoa(s.cfg.UIPort))
+		if s.cfg.CodecServer != "" {
+			args = append(args, "--ui-codec-endpoint", s.CodecEndpoint())
+		}
 	}
 	names := make([]string, 0, len(model.SearchAttributes))
 	for name := range model.SearchAttributes {
@@ -187,6 +203,9 @@ func (s *Stack) StartCloud(ctx context.Context) (*Process, error) {
 // StartWorker starts a worker. It is ready when it polls, which the server
 // shows shortly after start; callers that need it wait for work to progress.
 func (s *Stack) StartWorker(ctx context.Context) (*Process, error) {
+	if err := s.EnsureCodecKeys(); err != nil {
+		return nil, err
+	}
 	return s.start("worker", s.cfg.Worker, nil, s.Env())
 }
 
