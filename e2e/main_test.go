@@ -114,10 +114,11 @@ type env struct {
 	client client.Client
 }
 
-// newEnv starts a cloud with timeScale and one worker.
-func newEnv(t *testing.T, timeScale float64) *env {
+// newEnv starts a cloud with timeScale and one worker; opts change the
+// stack's configuration first.
+func newEnv(t *testing.T, timeScale float64, opts ...func(*stack.Config)) *env {
 	t.Helper()
-	s := stack.New(stack.Config{
+	cfg := stack.Config{
 		TemporalCLI:    temporalCLI,
 		CloudSim:       filepath.Join(binDir, "cloudsim"),
 		Worker:         filepath.Join(binDir, "worker"),
@@ -127,7 +128,11 @@ func newEnv(t *testing.T, timeScale float64) *env {
 		CloudTimeScale: timeScale,
 		CodecKeysFile:  codecKeys,
 		Log:            logSink,
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s := stack.New(cfg)
 	t.Cleanup(func() { _ = s.Stop() })
 	e := &env{t: t, stack: s}
 	var err error

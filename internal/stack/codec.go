@@ -74,7 +74,7 @@ func (s *Stack) StartCodecServer(ctx context.Context) (*Process, error) {
 		"--listen", "127.0.0.1:" + strconv.Itoa(s.cfg.CodecPort),
 		"--web-ui-origin", strings.Join([]string{"http://localhost:" + ui, "http://127.0.0.1:" + ui}, ","),
 	}
-	p, err := s.start("codec", s.cfg.CodecServer, args, s.codecEnv())
+	p, err := s.start("codec", s.cfg.CodecServer, args, append(s.codecEnv(), config.EnvCodecToken+"="+s.cfg.CodecToken))
 	if err != nil {
 		return nil, err
 	}

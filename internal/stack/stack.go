@@ -49,10 +49,12 @@ type Config struct {
 	// Payload encryption (see codec.go): the codec server binary (empty:
 	// none runs, and the Web UI shows encrypted payloads as such), its port
 	// (zero: 8234) and the key file (empty: DataDir/codec.keys, made on
-	// first start).
+	// first start). CodecToken, when set, is the bearer token the codec
+	// server asks for (the dev server's Web UI cannot send one).
 	CodecServer   string
 	CodecPort     int
 	CodecKeysFile string
+	CodecToken    string
 }
 
 // Stack is a running local stack.
