@@ -86,28 +86,31 @@ func TestPayloadsEncryptedAtRestAndKeyRotation(t *testing.T) {
 	_, err = e.stack.StartCodecServer(ctx)
 	require.NoError(t, err)
 
-	_, code = e.starter("rollout", "resume", group)
-	require.Equal(t, 0, code)
+	// Resumed by the temporal CLI with a plain JSON input, no codec: a
+	// payload without encryption metadata passes through decoding.
+	out, err = runTemporal(ctx, e.stack, "workflow", "signal", "--workflow-id", id, "--name", model.CommandResume, "--input", "{}")
+	require.NoError(t, err, out)
 	out, code = e.starter("rollout", "status", group, "--watch")
 	require.Equal(t, 0, code, out)
 	require.Contains(t, out, "Succeeded")
 
-	// The history holds payloads of the first key (the start) and of the
-	// new one (the resume and what followed); all of them decode with the
-	// rotated keyring, and those of the old key only with it.
+	// The history holds payloads of the first key (the start), the plain
+	// signal, and payloads of the new key (what the restarted worker wrote);
+	// all of them decode with the rotated keyring, the old key's only with it.
 	used := map[string]bool{}
 	history := rawHistory(t, c, id)
 	require.NoError(t, proxy.VisitPayloads(ctx, history, proxy.VisitPayloadsOptions{
 		SkipSearchAttributes: true,
 		Visitor: func(_ *proxy.VisitPayloadsContext, ps []*commonpb.Payload) ([]*commonpb.Payload, error) {
 			for _, p := range ps {
-				require.True(t, codec.IsEncrypted(p), "a plain payload in the history: %s", p.GetMetadata())
 				used[string(p.GetMetadata()[codec.MetadataKeyID])] = true
 			}
 			return ps, nil
 		},
 	}))
 	require.True(t, used[bothKeys[0]] && used[bothKeys[1]], "payloads of both keys, got %v", used)
+	require.True(t, used[""], "the CLI's plain signal input")
+	require.Len(t, used, 3)
 	rotated, err := codec.LoadKeyFile(keys)
 	require.NoError(t, err)
 	decoded := decodeWith(t, codec.New(rotated), history)
