@@ -78,8 +78,16 @@ func (s *Stack) StartCodecServer(ctx context.Context) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	return p, waitFor(ctx, p, 30*time.Second, func(ctx context.Context) error {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.CodecEndpoint()+"/health", nil)
+	return p, waitFor(ctx, p, 30*time.Second, httpHealthy(s.CodecEndpoint()+"/health"))
+}
+
+// httpHealthy is a readiness check: url answers 200 to a GET.
+func httpHealthy(url string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			return err
@@ -89,5 +97,5 @@ func (s *Stack) StartCodecServer(ctx context.Context) (*Process, error) {
 			return fmt.Errorf("health: %s", resp.Status)
 		}
 		return nil
-	})
+	}
 }

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -188,18 +187,7 @@ func (s *Stack) StartCloud(ctx context.Context) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	return p, waitFor(ctx, p, 30*time.Second, func(ctx context.Context) error {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.CloudEndpoint()+"/admin/health", nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("health: %s", resp.Status)
-		}
-		return nil
-	})
+	return p, waitFor(ctx, p, 30*time.Second, httpHealthy(s.CloudEndpoint()+"/admin/health"))
 }
 
 // StartWorker starts a worker. It is ready when it polls, which the server
