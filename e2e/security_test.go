@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/imagefleet/imagefleet/cloudsim"
 	"github.com/imagefleet/imagefleet/internal/codec"
@@ -127,7 +129,7 @@ func TestPayloadsEncryptedAtRestAndKeyRotation(t *testing.T) {
 	require.Equal(t, 0, code, out)
 	out, code = e.starter("package", "version", "publish", "--package", "e2e_secret", "--version", "v1_0")
 	require.Equal(t, 0, code, out)
-	require.NotEmpty(t, countResources(e.ledger(), "RegistryToken"), "credentials were issued")
+	require.NotEmpty(t, countEntries(e.ledger(), "GetAuthorizationToken"), "credentials were issued")
 	credential := regexp.MustCompile(`crt\.[a-z0-9]{40}`)
 	for _, run := range runsSince(t, c, started) {
 		text := decodeWith(t, codec.New(rotated), rawRunHistory(t, c, run.GetWorkflowId(), run.GetRunId()))
@@ -149,19 +151,62 @@ func TestPayloadsEncryptedAtRestAndKeyRotation(t *testing.T) {
 	require.False(t, bytes.Contains(db, []byte(scriptMarker)), "the script's marker is stored in plain")
 
 	// Through the CLI: without the codec, with it but without the token, and with both.
-	show := []string{"workflow", "show", "--workflow-id", id, "--output", "json"}
-	plain, err := runTemporal(ctx, e.stack, show...)
-	require.NoError(t, err, plain)
-	require.Contains(t, plain, codec.EncodingEncrypted)
+	show := []string{"workflow", "show", "--workflow-id", id}
+	plain := cliHistory(t, e.stack, show...)
 	require.NotContains(t, plain, specMarker)
 	require.NotContains(t, plain, scriptMarker)
+	require.Contains(t, plain, "encoding="+codec.EncodingEncrypted)
 	withCodec := append(slices.Clone(show), "--codec-endpoint", e.stack.CodecEndpoint())
-	refused, err := runTemporal(ctx, e.stack, withCodec...)
-	require.NotContains(t, refused, specMarker, "decoded without the token (err %v)", err)
-	clear, err := runTemporal(ctx, e.stack, append(withCodec, "--codec-auth", "Bearer "+token)...)
-	require.NoError(t, err, clear)
+	refused, err := runTemporal(ctx, e.stack, append(withCodec, "--output", "json")...)
+	require.Error(t, err, "decoded without the token")
+	require.NotContains(t, refused, specMarker)
+	for _, auth := range []string{"", "Bearer wrong", "Bearer " + token} {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.stack.CodecEndpoint()+"/decode", strings.NewReader(`{"payloads":[]}`))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		want := http.StatusUnauthorized
+		if auth == "Bearer "+token {
+			want = http.StatusOK
+		}
+		require.Equal(t, want, resp.StatusCode, "Authorization %q", auth)
+	}
+	clear := cliHistory(t, e.stack, append(withCodec, "--codec-auth", "Bearer "+token)...)
 	require.Contains(t, clear, specMarker)
 	require.Contains(t, clear, scriptMarker)
+	require.NotContains(t, clear, "encoding="+codec.EncodingEncrypted)
+}
+
+// cliHistory runs `temporal workflow show … --output json` and returns the
+// history's payloads as text: each one's metadata and data.
+func cliHistory(t *testing.T, s *stack.Stack, args ...string) string {
+	t.Helper()
+	out, err := runTemporal(t.Context(), s, append(args, "--output", "json")...)
+	require.NoError(t, err, out)
+	var h historypb.History
+	require.NoError(t, protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal([]byte(out), &h), out)
+	require.NotEmpty(t, h.GetEvents())
+	return payloadText(t, &h)
+}
+
+// payloadText is every payload of msg as "encoding=<…> <data>" lines.
+func payloadText(t *testing.T, msg proto.Message) string {
+	t.Helper()
+	var b strings.Builder
+	require.NoError(t, proxy.VisitPayloads(t.Context(), msg, proxy.VisitPayloadsOptions{
+		Visitor: func(_ *proxy.VisitPayloadsContext, ps []*commonpb.Payload) ([]*commonpb.Payload, error) {
+			for _, p := range ps {
+				fmt.Fprintf(&b, "encoding=%s %s\n", p.GetMetadata()[codec.MetadataEncoding], p.GetData())
+			}
+			return ps, nil
+		},
+	}))
+	return b.String()
 }
 
 // dialWithKeys is a client that encrypts and decrypts with the key file.
@@ -224,25 +269,14 @@ func visitDecode(cd *codec.Codec, h *historypb.History) error {
 	})
 }
 
-// decodeWith decrypts the history and returns it as JSON, payload data
-// included as text.
+// decodeWith decrypts the history and returns its payloads as text, then
+// the whole history as JSON.
 func decodeWith(t *testing.T, cd *codec.Codec, h *historypb.History) string {
 	t.Helper()
 	require.NoError(t, visitDecode(cd, h))
-	var b strings.Builder
-	require.NoError(t, proxy.VisitPayloads(t.Context(), h, proxy.VisitPayloadsOptions{
-		Visitor: func(_ *proxy.VisitPayloadsContext, ps []*commonpb.Payload) ([]*commonpb.Payload, error) {
-			for _, p := range ps {
-				b.Write(p.GetData())
-				b.WriteByte('\n')
-			}
-			return ps, nil
-		},
-	}))
 	js, err := protojson.Marshal(h)
 	require.NoError(t, err)
-	b.Write(js)
-	return b.String()
+	return payloadText(t, h) + string(js)
 }
 
 // runsSince lists every run (children included) started after since.
