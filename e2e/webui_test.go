@@ -53,33 +53,43 @@ func TestWebUIShowsPausedRolloutAndAppliesResume(t *testing.T) {
 	b.waitForText("list filtered by "+query, id)
 	b.screenshot("1-run-list-waiting-for-operator")
 
-	// The run page: summary, input decrypted, static and current details.
-	b.open(ui + "/" + url.PathEscape(id) + "/" + runID + "/history")
-	b.waitForText("summary", "Rolling update (ScriptExecution) of "+group+" in 2 batch(es)")
-	b.waitForText("current details", "Waiting for operator: batch 1 of 2 is done")
-	b.waitForText("static details (spec)", "scalingGroupId")
-	b.waitForText("the script, decrypted", scriptMarker)
+	// The run page: the input, decrypted through the codec server.
+	runPage := ui + "/" + url.PathEscape(id) + "/" + runID
+	b.open(runPage + "/history")
 	b.waitForText("the input, decrypted", `"description": "ui `+specMarker+`"`)
-	require.NotContains(t, b.text(), "binary/encrypted", "a payload the Web UI did not decode")
-	b.screenshot("2-run-page-paused")
+	b.waitForText("the script in the input, decrypted", `"script": "echo `+scriptMarker+`"`)
+	b.screenshot("2-run-page-input")
 
-	// Resume from the update dialog.
-	b.run("open the update dialog",
-		chromedp.Click(chromedp.CSS(`#workflow-actions button[aria-haspopup]`)),
-		chromedp.Click(chromedp.CSS(`[data-testid="update-button"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="update-confirmation-modal"]`)),
-	)
-	b.chooseUpdate(model.CommandResume)
-	b.screenshot("3-update-dialog-resume")
-	b.run("submit the update", chromedp.Click(chromedp.CSS(`[data-testid="update-confirmation-modal"] button[type="submit"]`)))
+	// Its user metadata: summary, static details (the spec, Markdown) and
+	// current details (Markdown, from the workflow), each decrypted.
+	b.run("open the User Metadata tab", chromedp.Click(`//a[normalize-space()="User Metadata"] | //button[normalize-space()="User Metadata"]`))
+	b.waitForText("the summary", "Rolling update (ScriptExecution) of "+group+" in 2 batch(es)")
+	b.waitForText("the spec as a table in the static details", "scalingGroupId\t"+group)
+	b.waitForText("the script in the static details", "echo "+scriptMarker)
+	b.waitForText("the current details naming what the task waits for", "Waiting for operator: batch 1 of 2 is done; check it, then resume")
+	require.NotContains(t, b.text(), "binary/encrypted", "a payload the Web UI did not decode")
+	b.screenshot("3-run-page-user-metadata")
+
+	// Resume from the update dialog ("More Actions" → "Send an Update"). The
+	// Web UI renders its header twice (narrow and wide layouts): each step
+	// acts on the element that is visible.
+	b.clickVisible("the actions menu", `button[aria-controls="workflow-actions"]`, "")
+	b.clickVisible("Send an Update", `[data-testid="update-button"]`, "")
+	b.clickVisible("the update name list", `dialog[open] [data-testid="update-select-button"]`, "")
+	b.clickVisible("the update "+model.CommandResume, `dialog[open] li[role="option"]`, model.CommandResume)
+	b.clickVisible("the update's data editor", `dialog[open] [contenteditable="true"][data-language="json"]`, "")
+	b.run("type the update's input", chromedp.KeyEvent("{}"))
+	b.screenshot("4-update-dialog-resume")
+	b.clickVisible("Submit", `dialog[open] [data-testid="confirm-modal-button"]`, "")
 
 	st := e.awaitRollout(group, "resumed from the Web UI", func(st model.RolloutState) bool {
 		return st.Status == model.RolloutSucceeded
 	})
 	require.Equal(t, model.RolloutSucceeded, st.Status)
-	b.open(ui + "/" + url.PathEscape(id) + "/" + runID + "/history")
+	b.open(runPage + "/history")
 	b.waitForText("the run completed", "Completed")
-	b.screenshot("4-run-page-completed")
+	b.waitForText("the result, decrypted", `"status": "`+model.RolloutSucceeded+`"`)
+	b.screenshot("5-run-page-completed")
 }
 
 // chromiumPath finds Chromium (`go tool task chromium` installs it from
@@ -139,6 +149,7 @@ func (b *browser) run(what string, actions ...chromedp.Action[chromedp.Void]) {
 	defer cancel()
 	if err := chromedp.Do(ctx, actions...); err != nil {
 		b.screenshot("failed-" + strings.ReplaceAll(what, " ", "-"))
+		b.dumpHTML("failed-" + strings.ReplaceAll(what, " ", "-"))
 		b.t.Fatalf("browser: %s: %v", what, err)
 	}
 }
@@ -148,12 +159,22 @@ func (b *browser) open(u string) {
 	b.run("open "+u, chromedp.Navigate(u), chromedp.WaitReady(chromedp.CSS("body")))
 }
 
+// pageText is the page's visible text, with that of its same-origin
+// frames: the Web UI renders Markdown (summary, details) in iframes.
+const pageText = `(() => {
+	const parts = [document.body.innerText];
+	for (const f of document.querySelectorAll('iframe')) {
+		try { parts.push(f.contentDocument.body.innerText); } catch (e) {}
+	}
+	return parts.join('\n');
+})()`
+
 // text is the page's visible text.
 func (b *browser) text() string {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
 	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](pageText))
 	require.NoError(b.t, err)
 	return s
 }
@@ -165,7 +186,7 @@ func (b *browser) waitForText(what, want string) {
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
-		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](pageText))
 		cancel()
 		if err == nil && strings.Contains(s, want) {
 			return
@@ -178,15 +199,37 @@ func (b *browser) waitForText(what, want string) {
 	}
 }
 
-// chooseUpdate picks the update by name in the dialog and gives it {} as input.
-func (b *browser) chooseUpdate(name string) {
+// clickVisible clicks the first visible, enabled element that matches the
+// CSS selector (and whose text is text, when given), once there is one.
+func (b *browser) clickVisible(what, selector, text string) {
 	b.t.Helper()
-	b.run("choose update "+name,
-		chromedp.Click(chromedp.CSS(`#update-select`)),
-		chromedp.Click(fmt.Sprintf(`//li[@role="option"][normalize-space()=%q]`, name)),
-		chromedp.Click(chromedp.CSS(`[data-testid="update-confirmation-modal"] .cm-content`)),
-		chromedp.KeyEvent("{}"),
-	)
+	js := fmt.Sprintf(`(() => {
+	const el = [...document.querySelectorAll(%q)].find(e =>
+		e.getClientRects().length > 0 && !e.disabled && e.getAttribute('aria-disabled') !== 'true' &&
+		(%q === '' || e.textContent.trim() === %q));
+	if (!el) return false;
+	el.scrollIntoView({block: 'center'});
+	el.focus();
+	el.click();
+	return true;
+})()`, selector, text, text)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+		clicked, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+		cancel()
+		if err == nil && clicked {
+			time.Sleep(300 * time.Millisecond) // let the page react (menus, dialogs open)
+			return
+		}
+		if time.Now().After(deadline) {
+			name := "failed-" + strings.ReplaceAll(what, " ", "-")
+			b.screenshot(name)
+			b.dumpHTML(name)
+			b.t.Fatalf("browser: nothing visible to click for %s (%s %q): %v", what, selector, text, err)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
 }
 
 func (b *browser) screenshot(name string) {
@@ -204,4 +247,19 @@ func (b *browser) screenshot(name string) {
 	}
 	abs, _ := filepath.Abs(path)
 	b.t.Logf("screenshot: %s", abs)
+	// The page's text beside it, for a reader without an image viewer.
+	if text, err := chromedp.Run(ctx, chromedp.Evaluate[string](pageText)); err == nil {
+		_ = os.WriteFile(filepath.Join(screenshotDir, name+".txt"), []byte(text), 0o644)
+	}
+}
+
+// dumpHTML saves the page's HTML beside the screenshots, to see why a step
+// found nothing to click.
+func (b *browser) dumpHTML(name string) {
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	html, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.outerHTML`))
+	if err == nil {
+		_ = os.WriteFile(filepath.Join(screenshotDir, name+".html"), []byte(html), 0o644)
+	}
 }
