@@ -106,8 +106,8 @@ func (s *Stack) Env() []string {
 	}, s.codecEnv()...)
 }
 
-// Start starts the dev server, the cloud and a worker, each once the one
-// before is ready.
+// Start starts the codec server (when configured), the dev server, the
+// cloud and a worker, each once the one before is ready.
 func (s *Stack) Start(ctx context.Context) error {
 	if s.cfg.CodecServer != "" {
 		if _, err := s.StartCodecServer(ctx); err != nil {
