@@ -76,7 +76,9 @@ func cloudAction(path string) string {
 	return "other"
 }
 
-func notLetter(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') }
+func notLetter(r rune) bool {
+	return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+}
 
 func outcome(resp *http.Response, err error) string {
 	switch {

@@ -127,4 +127,3 @@ func scrape(t *testing.T, m *telemetry.Metrics) string {
 	require.Equal(t, http.StatusOK, rec.Code)
 	return rec.Body.String()
 }
-
