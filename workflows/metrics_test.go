@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"regexp"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,6 +18,7 @@ import (
 	"github.com/imagefleet/imagefleet/activities"
 	"github.com/imagefleet/imagefleet/internal/telemetry"
 	"github.com/imagefleet/imagefleet/model"
+	"github.com/imagefleet/imagefleet/workflows/internal/metrics"
 )
 
 // metricsSuite is a test suite recording into Prometheus metrics, and a
@@ -88,5 +92,37 @@ func TestRolloutInstanceMetrics(t *testing.T) {
 		for k := range se.Labels {
 			require.NotContains(t, []string{"instance", "instance_id", "image"}, k, fmt.Sprint(se.Labels))
 		}
+	}
+}
+
+// TestMetricsDocumented: README lists every imagefleet metric under its
+// exported name, and the Grafana dashboard queries only those.
+func TestMetricsDocumented(t *testing.T) {
+	exported := func(name string) string { // timers are exported in seconds
+		if strings.HasSuffix(name, "_duration") {
+			return name + "_seconds"
+		}
+		return name
+	}
+	var names []string
+	for _, n := range []string{metrics.OperationsStarted, metrics.OperationsEnded, metrics.OperatorWaits, metrics.OperatorWaitDuration,
+		metrics.InstancesChanged, metrics.InstancesFailed, metrics.ImageCopyDuration,
+		telemetry.MetricCloudRequests, telemetry.MetricCloudRequestDuration, telemetry.MetricRunsWaiting} {
+		names = append(names, exported(n))
+	}
+	readme, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+	documented := regexp.MustCompile("(?m)^\\| `(imagefleet_[a-z_]+)`").FindAllStringSubmatch(string(readme), -1)
+	var listed []string
+	for _, m := range documented {
+		listed = append(listed, m[1])
+	}
+	require.ElementsMatch(t, names, listed, "README's metrics table")
+
+	dashboard, err := os.ReadFile("../deploy/grafana/imagefleet.json")
+	require.NoError(t, err)
+	for _, m := range regexp.MustCompile(`imagefleet_[a-z_]+`).FindAllString(string(dashboard), -1) {
+		m = strings.TrimSuffix(m, "_bucket")
+		require.Contains(t, names, m, "the dashboard queries a metric that does not exist")
 	}
 }
