@@ -52,6 +52,10 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // a second signal ends the process at once
+	}()
 	if err := run(ctx, opts); err != nil {
 		logger.Error().Err(err).Msg("worker stopped")
 		os.Exit(1)
