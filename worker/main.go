@@ -37,7 +37,10 @@ const (
 type options struct {
 	pollInterval time.Duration
 	metricsAddr  string
-	stopTimeout  time.Duration
+	// metricsDefault: metricsAddr is the default, not chosen. A second
+	// worker on the same host then runs without metrics rather than failing.
+	metricsDefault bool
+	stopTimeout    time.Duration
 }
 
 func main() {
@@ -95,6 +98,12 @@ func parseFlags(args []string) (options, error) {
 	if o.stopTimeout < 0 {
 		return o, fmt.Errorf("--stop-timeout must not be negative")
 	}
+	o.metricsDefault = o.metricsAddr == config.DefaultMetricsAddr && os.Getenv(config.EnvMetricsAddr) == ""
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "metrics-addr" {
+			o.metricsDefault = false
+		}
+	})
 	if o.metricsAddr == "off" {
 		o.metricsAddr = ""
 	}
@@ -131,11 +140,15 @@ func run(ctx context.Context, o options) error {
 			return err
 		}
 		addr, done, err := tel.Metrics.Serve(ctx, o.metricsAddr)
-		if err != nil {
+		switch {
+		case err != nil && o.metricsDefault:
+			logger.Warn().Err(err).Msg("serving no metrics: the default address is taken (another worker on this host?); set --metrics-addr")
+		case err != nil:
 			return err
+		default:
+			served = done
+			logger.Info().Str("metrics", "http://"+addr.String()+"/metrics").Msg("serving metrics")
 		}
-		served = done
-		logger.Info().Str("metrics", "http://"+addr.String()+"/metrics").Msg("serving metrics")
 	}
 
 	cloudClient := tel.Cloud()

@@ -14,6 +14,10 @@ func TestParseFlags(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, config.DefaultMetricsAddr, o.metricsAddr)
 	require.Equal(t, defaultStopTimeout, o.stopTimeout)
+	require.True(t, o.metricsDefault)
+	o, err = parseFlags([]string{"--metrics-addr", config.DefaultMetricsAddr})
+	require.NoError(t, err)
+	require.False(t, o.metricsDefault, "an address chosen must be served")
 
 	t.Setenv(config.EnvMetricsAddr, "off")
 	t.Setenv(envStopTimeout, "2m")
