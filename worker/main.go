@@ -156,7 +156,7 @@ func run(ctx context.Context, o options) error {
 	workflows.Register(w)
 	activities.Register(w, cloudClient, activities.Options{PollInterval: o.pollInterval})
 	logger.Info().Str("taskQueue", model.TaskQueue).Str("cloud", cloudClient.Endpoint()).Str("namespace", opts.Namespace).
-		Dur("stopTimeout", o.stopTimeout).Msg("worker starting")
+		Str("stopTimeout", o.stopTimeout.String()).Msg("worker starting")
 	if err := w.Start(); err != nil {
 		return err
 	}
@@ -166,7 +166,7 @@ func run(ctx context.Context, o options) error {
 		w.Stop()
 		return fmt.Errorf("metrics server: %w", err)
 	}
-	logger.Info().Dur("stopTimeout", o.stopTimeout).Msg("stopping: no new tasks; in-flight activities may finish")
+	logger.Info().Str("stopTimeout", o.stopTimeout.String()).Msg("stopping: no new tasks; in-flight activities may finish")
 	// Stop returns once in-flight tasks have finished, or after the stop
 	// timeout has cancelled the activities still running (their next attempt
 	// runs on another worker, resuming from its last heartbeat).

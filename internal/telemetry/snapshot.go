@@ -258,16 +258,8 @@ func (s *Snapshot) Print(w io.Writer) error {
 	p("\nCLOUD ACTION\tOK\tTHROTTLED\t4XX\t5XX\tMEAN\tp95\n")
 	for _, action := range s.values(MetricCloudRequests, "action") {
 		a := map[string]string{"action": action}
-		var count, sum float64
-		var all []Series
-		for _, se := range s.Series("imagefleet_cloud_request_duration_seconds", a) {
-			count, sum = count+se.Value, sum+se.Sum
-			all = append(all, se)
-		}
-		p95 := "-"
-		if len(all) == 1 {
-			p95 = dur(all[0].Quantile(0.95))
-		}
+		all := mergeSeries(s.Series("imagefleet_cloud_request_duration_seconds", a))
+		count, sum, p95 := all.Value, all.Sum, dur(all.Quantile(0.95))
 		p("%s\t%v\t%v\t%v\t%v\t%s\t%s\n", action,
 			s.Sum(MetricCloudRequests, map[string]string{"action": action, "outcome": OutcomeOK}),
 			s.Sum(MetricCloudRequests, map[string]string{"action": action, "outcome": OutcomeThrottled}),
@@ -292,6 +284,32 @@ func (s *Snapshot) Print(w io.Writer) error {
 		p("%s\t%v\n", row.label, s.Sum(row.name, nil))
 	}
 	return tw.Flush()
+}
+
+// mergeSeries adds up histogram series of the same buckets (e.g. one
+// action's calls of every outcome).
+func mergeSeries(series []Series) Series {
+	var out Series
+	for _, se := range series {
+		out.Value += se.Value
+		out.Sum += se.Sum
+		if se.hist == nil {
+			continue
+		}
+		if out.hist == nil {
+			out.hist = &dto.Histogram{SampleCount: new(uint64)}
+			for _, b := range se.hist.GetBucket() {
+				out.hist.Bucket = append(out.hist.Bucket, &dto.Bucket{UpperBound: b.UpperBound, CumulativeCount: new(uint64)})
+			}
+		}
+		*out.hist.SampleCount += se.hist.GetSampleCount()
+		for i, b := range se.hist.GetBucket() {
+			if i < len(out.hist.Bucket) {
+				*out.hist.Bucket[i].CumulativeCount += b.GetCumulativeCount()
+			}
+		}
+	}
+	return out
 }
 
 func union(lists ...[]string) []string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -126,4 +127,35 @@ func scrape(t *testing.T, m *telemetry.Metrics) string {
 	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	require.Equal(t, http.StatusOK, rec.Code)
 	return rec.Body.String()
+}
+
+// TestSnapshotMergesWorkers: `task metrics` adds up the workers' counters
+// and histograms and prints them readably.
+func TestSnapshotMergesWorkers(t *testing.T) {
+	var urls []string
+	for i := range 2 {
+		m, err := telemetry.NewMetrics()
+		require.NoError(t, err)
+		h := m.SDKHandler()
+		h.WithTags(map[string]string{"operation": "distribute"}).Counter("imagefleet_operations_started_total").Inc(int64(i + 1))
+		h.WithTags(map[string]string{"region": "eu-west-1"}).Timer("imagefleet_image_copy_duration").Record(time.Duration(i+1) * time.Minute)
+		srv := httptest.NewServer(m.Handler())
+		t.Cleanup(srv.Close)
+		urls = append(urls, srv.URL)
+	}
+	snap, err := telemetry.Scrape(t.Context(), append(urls, "http://127.0.0.1:1/metrics"))
+	require.NoError(t, err, "a worker that does not answer is skipped")
+	require.Len(t, snap.Sources, 2)
+	require.Equal(t, 3.0, snap.Sum("imagefleet_operations_started_total", map[string]string{"operation": "distribute"}))
+	copies := snap.Series("imagefleet_image_copy_duration_seconds", nil)
+	require.Len(t, copies, 1)
+	require.Equal(t, 2.0, copies[0].Value)
+	require.Equal(t, 180.0, copies[0].Sum)
+	var out strings.Builder
+	require.NoError(t, snap.Print(&out))
+	require.Regexp(t, `distribute +3 +0`, out.String())
+	require.Regexp(t, `eu-west-1 +2 +1m30s`, out.String())
+
+	_, err = telemetry.Scrape(t.Context(), []string{"http://127.0.0.1:1/metrics"})
+	require.Error(t, err)
 }
