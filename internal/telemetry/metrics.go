@@ -21,17 +21,16 @@ import (
 )
 
 // Metrics is a process's metrics: a meter provider whose instruments are
-// exported in the Prometheus text format. The zero of a disabled process is
-// Disabled(): every instrument a no-op, nothing served.
+// exported in the Prometheus text format. Disabled() returns metrics that
+// record and serve nothing.
 type Metrics struct {
 	meter    metric.Meter
 	provider *sdkmetric.MeterProvider // nil when disabled
 	registry *prometheus.Registry
 }
 
-// Latency buckets in seconds: cloud calls take milliseconds to seconds,
-// Temporal requests likewise; image copies and operator waits take minutes
-// to hours (their own buckets below).
+// Histogram buckets in seconds: cloud calls and Temporal requests take
+// milliseconds to seconds; image copies and operator waits minutes to hours.
 var (
 	requestBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}
 	longBuckets    = []float64{1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400, 43200, 86400}
@@ -52,19 +51,19 @@ func NewMetrics() (*Metrics, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prometheus exporter: %w", err)
 	}
+	// Buckets by instrument: the cloud's request latency in seconds, the
+	// other imagefleet durations (copies, operator waits) in minutes to
+	// hours, every other histogram (the SDK's latencies) like requests.
+	cloudView := sdkmetric.NewView(
+		sdkmetric.Instrument{Name: MetricCloudRequestDuration},
+		sdkmetric.Stream{Aggregation: sdkmetric.AggregationExplicitBucketHistogram{Boundaries: requestBuckets}},
+	)
 	long := sdkmetric.NewView(
 		sdkmetric.Instrument{Name: "imagefleet_*_duration"},
 		sdkmetric.Stream{Aggregation: sdkmetric.AggregationExplicitBucketHistogram{Boundaries: longBuckets}},
 	)
 	short := sdkmetric.NewView(
 		sdkmetric.Instrument{Kind: sdkmetric.InstrumentKindHistogram},
-		sdkmetric.Stream{Aggregation: sdkmetric.AggregationExplicitBucketHistogram{Boundaries: requestBuckets}},
-	)
-	// Views apply in order and the first match wins per stream only if it is
-	// the only one: keep the cloud request histogram out of the long view by
-	// its name (imagefleet_cloud_request_duration ends in _duration too).
-	cloudView := sdkmetric.NewView(
-		sdkmetric.Instrument{Name: MetricCloudRequestDuration},
 		sdkmetric.Stream{Aggregation: sdkmetric.AggregationExplicitBucketHistogram{Boundaries: requestBuckets}},
 	)
 	provider := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter), sdkmetric.WithView(firstMatch(cloudView, long, short)))
