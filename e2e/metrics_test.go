@@ -76,4 +76,3 @@ func keys(m map[string]string) []string {
 	}
 	return out
 }
-
