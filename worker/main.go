@@ -135,11 +135,14 @@ func run(ctx context.Context, o options) error {
 	defer c.Close()
 
 	var served <-chan error
+	// Metrics are served until the worker has stopped, its last tasks included.
+	metricsCtx, stopMetrics := context.WithCancel(context.Background())
+	defer stopMetrics()
 	if o.metricsAddr != "" {
 		if err := tel.Metrics.ObserveWaitingRuns(model.Operations, waitingRuns(c)); err != nil {
 			return err
 		}
-		addr, done, err := tel.Metrics.Serve(ctx, o.metricsAddr)
+		addr, done, err := tel.Metrics.Serve(metricsCtx, o.metricsAddr)
 		switch {
 		case err != nil && o.metricsDefault:
 			logger.Warn().Err(err).Msg("serving no metrics: the default address is taken (another worker on this host?); set --metrics-addr")
