@@ -128,6 +128,9 @@ func newEnv(t *testing.T, timeScale float64, opts ...func(*stack.Config)) *env {
 		CloudTimeScale: timeScale,
 		CodecKeysFile:  codecKeys,
 		Log:            logSink,
+		// Each worker serves metrics on a free port; a stopping worker gives
+		// in-flight activities a short while, so that tests end quickly.
+		WorkerStopTimeout: 3 * time.Second,
 	}
 	for _, o := range opts {
 		o(&cfg)
