@@ -5,6 +5,7 @@
 package config
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -67,6 +68,9 @@ func TemporalOptions(l zerolog.Logger) (client.Options, error) {
 	// One data converter for worker and starter: strict JSON, so that a
 	// misspelled field of an input, signal or update is refused by name.
 	opts.DataConverter = payload.Converter
+	if err := withPayloadCodec(&opts, l); err != nil {
+		return client.Options{}, fmt.Errorf("payload encryption: %w", err)
+	}
 	return opts, nil
 }
 

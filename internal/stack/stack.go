@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,8 +43,26 @@ type Config struct {
 	CloudTimeScale float64
 	// CloudFaults is a JSON file of fault rules the cloud starts with.
 	CloudFaults string
+	// Workers is how many workers Start starts (default 1).
+	Workers int
+	// MetricsPort is where the first worker serves /metrics; the n-th worker
+	// running at once uses MetricsPort+n-1. Zero gives each worker a free
+	// port; -1 serves no metrics.
+	MetricsPort int
+	// WorkerStopTimeout is the workers' --stop-timeout (zero: the worker's
+	// default): how long a stopping worker lets in-flight activities run.
+	WorkerStopTimeout time.Duration
 	// Log receives every process's output, each line prefixed with its name.
 	Log io.Writer
+	// Payload encryption (see codec.go): the codec server binary (empty:
+	// none runs, and the Web UI shows encrypted payloads as such), its port
+	// (zero: 8234) and the key file (empty: DataDir/codec.keys, made on
+	// first start). CodecToken, when set, is the bearer token the codec
+	// server asks for (the dev server's Web UI cannot send one).
+	CodecServer   string
+	CodecPort     int
+	CodecKeysFile string
+	CodecToken    string
 }
 
 // Stack is a running local stack.
@@ -72,6 +89,10 @@ func New(cfg Config) *Stack {
 	if cfg.Log == nil {
 		cfg.Log = os.Stderr
 	}
+	if cfg.Workers == 0 {
+		cfg.Workers = 1
+	}
+	cfg = withCodecDefaults(cfg)
 	return &Stack{cfg: cfg}
 }
 
@@ -89,25 +110,34 @@ func (s *Stack) WebUI() string { return "http://localhost:" + strconv.Itoa(s.cfg
 
 // Env is the environment that points a worker or starter at this stack.
 func (s *Stack) Env() []string {
-	return []string{
+	return append([]string{
 		"TEMPORAL_ADDRESS=" + s.TemporalAddress(),
 		"TEMPORAL_NAMESPACE=default",
 		config.EnvCloudEndpoint + "=" + s.CloudEndpoint(),
 		config.EnvWebUI + "=" + s.WebUI(),
-	}
+	}, s.codecEnv()...)
 }
 
-// Start starts the dev server, the cloud and a worker, each once the one
-// before is ready.
+// Start starts the codec server (when configured), the dev server, the
+// cloud and the workers (Config.Workers), each once the one before is ready.
 func (s *Stack) Start(ctx context.Context) error {
+	if s.cfg.CodecServer != "" {
+		if _, err := s.StartCodecServer(ctx); err != nil {
+			return err
+		}
+	}
 	if _, err := s.StartTemporal(ctx); err != nil {
 		return err
 	}
 	if _, err := s.StartCloud(ctx); err != nil {
 		return err
 	}
-	_, err := s.StartWorker(ctx)
-	return err
+	for range s.cfg.Workers {
+		if _, err := s.StartWorker(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // StartTemporal starts the Temporal dev server and waits until its namespace
@@ -130,6 +160,9 @@ func (s *Stack) StartTemporal(ctx context.Context) (*Process, error) {
 		args = append(args, "--headless")
 	} else {
 		args = append(args, "--ui-port", strconv.Itoa(s.cfg.UIPort))
+		if s.cfg.CodecServer != "" {
+			args = append(args, "--ui-codec-endpoint", s.CodecEndpoint())
+		}
 	}
 	names := make([]string, 0, len(model.SearchAttributes))
 	for name := range model.SearchAttributes {
@@ -170,24 +203,38 @@ func (s *Stack) StartCloud(ctx context.Context) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	return p, waitFor(ctx, p, 30*time.Second, func(ctx context.Context) error {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.CloudEndpoint()+"/admin/health", nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("health: %s", resp.Status)
-		}
-		return nil
-	})
+	return p, waitFor(ctx, p, 30*time.Second, httpHealthy(s.CloudEndpoint()+"/admin/health"))
 }
 
 // StartWorker starts a worker. It is ready when it polls, which the server
 // shows shortly after start; callers that need it wait for work to progress.
+// Its metrics address is in Process.MetricsAddr.
 func (s *Stack) StartWorker(ctx context.Context) (*Process, error) {
-	return s.start("worker", s.cfg.Worker, nil, s.Env())
+	if err := s.EnsureCodecKeys(); err != nil {
+		return nil, err
+	}
+	env := s.Env()
+	addr, err := s.nextMetricsAddr()
+	if err != nil {
+		return nil, err
+	}
+	if addr == "" {
+		env = append(env, config.EnvMetricsAddr+"=off")
+	} else {
+		env = append(env, config.EnvMetricsAddr+"="+addr)
+	}
+	stopTimeout := 30 * time.Second // the worker's default
+	if s.cfg.WorkerStopTimeout > 0 {
+		stopTimeout = s.cfg.WorkerStopTimeout
+		env = append(env, EnvWorkerStopTimeout+"="+stopTimeout.String())
+	}
+	p, err := s.start("worker", s.cfg.Worker, nil, env)
+	if err != nil {
+		return nil, err
+	}
+	p.MetricsAddr = addr
+	p.grace = stopTimeout + 10*time.Second
+	return p, nil
 }
 
 // Running reports whether something already listens on the stack's ports
@@ -283,9 +330,12 @@ func (s *Stack) start(name, path string, args, env []string) (*Process, error) {
 // Process is one program of the stack.
 type Process struct {
 	Name string
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
+	// MetricsAddr is where a worker serves /metrics (empty: nowhere).
+	MetricsAddr string
+	cmd         *exec.Cmd
+	done        chan struct{}
+	err         error
+	grace       time.Duration // how long Stop waits before it kills (default 15 s)
 }
 
 // Pid is the process ID.
@@ -300,21 +350,42 @@ func (p *Process) Kill() error {
 	return nil
 }
 
-// Stop asks the process to stop (SIGINT) and kills it after 15 seconds.
-func (p *Process) Stop() error {
+// Stop asks the process to stop (SIGINT) and kills it after 15 seconds (a
+// worker: after its stop timeout and 10 seconds more).
+func (p *Process) Stop() error { return p.stopWith(syscall.SIGINT) }
+
+// Terminate stops the process with SIGTERM, as a service manager or
+// Kubernetes does, and waits as Stop does.
+func (p *Process) Terminate() error { return p.stopWith(syscall.SIGTERM) }
+
+func (p *Process) stopWith(sig syscall.Signal) error {
 	select {
 	case <-p.done:
 		return nil
 	default:
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGINT)
+	grace := p.grace
+	if grace == 0 {
+		grace = 15 * time.Second
+	}
+	_ = p.cmd.Process.Signal(sig)
 	select {
 	case <-p.done:
 		return nil
-	case <-time.After(15 * time.Second):
+	case <-time.After(grace):
 		_ = p.cmd.Process.Signal(syscall.SIGKILL)
 		<-p.done
-		return fmt.Errorf("%s did not stop within 15s and was killed", p.Name)
+		return fmt.Errorf("%s did not stop within %s and was killed", p.Name, grace)
+	}
+}
+
+// Exited reports whether the process has ended.
+func (p *Process) Exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
 	}
 }
 
