@@ -120,11 +120,82 @@ func (env *rolloutEnv) execute(spec model.RolloutSpec) {
 		})
 		return res, nil
 	}).Maybe()
+	env.OnActivity(rollouts.ApplyChangeChunk, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ChunkInput) (*activities.ChunkResult, error) {
+		out := &activities.ChunkResult{}
+		for _, ci := range in.Instances {
+			var res activities.ChangeResult
+			env.locked(func() {
+				require.True(env.t, env.standby[ci.InstanceID], "%s changed while in service", ci.InstanceID)
+				env.changes = append(env.changes, activities.ChangeInput{InstanceID: ci.InstanceID, TaskType: in.TaskType, ClientToken: ci.ClientToken})
+				if env.fails[ci.InstanceID] > 0 {
+					env.fails[ci.InstanceID]--
+					res = activities.ChangeResult{ExitCode: 1, Output: "boom\n", Error: "the script exited with 1"}
+				} else {
+					res = activities.ChangeResult{Succeeded: true, Output: "ok " + ci.InstanceID + "\n"}
+				}
+			})
+			out.Results = append(out.Results, activities.InstanceResult{InstanceID: ci.InstanceID, ChangeResult: res})
+		}
+		return out, nil
+	}).Maybe()
 	env.OnActivity(rollouts.ReportFailure, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.FailureEventInput) error {
 		env.locked(func() { env.events = append(env.events, in.InstanceID) })
 		return nil
 	}).Maybe()
+	env.OnActivity(rollouts.ReportFailures, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.FailureEventsInput) error {
+		env.locked(func() {
+			for _, f := range in.Failures {
+				env.events = append(env.events, f.InstanceID)
+			}
+		})
+		return nil
+	}).Maybe()
 	env.ExecuteWorkflow(model.RolloutWorkflowType, spec)
+}
+
+// succeedAfter makes every chunk's change succeed after d.
+func (env *rolloutEnv) succeedAfter(d time.Duration) {
+	env.OnActivity(rollouts.ApplyChangeChunk, mock.Anything, mock.Anything).After(d).Return(func(_ context.Context, in activities.ChunkInput) (*activities.ChunkResult, error) {
+		out := &activities.ChunkResult{}
+		for _, ci := range in.Instances {
+			env.locked(func() {
+				require.True(env.t, env.standby[ci.InstanceID], "%s left Standby while its change ran", ci.InstanceID)
+				env.changes = append(env.changes, activities.ChangeInput{InstanceID: ci.InstanceID, ClientToken: ci.ClientToken})
+			})
+			out.Results = append(out.Results, activities.InstanceResult{InstanceID: ci.InstanceID, ChangeResult: activities.ChangeResult{Succeeded: true}})
+		}
+		return out, nil
+	})
+}
+
+// instances pages through every instance of the task matching q.
+func (env *rolloutEnv) listInstances(q model.InstancesQuery) []model.InstanceProgress {
+	env.t.Helper()
+	var all []model.InstanceProgress
+	for {
+		v, err := env.QueryWorkflow(model.QueryRolloutInstances, q)
+		require.NoError(env.t, err)
+		var page model.InstancePage
+		require.NoError(env.t, v.Get(&page))
+		all = append(all, page.Instances...)
+		if page.NextPageToken == "" {
+			require.Len(env.t, all, page.Total)
+			return all
+		}
+		q.PageToken = page.NextPageToken
+	}
+}
+
+// instance is one instance's detail.
+func (env *rolloutEnv) instance(id string) model.InstanceProgress {
+	env.t.Helper()
+	for _, in := range env.listInstances(model.InstancesQuery{PageSize: model.MaxInstancePage}) {
+		if in.InstanceID == id {
+			return in
+		}
+	}
+	require.Fail(env.t, "no such instance", id)
+	return model.InstanceProgress{}
 }
 
 func (env *rolloutEnv) state() model.RolloutState {
@@ -216,7 +287,7 @@ func TestRolloutUnevenBatchesWithoutPause(t *testing.T) {
 	require.Equal(t, []int{4, 3, 3}, sizes)
 	require.Equal(t, 4, env.maxBatch, "only one batch is out of service at a time")
 	require.Len(t, env.changes, 10)
-	for _, in := range st.Instances {
+	for _, in := range env.listInstances(model.InstancesQuery{PageSize: 3}) {
 		require.Equal(t, model.InstanceSucceeded, in.State, in.InstanceID)
 		require.Equal(t, "ok "+in.InstanceID+"\n", in.Output)
 	}
@@ -270,7 +341,7 @@ func TestRolloutFailuresWithinThresholdDoNotPause(t *testing.T) {
 	env.execute(spec)
 	st := env.result()
 	require.Equal(t, model.RolloutSucceeded, st.Status)
-	in := st.Instance("i-02")
+	in := env.instance("i-02")
 	require.Equal(t, model.InstanceFailed, in.State)
 	require.Equal(t, "boom\n", in.Output)
 	require.Equal(t, 1, in.ExitCode)
@@ -310,7 +381,7 @@ func TestRolloutFailureBeyondThresholdPausesForDecisions(t *testing.T) {
 
 	st := env.result()
 	require.Equal(t, model.RolloutSucceeded, st.Status)
-	i1, i2, i3 := st.Instance("i-01"), st.Instance("i-02"), st.Instance("i-03")
+	i1, i2, i3 := env.instance("i-01"), env.instance("i-02"), env.instance("i-03")
 	require.Equal(t, model.InstanceSucceeded, i1.State)
 	require.Equal(t, 2, i1.Attempts)
 	require.Equal(t, model.InstanceSucceeded, i2.State)
@@ -371,7 +442,7 @@ func TestRolloutCancelWhilePausedOnFailure(t *testing.T) {
 	st := env.result()
 	require.Equal(t, model.RolloutCancelled, st.Status)
 	require.Equal(t, "bad image", st.CancelReason)
-	require.Equal(t, model.InstancePending, st.Instance("i-05").State, "no new batch started")
+	require.Equal(t, model.InstancePending, env.instance("i-05").State, "no new batch started")
 	require.Len(t, env.changes, 2)
 	env.requireRestored()
 }
@@ -379,7 +450,7 @@ func TestRolloutCancelWhilePausedOnFailure(t *testing.T) {
 func TestRolloutCancelLetsTheRunningBatchFinish(t *testing.T) {
 	env := newRolloutEnv(t, 4)
 	// The changes of the first batch take a minute.
-	env.OnActivity(rollouts.ApplyChange, mock.Anything, mock.Anything).After(time.Minute).Return(&activities.ChangeResult{Succeeded: true}, nil)
+	env.succeedAfter(time.Minute)
 	env.at(30*time.Second, func() {
 		require.Equal(t, model.RolloutRunning, env.state().Status)
 		env.send(model.CommandCancel, model.CancelCommand{}, "")
@@ -387,8 +458,8 @@ func TestRolloutCancelLetsTheRunningBatchFinish(t *testing.T) {
 	env.execute(rolloutSpec(2, model.PauseNone))
 	st := env.result()
 	require.Equal(t, model.RolloutCancelled, st.Status)
-	require.Equal(t, model.InstanceSucceeded, st.Instance("i-01").State, "in-flight work finished")
-	require.Equal(t, model.InstancePending, st.Instance("i-03").State)
+	require.Equal(t, model.InstanceSucceeded, env.instance("i-01").State, "in-flight work finished")
+	require.Equal(t, model.InstancePending, env.instance("i-03").State)
 	env.requireRestored()
 }
 
@@ -439,7 +510,7 @@ func TestRolloutRollbackWhilePausedOnFailure(t *testing.T) {
 
 func TestRolloutRollbackRefusedWhileRunningAndForARollback(t *testing.T) {
 	env := newRolloutEnv(t, 4)
-	env.OnActivity(rollouts.ApplyChange, mock.Anything, mock.Anything).After(time.Minute).Return(&activities.ChangeResult{Succeeded: true}, nil)
+	env.succeedAfter(time.Minute)
 	spec := rolloutSpec(2, model.PauseFirstBatch)
 	spec.RollbackOf = &model.RolloutRef{WorkflowID: "rollout/asg-web-hz", RunID: "run-1"}
 	spec.Instances = []string{"i-01", "i-02", "i-03", "i-04"}
@@ -459,7 +530,7 @@ func TestRolloutRollbackRefusedWhileRunningAndForARollback(t *testing.T) {
 
 func TestRolloutRollbackRefusedWhileRunning(t *testing.T) {
 	env := newRolloutEnv(t, 4)
-	env.OnActivity(rollouts.ApplyChange, mock.Anything, mock.Anything).After(time.Minute).Return(&activities.ChangeResult{Succeeded: true}, nil)
+	env.succeedAfter(time.Minute)
 	env.at(30*time.Second, func() {
 		env.send(model.CommandRollback, model.RollbackCommand{}, "only while paused")
 	})
@@ -534,22 +605,15 @@ func TestRolloutWorkflowCancellationLetsTheRunningBatchFinish(t *testing.T) {
 	env := newRolloutEnv(t, 4)
 	// The changes of the first batch take a minute; Temporal cancels the
 	// task after thirty seconds.
-	env.OnActivity(rollouts.ApplyChange, mock.Anything, mock.Anything).After(time.Minute).Return(func(_ context.Context, in activities.ChangeInput) (*activities.ChangeResult, error) {
-		env.locked(func() {
-			require.True(env.t, env.standby[in.InstanceID], "%s left Standby while its change ran", in.InstanceID)
-			env.changes = append(env.changes, in)
-		})
-		return &activities.ChangeResult{Succeeded: true}, nil
-	})
+	env.succeedAfter(time.Minute)
 	env.at(30*time.Second, env.CancelWorkflow)
 	env.execute(rolloutSpec(2, model.PauseNone))
 	require.True(t, temporal.IsCanceledError(env.GetWorkflowError()), env.GetWorkflowError())
 	env.locked(func() {
 		require.Len(t, env.changes, 2, "the first batch's changes ran to their end, no other batch started")
 	})
-	st := env.state()
-	require.Equal(t, model.InstanceSucceeded, st.Instance("i-01").State, "in-flight work finished")
-	require.Equal(t, model.InstancePending, st.Instance("i-03").State)
+	require.Equal(t, model.InstanceSucceeded, env.instance("i-01").State, "in-flight work finished")
+	require.Equal(t, model.InstancePending, env.instance("i-03").State)
 	env.requireRestored()
 }
 
