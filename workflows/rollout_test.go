@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -631,4 +633,85 @@ func TestRolloutActivityFailureRestoresTheGroup(t *testing.T) {
 	require.Equal(t, model.RolloutFailed, st.Status)
 	require.Contains(t, st.Error, "is Removing")
 	env.requireRestored()
+}
+
+// Issue 13: each worker crash during a batch (a heartbeat timeout of the
+// change's activity) must not cost the change one of its attempts. Six
+// crashes in a row used to exhaust the activity's 5 attempts and mark the
+// instances Failed although the cloud changed them.
+func TestRolloutWorkerCrashesDoNotCostAttempts(t *testing.T) {
+	env := newRolloutEnv(t, 4)
+	crashes := 0
+	env.OnActivity(rollouts.ApplyChangeChunk, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ChunkInput) (*activities.ChunkResult, error) {
+		if crashes < 6 {
+			crashes++
+			return nil, temporal.NewTimeoutError(enums.TIMEOUT_TYPE_HEARTBEAT, nil)
+		}
+		out := &activities.ChunkResult{}
+		for _, ci := range in.Instances {
+			env.changes = append(env.changes, activities.ChangeInput{InstanceID: ci.InstanceID, ClientToken: ci.ClientToken})
+			out.Results = append(out.Results, activities.InstanceResult{InstanceID: ci.InstanceID, ChangeResult: activities.ChangeResult{Succeeded: true}})
+		}
+		return out, nil
+	})
+	env.execute(rolloutSpec(2, model.PauseNone))
+	st := env.result()
+	require.Equal(t, model.RolloutSucceeded, st.Status)
+	require.Equal(t, 6, crashes)
+	for _, in := range env.listInstances(model.InstancesQuery{}) {
+		require.Equal(t, model.InstanceSucceeded, in.State, in.InstanceID)
+		require.Equal(t, 1, in.Attempts, "crashes are not attempts of the change")
+	}
+	require.Empty(t, env.events, "no failure event")
+}
+
+// At fleet size every payload stays below Temporal's 512 KB warning: the
+// progress answer, the result, a page of instances and a chunk's result,
+// with 10,000 instances that all failed with 256 bytes of output; the Web
+// UI's details stay short.
+func TestRolloutOf10000InstancesStaysBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("10,000 instances")
+	}
+	const limit = 512 << 10
+	env := newRolloutEnv(t, 10000)
+	largestChunk := 0
+	env.OnActivity(rollouts.ApplyChangeChunk, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ChunkInput) (*activities.ChunkResult, error) {
+		out := &activities.ChunkResult{}
+		for _, ci := range in.Instances {
+			out.Results = append(out.Results, activities.InstanceResult{InstanceID: ci.InstanceID, Ref: "t-0123456789abcdefghij", ChangeResult: activities.ChangeResult{
+				ExitCode: 1, Output: strings.Repeat("o", model.MaxKeptOutput), Error: "the script exited with 1: " + strings.Repeat("e", 100)}})
+		}
+		largestChunk = max(largestChunk, payloadSize(t, out))
+		return out, nil
+	})
+	spec := rolloutSpec(5, model.PauseNone)
+	spec.ErrorThreshold = 10000
+	env.execute(spec)
+	st := env.result()
+	require.Equal(t, model.RolloutSucceeded, st.Status)
+	require.Equal(t, 10000, st.Counts.Failed)
+	require.Equal(t, 10000, st.FailedTotal)
+	require.Len(t, st.FailedInstances, model.MaxListedFailures)
+	require.Less(t, payloadSize(t, st), limit, "result")
+	require.Less(t, payloadSize(t, env.state()), limit, "progress")
+	require.Less(t, largestChunk, limit, "a chunk's result")
+	v, err := env.QueryWorkflow(model.QueryRolloutInstances, model.InstancesQuery{State: model.InstanceFailed, PageSize: model.MaxInstancePage})
+	require.NoError(t, err)
+	var page model.InstancePage
+	require.NoError(t, v.Get(&page))
+	require.Len(t, page.Instances, model.MaxInstancePage)
+	require.Equal(t, 10000, page.Total)
+	require.Less(t, payloadSize(t, page), limit, "a page of instances")
+	require.Less(t, len(rolloutDetails(&st)), 8<<10, "Web UI details")
+	batch := env.listInstances(model.InstancesQuery{Batch: 5, PageSize: model.MaxInstancePage})
+	require.Len(t, batch, 2000)
+	require.Equal(t, 5, batch[0].Batch)
+}
+
+func payloadSize(t *testing.T, v any) int {
+	t.Helper()
+	p, err := converter.GetDefaultDataConverter().ToPayload(v)
+	require.NoError(t, err)
+	return p.Size()
 }
