@@ -275,7 +275,8 @@ func standbyCalls(ctx context.Context, ids []string, call func(ctx context.Conte
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if err := withCloudRetry(ctx, func() error { return call(ctx, chunk) }); err != nil {
+			beat := func() { activity.RecordHeartbeat(ctx, chunk[0]) }
+			if err := withCloudRetry(ctx, beat, func() error { return call(ctx, chunk) }); err != nil {
 				select {
 				case errs <- err:
 				default:

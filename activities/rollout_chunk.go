@@ -139,6 +139,9 @@ func (r *chunkRun) finish(res InstanceResult) {
 	r.p.Done = append(r.p.Done, res)
 }
 
+// beat heartbeats the progress, for withCloudRetry.
+func (r *chunkRun) beat(ctx context.Context) func() { return func() { r.heartbeat(ctx) } }
+
 func (r *chunkRun) heartbeat(ctx context.Context) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -168,7 +171,7 @@ func (r *chunkRun) poll(ctx context.Context, check func(ctx context.Context, pen
 			r.heartbeat(ctx)
 			return nil
 		}
-		if err := withCloudRetry(ctx, func() error { return check(ctx, pending) }); err != nil {
+		if err := withCloudRetry(ctx, r.beat(ctx), func() error { return check(ctx, pending) }); err != nil {
 			return err
 		}
 		r.heartbeat(ctx)
@@ -183,8 +186,9 @@ func (r *chunkRun) poll(ctx context.Context, check func(ctx context.Context, pen
 
 // withCloudRetry calls f until it succeeds or fails for good, waiting out
 // throttling and server errors as the cloud asks (Retry-After), or with a
-// capped backoff. Those errors cost the chunk nothing: it keeps its place.
-func withCloudRetry(ctx context.Context, f func() error) error {
+// capped backoff, heartbeating while it waits. Those errors cost the chunk
+// nothing: it keeps its place.
+func withCloudRetry(ctx context.Context, heartbeat func(), f func() error) error {
 	backoff := 100 * time.Millisecond
 	for {
 		err := f()
@@ -197,7 +201,7 @@ func withCloudRetry(ctx context.Context, f func() error) error {
 			wait = backoff
 			backoff = min(2*backoff, 5*time.Second)
 		}
-		activity.RecordHeartbeat(ctx, nil) // keeps the attempt alive; details stay those last recorded
+		heartbeat()
 		if err := sleep(ctx, wait); err != nil {
 			return err
 		}
@@ -231,7 +235,7 @@ func (r *chunkRun) lookBack(ctx context.Context, check func(ctx context.Context,
 			continue
 		}
 		var res *InstanceResult
-		err := withCloudRetry(ctx, func() (err error) { res, err = check(ctx, ci); return err })
+		err := withCloudRetry(ctx, r.beat(ctx), func() (err error) { res, err = check(ctx, ci); return err })
 		if err != nil {
 			if apiErr, ok := cloud.AsAPIError(err); ok && !apiErr.Retryable() {
 				continue // the previous operation is unknown: run again
@@ -312,7 +316,7 @@ func (r *chunkRun) runScript(ctx context.Context) error {
 			return nil
 		}
 		var resp *cloud.RunCommandResponse
-		err := withCloudRetry(ctx, func() (err error) {
+		err := withCloudRetry(ctx, r.beat(ctx), func() (err error) {
 			resp, err = r.a.Cloud.RunCommand(ctx, &cloud.RunCommandRequest{
 				RegionId: in.Region, Type: in.Script.Type, CommandContent: in.Script.Script, InstanceIds: ids,
 				Name: "imagefleet-rollout", ClientToken: in.ClientToken,
@@ -402,7 +406,7 @@ func (r *chunkRun) runPackage(ctx context.Context) error {
 			return nil
 		}
 		var resp *cloud.StartExecutionResponse
-		err := withCloudRetry(ctx, func() (err error) {
+		err := withCloudRetry(ctx, r.beat(ctx), func() (err error) {
 			resp, err = r.a.Cloud.StartExecution(ctx, &cloud.StartExecutionRequest{
 				RegionId: in.Region, TemplateName: cloud.TemplateConfigureOOSPackage, ClientToken: in.ClientToken,
 				Parameters: cloud.OOSPackageParameters{InstanceIds: ids, PackageName: in.Package.Name, PackageVersion: in.Package.Version, Action: cloud.PackageInstall},
@@ -471,7 +475,7 @@ func (r *chunkRun) runImage(ctx context.Context) error {
 		}
 	}
 	if len(retried) > 0 {
-		if err := withCloudRetry(ctx, func() error { return describe(ctx, retried, true) }); err != nil {
+		if err := withCloudRetry(ctx, r.beat(ctx), func() error { return describe(ctx, retried, true) }); err != nil {
 			return fromCloud(err)
 		}
 	}
@@ -492,7 +496,7 @@ func (r *chunkRun) runImage(ctx context.Context) error {
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			var resp *cloud.ReplaceSystemDiskResponse
-			err := withCloudRetry(ctx, func() (err error) {
+			err := withCloudRetry(ctx, r.beat(ctx), func() (err error) {
 				resp, err = r.a.Cloud.ReplaceSystemDisk(ctx, &cloud.ReplaceSystemDiskRequest{RegionId: in.Region, InstanceId: ci.InstanceID, ImageId: in.Image.ImageID, ClientToken: ci.ClientToken})
 				return err
 			})

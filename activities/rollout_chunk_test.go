@@ -3,6 +3,7 @@ package activities_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -160,4 +161,26 @@ func TestReportFailuresInBulk(t *testing.T) {
 		}
 	}
 	require.Len(t, calls, 2, "100 events per call")
+}
+
+// Throttling and server errors are waited out inside the attempt, as the
+// cloud asks: the chunk neither fails nor repeats a command.
+func TestApplyChangeChunkHonoursThrottling(t *testing.T) {
+	sim := cloudsimtest.Start(t,
+		cloudsimtest.WithFaults(
+			cloud.Fault{Kind: cloud.FaultThrottle, Action: "RunCommand", Count: 2, RetryAfter: 50 * time.Millisecond},
+			cloud.Fault{Kind: cloud.FaultTransient, Action: "DescribeInvocationResults", Count: 2},
+		))
+	ids := bigGroup(t, sim, 20)
+	res := applyChunk(t, sim, activities.ChunkInput{Region: cloudsim.SeedRegion, TaskType: model.TaskScript, ClientToken: "chunk-1", Instances: chunkOf(ids, 1),
+		Script: &model.ScriptChange{Type: model.ScriptShell, Script: "echo ok"}}, nil)
+	for _, r := range res.Results {
+		require.True(t, r.Succeeded, r.Error)
+	}
+	for _, f := range sim.Server.Faults() {
+		require.Equal(t, 2, f.Fired, f.Kind)
+	}
+	for _, id := range ids {
+		require.Equal(t, 1, countPerInstance(sim, "RunCommand")[id], id)
+	}
 }
