@@ -643,13 +643,18 @@ func TestRolloutWorkerCrashesDoNotCostAttempts(t *testing.T) {
 	env := newRolloutEnv(t, 4)
 	crashes := 0
 	env.OnActivity(rollouts.ApplyChangeChunk, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ChunkInput) (*activities.ChunkResult, error) {
-		if crashes < 6 {
-			crashes++
+		crashed := false
+		env.locked(func() {
+			if crashes < 6 {
+				crashes++
+				crashed = true
+			}
+		})
+		if crashed {
 			return nil, temporal.NewTimeoutError(enums.TIMEOUT_TYPE_HEARTBEAT, nil)
 		}
 		out := &activities.ChunkResult{}
 		for _, ci := range in.Instances {
-			env.changes = append(env.changes, activities.ChangeInput{InstanceID: ci.InstanceID, ClientToken: ci.ClientToken})
 			out.Results = append(out.Results, activities.InstanceResult{InstanceID: ci.InstanceID, ChangeResult: activities.ChangeResult{Succeeded: true}})
 		}
 		return out, nil
@@ -682,7 +687,8 @@ func TestRolloutOf10000InstancesStaysBounded(t *testing.T) {
 			out.Results = append(out.Results, activities.InstanceResult{InstanceID: ci.InstanceID, Ref: "t-0123456789abcdefghij", ChangeResult: activities.ChangeResult{
 				ExitCode: 1, Output: strings.Repeat("o", model.MaxKeptOutput), Error: "the script exited with 1: " + strings.Repeat("e", 100)}})
 		}
-		largestChunk = max(largestChunk, payloadSize(t, out))
+		size := payloadSize(t, out)
+		env.locked(func() { largestChunk = max(largestChunk, size) })
 		return out, nil
 	})
 	spec := rolloutSpec(5, model.PauseNone)
