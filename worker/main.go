@@ -48,7 +48,11 @@ func run(pollInterval time.Duration) error {
 	defer c.Close()
 
 	cloudClient := config.Cloud()
-	w := worker.New(c, model.TaskQueue, worker.Options{})
+	// More pollers than the default two: when many paused tasks are resumed
+	// at once (or many chunks end together), their tasks are picked up in
+	// parallel rather than two per poll round trip.
+	pollers := worker.NewPollerBehaviorSimpleMaximum(worker.PollerBehaviorSimpleMaximumOptions{MaximumNumberOfPollers: 8})
+	w := worker.New(c, model.TaskQueue, worker.Options{WorkflowTaskPollerBehavior: pollers, ActivityTaskPollerBehavior: pollers})
 	workflows.Register(w)
 	activities.Register(w, cloudClient, activities.Options{PollInterval: pollInterval})
 	logger.Info().Str("taskQueue", model.TaskQueue).Str("cloud", cloudClient.Endpoint()).Str("namespace", opts.Namespace).Msg("worker starting")
