@@ -249,6 +249,33 @@ func (r *chunkRun) lookBack(ctx context.Context, check func(ctx context.Context,
 	return nil
 }
 
+// startBulk starts the chunk's bulk operation on its pending instances,
+// unless the heartbeat says an earlier attempt started it: the same call
+// with the same token would only return it again. start returns the
+// operation's ID; a refusal fails the pending instances.
+func (r *chunkRun) startBulk(ctx context.Context, start func(ids []string) (string, error)) error {
+	if r.p.Ref != "" {
+		return nil
+	}
+	var ids []string
+	for _, ci := range r.pending() {
+		ids = append(ids, ci.InstanceID)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	var ref string
+	err := withCloudRetry(ctx, r.beat(ctx), func() (err error) { ref, err = start(ids); return err })
+	if err != nil {
+		return r.failChunk(err)
+	}
+	r.mu.Lock()
+	r.p.Ref = ref
+	r.mu.Unlock()
+	r.heartbeat(ctx)
+	return nil
+}
+
 func (r *chunkRun) runScript(ctx context.Context) error {
 	in := r.in
 	if in.Script == nil {
@@ -307,29 +334,17 @@ func (r *chunkRun) runScript(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	if r.p.Ref == "" {
-		var ids []string
-		for _, ci := range r.pending() {
-			ids = append(ids, ci.InstanceID)
-		}
-		if len(ids) == 0 {
-			return nil
-		}
-		var resp *cloud.RunCommandResponse
-		err := withCloudRetry(ctx, r.beat(ctx), func() (err error) {
-			resp, err = r.a.Cloud.RunCommand(ctx, &cloud.RunCommandRequest{
-				RegionId: in.Region, Type: in.Script.Type, CommandContent: in.Script.Script, InstanceIds: ids,
-				Name: "imagefleet-rollout", ClientToken: in.ClientToken,
-			})
-			return err
+	if err := r.startBulk(ctx, func(ids []string) (string, error) {
+		resp, err := r.a.Cloud.RunCommand(ctx, &cloud.RunCommandRequest{
+			RegionId: in.Region, Type: in.Script.Type, CommandContent: in.Script.Script, InstanceIds: ids,
+			Name: "imagefleet-rollout", ClientToken: in.ClientToken,
 		})
 		if err != nil {
-			return r.failChunk(err)
+			return "", err
 		}
-		r.mu.Lock()
-		r.p.Ref = resp.InvokeId
-		r.mu.Unlock()
-		r.heartbeat(ctx)
+		return resp.InvokeId, nil
+	}); err != nil {
+		return err
 	}
 	return r.poll(ctx, func(ctx context.Context, pending []ChunkInstance) error {
 		return describe(ctx, r.p.Ref, pending, "")
@@ -397,29 +412,17 @@ func (r *chunkRun) runPackage(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	if r.p.Ref == "" {
-		var ids []string
-		for _, ci := range r.pending() {
-			ids = append(ids, ci.InstanceID)
-		}
-		if len(ids) == 0 {
-			return nil
-		}
-		var resp *cloud.StartExecutionResponse
-		err := withCloudRetry(ctx, r.beat(ctx), func() (err error) {
-			resp, err = r.a.Cloud.StartExecution(ctx, &cloud.StartExecutionRequest{
-				RegionId: in.Region, TemplateName: cloud.TemplateConfigureOOSPackage, ClientToken: in.ClientToken,
-				Parameters: cloud.OOSPackageParameters{InstanceIds: ids, PackageName: in.Package.Name, PackageVersion: in.Package.Version, Action: cloud.PackageInstall},
-			})
-			return err
+	if err := r.startBulk(ctx, func(ids []string) (string, error) {
+		resp, err := r.a.Cloud.StartExecution(ctx, &cloud.StartExecutionRequest{
+			RegionId: in.Region, TemplateName: cloud.TemplateConfigureOOSPackage, ClientToken: in.ClientToken,
+			Parameters: cloud.OOSPackageParameters{InstanceIds: ids, PackageName: in.Package.Name, PackageVersion: in.Package.Version, Action: cloud.PackageInstall},
 		})
 		if err != nil {
-			return r.failChunk(err)
+			return "", err
 		}
-		r.mu.Lock()
-		r.p.Ref = resp.Execution.ExecutionId
-		r.mu.Unlock()
-		r.heartbeat(ctx)
+		return resp.Execution.ExecutionId, nil
+	}); err != nil {
+		return err
 	}
 	return r.poll(ctx, func(ctx context.Context, pending []ChunkInstance) error {
 		return describe(ctx, r.p.Ref, pending)
