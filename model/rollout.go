@@ -18,8 +18,10 @@ import (
 // a rollback task, which is a rolling update with RollbackOf set).
 const RolloutWorkflowType = "RollingUpdate"
 
-// RolloutBatchWorkflowType is the child workflow that applies the change to
-// the instances of one batch (one child per batch keeps every history small).
+// RolloutBatchWorkflowType is the child workflow that applied the change to
+// the instances of one batch in runs started before workflow version
+// rollout-chunked; newer runs drive chunks of RolloutChunkSize instances
+// from the task's own workflow. Kept so that those runs finish.
 const RolloutBatchWorkflowType = "RollingUpdateBatch"
 
 // RolloutWorkflowID is the workflow ID of a group's rolling update: one per
