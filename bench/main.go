@@ -369,10 +369,20 @@ func (b *bench) resumes(ctx context.Context) (rollout, floor []time.Duration, er
 				mu.Lock()
 				sent[id] = t0
 				mu.Unlock()
-				h, err := b.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: id, UpdateName: model.CommandResume,
-					Args: []any{model.ResumeCommand{}}, WaitForStage: client.WorkflowUpdateStageAccepted})
-				if err == nil {
-					err = h.Get(ctx, nil)
+				// On a loaded server the wait for acceptance may time out:
+				// asked again with the same update ID, the same update answers.
+				var err error
+				for range 5 {
+					var h client.WorkflowUpdateHandle
+					h, err = b.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: id, UpdateID: "bench-resume", UpdateName: model.CommandResume,
+						Args: []any{model.ResumeCommand{}}, WaitForStage: client.WorkflowUpdateStageAccepted})
+					if err == nil {
+						err = h.Get(ctx, nil)
+					}
+					var timeout *client.WorkflowUpdateServiceTimeoutOrCanceledError
+					if !errors.As(err, &timeout) || ctx.Err() != nil {
+						break
+					}
 				}
 				errs[i] = err
 			}()
