@@ -92,8 +92,8 @@ type Execution struct {
 	// InstanceResults is how the execution ended on each target instance,
 	// once finished (the bulky template's per-instance child executions).
 	InstanceResults []ExecutionInstanceResult `json:",omitempty"`
-	StartDate time.Time
-	EndDate   time.Time `json:",omitzero"`
+	StartDate       time.Time
+	EndDate         time.Time `json:",omitzero"`
 }
 
 // ExecutionInstanceResult is an execution's outcome on one instance.
