@@ -62,3 +62,6 @@ const (
 	StateFailed             = "Failed"
 	StateAborted            = "Aborted"
 )
+
+// Operations lists every value of SAOperation.
+var Operations = []string{OperationDistribute, OperationPublish, OperationBuild, OperationRollout, OperationBlueGreen}

@@ -16,6 +16,7 @@ import (
 	"github.com/imagefleet/imagefleet/model"
 	"github.com/imagefleet/imagefleet/workflows/internal/details"
 	"github.com/imagefleet/imagefleet/workflows/internal/fanout"
+	"github.com/imagefleet/imagefleet/workflows/internal/metrics"
 	"github.com/imagefleet/imagefleet/workflows/internal/operator"
 	"github.com/imagefleet/imagefleet/workflows/internal/saga"
 )
@@ -131,7 +132,7 @@ func (r *rollout) registerCommands(ctx workflow.Context) error {
 				// attempt did in the cloud.
 				r.applyChunk(ctx, []string{id}, true)
 			} else {
-				r.record(id, applyChange(ctx, r.changeInput(), id, attempt))
+				r.record(ctx, id, applyChange(ctx, r.changeInput(), id, attempt))
 			}
 			r.refresh()
 			workflow.SetCurrentDetails(ctx, rolloutDetails(&r.st))
@@ -568,7 +569,7 @@ func (r *rollout) runBatch(ctx workflow.Context, b int, ids []string) error {
 		return err
 	}
 	for _, id := range ids {
-		r.record(id, res.Results[id])
+		r.record(ctx, id, res.Results[id])
 	}
 	return r.endBatch(ctx, b, ids)
 }
@@ -610,7 +611,8 @@ func (r *rollout) exitStandby(ctx workflow.Context, ids []string) error {
 
 // record keeps an instance's outcome: the one place where an instance's
 // change ends, whatever ran it (batch, chunk, operator retry).
-func (r *rollout) record(id string, res activities.ChangeResult) {
+func (r *rollout) record(ctx workflow.Context, id string, res activities.ChangeResult) {
+	metrics.InstanceOutcome(ctx, r.spec.TaskType, res.Succeeded)
 	in := r.inst(id)
 	in.ExitCode, in.Output, in.Error = res.ExitCode, res.Output, res.Error
 	if res.Succeeded {

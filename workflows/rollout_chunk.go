@@ -78,7 +78,7 @@ func (r *rollout) applyChunk(ctx workflow.Context, ids []string, lookBack bool) 
 		case !ok:
 			res.Error = rootMessage(err)
 		}
-		r.record(id, res.ChangeResult)
+		r.record(ctx, id, res.ChangeResult)
 		if res.Ref != "" {
 			r.inst(id).Ref = res.Ref
 		}
