@@ -37,6 +37,7 @@ import (
 
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/cloudsim"
+	"github.com/imagefleet/imagefleet/internal/codec"
 	"github.com/imagefleet/imagefleet/internal/histstat"
 	"github.com/imagefleet/imagefleet/internal/stack"
 	"github.com/imagefleet/imagefleet/model"
@@ -134,7 +135,17 @@ func run(ctx context.Context, o options) error {
 	if err := s.Start(ctx); err != nil {
 		return err
 	}
-	c, err := client.Dial(client.Options{HostPort: s.TemporalAddress(), Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+	// The stack's worker encrypts payloads with the stack's keys: so does
+	// this client (and the bare workflows' worker, which shares it).
+	copts := client.Options{HostPort: s.TemporalAddress(), Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))}
+	if file := s.CodecKeysFile(); file != "" {
+		keys, err := codec.LoadKeyFile(file)
+		if err != nil {
+			return err
+		}
+		codec.Apply(&copts, codec.New(keys))
+	}
+	c, err := client.Dial(copts)
 	if err != nil {
 		return err
 	}
@@ -151,7 +162,7 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer w.Stop()
-	b := &bench{o: o, c: c, s: s, cloudC: cloud.NewClient(s.CloudEndpoint(), cloudsim.DefaultAccount)}
+	b := &bench{o: o, c: c, dc: cmp.Or(copts.DataConverter, converter.GetDefaultDataConverter()), s: s, cloudC: cloud.NewClient(s.CloudEndpoint(), cloudsim.DefaultAccount)}
 
 	var r report
 	say("bare Temporal: %d no-op activities, %d in flight", o.noops, o.window)
@@ -185,6 +196,7 @@ func run(ctx context.Context, o options) error {
 type bench struct {
 	o      options
 	c      client.Client
+	dc     converter.DataConverter
 	s      *stack.Stack
 	cloudC *cloud.Client
 }
@@ -287,7 +299,7 @@ func (b *bench) rollout(ctx context.Context, n int) (rolloutFigures, error) {
 func (b *bench) queryBytes(ctx context.Context, run client.WorkflowRun, name string, arg any) (int, error) {
 	q := &querypb.WorkflowQuery{QueryType: name}
 	if arg != nil {
-		p, err := converter.GetDefaultDataConverter().ToPayloads(arg)
+		p, err := b.dc.ToPayloads(arg)
 		if err != nil {
 			return 0, err
 		}
