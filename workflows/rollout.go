@@ -381,7 +381,7 @@ func (r *rollout) rollbackSpec2(ctx workflow.Context) (model.RolloutSpec, error)
 }
 
 func (r *rollout) execute(ctx workflow.Context) error {
-	actx := workflow.WithActivityOptions(ctx, shortActivity(5))
+	actx := workflow.WithActivityOptions(ctx, stepActivity())
 	var plan activities.RolloutPlan
 	if err := workflow.ExecuteActivity(actx, rollouts.CheckRollout, r.spec).Get(ctx, &plan); err != nil {
 		return err
@@ -572,7 +572,7 @@ func (r *rollout) changeInput() ChangeSpec {
 // standbyActivity is for moving a batch into or out of Standby: one call per
 // 20 instances, heartbeating.
 func standbyActivity(n int) workflow.ActivityOptions {
-	o := shortActivity(10)
+	o := stepActivity()
 	o.StartToCloseTimeout = 30*time.Second + time.Duration(n)*time.Second
 	o.HeartbeatTimeout = 30 * time.Second
 	return o
@@ -612,5 +612,6 @@ func rolloutDetails(st *model.RolloutState) string {
 		shown++
 		failed.Row(in.InstanceID, in.Batch, in.Attempts, in.Decision, in.Error)
 	}
+	d.StepDeadline(model.StepDeadline)
 	return d.String()
 }
