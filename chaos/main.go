@@ -38,6 +38,7 @@ func main() {
 	flag.Float64Var(&cfg.Throttle, "throttle", d.Throttle, "probability of a 429 answer to any cloud call")
 	flag.DurationVar(&cfg.Outage, "outage", d.Outage, "how long region eu-west-1 is dark (0: no outage)")
 	flag.DurationVar(&cfg.KillWindow, "kill-window", d.KillWindow, "kills happen at random within this time from the load's start")
+	flag.DurationVar(&cfg.Spread, "spread", d.Spread, "operations start at random within this time")
 	flag.Float64Var(&cfg.TimeScale, "time-scale", d.TimeScale, "the cloud's time scale")
 	flag.DurationVar(&cfg.Timeout, "timeout", d.Timeout, "how long to wait for the load to end")
 	flag.BoolVar(&cfg.Baseline, "baseline", false, "first run the same load without chaos, to compare times")

@@ -41,6 +41,7 @@ type Config struct {
 	Throttle       float64       // probability of a 429 on any call
 	Outage         time.Duration // how long a region stays dark (0: no outage)
 	KillWindow     time.Duration // kills are spread over this time from the load's start
+	Spread         time.Duration // operations start at random within this time
 
 	// TimeScale compresses the cloud's operation times.
 	TimeScale float64
@@ -56,7 +57,7 @@ type Config struct {
 var Defaults = Config{
 	Distributions: 2, Publications: 1, Builds: 1, Rollouts: 3, BlueGreens: 1, GroupSize: 6,
 	WorkerKills: 4, ServerRestarts: 1, CloudRestarts: 1,
-	Transient: 0.05, Throttle: 0.05, Outage: 20 * time.Second, KillWindow: 90 * time.Second,
+	Transient: 0.05, Throttle: 0.05, Outage: 20 * time.Second, KillWindow: 45 * time.Second, Spread: 20 * time.Second,
 	TimeScale: 0.002, Timeout: 10 * time.Minute,
 }
 

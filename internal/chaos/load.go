@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/imagefleet/imagefleet/cloud"
@@ -70,7 +71,21 @@ type op struct {
 	State     string        `json:"state"`
 	Duration  time.Duration `json:"duration"`
 	Operator  []string      `json:"operator,omitempty"` // commands the harness sent
-	startedAt time.Time
+
+	mu      sync.Mutex
+	started bool
+}
+
+func (o *op) setStarted(runID string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.RunID, o.started = runID, true
+}
+
+func (o *op) isStarted() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.started
 }
 
 // plan lists the load's operations; setup prepares what they need.

@@ -186,13 +186,29 @@ func runOnce(ctx context.Context, cfg Config, name string, chaos bool) (*run, er
 		}
 	}
 
+	// The operations start at seeded random times within Config.Spread, so
+	// that work is in flight during the whole kill window.
 	r.started = time.Now()
-	for _, o := range r.ops {
-		if err := r.start(ctx, o); err != nil {
-			return nil, err
+	offsets := startOffsets(cfg, len(r.ops))
+	startErr := make(chan error, 1)
+	go func() {
+		defer close(startErr)
+		for i, o := range r.ops {
+			if d := time.Until(r.started.Add(offsets[i])); d > 0 {
+				select {
+				case <-ctx.Done():
+					startErr <- ctx.Err()
+					return
+				case <-time.After(d):
+				}
+			}
+			if err := r.start(ctx, o); err != nil {
+				startErr <- err
+				return
+			}
+			r.logf("started %s (%s)", o.WorkflowID, o.Label)
 		}
-	}
-	r.logf("%d operations started", len(r.ops))
+	}()
 
 	var wg sync.WaitGroup
 	if chaos {
@@ -203,6 +219,9 @@ func runOnce(ctx context.Context, cfg Config, name string, chaos bool) (*run, er
 	}
 	r.watch(ctx)
 	wg.Wait()
+	if err := <-startErr; err != nil {
+		return nil, err
+	}
 	if err := r.faults.clear(ctx); err != nil {
 		return nil, fmt.Errorf("clear faults: %w", err)
 	}
@@ -238,10 +257,10 @@ func (r *run) start(ctx context.Context, o *op) error {
 		var already *serviceerror.WorkflowExecutionAlreadyStarted
 		switch {
 		case err == nil:
-			o.RunID, o.startedAt = run.GetRunID(), time.Now()
+			o.setStarted(run.GetRunID())
 			return nil
 		case errors.As(err, &already): // our earlier start whose answer was lost
-			o.RunID, o.startedAt = already.RunId, time.Now()
+			o.setStarted(already.RunId)
 			return nil
 		}
 		last = err
@@ -312,6 +331,18 @@ func (r *run) outageOver() bool {
 	r.outage.Lock()
 	defer r.outage.Unlock()
 	return r.outage.lifted
+}
+
+// startOffsets draws when each operation starts, from the seed.
+func startOffsets(cfg Config, n int) []time.Duration {
+	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 3))
+	out := make([]time.Duration, n)
+	for i := range out {
+		if cfg.Spread > 0 {
+			out[i] = time.Duration(rng.Int64N(int64(cfg.Spread))).Round(100 * time.Millisecond)
+		}
+	}
+	return out
 }
 
 func freePort() int {

@@ -29,6 +29,9 @@ func (r *run) watch(ctx context.Context) {
 				continue
 			}
 			open++
+			if !o.isStarted() {
+				continue
+			}
 			dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			desc, err := r.tc.DescribeWorkflowExecution(dctx, o.WorkflowID, "")
 			cancel()
@@ -43,7 +46,7 @@ func (r *run) watch(ctx context.Context) {
 				continue
 			}
 			o.Status = info.GetStatus().String()
-			o.RunID = info.GetExecution().GetRunId()
+			o.setStarted(info.GetExecution().GetRunId())
 			o.Duration = info.GetCloseTime().AsTime().Sub(info.GetStartTime().AsTime()).Round(100 * time.Millisecond)
 			r.logf("%s ended %s/%s after %s", o.WorkflowID, o.Status, o.State, o.Duration)
 			open--
