@@ -66,11 +66,11 @@ type op struct {
 	TaskType   string   `json:"-"`
 
 	// The outcome.
-	RunID     string        `json:"runId,omitempty"`
-	Status    string        `json:"status"`
-	State     string        `json:"state"`
-	Duration  time.Duration `json:"duration"`
-	Operator  []string      `json:"operator,omitempty"` // commands the harness sent
+	RunID    string        `json:"runId,omitempty"`
+	Status   string        `json:"status"`
+	State    string        `json:"state"`
+	Duration time.Duration `json:"duration"`
+	Operator []string      `json:"operator,omitempty"` // commands the harness sent
 
 	mu      sync.Mutex
 	started bool
