@@ -70,7 +70,8 @@ type op struct {
 	Status   string        `json:"status"`
 	State    string        `json:"state"`
 	Duration time.Duration `json:"duration"`
-	Operator []string      `json:"operator,omitempty"` // commands the harness sent
+	Baseline time.Duration `json:"baselineDuration,omitempty"` // the same operation without chaos
+	Operator []string      `json:"operator,omitempty"`         // commands the harness sent
 
 	mu      sync.Mutex
 	started bool

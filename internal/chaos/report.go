@@ -50,21 +50,17 @@ func (r *Report) compare(b *run) {
 	if b == nil {
 		return
 	}
-	for _, o := range b.ops {
+	// The same plan in the same order: a build's workflow ID holds its
+	// template's ID, which differs between the runs.
+	for i, o := range b.ops {
 		r.Baseline = append(r.Baseline, baseline{WorkflowID: o.WorkflowID, Duration: o.Duration, State: o.State})
+		if i < len(r.Operations) && r.Operations[i].Label == o.Label {
+			r.Operations[i].Baseline = o.Duration
+		}
 	}
 	for _, v := range b.report.Violations {
 		r.Violations = append(r.Violations, "baseline "+v)
 	}
-}
-
-func (r *Report) baselineOf(id string) (time.Duration, bool) {
-	for _, b := range r.Baseline {
-		if b.WorkflowID == id {
-			return b.Duration, true
-		}
-	}
-	return 0, false
 }
 
 func (r *Report) print(w io.Writer) {
@@ -80,7 +76,7 @@ func (r *Report) print(w io.Writer) {
 	fmt.Fprintln(tw, "operation\tworkflow ID\texpected\tended\ttime\tbaseline\tratio\toperator\tok")
 	for _, o := range r.Operations {
 		base, ratio := "-", "-"
-		if d, ok := r.baselineOf(o.WorkflowID); ok && d > 0 {
+		if d := o.Baseline; d > 0 {
 			base, ratio = d.String(), fmt.Sprintf("%.1f×", float64(o.Duration)/float64(d))
 		}
 		ok := "✓"
