@@ -77,29 +77,7 @@ func (r *run) audit(ctx context.Context) (*Report, error) {
 	}
 	rep.check("every workflow in its expected end state", ended == len(r.ops), "%d of %d", ended, len(r.ops))
 
-	// Exactly once: one ledger entry per client token and action, and no
-	// creation without a token a workflow's activity was given.
-	type key struct{ action, account, token string }
-	seen := map[key]int{}
-	dups, untracked := 0, 0
-	for _, e := range fresh {
-		if !slices.Contains(creating, e.Action) {
-			continue
-		}
-		if e.ClientToken == "" || owner[e.ClientToken] == "" {
-			untracked++
-			rep.violate("exactly once", "%s %s (%s) at seq %d has no client token of a workflow step", e.Action, e.ResourceId, e.Detail, e.Seq)
-			continue
-		}
-		k := key{e.Action, e.Account, e.ClientToken}
-		seen[k]++
-		if seen[k] == 2 {
-			dups++
-			rep.violate("exactly once", "%s %s repeated for one step attempt (token %s of %s)", e.Action, e.ResourceId, e.ClientToken, owner[e.ClientToken])
-		}
-	}
-	rep.check("one side effect per step attempt (ledger, by client token)", dups == 0 && untracked == 0,
-		"%d creations, %d duplicates, %d without a step's token", countCreations(fresh), dups, untracked)
+	checkOnce(rep, fresh, owner)
 	r.auditCopies(ctx, rep, fresh, owner, opOf)
 	r.auditRollouts(ctx, rep, fresh)
 	r.auditBlueGreen(ctx, rep, fresh)
@@ -125,6 +103,32 @@ func (r *run) audit(ctx context.Context) (*Report, error) {
 	rep.check("no non-determinism error in histories or worker logs", nondet == 0, "%d", nondet)
 	rep.check("worker log lines at error level (informational)", true, "%d", errs)
 	return rep, nil
+}
+
+// checkOnce: one ledger entry per client token and action, and no creation
+// without a token a workflow's activity was given (owner: token → workflow).
+func checkOnce(rep *Report, fresh []cloud.LedgerEntry, owner map[string]string) {
+	type key struct{ action, account, token string }
+	seen := map[key]int{}
+	dups, untracked := 0, 0
+	for _, e := range fresh {
+		if !slices.Contains(creating, e.Action) {
+			continue
+		}
+		if e.ClientToken == "" || owner[e.ClientToken] == "" {
+			untracked++
+			rep.violate("exactly once", "%s %s (%s) at seq %d has no client token of a workflow step", e.Action, e.ResourceId, e.Detail, e.Seq)
+			continue
+		}
+		k := key{e.Action, e.Account, e.ClientToken}
+		seen[k]++
+		if seen[k] == 2 {
+			dups++
+			rep.violate("exactly once", "%s %s repeated for one step attempt (token %s of %s)", e.Action, e.ResourceId, e.ClientToken, owner[e.ClientToken])
+		}
+	}
+	rep.check("one side effect per step attempt (ledger, by client token)", dups == 0 && untracked == 0,
+		"%d creations, %d duplicates, %d without a step's token", countCreations(fresh), dups, untracked)
 }
 
 func countCreations(es []cloud.LedgerEntry) int {

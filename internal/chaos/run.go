@@ -123,7 +123,7 @@ func runOnce(ctx context.Context, cfg Config, name string, chaos bool) (*run, er
 	})
 	defer r.stack.Stop()
 	r.logf("starting a stack of its own in %s (Temporal %s, cloud %s)", r.dir, r.stack.TemporalAddress(), r.stack.CloudEndpoint())
-	k := &killer{r: r, rng: rand.New(rand.NewPCG(r.seed, 2))}
+	k := &killer{r: r, rng: newRand(cfg.Seed, 2)}
 	if k.server, err = r.stack.StartTemporal(ctx); err != nil {
 		return nil, err
 	}
@@ -169,7 +169,7 @@ func runOnce(ctx context.Context, cfg Config, name string, chaos bool) (*run, er
 		}
 	}
 	if chaos {
-		rng := rand.New(rand.NewPCG(r.seed, 1))
+		rng := newRand(cfg.Seed, 1)
 		r.events = schedule(cfg, rng)
 		for _, ev := range r.events {
 			r.logf("scheduled %s at +%s", ev.Kind, ev.At)
@@ -333,9 +333,14 @@ func (r *run) outageOver() bool {
 	return r.outage.lifted
 }
 
+// newRand is the random source of one purpose (stream) of a seeded run.
+func newRand(seed int64, stream uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(uint64(seed), stream))
+}
+
 // startOffsets draws when each operation starts, from the seed.
 func startOffsets(cfg Config, n int) []time.Duration {
-	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 3))
+	rng := newRand(cfg.Seed, 3)
 	out := make([]time.Duration, n)
 	for i := range out {
 		if cfg.Spread > 0 {
