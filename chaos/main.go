@@ -10,13 +10,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
 
 	"github.com/imagefleet/imagefleet/internal/chaos"
+	"github.com/imagefleet/imagefleet/internal/stack"
 )
 
 func main() {
@@ -44,7 +44,7 @@ func main() {
 	flag.BoolVar(&cfg.Baseline, "baseline", false, "first run the same load without chaos, to compare times")
 	flag.Parse()
 
-	root, err := moduleRoot()
+	root, err := stack.ModuleRoot()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "chaos:", err)
 		os.Exit(2)
@@ -80,16 +80,4 @@ func rerunArgs(seed int64) []string {
 		}
 	})
 	return args
-}
-
-func moduleRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", fmt.Errorf("run chaos inside the imagefleet module")
-	}
-	return filepath.Dir(gomod), nil
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,7 +26,6 @@ type run struct {
 	cfg    Config
 	name   string // baseline | chaos
 	chaos  bool
-	seed   uint64
 	dir    string
 	bin    string
 	stack  *stack.Stack
@@ -106,7 +104,7 @@ func Build(ctx context.Context, root, dir string) error {
 }
 
 func runOnce(ctx context.Context, cfg Config, name string, chaos bool) (*run, error) {
-	r := &run{cfg: cfg, name: name, chaos: chaos, seed: uint64(cfg.Seed), dir: filepath.Join(cfg.DataDir, name), bin: cfg.BinDir}
+	r := &run{cfg: cfg, name: name, chaos: chaos, dir: filepath.Join(cfg.DataDir, name), bin: cfg.BinDir}
 	if err := os.MkdirAll(r.dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -118,7 +116,7 @@ func runOnce(ctx context.Context, cfg Config, name string, chaos bool) (*run, er
 	defer logFile.Close()
 	r.stack = stack.New(stack.Config{
 		TemporalCLI: cfg.TemporalCLI, CloudSim: filepath.Join(r.bin, "cloudsim"), Worker: filepath.Join(r.bin, "worker"),
-		DataDir: filepath.Join(r.dir, "state"), TemporalPort: freePort(), CloudPort: freePort(), Headless: true,
+		DataDir: filepath.Join(r.dir, "state"), TemporalPort: stack.FreePort(), CloudPort: stack.FreePort(), Headless: true,
 		CloudTimeScale: cfg.TimeScale, Log: &syncWriter{w: logFile},
 	})
 	defer r.stack.Stop()
@@ -348,15 +346,6 @@ func startOffsets(cfg Config, n int) []time.Duration {
 		}
 	}
 	return out
-}
-
-func freePort() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // syncWriter serialises the processes' log lines into one file.
