@@ -473,6 +473,11 @@ func (r *run) scanLog(rep *Report) (panics, nondet, errs int) {
 		}
 		if strings.HasPrefix(line, "worker") && (strings.Contains(line, `"level":"error"`) || strings.Contains(line, " ERR ")) {
 			errs++
+			// Without chaos nothing cancels an activity but the workflow that
+			// no longer needs it, which is no error.
+			if !r.chaos && strings.Contains(low, "context canceled") {
+				rep.violate("log", "a cancellation logged as an error: %s", trim(line))
+			}
 		}
 	}
 	return
