@@ -35,7 +35,7 @@ type execution struct {
 
 // audit reads the cloud's ledger and state and every workflow history.
 func (r *run) audit(ctx context.Context) (*Report, error) {
-	rep := &Report{Seed: r.cfg.Seed, Run: r.name, Operations: r.ops, Events: r.events}
+	rep := &Report{Seed: r.cfg.Seed, Run: r.name, Operations: r.ops, Events: r.events, Violations: []string{}}
 	expectations(r.ops)
 	ledger, err := r.cloud.Admin().Ledger(ctx)
 	if err != nil {
