@@ -68,6 +68,7 @@ type RequestLog struct {
 	Duration  time.Duration
 	Replayed  bool     // answered from an idempotency record
 	Faults    []string // fault rules that fired, as "ID:kind"
+	TraceID   string   // from the request's W3C traceparent header; empty without one
 }
 
 // Server is the simulated cloud. It is an http.Handler; Close it to release
@@ -327,6 +328,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		s.cfg.OnRequest(RequestLog{
 			RequestID: c.requestID, Method: r.Method, Path: r.URL.Path, Action: c.action, Account: c.account,
 			Status: status, Code: code, Duration: time.Since(start), Replayed: c.replayed, Faults: c.faults,
+			TraceID: traceID(r),
 		})
 	}
 }
@@ -466,7 +468,7 @@ func (s *Server) admin(h func(r *http.Request) (any, error)) http.HandlerFunc {
 			status, code = writeError(w, id, err)
 		}
 		if s.cfg.OnRequest != nil {
-			s.cfg.OnRequest(RequestLog{RequestID: id, Method: r.Method, Path: r.URL.Path, Status: status, Code: code, Duration: time.Since(start)})
+			s.cfg.OnRequest(RequestLog{RequestID: id, Method: r.Method, Path: r.URL.Path, Status: status, Code: code, Duration: time.Since(start), TraceID: traceID(r)})
 		}
 	}
 }

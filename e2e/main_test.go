@@ -103,6 +103,9 @@ func newEnv(t *testing.T, timeScale float64) *env {
 		CloudPort:      freePort(),
 		CloudTimeScale: timeScale,
 		Log:            logSink,
+		// Each worker serves metrics on a free port; a stopping worker gives
+		// in-flight activities a short while, so that tests end quickly.
+		WorkerStopTimeout: 3 * time.Second,
 	})
 	t.Cleanup(func() { _ = s.Stop() })
 	e := &env{t: t, stack: s}

@@ -71,3 +71,6 @@ const (
 // operation sooner; an error that retrying cannot fix (a refused request, a
 // missing resource) ends the step at once.
 const StepDeadline = time.Hour
+
+// Operations lists every value of SAOperation.
+var Operations = []string{OperationDistribute, OperationPublish, OperationBuild, OperationRollout, OperationBlueGreen}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
@@ -26,6 +27,8 @@ type app struct {
 	temporal  client.Client
 	namespace string
 	cloud     *cloud.Client
+	tel       *config.Telemetry // tracing of the command (see telemetry.go)
+	span      trace.Span        // the command's root span
 }
 
 func (a *app) client() (client.Client, error) {
@@ -36,6 +39,9 @@ func (a *app) client() (client.Client, error) {
 	opts, err := config.TemporalOptions(logger)
 	if err != nil {
 		return nil, fmt.Errorf("load Temporal client options: %w", err)
+	}
+	if err := a.tel.Apply(&opts); err != nil {
+		return nil, err
 	}
 	c, err := client.Dial(opts)
 	if err != nil {
@@ -59,7 +65,7 @@ func (a *app) cloudClient() *cloud.Client {
 	if a.cloud == nil {
 		// A user's command should not fail on a throttled call or a cloud
 		// that restarts: retried a bounded time, with Retry-After honoured.
-		a.cloud = config.Cloud().WithRetry(cloud.DefaultRetry)
+		a.cloud = a.tel.Cloud().WithRetry(cloud.DefaultRetry)
 	}
 	return a.cloud
 }

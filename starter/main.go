@@ -49,7 +49,12 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	app := &app{}
+	app, err := newApp(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(exitInvalid)
+	}
+	root.PersistentPreRun = func(cmd *cobra.Command, _ []string) { cmd.SetContext(app.startSpan(cmd.Context(), cmd.CommandPath())) }
 	root.PersistentPostRun = func(*cobra.Command, []string) { app.close() }
 	root.AddCommand(
 		distributeCommand(app),
@@ -66,8 +71,9 @@ func main() {
 		templateCommand(app),
 		buildCommand(app),
 	)
-	err := root.ExecuteContext(ctx)
+	err = root.ExecuteContext(ctx)
 	app.close()
+	app.shutdown()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		var ee *exitError

@@ -2,14 +2,23 @@
 // task queue. Temporal connection settings come from the environment
 // (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TLS, temporal.toml
 // profiles); the cloud from IMAGEFLEET_CLOUD_ENDPOINT and IMAGEFLEET_ACCOUNT.
+// It serves Prometheus metrics on --metrics-addr and traces through
+// OpenTelemetry (OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set). On SIGTERM or
+// SIGINT it stops polling and lets in-flight activities finish for up to
+// --stop-timeout; longer ones heartbeat, so another worker takes them over.
 package main
 
 import (
+	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
@@ -19,27 +28,105 @@ import (
 	"github.com/imagefleet/imagefleet/workflows"
 )
 
+// Settings of the worker with their environment variables.
+const (
+	envStopTimeout     = "IMAGEFLEET_WORKER_STOP_TIMEOUT"
+	defaultStopTimeout = 30 * time.Second
+)
+
+type options struct {
+	pollInterval time.Duration
+	metricsAddr  string
+	// metricsDefault: metricsAddr is the default, not chosen. A second
+	// worker on the same host then runs without metrics rather than failing.
+	metricsDefault bool
+	stopTimeout    time.Duration
+}
+
 func main() {
-	pollInterval := flag.Duration("poll-interval", 500*time.Millisecond, "how often long cloud operations are polled")
-	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "Usage: worker [flags]\n\nRuns imagefleet's workflows and activities on task queue %q.\n"+
-			"Temporal settings: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE.\n"+
-			"Cloud settings: %s (default %s), %s.\n\nFlags:\n", model.TaskQueue, config.EnvCloudEndpoint, config.DefaultCloudEndpoint, config.EnvAccount)
-		flag.PrintDefaults()
-	}
-	flag.Parse()
 	logger := config.Logger("worker")
-	if err := run(*pollInterval); err != nil {
+	opts, err := parseFlags(os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // a second signal ends the process at once
+	}()
+	if err := run(ctx, opts); err != nil {
 		logger.Error().Err(err).Msg("worker stopped")
 		os.Exit(1)
 	}
 }
 
-func run(pollInterval time.Duration) error {
+func parseFlags(args []string) (options, error) {
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	var o options
+	stopDefault := defaultStopTimeout
+	if s := os.Getenv(envStopTimeout); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			return o, fmt.Errorf("%s=%q: want a duration such as 30s", envStopTimeout, s)
+		}
+		stopDefault = d
+	}
+	fs.DurationVar(&o.pollInterval, "poll-interval", 500*time.Millisecond, "how often long cloud operations are polled")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", config.MetricsAddr(),
+		"address to serve Prometheus metrics on (/metrics); \"off\" or empty serves none (env "+config.EnvMetricsAddr+")")
+	fs.DurationVar(&o.stopTimeout, "stop-timeout", stopDefault,
+		"on SIGTERM/SIGINT, how long in-flight activities may still run before they are cancelled (env "+envStopTimeout+")")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: worker [flags]\n\nRuns imagefleet's workflows and activities on task queue %q.\n"+
+			"Temporal settings: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE.\n"+
+			"Cloud settings: %s (default %s), %s.\n"+
+			"Tracing: OTLP/HTTP export when OTEL_EXPORTER_OTLP_ENDPOINT is set (standard OTEL_* settings).\n\nFlags:\n",
+			model.TaskQueue, config.EnvCloudEndpoint, config.DefaultCloudEndpoint, config.EnvAccount)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if o.stopTimeout < 0 {
+		return o, fmt.Errorf("--stop-timeout must not be negative")
+	}
+	o.metricsDefault = o.metricsAddr == config.DefaultMetricsAddr && os.Getenv(config.EnvMetricsAddr) == ""
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "metrics-addr" {
+			o.metricsDefault = false
+		}
+	})
+	if o.metricsAddr == "off" {
+		o.metricsAddr = ""
+	}
+	return o, nil
+}
+
+func run(ctx context.Context, o options) error {
 	logger := config.Logger("worker")
+	tel, err := config.NewTelemetry(ctx, "imagefleet-worker", o.metricsAddr != "")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = tel.Shutdown(shutdown)
+	}()
 	opts, err := config.TemporalOptions(logger)
 	if err != nil {
 		return fmt.Errorf("load Temporal client options: %w", err)
+	}
+	if err := tel.Apply(&opts); err != nil {
+		return err
 	}
 	c, err := client.Dial(opts)
 	if err != nil {
@@ -47,11 +134,61 @@ func run(pollInterval time.Duration) error {
 	}
 	defer c.Close()
 
-	cloudClient := config.Cloud()
-	w := worker.New(c, model.TaskQueue, worker.Options{})
+	var served <-chan error
+	// Metrics are served until the worker has stopped, its last tasks included.
+	metricsCtx, stopMetrics := context.WithCancel(context.Background())
+	defer stopMetrics()
+	if o.metricsAddr != "" {
+		if err := tel.Metrics.ObserveWaitingRuns(model.Operations, waitingRuns(c)); err != nil {
+			return err
+		}
+		addr, done, err := tel.Metrics.Serve(metricsCtx, o.metricsAddr)
+		switch {
+		case err != nil && o.metricsDefault:
+			logger.Warn().Err(err).Msg("serving no metrics: the default address is taken (another worker on this host?); set --metrics-addr")
+		case err != nil:
+			return err
+		default:
+			served = done
+			logger.Info().Str("metrics", "http://"+addr.String()+"/metrics").Msg("serving metrics")
+		}
+	}
+
+	cloudClient := tel.Cloud()
+	w := worker.New(c, model.TaskQueue, worker.Options{WorkerStopTimeout: o.stopTimeout})
 	workflows.Register(w)
-	activities.Register(w, cloudClient, activities.Options{PollInterval: pollInterval})
-	logger.Info().Str("taskQueue", model.TaskQueue).Str("cloud", cloudClient.Endpoint()).Str("namespace", opts.Namespace).Msg("worker starting")
-	// Run returns on SIGINT/SIGTERM after in-flight tasks finish.
-	return w.Run(worker.InterruptCh())
+	activities.Register(w, cloudClient, activities.Options{PollInterval: o.pollInterval})
+	logger.Info().Str("taskQueue", model.TaskQueue).Str("cloud", cloudClient.Endpoint()).Str("namespace", opts.Namespace).
+		Str("stopTimeout", o.stopTimeout.String()).Msg("worker starting")
+	if err := w.Start(); err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		w.Stop()
+		return fmt.Errorf("metrics server: %w", err)
+	}
+	logger.Info().Str("stopTimeout", o.stopTimeout.String()).Msg("stopping: no new tasks; in-flight activities may finish")
+	// Stop returns once in-flight tasks have finished, or after the stop
+	// timeout has cancelled the activities still running (their next attempt
+	// runs on another worker, resuming from its last heartbeat).
+	w.Stop()
+	logger.Info().Msg("worker stopped")
+	return nil
+}
+
+// waitingRuns counts the runs of an operation that wait for an operator,
+// through the namespace's visibility.
+func waitingRuns(c client.Client) func(ctx context.Context, operation string) (int64, error) {
+	return func(ctx context.Context, operation string) (int64, error) {
+		resp, err := c.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{
+			Query: fmt.Sprintf("%s = '%s' AND %s = '%s' AND ExecutionStatus = 'Running'",
+				model.SAOperation.GetName(), operation, model.SAState.GetName(), model.StateWaitingForOperator),
+		})
+		if err != nil {
+			return 0, err
+		}
+		return resp.GetCount(), nil
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/imagefleet/imagefleet/model"
 	"github.com/imagefleet/imagefleet/workflows/internal/details"
 	"github.com/imagefleet/imagefleet/workflows/internal/fanout"
+	"github.com/imagefleet/imagefleet/workflows/internal/metrics"
 	"github.com/imagefleet/imagefleet/workflows/internal/regional"
 	"github.com/imagefleet/imagefleet/workflows/internal/saga"
 )
@@ -57,6 +58,9 @@ type distribution struct {
 	// newCopy says, per region, whether its next attempt starts a new copy
 	// rather than watching one that could not be watched.
 	newCopy map[string]bool
+	// copyStarted is when each region's current copy was started, for the
+	// copy duration metric.
+	copyStarted map[string]time.Time
 	// leftovers are failed copies whose deletion before a retry failed: the
 	// saga deletes them if the run fails, publish if it succeeds.
 	leftovers []regionImage
@@ -82,6 +86,7 @@ func (d *distribution) setup(ctx workflow.Context) error {
 	d.logger = log.With(workflow.GetLogger(ctx), "package", d.spec.Package, "version", d.spec.Version)
 	d.progress = model.DistributionProgress{Package: d.spec.Package, Version: d.spec.Version, Phase: model.PhaseValidating}
 	d.newCopy = map[string]bool{}
+	d.copyStarted = map[string]time.Time{}
 	for _, r := range d.spec.Regions {
 		d.progress.Regions = append(d.progress.Regions, model.RegionProgress{RegionStatus: model.RegionStatus{Region: r, State: model.RegionPending}})
 		d.newCopy[r] = true
@@ -196,6 +201,7 @@ func (d *distribution) beforeRetry(ctx workflow.Context, region string, failure 
 func (d *distribution) copyInto(ctx workflow.Context, region string) error {
 	r := d.progress.Region(region)
 	if d.newCopy[region] {
+		d.copyStarted[region] = workflow.Now(ctx)
 		// Started on a disconnected context: an abort must not lose the ID
 		// of a copy the cloud has already begun, or compensation would miss it.
 		startCtx, cancel := workflow.NewDisconnectedContext(ctx)
@@ -234,7 +240,13 @@ func (d *distribution) copyInto(ctx workflow.Context, region string) error {
 		RetryPolicy:         retryPolicy(d.spec.Attempts()),
 		Summary:             "wait for " + r.ImageID + " in " + r.Region,
 	})
-	return workflow.ExecuteActivity(actx, images.AwaitImageAvailable, activities.AwaitImageInput{Region: r.Region, ImageID: r.ImageID}).Get(ctx, nil)
+	if err := workflow.ExecuteActivity(actx, images.AwaitImageAvailable, activities.AwaitImageInput{Region: r.Region, ImageID: r.ImageID}).Get(ctx, nil); err != nil {
+		return err
+	}
+	if started, ok := d.copyStarted[region]; ok {
+		metrics.ImageCopied(ctx, region, workflow.Now(ctx).Sub(started))
+	}
+	return nil
 }
 
 func (d *distribution) deleteCopy(ctx workflow.Context, region, imageID string) error {

@@ -15,6 +15,7 @@ import (
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/model"
 	"github.com/imagefleet/imagefleet/workflows/internal/details"
+	"github.com/imagefleet/imagefleet/workflows/internal/metrics"
 	"github.com/imagefleet/imagefleet/workflows/internal/operator"
 	"github.com/imagefleet/imagefleet/workflows/internal/saga"
 )
@@ -118,7 +119,7 @@ func (r *rollout) registerCommands(ctx workflow.Context) error {
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			defer func() { r.retrying-- }()
 			res := applyChange(ctx, r.changeInput(), id, attempt)
-			r.record(r.st.Instance(id), res)
+			r.record(ctx, r.st.Instance(id), res)
 			r.refresh()
 			workflow.SetCurrentDetails(ctx, rolloutDetails(&r.st))
 		})
@@ -519,7 +520,7 @@ func (r *rollout) runBatch(ctx workflow.Context, b int, ids []string) error {
 		return err
 	}
 	for _, id := range ids {
-		r.record(r.st.Instance(id), res.Results[id])
+		r.record(ctx, r.st.Instance(id), res.Results[id])
 	}
 	r.refresh()
 	r.updateDetails(ctx)
@@ -553,7 +554,8 @@ func (r *rollout) exitStandby(ctx workflow.Context, ids []string) error {
 }
 
 // record keeps an instance's outcome.
-func (r *rollout) record(in *model.InstanceProgress, res activities.ChangeResult) {
+func (r *rollout) record(ctx workflow.Context, in *model.InstanceProgress, res activities.ChangeResult) {
+	metrics.InstanceOutcome(ctx, r.spec.TaskType, res.Succeeded)
 	in.ExitCode, in.Output, in.Error = res.ExitCode, res.Output, res.Error
 	if res.Succeeded {
 		in.State = model.InstanceSucceeded

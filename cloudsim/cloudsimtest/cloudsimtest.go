@@ -142,3 +142,8 @@ func (c *Clock) Set(t time.Time) {
 	defer c.mu.Unlock()
 	c.now = t
 }
+
+// WithOnRequest calls f after every request the server answers (Config.OnRequest).
+func WithOnRequest(f func(cloudsim.RequestLog)) Option {
+	return func(c *cloudsim.Config) { c.OnRequest = f }
+}

@@ -44,6 +44,15 @@ type Config struct {
 	CloudTimeScale float64
 	// CloudFaults is a JSON file of fault rules the cloud starts with.
 	CloudFaults string
+	// Workers is how many workers Start starts (default 1).
+	Workers int
+	// MetricsPort is where the first worker serves /metrics; the n-th worker
+	// running at once uses MetricsPort+n-1. Zero gives each worker a free
+	// port; -1 serves no metrics.
+	MetricsPort int
+	// WorkerStopTimeout is the workers' --stop-timeout (zero: the worker's
+	// default): how long a stopping worker lets in-flight activities run.
+	WorkerStopTimeout time.Duration
 	// Log receives every process's output, each line prefixed with its name.
 	Log io.Writer
 }
@@ -72,6 +81,9 @@ func New(cfg Config) *Stack {
 	if cfg.Log == nil {
 		cfg.Log = os.Stderr
 	}
+	if cfg.Workers == 0 {
+		cfg.Workers = 1
+	}
 	return &Stack{cfg: cfg}
 }
 
@@ -97,8 +109,8 @@ func (s *Stack) Env() []string {
 	}
 }
 
-// Start starts the dev server, the cloud and a worker, each once the one
-// before is ready.
+// Start starts the dev server, the cloud and the workers (Config.Workers),
+// each once the one before is ready.
 func (s *Stack) Start(ctx context.Context) error {
 	if _, err := s.StartTemporal(ctx); err != nil {
 		return err
@@ -106,8 +118,12 @@ func (s *Stack) Start(ctx context.Context) error {
 	if _, err := s.StartCloud(ctx); err != nil {
 		return err
 	}
-	_, err := s.StartWorker(ctx)
-	return err
+	for range s.cfg.Workers {
+		if _, err := s.StartWorker(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // StartTemporal starts the Temporal dev server and waits until its namespace
@@ -186,8 +202,30 @@ func (s *Stack) StartCloud(ctx context.Context) (*Process, error) {
 
 // StartWorker starts a worker. It is ready when it polls, which the server
 // shows shortly after start; callers that need it wait for work to progress.
+// Its metrics address is in Process.MetricsAddr.
 func (s *Stack) StartWorker(ctx context.Context) (*Process, error) {
-	return s.start("worker", s.cfg.Worker, nil, s.Env())
+	env := s.Env()
+	addr, err := s.nextMetricsAddr()
+	if err != nil {
+		return nil, err
+	}
+	if addr == "" {
+		env = append(env, config.EnvMetricsAddr+"=off")
+	} else {
+		env = append(env, config.EnvMetricsAddr+"="+addr)
+	}
+	stopTimeout := 30 * time.Second // the worker's default
+	if s.cfg.WorkerStopTimeout > 0 {
+		stopTimeout = s.cfg.WorkerStopTimeout
+		env = append(env, EnvWorkerStopTimeout+"="+stopTimeout.String())
+	}
+	p, err := s.start("worker", s.cfg.Worker, nil, env)
+	if err != nil {
+		return nil, err
+	}
+	p.MetricsAddr = addr
+	p.grace = stopTimeout + 10*time.Second
+	return p, nil
 }
 
 // Running reports whether something already listens on the stack's ports
@@ -283,9 +321,12 @@ func (s *Stack) start(name, path string, args, env []string) (*Process, error) {
 // Process is one program of the stack.
 type Process struct {
 	Name string
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
+	// MetricsAddr is where a worker serves /metrics (empty: nowhere).
+	MetricsAddr string
+	cmd         *exec.Cmd
+	done        chan struct{}
+	err         error
+	grace       time.Duration // how long Stop waits before it kills (default 15 s)
 }
 
 // Pid is the process ID.
@@ -300,21 +341,42 @@ func (p *Process) Kill() error {
 	return nil
 }
 
-// Stop asks the process to stop (SIGINT) and kills it after 15 seconds.
-func (p *Process) Stop() error {
+// Stop asks the process to stop (SIGINT) and kills it after 15 seconds (a
+// worker: after its stop timeout and 10 seconds more).
+func (p *Process) Stop() error { return p.stopWith(syscall.SIGINT) }
+
+// Terminate stops the process with SIGTERM, as a service manager or
+// Kubernetes does, and waits as Stop does.
+func (p *Process) Terminate() error { return p.stopWith(syscall.SIGTERM) }
+
+func (p *Process) stopWith(sig syscall.Signal) error {
 	select {
 	case <-p.done:
 		return nil
 	default:
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGINT)
+	grace := p.grace
+	if grace == 0 {
+		grace = 15 * time.Second
+	}
+	_ = p.cmd.Process.Signal(sig)
 	select {
 	case <-p.done:
 		return nil
-	case <-time.After(15 * time.Second):
+	case <-time.After(grace):
 		_ = p.cmd.Process.Signal(syscall.SIGKILL)
 		<-p.done
-		return fmt.Errorf("%s did not stop within 15s and was killed", p.Name)
+		return fmt.Errorf("%s did not stop within %s and was killed", p.Name, grace)
+	}
+}
+
+// Exited reports whether the process has ended.
+func (p *Process) Exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
 	}
 }
 

@@ -127,6 +127,9 @@ func logRequest(log zerolog.Logger, r cloudsim.RequestLog) {
 	if r.Code != "" {
 		ev = ev.Str("code", r.Code)
 	}
+	if r.TraceID != "" {
+		ev = ev.Str("traceId", r.TraceID)
+	}
 	if r.Replayed {
 		ev = ev.Bool("replayed", true)
 	}

@@ -4,13 +4,16 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/imagefleet/imagefleet/model"
+	"github.com/imagefleet/imagefleet/workflows/internal/metrics"
 )
 
 // State keeps the ImagefleetState search attribute, which operators filter
 // and list runs by, in step with a run's coarse state. It upserts only on a
-// change, so the history gets one event per transition.
+// change, so the history gets one event per transition. Each transition is
+// also recorded in the metrics (started, waiting for an operator, ended).
 type State struct {
 	current string
+	metrics metrics.Run
 }
 
 // Set records state and upserts it if it changed. A failed upsert is logged:
@@ -19,6 +22,7 @@ func (s *State) Set(ctx workflow.Context, state string) {
 	if state == s.current {
 		return
 	}
+	s.metrics.StateChanged(ctx, s.current, state)
 	s.current = state
 	if err := workflow.UpsertTypedSearchAttributes(ctx, model.SAState.ValueSet(state)); err != nil {
 		workflow.GetLogger(ctx).Error("Could not upsert the state search attribute", "state", state, "error", err)
