@@ -99,7 +99,10 @@ func (r *run) operate(ctx context.Context, o *op) {
 		}
 		o.record("resume (temporal CLI)")
 		r.logf("resumed %s with the temporal CLI", o.WorkflowID)
-	case o.Role == roleAbort && !o.sent("abort"):
+	case o.Role == roleAbort:
+		if o.sent("abort") {
+			return // it still waits while its abort is carried out
+		}
 		err := r.update(ctx, o.WorkflowID, model.CommandAbort, model.AbortCommand{Reason: "chaos: aborted by the harness"})
 		var refused *temporal.ApplicationError
 		switch {
