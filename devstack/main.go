@@ -1,5 +1,6 @@
 // Command devstack runs imagefleet's local stack: the Temporal dev server
-// with its Web UI, the simulated cloud and one or more workers.
+// with its Web UI, the codec server that decrypts payloads for the Web UI,
+// the simulated cloud and one or more workers.
 //
 //	devstack up       run the stack until Ctrl-C
 //	devstack demo     run the demo scenario, on the running stack or on one it
@@ -7,8 +8,9 @@
 //	devstack metrics  print a readable snapshot of the workers' metrics
 //
 // State lives under .data (--data-dir), so runs stay browsable in the Web UI
-// across restarts. Every port is a flag with an environment variable, so two
-// stacks can run side by side (each with its own --data-dir).
+// across restarts; so does the payload key (codec.keys there, made on first
+// start). Every port is a flag with an environment variable, so two stacks
+// can run side by side (each with its own --data-dir).
 package main
 
 import (
@@ -37,13 +39,14 @@ func main() {
 	temporalPort := fs.Int("temporal-port", envInt("IMAGEFLEET_TEMPORAL_PORT", 7233, &envErrs), "dev server gRPC port (env IMAGEFLEET_TEMPORAL_PORT)")
 	uiPort := fs.Int("ui-port", envInt("IMAGEFLEET_UI_PORT", 8233, &envErrs), "Web UI port (env IMAGEFLEET_UI_PORT)")
 	cloudPort := fs.Int("cloud-port", envInt("IMAGEFLEET_CLOUD_PORT", 8299, &envErrs), "simulated cloud port (env IMAGEFLEET_CLOUD_PORT)")
+	codecPort := fs.Int("codec-port", envInt("IMAGEFLEET_CODEC_PORT", stack.DefaultCodecPort, &envErrs), "codec server port, for the Web UI and the CLI (env IMAGEFLEET_CODEC_PORT)")
 	metricsPort := fs.Int("metrics-port", envInt("IMAGEFLEET_METRICS_PORT", stack.DefaultMetricsPort, &envErrs),
 		"first worker's /metrics port; worker n uses this + n-1; -1 serves none (env IMAGEFLEET_METRICS_PORT)")
 	dataDir := fs.String("data-dir", os.Getenv("IMAGEFLEET_DATA_DIR"), "directory of the stack's state (default <root>/.data; env IMAGEFLEET_DATA_DIR)")
 	metricsURLs := fs.String("metrics-url", "", "metrics: comma-separated /metrics URLs to read instead of the local stack's workers")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: devstack [flags] up|demo|metrics\n\n"+
-			"  up       run the dev server (Web UI on :8233), the simulated cloud (:8299) and the workers until Ctrl-C\n"+
+			"  up       run the dev server (Web UI on :8233), its codec server (:8234), the simulated cloud (:8299) and the workers until Ctrl-C\n"+
 			"  demo     run the demo scenario, starting the stack if it is not running\n"+
 			"  metrics  print a readable snapshot of the workers' metrics (Prometheus endpoint on :9464, :9465, …)\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -74,6 +77,8 @@ func main() {
 		CloudPort:      *cloudPort,
 		MetricsPort:    *metricsPort,
 		Workers:        *workers,
+		CodecServer:    filepath.Join(*root, "bin", "codecserver"),
+		CodecPort:      *codecPort,
 	})
 	var err error
 	switch fs.Arg(0) {
@@ -101,8 +106,9 @@ func up(ctx context.Context, s *stack.Stack) error {
 	if err := s.Start(ctx); err != nil {
 		return err
 	}
-	fmt.Printf("\nimagefleet stack is up\n  Temporal: %s\n  Web UI:   %s\n  Cloud:    %s\n  Metrics:  %s\nPress Ctrl-C to stop.\n\n",
-		s.TemporalAddress(), s.WebUI(), s.CloudEndpoint(), strings.Join(s.MetricsURLs(), " "))
+	fmt.Printf("\nimagefleet stack is up\n  Temporal: %s\n  Web UI:   %s\n  Cloud:    %s\n  Metrics:  %s\n  Codec:    %s (payloads encrypted with %s)\n"+
+		"  CLI:      temporal workflow show -w ID --codec-endpoint %[5]s\nPress Ctrl-C to stop.\n\n",
+		s.TemporalAddress(), s.WebUI(), s.CloudEndpoint(), strings.Join(s.MetricsURLs(), " "), s.CodecEndpoint(), s.CodecKeysFile())
 	select {
 	case <-ctx.Done():
 		fmt.Println("\nstopping the stack…")

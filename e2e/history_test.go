@@ -25,7 +25,11 @@ func writeHistory(ctx context.Context, c client.Client, id, path string) error {
 		}
 		events = append(events, ev)
 	}
-	data, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&historypb.History{Events: events})
+	history := &historypb.History{Events: events}
+	if err := decodePayloads(ctx, history); err != nil {
+		return err
+	}
+	data, err := protojson.MarshalOptions{Indent: "  "}.Marshal(history)
 	if err != nil {
 		return err
 	}

@@ -21,14 +21,24 @@ import (
 
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/cloudsim"
+	"github.com/imagefleet/imagefleet/internal/codec"
 	"github.com/imagefleet/imagefleet/internal/stack"
 )
 
 var (
 	binDir      string
 	temporalCLI string
-	devServer   *stack.Stack // the shared dev server
+	devServer   *stack.Stack // the shared dev server, with its Web UI and codec server
 	logSink     io.Writer    = io.Discard
+)
+
+// Payload encryption of the package's stacks: codecKeys is the key file
+// every worker and starter encrypts with, testCodec reads what they wrote,
+// devDataDir holds the dev server's temporal.db.
+var (
+	codecKeys  string
+	testCodec  *codec.Codec
+	devDataDir string
 )
 
 func TestMain(m *testing.M) {
@@ -59,26 +69,39 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	binDir = filepath.Join(dir, "bin")
-	build := exec.Command("go", "build", "-o", binDir+"/", "./worker", "./starter", "./cloudsim/cmd/cloudsim")
+	build := exec.Command("go", "build", "-o", binDir+"/", "./worker", "./starter", "./cloudsim/cmd/cloudsim", "./codecserver")
 	build.Dir, build.Stdout, build.Stderr = root, os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: build binaries:", err)
 		return 1
 	}
+	codecKeys = filepath.Join(dir, "codec.keys")
+	if testCodec, err = newTestCodec(codecKeys); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: payload keys:", err)
+		return 1
+	}
+	devDataDir = filepath.Join(dir, "temporal")
 	devServer = stack.New(stack.Config{
-		TemporalCLI:  temporalCLI,
-		DataDir:      filepath.Join(dir, "temporal"),
-		TemporalPort: freePort(),
-		Headless:     true,
-		Log:          logSink,
+		TemporalCLI:   temporalCLI,
+		DataDir:       devDataDir,
+		TemporalPort:  freePort(),
+		UIPort:        freePort(),
+		CodecServer:   filepath.Join(binDir, "codecserver"),
+		CodecPort:     freePort(),
+		CodecKeysFile: codecKeys,
+		Log:           logSink,
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	defer devServer.Stop()
+	if _, err := devServer.StartCodecServer(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: start codec server:", err)
+		return 1
+	}
 	if _, err := devServer.StartTemporal(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: start dev server:", err)
 		return 1
 	}
-	defer devServer.Stop()
 	return m.Run()
 }
 
@@ -91,10 +114,11 @@ type env struct {
 	client client.Client
 }
 
-// newEnv starts a cloud with timeScale and one worker.
-func newEnv(t *testing.T, timeScale float64) *env {
+// newEnv starts a cloud with timeScale and one worker; opts change the
+// stack's configuration first.
+func newEnv(t *testing.T, timeScale float64, opts ...func(*stack.Config)) *env {
 	t.Helper()
-	s := stack.New(stack.Config{
+	cfg := stack.Config{
 		TemporalCLI:    temporalCLI,
 		CloudSim:       filepath.Join(binDir, "cloudsim"),
 		Worker:         filepath.Join(binDir, "worker"),
@@ -102,11 +126,16 @@ func newEnv(t *testing.T, timeScale float64) *env {
 		TemporalPort:   portOf(devServer.TemporalAddress()),
 		CloudPort:      freePort(),
 		CloudTimeScale: timeScale,
+		CodecKeysFile:  codecKeys,
 		Log:            logSink,
 		// Each worker serves metrics on a free port; a stopping worker gives
 		// in-flight activities a short while, so that tests end quickly.
 		WorkerStopTimeout: 3 * time.Second,
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s := stack.New(cfg)
 	t.Cleanup(func() { _ = s.Stop() })
 	e := &env{t: t, stack: s}
 	var err error
@@ -114,7 +143,7 @@ func newEnv(t *testing.T, timeScale float64) *env {
 	require.NoError(t, err)
 	e.startWorker()
 	e.cloudC = cloud.NewClient(s.CloudEndpoint(), cloudsim.DefaultAccount)
-	e.client, err = client.Dial(client.Options{HostPort: s.TemporalAddress()})
+	e.client, err = client.Dial(clientOptions(s.TemporalAddress()))
 	require.NoError(t, err)
 	t.Cleanup(e.client.Close)
 	return e

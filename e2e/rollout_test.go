@@ -355,7 +355,11 @@ func writeRunHistory(t *testing.T, c client.Client, id, runID, path string) erro
 		}
 		events = append(events, ev)
 	}
-	data, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&historypb.History{Events: events})
+	history := &historypb.History{Events: events}
+	if err := decodePayloads(t.Context(), history); err != nil {
+		return err
+	}
+	data, err := protojson.MarshalOptions{Indent: "  "}.Marshal(history)
 	if err != nil {
 		return err
 	}

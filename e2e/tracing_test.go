@@ -40,7 +40,7 @@ func TestTraceSpansStarterToCloudRequest(t *testing.T) {
 	tel := &config.Telemetry{Metrics: telemetry.Disabled(), Tracing: telemetry.TracingWith(tp)}
 
 	// The worker, as worker/main.go wires it.
-	opts := client.Options{HostPort: devServer.TemporalAddress()}
+	opts := clientOptions(devServer.TemporalAddress()) // encrypting, as config.TemporalOptions does
 	require.NoError(t, tel.Apply(&opts))
 	wc, err := client.Dial(opts)
 	require.NoError(t, err)
@@ -52,7 +52,7 @@ func TestTraceSpansStarterToCloudRequest(t *testing.T) {
 	defer w.Stop()
 
 	// The starter, as starter/ wires it: a command span around the start.
-	sopts := client.Options{HostPort: devServer.TemporalAddress()}
+	sopts := clientOptions(devServer.TemporalAddress())
 	require.NoError(t, tel.Apply(&sopts))
 	sc, err := client.Dial(sopts)
 	require.NoError(t, err)

@@ -164,7 +164,7 @@ func (a *app) start(ctx context.Context, r startRequest) (string, error) {
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		TypedSearchAttributes:                    temporal.NewSearchAttributes(r.Attributes...),
 		StaticSummary:                            r.Summary,
-		StaticDetails:                            r.Details,
+		StaticDetails:                            staticDetails(r.Details, r.Input),
 	}, r.Type, r.Input)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
@@ -174,6 +174,21 @@ func (a *app) start(ctx context.Context, r startRequest) (string, error) {
 		return "", fmt.Errorf("start %s: %w", r.Type, err)
 	}
 	return run.GetRunID(), nil
+}
+
+// staticDetails is what the Web UI shows as a run's details: the command's
+// own line, then the whole spec as Markdown. Like every payload, they are
+// encrypted when keys are configured (the Web UI decodes them through the
+// codec server).
+func staticDetails(lead string, input any) string {
+	spec := model.SpecMarkdown(input)
+	switch {
+	case lead == "":
+		return spec
+	case spec == "":
+		return lead
+	}
+	return lead + "\n\n" + spec
 }
 
 // describe returns what the server knows of the latest run of id.

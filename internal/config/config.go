@@ -5,6 +5,7 @@
 package config
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -63,6 +64,9 @@ func TemporalOptions(l zerolog.Logger) (client.Options, error) {
 		return client.Options{}, err
 	}
 	opts.Logger = SDKLogger(l)
+	if err := withPayloadCodec(&opts, l); err != nil {
+		return client.Options{}, fmt.Errorf("payload encryption: %w", err)
+	}
 	return opts, nil
 }
 

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,6 +54,15 @@ type Config struct {
 	WorkerStopTimeout time.Duration
 	// Log receives every process's output, each line prefixed with its name.
 	Log io.Writer
+	// Payload encryption (see codec.go): the codec server binary (empty:
+	// none runs, and the Web UI shows encrypted payloads as such), its port
+	// (zero: 8234) and the key file (empty: DataDir/codec.keys, made on
+	// first start). CodecToken, when set, is the bearer token the codec
+	// server asks for (the dev server's Web UI cannot send one).
+	CodecServer   string
+	CodecPort     int
+	CodecKeysFile string
+	CodecToken    string
 }
 
 // Stack is a running local stack.
@@ -84,6 +92,7 @@ func New(cfg Config) *Stack {
 	if cfg.Workers == 0 {
 		cfg.Workers = 1
 	}
+	cfg = withCodecDefaults(cfg)
 	return &Stack{cfg: cfg}
 }
 
@@ -101,17 +110,22 @@ func (s *Stack) WebUI() string { return "http://localhost:" + strconv.Itoa(s.cfg
 
 // Env is the environment that points a worker or starter at this stack.
 func (s *Stack) Env() []string {
-	return []string{
+	return append([]string{
 		"TEMPORAL_ADDRESS=" + s.TemporalAddress(),
 		"TEMPORAL_NAMESPACE=default",
 		config.EnvCloudEndpoint + "=" + s.CloudEndpoint(),
 		config.EnvWebUI + "=" + s.WebUI(),
-	}
+	}, s.codecEnv()...)
 }
 
-// Start starts the dev server, the cloud and the workers (Config.Workers),
-// each once the one before is ready.
+// Start starts the codec server (when configured), the dev server, the
+// cloud and the workers (Config.Workers), each once the one before is ready.
 func (s *Stack) Start(ctx context.Context) error {
+	if s.cfg.CodecServer != "" {
+		if _, err := s.StartCodecServer(ctx); err != nil {
+			return err
+		}
+	}
 	if _, err := s.StartTemporal(ctx); err != nil {
 		return err
 	}
@@ -146,6 +160,9 @@ func (s *Stack) StartTemporal(ctx context.Context) (*Process, error) {
 		args = append(args, "--headless")
 	} else {
 		args = append(args, "--ui-port", strconv.Itoa(s.cfg.UIPort))
+		if s.cfg.CodecServer != "" {
+			args = append(args, "--ui-codec-endpoint", s.CodecEndpoint())
+		}
 	}
 	names := make([]string, 0, len(model.SearchAttributes))
 	for name := range model.SearchAttributes {
@@ -186,24 +203,16 @@ func (s *Stack) StartCloud(ctx context.Context) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	return p, waitFor(ctx, p, 30*time.Second, func(ctx context.Context) error {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.CloudEndpoint()+"/admin/health", nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("health: %s", resp.Status)
-		}
-		return nil
-	})
+	return p, waitFor(ctx, p, 30*time.Second, httpHealthy(s.CloudEndpoint()+"/admin/health"))
 }
 
 // StartWorker starts a worker. It is ready when it polls, which the server
 // shows shortly after start; callers that need it wait for work to progress.
 // Its metrics address is in Process.MetricsAddr.
 func (s *Stack) StartWorker(ctx context.Context) (*Process, error) {
+	if err := s.EnsureCodecKeys(); err != nil {
+		return nil, err
+	}
 	env := s.Env()
 	addr, err := s.nextMetricsAddr()
 	if err != nil {
