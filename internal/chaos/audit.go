@@ -393,7 +393,10 @@ func (r *run) histories(ctx context.Context) ([]*execution, error) {
 }
 
 func (r *run) readHistory(ctx context.Context, ex *execution) error {
-	dc := converter.GetDefaultDataConverter()
+	dc := r.dc
+	if dc == nil {
+		dc = converter.GetDefaultDataConverter()
+	}
 	scheduled := map[int64]string{}
 	it := r.tc.GetWorkflowHistory(ctx, ex.id, ex.runID, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {

@@ -14,9 +14,11 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/cloudsim"
+	"github.com/imagefleet/imagefleet/internal/codec"
 	"github.com/imagefleet/imagefleet/internal/stack"
 	"github.com/imagefleet/imagefleet/model"
 )
@@ -31,6 +33,7 @@ type run struct {
 	stack  *stack.Stack
 	cloud  *cloud.Client
 	tc     client.Client
+	dc     converter.DataConverter // decrypts the histories' payloads
 	ops    []*op
 	faults *faults
 	events []*event
@@ -118,7 +121,16 @@ func runOnce(ctx context.Context, cfg Config, name string, chaos bool) (*run, er
 		TemporalCLI: cfg.TemporalCLI, CloudSim: filepath.Join(r.bin, "cloudsim"), Worker: filepath.Join(r.bin, "worker"),
 		DataDir: filepath.Join(r.dir, "state"), TemporalPort: stack.FreePort(), CloudPort: stack.FreePort(), Headless: true,
 		CloudTimeScale: cfg.TimeScale, Log: &syncWriter{w: logFile},
+		// Payloads are encrypted, as on any real deployment.
+		CodecKeysFile: filepath.Join(r.dir, "codec-keys"),
 	})
+	if err := r.stack.EnsureCodecKeys(); err != nil {
+		return nil, err
+	}
+	keys, err := codec.LoadKeyFile(r.stack.CodecKeysFile())
+	if err != nil {
+		return nil, err
+	}
 	defer r.stack.Stop()
 	r.logf("starting a stack of its own in %s (Temporal %s, cloud %s)", r.dir, r.stack.TemporalAddress(), r.stack.CloudEndpoint())
 	k := &killer{r: r, rng: newRand(cfg.Seed, 2)}
@@ -138,7 +150,10 @@ func runOnce(ctx context.Context, cfg Config, name string, chaos bool) (*run, er
 	// The harness rides out throttling, 5xx and a restarting cloud.
 	r.cloud = cloud.NewClient(r.stack.CloudEndpoint(), cloudsim.DefaultAccount).WithRetry(cloud.Retry{Attempts: 60, Backoff: 200 * time.Millisecond, MaxWait: 2 * time.Second})
 	r.faults = &faults{admin: r.cloud.Admin(), active: map[string]cloud.Fault{}}
-	if r.tc, err = client.Dial(client.Options{HostPort: r.stack.TemporalAddress(), Logger: quietLogger{}}); err != nil {
+	opts := client.Options{HostPort: r.stack.TemporalAddress(), Logger: quietLogger{}}
+	codec.Apply(&opts, codec.New(keys))
+	r.dc = opts.DataConverter
+	if r.tc, err = client.Dial(opts); err != nil {
 		return nil, err
 	}
 	defer r.tc.Close()
