@@ -364,7 +364,7 @@ func (a *Rollouts) ApplyChange(ctx context.Context, in ChangeInput) (*ChangeResu
 		}
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, stopped(ctx)
 		case <-time.After(interval):
 		}
 	}

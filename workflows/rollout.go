@@ -419,7 +419,7 @@ func (r *rollout) execute(ctx workflow.Context) error {
 	// activity per chunk of model.RolloutChunkSize instances); runs started
 	// before keep one child workflow per batch with one activity per instance.
 	r.chunked = workflow.GetVersion(ctx, "rollout-chunked", workflow.DefaultVersion, 1) == 1
-	actx := workflow.WithActivityOptions(ctx, shortActivity(5))
+	actx := workflow.WithActivityOptions(ctx, stepActivity())
 	var plan activities.RolloutPlan
 	if err := workflow.ExecuteActivity(actx, rollouts.CheckRollout, r.spec).Get(ctx, &plan); err != nil {
 		return err
@@ -663,7 +663,7 @@ func (r *rollout) changeInput() ChangeSpec {
 // standbyActivity is for moving a batch into or out of Standby: one call per
 // 20 instances, heartbeating.
 func standbyActivity(n int) workflow.ActivityOptions {
-	o := shortActivity(10)
+	o := stepActivity()
 	o.StartToCloseTimeout = 30*time.Second + time.Duration(n)*time.Second
 	o.HeartbeatTimeout = 30 * time.Second
 	return o
@@ -702,5 +702,6 @@ func rolloutDetails(st *model.RolloutState) string {
 			d.Para("… and %d more failed instances (query `%s` with `{\"state\":\"Failed\"}`)", st.FailedTotal-len(st.FailedInstances), model.QueryRolloutInstances)
 		}
 	}
+	d.StepDeadline(model.StepDeadline)
 	return d.String()
 }

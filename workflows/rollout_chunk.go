@@ -91,7 +91,7 @@ func (r *rollout) applyChunk(ctx workflow.Context, ids []string, lookBack bool) 
 		return
 	}
 	r.logger.Warn("Instance changes failed", "failed", len(failures), "of", len(ids), "first", failures[0].InstanceID)
-	ectx := workflow.WithActivityOptions(ctx, shortActivity(5))
+	ectx := workflow.WithActivityOptions(ctx, stepActivity())
 	if err := workflow.ExecuteActivity(ectx, rollouts.ReportFailures, activities.FailureEventsInput{
 		Region: c.Region, Group: c.Group, TaskType: c.TaskType, Failures: failures,
 		ClientToken: model.ClientToken(in.ClientToken, "events"),
