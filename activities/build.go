@@ -274,7 +274,7 @@ func (a *Builds) AwaitBuildInstance(ctx context.Context, in ResourceInput) error
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return stopped(ctx)
 		case <-time.After(a.poll()):
 		}
 	}
@@ -394,7 +394,7 @@ func (a *Builds) RunBuildComponent(ctx context.Context, in RunComponentInput) (*
 		activity.RecordHeartbeat(ctx, run.InvokeId)
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, stopped(ctx)
 		case <-time.After(a.poll()):
 		}
 	}

@@ -153,7 +153,7 @@ func (a *Images) AwaitImageAvailable(ctx context.Context, in AwaitImageInput) er
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return stopped(ctx)
 		case <-time.After(wait):
 		}
 	}

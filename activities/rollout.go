@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -233,28 +234,66 @@ type StandbyInput struct {
 }
 
 // EnterStandby takes instances out of service (their load-balancer weight
-// goes to 0), cloud.MaxStandbyInstances per call. Instances already in
-// Standby stay there, so a retried attempt is harmless.
+// goes to 0), cloud.MaxStandbyInstances per call, a few calls at a time.
+// Instances already in Standby stay there, so a retried attempt is harmless.
 func (a *Rollouts) EnterStandby(ctx context.Context, in StandbyInput) error {
-	for chunk := range slices.Chunk(in.Instances, cloud.MaxStandbyInstances) {
-		if _, err := a.Cloud.EnterStandby(ctx, &cloud.EnterStandbyRequest{RegionId: in.Region, ScalingGroupId: in.Group, InstanceIds: chunk}); err != nil {
-			return fromCloud(err)
-		}
-		activity.RecordHeartbeat(ctx, chunk[len(chunk)-1])
-	}
-	return nil
+	return standbyCalls(ctx, in.Instances, func(ctx context.Context, ids []string) error {
+		_, err := a.Cloud.EnterStandby(ctx, &cloud.EnterStandbyRequest{RegionId: in.Region, ScalingGroupId: in.Group, InstanceIds: ids})
+		return err
+	})
 }
 
 // ExitStandby returns instances to service with their weights; instances
 // already InService stay so.
 func (a *Rollouts) ExitStandby(ctx context.Context, in StandbyInput) error {
-	for chunk := range slices.Chunk(in.Instances, cloud.MaxStandbyInstances) {
-		if _, err := a.Cloud.ExitStandby(ctx, &cloud.ExitStandbyRequest{RegionId: in.Region, ScalingGroupId: in.Group, InstanceIds: chunk}); err != nil {
-			return fromCloud(err)
+	return standbyCalls(ctx, in.Instances, func(ctx context.Context, ids []string) error {
+		_, err := a.Cloud.ExitStandby(ctx, &cloud.ExitStandbyRequest{RegionId: in.Region, ScalingGroupId: in.Group, InstanceIds: ids})
+		return err
+	})
+}
+
+// standbyConcurrency bounds the standby calls of a batch in flight.
+const standbyConcurrency = 4
+
+// standbyCalls moves ids in calls of cloud.MaxStandbyInstances, at most
+// standbyConcurrency at a time, waiting out throttling; it heartbeats after
+// each call.
+func standbyCalls(ctx context.Context, ids []string, call func(ctx context.Context, ids []string) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sem := make(chan struct{}, standbyConcurrency)
+	errs := make(chan error, 1)
+	var wg sync.WaitGroup
+	for chunk := range slices.Chunk(ids, cloud.MaxStandbyInstances) {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
 		}
-		activity.RecordHeartbeat(ctx, chunk[len(chunk)-1])
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			beat := func() { activity.RecordHeartbeat(ctx, chunk[0]) }
+			if err := withCloudRetry(ctx, beat, func() error { return call(ctx, chunk) }); err != nil {
+				select {
+				case errs <- err:
+				default:
+				}
+				cancel()
+				return
+			}
+			activity.RecordHeartbeat(ctx, chunk[len(chunk)-1])
+		}()
 	}
-	return nil
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return fromCloud(err)
+	default:
+		return ctx.Err()
+	}
 }
 
 // ChangeInput applies a task's change to one instance.
@@ -325,7 +364,7 @@ func (a *Rollouts) ApplyChange(ctx context.Context, in ChangeInput) (*ChangeResu
 		}
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, stopped(ctx)
 		case <-time.After(interval):
 		}
 	}

@@ -3,6 +3,7 @@ package cloud
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"time"
 )
 
@@ -99,4 +100,9 @@ func (a *Admin) Ledger(ctx context.Context) ([]LedgerEntry, error) {
 // Health answers nil once the simulator serves requests.
 func (a *Admin) Health(ctx context.Context) error {
 	return a.c.do(ctx, http.MethodGet, "/admin/health", nil, nil)
+}
+
+// RemoveFault removes the rule with the given ID (lifting an outage, say).
+func (a *Admin) RemoveFault(ctx context.Context, id string) error {
+	return a.c.do(ctx, http.MethodDelete, "/admin/faults/"+url.PathEscape(id), nil, nil)
 }

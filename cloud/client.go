@@ -16,12 +16,14 @@ import (
 const AccountHeader = "X-Imagefleet-Account"
 
 // Client calls the simulated cloud over HTTP. It implements every service
-// interface of this package. It does not retry: retries belong to the caller
-// (Temporal activities), where they are visible and bounded.
+// interface of this package. It does not retry unless made with WithRetry:
+// retries belong to the caller (Temporal activities), where they are visible
+// and bounded.
 type Client struct {
 	endpoint  string
 	accountID string
 	http      *http.Client
+	retry     *Retry // nil: no retries (see WithRetry)
 }
 
 var (
@@ -54,15 +56,39 @@ func (c *Client) Call(ctx context.Context, action string, req, resp any) error {
 }
 
 func (c *Client) do(ctx context.Context, method, path string, req, resp any) error {
-	var body io.Reader
+	var body []byte
 	if req != nil {
 		b, err := json.Marshal(req)
 		if err != nil {
 			return fmt.Errorf("encode %s: %w", path, err)
 		}
-		body = bytes.NewReader(b)
+		body = b
 	}
-	httpReq, err := http.NewRequestWithContext(ctx, method, c.endpoint+path, body)
+	if c.retry == nil {
+		return c.send(ctx, method, path, body, resp)
+	}
+	read, idempotent := isRead(method, path), false
+	if !read && req != nil {
+		body, idempotent = withClientToken(req, body)
+	}
+	for n := 1; ; n++ {
+		err := c.send(ctx, method, path, body, resp)
+		if err == nil || n >= c.retry.Attempts || !retryable(err, read, idempotent) {
+			return err
+		}
+		if serr := sleep(ctx, c.retry.wait(n, err)); serr != nil {
+			return err
+		}
+	}
+}
+
+// send makes one HTTP call.
+func (c *Client) send(ctx context.Context, method, path string, body []byte, resp any) error {
+	var reader io.Reader
+	if body != nil {
+		reader = bytes.NewReader(body)
+	}
+	httpReq, err := http.NewRequestWithContext(ctx, method, c.endpoint+path, reader)
 	if err != nil {
 		return err
 	}
@@ -73,7 +99,7 @@ func (c *Client) do(ctx context.Context, method, path string, req, resp any) err
 	httpResp, err := c.http.Do(httpReq)
 	if err != nil {
 		// Connection refused or reset: the service is (temporarily) unreachable.
-		return &APIError{HTTPStatus: http.StatusServiceUnavailable, Code: CodeServiceUnavailable, Message: err.Error()}
+		return &APIError{HTTPStatus: http.StatusServiceUnavailable, Code: CodeServiceUnavailable, Message: err.Error(), notSent: dialFailed(err)}
 	}
 	defer httpResp.Body.Close()
 	data, err := io.ReadAll(httpResp.Body)

@@ -9,8 +9,8 @@ import (
 // Assistant). A command runs asynchronously on each instance; its exit code
 // and output are kept per instance.
 type CloudAssistant interface {
-	// RunCommand starts CommandContent on every instance and returns the
-	// invocation's ID at once.
+	// RunCommand starts CommandContent on every instance (1–MaxCommandInstances)
+	// and returns the invocation's ID at once.
 	RunCommand(ctx context.Context, req *RunCommandRequest) (*RunCommandResponse, error)
 	DescribeInvocationResults(ctx context.Context, req *DescribeInvocationResultsRequest) (*DescribeInvocationResultsResponse, error)
 }
@@ -30,6 +30,9 @@ const (
 	InvocationFailed        = "Failed"
 	InvocationPartialFailed = "PartialFailed" // whole invocation only: some instances failed
 )
+
+// MaxCommandInstances is how many instances one RunCommand targets.
+const MaxCommandInstances = 100
 
 // MaxCommandOutput is how much output is kept per instance (the tail is cut).
 const MaxCommandOutput = 24 * 1024
@@ -54,11 +57,26 @@ type DescribeInvocationResultsRequest struct {
 	InvokeId string
 	// InstanceId limits the results to one instance (optional).
 	InstanceId string `json:",omitempty"`
+	// InvokeRecordStatus limits the results to runs in that status
+	// (Running, Success or Failed; optional).
+	InvokeRecordStatus string `json:",omitempty"`
+	// The results are paged in the invocation's instance order:
+	// PageNumber from 1, PageSize 1–MaxInvocationResultsPage (default 50).
+	PageNumber int `json:",omitempty"`
+	PageSize   int `json:",omitempty"`
 }
+
+// MaxInvocationResultsPage is the largest page of DescribeInvocationResults.
+const MaxInvocationResultsPage = 100
 
 type DescribeInvocationResultsResponse struct {
 	RequestId  string
 	Invocation Invocation
+	// TotalCount is the number of results matching the filters; Invocation
+	// holds the page asked for.
+	TotalCount int
+	PageNumber int
+	PageSize   int
 }
 
 // Invocation is one RunCommand call and its result on each instance.

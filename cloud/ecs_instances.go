@@ -60,7 +60,9 @@ type SystemDisk struct {
 }
 
 type DescribeInstancesRequest struct {
-	RegionId    string
+	RegionId string
+	// InstanceIds limits the answer to these instances (at most
+	// MaxDescribeInstanceIds).
 	InstanceIds []string `json:",omitempty"`
 	Status      string   `json:",omitempty"`
 	ImageId     string   `json:",omitempty"`
@@ -119,6 +121,9 @@ type ReplaceSystemDiskResponse struct {
 	RequestId string
 	DiskId    string // the new system disk
 }
+
+// MaxDescribeInstanceIds is how many instance IDs one DescribeInstances names.
+const MaxDescribeInstanceIds = 100
 
 // Error codes of instance actions.
 const (

@@ -47,6 +47,8 @@ type APIError struct {
 	Message    string
 	// RetryAfter is the server's Retry-After hint (throttling), zero if none.
 	RetryAfter time.Duration
+	// notSent: no connection could be made, so the call never reached the cloud.
+	notSent bool
 }
 
 func (e *APIError) Error() string {

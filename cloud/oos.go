@@ -88,10 +88,23 @@ type Execution struct {
 	Status        string // Running | Success | Failed
 	StatusMessage string `json:",omitempty"`
 	// Outputs is the execution's log, one line per instance, once finished.
-	Outputs   string `json:",omitempty"`
-	StartDate time.Time
-	EndDate   time.Time `json:",omitzero"`
+	Outputs string `json:",omitempty"`
+	// InstanceResults is how the execution ended on each target instance,
+	// once finished (the bulky template's per-instance child executions).
+	InstanceResults []ExecutionInstanceResult `json:",omitempty"`
+	StartDate       time.Time
+	EndDate         time.Time `json:",omitzero"`
 }
+
+// ExecutionInstanceResult is an execution's outcome on one instance.
+type ExecutionInstanceResult struct {
+	InstanceId string
+	Status     string // Success | Failed
+	Output     string
+}
+
+// MaxExecutionInstances is how many instances one execution targets.
+const MaxExecutionInstances = 100
 
 // Error codes of OOS actions.
 const (

@@ -48,3 +48,69 @@ func BenchmarkMutationByStateSize(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFleetCalls measures the calls of a rolling update's chunk (100
+// instances) on the seed state and on one with a 10,000-instance scaling
+// group, side by side: the fleet's size must not slow a call down. Each
+// call at fleet size reports its cost relative to the seed as x-seed.
+//
+//	go test -run '^$' -bench FleetCalls -benchtime 200x ./cloudsim/
+func BenchmarkFleetCalls(b *testing.B) {
+	type fleetCall struct {
+		name string
+		do   func(b *testing.B, c *cloud.Client, ids []string, i int)
+	}
+	calls := []fleetCall{
+		{"DescribeInstances", func(b *testing.B, c *cloud.Client, ids []string, _ int) {
+			resp, err := c.DescribeInstances(b.Context(), &cloud.DescribeInstancesRequest{RegionId: cloudsim.SeedRegion, InstanceIds: ids, PageSize: 100})
+			if err != nil || len(resp.Instances) != len(ids) {
+				b.Fatal(err, len(resp.Instances))
+			}
+		}},
+		{"RunCommand+DescribeInvocationResults", func(b *testing.B, c *cloud.Client, ids []string, i int) {
+			run, err := c.RunCommand(b.Context(), &cloud.RunCommandRequest{RegionId: cloudsim.SeedRegion, Type: cloud.CommandShell,
+				CommandContent: "echo ok", InstanceIds: ids, ClientToken: fmt.Sprint("bench-", i)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			res, err := c.DescribeInvocationResults(b.Context(), &cloud.DescribeInvocationResultsRequest{RegionId: cloudsim.SeedRegion, InvokeId: run.InvokeId, PageSize: 100})
+			if err != nil || res.TotalCount != len(ids) {
+				b.Fatal(err)
+			}
+		}},
+		{"EnterStandby+ExitStandby", func(b *testing.B, c *cloud.Client, ids []string, _ int) {
+			ids = ids[:cloud.MaxStandbyInstances]
+			if _, err := c.EnterStandby(b.Context(), &cloud.EnterStandbyRequest{RegionId: cloudsim.SeedRegion, ScalingGroupId: "asg-bench", InstanceIds: ids}); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := c.ExitStandby(b.Context(), &cloud.ExitStandbyRequest{RegionId: cloudsim.SeedRegion, ScalingGroupId: "asg-bench", InstanceIds: ids}); err != nil {
+				b.Fatal(err)
+			}
+		}},
+	}
+	for _, call := range calls {
+		var seed time.Duration
+		for _, size := range []int{100, cloudsim.MaxScalingGroupSize} {
+			b.Run(fmt.Sprintf("%s/group=%d", call.name, size), func(b *testing.B) {
+				sim := cloudsimtest.Start(b, cloudsimtest.WithoutJournalCheck(), cloudsimtest.WithDataDir(b.TempDir()), cloudsimtest.WithTimeScale(0.0001))
+				if _, err := sim.Server.AddScalingGroup(cloudsim.ScalingGroupSpec{ScalingGroupId: "asg-bench", RegionId: cloudsim.SeedRegion,
+					ImageId: cloudsim.ImageWebappV1, Size: size, LoadBalancerId: "lb-bench"}); err != nil {
+					b.Fatal(err)
+				}
+				ids := make([]string, 100)
+				for i := range ids {
+					ids[i] = fmt.Sprintf("i-bench%04d", size-i) // the newest: last in every listing
+				}
+				for i := 0; b.Loop(); i++ {
+					call.do(b, sim.Client, ids, i)
+				}
+				perCall := b.Elapsed() / time.Duration(b.N)
+				if size == 100 {
+					seed = perCall
+				} else if seed > 0 {
+					b.ReportMetric(float64(perCall)/float64(seed), "x-seed")
+				}
+			})
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package cloudsim
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"slices"
@@ -88,7 +89,7 @@ func (s *Server) runCommand(c *call, req *cloud.RunCommandRequest) (*cloud.RunCo
 	if strings.TrimSpace(req.CommandContent) == "" || len(req.CommandContent) > maxCommandContent {
 		return nil, invalidParam("CommandContent must be 1 byte to %d KiB, got %d bytes", maxCommandContent/1024, len(req.CommandContent))
 	}
-	if err := instanceIDs(req.InstanceIds); err != nil {
+	if err := instanceIDs(req.InstanceIds); err != nil { // 1–cloud.MaxCommandInstances
 		return nil, err
 	}
 	recs := make([]*instanceRecord, len(req.InstanceIds))
@@ -228,5 +229,23 @@ func (s *Server) describeInvocationResults(c *call, req *cloud.DescribeInvocatio
 	if req.InstanceId != "" && !slices.ContainsFunc(inv.InvocationResults, func(r cloud.InvocationResult) bool { return r.InstanceId == req.InstanceId }) {
 		return nil, instanceNotFound("invocation %s did not run on instance %s", req.InvokeId, req.InstanceId)
 	}
-	return &cloud.DescribeInvocationResultsResponse{Invocation: inv.view(c.now, req.InstanceId)}, nil
+	if st := req.InvokeRecordStatus; st != "" && st != cloud.InvocationRunning && st != cloud.InvocationSuccess && st != cloud.InvocationFailed {
+		return nil, invalidParam("InvokeRecordStatus %q must be Running, Success or Failed", st)
+	}
+	page, size := cmp.Or(req.PageNumber, 1), cmp.Or(req.PageSize, defaultPageSize)
+	if page < 1 || size < 1 || size > cloud.MaxInvocationResultsPage {
+		return nil, invalidParam("PageNumber must be at least 1 and PageSize 1–%d, got %d and %d", cloud.MaxInvocationResultsPage, req.PageNumber, req.PageSize)
+	}
+	v := inv.view(c.now, req.InstanceId)
+	matching := v.InvocationResults
+	if req.InvokeRecordStatus != "" {
+		matching = slices.DeleteFunc(matching, func(r cloud.InvocationResult) bool { return r.InvocationStatus != req.InvokeRecordStatus })
+	}
+	resp := &cloud.DescribeInvocationResultsResponse{TotalCount: len(matching), PageNumber: page, PageSize: size}
+	v.InvocationResults = []cloud.InvocationResult{}
+	if from := (page - 1) * size; from < len(matching) {
+		v.InvocationResults = matching[from:min(from+size, len(matching))]
+	}
+	resp.Invocation = v
+	return resp, nil
 }

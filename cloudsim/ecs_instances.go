@@ -133,18 +133,33 @@ func (s *Server) describeInstances(c *call, req *cloud.DescribeInstancesRequest)
 	if page < 1 || size < 1 || size > maxPageSize {
 		return nil, invalidParam("PageNumber must be at least 1 and PageSize 1–%d, got %d and %d", maxPageSize, req.PageNumber, req.PageSize)
 	}
+	if len(req.InstanceIds) > cloud.MaxDescribeInstanceIds {
+		return nil, invalidParam("InstanceIds must name at most %d instances, got %d", cloud.MaxDescribeInstanceIds, len(req.InstanceIds))
+	}
+	keep := func(r *instanceRecord) bool {
+		return r != nil && r.OwnerId == c.account && r.RegionId == req.RegionId && (req.ImageId == "" || req.ImageId == r.ImageId)
+	}
 	var found []cloud.Instance
-	for _, r := range c.st.Instances {
-		if r.OwnerId != c.account || r.RegionId != req.RegionId ||
-			(len(req.InstanceIds) > 0 && !slices.Contains(req.InstanceIds, r.InstanceId)) ||
-			(req.ImageId != "" && req.ImageId != r.ImageId) {
-			continue
+	add := func(r *instanceRecord) {
+		if v := r.view(c.now); req.Status == "" || req.Status == v.Status {
+			found = append(found, v)
 		}
-		v := r.view(c.now)
-		if req.Status != "" && req.Status != v.Status {
-			continue
+	}
+	if len(req.InstanceIds) > 0 {
+		// Looked up by ID: the cost of a call does not grow with the fleet.
+		seen := make(map[string]bool, len(req.InstanceIds))
+		for _, id := range req.InstanceIds {
+			if r := c.st.Instances[id]; !seen[id] && keep(r) {
+				seen[id] = true
+				add(r)
+			}
 		}
-		found = append(found, v)
+	} else {
+		for _, r := range c.st.Instances {
+			if keep(r) {
+				add(r)
+			}
+		}
 	}
 	slices.SortFunc(found, func(a, b cloud.Instance) int {
 		return cmp.Or(a.CreationTime.Compare(b.CreationTime), cmp.Compare(a.InstanceId, b.InstanceId))

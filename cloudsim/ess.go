@@ -387,6 +387,10 @@ type ScalingGroupSpec struct {
 	ActivityInProgress bool `json:",omitempty"`
 }
 
+// MaxScalingGroupSize is the largest group the admin API creates (Auto
+// Scaling's limit of instances per group).
+const MaxScalingGroupSize = 10000
+
 // AddScalingGroup creates a scaling group with Size running instances (and
 // its load balancer), as the seed does. It is not an API call and adds no
 // ledger entries.
@@ -417,8 +421,8 @@ func addScalingGroup(st *state, spec ScalingGroupSpec, now time.Time) (*scalingG
 		return nil, invalidParam("ScalingGroupId %q must start with asg-", spec.ScalingGroupId)
 	case st.ScalingGroups[spec.ScalingGroupId] != nil:
 		return nil, invalidParam("scaling group %s exists", spec.ScalingGroupId)
-	case spec.Size < 0 || spec.Size > 5000:
-		return nil, invalidParam("Size must be 0–5000")
+	case spec.Size < 0 || spec.Size > MaxScalingGroupSize:
+		return nil, invalidParam("Size must be 0–%d", MaxScalingGroupSize)
 	case spec.LoadBalancerId != "" && st.SLBs[spec.LoadBalancerId] != nil:
 		return nil, invalidParam("load balancer %s exists", spec.LoadBalancerId)
 	}

@@ -30,9 +30,10 @@ type executionRecord struct {
 func (r *executionRecord) view(now time.Time) cloud.Execution {
 	v := r.Execution
 	v.Parameters.InstanceIds = slices.Clone(v.Parameters.InstanceIds)
+	v.InstanceResults = slices.Clone(v.InstanceResults)
 	switch {
 	case now.Before(r.EndDate):
-		v.Status, v.StatusMessage, v.Outputs, v.EndDate = cloud.ExecutionRunning, "", "", time.Time{}
+		v.Status, v.StatusMessage, v.Outputs, v.EndDate, v.InstanceResults = cloud.ExecutionRunning, "", "", time.Time{}, nil
 	case r.Failed:
 		v.Status = cloud.ExecutionFailed
 	default:
@@ -81,6 +82,7 @@ func (s *Server) startExecution(c *call, req *cloud.StartExecutionRequest) (*clo
 		return nil, err
 	}
 	var out []string
+	var results []cloud.ExecutionInstanceResult
 	failed := false
 	for _, id := range p.InstanceIds {
 		r, err := c.ownInstance(req.RegionId, id)
@@ -93,7 +95,9 @@ func (s *Server) startExecution(c *call, req *cloud.StartExecutionRequest) (*clo
 		installed := c.st.OOSInstalled[id]
 		if f, hit := c.instanceFault(r.RegionId, id); hit {
 			failed = true
-			out = append(out, fmt.Sprintf("%s: %s %s %s failed (injected fault %s)", id, p.Action, p.PackageName, p.PackageVersion, f.ID))
+			line := fmt.Sprintf("%s: %s %s %s failed (injected fault %s)", id, p.Action, p.PackageName, p.PackageVersion, f.ID)
+			out = append(out, line)
+			results = append(results, cloud.ExecutionInstanceResult{InstanceId: id, Status: cloud.ExecutionFailed, Output: line})
 			continue
 		}
 		if installed == nil {
@@ -107,17 +111,20 @@ func (s *Server) startExecution(c *call, req *cloud.StartExecutionRequest) (*clo
 		} else {
 			delete(installed, p.PackageName)
 		}
-		out = append(out, fmt.Sprintf("%s: %s %s %s (was %s)", id, p.Action, p.PackageName, p.PackageVersion, was))
+		line := fmt.Sprintf("%s: %s %s %s (was %s)", id, p.Action, p.PackageName, p.PackageVersion, was)
+		out = append(out, line)
+		results = append(results, cloud.ExecutionInstanceResult{InstanceId: id, Status: cloud.ExecutionSuccess, Output: line})
 		c.record(r.RegionId, "Instance", id, fmt.Sprintf("OOS package %s %s %s (was %s)", p.Action, p.PackageName, p.PackageVersion, was))
 	}
 	exec := &executionRecord{OwnerId: c.account, Failed: failed, Execution: cloud.Execution{
-		ExecutionId:  c.newExecutionID(),
-		TemplateName: req.TemplateName,
-		RegionId:     req.RegionId,
-		Parameters:   p,
-		Outputs:      strings.Join(out, "\n") + "\n",
-		StartDate:    c.now,
-		EndDate:      c.now.Add(s.scaled(5 * time.Second)),
+		ExecutionId:     c.newExecutionID(),
+		TemplateName:    req.TemplateName,
+		RegionId:        req.RegionId,
+		Parameters:      p,
+		Outputs:         strings.Join(out, "\n") + "\n",
+		InstanceResults: results,
+		StartDate:       c.now,
+		EndDate:         c.now.Add(s.scaled(5 * time.Second)),
 	}}
 	if failed {
 		exec.StatusMessage = "the package could not be configured on some instances"

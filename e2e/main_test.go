@@ -192,26 +192,9 @@ func countEntries(entries []cloud.LedgerEntry, action string) map[string]int {
 	return n
 }
 
-func moduleRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", fmt.Errorf("not inside the imagefleet module")
-	}
-	return filepath.Dir(gomod), nil
-}
+func moduleRoot() (string, error) { return stack.ModuleRoot() }
 
-func freePort() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+func freePort() int { return stack.FreePort() }
 
 func portOf(addr string) int {
 	_, p, _ := net.SplitHostPort(addr)

@@ -62,8 +62,8 @@ func TestMetricsAfterDistributionAndRollout(t *testing.T) {
 	for _, wf := range []string{model.DistributeWorkflowType, model.RolloutWorkflowType} {
 		require.Equal(t, 1.0, snap.Sum("temporal_workflow_completed_total", map[string]string{"workflow_type": wf, "task_queue": model.TaskQueue}), wf)
 	}
-	require.Equal(t, 2.0, snap.Sum("temporal_workflow_completed_total", map[string]string{"workflow_type": model.RolloutBatchWorkflowType}),
-		"one child workflow per batch")
+	require.Equal(t, 2.0, snap.Sum("temporal_activity_execution_latency_seconds", map[string]string{"activity_type": "ApplyChangeChunk"}),
+		"one chunk activity per batch of 5 instances")
 	require.Equal(t, float64(len(regions)), snap.Sum("temporal_activity_execution_latency_seconds", map[string]string{"activity_type": "StartImageCopy"}))
 	require.Positive(t, snap.Sum("temporal_request_total", nil))
 	require.Positive(t, snap.Sum("temporal_workflow_task_execution_latency_seconds", nil))

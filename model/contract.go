@@ -7,6 +7,8 @@
 package model
 
 import (
+	"time"
+
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 )
@@ -62,6 +64,13 @@ const (
 	StateFailed             = "Failed"
 	StateAborted            = "Aborted"
 )
+
+// StepDeadline is how long one step of any operation keeps retrying
+// transient cloud errors (5xx, throttling, an unreachable cloud, a worker
+// that died mid-call) before the step fails. A transient error never ends an
+// operation sooner; an error that retrying cannot fix (a refused request, a
+// missing resource) ends the step at once.
+const StepDeadline = time.Hour
 
 // Operations lists every value of SAOperation.
 var Operations = []string{OperationDistribute, OperationPublish, OperationBuild, OperationRollout, OperationBlueGreen}

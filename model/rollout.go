@@ -18,8 +18,10 @@ import (
 // a rollback task, which is a rolling update with RollbackOf set).
 const RolloutWorkflowType = "RollingUpdate"
 
-// RolloutBatchWorkflowType is the child workflow that applies the change to
-// the instances of one batch (one child per batch keeps every history small).
+// RolloutBatchWorkflowType is the child workflow that applied the change to
+// the instances of one batch in runs started before workflow version
+// rollout-chunked; newer runs drive chunks of RolloutChunkSize instances
+// from the task's own workflow. Kept so that those runs finish.
 const RolloutBatchWorkflowType = "RollingUpdateBatch"
 
 // RolloutWorkflowID is the workflow ID of a group's rolling update: one per
@@ -373,6 +375,10 @@ type InstanceProgress struct {
 	// at most MaxKeptOutput bytes).
 	Output string `json:"output,omitempty"`
 	Error  string `json:"error,omitempty"`
+	// Ref is the cloud operation of the last attempt (Cloud Assistant
+	// invocation, OOS execution or new system disk): an operator retry looks
+	// at it before it changes anything again.
+	Ref string `json:"ref,omitempty"`
 }
 
 // MaxKeptOutput is how much output (its tail) a task keeps per instance.
@@ -398,8 +404,11 @@ const (
 )
 
 // RolloutState is the answer to QueryRollout and the result of a task that
-// ran to its end (succeeded or cancelled); it holds the spec, so that a later
-// rollback knows what to roll back and how.
+// ran to its end (succeeded or cancelled): a summary whose size does not grow
+// with the group (counts per batch and state, what the task waits for, the
+// first MaxListedFailures failed instances with their total). Every
+// instance's detail is paged through QueryRolloutInstances. It holds the
+// spec, so that a later rollback knows what to roll back and how.
 type RolloutState struct {
 	Spec           RolloutSpec `json:"spec"`
 	ScalingGroupID string      `json:"scalingGroupId"`
@@ -411,9 +420,14 @@ type RolloutState struct {
 	PausePolicy    string      `json:"pausePolicy"`
 	ErrorThreshold int         `json:"errorThreshold"`
 	// CurrentBatch is the 1-based batch running or last run (0: none yet).
-	CurrentBatch int                `json:"currentBatch"`
-	Batches      []BatchProgress    `json:"batches"`
-	Instances    []InstanceProgress `json:"instances"`
+	CurrentBatch int             `json:"currentBatch"`
+	Batches      []BatchProgress `json:"batches"`
+	// Counts are the task's instances by state.
+	Counts InstanceCounts `json:"counts"`
+	// FailedInstances are the first MaxListedFailures failed instances (in
+	// batch order), FailedTotal how many there are in all.
+	FailedInstances []InstanceProgress `json:"failedInstances"`
+	FailedTotal     int                `json:"failedTotal"`
 	// Failures counts failed instances without an operator decision: the
 	// number compared with the error threshold.
 	Failures int `json:"failures"`
@@ -427,24 +441,71 @@ type RolloutState struct {
 	StartedAt       time.Time `json:"startedAt,omitzero"`
 }
 
-// Instance returns the entry of id, or nil; it is shared with st.
-func (st *RolloutState) Instance(id string) *InstanceProgress {
-	for i := range st.Instances {
-		if st.Instances[i].InstanceID == id {
-			return &st.Instances[i]
-		}
+// MaxListedFailures is how many failed instances the summary lists.
+const MaxListedFailures = 20
+
+// InstanceCounts counts a task's instances by state. Changed counts those
+// the task ran its change on (successfully or not): those a rollback rolls back.
+type InstanceCounts struct {
+	Total     int `json:"total"`
+	Pending   int `json:"pending"`
+	Standby   int `json:"standby"`
+	Updating  int `json:"updating"`
+	Succeeded int `json:"succeeded"`
+	Failed    int `json:"failed"`
+	Changed   int `json:"changed"`
+}
+
+// QueryRolloutInstances answers a page of a task's instances, with every
+// detail: input InstancesQuery, answer InstancePage.
+//
+//	temporal workflow query --workflow-id rollout/asg-web-hz --name instances --input '{"state":"Failed","pageSize":50}'
+const QueryRolloutInstances = "instances"
+
+// Page sizes of QueryRolloutInstances: a page of MaxInstancePage instances
+// with 256-byte outputs stays far below Temporal's 512 KB payload warning.
+const (
+	DefaultInstancePage = 100
+	MaxInstancePage     = 500
+)
+
+// InstancesQuery filters and pages the instances of a task. Every filter is
+// optional; the instances come in batch order.
+type InstancesQuery struct {
+	State string `json:"state,omitempty"` // Pending | Standby | Updating | Success | Failed
+	Batch int    `json:"batch,omitempty"` // 1-based
+	// Changed keeps the instances the task ran its change on.
+	Changed   bool   `json:"changed,omitempty"`
+	PageSize  int    `json:"pageSize,omitempty"`  // default DefaultInstancePage, at most MaxInstancePage
+	PageToken string `json:"pageToken,omitempty"` // NextPageToken of the previous page
+}
+
+// Validate checks a query before it is answered.
+func (q InstancesQuery) Validate() error {
+	switch {
+	case q.State != "" && !slices.Contains([]string{InstancePending, InstanceStandby, InstanceUpdating, InstanceSucceeded, InstanceFailed}, q.State):
+		return fmt.Errorf("state %q must be %s, %s, %s, %s or %s", q.State, InstancePending, InstanceStandby, InstanceUpdating, InstanceSucceeded, InstanceFailed)
+	case q.Batch < 0:
+		return fmt.Errorf("batch must not be negative, got %d", q.Batch)
+	case q.PageSize < 0 || q.PageSize > MaxInstancePage:
+		return fmt.Errorf("pageSize must be 1–%d, got %d", MaxInstancePage, q.PageSize)
 	}
 	return nil
 }
 
-// Changed are the instances the task ran its change on (successfully or
-// not): those a rollback rolls back.
-func (st *RolloutState) Changed() []string {
-	var out []string
-	for _, in := range st.Instances {
-		if in.Attempts > 0 {
-			out = append(out, in.InstanceID)
-		}
-	}
-	return out
+// Matches reports whether an instance passes the query's filters.
+func (q InstancesQuery) Matches(in InstanceProgress) bool {
+	return (q.State == "" || in.State == q.State) && (q.Batch == 0 || in.Batch == q.Batch) && (!q.Changed || in.Attempts > 0)
 }
+
+// InstancePage is a page of instances. NextPageToken is empty on the last page.
+type InstancePage struct {
+	Instances     []InstanceProgress `json:"instances"`
+	Total         int                `json:"total"` // instances matching the filters
+	NextPageToken string             `json:"nextPageToken,omitempty"`
+}
+
+// RolloutChunkSize is how many instances one activity drives through a
+// change: one bulk call (RunCommand, OOS execution) or that many per-instance
+// calls, and one describe call per poll.
+const RolloutChunkSize = 100

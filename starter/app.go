@@ -63,7 +63,9 @@ func hostPort(opts client.Options) string {
 
 func (a *app) cloudClient() *cloud.Client {
 	if a.cloud == nil {
-		a.cloud = a.tel.Cloud()
+		// A user's command should not fail on a throttled call or a cloud
+		// that restarts: retried a bounded time, with Retry-After honoured.
+		a.cloud = a.tel.Cloud().WithRetry(cloud.DefaultRetry)
 	}
 	return a.cloud
 }

@@ -155,7 +155,13 @@ func run(ctx context.Context, o options) error {
 	}
 
 	cloudClient := tel.Cloud()
-	w := worker.New(c, model.TaskQueue, worker.Options{WorkerStopTimeout: o.stopTimeout, Interceptors: workflows.Interceptors()})
+	// More pollers than the default two: when many paused tasks are resumed
+	// at once (or many chunks end together), their tasks are picked up in
+	// parallel rather than two per poll round trip.
+	pollers := worker.NewPollerBehaviorSimpleMaximum(worker.PollerBehaviorSimpleMaximumOptions{MaximumNumberOfPollers: 8})
+	w := worker.New(c, model.TaskQueue, worker.Options{WorkerStopTimeout: o.stopTimeout,
+		WorkflowTaskPollerBehavior: pollers, ActivityTaskPollerBehavior: pollers,
+		Interceptors: workflows.Interceptors()})
 	workflows.Register(w)
 	activities.Register(w, cloudClient, activities.Options{PollInterval: o.pollInterval})
 	logger.Info().Str("taskQueue", model.TaskQueue).Str("cloud", cloudClient.Endpoint()).Str("namespace", opts.Namespace).

@@ -185,7 +185,7 @@ func (d *blueGreen) run(ctx workflow.Context) (*model.BlueGreenResult, error) {
 // short is for one cloud call. It waits for a cancelled activity to finish: a change the
 // cloud is still making must be over before its compensation runs.
 func (d *blueGreen) short(ctx workflow.Context, summary string) workflow.Context {
-	opts := shortActivity(5)
+	opts := stepActivity()
 	opts.WaitForCancellation = true
 	opts.Summary = summary
 	return workflow.WithActivityOptions(ctx, opts)
@@ -592,5 +592,6 @@ func blueGreenDetails(p *model.BlueGreenProgress) string {
 			sets.Row(ts.name, ts.p.ID, ts.p.TaskDefinition, ts.p.Status, fmt.Sprintf("%v%%", ts.p.Scale), fmt.Sprintf("%d/%d", ts.p.Running, ts.p.Desired))
 		}
 	}
+	d.StepDeadline(model.StepDeadline)
 	return d.String()
 }

@@ -40,13 +40,12 @@ func ImageBuild(ctx workflow.Context, in model.BuildInput) (*model.BuildResult, 
 
 // Error types an image build fails with.
 const (
-	ErrTypeBuildFailed          = "BuildFailed"
-	ErrTypeBuildCancelled       = "BuildCancelled"
-	ErrTypeComponentFailed      = "ComponentFailed"
-	ErrTypeGuestOSCheck         = "GuestOSCheckFailed"
-	ErrTypeNoInstanceType       = "NoInstanceTypeInStock"
-	ErrTypeBuildCleanupFailed   = "BuildCleanupFailed"
-	defaultBuildActivityRetries = 5
+	ErrTypeBuildFailed        = "BuildFailed"
+	ErrTypeBuildCancelled     = "BuildCancelled"
+	ErrTypeComponentFailed    = "ComponentFailed"
+	ErrTypeGuestOSCheck       = "GuestOSCheckFailed"
+	ErrTypeNoInstanceType     = "NoInstanceTypeInStock"
+	ErrTypeBuildCleanupFailed = "BuildCleanupFailed"
 )
 
 var builds *activities.Builds
@@ -320,19 +319,22 @@ func (b *build) token(parts ...string) string {
 func (b *build) attempt(step string) string { return fmt.Sprint(b.attempts[step]) }
 
 func (b *build) short(ctx workflow.Context, summary string) workflow.Context {
-	opts := shortActivity(defaultBuildActivityRetries)
+	opts := stepActivity()
 	opts.Summary = summary
 	return workflow.WithActivityOptions(ctx, opts)
 }
 
-// long is for activities that poll until a cloud operation ends.
+// long is for activities that poll until a cloud operation ends; like any
+// step they retry transient errors until model.StepDeadline (past the poll's
+// own two hours).
 func (b *build) long(ctx workflow.Context, summary string) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 2 * time.Hour,
-		HeartbeatTimeout:    15 * time.Second,
-		WaitForCancellation: true,
-		RetryPolicy:         retryPolicy(defaultBuildActivityRetries),
-		Summary:             summary,
+		StartToCloseTimeout:    2 * time.Hour,
+		ScheduleToCloseTimeout: 2*time.Hour + model.StepDeadline,
+		HeartbeatTimeout:       15 * time.Second,
+		WaitForCancellation:    true,
+		RetryPolicy:            retryPolicy(0),
+		Summary:                summary,
 	})
 }
 
@@ -921,5 +923,6 @@ func (b *build) updateDetails(ctx workflow.Context) {
 			tbl.Row(r.Kind, r.ID, r.Region, r.State)
 		}
 	}
+	d.StepDeadline(model.StepDeadline)
 	workflow.SetCurrentDetails(ctx, d.String())
 }

@@ -188,7 +188,7 @@ func (d *distribution) alreadyPublished(ctx workflow.Context) (*model.Distributi
 	if workflow.GetVersion(ctx, changeAnswerPublished, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return nil, nil
 	}
-	actx := workflow.WithActivityOptions(ctx, shortActivity(stepAttempts))
+	actx := workflow.WithActivityOptions(ctx, stepActivity())
 	var res *model.DistributionResult
 	if err := workflow.ExecuteActivity(actx, packages.FindPublishedImageVersion, d.spec).Get(ctx, &res); err != nil || res == nil {
 		return nil, err
@@ -210,7 +210,7 @@ func (d *distribution) alreadyPublished(ctx workflow.Context) (*model.Distributi
 
 // prepare checks the source image and creates the draft version.
 func (d *distribution) prepare(ctx workflow.Context) (string, error) {
-	actx := workflow.WithActivityOptions(ctx, shortActivity(stepAttempts))
+	actx := workflow.WithActivityOptions(ctx, stepActivity())
 	if err := workflow.ExecuteActivity(actx, images.CheckSourceImage, activities.SourceImageInput{Region: d.spec.SourceRegion, ImageID: d.spec.SourceImage}).Get(ctx, nil); err != nil {
 		return "", err
 	}
@@ -313,7 +313,7 @@ func (d *distribution) deleteCopy(ctx workflow.Context, region, imageID string) 
 func (d *distribution) publish(ctx workflow.Context) (*model.DistributionResult, error) {
 	d.progress.Phase = model.PhaseSharing
 	d.updateDetails(ctx)
-	actx := workflow.WithActivityOptions(ctx, shortActivity(stepAttempts))
+	actx := workflow.WithActivityOptions(ctx, stepActivity())
 	var perm model.Permission
 	if err := workflow.ExecuteActivity(actx, packages.ResolvePackagePermission, d.progress.ArtifactID).Get(ctx, &perm); err != nil {
 		return nil, err
@@ -363,7 +363,7 @@ func (d *distribution) publish(ctx workflow.Context) (*model.DistributionResult,
 		rctx, cancel = workflow.NewDisconnectedContext(ctx)
 		defer cancel()
 	}
-	rctx = workflow.WithActivityOptions(rctx, shortActivity(stepAttempts))
+	rctx = workflow.WithActivityOptions(rctx, stepActivity())
 	err := workflow.ExecuteActivity(rctx, packages.ReleaseArtifactVersion, activities.ReleaseInput{
 		ArtifactID: d.progress.ArtifactID, Version: d.spec.Version, ImageIDs: delivered, Permission: perm,
 		ClientToken: model.ClientToken(d.tokenKey, "release"), ReleaseToken: d.releaseToken,
@@ -446,5 +446,6 @@ func distributionDetails(p *model.DistributionProgress) string {
 	for _, r := range p.Regions {
 		t.Row(r.Region, r.State, r.ImageID, r.Attempts, r.Error)
 	}
+	d.StepDeadline(model.StepDeadline)
 	return d.String()
 }

@@ -6,6 +6,8 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/imagefleet/imagefleet/model"
 )
 
 // retryPolicy retries transient cloud errors with exponential backoff; the
@@ -20,13 +22,21 @@ func retryPolicy(attempts int) *temporal.RetryPolicy {
 	}
 }
 
-// stepAttempts bounds the retries of a run's steps that are not per region
-// (checks, permissions, release). A spec's copyAttempts says when to ask the
-// operator about a region, not how soon a whole run gives up on a transient
-// error.
-const stepAttempts = 10
+// stepActivity is for a step that makes a single cloud call. It retries
+// transient errors (5xx, throttling, timeouts, a lost worker) without an
+// attempt limit until model.StepDeadline: a transient error never ends an
+// operation, and an error no retry can fix is non-retryable and ends the step
+// at once.
+func stepActivity() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: model.StepDeadline,
+		RetryPolicy:            retryPolicy(0),
+	}
+}
 
-// shortActivity is for a single cloud call.
+// shortActivity is for a single cloud call whose attempts are counted on
+// purpose (a region's copy: after them the operator is asked).
 func shortActivity(attempts int) workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
@@ -34,10 +44,11 @@ func shortActivity(attempts int) workflow.ActivityOptions {
 	}
 }
 
-// cleanupActivity is for releasing a resource: it tries harder than a
-// forward step, since a resource left behind costs money.
+// cleanupActivity is for releasing a resource: like any step it retries
+// transient errors until model.StepDeadline, since a resource left behind
+// costs money.
 func cleanupActivity() workflow.ActivityOptions {
-	return shortActivity(10)
+	return stepActivity()
 }
 
 // rootMessage is the message of the innermost application error, which is

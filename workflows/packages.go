@@ -144,7 +144,7 @@ func (p *publication) alreadyPublished(ctx workflow.Context) (*model.PublishResu
 	if workflow.GetVersion(ctx, changeAnswerPublished, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return nil, nil
 	}
-	actx := workflow.WithActivityOptions(ctx, shortActivity(stepAttempts))
+	actx := workflow.WithActivityOptions(ctx, stepActivity())
 	var res *model.PublishResult
 	err := workflow.ExecuteActivity(actx, content.FindPublishedContentVersion, activities.LoadVersionInput{Package: p.spec.Package, Version: p.spec.Version}).Get(ctx, &res)
 	if err != nil || res == nil {
@@ -162,7 +162,7 @@ func (p *publication) alreadyPublished(ctx workflow.Context) (*model.PublishResu
 
 // load reads the draft version: its type, content and regions.
 func (p *publication) load(ctx workflow.Context) error {
-	actx := workflow.WithActivityOptions(ctx, shortActivity(stepAttempts))
+	actx := workflow.WithActivityOptions(ctx, stepActivity())
 	if err := workflow.ExecuteActivity(actx, content.LoadDraftVersion, activities.LoadVersionInput{Package: p.spec.Package, Version: p.spec.Version}).Get(ctx, &p.info); err != nil {
 		return err
 	}
@@ -240,7 +240,7 @@ func (p *publication) deliverOnce(ctx workflow.Context, region string) error {
 func (p *publication) release(ctx workflow.Context) (*model.PublishResult, error) {
 	p.progress.Phase = model.PhasePublishing
 	p.updateDetails(ctx)
-	actx := workflow.WithActivityOptions(ctx, shortActivity(stepAttempts))
+	actx := workflow.WithActivityOptions(ctx, stepActivity())
 	var perm model.Permission
 	if err := workflow.ExecuteActivity(actx, packages.ResolvePackagePermission, p.info.ArtifactID).Get(ctx, &perm); err != nil {
 		return nil, err
@@ -260,7 +260,7 @@ func (p *publication) release(ctx workflow.Context) (*model.PublishResult, error
 		rctx, cancel = workflow.NewDisconnectedContext(ctx)
 		defer cancel()
 	}
-	rctx = workflow.WithActivityOptions(rctx, shortActivity(stepAttempts))
+	rctx = workflow.WithActivityOptions(rctx, stepActivity())
 	err := workflow.ExecuteActivity(rctx, content.ReleaseContentVersion, activities.ReleaseContentInput{
 		ArtifactID: p.info.ArtifactID, Version: p.spec.Version, Delivery: delivered, Permission: perm,
 		ClientToken: model.ClientToken(p.tokenKey, "release"), ReleaseToken: p.releaseToken,
@@ -348,5 +348,6 @@ func publicationDetails(p *model.PublishProgress) string {
 	for _, r := range p.Regions {
 		t.Row(r.Region, r.State, r.Location, r.Endpoint, r.Attempts, r.Error)
 	}
+	d.StepDeadline(model.StepDeadline)
 	return d.String()
 }

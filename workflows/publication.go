@@ -30,7 +30,7 @@ func holdPublication(ctx workflow.Context, s *saga.Saga, logger log.Logger, arti
 		ArtifactID: artifactID, Version: version,
 		ReleaseToken: model.ClientToken(workflow.GetInfo(ctx).WorkflowExecution.ID, "publication"),
 	}
-	actx := workflow.WithActivityOptions(ctx, shortActivity(stepAttempts))
+	actx := workflow.WithActivityOptions(ctx, stepActivity())
 	if err := workflow.ExecuteActivity(actx, packages.StartPublication, in).Get(ctx, nil); err != nil {
 		return "", err
 	}

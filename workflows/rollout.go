@@ -15,6 +15,7 @@ import (
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/model"
 	"github.com/imagefleet/imagefleet/workflows/internal/details"
+	"github.com/imagefleet/imagefleet/workflows/internal/fanout"
 	"github.com/imagefleet/imagefleet/workflows/internal/metrics"
 	"github.com/imagefleet/imagefleet/workflows/internal/operator"
 	"github.com/imagefleet/imagefleet/workflows/internal/saga"
@@ -52,6 +53,9 @@ type rollout struct {
 	state    details.State // the ImagefleetState search attribute
 
 	batchOf    map[string]int // instance → 0-based batch
+	insts      []model.InstanceProgress
+	index      map[string]int // instance → its place in insts
+	chunked    bool           // instance work runs in chunks (version rollout-chunked)
 	standby    []string       // instances this task has put in Standby
 	batchOpen  bool           // the current batch's instances are in Standby
 	paused     bool
@@ -72,12 +76,17 @@ func (r *rollout) setup(ctx workflow.Context) error {
 		Spec: r.spec, ScalingGroupID: r.spec.ScalingGroupID, RegionID: r.spec.RegionID, TaskType: r.spec.TaskType,
 		Description: r.spec.Description, RollbackOf: r.spec.RollbackOf, Status: model.RolloutValidating,
 		PausePolicy: r.spec.Policy(), ErrorThreshold: r.spec.ErrorThreshold, StartedAt: workflow.Now(ctx),
-		Batches: []model.BatchProgress{}, Instances: []model.InstanceProgress{}, SuspendedBefore: []string{},
+		Batches: []model.BatchProgress{}, FailedInstances: []model.InstanceProgress{}, SuspendedBefore: []string{},
 	}
-	// The query answers from the first workflow task, a refused run included.
+	r.index = map[string]int{}
+	// The queries answer from the first workflow task, a refused run included.
 	if err := workflow.SetQueryHandlerWithOptions(ctx, model.QueryRollout, func() (model.RolloutState, error) {
 		return r.st, nil
-	}, workflow.QueryHandlerOptions{Description: "task state, batches and every instance's state and output"}); err != nil {
+	}, workflow.QueryHandlerOptions{Description: "task summary: status, what it waits for, counts per batch and state, the first failed instances"}); err != nil {
+		return err
+	}
+	if err := workflow.SetQueryHandlerWithOptions(ctx, model.QueryRolloutInstances, r.instancePage,
+		workflow.QueryHandlerOptions{Description: "a page of instances with every detail, filtered by state, batch or changed: {\"state\":\"Failed\",\"batch\":2,\"pageSize\":100,\"pageToken\":\"\"}"}); err != nil {
 		return err
 	}
 	if err := requireWorkflowID(ctx, model.RolloutWorkflowID(r.spec.ScalingGroupID)); err != nil {
@@ -110,7 +119,7 @@ func (r *rollout) registerCommands(ctx workflow.Context) error {
 			Validate: func(c model.InstanceCommand) error { return r.validateDecision(name, c.InstanceID) },
 			Apply: func(c model.InstanceCommand) {
 				r.logger.Info("Operator decision", "command", name, "instance", c.InstanceID)
-				apply(r.st.Instance(c.InstanceID))
+				apply(r.inst(c.InstanceID))
 				r.refresh()
 				workflow.SetCurrentDetails(ctx, rolloutDetails(&r.st))
 			},
@@ -123,8 +132,13 @@ func (r *rollout) registerCommands(ctx workflow.Context) error {
 		id, attempt := in.InstanceID, in.Attempts
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			defer func() { r.retrying-- }()
-			res := applyChange(ctx, r.changeInput(), id, attempt)
-			r.record(ctx, r.st.Instance(id), res)
+			if r.chunked {
+				// A chunk of one, which first looks at what the previous
+				// attempt did in the cloud.
+				r.applyChunk(ctx, []string{id}, true)
+			} else {
+				r.record(ctx, id, applyChange(ctx, r.changeInput(), id, attempt))
+			}
 			r.refresh()
 			workflow.SetCurrentDetails(ctx, rolloutDetails(&r.st))
 		})
@@ -214,7 +228,7 @@ func (r *rollout) validateRunning() error {
 }
 
 func (r *rollout) validateDecision(name, id string) error {
-	in := r.st.Instance(id)
+	in := r.inst(id)
 	switch {
 	case id == "":
 		return fmt.Errorf("%s needs an instanceId", name)
@@ -248,7 +262,7 @@ func (r *rollout) validateResume() error {
 		return fmt.Errorf("%d retried instance(s) are still being updated; resume when they have finished", r.retrying)
 	case r.st.Status == model.RolloutPausedFailure && r.st.Failures > r.st.ErrorThreshold:
 		return fmt.Errorf("%d failed instance(s) exceed the error threshold %d: retry, skip or cancel-instance them first (failed: %s), or raise the threshold with set-threshold",
-			r.st.Failures, r.st.ErrorThreshold, strings.Join(r.undecided(), ", "))
+			r.st.Failures, r.st.ErrorThreshold, listSome(r.undecided()))
 	}
 	return nil
 }
@@ -274,12 +288,12 @@ func (r *rollout) rollbackSpec(ctx workflow.Context, c model.RollbackCommand) (m
 	}
 	info := workflow.GetInfo(ctx)
 	ref := model.RolloutRef{WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID, Description: r.spec.Description}
-	return model.RollbackSpec(r.spec, ref, r.st.Changed(), c)
+	return model.RollbackSpec(r.spec, ref, r.changed(), c)
 }
 
 func (r *rollout) undecided() []string {
 	var out []string
-	for _, in := range r.st.Instances {
+	for _, in := range r.insts {
 		if in.State == model.InstanceFailed && in.Decision == "" {
 			out = append(out, in.InstanceID)
 		}
@@ -287,21 +301,40 @@ func (r *rollout) undecided() []string {
 	return out
 }
 
-// refresh recounts failures and batch counts and says what the task waits for.
+// refresh recounts failures, batch and state counts, lists the first
+// failed instances and says what the task waits for: the summary that the
+// progress query answers, bounded whatever the group's size.
 func (r *rollout) refresh() {
 	r.st.Failures = len(r.undecided())
 	for i := range r.st.Batches {
 		r.st.Batches[i].Succeeded, r.st.Batches[i].Failed = 0, 0
 	}
-	for _, in := range r.st.Instances {
+	c := model.InstanceCounts{Total: len(r.insts)}
+	r.st.FailedInstances = r.st.FailedInstances[:0]
+	for _, in := range r.insts {
 		b := &r.st.Batches[in.Batch-1]
 		switch in.State {
+		case model.InstancePending:
+			c.Pending++
+		case model.InstanceStandby:
+			c.Standby++
+		case model.InstanceUpdating:
+			c.Updating++
 		case model.InstanceSucceeded:
 			b.Succeeded++
+			c.Succeeded++
 		case model.InstanceFailed:
 			b.Failed++
+			c.Failed++
+			if len(r.st.FailedInstances) < model.MaxListedFailures {
+				r.st.FailedInstances = append(r.st.FailedInstances, in)
+			}
+		}
+		if in.Attempts > 0 {
+			c.Changed++
 		}
 	}
+	r.st.Counts, r.st.FailedTotal = c, c.Failed
 	r.st.WaitingFor = ""
 	// A rollback task cannot itself be rolled back: it does not offer it.
 	others := fmt.Sprintf("(or %s, %s)", model.CommandCancel, model.CommandRollback)
@@ -317,7 +350,7 @@ func (r *rollout) refresh() {
 		if r.st.Failures > r.st.ErrorThreshold {
 			r.st.WaitingFor = fmt.Sprintf("operator: %d failed instance(s) exceed the error threshold %d: %s, %s or %s each of %s, then %s %s",
 				r.st.Failures, r.st.ErrorThreshold, model.CommandRetry, model.CommandSkip, model.CommandCancelInstance,
-				strings.Join(r.undecided(), ", "), model.CommandResume, others)
+				listSome(r.undecided()), model.CommandResume, others)
 		} else {
 			r.st.WaitingFor = fmt.Sprintf("operator: %s %s", model.CommandResume, others)
 		}
@@ -343,8 +376,8 @@ func (r *rollout) run(ctx workflow.Context) (*model.RolloutState, error) {
 		err = errors.Join(err, cerr)
 	}
 	r.standby, r.batchOpen = nil, false
-	for i := range r.st.Instances {
-		if in := &r.st.Instances[i]; in.State == model.InstanceStandby {
+	for i := range r.insts {
+		if in := &r.insts[i]; in.State == model.InstanceStandby {
 			in.State = model.InstancePending // back in service, never changed
 		}
 	}
@@ -392,11 +425,15 @@ func (r *rollout) run(ctx workflow.Context) (*model.RolloutState, error) {
 func (r *rollout) rollbackSpec2(ctx workflow.Context) (model.RolloutSpec, error) {
 	info := workflow.GetInfo(ctx)
 	ref := model.RolloutRef{WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID, Description: r.spec.Description}
-	return model.RollbackSpec(r.spec, ref, r.st.Changed(), *r.rollback)
+	return model.RollbackSpec(r.spec, ref, r.changed(), *r.rollback)
 }
 
 func (r *rollout) execute(ctx workflow.Context) error {
-	actx := workflow.WithActivityOptions(ctx, shortActivity(5))
+	// Version 1 drives the instances in chunks from this workflow (one
+	// activity per chunk of model.RolloutChunkSize instances); runs started
+	// before keep one child workflow per batch with one activity per instance.
+	r.chunked = workflow.GetVersion(ctx, "rollout-chunked", workflow.DefaultVersion, 1) == 1
+	actx := workflow.WithActivityOptions(ctx, stepActivity())
 	var plan activities.RolloutPlan
 	if err := workflow.ExecuteActivity(actx, rollouts.CheckRollout, r.spec).Get(ctx, &plan); err != nil {
 		return err
@@ -437,7 +474,8 @@ func (r *rollout) execute(ctx workflow.Context) error {
 		r.st.Batches = append(r.st.Batches, model.BatchProgress{Index: b + 1, Size: size, State: model.BatchPending})
 		for _, id := range plan.Instances[next : next+size] {
 			r.batchOf[id] = b
-			r.st.Instances = append(r.st.Instances, model.InstanceProgress{InstanceID: id, Batch: b + 1, State: model.InstancePending})
+			r.index[id] = len(r.insts)
+			r.insts = append(r.insts, model.InstanceProgress{InstanceID: id, Batch: b + 1, State: model.InstancePending})
 		}
 		next += size
 	}
@@ -495,7 +533,7 @@ func (r *rollout) runBatch(ctx workflow.Context, b int, ids []string) error {
 	batch := &r.st.Batches[b]
 	batch.State = model.BatchRunning
 	for _, id := range ids {
-		r.st.Instance(id).State = model.InstanceStandby
+		r.inst(id).State = model.InstanceStandby
 	}
 	// Noted before the call, so that compensation returns them whatever
 	// became of it.
@@ -507,12 +545,23 @@ func (r *rollout) runBatch(ctx workflow.Context, b int, ids []string) error {
 	}
 	in := RolloutBatchInput{Change: r.changeInput()}
 	for _, id := range ids {
-		p := r.st.Instance(id)
+		p := r.inst(id)
 		p.State = model.InstanceUpdating
 		p.Attempts++
 		in.Instances = append(in.Instances, BatchInstance{InstanceID: id, Attempt: p.Attempts})
 	}
 	r.updateDetails(ctx)
+	if r.chunked {
+		// The batch's work ends even when the task is cancelled through
+		// Temporal, before compensation returns the instances to service.
+		dctx, cancel := workflow.NewDisconnectedContext(ctx)
+		defer cancel()
+		fanout.Each(dctx, slices.Collect(slices.Chunk(ids, model.RolloutChunkSize)), maxChunksInFlight, func(ctx workflow.Context, chunk []string) {
+			r.applyChunk(ctx, chunk, false)
+			r.updateDetails(ctx)
+		})
+		return r.endBatch(ctx, b, ids)
+	}
 	info := workflow.GetInfo(ctx)
 	// A task cancelled through Temporal lets the batch's running work end,
 	// as the cancel command does, before compensation returns the instances
@@ -534,8 +583,15 @@ func (r *rollout) runBatch(ctx workflow.Context, b int, ids []string) error {
 		return err
 	}
 	for _, id := range ids {
-		r.record(ctx, r.st.Instance(id), res.Results[id])
+		r.record(ctx, id, res.Results[id])
 	}
+	return r.endBatch(ctx, b, ids)
+}
+
+// endBatch pauses on failures beyond the threshold, waits for the operator's
+// retries and returns the batch's instances to service.
+func (r *rollout) endBatch(ctx workflow.Context, b int, ids []string) error {
+	batch := &r.st.Batches[b]
 	r.refresh()
 	r.updateDetails(ctx)
 	for !r.ending() && r.st.Failures > r.st.ErrorThreshold {
@@ -567,15 +623,48 @@ func (r *rollout) exitStandby(ctx workflow.Context, ids []string) error {
 	return workflow.ExecuteActivity(sctx, rollouts.ExitStandby, activities.StandbyInput{Region: r.spec.RegionID, Group: r.spec.ScalingGroupID, Instances: ids}).Get(ctx, nil)
 }
 
-// record keeps an instance's outcome.
-func (r *rollout) record(ctx workflow.Context, in *model.InstanceProgress, res activities.ChangeResult) {
+// record keeps an instance's outcome: the one place where an instance's
+// change ends, whatever ran it (batch, chunk, operator retry).
+func (r *rollout) record(ctx workflow.Context, id string, res activities.ChangeResult) {
 	metrics.InstanceOutcome(ctx, r.spec.TaskType, res.Succeeded)
+	in := r.inst(id)
 	in.ExitCode, in.Output, in.Error = res.ExitCode, res.Output, res.Error
 	if res.Succeeded {
 		in.State = model.InstanceSucceeded
 	} else {
 		in.State = model.InstanceFailed
 	}
+}
+
+// inst is the entry of an instance of the task, or nil.
+func (r *rollout) inst(id string) *model.InstanceProgress {
+	i, ok := r.index[id]
+	if !ok {
+		return nil
+	}
+	return &r.insts[i]
+}
+
+// changed are the instances the task ran its change on (successfully or
+// not): those a rollback rolls back.
+func (r *rollout) changed() []string {
+	var out []string
+	for _, in := range r.insts {
+		if in.Attempts > 0 {
+			out = append(out, in.InstanceID)
+		}
+	}
+	return out
+}
+
+// listSome joins the first ids and says how many more there are, so that a
+// message stays short at fleet size.
+func listSome(ids []string) string {
+	const shown = 20
+	if len(ids) <= shown {
+		return strings.Join(ids, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(ids[:shown], ", "), len(ids)-shown)
 }
 
 func (r *rollout) changeInput() ChangeSpec {
@@ -588,7 +677,7 @@ func (r *rollout) changeInput() ChangeSpec {
 // standbyActivity is for moving a batch into or out of Standby: one call per
 // 20 instances, heartbeating.
 func standbyActivity(n int) workflow.ActivityOptions {
-	o := shortActivity(10)
+	o := stepActivity()
 	o.StartToCloseTimeout = 30*time.Second + time.Duration(n)*time.Second
 	o.HeartbeatTimeout = 30 * time.Second
 	return o
@@ -616,17 +705,17 @@ func rolloutDetails(st *model.RolloutState) string {
 	for _, b := range st.Batches {
 		batches.Row(b.Index, b.Size, b.State, b.Succeeded, b.Failed)
 	}
-	var failed *details.Table
-	shown := 0
-	for _, in := range st.Instances {
-		if in.State != model.InstanceFailed || shown == 20 {
-			continue
+	c := st.Counts
+	d.Para("instances: %d — %d succeeded, %d failed, %d updating, %d in Standby, %d pending", c.Total, c.Succeeded, c.Failed, c.Updating, c.Standby, c.Pending)
+	if len(st.FailedInstances) > 0 {
+		failed := d.Table("failed instance", "batch", "attempts", "decision", "error")
+		for _, in := range st.FailedInstances {
+			failed.Row(in.InstanceID, in.Batch, in.Attempts, in.Decision, in.Error)
 		}
-		if failed == nil {
-			failed = d.Table("failed instance", "batch", "attempts", "decision", "error")
+		if st.FailedTotal > len(st.FailedInstances) {
+			d.Para("… and %d more failed instances (query `%s` with `{\"state\":\"Failed\"}`)", st.FailedTotal-len(st.FailedInstances), model.QueryRolloutInstances)
 		}
-		shown++
-		failed.Row(in.InstanceID, in.Batch, in.Attempts, in.Decision, in.Error)
 	}
+	d.StepDeadline(model.StepDeadline)
 	return d.String()
 }

@@ -81,7 +81,7 @@ func applyChange(ctx workflow.Context, c ChangeSpec, id string, attempt int) act
 		return res
 	}
 	logger.Warn("Instance change failed", "instance", id, "attempt", attempt, "error", res.Error)
-	ectx := workflow.WithActivityOptions(ctx, shortActivity(5))
+	ectx := workflow.WithActivityOptions(ctx, stepActivity())
 	if err := workflow.ExecuteActivity(ectx, rollouts.ReportFailure, activities.FailureEventInput{
 		Region: c.Region, Group: c.Group, TaskType: c.TaskType, InstanceID: id,
 		Content:     fmt.Sprintf("rolling update of %s failed on %s (attempt %d): %s", c.Group, id, attempt, res.Error),

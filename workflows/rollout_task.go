@@ -21,7 +21,7 @@ func (r *rollout) holdGroup(ctx workflow.Context) error {
 	if workflow.GetVersion(ctx, changeRolloutTask, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return nil
 	}
-	opts := shortActivity(stepAttempts)
+	opts := stepActivity()
 	opts.Summary = "start the rolling update task of " + r.spec.ScalingGroupID
 	var taskID string
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), rolloutTasks.StartRollingUpdateTask, activities.StartTaskInput{

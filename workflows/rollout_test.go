@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -130,11 +132,82 @@ func (env *rolloutEnv) execute(spec model.RolloutSpec) {
 		})
 		return res, nil
 	}).Maybe()
+	env.OnActivity(rollouts.ApplyChangeChunk, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ChunkInput) (*activities.ChunkResult, error) {
+		out := &activities.ChunkResult{}
+		for _, ci := range in.Instances {
+			var res activities.ChangeResult
+			env.locked(func() {
+				require.True(env.t, env.standby[ci.InstanceID], "%s changed while in service", ci.InstanceID)
+				env.changes = append(env.changes, activities.ChangeInput{InstanceID: ci.InstanceID, TaskType: in.TaskType, ClientToken: ci.ClientToken})
+				if env.fails[ci.InstanceID] > 0 {
+					env.fails[ci.InstanceID]--
+					res = activities.ChangeResult{ExitCode: 1, Output: "boom\n", Error: "the script exited with 1"}
+				} else {
+					res = activities.ChangeResult{Succeeded: true, Output: "ok " + ci.InstanceID + "\n"}
+				}
+			})
+			out.Results = append(out.Results, activities.InstanceResult{InstanceID: ci.InstanceID, ChangeResult: res})
+		}
+		return out, nil
+	}).Maybe()
 	env.OnActivity(rollouts.ReportFailure, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.FailureEventInput) error {
 		env.locked(func() { env.events = append(env.events, in.InstanceID) })
 		return nil
 	}).Maybe()
+	env.OnActivity(rollouts.ReportFailures, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.FailureEventsInput) error {
+		env.locked(func() {
+			for _, f := range in.Failures {
+				env.events = append(env.events, f.InstanceID)
+			}
+		})
+		return nil
+	}).Maybe()
 	executeAs(env.TestWorkflowEnvironment, model.RolloutWorkflowID(spec.ScalingGroupID), model.RolloutWorkflowType, spec)
+}
+
+// succeedAfter makes every chunk's change succeed after d.
+func (env *rolloutEnv) succeedAfter(d time.Duration) {
+	env.OnActivity(rollouts.ApplyChangeChunk, mock.Anything, mock.Anything).After(d).Return(func(_ context.Context, in activities.ChunkInput) (*activities.ChunkResult, error) {
+		out := &activities.ChunkResult{}
+		for _, ci := range in.Instances {
+			env.locked(func() {
+				require.True(env.t, env.standby[ci.InstanceID], "%s left Standby while its change ran", ci.InstanceID)
+				env.changes = append(env.changes, activities.ChangeInput{InstanceID: ci.InstanceID, ClientToken: ci.ClientToken})
+			})
+			out.Results = append(out.Results, activities.InstanceResult{InstanceID: ci.InstanceID, ChangeResult: activities.ChangeResult{Succeeded: true}})
+		}
+		return out, nil
+	})
+}
+
+// instances pages through every instance of the task matching q.
+func (env *rolloutEnv) listInstances(q model.InstancesQuery) []model.InstanceProgress {
+	env.t.Helper()
+	var all []model.InstanceProgress
+	for {
+		v, err := env.QueryWorkflow(model.QueryRolloutInstances, q)
+		require.NoError(env.t, err)
+		var page model.InstancePage
+		require.NoError(env.t, v.Get(&page))
+		all = append(all, page.Instances...)
+		if page.NextPageToken == "" {
+			require.Len(env.t, all, page.Total)
+			return all
+		}
+		q.PageToken = page.NextPageToken
+	}
+}
+
+// instance is one instance's detail.
+func (env *rolloutEnv) instance(id string) model.InstanceProgress {
+	env.t.Helper()
+	for _, in := range env.listInstances(model.InstancesQuery{PageSize: model.MaxInstancePage}) {
+		if in.InstanceID == id {
+			return in
+		}
+	}
+	require.Fail(env.t, "no such instance", id)
+	return model.InstanceProgress{}
 }
 
 func (env *rolloutEnv) state() model.RolloutState {
@@ -226,7 +299,7 @@ func TestRolloutUnevenBatchesWithoutPause(t *testing.T) {
 	require.Equal(t, []int{4, 3, 3}, sizes)
 	require.Equal(t, 4, env.maxBatch, "only one batch is out of service at a time")
 	require.Len(t, env.changes, 10)
-	for _, in := range st.Instances {
+	for _, in := range env.listInstances(model.InstancesQuery{PageSize: 3}) {
 		require.Equal(t, model.InstanceSucceeded, in.State, in.InstanceID)
 		require.Equal(t, "ok "+in.InstanceID+"\n", in.Output)
 	}
@@ -280,7 +353,7 @@ func TestRolloutFailuresWithinThresholdDoNotPause(t *testing.T) {
 	env.execute(spec)
 	st := env.result()
 	require.Equal(t, model.RolloutSucceeded, st.Status)
-	in := st.Instance("i-02")
+	in := env.instance("i-02")
 	require.Equal(t, model.InstanceFailed, in.State)
 	require.Equal(t, "boom\n", in.Output)
 	require.Equal(t, 1, in.ExitCode)
@@ -320,7 +393,7 @@ func TestRolloutFailureBeyondThresholdPausesForDecisions(t *testing.T) {
 
 	st := env.result()
 	require.Equal(t, model.RolloutSucceeded, st.Status)
-	i1, i2, i3 := st.Instance("i-01"), st.Instance("i-02"), st.Instance("i-03")
+	i1, i2, i3 := env.instance("i-01"), env.instance("i-02"), env.instance("i-03")
 	require.Equal(t, model.InstanceSucceeded, i1.State)
 	require.Equal(t, 2, i1.Attempts)
 	require.Equal(t, model.InstanceSucceeded, i2.State)
@@ -381,7 +454,7 @@ func TestRolloutCancelWhilePausedOnFailure(t *testing.T) {
 	st := env.result()
 	require.Equal(t, model.RolloutCancelled, st.Status)
 	require.Equal(t, "bad image", st.CancelReason)
-	require.Equal(t, model.InstancePending, st.Instance("i-05").State, "no new batch started")
+	require.Equal(t, model.InstancePending, env.instance("i-05").State, "no new batch started")
 	require.Len(t, env.changes, 2)
 	env.requireRestored()
 }
@@ -389,7 +462,7 @@ func TestRolloutCancelWhilePausedOnFailure(t *testing.T) {
 func TestRolloutCancelLetsTheRunningBatchFinish(t *testing.T) {
 	env := newRolloutEnv(t, 4)
 	// The changes of the first batch take a minute.
-	env.OnActivity(rollouts.ApplyChange, mock.Anything, mock.Anything).After(time.Minute).Return(&activities.ChangeResult{Succeeded: true}, nil)
+	env.succeedAfter(time.Minute)
 	env.at(30*time.Second, func() {
 		require.Equal(t, model.RolloutRunning, env.state().Status)
 		env.send(model.CommandCancel, model.CancelCommand{}, "")
@@ -397,8 +470,8 @@ func TestRolloutCancelLetsTheRunningBatchFinish(t *testing.T) {
 	env.execute(rolloutSpec(2, model.PauseNone))
 	st := env.result()
 	require.Equal(t, model.RolloutCancelled, st.Status)
-	require.Equal(t, model.InstanceSucceeded, st.Instance("i-01").State, "in-flight work finished")
-	require.Equal(t, model.InstancePending, st.Instance("i-03").State)
+	require.Equal(t, model.InstanceSucceeded, env.instance("i-01").State, "in-flight work finished")
+	require.Equal(t, model.InstancePending, env.instance("i-03").State)
 	env.requireRestored()
 }
 
@@ -449,7 +522,7 @@ func TestRolloutRollbackWhilePausedOnFailure(t *testing.T) {
 
 func TestRolloutRollbackRefusedWhileRunningAndForARollback(t *testing.T) {
 	env := newRolloutEnv(t, 4)
-	env.OnActivity(rollouts.ApplyChange, mock.Anything, mock.Anything).After(time.Minute).Return(&activities.ChangeResult{Succeeded: true}, nil)
+	env.succeedAfter(time.Minute)
 	spec := rolloutSpec(2, model.PauseFirstBatch)
 	spec.RollbackOf = &model.RolloutRef{WorkflowID: "rollout/asg-web-hz", RunID: "run-1"}
 	spec.Instances = []string{"i-01", "i-02", "i-03", "i-04"}
@@ -469,7 +542,7 @@ func TestRolloutRollbackRefusedWhileRunningAndForARollback(t *testing.T) {
 
 func TestRolloutRollbackRefusedWhileRunning(t *testing.T) {
 	env := newRolloutEnv(t, 4)
-	env.OnActivity(rollouts.ApplyChange, mock.Anything, mock.Anything).After(time.Minute).Return(&activities.ChangeResult{Succeeded: true}, nil)
+	env.succeedAfter(time.Minute)
 	env.at(30*time.Second, func() {
 		env.send(model.CommandRollback, model.RollbackCommand{}, "only while paused")
 	})
@@ -544,22 +617,15 @@ func TestRolloutWorkflowCancellationLetsTheRunningBatchFinish(t *testing.T) {
 	env := newRolloutEnv(t, 4)
 	// The changes of the first batch take a minute; Temporal cancels the
 	// task after thirty seconds.
-	env.OnActivity(rollouts.ApplyChange, mock.Anything, mock.Anything).After(time.Minute).Return(func(_ context.Context, in activities.ChangeInput) (*activities.ChangeResult, error) {
-		env.locked(func() {
-			require.True(env.t, env.standby[in.InstanceID], "%s left Standby while its change ran", in.InstanceID)
-			env.changes = append(env.changes, in)
-		})
-		return &activities.ChangeResult{Succeeded: true}, nil
-	})
+	env.succeedAfter(time.Minute)
 	env.at(30*time.Second, env.CancelWorkflow)
 	env.execute(rolloutSpec(2, model.PauseNone))
 	require.True(t, temporal.IsCanceledError(env.GetWorkflowError()), env.GetWorkflowError())
 	env.locked(func() {
 		require.Len(t, env.changes, 2, "the first batch's changes ran to their end, no other batch started")
 	})
-	st := env.state()
-	require.Equal(t, model.InstanceSucceeded, st.Instance("i-01").State, "in-flight work finished")
-	require.Equal(t, model.InstancePending, st.Instance("i-03").State)
+	require.Equal(t, model.InstanceSucceeded, env.instance("i-01").State, "in-flight work finished")
+	require.Equal(t, model.InstancePending, env.instance("i-03").State)
 	env.requireRestored()
 }
 
@@ -635,4 +701,91 @@ func TestRolloutMessagesFollowTheThresholdAndTheTaskKind(t *testing.T) {
 	})
 	env.execute(spec)
 	require.Equal(t, model.RolloutSucceeded, env.result().Status)
+}
+
+// Issue 13: each worker crash during a batch (a heartbeat timeout of the
+// change's activity) must not cost the change one of its attempts. Six
+// crashes in a row used to exhaust the activity's 5 attempts and mark the
+// instances Failed although the cloud changed them.
+func TestRolloutWorkerCrashesDoNotCostAttempts(t *testing.T) {
+	env := newRolloutEnv(t, 4)
+	crashes := 0
+	env.OnActivity(rollouts.ApplyChangeChunk, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ChunkInput) (*activities.ChunkResult, error) {
+		crashed := false
+		env.locked(func() {
+			if crashes < 6 {
+				crashes++
+				crashed = true
+			}
+		})
+		if crashed {
+			return nil, temporal.NewTimeoutError(enums.TIMEOUT_TYPE_HEARTBEAT, nil)
+		}
+		out := &activities.ChunkResult{}
+		for _, ci := range in.Instances {
+			out.Results = append(out.Results, activities.InstanceResult{InstanceID: ci.InstanceID, ChangeResult: activities.ChangeResult{Succeeded: true}})
+		}
+		return out, nil
+	})
+	env.execute(rolloutSpec(2, model.PauseNone))
+	st := env.result()
+	require.Equal(t, model.RolloutSucceeded, st.Status)
+	require.Equal(t, 6, crashes)
+	for _, in := range env.listInstances(model.InstancesQuery{}) {
+		require.Equal(t, model.InstanceSucceeded, in.State, in.InstanceID)
+		require.Equal(t, 1, in.Attempts, "crashes are not attempts of the change")
+	}
+	require.Empty(t, env.events, "no failure event")
+}
+
+// At fleet size every payload stays below Temporal's 512 KB warning: the
+// progress answer, the result, a page of instances and a chunk's result,
+// with 10,000 instances that all failed with 256 bytes of output; the Web
+// UI's details stay short.
+func TestRolloutOf10000InstancesStaysBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("10,000 instances")
+	}
+	const limit = 512 << 10
+	env := newRolloutEnv(t, 10000)
+	largestChunk := 0
+	env.OnActivity(rollouts.ApplyChangeChunk, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ChunkInput) (*activities.ChunkResult, error) {
+		out := &activities.ChunkResult{}
+		for _, ci := range in.Instances {
+			out.Results = append(out.Results, activities.InstanceResult{InstanceID: ci.InstanceID, Ref: "t-0123456789abcdefghij", ChangeResult: activities.ChangeResult{
+				ExitCode: 1, Output: strings.Repeat("o", model.MaxKeptOutput), Error: "the script exited with 1: " + strings.Repeat("e", 100)}})
+		}
+		size := payloadSize(t, out)
+		env.locked(func() { largestChunk = max(largestChunk, size) })
+		return out, nil
+	})
+	spec := rolloutSpec(5, model.PauseNone)
+	spec.ErrorThreshold = 10000
+	env.execute(spec)
+	st := env.result()
+	require.Equal(t, model.RolloutSucceeded, st.Status)
+	require.Equal(t, 10000, st.Counts.Failed)
+	require.Equal(t, 10000, st.FailedTotal)
+	require.Len(t, st.FailedInstances, model.MaxListedFailures)
+	require.Less(t, payloadSize(t, st), limit, "result")
+	require.Less(t, payloadSize(t, env.state()), limit, "progress")
+	require.Less(t, largestChunk, limit, "a chunk's result")
+	v, err := env.QueryWorkflow(model.QueryRolloutInstances, model.InstancesQuery{State: model.InstanceFailed, PageSize: model.MaxInstancePage})
+	require.NoError(t, err)
+	var page model.InstancePage
+	require.NoError(t, v.Get(&page))
+	require.Len(t, page.Instances, model.MaxInstancePage)
+	require.Equal(t, 10000, page.Total)
+	require.Less(t, payloadSize(t, page), limit, "a page of instances")
+	require.Less(t, len(rolloutDetails(&st)), 8<<10, "Web UI details")
+	batch := env.listInstances(model.InstancesQuery{Batch: 5, PageSize: model.MaxInstancePage})
+	require.Len(t, batch, 2000)
+	require.Equal(t, 5, batch[0].Batch)
+}
+
+func payloadSize(t *testing.T, v any) int {
+	t.Helper()
+	p, err := converter.GetDefaultDataConverter().ToPayload(v)
+	require.NoError(t, err)
+	return p.Size()
 }

@@ -6,6 +6,7 @@ package details
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Doc is a Markdown document built line by line.
@@ -42,4 +43,10 @@ func (t *Table) Row(cells ...any) {
 		parts[i] = strings.ReplaceAll(fmt.Sprint(c), "|", `\|`)
 	}
 	t.doc.b.WriteString("| " + strings.Join(parts, " | ") + " |\n")
+}
+
+// StepDeadline adds the promise every operation keeps about transient cloud
+// errors, so that a reader of a slow run knows how long a step may retry.
+func (d *Doc) StepDeadline(deadline time.Duration) {
+	d.Para("_Transient cloud errors (5xx, throttling, an unreachable cloud) are retried for up to %s per step before the step fails._", deadline)
 }

@@ -1,0 +1,186 @@
+package activities_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/imagefleet/imagefleet/activities"
+	"github.com/imagefleet/imagefleet/cloud"
+	"github.com/imagefleet/imagefleet/cloudsim"
+	"github.com/imagefleet/imagefleet/cloudsim/cloudsimtest"
+	"github.com/imagefleet/imagefleet/model"
+)
+
+func applyChunk(t *testing.T, sim *cloudsimtest.Env, in activities.ChunkInput, heartbeat any) activities.ChunkResult {
+	t.Helper()
+	env := activityEnv(t, sim)
+	if heartbeat != nil {
+		env.SetHeartbeatDetails(heartbeat)
+	}
+	var a *activities.Rollouts
+	v, err := env.ExecuteActivity(a.ApplyChangeChunk, in)
+	require.NoError(t, err)
+	var res activities.ChunkResult
+	require.NoError(t, v.Get(&res))
+	return res
+}
+
+// bigGroup adds a group of n instances and returns their IDs.
+func bigGroup(t *testing.T, sim *cloudsimtest.Env, n int) []string {
+	t.Helper()
+	_, err := sim.Server.AddScalingGroup(cloudsim.ScalingGroupSpec{ScalingGroupId: "asg-chunk", RegionId: cloudsim.SeedRegion, ImageId: cloudsim.ImageWebappV1, Size: n})
+	require.NoError(t, err)
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("i-chunk%04d", i+1)
+	}
+	return ids
+}
+
+func chunkOf(ids []string, attempt int) []activities.ChunkInstance {
+	var out []activities.ChunkInstance
+	for _, id := range ids {
+		out = append(out, activities.ChunkInstance{InstanceID: id, ClientToken: model.ClientToken("test", id, fmt.Sprint(attempt))})
+	}
+	return out
+}
+
+// countPerInstance counts the ledger's entries of action per instance.
+func countPerInstance(sim *cloudsimtest.Env, action string) map[string]int {
+	n := map[string]int{}
+	for _, e := range sim.Server.Ledger() {
+		if e.Action == action && e.ResourceType == "Instance" {
+			n[e.ResourceId]++
+		}
+	}
+	return n
+}
+
+func TestApplyChangeChunkOfEachTaskType(t *testing.T) {
+	sim := cloudsimtest.Start(t, cloudsimtest.WithFaults(cloud.Fault{Kind: cloud.FaultInstanceFail, InstanceId: "i-chunk0007", Count: 3}))
+	ids := bigGroup(t, sim, 300)
+	for i, tc := range []struct {
+		in     activities.ChunkInput
+		action string
+		output string
+	}{
+		{activities.ChunkInput{TaskType: model.TaskScript, Script: &model.ScriptChange{Type: model.ScriptShell, Script: "echo done"}}, "RunCommand", "done\n"},
+		{activities.ChunkInput{TaskType: model.TaskPackage, Package: &model.PackageChange{Name: "webapp-agent", Version: "1.1.0"}}, "StartExecution", "install webapp-agent 1.1.0"},
+		{activities.ChunkInput{TaskType: model.TaskImage, Image: &model.ImageChange{ImageID: cloudsim.ImageWebappV2}}, "ReplaceSystemDisk", "from " + cloudsim.ImageWebappV2},
+	} {
+		t.Run(tc.in.TaskType, func(t *testing.T) {
+			chunk := ids[i*model.RolloutChunkSize : (i+1)*model.RolloutChunkSize]
+			if i == 0 {
+				chunk = ids[:model.RolloutChunkSize] // holds the faulty i-chunk0007
+			}
+			in := tc.in
+			in.Region, in.ClientToken, in.Instances = cloudsim.SeedRegion, "chunk-"+tc.action, chunkOf(chunk, 1)
+			res := applyChunk(t, sim, in, nil)
+			require.Len(t, res.Results, len(chunk))
+			for j, r := range res.Results {
+				require.Equal(t, chunk[j], r.InstanceID)
+				require.NotEmpty(t, r.Ref, r.InstanceID)
+				if r.InstanceID == "i-chunk0007" {
+					require.False(t, r.Succeeded)
+					continue
+				}
+				require.True(t, r.Succeeded, "%s: %s", r.InstanceID, r.Error)
+				require.Contains(t, r.Output, tc.output)
+			}
+			// The same attempt again (a retried activity): nothing is redone.
+			again := applyChunk(t, sim, in, nil)
+			require.Equal(t, res, again)
+			per := countPerInstance(sim, tc.action)
+			for _, id := range chunk {
+				require.LessOrEqual(t, per[id], 1, id)
+			}
+		})
+	}
+}
+
+// A retried attempt resumes from its heartbeat: the instances it finished
+// are not asked about again, and the chunk's command is not started again.
+func TestApplyChangeChunkResumesFromHeartbeat(t *testing.T) {
+	sim := cloudsimtest.Start(t)
+	ids := bigGroup(t, sim, 10)
+	in := activities.ChunkInput{Region: cloudsim.SeedRegion, TaskType: model.TaskScript, ClientToken: "chunk-1", Instances: chunkOf(ids, 1),
+		Script: &model.ScriptChange{Type: model.ScriptShell, Script: "echo ok"}}
+	first := applyChunk(t, sim, in, nil)
+	// As a worker that crashed after recording the first half as done.
+	heartbeat := map[string]any{"Ref": first.Results[0].Ref, "Done": first.Results[:5]}
+	resumed := applyChunk(t, sim, in, heartbeat)
+	require.Equal(t, first, resumed)
+	for _, id := range ids {
+		require.Equal(t, 1, countPerInstance(sim, "RunCommand")[id], id)
+	}
+}
+
+// An operator's retry looks at the cloud first: a command that succeeded
+// there (although its attempt was lost, e.g. to worker crashes) is not run
+// a second time; a command that failed there is.
+func TestApplyChangeChunkRetryLooksAtTheCloudFirst(t *testing.T) {
+	sim := cloudsimtest.Start(t, cloudsimtest.WithFaults(cloud.Fault{Kind: cloud.FaultInstanceFail, InstanceId: "i-chunk0002", Count: 1}))
+	ids := bigGroup(t, sim, 2)
+	script := &model.ScriptChange{Type: model.ScriptShell, Script: "echo ok"}
+	first := applyChunk(t, sim, activities.ChunkInput{Region: cloudsim.SeedRegion, TaskType: model.TaskScript, Script: script, ClientToken: "chunk-1", Instances: chunkOf(ids, 1)}, nil)
+	require.True(t, first.Results[0].Succeeded)
+	require.False(t, first.Results[1].Succeeded)
+
+	for i, id := range ids {
+		retry := chunkOf([]string{id}, 2)
+		retry[0].Previous = first.Results[i].Ref
+		res := applyChunk(t, sim, activities.ChunkInput{Region: cloudsim.SeedRegion, TaskType: model.TaskScript, Script: script,
+			ClientToken: "retry-" + id, Instances: retry}, nil)
+		require.True(t, res.Results[0].Succeeded, res.Results[0].Error)
+	}
+	require.Equal(t, map[string]int{"i-chunk0001": 1, "i-chunk0002": 2}, countPerInstance(sim, "RunCommand"),
+		"the succeeded command is not run again, the failed one is")
+}
+
+func TestReportFailuresInBulk(t *testing.T) {
+	sim := cloudsimtest.Start(t)
+	env := activityEnv(t, sim)
+	var a *activities.Rollouts
+	var failures []activities.InstanceFailure
+	for i := range 150 {
+		failures = append(failures, activities.InstanceFailure{InstanceID: fmt.Sprintf("i-webhz%04d", i), Content: "exit 1"})
+	}
+	in := activities.FailureEventsInput{Region: cloudsim.SeedRegion, Group: cloudsim.GroupWeb, TaskType: model.TaskScript, Failures: failures, ClientToken: "events-1"}
+	_, err := env.ExecuteActivity(a.ReportFailures, in)
+	require.NoError(t, err)
+	_, err = env.ExecuteActivity(a.ReportFailures, in)
+	require.NoError(t, err, "a retried report writes nothing twice")
+	require.Len(t, sim.Server.Events(model.EventScriptFailed, cloudsim.GroupWeb), 150)
+	calls := map[string]bool{}
+	for _, e := range sim.Server.Ledger() {
+		if e.Action == "PutCustomEvent" {
+			calls[e.ClientToken] = true
+		}
+	}
+	require.Len(t, calls, 2, "100 events per call")
+}
+
+// Throttling and server errors are waited out inside the attempt, as the
+// cloud asks: the chunk neither fails nor repeats a command.
+func TestApplyChangeChunkHonoursThrottling(t *testing.T) {
+	sim := cloudsimtest.Start(t,
+		cloudsimtest.WithFaults(
+			cloud.Fault{Kind: cloud.FaultThrottle, Action: "RunCommand", Count: 2, RetryAfter: 50 * time.Millisecond},
+			cloud.Fault{Kind: cloud.FaultTransient, Action: "DescribeInvocationResults", Count: 2},
+		))
+	ids := bigGroup(t, sim, 20)
+	res := applyChunk(t, sim, activities.ChunkInput{Region: cloudsim.SeedRegion, TaskType: model.TaskScript, ClientToken: "chunk-1", Instances: chunkOf(ids, 1),
+		Script: &model.ScriptChange{Type: model.ScriptShell, Script: "echo ok"}}, nil)
+	for _, r := range res.Results {
+		require.True(t, r.Succeeded, r.Error)
+	}
+	for _, f := range sim.Server.Faults() {
+		require.Equal(t, 2, f.Fired, f.Kind)
+	}
+	for _, id := range ids {
+		require.Equal(t, 1, countPerInstance(sim, "RunCommand")[id], id)
+	}
+}

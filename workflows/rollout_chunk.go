@@ -1,0 +1,134 @@
+package workflows
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/imagefleet/imagefleet/activities"
+	"github.com/imagefleet/imagefleet/model"
+)
+
+// maxChunksInFlight bounds the chunk activities of a batch running at once
+// (a batch of 2,000 instances is 20 chunks; of 10,000, 100).
+const maxChunksInFlight = 32
+
+// chunkActivity is for ApplyChangeChunk. Its retries are not the change's
+// attempts: a worker crash (heartbeat timeout), a start-to-close timeout or
+// a cloud outage is retried for as long as it takes, without a limit, since
+// the cloud's answers (a change that failed on an instance) are results,
+// and the activity fails only when the chunk cannot be tried at all.
+func chunkActivity(summary string) workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Hour,
+		HeartbeatTimeout:    20 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    30 * time.Second,
+			MaximumAttempts:    0, // unlimited: see above
+		},
+		Summary: summary,
+	}
+}
+
+// applyChunk runs the current attempt of the change on ids (at most
+// model.RolloutChunkSize) in one activity, records each outcome and writes
+// the failure events of the chunk in bulk. lookBack (an operator's retry)
+// makes the activity look first at what the previous attempt did in the
+// cloud.
+func (r *rollout) applyChunk(ctx workflow.Context, ids []string, lookBack bool) {
+	c := r.changeInput()
+	in := activities.ChunkInput{Region: c.Region, TaskType: c.TaskType, Image: c.Image, Script: c.Script, Package: c.Package}
+	// The chunk's token is its business key: each instance and the attempt
+	// it is on. A chunk of one has the token of the instance's attempt.
+	parts := []string{r.tokenKey, "change"}
+	for _, id := range ids {
+		p := r.inst(id)
+		attempt := strconv.Itoa(p.Attempts)
+		parts = append(parts, id, attempt)
+		ci := activities.ChunkInstance{InstanceID: id, ClientToken: model.ClientToken(r.tokenKey, "change", id, attempt)}
+		if lookBack {
+			ci.Previous = p.Ref
+		}
+		in.Instances = append(in.Instances, ci)
+	}
+	in.ClientToken = model.ClientToken(parts...)
+	summary := fmt.Sprintf("%s on %s", c.TaskType, ids[0])
+	if len(ids) > 1 {
+		summary = fmt.Sprintf("%s on %d instances, %s … %s (batch %d)", c.TaskType, len(ids), ids[0], ids[len(ids)-1], r.inst(ids[0]).Batch)
+	} else {
+		summary += fmt.Sprintf(" (attempt %d)", r.inst(ids[0]).Attempts)
+	}
+	var out activities.ChunkResult
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, chunkActivity(summary)), rollouts.ApplyChangeChunk, in).Get(ctx, &out)
+	results := map[string]activities.InstanceResult{}
+	for _, res := range out.Results {
+		results[res.InstanceID] = res
+	}
+	var failures []activities.InstanceFailure
+	for _, id := range ids {
+		res, ok := results[id]
+		switch {
+		case !ok && ctx.Err() != nil:
+			res.Error = "cancelled: " + ctx.Err().Error()
+		case !ok:
+			res.Error = rootMessage(err)
+		}
+		r.record(ctx, id, res.ChangeResult)
+		if res.Ref != "" {
+			r.inst(id).Ref = res.Ref
+		}
+		if !res.Succeeded {
+			failures = append(failures, activities.InstanceFailure{InstanceID: id,
+				Content: fmt.Sprintf("rolling update of %s failed on %s (attempt %d): %s", c.Group, id, r.inst(id).Attempts, res.Error)})
+		}
+	}
+	if len(failures) == 0 {
+		return
+	}
+	r.logger.Warn("Instance changes failed", "failed", len(failures), "of", len(ids), "first", failures[0].InstanceID)
+	ectx := workflow.WithActivityOptions(ctx, stepActivity())
+	if err := workflow.ExecuteActivity(ectx, rollouts.ReportFailures, activities.FailureEventsInput{
+		Region: c.Region, Group: c.Group, TaskType: c.TaskType, Failures: failures,
+		ClientToken: model.ClientToken(in.ClientToken, "events"),
+	}).Get(ctx, nil); err != nil {
+		r.logger.Error("Could not write the failure events", "failed", len(failures), "error", err)
+	}
+}
+
+// instancePage answers QueryRolloutInstances.
+func (r *rollout) instancePage(q model.InstancesQuery) (model.InstancePage, error) {
+	if err := q.Validate(); err != nil {
+		return model.InstancePage{}, err
+	}
+	from := 0
+	if q.PageToken != "" {
+		n, err := strconv.Atoi(q.PageToken)
+		if err != nil || n < 0 {
+			return model.InstancePage{}, fmt.Errorf("page token %q is not one this query gave", q.PageToken)
+		}
+		from = n
+	}
+	size := q.PageSize
+	if size == 0 {
+		size = model.DefaultInstancePage
+	}
+	page := model.InstancePage{Instances: []model.InstanceProgress{}}
+	for _, in := range r.insts {
+		if !q.Matches(in) {
+			continue
+		}
+		if page.Total >= from && len(page.Instances) < size {
+			page.Instances = append(page.Instances, in)
+		}
+		page.Total++
+	}
+	if next := from + len(page.Instances); next < page.Total {
+		page.NextPageToken = strconv.Itoa(next)
+	}
+	return page, nil
+}
