@@ -130,7 +130,13 @@ func InspectService(ctx context.Context, ecs cloud.ContainerService, elb cloud.L
 			snap.TestActions = l.DefaultActions
 		}
 	}
-	if snap.Blue != nil && listenerWeights(snap.ProductionActions)[snap.GreenTargetGroup] > 0 {
+	prod := listenerWeights(snap.ProductionActions)
+	if snap.Blue == nil && prod[snap.GreenTargetGroup] > 0 {
+		// No primary task set: green goes on the target group production
+		// does not use, so that no user reaches it before it is tested.
+		snap.GreenTargetGroup = in.TargetGroups[1]
+	}
+	if prod[snap.GreenTargetGroup] > 0 {
 		return nil, notReady("the production listener already sends traffic to target group %s, which the new task set is to use", snap.GreenTargetGroup)
 	}
 	return snap, nil

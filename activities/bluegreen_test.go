@@ -151,3 +151,50 @@ func TestInspectServiceRefusals(t *testing.T) {
 	_, err = env.ExecuteActivity(a.InspectService, in)
 	require.Equal(t, cloud.CodeClusterNotFound, appError(t, err).Type())
 }
+
+// A service without a primary task set: green goes on the target group
+// production does not use (item 11), and while that deployment runs the
+// cloud refuses another one's task set.
+func TestServiceWithoutPrimaryAndTheDeploymentLock(t *testing.T) {
+	sim := cloudsimtest.Start(t)
+	env := activityEnv(t, sim)
+	ctx := t.Context()
+	d, err := cloudsim.SetupBlueGreenDemo(ctx, sim.Client, "demo", "web")
+	require.NoError(t, err)
+	ecs := sim.Client.Containers()
+	// A second service on the same load balancer, with no task set yet.
+	_, err = ecs.CreateService(ctx, &cloud.CreateContainerServiceRequest{
+		Cluster: d.Cluster, ServiceName: "web2", DesiredCount: 2,
+		DeploymentController: &cloud.DeploymentController{Type: cloud.DeploymentControllerExternal}, SchedulingStrategy: cloud.SchedulingReplica,
+	})
+	require.NoError(t, err)
+
+	var a *activities.Deployments
+	var snap activities.ServiceSnapshot
+	v, err := env.ExecuteActivity(a.InspectService, activities.InspectInput{
+		Cluster: d.Cluster, Service: "web2", TargetGroups: d.TargetGroups[:],
+		ProductionListener: d.ProductionListener, TestListener: d.TestListener, ExternalID: "deploy-1",
+	})
+	require.NoError(t, err)
+	require.NoError(t, v.Get(&snap))
+	require.Nil(t, snap.Blue)
+	require.Equal(t, d.TargetGroups[1], snap.GreenTargetGroup, "not the target group production sends traffic to")
+
+	// The lock, on the demo service: one deployment's task set at a time.
+
+	create := func(externalID string) error {
+		_, err := ecs.CreateTaskSet(ctx, &cloud.CreateTaskSetRequest{
+			Cluster: d.Cluster, Service: d.Service, ExternalId: externalID, TaskDefinition: "web:2", LaunchType: cloud.LaunchTypeFargate,
+			NetworkConfiguration: &cloud.NetworkConfiguration{AwsvpcConfiguration: &cloud.AwsVpcConfiguration{Subnets: d.Subnets}},
+			LoadBalancers:        []cloud.TaskSetLoadBalancer{{TargetGroupArn: snap.GreenTargetGroup, ContainerName: d.ContainerName, ContainerPort: d.ContainerPort}},
+		})
+		return err
+	}
+	require.NoError(t, create("deploy-1"))
+	before := len(sim.Server.Ledger())
+	err = create("deploy-2")
+	apiErr, ok := cloud.AsAPIError(err)
+	require.True(t, ok, err)
+	require.Equal(t, cloud.CodeDeploymentInProgress, apiErr.Code)
+	require.Len(t, sim.Server.Ledger(), before, "a refused task set leaves no side effect")
+}

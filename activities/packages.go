@@ -51,6 +51,12 @@ func (a *Packages) PrepareArtifactVersion(ctx context.Context, in PrepareVersion
 				return "", permanent(cloud.CodeInvalidParameter, fmt.Errorf("draft version %s of package %s holds image %s in %s, not %s in %s: use a new version name",
 					spec.Version, spec.Package, draft.ArtifactProperty.ImageId, draft.ArtifactProperty.RegionId, spec.SourceImage, spec.SourceRegion))
 			}
+			// Found before any copy: a release names only regions the draft
+			// supports (some of them is fine).
+			if extra := notIn(spec.Regions, draft.SupportRegionIds); len(extra) > 0 {
+				return "", permanent(cloud.CodeInvalidParameter, fmt.Errorf("draft version %s of package %s supports regions %v, not %v: distribute to the draft's regions or use a new version name",
+					spec.Version, spec.Package, draft.SupportRegionIds, extra))
+			}
 			return existing.ArtifactId, nil // a retried or resumed run: the draft is ours
 		}
 		req.ArtifactId = existing.ArtifactId
@@ -60,6 +66,47 @@ func (a *Packages) PrepareArtifactVersion(ctx context.Context, in PrepareVersion
 		return "", fromCloud(err)
 	}
 	return resp.ArtifactId, nil
+}
+
+// notIn returns the regions of a that b lacks.
+func notIn(a, b []string) []string {
+	var out []string
+	for _, r := range a {
+		if !slices.Contains(b, r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// FindPublishedImageVersion returns the result of the spec's version if an
+// earlier run published it from the same source image, nil if the version
+// is not published, and a VersionLocked error if it was published from
+// another image. A restart of a finished distribution answers with the
+// existing result instead of failing on the lock.
+func (a *Packages) FindPublishedImageVersion(ctx context.Context, spec model.DistributeSpec) (*model.DistributionResult, error) {
+	art, err := FindArtifact(ctx, a.Nest, spec.Package)
+	if err != nil || art == nil {
+		return nil, fromCloud(err)
+	}
+	v := findVersion(art, spec.Version)
+	if v == nil || v.Status != cloud.ArtifactAvailable {
+		return nil, nil
+	}
+	if art.ArtifactType != cloud.ArtifactEcsImage || v.ArtifactProperty.ImageId != spec.SourceImage || v.ArtifactProperty.RegionId != spec.SourceRegion {
+		return nil, permanent(ErrTypeVersionLocked, fmt.Errorf("version %s of package %s is already published from %s in %s and locked; publish a changed image as a new version",
+			spec.Version, spec.Package, v.ArtifactProperty.ImageId, v.ArtifactProperty.RegionId))
+	}
+	res := &model.DistributionResult{Package: spec.Package, Version: spec.Version, ArtifactID: art.ArtifactId, ImageIDs: v.ImageDelivery, AlreadyPublished: true}
+	if v.Permission != nil {
+		res.Permission = model.Permission{Visibility: v.Permission.Visibility, Accounts: v.Permission.AccountIds}
+	}
+	for _, r := range spec.Regions {
+		if _, ok := v.ImageDelivery[r]; !ok {
+			res.Dropped = append(res.Dropped, r)
+		}
+	}
+	return res, nil
 }
 
 // FindArtifact returns the caller's package named name, or nil.
@@ -111,6 +158,8 @@ type ReleaseInput struct {
 	ImageIDs    map[string]string
 	Permission  model.Permission
 	ClientToken string
+	// ReleaseToken is the publication's (StartPublication), if it holds one.
+	ReleaseToken string `json:",omitempty"`
 }
 
 // ReleaseArtifactVersion publishes the version with its region mapping and
@@ -121,8 +170,35 @@ func (a *Packages) ReleaseArtifactVersion(ctx context.Context, in ReleaseInput) 
 		VersionName:   in.Version,
 		ImageDelivery: in.ImageIDs,
 		Permission:    cloud.Permission{Visibility: in.Permission.Visibility, AccountIds: in.Permission.Accounts},
+		ReleaseToken:  in.ReleaseToken,
 		ClientToken:   in.ClientToken,
 	})
+	return fromCloud(err)
+}
+
+// PublicationInput names the version a publication holds and its token.
+type PublicationInput struct {
+	ArtifactID   string
+	Version      string
+	ReleaseToken string
+}
+
+// StartPublication makes the publication the one that may release the
+// version: a second publication of the same version (another workflow, the
+// console) is refused by the cloud (Artifact.VersionReleasing), as is a
+// published version (Artifact.VersionLocked). Neither can be retried.
+func (a *Packages) StartPublication(ctx context.Context, in PublicationInput) error {
+	_, err := a.Nest.StartArtifactRelease(ctx, &cloud.StartArtifactReleaseRequest{ArtifactId: in.ArtifactID, VersionName: in.Version, ReleaseToken: in.ReleaseToken})
+	return fromCloud(err)
+}
+
+// CancelPublication gives the version back to Draft after a failed or
+// aborted publication, so that a new one can start. A version gone is fine.
+func (a *Packages) CancelPublication(ctx context.Context, in PublicationInput) error {
+	_, err := a.Nest.CancelArtifactRelease(ctx, &cloud.CancelArtifactReleaseRequest{ArtifactId: in.ArtifactID, VersionName: in.Version, ReleaseToken: in.ReleaseToken})
+	if isNotFound(err) {
+		return nil
+	}
 	return fromCloud(err)
 }
 

@@ -65,13 +65,41 @@ func (a *PackageContent) LoadDraftVersion(ctx context.Context, in LoadVersionInp
 	if art.ArtifactType == cloud.ArtifactEcsImage {
 		return nil, permanent(ErrTypePackageType, fmt.Errorf("package %s is an ECS image package: publish it with %s", in.Package, model.DistributeWorkflowType))
 	}
-	if v.Status != cloud.ArtifactDraft {
+	if v.Status == cloud.ArtifactAvailable { // a Delivering version: StartRelease says whose it is
 		return nil, permanent(ErrTypeVersionLocked, fmt.Errorf("version %s of package %s is already %s and locked; publish changed content as a new version", in.Version, in.Package, v.Status))
 	}
 	return &PackageVersionInfo{
 		ArtifactID: art.ArtifactId, Type: art.ArtifactType, Status: v.Status, Regions: v.SupportRegionIds,
 		Content: ContentOf(v.ArtifactProperty),
 	}, nil
+}
+
+// FindPublishedContentVersion returns the result of a version an earlier
+// run published, or nil if the version is not published: a restart of a
+// finished publication answers with it instead of failing on the lock.
+func (a *PackageContent) FindPublishedContentVersion(ctx context.Context, in LoadVersionInput) (*model.PublishResult, error) {
+	art, err := FindArtifact(ctx, a.Nest, in.Package)
+	if err != nil || art == nil {
+		return nil, fromCloud(err)
+	}
+	v := findVersion(art, in.Version)
+	if v == nil || v.Status != cloud.ArtifactAvailable || art.ArtifactType == cloud.ArtifactEcsImage {
+		return nil, nil // LoadDraftVersion explains what is wrong
+	}
+	res := &model.PublishResult{Package: in.Package, Version: in.Version, Type: art.ArtifactType, ArtifactID: art.ArtifactId,
+		Delivery: v.Delivery, Endpoint: model.EndpointInternet, AlreadyPublished: true}
+	if art.ArtifactType == cloud.ArtifactFile {
+		res.Endpoint = model.EndpointInternal
+	}
+	if v.Permission != nil {
+		res.Permission = model.Permission{Visibility: v.Permission.Visibility, Accounts: v.Permission.AccountIds}
+	}
+	for _, r := range v.SupportRegionIds {
+		if _, ok := v.Delivery[r]; !ok {
+			res.Dropped = append(res.Dropped, r)
+		}
+	}
+	return res, nil
 }
 
 // ContentOf converts the cloud's property of a version.
@@ -171,17 +199,20 @@ type ReleaseContentInput struct {
 	Delivery    map[string]string
 	Permission  model.Permission
 	ClientToken string
+	// ReleaseToken is the publication's (StartPublication), if it holds one.
+	ReleaseToken string `json:",omitempty"`
 }
 
 // ReleaseContentVersion publishes the version with its region mapping and
 // locks it.
 func (a *PackageContent) ReleaseContentVersion(ctx context.Context, in ReleaseContentInput) error {
 	_, err := a.Nest.ReleaseArtifact(ctx, &cloud.ReleaseArtifactRequest{
-		ArtifactId:  in.ArtifactID,
-		VersionName: in.Version,
-		Delivery:    in.Delivery,
-		Permission:  cloud.Permission{Visibility: in.Permission.Visibility, AccountIds: in.Permission.Accounts},
-		ClientToken: in.ClientToken,
+		ArtifactId:   in.ArtifactID,
+		VersionName:  in.Version,
+		Delivery:     in.Delivery,
+		Permission:   cloud.Permission{Visibility: in.Permission.Visibility, AccountIds: in.Permission.Accounts},
+		ReleaseToken: in.ReleaseToken,
+		ClientToken:  in.ClientToken,
 	})
 	return fromCloud(err)
 }

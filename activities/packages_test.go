@@ -1,6 +1,7 @@
 package activities_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -109,4 +110,27 @@ func TestResolvePackagePermission(t *testing.T) {
 	_, err = sim.Client.CreateService(t.Context(), &cloud.CreateServiceRequest{Name: "shop", Visibility: cloud.VisibilityPublic, ArtifactIds: []string{artifactID}})
 	require.NoError(t, err)
 	require.Equal(t, model.Permission{Visibility: model.VisibilityPublic}, permission(), "one public service: public")
+}
+
+// A region list that does not match the existing draft is refused before
+// any copy (item 6), not at the release after copying.
+func TestPrepareRefusesDraftWithOtherRegions(t *testing.T) {
+	sim := cloudsimtest.Start(t)
+	env := activityEnv(t, sim)
+	var a *activities.Packages
+	_, err := env.ExecuteActivity(a.PrepareArtifactVersion, activities.PrepareVersionInput{Spec: packageSpec(), ClientToken: "p1"})
+	require.NoError(t, err)
+
+	spec := packageSpec()
+	spec.Regions = append(spec.Regions, "ap-northeast-1")
+	_, err = env.ExecuteActivity(a.PrepareArtifactVersion, activities.PrepareVersionInput{Spec: spec, ClientToken: "p2"})
+	require.ErrorContains(t, err, "distribute to the draft's regions")
+	require.True(t, appError(t, err).NonRetryable())
+
+	// Some of the draft's regions, in any order, are fine.
+	spec = packageSpec()
+	slices.Reverse(spec.Regions)
+	spec.Regions = spec.Regions[:1]
+	_, err = env.ExecuteActivity(a.PrepareArtifactVersion, activities.PrepareVersionInput{Spec: spec, ClientToken: "p3"})
+	require.NoError(t, err)
 }

@@ -13,6 +13,7 @@ type Cloud interface {
 	cloud.ECS
 	cloud.ComputeNest
 	ScalingCloud // rolling updates (rollout.go)
+	cloud.RollingUpdateTasks
 	// The container service and load balancing come through their own
 	// client types: their method names clash with Compute Nest's.
 	Containers() *cloud.ContainersClient
@@ -33,6 +34,7 @@ func Register(r worker.ActivityRegistry, c Cloud, opts Options) {
 	r.RegisterActivity(&Images{ECS: c, PollInterval: opts.PollInterval})
 	r.RegisterActivity(&Packages{Nest: c})
 	r.RegisterActivity(&Rollouts{Cloud: c, PollInterval: opts.PollInterval})
+	r.RegisterActivity(&RolloutTasks{ESS: c})
 	r.RegisterActivity(&Deployments{ECS: c.Containers(), ELB: c.ELB(), PollInterval: opts.PollInterval})
 	r.RegisterActivity(&PackageContent{Nest: c, OSS: c, ACR: c})
 	r.RegisterActivity(&Builds{Cloud: c, PollInterval: opts.PollInterval})

@@ -18,6 +18,10 @@ type ComputeNest interface {
 	// ReleaseArtifact publishes a draft version with its region mapping and
 	// permission, and locks it: releasing it again fails with CodeArtifactLocked.
 	ReleaseArtifact(ctx context.Context, req *ReleaseArtifactRequest) (*ReleaseArtifactResponse, error)
+	// StartArtifactRelease and CancelArtifactRelease hold and give up the
+	// one publication of a version (locks.go).
+	StartArtifactRelease(ctx context.Context, req *StartArtifactReleaseRequest) (*StartArtifactReleaseResponse, error)
+	CancelArtifactRelease(ctx context.Context, req *CancelArtifactReleaseRequest) (*CancelArtifactReleaseResponse, error)
 	DeleteArtifact(ctx context.Context, req *DeleteArtifactRequest) (*DeleteArtifactResponse, error)
 	CreateService(ctx context.Context, req *CreateServiceRequest) (*CreateServiceResponse, error)
 	ListServices(ctx context.Context, req *ListServicesRequest) (*ListServicesResponse, error)
@@ -75,7 +79,7 @@ type Permission struct {
 type ArtifactVersion struct {
 	VersionName      string
 	Description      string
-	Status           string // Created (draft) | Available (published, locked)
+	Status           string // Created (draft) | Delivering (a publication holds it) | Available (published, locked)
 	ArtifactProperty ArtifactProperty
 	SupportRegionIds []string
 	// ImageDelivery maps each delivered region to its image ID.
@@ -144,7 +148,10 @@ type ReleaseArtifactRequest struct {
 	ImageDelivery map[string]string `json:",omitempty"` // EcsImage
 	Delivery      map[string]string `json:",omitempty"` // File, AcrImage, HelmChart
 	Permission    Permission
-	ClientToken   string `json:",omitempty"`
+	// ReleaseToken is the publication's (StartArtifactRelease): required
+	// when the version is Delivering.
+	ReleaseToken string `json:",omitempty"`
+	ClientToken  string `json:",omitempty"`
 }
 
 type ReleaseArtifactResponse struct {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/imagefleet/imagefleet/cloud"
+	"github.com/imagefleet/imagefleet/model"
 )
 
 // ACR: Compute Nest's container registry. One registry serves every region
@@ -170,6 +171,9 @@ func (s *Server) pushChart(c *call, req *cloud.PushChartRequest) (*cloud.PushCha
 	}
 	if len(req.Content) == 0 {
 		return nil, invalidParam("Content (the packaged chart, .tgz) is required")
+	}
+	if err := model.CheckHelmChart(req.ChartName, req.Content); err != nil {
+		return nil, invalidParam("%s", err.Error())
 	}
 	if len(req.Content) > cloud.MaxObjectSize {
 		return nil, newError(http.StatusBadRequest, cloud.CodeEntityTooLarge, "the simulated registry stores charts of at most %d bytes, got %d", cloud.MaxObjectSize, len(req.Content))

@@ -19,6 +19,7 @@ import (
 //	exit N / exit /b N                                stop with exit code N
 //	sleep N / Start-Sleep [-Seconds] N / timeout /t N the run takes N s longer
 //
+// Statements are separated by new lines, ";", "&" and "&&" (outside quotes).
 // Everything else is ignored. A run takes 2 s plus its sleeps, scaled by
 // TimeScale; its exit code and output are fixed when the command starts and
 // shown once it has finished.
@@ -134,7 +135,7 @@ func (s *Server) runCommand(c *call, req *cloud.RunCommandRequest) (*cloud.RunCo
 // the statements the simulator understands (see the top of this file).
 func interpretScript(content string) (exit int, output string, extra time.Duration) {
 	var out []string
-	for line := range strings.Lines(content) {
+	for line := range statements(content) {
 		f := strings.Fields(line)
 		if len(f) == 0 {
 			continue
@@ -164,6 +165,35 @@ func interpretScript(content string) (exit int, output string, extra time.Durati
 		}
 	}
 	return 0, truncateOutput(out), extra
+}
+
+// statements yields the script's statements: its lines, each split at the
+// separators ";" (shell, PowerShell), "&" (cmd) and "&&" outside quotes,
+// so that "echo a; exit 3" exits 3.
+func statements(content string) func(yield func(string) bool) {
+	return func(yield func(string) bool) {
+		for line := range strings.Lines(content) {
+			start, quote := 0, rune(0)
+			for i, r := range line {
+				switch {
+				case quote != 0:
+					if r == quote {
+						quote = 0
+					}
+				case r == '"' || r == '\'':
+					quote = r
+				case r == ';' || r == '&':
+					if !yield(line[start:i]) {
+						return
+					}
+					start = i + 1
+				}
+			}
+			if !yield(line[start:]) {
+				return
+			}
+		}
+	}
 }
 
 func truncateOutput(lines []string) string {

@@ -25,6 +25,9 @@ var artifactTypes = []string{cloud.ArtifactEcsImage, cloud.ArtifactFile, cloud.A
 type artifactRecord struct {
 	cloud.Artifact
 	CreateTime time.Time
+	// ReleaseTokens holds, per Delivering version, the token of the one
+	// publication that may release it (locks.go). Never shown to callers.
+	ReleaseTokens map[string]string `json:",omitempty"`
 }
 
 type serviceRecord struct {
@@ -64,6 +67,8 @@ func (s *Server) registerComputeNest() {
 	registerQuery(s, "GetArtifact", s.getArtifact)
 	registerQuery(s, "ListArtifacts", s.listArtifacts)
 	registerMutation(s, "ReleaseArtifact", s.releaseArtifact)
+	registerMutation(s, "StartArtifactRelease", s.startArtifactRelease)
+	registerMutation(s, "CancelArtifactRelease", s.cancelArtifactRelease)
 	registerMutation(s, "DeleteArtifact", s.deleteArtifact)
 	registerMutation(s, "CreateService", s.createService)
 	registerQuery(s, "ListServices", s.listServices)
@@ -174,9 +179,7 @@ func checkVersionFields(req *cloud.CreateArtifactRequest) error {
 	if n := utf8.RuneCountInString(req.Description); n < model.MinDescriptionLen || n > model.MaxDescriptionLen {
 		errs = append(errs, fmt.Sprintf("Description must be %d–%d characters, got %d", model.MinDescriptionLen, model.MaxDescriptionLen, n))
 	}
-	if len(req.Tags) > model.MaxPackageTags {
-		errs = append(errs, fmt.Sprintf("at most %d tags, got %d", model.MaxPackageTags, len(req.Tags)))
-	}
+	errs = append(errs, model.CheckTags(req.Tags, model.MaxPackageTags)...)
 	if len(req.SupportRegionIds) == 0 {
 		errs = append(errs, "SupportRegionIds needs at least one region")
 	} else if err := model.CheckRegions(req.SupportRegionIds); err != nil {
@@ -268,6 +271,9 @@ func (s *Server) releaseArtifact(c *call, req *cloud.ReleaseArtifactRequest) (*c
 	if v.Status == cloud.ArtifactAvailable {
 		return nil, lockedError(v.VersionName, a.Name)
 	}
+	if err := a.checkReleaseToken(v.VersionName, req.ReleaseToken); err != nil {
+		return nil, err
+	}
 	if err := s.checkPermission(req.Permission); err != nil {
 		return nil, err
 	}
@@ -289,6 +295,7 @@ func (s *Server) releaseArtifact(c *call, req *cloud.ReleaseArtifactRequest) (*c
 	perm := req.Permission
 	perm.AccountIds = slices.Sorted(slices.Values(perm.AccountIds))
 	v.Status, v.ImageDelivery, v.Delivery, v.Permission, v.ReleaseTime = cloud.ArtifactAvailable, maps.Clone(req.ImageDelivery), maps.Clone(req.Delivery), &perm, c.now
+	delete(a.ReleaseTokens, v.VersionName)
 	c.touch(c.st.Artifacts, a.ArtifactId)
 	c.record(v.ArtifactProperty.RegionId, "Artifact", a.ArtifactId,
 		fmt.Sprintf("version %s of package %s released: %s, %d regions", v.VersionName, a.Name, perm.Visibility, max(len(v.ImageDelivery), len(v.Delivery))))
@@ -372,6 +379,7 @@ func (s *Server) deleteArtifact(c *call, req *cloud.DeleteArtifactRequest) (*clo
 	}
 	removed := a.Versions[i]
 	a.Versions = slices.Delete(a.Versions, i, i+1)
+	delete(a.ReleaseTokens, removed.VersionName) // a deleted version's publication is over
 	c.removeVersionContent(a, removed)
 	c.record("", "Artifact", a.ArtifactId, fmt.Sprintf("version %s of package %s deleted", req.VersionName, a.Name))
 	return &cloud.DeleteArtifactResponse{}, nil

@@ -495,6 +495,10 @@ func (s *Server) createTaskSet(c *call, req *cloud.CreateTaskSetRequest) (*cloud
 	if err := c.checkTaskSetLoadBalancers(req.LoadBalancers); err != nil {
 		return nil, err
 	}
+	if other := c.deploymentInProgress(svc, req.ExternalId); other != nil { // locks.go
+		return nil, newError(http.StatusBadRequest, cloud.CodeDeploymentInProgress,
+			"service %s has a deployment in progress: task set %s (external ID %q) is not primary yet or not removed; finish or abort that deployment first", svc.ServiceName, other.Id, other.ExternalId)
+	}
 	c.purgeDrained(svc)
 	id := c.newTaskSetID()
 	cl := c.st.Clusters[svc.ClusterArn]

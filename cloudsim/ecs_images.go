@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/model"
@@ -18,9 +17,9 @@ import (
 const (
 	defaultPageSize   = 50
 	maxPageSize       = 100
-	maxShareAccounts  = 50
-	maxImageTags      = 20
-	maxDescriptionLen = 256
+	maxShareAccounts  = model.MaxImageShareAccounts
+	maxImageTags      = model.MaxImageTags
+	maxDescriptionLen = model.MaxImageDescriptionLen
 )
 
 // imageRecord is a stored image. Its owner alias, status and progress are not
@@ -298,6 +297,9 @@ func (s *Server) deleteImage(c *call, req *cloud.DeleteImageRequest) (*cloud.Del
 	if st == cloud.ImageCreating {
 		return nil, newError(http.StatusBadRequest, cloud.CodeIncorrectStatus, "image %s is Creating: cancel the copy with CancelCopyImage instead", img.ImageId)
 	}
+	if err := c.managedImageError(img.RegionId, img.ImageId); err != nil {
+		return nil, err
+	}
 	img.Deleted, img.DeletedTime = true, c.now
 	c.touch(c.st.Images, imageKey(img.RegionId, img.ImageId))
 	c.record(img.RegionId, "Image", img.ImageId, "deleted ("+st+")")
@@ -311,6 +313,9 @@ func (s *Server) modifyImageSharePermission(c *call, req *cloud.ModifyImageShare
 	}
 	if st, _ := img.status(c.now); st != cloud.ImageAvailable {
 		return nil, newError(http.StatusBadRequest, cloud.CodeIncorrectStatus, "image %s is %s; only an Available image can be shared", img.ImageId, st)
+	}
+	if err := c.managedImageError(img.RegionId, img.ImageId); err != nil {
+		return nil, err
 	}
 	for _, a := range slices.Concat(req.AddAccount, req.RemoveAccount) {
 		switch {
@@ -363,14 +368,8 @@ func (s *Server) describeImageSharePermission(c *call, req *cloud.DescribeImageS
 // checkImageAttributes checks the name, description and tags a new image
 // gets (CopyImage, CreateImage); prefix is the request's field prefix.
 func checkImageAttributes(prefix, name, description string, tags map[string]string) error {
-	if n := utf8.RuneCountInString(name); name != "" && (n < 2 || n > 128) {
-		return invalidParam("%sImageName must be 2–128 characters, got %d", prefix, n)
-	}
-	if n := utf8.RuneCountInString(description); n > maxDescriptionLen {
-		return invalidParam("%sDescription must be at most %d characters, got %d", prefix, maxDescriptionLen, n)
-	}
-	if len(tags) > maxImageTags {
-		return invalidParam("at most %d tags, got %d", maxImageTags, len(tags))
+	if problems := model.CheckImageAttributes(prefix, name, description, tags); len(problems) > 0 {
+		return invalidParam("%s", strings.Join(problems, "; "))
 	}
 	return nil
 }

@@ -64,6 +64,7 @@ func (g *scalingGroupRecord) view() cloud.ScalingGroup {
 }
 
 func (s *Server) registerAutoScaling() {
+	s.registerRollingUpdateTasks() // one task per group (ess_tasks.go)
 	registerQuery(s, "DescribeScalingGroups", s.describeScalingGroups)
 	registerQuery(s, "DescribeScalingInstances", s.describeScalingInstances)
 	registerQuery(s, "DescribeScalingActivities", s.describeScalingActivities)

@@ -118,6 +118,18 @@ var systemComponents = []cloud.ImageComponent{
 // which names no test component.
 const DefaultTestComponent = "acs:check-boot"
 
+// DefaultWindowsTestComponent is DefaultTestComponent for a Windows source.
+const DefaultWindowsTestComponent = "acs:windows-check-boot"
+
+// DefaultTestComponentFor is the default test of a template whose source
+// image runs osType: a Linux test cannot run on Windows.
+func DefaultTestComponentFor(osType string) string {
+	if osType == cloud.OSWindows {
+		return DefaultWindowsTestComponent
+	}
+	return DefaultTestComponent
+}
+
 func findSystemComponent(name string) (cloud.ImageComponent, bool) {
 	i := slices.IndexFunc(systemComponents, func(c cloud.ImageComponent) bool { return c.ComponentName == name })
 	if i < 0 {
@@ -457,7 +469,8 @@ func (s *Server) createImagePipeline(c *call, req *cloud.CreateImagePipelineRequ
 			return nil, newError(http.StatusBadRequest, cloud.CodePipelineNameExists, "an image template named %q exists in %s: %s", req.Name, req.RegionId, p.ImagePipelineId)
 		}
 	}
-	if _, err := c.baseImage(req.RegionId, req.BaseImageType, req.BaseImage); err != nil {
+	base, err := c.baseImage(req.RegionId, req.BaseImageType, req.BaseImage)
+	if err != nil {
 		return nil, err
 	}
 	if err := checkComponents("BuildContent", req.BuildContent, cloud.ComponentBuild); err != nil {
@@ -519,7 +532,7 @@ func (s *Server) createImagePipeline(c *call, req *cloud.CreateImagePipelineRequ
 		CreationTime: c.now,
 	}
 	if p.TestMode && len(p.TestContent) == 0 {
-		p.TestContent = []cloud.Component{{ComponentName: DefaultTestComponent}}
+		p.TestContent = []cloud.Component{{ComponentName: DefaultTestComponentFor(base.OSType)}}
 	}
 	if len(p.ToRegionIds) == 0 {
 		p.ToRegionIds = []string{req.RegionId}

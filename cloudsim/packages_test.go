@@ -248,7 +248,7 @@ func registryDraft(t *testing.T, env *cloudsimtest.Env, typ, name string) (id st
 	if typ == cloud.ArtifactHelmChart {
 		repo, tag = "web-chart", "0.1.0"
 		_, err := env.Client.PushChart(ctx, &cloud.PushChartRequest{RegionId: cloudsim.SeedRegion, Namespace: tok.Namespace, RepoName: repo, Tag: tag,
-			ChartName: "web-chart-0.1.0.tgz", Content: []byte("chart tgz"), AuthorizationToken: tok.AuthorizationToken})
+			ChartName: "web-chart-0.1.0.tgz", Content: []byte("\x1f\x8bchart tgz"), AuthorizationToken: tok.AuthorizationToken})
 		ok(t, err)
 	} else {
 		_, err := env.Client.PushImage(ctx, &cloud.PushImageRequest{RegionId: cloudsim.SeedRegion, Namespace: tok.Namespace, RepoName: repo, Tag: tag,
@@ -276,7 +276,7 @@ func TestRegistryPackagesDraftPublishAndPermissions(t *testing.T) {
 				if err == nil && resp.Endpoint != cloud.EndpointInternet {
 					t.Fatalf("pulled over %s", resp.Endpoint)
 				}
-				if err == nil && typ == cloud.ArtifactHelmChart && string(resp.Content) != "chart tgz" {
+				if err == nil && typ == cloud.ArtifactHelmChart && string(resp.Content) != "\x1f\x8bchart tgz" {
 					t.Fatalf("chart content %q", resp.Content)
 				}
 				return err

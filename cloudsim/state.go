@@ -35,7 +35,9 @@ type state struct {
 	SLBs          map[string]*slbRecord          // by LoadBalancerId
 	OOSExecutions map[string]*executionRecord    // by ExecutionId
 	OOSInstalled  map[string]map[string]string   // instance → package → version
-	Events        []cloud.Event                  `json:",omitempty"`
+	// RollingUpdateTasks by TaskId (ess_tasks.go).
+	RollingUpdateTasks map[string]*rollingUpdateTaskRecord
+	Events             []cloud.Event `json:",omitempty"`
 
 	// The container service and load balancing (containers.go, elb.go),
 	// each keyed by ARN.
@@ -108,6 +110,9 @@ func (st *state) init() {
 	}
 	if st.ScalingGroups == nil {
 		st.ScalingGroups = map[string]*scalingGroupRecord{}
+	}
+	if st.RollingUpdateTasks == nil {
+		st.RollingUpdateTasks = map[string]*rollingUpdateTaskRecord{}
 	}
 	if st.SLBs == nil {
 		st.SLBs = map[string]*slbRecord{}

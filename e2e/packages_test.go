@@ -22,7 +22,7 @@ func TestPackagesWithStarter(t *testing.T) {
 	file := filepath.Join(dir, "install.tar.gz")
 	require.NoError(t, os.WriteFile(file, []byte("install v1"), 0o644))
 	chart := filepath.Join(dir, "web-0.1.0.tgz")
-	require.NoError(t, os.WriteFile(chart, []byte("chart v1"), 0o644))
+	require.NoError(t, os.WriteFile(chart, []byte("\x1f\x8bchart v1"), 0o644)) // gzip magic: a packaged chart
 	common := []string{"--version", "v1_0", "--description", "end-to-end package", "--source-region", cloudsim.SeedRegion}
 
 	for _, c := range []struct {

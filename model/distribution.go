@@ -64,6 +64,11 @@ type DistributeSpec struct {
 	// ImageName names the copies (default <package>_<version>), e.g. an
 	// image build's <prefix>_<executionId>.
 	ImageName string `json:"imageName,omitempty"`
+	// ShareAccounts are accounts the copies are shared with before the
+	// release, besides what the package's services grant (an image build's
+	// shared accounts): once published, the copies are the service's and
+	// cannot be re-shared.
+	ShareAccounts []string `json:"shareAccounts,omitempty"`
 }
 
 // CopyName is the name of the copies.
@@ -97,7 +102,12 @@ func ValidVersionName(name string) bool { return versionNameRE.MatchString(name)
 
 // Validate checks the spec without calling the cloud. It reports every
 // problem at once so that a user fixes a spec in one go.
-func (s DistributeSpec) Validate() error {
+func (s DistributeSpec) Validate() error { return s.ValidateVersion(true) }
+
+// ValidateVersion checks what a package version of any type needs (names,
+// description, tags, regions) and, with imageCopies, the ECS image rules the
+// copies of an image package's distribution must meet.
+func (s DistributeSpec) ValidateVersion(imageCopies bool) error {
 	var errs []error
 	if !packageNameRE.MatchString(s.Package) {
 		errs = append(errs, fmt.Errorf("package name %q must be 3–128 characters of letters, digits and underscore", s.Package))
@@ -108,8 +118,8 @@ func (s DistributeSpec) Validate() error {
 	if n := utf8.RuneCountInString(s.Description); n < MinDescriptionLen || n > MaxDescriptionLen {
 		errs = append(errs, fmt.Errorf("description must be %d–%d characters, got %d", MinDescriptionLen, MaxDescriptionLen, n))
 	}
-	if len(s.Tags) > MaxPackageTags {
-		errs = append(errs, fmt.Errorf("at most %d tags, got %d", MaxPackageTags, len(s.Tags)))
+	for _, p := range CheckTags(s.Tags, MaxPackageTags) {
+		errs = append(errs, errors.New(p))
 	}
 	if s.SourceImage == "" {
 		errs = append(errs, errors.New("source image is required"))
@@ -122,8 +132,19 @@ func (s DistributeSpec) Validate() error {
 	} else if err := CheckRegions(s.Regions); err != nil {
 		errs = append(errs, err)
 	}
-	if n := utf8.RuneCountInString(s.ImageName); s.ImageName != "" && (n < 2 || n > 128) {
-		errs = append(errs, fmt.Errorf("image name must be 2–128 characters, got %d", n))
+	// Each copy gets the copy name and the description: the image rules
+	// apply to them before anything is created, not after every copy failed.
+	copyName := s.ImageName
+	if copyName == "" && packageNameRE.MatchString(s.Package) && versionNameRE.MatchString(s.Version) {
+		copyName = s.CopyName() // else the name problems are reported above
+	}
+	if imageCopies {
+		for _, p := range CheckImageAttributes("", copyName, s.Description, nil) {
+			errs = append(errs, fmt.Errorf("the regions' image copies: %s (imageName defaults to <package>_<version>)", p))
+		}
+	}
+	if len(s.ShareAccounts) > MaxImageShareAccounts {
+		errs = append(errs, fmt.Errorf("shareAccounts: an image can be shared with at most %d accounts, got %d", MaxImageShareAccounts, len(s.ShareAccounts)))
 	}
 	if s.CopyAttempts < 0 || s.CopyAttempts > maxCopyAttemptsAllowed {
 		errs = append(errs, fmt.Errorf("copyAttempts must be 0 (default %d) to %d", DefaultCopyAttempts, maxCopyAttemptsAllowed))
@@ -216,6 +237,8 @@ type DistributionProgress struct {
 	// LastRefusal is the most recent operator command that was refused, with
 	// its reason (signals cannot answer, so they leave it here).
 	LastRefusal string `json:"lastRefusal,omitempty"`
+	// Error is why the run failed or was refused.
+	Error string `json:"error,omitempty"`
 }
 
 // Region returns the progress entry of region, or nil. The entry is shared
@@ -238,4 +261,7 @@ type DistributionResult struct {
 	ImageIDs   map[string]string `json:"imageIds"`
 	Dropped    []string          `json:"dropped,omitempty"`
 	Permission Permission        `json:"permission"`
+	// AlreadyPublished says that this run found the version published by an
+	// earlier run and answered with it, changing nothing.
+	AlreadyPublished bool `json:"alreadyPublished,omitempty"`
 }

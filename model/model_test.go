@@ -73,3 +73,57 @@ func TestRegions(t *testing.T) {
 	require.GreaterOrEqual(t, len(Regions), 20)
 	require.NoError(t, CheckRegions(RegionIDs()))
 }
+
+// Limits the cloud applies to the copies are checked by the spec (item 6).
+func TestDistributeSpecChecksTheCopiesLimits(t *testing.T) {
+	long := func(n int) string { return strings.Repeat("a", n) }
+	spec := func(f func(*DistributeSpec)) DistributeSpec {
+		s := DistributeSpec{Package: "webapp", Version: "v1_0_0", Description: "web tier image", SourceRegion: "cn-hangzhou",
+			SourceImage: "m-1", Regions: []string{"cn-shanghai"}}
+		f(&s)
+		return s
+	}
+	for name, tc := range map[string]struct {
+		spec DistributeSpec
+		want string
+	}{
+		"description of 257": {spec(func(s *DistributeSpec) { s.Description = long(257) }), "Description must be at most 256 characters, got 257"},
+		"description of 500": {spec(func(s *DistributeSpec) { s.Description = long(500) }), "Description must be at most 256"},
+		"128+50 name":        {spec(func(s *DistributeSpec) { s.Package, s.Version = long(128), long(50) }), "ImageName must be 2–128 characters, got 179"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := tc.spec.Validate()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+		})
+	}
+	ok := spec(func(s *DistributeSpec) { s.Description = long(256); s.Package = long(77); s.Version = long(50) })
+	if err := ok.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// item 14: an empty tag key and a chart that is not packaged are refused.
+func TestTagsAndChartRules(t *testing.T) {
+	if p := CheckTags(map[string]string{"": "v"}, 20); len(p) != 1 || !strings.Contains(p[0], "must not be empty") {
+		t.Fatalf("empty key: %v", p)
+	}
+	if p := CheckTags(map[string]string{"team": "web"}, 20); len(p) != 0 {
+		t.Fatal(p)
+	}
+	spec := DistributeSpec{Package: "webapp", Version: "v1_0_0", Description: "web tier image", SourceRegion: "cn-hangzhou",
+		SourceImage: "m-1", Regions: []string{"cn-shanghai"}, Tags: map[string]string{"": "v"}}
+	if err := spec.Validate(); err == nil || !strings.Contains(err.Error(), "tag key must not be empty") {
+		t.Fatal(err)
+	}
+	if err := CheckHelmChart("notes.txt", []byte("hello")); err == nil || !strings.Contains(err.Error(), ".tgz") {
+		t.Fatal(err)
+	}
+	if err := CheckHelmChart("web.tgz", []byte("hello")); err == nil || !strings.Contains(err.Error(), "gzip") {
+		t.Fatal(err)
+	}
+	if err := CheckHelmChart("web-0.1.0.tgz", []byte{0x1f, 0x8b, 8, 0}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -123,6 +123,7 @@ type PublishProgress struct {
 	WaitingFor  string             `json:"waitingFor,omitempty"`
 	Permission  *Permission        `json:"permission,omitempty"`
 	LastRefusal string             `json:"lastRefusal,omitempty"`
+	Error       string             `json:"error,omitempty"` // why the run failed or was refused
 }
 
 // Region returns the progress entry of region, or nil.
@@ -148,6 +149,9 @@ type PublishResult struct {
 	Endpoint   string     `json:"endpoint"`
 	Dropped    []string   `json:"dropped,omitempty"`
 	Permission Permission `json:"permission"`
+	// AlreadyPublished: an earlier run published the version; this one
+	// answered with it and changed nothing.
+	AlreadyPublished bool `json:"alreadyPublished,omitempty"`
 }
 
 // Endpoints of delivered content.

@@ -101,6 +101,12 @@ func (a *app) sendCommand(ctx context.Context, workflowID, name string, payload 
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	// An update sent while no worker runs waits in the server and is
+	// applied whenever a worker comes back, long after the user gave up on
+	// it: without a worker, the command is not sent at all.
+	if err := noWorker(ctx, c); err != nil {
+		return err
+	}
 	handle, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   workflowID,
 		UpdateName:   name,
@@ -126,6 +132,25 @@ func (a *app) sendCommand(ctx context.Context, workflowID, name string, payload 
 		// command may not even have arrived, so it was not refused.
 		return fmt.Errorf("send %s to %s: %w", name, workflowID, err)
 	}
+}
+
+// workerSeen is how recently a worker must have polled the task queue for
+// a command to be sent.
+const workerSeen = 2 * time.Minute
+
+// noWorker refuses a command when no worker has polled the imagefleet task
+// queue lately (exit code 1: nothing was sent).
+func noWorker(ctx context.Context, c client.Client) error {
+	resp, err := c.DescribeTaskQueue(ctx, model.TaskQueue, enums.TASK_QUEUE_TYPE_WORKFLOW)
+	if err != nil {
+		return fmt.Errorf("describe task queue %s: %w", model.TaskQueue, err)
+	}
+	for _, p := range resp.GetPollers() {
+		if time.Since(p.GetLastAccessTime().AsTime()) < workerSeen {
+			return nil
+		}
+	}
+	return fmt.Errorf("no worker has polled task queue %s in the last %s: start one (bin/worker); the command was not sent", model.TaskQueue, workerSeen)
 }
 
 // startRequest is what starting any imagefleet run needs.

@@ -4,12 +4,19 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/mocks"
 	"go.temporal.io/sdk/temporal"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/imagefleet/imagefleet/model"
 )
 
 func exitCode(t *testing.T, err error) int {
@@ -47,6 +54,7 @@ func TestSendCommandExitCodes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := &mocks.Client{}
+			withWorker(c, time.Now())
 			if tc.handle != nil {
 				c.On("UpdateWorkflow", mock.Anything, mock.Anything).Return(tc.handle(), nil)
 			} else {
@@ -61,4 +69,23 @@ func TestSendCommandExitCodes(t *testing.T) {
 			require.Equal(t, tc.want, exitCode(t, err), "%v", err)
 		})
 	}
+}
+
+// withWorker makes c's task queue show a worker that polled at seen.
+func withWorker(c *mocks.Client, seen time.Time) {
+	c.On("DescribeTaskQueue", mock.Anything, model.TaskQueue, enums.TASK_QUEUE_TYPE_WORKFLOW).Return(&workflowservice.DescribeTaskQueueResponse{
+		Pollers: []*taskqueuepb.PollerInfo{{LastAccessTime: timestamppb.New(seen), Identity: "worker"}},
+	}, nil)
+}
+
+// item 13: with no worker running, a command is not sent (it would wait in
+// the server and be applied whenever a worker came back).
+func TestCommandNotSentWithoutAWorker(t *testing.T) {
+	c := &mocks.Client{}
+	withWorker(c, time.Now().Add(-time.Hour))
+	a := &app{temporal: c, namespace: "default"}
+	err := a.sendCommand(context.Background(), "bluegreen/demo/web", "promote", struct{}{})
+	require.ErrorContains(t, err, "no worker has polled task queue imagefleet")
+	require.Equal(t, exitFailed, exitCode(t, err))
+	c.AssertNotCalled(t, "UpdateWorkflow", mock.Anything, mock.Anything)
 }

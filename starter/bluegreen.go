@@ -12,11 +12,11 @@ import (
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/temporal"
-	"sigs.k8s.io/yaml"
 
 	"github.com/imagefleet/imagefleet/activities"
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/cloudsim"
+	"github.com/imagefleet/imagefleet/internal/specfile"
 	"github.com/imagefleet/imagefleet/model"
 )
 
@@ -128,8 +128,8 @@ func loadBlueGreenSpec(file string, flags model.BlueGreenSpec, steps string, cmd
 		if err != nil {
 			return spec, invalid("read spec: %w", err)
 		}
-		if err := yaml.UnmarshalStrict(data, &spec); err != nil {
-			return spec, invalid("spec %s: %w", file, err)
+		if err := specfile.Decode(file, data, &spec); err != nil {
+			return spec, invalid("%w", err)
 		}
 	}
 	set := cmd.Flags().Changed

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/imagefleet/imagefleet/cloud"
+	"github.com/imagefleet/imagefleet/internal/specfile"
 	"github.com/imagefleet/imagefleet/model"
 )
 
@@ -60,8 +61,8 @@ The spec is checked before anything is created.`,
 				return invalid("read spec: %w", err)
 			}
 			var spec model.TemplateSpec
-			if err := yaml.UnmarshalStrict(data, &spec); err != nil {
-				return invalid("spec %s: %w", specFile, err)
+			if err := specfile.Decode(specFile, data, &spec); err != nil {
+				return invalid("%w", err)
 			}
 			if spec.Region == "" {
 				spec.Region = defaultBuildRegion
@@ -421,8 +422,8 @@ func buildRetryStepCommand(a *app) *cobra.Command {
 				if err != nil {
 					return invalid("read components: %w", err)
 				}
-				if err := yaml.UnmarshalStrict(data, &cmdIn.Components); err != nil {
-					return invalid("components %s: %w", componentsFile, err)
+				if err := specfile.Decode(componentsFile, data, &cmdIn.Components); err != nil {
+					return invalid("%w", err)
 				}
 				if err := cmdIn.Validate(); err != nil {
 					return invalid("%w", err)

@@ -12,10 +12,10 @@ import (
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/temporal"
-	"sigs.k8s.io/yaml"
 
 	"github.com/imagefleet/imagefleet/activities"
 	"github.com/imagefleet/imagefleet/cloud"
+	"github.com/imagefleet/imagefleet/internal/specfile"
 	"github.com/imagefleet/imagefleet/model"
 )
 
@@ -81,8 +81,8 @@ func loadSpec(file string, flags model.DistributeSpec, cmd *cobra.Command) (mode
 		if err != nil {
 			return spec, invalid("read spec: %w", err)
 		}
-		if err := yaml.UnmarshalStrict(data, &spec); err != nil {
-			return spec, invalid("spec %s: %w", file, err)
+		if err := specfile.Decode(file, data, &spec); err != nil {
+			return spec, invalid("%w", err)
 		}
 	}
 	set := cmd.Flags().Changed

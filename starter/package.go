@@ -80,7 +80,7 @@ func (f *versionFlags) check(typ string) error {
 	var errs []string
 	spec := model.DistributeSpec{Package: f.pkg, Version: f.version, Description: f.description, Tags: f.tags,
 		SourceRegion: f.sourceRegion, SourceImage: "-", Regions: f.regions}
-	if err := spec.Validate(); err != nil {
+	if err := spec.ValidateVersion(typ == model.PackageEcsImage); err != nil {
 		var inv *model.InvalidSpecError
 		if errors.As(err, &inv) {
 			for _, e := range inv.Errs {
@@ -106,6 +106,13 @@ func (f *versionFlags) check(typ string) error {
 		need("chart", f.chart)
 		need("repo", f.repo)
 		need("repo-tag", f.repoTag)
+		if f.chart != "" {
+			if data, err := os.ReadFile(f.chart); err != nil {
+				errs = append(errs, "read --chart: "+err.Error())
+			} else if err := model.CheckHelmChart(f.chart, data); err != nil {
+				errs = append(errs, err.Error())
+			}
+		}
 	}
 	if len(errs) > 0 {
 		return invalid("%s", strings.Join(errs, "; "))
@@ -839,7 +846,7 @@ distributed to. The mapping is reported on stderr.`,
 			if err != nil {
 				return invalid("%w", err)
 			}
-			out, reps, err := templates.Render(format, data, image)
+			out, reps, err := templates.RenderFile(file, format, data, image)
 			if err != nil {
 				return invalid("template %s: %w", file, err)
 			}

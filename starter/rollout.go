@@ -231,11 +231,11 @@ func rolloutStatusCommand(a *app) *cobra.Command {
 			fmt.Fprintln(out)
 			switch {
 			case all || q != (model.InstancesQuery{}) || st.Counts.Total <= smallTask:
-				if err := a.printInstancePages(cmd.Context(), out, id, q, all || q == (model.InstancesQuery{})); err != nil {
+				if err := a.printInstancePages(cmd.Context(), out, id, st.TaskType, q, all || q == (model.InstancesQuery{})); err != nil {
 					return err
 				}
 			case len(st.FailedInstances) > 0:
-				printInstances(out, st.FailedInstances)
+				printInstances(out, st.TaskType, st.FailedInstances)
 				if more := st.FailedTotal - len(st.FailedInstances); more > 0 {
 					fmt.Fprintf(out, "… and %d more failed instances: starter rollout status %s --failed\n", more, args[0])
 				}
@@ -278,14 +278,14 @@ func (a *app) instancePage(ctx context.Context, id, runID string, q model.Instan
 }
 
 // printInstancePages prints the instance rows of one page (all: every page).
-func (a *app) printInstancePages(ctx context.Context, out io.Writer, id string, q model.InstancesQuery, all bool) error {
+func (a *app) printInstancePages(ctx context.Context, out io.Writer, id, taskType string, q model.InstancesQuery, all bool) error {
 	shown := 0
 	for {
 		page, err := a.instancePage(ctx, id, "", q)
 		if err != nil {
 			return err
 		}
-		printInstances(out, page.Instances)
+		printInstances(out, taskType, page.Instances)
 		shown += len(page.Instances)
 		if page.NextPageToken == "" {
 			fmt.Fprintf(out, "%d instance(s)\n", page.Total)
@@ -362,7 +362,7 @@ func orNone(s []string) string {
 	return ""
 }
 
-func printInstances(out io.Writer, instances []model.InstanceProgress) {
+func printInstances(out io.Writer, taskType string, instances []model.InstanceProgress) {
 	tw := tabwriter.NewWriter(out, 0, 2, 2, ' ', 0)
 	fmt.Fprintln(tw, "INSTANCE\tBATCH\tSTATE\tATTEMPTS\tDECISION\tEXIT\tOUTPUT / ERROR")
 	for _, in := range instances {
@@ -373,7 +373,11 @@ func printInstances(out io.Writer, instances []model.InstanceProgress) {
 				text += " | " + o
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\t%d\t%s\n", in.InstanceID, in.Batch, in.State, in.Attempts, in.Decision, in.ExitCode, text)
+		exit := "-" // an image update runs no command: it has no exit code
+		if taskType != model.TaskImage && in.Attempts > 0 {
+			exit = fmt.Sprint(in.ExitCode)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\t%s\t%s\n", in.InstanceID, in.Batch, in.State, in.Attempts, in.Decision, exit, text)
 	}
 	_ = tw.Flush()
 }

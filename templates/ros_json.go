@@ -5,15 +5,20 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+
+	"github.com/imagefleet/imagefleet/internal/specfile"
 )
 
 // renderJSON parses the ROS template with encoding/json's tokenizer, which
 // gives the byte range of every value, and splices the new image IDs into
 // the original text: key order, spacing and everything else stay as written.
-func renderJSON(data []byte, imageID string) ([]byte, []Replacement, error) {
+func renderJSON(name string, data []byte, imageID string) ([]byte, []Replacement, error) {
+	if !json.Valid(data) {
+		return nil, nil, fmt.Errorf("parse ROS JSON template: %w", specfile.JSONError(name, data, json.Unmarshal(data, new(any))))
+	}
 	top, err := objectMembers(data, 0)
 	if err != nil {
-		return nil, nil, fmt.Errorf("parse ROS JSON template: %w", err)
+		return nil, nil, fmt.Errorf("parse ROS JSON template %s: %w", name, err)
 	}
 	res := findMember(top, "Resources")
 	if res == nil {

@@ -7,14 +7,19 @@ import (
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/imagefleet/imagefleet/internal/specfile"
 )
 
 // renderYAML edits the ROS template's node tree, so comments and key order
 // survive; the output is re-indented with two spaces.
-func renderYAML(data []byte, imageID string) ([]byte, []Replacement, error) {
+func renderYAML(name string, data []byte, imageID string) ([]byte, []Replacement, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, nil, fmt.Errorf("parse ROS YAML template: %w", err)
+		return nil, nil, fmt.Errorf("parse ROS YAML template: %w", specfile.YAMLError(name, data, err, func(b []byte) error {
+			var n yaml.Node
+			return yaml.Unmarshal(b, &n)
+		}))
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 		return nil, nil, fmt.Errorf("a ROS template is a YAML mapping")

@@ -113,6 +113,12 @@ var ErrNoImageReference = errors.New("the template has no image ID of a covered 
 // It refuses the whole template (all non-literal references reported at
 // once) if any reference is not a static literal.
 func Render(format Format, data []byte, imageID string) ([]byte, []Replacement, error) {
+	return RenderFile("template", format, data, imageID)
+}
+
+// RenderFile is Render for the file name: syntax errors name it, with the
+// line (and column) of the problem.
+func RenderFile(name string, format Format, data []byte, imageID string) ([]byte, []Replacement, error) {
 	if imageID == "" {
 		return nil, nil, errors.New("no image ID to map to")
 	}
@@ -123,11 +129,11 @@ func Render(format Format, data []byte, imageID string) ([]byte, []Replacement, 
 	)
 	switch format {
 	case ROSYAML:
-		out, reps, err = renderYAML(data, imageID)
+		out, reps, err = renderYAML(name, data, imageID)
 	case ROSJSON:
-		out, reps, err = renderJSON(data, imageID)
+		out, reps, err = renderJSON(name, data, imageID)
 	case Terraform:
-		out, reps, err = renderHCL(data, imageID)
+		out, reps, err = renderHCL(name, data, imageID)
 	default:
 		return nil, nil, fmt.Errorf("unknown template format %q", format)
 	}

@@ -264,3 +264,25 @@ func TestDetectFormat(t *testing.T) {
 		t.Error("an unknown format was accepted")
 	}
 }
+
+// Syntax errors name the file and the problem's line (item 16).
+func TestSyntaxErrorsNameTheFileAndLine(t *testing.T) {
+	for name, tc := range map[string]struct {
+		file   string
+		format templates.Format
+		data   string
+		want   string
+	}{
+		"truncated json": {"web.json", templates.ROSJSON, "{\"Resources\": {\n  \"Web\": {", "web.json:2:11: invalid JSON: the document ends before"},
+		"yaml indent": {"web.yaml", templates.ROSYAML, "ROSTemplateFormatVersion: '2015-09-01'\nResources:\n  Web:\n    Type: ALIYUN::ECS::Instance\n    Properties:\n      ImageId: m-1\n     Bad: x\n",
+			"web.yaml:7: invalid YAML"},
+		"hcl": {"main.tf", templates.Terraform, "resource \"alicloud_instance\" \"web\" {\n  image_id = \n", "main.tf:2,"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, _, err := templates.RenderFile(tc.file, tc.format, []byte(tc.data), "m-2")
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

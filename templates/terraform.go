@@ -13,10 +13,10 @@ import (
 
 // renderHCL edits the Terraform configuration with hclwrite, which keeps
 // comments and layout; only the image_id expressions change.
-func renderHCL(data []byte, imageID string) ([]byte, []Replacement, error) {
+func renderHCL(name string, data []byte, imageID string) ([]byte, []Replacement, error) {
 	// hclsyntax first: it reports syntax errors with positions, and its
 	// expression tree tells a literal from a template with interpolations.
-	syn, diags := hclsyntax.ParseConfig(data, "template.tf", hcl.InitialPos)
+	syn, diags := hclsyntax.ParseConfig(data, name, hcl.InitialPos)
 	if diags.HasErrors() {
 		return nil, nil, fmt.Errorf("parse Terraform template: %s", diags.Error())
 	}

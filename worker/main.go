@@ -160,7 +160,8 @@ func run(ctx context.Context, o options) error {
 	// parallel rather than two per poll round trip.
 	pollers := worker.NewPollerBehaviorSimpleMaximum(worker.PollerBehaviorSimpleMaximumOptions{MaximumNumberOfPollers: 8})
 	w := worker.New(c, model.TaskQueue, worker.Options{WorkerStopTimeout: o.stopTimeout,
-		WorkflowTaskPollerBehavior: pollers, ActivityTaskPollerBehavior: pollers})
+		WorkflowTaskPollerBehavior: pollers, ActivityTaskPollerBehavior: pollers,
+		Interceptors: workflows.Interceptors()})
 	workflows.Register(w)
 	activities.Register(w, cloudClient, activities.Options{PollInterval: o.pollInterval})
 	logger.Info().Str("taskQueue", model.TaskQueue).Str("cloud", cloudClient.Endpoint()).Str("namespace", opts.Namespace).

@@ -64,7 +64,12 @@ type blueGreen struct {
 	aborted          bool
 	committed        bool // blue's removal started: no more rollback
 	cancelWork       workflow.CancelFunc
+	holdAfterFull    bool // the termination wait is not skipped by promote-full
 }
+
+// changeFullKeepsTerminationWait: promote-full no longer skips the
+// termination wait.
+const changeFullKeepsTerminationWait = "full-keeps-termination-wait"
 
 func (d *blueGreen) setup(ctx workflow.Context) error {
 	info := workflow.GetInfo(ctx)
@@ -72,6 +77,16 @@ func (d *blueGreen) setup(ctx workflow.Context) error {
 	d.externalID = "imagefleet/" + info.FirstRunID
 	d.logger = log.With(workflow.GetLogger(ctx), "cluster", d.spec.Cluster, "service", d.spec.Service)
 	d.progress = model.BlueGreenProgress{Cluster: d.spec.Cluster, Service: d.spec.Service, Phase: model.BGPhaseValidating, Step: -1}
+	// The query answers from the first workflow task, a refused run included.
+	if err := workflow.SetQueryHandlerWithOptions(ctx, model.QueryProgress, func() (model.BlueGreenProgress, error) {
+		return d.progress, nil
+	}, workflow.QueryHandlerOptions{Description: "phase, step, traffic weights and task sets of the deployment"}); err != nil {
+		return err
+	}
+	if err := requireWorkflowID(ctx, model.BlueGreenWorkflowID(d.spec.Cluster, d.spec.Service)); err != nil {
+		d.progress.Phase, d.progress.Error = model.BGPhaseFailed, err.Error()
+		return err
+	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx,
 		model.SAOperation.ValueSet(model.OperationBlueGreen),
 		model.SAService.ValueSet(model.ServiceKey(d.spec.Cluster, d.spec.Service)),
@@ -86,11 +101,6 @@ func (d *blueGreen) setup(ctx workflow.Context) error {
 	}
 	d.progress.Steps, _ = d.spec.Strategy.Plan()
 	d.terminationWait, d.stabilityTimeout, d.healthInterval = d.spec.Durations()
-	if err := workflow.SetQueryHandlerWithOptions(ctx, model.QueryProgress, func() (model.BlueGreenProgress, error) {
-		return d.progress, nil
-	}, workflow.QueryHandlerOptions{Description: "phase, step, traffic weights and task sets of the deployment"}); err != nil {
-		return err
-	}
 	return d.registerCommands(ctx)
 }
 
@@ -232,6 +242,10 @@ func (d *blueGreen) deploy(ctx workflow.Context) error {
 	if d.snap.Blue == nil {
 		return nil // nothing to keep at scale
 	}
+	// promote-full skips the shifting steps, not this wait: it is the last
+	// window in which abort rolls back (only promote ends it early).
+	// Versioned: earlier runs skipped it after promote-full.
+	d.holdAfterFull = workflow.GetVersion(ctx, changeFullKeepsTerminationWait, workflow.DefaultVersion, 1) == 1
 	return d.pause(ctx, d.terminationWait, false)
 }
 
@@ -366,7 +380,7 @@ func (d *blueGreen) pause(ctx workflow.Context, period time.Duration, gate bool)
 	monitorCtx, stopMonitor := workflow.WithCancel(ctx)
 	defer stopMonitor()
 	monitor := d.monitor(monitorCtx)
-	promoted := func() bool { return d.promoteRequested || d.full }
+	promoted := func() bool { return d.promoteRequested || (d.full && !d.holdAfterFull) }
 	for !promoted() {
 		done := func() bool { return promoted() || monitor.IsReady() }
 		var err error

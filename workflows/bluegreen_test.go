@@ -68,7 +68,7 @@ type blueGreenEnv struct {
 
 func newBlueGreenEnv(t *testing.T) *blueGreenEnv {
 	var s testsuite.WorkflowTestSuite
-	env := &blueGreenEnv{TestWorkflowEnvironment: s.NewTestWorkflowEnvironment(), cloud: &fakeService{
+	env := &blueGreenEnv{TestWorkflowEnvironment: newTestEnv(&s), cloud: &fakeService{
 		listeners: map[string]map[string]int{prodL: {tgBlue: 1}, testL: {tgBlue: 1}},
 		primary:   blueID,
 		scales:    map[string]float64{blueID: 100},
@@ -145,7 +145,7 @@ func (env *blueGreenEnv) execute(spec model.BlueGreenSpec) {
 		})
 		return []string{id}, err
 	}).Maybe()
-	env.ExecuteWorkflow(model.BlueGreenWorkflowType, spec)
+	executeAs(env.TestWorkflowEnvironment, model.BlueGreenWorkflowID(spec.Cluster, spec.Service), model.BlueGreenWorkflowType, spec)
 }
 
 func (env *blueGreenEnv) progress(t *testing.T) model.BlueGreenProgress {
@@ -503,4 +503,23 @@ func TestBlueGreenFirstDeployment(t *testing.T) {
 	require.Equal(t, greenID, primary)
 	require.Empty(t, removed)
 	require.Equal(t, []string{"create " + tgBlue}, f.calls)
+}
+
+// item 12: promote-full skips the shifting steps, not the termination wait,
+// the last window in which abort still rolls back.
+func TestBlueGreenPromoteFullKeepsTheTerminationWait(t *testing.T) {
+	env := newBlueGreenEnv(t)
+	spec := blueGreenSpec(model.ShiftStrategy{Type: model.StrategyLinear, Percent: 10, Interval: "1h"})
+	spec.TerminationWait = "2h"
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(model.CommandPromoteFull, model.PromoteCommand{}) }, 10*time.Minute)
+	env.RegisterDelayedCallback(func() {
+		p := env.progress(t)
+		require.Equal(t, model.BGPhaseTerminationWait, p.Phase)
+		require.Equal(t, model.Weights{Green: 100}, p.Weights)
+		abort := env.command(model.CommandAbort, model.AbortCommand{Reason: "errors after the full shift"})
+		env.RegisterDelayedCallback(func() { abort.requireAccepted(t) }, time.Second)
+	}, time.Hour)
+	env.execute(spec)
+	p := env.requireRolledBack(t, ErrTypeAborted)
+	require.Equal(t, model.Weights{Blue: 100}, p.Weights)
 }

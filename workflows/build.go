@@ -83,6 +83,16 @@ func (b *build) setup(ctx workflow.Context) error {
 	b.logger = log.With(workflow.GetLogger(ctx), "template", b.in.TemplateID, "region", b.in.Region)
 	b.attempts = map[string]int{}
 	b.progress = model.BuildProgress{Region: b.in.Region, TemplateID: b.in.TemplateID, Step: model.StepStart}
+	// The query answers from the first workflow task, a refused run included.
+	if err := workflow.SetQueryHandlerWithOptions(ctx, model.QueryBuildProgress, func() (model.BuildProgress, error) {
+		return b.progress, nil
+	}, workflow.QueryHandlerOptions{Description: "current step, guest-OS check report, component outputs, resources created and released"}); err != nil {
+		return err
+	}
+	if err := requireWorkflowID(ctx, model.BuildWorkflowID(b.in.Region, b.in.TemplateID)); err != nil {
+		b.progress.Step, b.progress.Error = model.StepDone, err.Error()
+		return err
+	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx,
 		model.SAOperation.ValueSet(model.OperationBuild),
 		model.SATemplate.ValueSet(b.in.TemplateID),
@@ -91,16 +101,11 @@ func (b *build) setup(ctx workflow.Context) error {
 	}
 	b.state.Set(ctx, model.StateRunning)
 	if err := b.in.Validate(); err != nil {
-		b.progress.Step = model.StepDone
+		b.progress.Step, b.progress.Error = model.StepDone, err.Error()
 		b.state.Set(ctx, model.StateFailed)
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidSpec, err)
 	}
 	b.window, _ = b.in.Window()
-	if err := workflow.SetQueryHandlerWithOptions(ctx, model.QueryBuildProgress, func() (model.BuildProgress, error) {
-		return b.progress, nil
-	}, workflow.QueryHandlerOptions{Description: "current step, guest-OS check report, component outputs, resources created and released"}); err != nil {
-		return err
-	}
 	refused := func(command string, err error) {
 		b.progress.LastRefusal = command + ": " + err.Error()
 		b.logger.Warn("Operator command refused", "command", command, "error", err)
@@ -453,8 +458,22 @@ func (b *build) launchFirst(ctx workflow.Context, types []string, image, purpose
 		b.logger.Info("Instance type sold out, trying the next size", "instanceType", typ)
 		b.updateDetails(ctx)
 	}
+	// The types tried: those launched here and those the listing showed sold
+	// out (which were never launched).
+	var tried []string
+	if kind == model.ResourceInstance {
+		for _, a := range b.progress.Attempts {
+			tried = append(tried, a.InstanceType)
+		}
+	} else {
+		tried = types
+	}
+	what := "none were offered"
+	if len(tried) > 0 {
+		what = "tried " + strings.Join(tried, ", ")
+	}
 	return "", temporal.NewNonRetryableApplicationError(
-		fmt.Sprintf("no instance type is in stock in %s (tried %s)", b.tpl.RegionId, strings.Join(types, ", ")), ErrTypeNoInstanceType, nil)
+		fmt.Sprintf("no instance type is in stock in %s (%s)", b.tpl.RegionId, what), ErrTypeNoInstanceType, nil)
 }
 
 func (b *build) awaitRunning(ctx workflow.Context, id string) error {
@@ -664,6 +683,9 @@ func (b *build) distribute(ctx workflow.Context) error {
 		SourceRegion: region, SourceImage: b.progress.ImageID, Regions: others,
 		ImageName: b.imageName(), // every region's copy is <prefix>_<executionId>
 	}
+	if b.shareBeforeRelease(ctx) {
+		spec.ShareAccounts = b.tpl.AddAccounts
+	}
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID:          model.DistributeWorkflowID(pkg, version),
 		WaitForCancellation: true,
@@ -671,6 +693,11 @@ func (b *build) distribute(ctx workflow.Context) error {
 	})
 	var res model.DistributionResult
 	if err := workflow.ExecuteChildWorkflow(cctx, model.DistributeWorkflowType, spec).Get(ctx, &res); err != nil {
+		// The distribution deleted its copies; the draft version it created
+		// goes with the build's outputs (versioned: earlier runs left it).
+		if workflow.GetVersion(ctx, changeDeleteFailedDraft, workflow.DefaultVersion, 1) == 1 {
+			b.track(model.ResourcePackageVersion, pkg+"/"+version, region, &b.outputs)
+		}
 		return err
 	}
 	for _, r := range others { // in the template's order: deterministic
@@ -685,11 +712,25 @@ func (b *build) distribute(ctx workflow.Context) error {
 	return nil
 }
 
-// share shares the image in every region with the template's accounts.
+// changeShareBeforeRelease: the distribution child shares the copies with
+// the template's accounts before it publishes them, since a published
+// version's copies are the service's and cannot be re-shared.
+const changeShareBeforeRelease = "share-before-release"
+
+// changeDeleteFailedDraft: a failed or cancelled distribution's draft
+// version is deleted with the build's outputs.
+const changeDeleteFailedDraft = "delete-failed-draft"
+
+func (b *build) shareBeforeRelease(ctx workflow.Context) bool {
+	return workflow.GetVersion(ctx, changeShareBeforeRelease, workflow.DefaultVersion, 1) == 1
+}
+
+// share shares the image with the template's accounts: in its own region,
+// and (in runs before changeShareBeforeRelease) the copies in the others.
 func (b *build) share(ctx workflow.Context) error {
 	regions := []string{b.tpl.RegionId}
 	for _, r := range b.tpl.ToRegionIds {
-		if _, ok := b.progress.Images[r]; ok && r != b.tpl.RegionId {
+		if _, ok := b.progress.Images[r]; ok && r != b.tpl.RegionId && !b.shareBeforeRelease(ctx) {
 			regions = append(regions, r)
 		}
 	}
@@ -817,7 +858,8 @@ func (b *build) end(ctx workflow.Context, step string, cause error) error {
 	b.progress.Step = model.StepDone
 	result := b.result()
 	if cancelled {
-		b.report(dctx, activities.UpdateExecutionInput{Status: cloud.PipelineExecutionCancelled, Step: model.StepDone, Message: "cancelled " + b.progress.CancelReason})
+		// The cloud's record keeps the step it ended in (build list shows it).
+		b.report(dctx, activities.UpdateExecutionInput{Status: cloud.PipelineExecutionCancelled, Step: step, Message: "cancelled " + b.progress.CancelReason})
 		b.state.Set(dctx, model.StateAborted)
 		b.updateDetails(dctx)
 		msg := "build cancelled during " + step
@@ -845,7 +887,7 @@ func (b *build) end(ctx workflow.Context, step string, cause error) error {
 	if cleanupErr != nil {
 		msg += "; and some resources could not be released: " + cleanupErr.Error()
 	}
-	b.report(dctx, activities.UpdateExecutionInput{Status: cloud.PipelineExecutionFailed, Step: model.StepDone, Message: msg})
+	b.report(dctx, activities.UpdateExecutionInput{Status: cloud.PipelineExecutionFailed, Step: step, Message: msg})
 	b.state.Set(dctx, model.StateFailed)
 	b.updateDetails(dctx)
 	return temporal.NewNonRetryableApplicationError(msg, ErrTypeBuildFailed, cause, result)

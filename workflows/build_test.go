@@ -40,7 +40,7 @@ func newBuildEnv(t *testing.T) *buildEnv {
 	t.Helper()
 	sim := cloudsimtest.Start(t)
 	var s testsuite.WorkflowTestSuite
-	env := &buildEnv{TestWorkflowEnvironment: s.NewTestWorkflowEnvironment(), sim: sim}
+	env := &buildEnv{TestWorkflowEnvironment: newTestEnv(&s), sim: sim}
 	env.real = &activities.Builds{Cloud: sim.Client, PollInterval: 5 * time.Millisecond}
 	env.images = &activities.Images{ECS: sim.Client, PollInterval: 5 * time.Millisecond}
 	env.RegisterWorkflowWithOptions(ImageBuild, workflow.RegisterOptions{Name: model.BuildWorkflowType})
@@ -72,7 +72,7 @@ func (env *buildEnv) template(t *testing.T, req cloud.CreateImagePipelineRequest
 }
 
 func (env *buildEnv) execute(templateID, retryWindow string) {
-	env.ExecuteWorkflow(model.BuildWorkflowType, model.BuildInput{Region: buildRegion, TemplateID: templateID, RetryWindow: retryWindow})
+	executeAs(env.TestWorkflowEnvironment, model.BuildWorkflowID(buildRegion, templateID), model.BuildWorkflowType, model.BuildInput{Region: buildRegion, TemplateID: templateID, RetryWindow: retryWindow})
 }
 
 func (env *buildEnv) progress(t *testing.T) model.BuildProgress {
@@ -530,7 +530,7 @@ func TestBuildRefusesASecondBuildOfTheTemplate(t *testing.T) {
 
 func TestBuildRefusesInvalidInput(t *testing.T) {
 	env := newBuildEnv(t)
-	env.ExecuteWorkflow(model.BuildWorkflowType, model.BuildInput{Region: "mars-1", TemplateID: "tpl", RetryWindow: "soon"})
+	executeAs(env.TestWorkflowEnvironment, model.BuildWorkflowID("mars-1", "tpl"), model.BuildWorkflowType, model.BuildInput{Region: "mars-1", TemplateID: "tpl", RetryWindow: "soon"})
 	require.True(t, env.IsWorkflowCompleted())
 	var appErr *temporal.ApplicationError
 	require.ErrorAs(t, env.GetWorkflowError(), &appErr)
@@ -620,6 +620,12 @@ func TestBuildDistributionFailureCleansUp(t *testing.T) {
 	require.Contains(t, appErr.Error(), "step Distribute failed")
 	require.Contains(t, appErr.Error(), "no quota in eu-west-1")
 	env.requireNothingLeft(t)
+	// item 8: the draft version the distribution created is gone too.
+	_, err := env.sim.Client.GetArtifact(context.Background(), &cloud.GetArtifactRequest{Name: "build_distfail"})
+	if err == nil {
+		got, _ := env.sim.Client.GetArtifact(context.Background(), &cloud.GetArtifactRequest{Name: "build_distfail"})
+		require.Empty(t, got.Artifact.Versions, "the draft version is left behind")
+	}
 }
 
 // The check after a repair is matched to the first check by item, not by
@@ -658,4 +664,40 @@ func TestBuildRepairReportMatchedByItem(t *testing.T) {
 		{Item: cloud.GuestOSGrub, Result: cloud.CheckNormal},
 		{Item: cloud.GuestOSDhcp, Result: cloud.CheckRepaired, Detail: "dhcp is off"},
 	}, env.progress(t).Checks)
+}
+
+// item 10: with every instance type sold out, the error names the types tried.
+func TestBuildAllInstanceTypesSoldOutNamesThem(t *testing.T) {
+	env := newBuildEnv(t)
+	env.OnActivity(env.real.BuildInstanceTypes, mock.Anything, mock.Anything).Return(func(ctx context.Context, region string) ([]cloud.InstanceType, error) {
+		types, err := env.real.BuildInstanceTypes(ctx, region)
+		for i := range types {
+			types[i].Status = cloud.StockSoldOut
+		}
+		return types, err
+	})
+	tpl := env.template(t, baseTemplate("soldout"))
+	env.execute(tpl, "")
+	require.Error(t, env.GetWorkflowError())
+	require.NotContains(t, env.GetWorkflowError().Error(), "tried )")
+	require.Regexp(t, `tried ecs\.[a-z0-9]+\.[a-z0-9]+`, env.GetWorkflowError().Error())
+	env.requireNothingLeft(t)
+	// build list shows the step the build failed in, not Done.
+	e := env.execution(t, tpl)
+	require.Equal(t, cloud.PipelineExecutionFailed, e.Status)
+	require.Equal(t, model.StepInstance, e.Step)
+}
+
+// item 9: a Windows template with default settings gets a Windows test and
+// builds.
+func TestBuildWindowsTemplateWithDefaults(t *testing.T) {
+	env := newBuildEnv(t)
+	tpl := env.template(t, cloud.CreateImagePipelineRequest{
+		RegionId: buildRegion, Name: "winsvc", BaseImageType: cloud.BaseImageImage, BaseImage: cloudsim.ImageWinsvcV1,
+		BuildContent: []cloud.Component{{Name: "install", Type: cloud.CommandPowerShell, Content: "Write-Output installing"}},
+		ClientToken:  "template-winsvc",
+	})
+	env.execute(tpl, "")
+	require.NoError(t, env.GetWorkflowError())
+	require.Equal(t, model.StepDone, env.progress(t).Step)
 }

@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/log"
@@ -65,6 +66,8 @@ type distribution struct {
 	// saga deletes them if the run fails, publish if it succeeds.
 	leftovers []regionImage
 	state     details.State // the ImagefleetState search attribute
+	// releaseToken is this run's hold on the version (holdPublication).
+	releaseToken string
 }
 
 // Change IDs of workflow.GetVersion: behaviour changed after histories of
@@ -75,6 +78,9 @@ const (
 	// changeDeleteLeftoverCopies: publish deletes failed copies whose
 	// deletion before a retry failed.
 	changeDeleteLeftoverCopies = "delete-leftover-copies"
+	// changeAnswerPublished: a run for a published version answers with
+	// its result instead of failing on the version's lock.
+	changeAnswerPublished = "answer-published"
 )
 
 // regionImage is an image in a region.
@@ -105,6 +111,16 @@ func (d *distribution) setup(ctx workflow.Context) error {
 		Attempt:     d.copyInto,
 		BeforeRetry: d.beforeRetry,
 	}
+	// The query answers from the first workflow task, a refused run included.
+	if err := workflow.SetQueryHandlerWithOptions(ctx, model.QueryProgress, func() (model.DistributionProgress, error) {
+		return d.progress, nil
+	}, workflow.QueryHandlerOptions{Description: "per-region progress of the distribution"}); err != nil {
+		return err
+	}
+	if err := requireWorkflowID(ctx, model.DistributeWorkflowID(d.spec.Package, d.spec.Version)); err != nil {
+		d.progress.Phase, d.progress.Error = model.PhaseFailed, err.Error()
+		return err
+	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx,
 		model.SAOperation.ValueSet(model.OperationDistribute),
 		model.SAPackage.ValueSet(d.spec.Package),
@@ -114,14 +130,9 @@ func (d *distribution) setup(ctx workflow.Context) error {
 	}
 	d.state.Set(ctx, model.StateRunning)
 	if err := d.spec.Validate(); err != nil {
-		d.progress.Phase = model.PhaseFailed
+		d.progress.Phase, d.progress.Error = model.PhaseFailed, err.Error()
 		d.state.Set(ctx, model.StateFailed)
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidSpec, err)
-	}
-	if err := workflow.SetQueryHandlerWithOptions(ctx, model.QueryProgress, func() (model.DistributionProgress, error) {
-		return d.progress, nil
-	}, workflow.QueryHandlerOptions{Description: "per-region progress of the distribution"}); err != nil {
-		return err
 	}
 	return d.registerCommands(ctx)
 }
@@ -142,9 +153,18 @@ func (d *distribution) canAbort() error {
 }
 
 func (d *distribution) run(ctx workflow.Context) (*model.DistributionResult, error) {
+	if done, err := d.alreadyPublished(ctx); done != nil || err != nil {
+		if err != nil {
+			return nil, d.fail(ctx, err)
+		}
+		return done, nil
+	}
 	artifactID, err := d.prepare(ctx)
 	if err == nil {
 		d.progress.ArtifactID = artifactID
+		d.releaseToken, err = holdPublication(ctx, &d.saga, d.logger, artifactID, d.spec.Version)
+	}
+	if err == nil {
 		err = d.replicate(ctx)
 	}
 	if err == nil {
@@ -157,6 +177,35 @@ func (d *distribution) run(ctx workflow.Context) (*model.DistributionResult, err
 		}
 	}
 	return nil, d.fail(ctx, err)
+}
+
+// alreadyPublished answers a start of a version that an earlier run
+// published (a restart of its canonical workflow ID) with that result, so
+// that the run ends Succeeded and changes nothing; a version published from
+// another image is refused (VersionLocked). Versioned: earlier runs went
+// straight to prepare.
+func (d *distribution) alreadyPublished(ctx workflow.Context) (*model.DistributionResult, error) {
+	if workflow.GetVersion(ctx, changeAnswerPublished, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return nil, nil
+	}
+	actx := workflow.WithActivityOptions(ctx, stepActivity())
+	var res *model.DistributionResult
+	if err := workflow.ExecuteActivity(actx, packages.FindPublishedImageVersion, d.spec).Get(ctx, &res); err != nil || res == nil {
+		return nil, err
+	}
+	d.progress.ArtifactID, d.progress.Permission, d.progress.Phase = res.ArtifactID, &res.Permission, model.PhasePublished
+	for i := range d.progress.Regions {
+		r := &d.progress.Regions[i]
+		if img, ok := res.ImageIDs[r.Region]; ok {
+			r.State, r.ImageID = model.RegionAvailable, img
+		} else {
+			r.State = model.RegionDropped
+		}
+	}
+	d.logger.Info("Version already published: answering with its result")
+	d.state.Set(ctx, model.StateSucceeded)
+	workflow.SetCurrentDetails(ctx, distributionDetails(&d.progress))
+	return res, nil
 }
 
 // prepare checks the source image and creates the draft version.
@@ -275,7 +324,7 @@ func (d *distribution) publish(ctx workflow.Context) (*model.DistributionResult,
 	fanout.Each(ctx, d.regions.In(d.spec.Regions, model.RegionAvailable), 0, func(ctx workflow.Context, region string) {
 		err := workflow.ExecuteActivity(actx, images.ShareImage, activities.ShareImageInput{
 			Region: region, ImageID: delivered[region],
-			Public: perm.Visibility == model.VisibilityPublic, Accounts: perm.Accounts,
+			Public: perm.Visibility == model.VisibilityPublic, Accounts: append(slices.Clone(perm.Accounts), d.spec.ShareAccounts...),
 			ClientToken: model.ClientToken(d.tokenKey, "share", region),
 		}).Get(ctx, nil)
 		if err != nil {
@@ -317,7 +366,7 @@ func (d *distribution) publish(ctx workflow.Context) (*model.DistributionResult,
 	rctx = workflow.WithActivityOptions(rctx, stepActivity())
 	err := workflow.ExecuteActivity(rctx, packages.ReleaseArtifactVersion, activities.ReleaseInput{
 		ArtifactID: d.progress.ArtifactID, Version: d.spec.Version, ImageIDs: delivered, Permission: perm,
-		ClientToken: model.ClientToken(d.tokenKey, "release"),
+		ClientToken: model.ClientToken(d.tokenKey, "release"), ReleaseToken: d.releaseToken,
 	}).Get(rctx, nil)
 	if err != nil {
 		return nil, err
@@ -350,6 +399,7 @@ func (d *distribution) fail(ctx workflow.Context, err error) error {
 			}
 		}
 	}
+	d.progress.WaitingFor = "" // an ended run waits for nothing
 	if d.regions.Aborted() || temporal.IsCanceledError(err) {
 		d.progress.Phase = model.PhaseAborted
 		d.state.Set(ctx, model.StateAborted)
@@ -357,6 +407,7 @@ func (d *distribution) fail(ctx workflow.Context, err error) error {
 		d.progress.Phase = model.PhaseFailed
 		d.state.Set(ctx, model.StateFailed)
 	}
+	d.progress.Error = err.Error()
 	workflow.SetCurrentDetails(ctx, distributionDetails(&d.progress))
 	return err
 }

@@ -49,7 +49,7 @@ func (env *distributionEnv) locked(f func()) {
 
 func newDistributionEnv(t *testing.T) *distributionEnv {
 	var s testsuite.WorkflowTestSuite
-	env := &distributionEnv{TestWorkflowEnvironment: s.NewTestWorkflowEnvironment()}
+	env := &distributionEnv{TestWorkflowEnvironment: newTestEnv(&s)}
 	env.RegisterWorkflowWithOptions(DistributeImagePackage, workflow.RegisterOptions{Name: model.DistributeWorkflowType})
 	env.RegisterActivity(&activities.Images{})
 	env.RegisterActivity(&activities.Packages{})
@@ -58,7 +58,10 @@ func newDistributionEnv(t *testing.T) *distributionEnv {
 
 func (env *distributionEnv) execute(spec model.DistributeSpec) {
 	env.OnActivity(images.CheckSourceImage, mock.Anything, mock.Anything).Return(&cloud.Image{ImageId: "m-webapp-v1"}, nil).Maybe()
+	env.OnActivity(packages.FindPublishedImageVersion, mock.Anything, mock.Anything).Return(nil, nil).Maybe()
 	env.OnActivity(packages.PrepareArtifactVersion, mock.Anything, mock.Anything).Return("artifact-1", nil).Maybe()
+	env.OnActivity(packages.StartPublication, mock.Anything, mock.Anything).Return(nil).Maybe()
+	env.OnActivity(packages.CancelPublication, mock.Anything, mock.Anything).Return(nil).Maybe()
 	env.OnActivity(images.StartImageCopy, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.StartCopyInput) (string, error) {
 			return "m-" + in.Region + "-" + in.ClientToken[:8], nil
@@ -72,7 +75,7 @@ func (env *distributionEnv) execute(spec model.DistributeSpec) {
 	env.OnActivity(packages.ResolvePackagePermission, mock.Anything, mock.Anything).Return(model.Permission{Visibility: model.VisibilityPrivate}, nil).Maybe()
 	env.OnActivity(images.ShareImage, mock.Anything, mock.Anything).Return(nil).Maybe()
 	env.OnActivity(packages.ReleaseArtifactVersion, mock.Anything, mock.Anything).Return(nil).Maybe()
-	env.ExecuteWorkflow(model.DistributeWorkflowType, spec)
+	executeAs(env.TestWorkflowEnvironment, model.DistributeWorkflowID(spec.Package, spec.Version), model.DistributeWorkflowType, spec)
 }
 
 // failRegion makes every copy into region fail permanently until fixed.
@@ -293,6 +296,7 @@ func TestDistributeAbortDeletesCopies(t *testing.T) {
 	require.ElementsMatch(t, []string{"cn-shanghai", "ap-southeast-1", "eu-west-1"}, env.deleted, "every copy it made is deleted")
 	p := env.progress(t)
 	require.Equal(t, model.PhaseAborted, p.Phase)
+	require.Empty(t, p.WaitingFor, "an aborted run waits for nothing (item 15)")
 }
 
 func TestDistributeAbortWhileCopying(t *testing.T) {

@@ -51,6 +51,8 @@ type publication struct {
 	regions  regional.Work
 	tokenKey string
 	state    details.State // the ImagefleetState search attribute
+	// releaseToken is this run's hold on the version (holdPublication).
+	releaseToken string
 }
 
 func (p *publication) setup(ctx workflow.Context) error {
@@ -71,6 +73,16 @@ func (p *publication) setup(ctx workflow.Context) error {
 		Changed:  p.updateDetails,
 		Attempt:  p.deliverOnce,
 	}
+	// The query answers from the first workflow task, a refused run included.
+	if err := workflow.SetQueryHandlerWithOptions(ctx, model.QueryProgress, func() (model.PublishProgress, error) {
+		return p.progress, nil
+	}, workflow.QueryHandlerOptions{Description: "per-region delivery of the package version"}); err != nil {
+		return err
+	}
+	if err := requireWorkflowID(ctx, model.PublishWorkflowID(p.spec.Package, p.spec.Version)); err != nil {
+		p.progress.Phase, p.progress.Error = model.PhaseFailed, err.Error()
+		return err
+	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx,
 		model.SAOperation.ValueSet(model.OperationPublish),
 		model.SAPackage.ValueSet(p.spec.Package),
@@ -80,14 +92,9 @@ func (p *publication) setup(ctx workflow.Context) error {
 	}
 	p.state.Set(ctx, model.StateRunning)
 	if err := p.spec.Validate(); err != nil {
-		p.progress.Phase = model.PhaseFailed
+		p.progress.Phase, p.progress.Error = model.PhaseFailed, err.Error()
 		p.state.Set(ctx, model.StateFailed)
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidSpec, err)
-	}
-	if err := workflow.SetQueryHandlerWithOptions(ctx, model.QueryProgress, func() (model.PublishProgress, error) {
-		return p.progress, nil
-	}, workflow.QueryHandlerOptions{Description: "per-region delivery of the package version"}); err != nil {
-		return err
 	}
 	return p.regions.RegisterCommands(ctx, func(command string, err error) {
 		p.progress.LastRefusal = command + ": " + err.Error()
@@ -104,7 +111,16 @@ func (p *publication) canAbort() error {
 }
 
 func (p *publication) run(ctx workflow.Context) (*model.PublishResult, error) {
+	if done, err := p.alreadyPublished(ctx); done != nil || err != nil {
+		if err != nil {
+			return nil, p.fail(ctx, err)
+		}
+		return done, nil
+	}
 	err := p.load(ctx)
+	if err == nil {
+		p.releaseToken, err = holdPublication(ctx, &p.saga, p.logger, p.info.ArtifactID, p.spec.Version)
+	}
 	if err == nil {
 		err = p.deliver(ctx)
 	}
@@ -118,6 +134,30 @@ func (p *publication) run(ctx workflow.Context) (*model.PublishResult, error) {
 		}
 	}
 	return nil, p.fail(ctx, err)
+}
+
+// alreadyPublished answers a start of a version an earlier run published
+// (a restart of its canonical workflow ID) with that result: the run ends
+// Succeeded and changes nothing. Versioned: earlier runs went straight to
+// load, which refuses a published version.
+func (p *publication) alreadyPublished(ctx workflow.Context) (*model.PublishResult, error) {
+	if workflow.GetVersion(ctx, changeAnswerPublished, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return nil, nil
+	}
+	actx := workflow.WithActivityOptions(ctx, stepActivity())
+	var res *model.PublishResult
+	err := workflow.ExecuteActivity(actx, content.FindPublishedContentVersion, activities.LoadVersionInput{Package: p.spec.Package, Version: p.spec.Version}).Get(ctx, &res)
+	if err != nil || res == nil {
+		return nil, err
+	}
+	p.progress.Type, p.progress.ArtifactID, p.progress.Permission, p.progress.Phase = res.Type, res.ArtifactID, &res.Permission, model.PhasePublished
+	for _, r := range workflow.DeterministicKeys(res.Delivery) {
+		p.progress.Regions = append(p.progress.Regions, model.DeliveryProgress{RegionStatus: model.RegionStatus{Region: r, State: model.RegionAvailable}, Location: res.Delivery[r], Endpoint: res.Endpoint})
+	}
+	p.logger.Info("Version already published: answering with its result")
+	p.state.Set(ctx, model.StateSucceeded)
+	p.updateDetails(ctx)
+	return res, nil
 }
 
 // load reads the draft version: its type, content and regions.
@@ -223,7 +263,7 @@ func (p *publication) release(ctx workflow.Context) (*model.PublishResult, error
 	rctx = workflow.WithActivityOptions(rctx, stepActivity())
 	err := workflow.ExecuteActivity(rctx, content.ReleaseContentVersion, activities.ReleaseContentInput{
 		ArtifactID: p.info.ArtifactID, Version: p.spec.Version, Delivery: delivered, Permission: perm,
-		ClientToken: model.ClientToken(p.tokenKey, "release"),
+		ClientToken: model.ClientToken(p.tokenKey, "release"), ReleaseToken: p.releaseToken,
 	}).Get(rctx, nil)
 	if err != nil {
 		return nil, err
@@ -260,6 +300,7 @@ func (p *publication) fail(ctx workflow.Context, err error) error {
 			}
 		}
 	}
+	p.progress.WaitingFor = "" // an ended run waits for nothing
 	if p.regions.Aborted() || temporal.IsCanceledError(err) {
 		p.progress.Phase = model.PhaseAborted
 		p.state.Set(ctx, model.StateAborted)
@@ -267,6 +308,7 @@ func (p *publication) fail(ctx workflow.Context, err error) error {
 		p.progress.Phase = model.PhaseFailed
 		p.state.Set(ctx, model.StateFailed)
 	}
+	p.progress.Error = err.Error()
 	p.updateDetails(ctx)
 	return err
 }

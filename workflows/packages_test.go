@@ -36,7 +36,7 @@ func (env *publishEnv) locked(f func()) {
 
 func newPublishEnv(t *testing.T) *publishEnv {
 	var s testsuite.WorkflowTestSuite
-	env := &publishEnv{TestWorkflowEnvironment: s.NewTestWorkflowEnvironment()}
+	env := &publishEnv{TestWorkflowEnvironment: newTestEnv(&s)}
 	env.RegisterWorkflowWithOptions(PublishPackageVersion, workflow.RegisterOptions{Name: model.PublishWorkflowType})
 	env.RegisterActivity(&activities.PackageContent{})
 	env.RegisterActivity(&activities.Packages{})
@@ -61,6 +61,9 @@ func registryVersion(typ string) *activities.PackageVersionInfo {
 }
 
 func (env *publishEnv) execute(v *activities.PackageVersionInfo) {
+	env.OnActivity(content.FindPublishedContentVersion, mock.Anything, mock.Anything).Return(nil, nil).Maybe()
+	env.OnActivity(packages.StartPublication, mock.Anything, mock.Anything).Return(nil).Maybe()
+	env.OnActivity(packages.CancelPublication, mock.Anything, mock.Anything).Return(nil).Maybe()
 	env.OnActivity(content.LoadDraftVersion, mock.Anything, mock.Anything).Return(v, nil).Maybe()
 	env.OnActivity(content.CopyFileToRegion, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.CopyFileInput) (*activities.FileCopy, error) {
@@ -84,7 +87,7 @@ func (env *publishEnv) execute(v *activities.PackageVersionInfo) {
 			env.locked(func() { env.released = &in })
 			return nil
 		}).Maybe()
-	env.ExecuteWorkflow(model.PublishWorkflowType, model.PublishSpec{Package: "files", Version: "v1_0", CopyAttempts: 2})
+	executeAs(env.TestWorkflowEnvironment, model.PublishWorkflowID("files", "v1_0"), model.PublishWorkflowType, model.PublishSpec{Package: "files", Version: "v1_0", CopyAttempts: 2})
 }
 
 func (env *publishEnv) progress(t *testing.T) model.PublishProgress {
@@ -209,7 +212,7 @@ func TestPublishRefusesPublishedVersion(t *testing.T) {
 
 func TestPublishRefusesInvalidSpec(t *testing.T) {
 	env := newPublishEnv(t)
-	env.ExecuteWorkflow(model.PublishWorkflowType, model.PublishSpec{Package: "no-dashes", Version: "v"})
+	executeAs(env.TestWorkflowEnvironment, model.PublishWorkflowID("no-dashes", "v"), model.PublishWorkflowType, model.PublishSpec{Package: "no-dashes", Version: "v"})
 	err := env.GetWorkflowError()
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(err, &appErr), err)

@@ -79,13 +79,7 @@ func (r *rollout) setup(ctx workflow.Context) error {
 		Batches: []model.BatchProgress{}, FailedInstances: []model.InstanceProgress{}, SuspendedBefore: []string{},
 	}
 	r.index = map[string]int{}
-	if err := workflow.UpsertTypedSearchAttributes(ctx,
-		model.SAOperation.ValueSet(model.OperationRollout),
-		model.SAScalingGroup.ValueSet(r.spec.ScalingGroupID),
-	); err != nil {
-		return err
-	}
-	r.state.Set(ctx, model.StateRunning)
+	// The queries answer from the first workflow task, a refused run included.
 	if err := workflow.SetQueryHandlerWithOptions(ctx, model.QueryRollout, func() (model.RolloutState, error) {
 		return r.st, nil
 	}, workflow.QueryHandlerOptions{Description: "task summary: status, what it waits for, counts per batch and state, the first failed instances"}); err != nil {
@@ -95,6 +89,17 @@ func (r *rollout) setup(ctx workflow.Context) error {
 		workflow.QueryHandlerOptions{Description: "a page of instances with every detail, filtered by state, batch or changed: {\"state\":\"Failed\",\"batch\":2,\"pageSize\":100,\"pageToken\":\"\"}"}); err != nil {
 		return err
 	}
+	if err := requireWorkflowID(ctx, model.RolloutWorkflowID(r.spec.ScalingGroupID)); err != nil {
+		r.st.Status, r.st.Error = model.RolloutFailed, err.Error()
+		return err
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx,
+		model.SAOperation.ValueSet(model.OperationRollout),
+		model.SAScalingGroup.ValueSet(r.spec.ScalingGroupID),
+	); err != nil {
+		return err
+	}
+	r.state.Set(ctx, model.StateRunning)
 	if err := r.spec.Validate(); err != nil {
 		r.st.Status, r.st.Error = model.RolloutFailed, err.Error()
 		r.state.Set(ctx, model.StateFailed)
@@ -181,6 +186,7 @@ func (r *rollout) registerCommands(ctx workflow.Context) error {
 		Apply: func(c model.ThresholdCommand) {
 			r.logger.Info("Error threshold changed", "from", r.st.ErrorThreshold, "to", c.ErrorThreshold)
 			r.st.ErrorThreshold = c.ErrorThreshold
+			r.refresh() // what the task waits for quotes the new threshold
 		},
 	}
 	policy := operator.Command[model.PausePolicyCommand]{
@@ -330,24 +336,32 @@ func (r *rollout) refresh() {
 	}
 	r.st.Counts, r.st.FailedTotal = c, c.Failed
 	r.st.WaitingFor = ""
+	// A rollback task cannot itself be rolled back: it does not offer it.
+	others := fmt.Sprintf("(or %s, %s)", model.CommandCancel, model.CommandRollback)
+	if r.spec.IsRollback() {
+		others = fmt.Sprintf("(or %s)", model.CommandCancel)
+	}
 	switch {
 	case !r.paused || r.ending():
 	case r.st.Status == model.RolloutPausedBatch:
-		r.st.WaitingFor = fmt.Sprintf("operator: batch %d of %d is done; check it, then %s (or %s, %s)",
-			r.st.CurrentBatch, len(r.st.Batches), model.CommandResume, model.CommandCancel, model.CommandRollback)
+		r.st.WaitingFor = fmt.Sprintf("operator: batch %d of %d is done; check it, then %s %s",
+			r.st.CurrentBatch, len(r.st.Batches), model.CommandResume, others)
 	case r.st.Status == model.RolloutPausedFailure:
 		if r.st.Failures > r.st.ErrorThreshold {
-			r.st.WaitingFor = fmt.Sprintf("operator: %d failed instance(s) exceed the error threshold %d: %s, %s or %s each of %s, then %s (or %s, %s)",
+			r.st.WaitingFor = fmt.Sprintf("operator: %d failed instance(s) exceed the error threshold %d: %s, %s or %s each of %s, then %s %s",
 				r.st.Failures, r.st.ErrorThreshold, model.CommandRetry, model.CommandSkip, model.CommandCancelInstance,
-				listSome(r.undecided()), model.CommandResume, model.CommandCancel, model.CommandRollback)
+				listSome(r.undecided()), model.CommandResume, others)
 		} else {
-			r.st.WaitingFor = fmt.Sprintf("operator: %s (or %s, %s)", model.CommandResume, model.CommandCancel, model.CommandRollback)
+			r.st.WaitingFor = fmt.Sprintf("operator: %s %s", model.CommandResume, others)
 		}
 	}
 }
 
 func (r *rollout) run(ctx workflow.Context) (*model.RolloutState, error) {
-	err := r.execute(ctx)
+	err := r.holdGroup(ctx) // one task per group, in the cloud (rollout_task.go)
+	if err == nil {
+		err = r.execute(ctx)
+	}
 	// In-flight retries finish first (a cancel lets running work end).
 	if err == nil {
 		_ = workflow.Await(ctx, func() bool { return r.retrying == 0 })

@@ -45,6 +45,9 @@ type RolloutBatchResult struct {
 // workflow per batch keeps the parent's history to a few events per batch
 // however large the group.
 func RollingUpdateBatch(ctx workflow.Context, in RolloutBatchInput) (*RolloutBatchResult, error) {
+	if err := requireChildOf(ctx, model.RolloutWorkflowID(in.Change.Group)); err != nil {
+		return nil, err
+	}
 	out := &RolloutBatchResult{Results: map[string]activities.ChangeResult{}}
 	fanout.Each(ctx, in.Instances, 0, func(ctx workflow.Context, bi BatchInstance) {
 		out.Results[bi.InstanceID] = applyChange(ctx, in.Change, bi.InstanceID, bi.Attempt)

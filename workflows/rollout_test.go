@@ -38,6 +38,7 @@ type rolloutEnv struct {
 	mu sync.Mutex
 
 	instances []string
+	tasks     int // rolling update tasks running
 	standby   map[string]bool
 	suspended []string       // processes suspended right now
 	fails     map[string]int // instance → how many more changes fail there
@@ -49,7 +50,7 @@ type rolloutEnv struct {
 
 func newRolloutEnv(t *testing.T, n int) *rolloutEnv {
 	var s testsuite.WorkflowTestSuite
-	env := &rolloutEnv{TestWorkflowEnvironment: s.NewTestWorkflowEnvironment(), t: t,
+	env := &rolloutEnv{TestWorkflowEnvironment: newTestEnv(&s), t: t,
 		standby: map[string]bool{}, fails: map[string]int{}, suspended: []string{cloud.ProcessHealthCheck}}
 	for i := 1; i <= n; i++ {
 		env.instances = append(env.instances, fmt.Sprintf("i-%02d", i))
@@ -57,6 +58,7 @@ func newRolloutEnv(t *testing.T, n int) *rolloutEnv {
 	env.RegisterWorkflowWithOptions(RollingUpdate, workflow.RegisterOptions{Name: model.RolloutWorkflowType})
 	env.RegisterWorkflowWithOptions(RollingUpdateBatch, workflow.RegisterOptions{Name: model.RolloutBatchWorkflowType})
 	env.RegisterActivity(&activities.Rollouts{})
+	env.RegisterActivity(&activities.RolloutTasks{})
 	return env
 }
 
@@ -67,6 +69,14 @@ func (env *rolloutEnv) locked(f func()) {
 }
 
 func (env *rolloutEnv) execute(spec model.RolloutSpec) {
+	env.OnActivity(rolloutTasks.StartRollingUpdateTask, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.StartTaskInput) (string, error) {
+		env.locked(func() { env.tasks++ })
+		return "rut-" + in.ClientToken[:8], nil
+	}).Maybe()
+	env.OnActivity(rolloutTasks.FinishRollingUpdateTask, mock.Anything, mock.Anything).Return(func(context.Context, activities.FinishTaskInput) error {
+		env.locked(func() { env.tasks-- })
+		return nil
+	}).Maybe()
 	env.OnActivity(rollouts.CheckRollout, mock.Anything, mock.Anything).Return(func(_ context.Context, spec model.RolloutSpec) (*activities.RolloutPlan, error) {
 		plan := &activities.RolloutPlan{Instances: env.instances, OSType: cloud.OSLinux}
 		env.locked(func() { plan.SuspendedProcesses = slices.Clone(env.suspended) })
@@ -152,7 +162,7 @@ func (env *rolloutEnv) execute(spec model.RolloutSpec) {
 		})
 		return nil
 	}).Maybe()
-	env.ExecuteWorkflow(model.RolloutWorkflowType, spec)
+	executeAs(env.TestWorkflowEnvironment, model.RolloutWorkflowID(spec.ScalingGroupID), model.RolloutWorkflowType, spec)
 }
 
 // succeedAfter makes every chunk's change succeed after d.
@@ -633,6 +643,64 @@ func TestRolloutActivityFailureRestoresTheGroup(t *testing.T) {
 	require.Equal(t, model.RolloutFailed, st.Status)
 	require.Contains(t, st.Error, "is Removing")
 	env.requireRestored()
+}
+
+// A group with a rolling update task running (started by any client) is
+// refused before anything changes; a run's own task ends with it.
+func TestRolloutRefusedWhileTheGroupHasATask(t *testing.T) {
+	env := newRolloutEnv(t, 4)
+	env.OnActivity(rolloutTasks.StartRollingUpdateTask, mock.Anything, mock.Anything).Return("",
+		temporal.NewNonRetryableApplicationError("scaling group asg-web-hz has rolling update task rut-1 running", cloud.CodeRollingUpdateRunning, nil))
+	env.execute(rolloutSpec(2, model.PauseNone))
+	var appErr *temporal.ApplicationError
+	require.ErrorAs(t, env.GetWorkflowError(), &appErr)
+	require.Equal(t, cloud.CodeRollingUpdateRunning, appErr.Type())
+	require.Empty(t, env.changes, "no instance was changed")
+	require.Empty(t, env.standby)
+	require.Equal(t, model.RolloutFailed, env.state().Status)
+}
+
+func TestRolloutEndsItsTask(t *testing.T) {
+	env := newRolloutEnv(t, 4)
+	env.execute(rolloutSpec(2, model.PauseNone))
+	require.NoError(t, env.GetWorkflowError())
+	require.Zero(t, env.tasks, "the task ended with the run")
+}
+
+// item 17: after set-threshold, what the task waits for quotes the new
+// threshold; a paused rollback task does not offer rollback.
+func TestRolloutMessagesFollowTheThresholdAndTheTaskKind(t *testing.T) {
+	env := newRolloutEnv(t, 4)
+	env.fails["i-01"], env.fails["i-02"] = 1, 1
+	env.at(time.Minute, func() {
+		require.Contains(t, env.state().WaitingFor, "exceed the error threshold 0")
+		env.send(model.CommandSetThreshold, model.ThresholdCommand{ErrorThreshold: 1}, "")
+	})
+	env.at(90*time.Second, func() {
+		w := env.state().WaitingFor
+		require.Contains(t, w, "exceed the error threshold 1")
+		require.NotContains(t, w, "threshold 0")
+		env.send(model.CommandSetThreshold, model.ThresholdCommand{ErrorThreshold: 2}, "")
+	})
+	env.at(2*time.Minute, func() {
+		require.NotContains(t, env.state().WaitingFor, "exceed")
+		env.send(model.CommandResume, model.ResumeCommand{}, "")
+	})
+	env.execute(rolloutSpec(2, model.PauseNone))
+	require.Equal(t, model.RolloutSucceeded, env.result().Status)
+
+	env = newRolloutEnv(t, 4)
+	spec := rolloutSpec(2, model.PauseFirstBatch)
+	spec.RollbackOf = &model.RolloutRef{WorkflowID: "rollout/asg-web-hz", RunID: "run-1"}
+	spec.Instances = []string{"i-01", "i-02", "i-03", "i-04"}
+	env.at(5*time.Minute, func() {
+		st := env.state()
+		require.Equal(t, model.RolloutPausedBatch, st.Status)
+		require.NotContains(t, st.WaitingFor, model.CommandRollback)
+		env.send(model.CommandResume, model.ResumeCommand{}, "")
+	})
+	env.execute(spec)
+	require.Equal(t, model.RolloutSucceeded, env.result().Status)
 }
 
 // Issue 13: each worker crash during a batch (a heartbeat timeout of the

@@ -18,6 +18,7 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/imagefleet/imagefleet/cloud"
+	"github.com/imagefleet/imagefleet/internal/payload"
 )
 
 // Environment variables of imagefleet's own settings.
@@ -64,6 +65,9 @@ func TemporalOptions(l zerolog.Logger) (client.Options, error) {
 		return client.Options{}, err
 	}
 	opts.Logger = SDKLogger(l)
+	// One data converter for worker and starter: strict JSON, so that a
+	// misspelled field of an input, signal or update is refused by name.
+	opts.DataConverter = payload.Converter
 	if err := withPayloadCodec(&opts, l); err != nil {
 		return client.Options{}, fmt.Errorf("payload encryption: %w", err)
 	}
