@@ -266,7 +266,8 @@ func (r *run) setupPackage(ctx context.Context, o *op) error {
 		args = append(args, "--image-ref", "nginx:1.25", "--repo", "web-"+n, "--repo-tag", "1.25")
 	case model.PackageHelmChart:
 		f := filepath.Join(r.dir, n+"-0.1.0.tgz")
-		if err := os.WriteFile(f, []byte("chart of "+n), 0o644); err != nil {
+		// A packaged chart is gzip data (the starter and the cloud check it).
+		if err := os.WriteFile(f, []byte("\x1f\x8bchart of "+n), 0o644); err != nil {
 			return err
 		}
 		args = append(args, "--chart", f, "--repo", "chart-"+n, "--repo-tag", "0.1.0")
