@@ -37,8 +37,8 @@ func validSpec() model.DistributeSpec {
 // are added last, by execute).
 type distributionEnv struct {
 	*testsuite.TestWorkflowEnvironment
-	mu      sync.Mutex // mocked activities run on their own goroutines
-	deleted []string
+	mu            sync.Mutex // mocked activities run on their own goroutines
+	deleted       []string
 	draftsDeleted []string // package/version
 	// copiesDeletedBeforeDraft is how many copies were deleted when the
 	// draft was.
