@@ -23,14 +23,31 @@ type PrepareVersionInput struct {
 	ClientToken string
 }
 
-// PrepareArtifactVersion makes sure the package exists and has the spec's
-// version as a draft, and returns the package ID. A published version is
-// refused: its content is locked, and a changed image needs a new version.
+// PreparedVersion is the draft version a distribution works on.
+type PreparedVersion struct {
+	ArtifactID string
+	// Created says that this run's client token created the draft (in this
+	// attempt or an earlier one): the run may delete it when it fails. A
+	// draft that existed before the run is not the run's to delete.
+	Created bool
+}
+
+// PrepareArtifactVersion is PrepareDraftVersion answering only the package
+// ID, for runs recorded before the draft's origin was reported.
 func (a *Packages) PrepareArtifactVersion(ctx context.Context, in PrepareVersionInput) (string, error) {
+	v, err := a.PrepareDraftVersion(ctx, in)
+	return v.ArtifactID, err
+}
+
+// PrepareDraftVersion makes sure the package exists and has the spec's
+// version as a draft, and says whether the input's client token created it.
+// A published version is refused: its content is locked, and a changed
+// image needs a new version.
+func (a *Packages) PrepareDraftVersion(ctx context.Context, in PrepareVersionInput) (PreparedVersion, error) {
 	spec := in.Spec
 	existing, err := FindArtifact(ctx, a.Nest, spec.Package)
 	if err != nil {
-		return "", fromCloud(err)
+		return PreparedVersion{}, fromCloud(err)
 	}
 	req := &cloud.CreateArtifactRequest{
 		ArtifactType:     cloud.ArtifactEcsImage,
@@ -44,28 +61,50 @@ func (a *Packages) PrepareArtifactVersion(ctx context.Context, in PrepareVersion
 	}
 	if existing != nil {
 		if err := CheckVersionUnpublished(existing, spec.Version); err != nil {
-			return "", permanent(ErrTypeVersionLocked, err)
+			return PreparedVersion{}, permanent(ErrTypeVersionLocked, err)
 		}
+		req.ArtifactId = existing.ArtifactId
 		if draft := findVersion(existing, spec.Version); draft != nil {
 			if draft.ArtifactProperty.ImageId != spec.SourceImage || draft.ArtifactProperty.RegionId != spec.SourceRegion {
-				return "", permanent(cloud.CodeInvalidParameter, fmt.Errorf("draft version %s of package %s holds image %s in %s, not %s in %s: use a new version name",
+				return PreparedVersion{}, permanent(cloud.CodeInvalidParameter, fmt.Errorf("draft version %s of package %s holds image %s in %s, not %s in %s: use a new version name",
 					spec.Version, spec.Package, draft.ArtifactProperty.ImageId, draft.ArtifactProperty.RegionId, spec.SourceImage, spec.SourceRegion))
 			}
 			// Found before any copy: a release names only regions the draft
 			// supports (some of them is fine).
 			if extra := notIn(spec.Regions, draft.SupportRegionIds); len(extra) > 0 {
-				return "", permanent(cloud.CodeInvalidParameter, fmt.Errorf("draft version %s of package %s supports regions %v, not %v: distribute to the draft's regions or use a new version name",
+				return PreparedVersion{}, permanent(cloud.CodeInvalidParameter, fmt.Errorf("draft version %s of package %s supports regions %v, not %v: distribute to the draft's regions or use a new version name",
 					spec.Version, spec.Package, draft.SupportRegionIds, extra))
 			}
-			return existing.ArtifactId, nil // a retried or resumed run: the draft is ours
+			created, err := a.createdWithToken(ctx, req)
+			return PreparedVersion{ArtifactID: existing.ArtifactId, Created: created}, err
 		}
-		req.ArtifactId = existing.ArtifactId
 	}
 	resp, err := a.Nest.CreateArtifact(ctx, req)
 	if err != nil {
-		return "", fromCloud(err)
+		return PreparedVersion{}, fromCloud(err)
 	}
-	return resp.ArtifactId, nil
+	return PreparedVersion{ArtifactID: resp.ArtifactId, Created: true}, nil
+}
+
+// createdWithToken tells a draft that an earlier attempt of this run created
+// (a retry after a lost answer or a worker crash) from one that existed
+// before the run, by asking the cloud to create it again with the run's
+// client token: only a successful call is remembered under a token, so a
+// replayed answer, or a mismatch (the first call also created the package),
+// means the token created the draft; "exists as draft" means it did not.
+// The draft exists, so the call creates nothing.
+func (a *Packages) createdWithToken(ctx context.Context, req *cloud.CreateArtifactRequest) (bool, error) {
+	if req.ClientToken == "" {
+		return false, nil
+	}
+	_, err := a.Nest.CreateArtifact(ctx, req)
+	switch {
+	case err == nil, cloud.IsCode(err, cloud.CodeIdempotentMismatch):
+		return true, nil
+	case cloud.IsCode(err, cloud.CodeInvalidParameter):
+		return false, nil
+	}
+	return false, fromCloud(err)
 }
 
 // notIn returns the regions of a that b lacks.

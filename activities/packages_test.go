@@ -134,3 +134,30 @@ func TestPrepareRefusesDraftWithOtherRegions(t *testing.T) {
 	_, err = env.ExecuteActivity(a.PrepareArtifactVersion, activities.PrepareVersionInput{Spec: spec, ClientToken: "p3"})
 	require.NoError(t, err)
 }
+
+// TestPrepareDraftVersionSaysWhoCreatedIt checks that a retry of the run
+// that created the draft (same client token, whether that call created the
+// package or only the version) owns it, and another run does not.
+func TestPrepareDraftVersionSaysWhoCreatedIt(t *testing.T) {
+	sim := cloudsimtest.Start(t, cloudsimtest.WithTimeScale(0.0001))
+	env := activityEnv(t, sim)
+	var a *activities.Packages
+	prepare := func(spec model.DistributeSpec, token string) activities.PreparedVersion {
+		t.Helper()
+		v, err := env.ExecuteActivity(a.PrepareDraftVersion, activities.PrepareVersionInput{Spec: spec, ClientToken: token})
+		require.NoError(t, err)
+		var got activities.PreparedVersion
+		require.NoError(t, v.Get(&got))
+		return got
+	}
+	first := prepare(packageSpec(), "run-1")
+	require.True(t, first.Created, "the call created package and draft")
+	require.Equal(t, first, prepare(packageSpec(), "run-1"), "a retry (the package now exists) still owns the draft")
+	require.False(t, prepare(packageSpec(), "run-2").Created, "another run finds a draft it did not create")
+
+	spec := packageSpec()
+	spec.Version = "v1_0_1"
+	require.True(t, prepare(spec, "run-3").Created, "a new version of an existing package")
+	require.True(t, prepare(spec, "run-3").Created, "and its retry")
+	require.False(t, prepare(spec, "").Created, "no token: not provably ours")
+}

@@ -153,6 +153,19 @@ func TestDistributeAbortDeletesCopiesEndToEnd(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, cloud.ImageDeleted, resp.Images[0].Status, region)
 	}
+	// So is the draft version the run created, deleted once.
+	art, err := e.cloudC.GetArtifact(t.Context(), &cloud.GetArtifactRequest{Name: "e2e_abort"})
+	require.NoError(t, err)
+	for _, v := range art.Artifact.Versions {
+		require.NotEqual(t, "v1_0_0", v.VersionName, "the aborted run's draft is deleted")
+	}
+	var draftDeletes int
+	for _, en := range countEntriesAll(e.ledger(), "DeleteArtifact") {
+		if en.ResourceId == art.Artifact.ArtifactId && strings.HasPrefix(en.Detail, "version v1_0_0 ") {
+			draftDeletes++
+		}
+	}
+	require.Equal(t, 1, draftDeletes, "the ledger shows the draft deleted once")
 	recordHistory(t, e.client, id, "distribute_abort.json")
 	// An aborted version may be distributed again.
 	_, code = e.starter("distribute", "--package", "e2e_abort", "--version", "v1_0_0", "--description", "operator aborts",

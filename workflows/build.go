@@ -782,7 +782,7 @@ func (b *build) release(ctx workflow.Context, id string) error {
 		f = workflow.ExecuteActivity(actx, builds.DeleteBuildVpc, in)
 	case model.ResourcePackageVersion:
 		pkg, version, _ := strings.Cut(id, "/")
-		f = workflow.ExecuteActivity(actx, packages.DeletePackageVersion, activities.PackageVersionInput{Package: pkg, Version: version})
+		f = deletePackageVersion(actx, pkg, version)
 	default:
 		f = workflow.ExecuteActivity(actx, images.DeleteImageCopy, activities.DeleteCopyInput{Region: r.Region, ImageID: id})
 	}

@@ -81,6 +81,9 @@ const (
 	// changeAnswerPublished: a run for a published version answers with
 	// its result instead of failing on the version's lock.
 	changeAnswerPublished = "answer-published"
+	// changeDeleteOwnDraft: a failed or aborted run deletes the draft
+	// version it created (never one that existed before it).
+	changeDeleteOwnDraft = "delete-own-draft"
 )
 
 // regionImage is an image in a region.
@@ -208,17 +211,29 @@ func (d *distribution) alreadyPublished(ctx workflow.Context) (*model.Distributi
 	return res, nil
 }
 
-// prepare checks the source image and creates the draft version.
+// prepare checks the source image and creates the draft version. A draft
+// this run created is deleted if the run fails (registered first, so it goes
+// after the copies and the publication hold); one that existed before the
+// run is the user's and stays. Versioned: earlier runs left every draft.
 func (d *distribution) prepare(ctx workflow.Context) (string, error) {
 	actx := workflow.WithActivityOptions(ctx, stepActivity())
 	if err := workflow.ExecuteActivity(actx, images.CheckSourceImage, activities.SourceImageInput{Region: d.spec.SourceRegion, ImageID: d.spec.SourceImage}).Get(ctx, nil); err != nil {
 		return "", err
 	}
-	var artifactID string
-	err := workflow.ExecuteActivity(actx, packages.PrepareArtifactVersion, activities.PrepareVersionInput{
-		Spec: d.spec, ClientToken: model.ClientToken(d.tokenKey, "create-version"),
-	}).Get(ctx, &artifactID)
-	return artifactID, err
+	in := activities.PrepareVersionInput{Spec: d.spec, ClientToken: model.ClientToken(d.tokenKey, "create-version")}
+	if workflow.GetVersion(ctx, changeDeleteOwnDraft, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		var artifactID string
+		err := workflow.ExecuteActivity(actx, packages.PrepareArtifactVersion, in).Get(ctx, &artifactID)
+		return artifactID, err
+	}
+	var v activities.PreparedVersion
+	if err := workflow.ExecuteActivity(actx, packages.PrepareDraftVersion, in).Get(ctx, &v); err != nil {
+		return "", err
+	}
+	if v.Created {
+		d.saga.Add("delete draft version "+d.spec.Version, d.deleteDraft)
+	}
+	return v.ArtifactID, nil
 }
 
 // replicate copies the image into every region at once and returns when each
@@ -384,14 +399,15 @@ func (d *distribution) publish(ctx workflow.Context) (*model.DistributionResult,
 	return result, nil
 }
 
-// fail deletes every copy made and returns the error the run ends with.
+// fail deletes every copy made (and the draft version, if this run created
+// it) and returns the error the run ends with.
 func (d *distribution) fail(ctx workflow.Context, err error) error {
 	if d.saga.Len() > 0 {
 		d.progress.Phase = model.PhaseCompensating
 		d.state.Set(ctx, model.StateCompensating)
-		d.logger.Info("Deleting the copies made", "copies", d.saga.Len(), "cause", err)
+		d.logger.Info("Deleting what the run made", "steps", d.saga.Len(), "cause", err)
 		if cerr := d.saga.Compensate(ctx); cerr != nil {
-			err = fmt.Errorf("%w; and some copies could not be deleted: %v", err, cerr)
+			err = fmt.Errorf("%w; and some of what the run made could not be deleted: %v", err, cerr)
 		}
 		for i := range d.progress.Regions {
 			if r := &d.progress.Regions[i]; len(r.Copies) > 0 {
@@ -410,6 +426,23 @@ func (d *distribution) fail(ctx workflow.Context, err error) error {
 	d.progress.Error = err.Error()
 	workflow.SetCurrentDetails(ctx, distributionDetails(&d.progress))
 	return err
+}
+
+// deleteDraft deletes the draft version this run created.
+func (d *distribution) deleteDraft(ctx workflow.Context) error {
+	opts := cleanupActivity()
+	opts.Summary = "delete draft version " + d.spec.Version
+	err := deletePackageVersion(workflow.WithActivityOptions(ctx, opts), d.spec.Package, d.spec.Version).Get(ctx, nil)
+	if err != nil {
+		d.logger.Error("Could not delete the draft version", "error", err)
+	}
+	return err
+}
+
+// deletePackageVersion deletes a package version, published or not: a
+// distribution's own draft, a build's package version.
+func deletePackageVersion(actx workflow.Context, pkg, version string) workflow.Future {
+	return workflow.ExecuteActivity(actx, packages.DeletePackageVersion, activities.PackageVersionInput{Package: pkg, Version: version})
 }
 
 // delivered maps every Available region to its image.

@@ -37,8 +37,12 @@ func validSpec() model.DistributeSpec {
 // are added last, by execute).
 type distributionEnv struct {
 	*testsuite.TestWorkflowEnvironment
-	mu      sync.Mutex // mocked activities run on their own goroutines
-	deleted []string
+	mu            sync.Mutex // mocked activities run on their own goroutines
+	deleted       []string
+	draftsDeleted []string // package/version
+	// copiesDeletedBeforeDraft is how many copies were deleted when the
+	// draft was.
+	copiesDeletedBeforeDraft int
 }
 
 func (env *distributionEnv) locked(f func()) {
@@ -59,7 +63,15 @@ func newDistributionEnv(t *testing.T) *distributionEnv {
 func (env *distributionEnv) execute(spec model.DistributeSpec) {
 	env.OnActivity(images.CheckSourceImage, mock.Anything, mock.Anything).Return(&cloud.Image{ImageId: "m-webapp-v1"}, nil).Maybe()
 	env.OnActivity(packages.FindPublishedImageVersion, mock.Anything, mock.Anything).Return(nil, nil).Maybe()
-	env.OnActivity(packages.PrepareArtifactVersion, mock.Anything, mock.Anything).Return("artifact-1", nil).Maybe()
+	env.OnActivity(packages.PrepareDraftVersion, mock.Anything, mock.Anything).Return(activities.PreparedVersion{ArtifactID: "artifact-1", Created: true}, nil).Maybe()
+	env.OnActivity(packages.DeletePackageVersion, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.PackageVersionInput) error {
+			env.locked(func() {
+				env.copiesDeletedBeforeDraft = len(env.deleted)
+				env.draftsDeleted = append(env.draftsDeleted, in.Package+"/"+in.Version)
+			})
+			return nil
+		}).Maybe()
 	env.OnActivity(packages.StartPublication, mock.Anything, mock.Anything).Return(nil).Maybe()
 	env.OnActivity(packages.CancelPublication, mock.Anything, mock.Anything).Return(nil).Maybe()
 	env.OnActivity(images.StartImageCopy, mock.Anything, mock.Anything).Return(
@@ -299,6 +311,44 @@ func TestDistributeAbortDeletesCopies(t *testing.T) {
 	require.Empty(t, p.WaitingFor, "an aborted run waits for nothing (item 15)")
 }
 
+func TestDistributeAbortDeletesTheDraftItCreated(t *testing.T) {
+	env := newDistributionEnv(t)
+	env.failRegion("eu-west-1", nil)
+	env.RegisterDelayedCallback(func() { env.command(model.CommandAbort, model.AbortCommand{Reason: "wrong image"}) }, time.Minute)
+
+	env.execute(validSpec())
+
+	require.True(t, isType(env.GetWorkflowError(), ErrTypeAborted), env.GetWorkflowError())
+	require.Len(t, env.deleted, 3)
+	require.Equal(t, []string{"webapp/v1_0_0"}, env.draftsDeleted, "the draft the run created is deleted once")
+	require.Equal(t, 3, env.copiesDeletedBeforeDraft, "after the copies")
+}
+
+func TestDistributeFailureDeletesTheDraftItCreated(t *testing.T) {
+	env := newDistributionEnv(t)
+	env.OnActivity(packages.ReleaseArtifactVersion, mock.Anything, mock.Anything).Return(
+		temporal.NewNonRetryableApplicationError("release refused", "Refused", nil))
+
+	env.execute(validSpec())
+
+	require.ErrorContains(t, env.GetWorkflowError(), "release refused")
+	require.Len(t, env.deleted, 3)
+	require.Equal(t, []string{"webapp/v1_0_0"}, env.draftsDeleted)
+}
+
+func TestDistributeAbortKeepsADraftThatExistedBefore(t *testing.T) {
+	env := newDistributionEnv(t)
+	env.OnActivity(packages.PrepareDraftVersion, mock.Anything, mock.Anything).Return(activities.PreparedVersion{ArtifactID: "artifact-1", Created: false}, nil)
+	env.RegisterDelayedCallback(env.CancelWorkflow, time.Minute)
+	env.OnActivity(images.AwaitImageAvailable, mock.Anything, mock.Anything).After(time.Hour).Return(nil)
+
+	env.execute(validSpec())
+
+	require.True(t, temporal.IsCanceledError(env.GetWorkflowError()), env.GetWorkflowError())
+	require.Len(t, env.deleted, 3, "its copies are deleted")
+	require.Empty(t, env.draftsDeleted, "a draft the run did not create is the user's")
+}
+
 func TestDistributeAbortWhileCopying(t *testing.T) {
 	env := newDistributionEnv(t)
 	// Copies take an hour; the operator aborts after ten minutes.
@@ -342,7 +392,7 @@ func TestDistributeRefusesInvalidSpec(t *testing.T) {
 
 func TestDistributeRefusesPublishedVersion(t *testing.T) {
 	env := newDistributionEnv(t)
-	env.OnActivity(packages.PrepareArtifactVersion, mock.Anything, mock.Anything).Return("",
+	env.OnActivity(packages.PrepareDraftVersion, mock.Anything, mock.Anything).Return(activities.PreparedVersion{},
 		temporal.NewNonRetryableApplicationError("version v1_0_0 of package webapp is already published and locked", activities.ErrTypeVersionLocked, nil))
 
 	env.execute(validSpec())

@@ -136,7 +136,7 @@ func TestDistributionOfAPublishedVersionAnswersWithItsResult(t *testing.T) {
 		ImageIDs:   map[string]string{"cn-shanghai": "m-1", "ap-southeast-1": "m-2", "eu-west-1": "m-3"},
 		Permission: model.Permission{Visibility: model.VisibilityPrivate}, AlreadyPublished: true}
 	env.OnActivity(packages.FindPublishedImageVersion, mock.Anything, mock.Anything).Return(published, nil)
-	env.OnActivity(packages.PrepareArtifactVersion, mock.Anything, mock.Anything).Panic("a published version is not prepared again")
+	env.OnActivity(packages.PrepareDraftVersion, mock.Anything, mock.Anything).Panic("a published version is not prepared again")
 	env.execute(validSpec())
 	require.NoError(t, env.GetWorkflowError())
 	var res model.DistributionResult

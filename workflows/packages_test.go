@@ -183,6 +183,13 @@ func TestPublishDropsFailedRegion(t *testing.T) {
 func TestPublishAbortDeletesFileCopies(t *testing.T) {
 	env := newPublishEnv(t)
 	env.failFileCopy("eu-west-1")
+	// The draft is the user's, with its content: an abort gives it back.
+	env.OnActivity(packages.DeletePackageVersion, mock.Anything, mock.Anything).Panic("a publication never deletes the user's draft")
+	givenBack := false
+	env.OnActivity(packages.CancelPublication, mock.Anything, mock.Anything).Return(func(context.Context, activities.PublicationInput) error {
+		givenBack = true
+		return nil
+	})
 	env.RegisterDelayedCallback(func() {
 		env.command(model.CommandAbort, model.AbortCommand{Reason: "wrong file"})
 	}, time.Minute)
@@ -195,6 +202,7 @@ func TestPublishAbortDeletesFileCopies(t *testing.T) {
 	require.Equal(t, ErrTypeAborted, appErr.Type())
 	require.Nil(t, env.released)
 	require.Equal(t, []string{"cn-shanghai"}, env.deleted, "the copy made is deleted; the source upload stays")
+	require.True(t, givenBack, "the draft is given back, with nothing delivered")
 	require.Equal(t, model.PhaseAborted, env.progress(t).Phase)
 }
 

@@ -82,7 +82,7 @@ func (r *run) audit(ctx context.Context) (*Report, error) {
 	r.auditRollouts(ctx, rep, fresh)
 	r.auditBlueGreen(ctx, rep, fresh)
 	r.auditBuilds(rep, fresh, owner, execs)
-	r.auditPackages(ctx, rep)
+	r.auditPackages(ctx, rep, fresh, owner, opOf)
 
 	// Histories and logs.
 	failures, attempt, attemptOf := 0, int32(0), ""
@@ -335,29 +335,70 @@ func (r *run) auditBuilds(rep *Report, fresh []cloud.LedgerEntry, owner map[stri
 		"%d instances launched, %d leaks", launches, leaks)
 }
 
-// auditPackages: an aborted distribution or publication leaves no version
-// half published: still a draft, with nothing delivered.
-func (r *run) auditPackages(ctx context.Context, rep *Report) {
+// auditPackages: an aborted or failed distribution leaves no draft version
+// it created (a draft that existed before it stays, with nothing
+// delivered); an aborted publication keeps the user's draft, with nothing
+// delivered.
+func (r *run) auditPackages(ctx context.Context, rep *Report, fresh []cloud.LedgerEntry, owner map[string]string, opOf func(string) *op) {
+	own := createdDrafts(fresh, owner, opOf)
 	bad := 0
 	for _, o := range r.ops {
-		if (o.Kind != "distribute" && o.Kind != "publish") || o.Role != roleAbort {
+		if !endedWithoutPublishing(o) {
 			continue
 		}
 		art, err := r.cloud.GetArtifact(ctx, &cloud.GetArtifactRequest{Name: o.Package})
 		if err != nil {
 			continue // no package: nothing left
 		}
-		for _, v := range art.Artifact.Versions {
-			if v.VersionName != o.Version {
-				continue
-			}
-			if v.Status != cloud.ArtifactDraft || len(v.ImageDelivery) > 0 || len(v.Delivery) > 0 {
-				bad++
-				rep.violate("leak", "%s: version %s of %s is %s with deliveries %v %v", o.WorkflowID, v.VersionName, o.Package, v.Status, v.ImageDelivery, v.Delivery)
-			}
+		if !checkLeftVersion(rep, o, art.Artifact.Versions, own[o]) {
+			bad++
 		}
 	}
-	rep.check("no delivery left by an aborted distribution or publication", bad == 0, "%d", bad)
+	rep.check("no draft of an aborted or failed distribution; no delivery of an aborted publication", bad == 0, "%d", bad)
+}
+
+// endedWithoutPublishing: a distribution or publication that was aborted or
+// failed.
+func endedWithoutPublishing(o *op) bool {
+	if o.Kind != "distribute" && o.Kind != "publish" {
+		return false
+	}
+	return o.Role == roleAbort || o.State == model.StateAborted || o.State == model.StateFailed
+}
+
+// createdDrafts finds the operations whose own client token created their
+// draft version (CreateArtifact in the ledger).
+func createdDrafts(fresh []cloud.LedgerEntry, owner map[string]string, opOf func(string) *op) map[*op]bool {
+	own := map[*op]bool{}
+	for _, e := range fresh {
+		if e.Action != "CreateArtifact" || e.ClientToken == "" {
+			continue
+		}
+		if o := opOf(owner[e.ClientToken]); o != nil && strings.HasSuffix(e.Detail, "draft version "+o.Version) {
+			own[o] = true
+		}
+	}
+	return own
+}
+
+// checkLeftVersion checks what an aborted or failed operation left of its
+// version: nothing if it created the draft, else the draft with nothing
+// delivered. It reports a violation and returns false.
+func checkLeftVersion(rep *Report, o *op, versions []cloud.ArtifactVersion, created bool) bool {
+	for _, v := range versions {
+		if v.VersionName != o.Version {
+			continue
+		}
+		if created {
+			rep.violate("leak", "%s: draft version %s of %s that it created is left (%s)", o.WorkflowID, v.VersionName, o.Package, v.Status)
+			return false
+		}
+		if v.Status != cloud.ArtifactDraft || len(v.ImageDelivery) > 0 || len(v.Delivery) > 0 {
+			rep.violate("leak", "%s: version %s of %s is %s with deliveries %v %v", o.WorkflowID, v.VersionName, o.Package, v.Status, v.ImageDelivery, v.Delivery)
+			return false
+		}
+	}
+	return true
 }
 
 func sameSet(a, b []string) bool {

@@ -77,3 +77,39 @@ func TestScheduleIsReproducible(t *testing.T) {
 	require.Len(t, a, cfg.WorkerKills+cfg.ServerRestarts+cfg.CloudRestarts)
 	require.Equal(t, startOffsets(cfg, 5), startOffsets(cfg, 5))
 }
+
+func TestAuditPackagesFindsADraftLeftByAnAbortedDistribution(t *testing.T) {
+	dist := &op{Kind: "distribute", Role: roleAbort, Package: "chaos_dist_2", Version: "v1_0", WorkflowID: "distribute/chaos_dist_2/v1_0"}
+	pub := &op{Kind: "publish", Role: roleAbort, Package: "chaos_pub_9", Version: "v1_0", WorkflowID: "publish/chaos_pub_9/v1_0"}
+	opOf := func(id string) *op {
+		for _, o := range []*op{dist, pub} {
+			if o.WorkflowID == id {
+				return o
+			}
+		}
+		return nil
+	}
+	fresh := []cloud.LedgerEntry{
+		{Action: "CreateArtifact", ClientToken: "tok-d", Detail: "package chaos_dist_2 (EcsImage) created with draft version v1_0"},
+		{Action: "CreateArtifact", ClientToken: "harness", Detail: "package chaos_pub_9 (File) created with draft version v1_0"},
+	}
+	own := createdDrafts(fresh, map[string]string{"tok-d": dist.WorkflowID}, opOf)
+	require.Equal(t, map[*op]bool{dist: true}, own, "the publication's draft is the user's")
+	draft := []cloud.ArtifactVersion{{VersionName: "v1_0", Status: cloud.ArtifactDraft}}
+
+	rep := &Report{}
+	require.False(t, checkLeftVersion(rep, dist, draft, own[dist]))
+	require.Equal(t, []string{"leak: distribute/chaos_dist_2/v1_0: draft version v1_0 of chaos_dist_2 that it created is left (Created)"}, rep.Violations)
+
+	rep = &Report{}
+	require.True(t, checkLeftVersion(rep, dist, nil, own[dist]), "its draft deleted")
+	require.True(t, checkLeftVersion(rep, pub, draft, own[pub]), "the user's draft kept, nothing delivered")
+	require.Empty(t, rep.Violations)
+
+	delivered := []cloud.ArtifactVersion{{VersionName: "v1_0", Status: cloud.ArtifactDraft, Delivery: map[string]string{"cn-shanghai": "oss://x"}}}
+	require.False(t, checkLeftVersion(rep, pub, delivered, own[pub]))
+	require.Len(t, rep.Violations, 1)
+
+	require.True(t, endedWithoutPublishing(&op{Kind: "distribute", State: model.StateFailed}))
+	require.False(t, endedWithoutPublishing(&op{Kind: "distribute", State: model.StateSucceeded}))
+}
