@@ -109,6 +109,23 @@ func (d *blueGreen) registerCommands(ctx workflow.Context) error {
 		d.progress.LastRefusal = command + ": " + err.Error()
 		d.logger.Warn("Operator command refused", "command", command, "error", err)
 	}
+	c := d.commands()
+	return errors.Join(
+		operator.Register(ctx, c.promote, refused),
+		operator.Register(ctx, c.promoteFull, refused),
+		operator.Register(ctx, c.abort, refused),
+	)
+}
+
+// blueGreenCommands are a deployment's operator commands.
+type blueGreenCommands struct {
+	promote, promoteFull operator.Command[model.PromoteCommand]
+	abort                operator.Command[model.AbortCommand]
+}
+
+// commands returns the operator commands, whose validators read the
+// deployment's current state.
+func (d *blueGreen) commands() blueGreenCommands {
 	promote := func(name string, full bool) operator.Command[model.PromoteCommand] {
 		return operator.Command[model.PromoteCommand]{
 			Name:     name,
@@ -132,11 +149,7 @@ func (d *blueGreen) registerCommands(ctx workflow.Context) error {
 			}
 		},
 	}
-	return errors.Join(
-		operator.Register(ctx, promote(model.CommandPromote, false), refused),
-		operator.Register(ctx, promote(model.CommandPromoteFull, true), refused),
-		operator.Register(ctx, abort, refused),
-	)
+	return blueGreenCommands{promote: promote(model.CommandPromote, false), promoteFull: promote(model.CommandPromoteFull, true), abort: abort}
 }
 
 func (d *blueGreen) validatePromote(full bool) error {

@@ -100,20 +100,7 @@ func (d *distribution) setup(ctx workflow.Context) error {
 		d.progress.Regions = append(d.progress.Regions, model.RegionProgress{RegionStatus: model.RegionStatus{Region: r, State: model.RegionPending}})
 		d.newCopy[r] = true
 	}
-	d.regions = regional.Work{
-		Noun:   "distribution",
-		Logger: d.logger,
-		Status: func(region string) *model.RegionStatus {
-			if r := d.progress.Region(region); r != nil {
-				return &r.RegionStatus
-			}
-			return nil
-		},
-		CanAbort:    d.canAbort,
-		Changed:     d.updateDetails,
-		Attempt:     d.copyInto,
-		BeforeRetry: d.beforeRetry,
-	}
+	d.regions = d.regionalWork()
 	// The query answers from the first workflow task, a refused run included.
 	if err := workflow.SetQueryHandlerWithOptions(ctx, model.QueryProgress, func() (model.DistributionProgress, error) {
 		return d.progress, nil
@@ -145,6 +132,25 @@ func (d *distribution) registerCommands(ctx workflow.Context) error {
 		d.progress.LastRefusal = command + ": " + err.Error()
 		d.logger.Warn("Operator command refused", "command", command, "error", err)
 	})
+}
+
+// regionalWork is the copy into every region and the operator's decisions
+// about the regions, on this distribution's progress.
+func (d *distribution) regionalWork() regional.Work {
+	return regional.Work{
+		Noun:   "distribution",
+		Logger: d.logger,
+		Status: func(region string) *model.RegionStatus {
+			if r := d.progress.Region(region); r != nil {
+				return &r.RegionStatus
+			}
+			return nil
+		},
+		CanAbort:    d.canAbort,
+		Changed:     d.updateDetails,
+		Attempt:     d.copyInto,
+		BeforeRetry: d.beforeRetry,
+	}
 }
 
 // canAbort allows an abort until publishing starts.

@@ -60,19 +60,7 @@ func (p *publication) setup(ctx workflow.Context) error {
 	p.tokenKey = info.WorkflowExecution.ID + "/" + info.FirstRunID
 	p.logger = log.With(workflow.GetLogger(ctx), "package", p.spec.Package, "version", p.spec.Version)
 	p.progress = model.PublishProgress{Package: p.spec.Package, Version: p.spec.Version, Phase: model.PhaseValidating}
-	p.regions = regional.Work{
-		Noun:   "publication",
-		Logger: p.logger,
-		Status: func(region string) *model.RegionStatus {
-			if r := p.progress.Region(region); r != nil {
-				return &r.RegionStatus
-			}
-			return nil
-		},
-		CanAbort: p.canAbort,
-		Changed:  p.updateDetails,
-		Attempt:  p.deliverOnce,
-	}
+	p.regions = p.regionalWork()
 	// The query answers from the first workflow task, a refused run included.
 	if err := workflow.SetQueryHandlerWithOptions(ctx, model.QueryProgress, func() (model.PublishProgress, error) {
 		return p.progress, nil
@@ -100,6 +88,24 @@ func (p *publication) setup(ctx workflow.Context) error {
 		p.progress.LastRefusal = command + ": " + err.Error()
 		p.logger.Warn("Operator command refused", "command", command, "error", err)
 	})
+}
+
+// regionalWork is the delivery into every region and the operator's
+// decisions about the regions, on this publication's progress.
+func (p *publication) regionalWork() regional.Work {
+	return regional.Work{
+		Noun:   "publication",
+		Logger: p.logger,
+		Status: func(region string) *model.RegionStatus {
+			if r := p.progress.Region(region); r != nil {
+				return &r.RegionStatus
+			}
+			return nil
+		},
+		CanAbort: p.canAbort,
+		Changed:  p.updateDetails,
+		Attempt:  p.deliverOnce,
+	}
 }
 
 // canAbort allows an abort until the release starts.

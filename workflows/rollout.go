@@ -113,6 +113,32 @@ func (r *rollout) registerCommands(ctx workflow.Context) error {
 		r.st.LastRefusal = command + ": " + err.Error()
 		r.logger.Warn("Operator command refused", "command", command, "error", err)
 	}
+	c := r.commands(ctx)
+	return errors.Join(
+		operator.Register(ctx, c.resume, refused),
+		operator.Register(ctx, c.retry, refused),
+		operator.Register(ctx, c.skip, refused),
+		operator.Register(ctx, c.cancelInstance, refused),
+		operator.Register(ctx, c.cancel, refused),
+		operator.Register(ctx, c.rollback, refused),
+		operator.Register(ctx, c.threshold, refused),
+		operator.Register(ctx, c.policy, refused),
+	)
+}
+
+// rolloutCommands are a rolling update's operator commands.
+type rolloutCommands struct {
+	resume                      operator.Command[model.ResumeCommand]
+	retry, skip, cancelInstance operator.Command[model.InstanceCommand]
+	cancel                      operator.Command[model.CancelCommand]
+	rollback                    operator.Command[model.RollbackCommand]
+	threshold                   operator.Command[model.ThresholdCommand]
+	policy                      operator.Command[model.PausePolicyCommand]
+}
+
+// commands returns the operator commands, whose validators read the task's
+// current state.
+func (r *rollout) commands(ctx workflow.Context) rolloutCommands {
 	decide := func(name string, apply func(in *model.InstanceProgress)) operator.Command[model.InstanceCommand] {
 		return operator.Command[model.InstanceCommand]{
 			Name:     name,
@@ -202,16 +228,8 @@ func (r *rollout) registerCommands(ctx workflow.Context) error {
 			r.st.PausePolicy = c.PausePolicy
 		},
 	}
-	return errors.Join(
-		operator.Register(ctx, resume, refused),
-		operator.Register(ctx, retry, refused),
-		operator.Register(ctx, skip, refused),
-		operator.Register(ctx, cancelInstance, refused),
-		operator.Register(ctx, cancel, refused),
-		operator.Register(ctx, rollback, refused),
-		operator.Register(ctx, threshold, refused),
-		operator.Register(ctx, policy, refused),
-	)
+	return rolloutCommands{resume: resume, retry: retry, skip: skip, cancelInstance: cancelInstance,
+		cancel: cancel, rollback: rollback, threshold: threshold, policy: policy}
 }
 
 // ending reports whether the task is on its way out (cancel or rollback).

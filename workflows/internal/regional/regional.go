@@ -53,9 +53,27 @@ type Work struct {
 	cancel      workflow.CancelFunc
 }
 
+// Commands are the run's operator commands, as RegisterCommands installs
+// them.
+type Commands struct {
+	RetryRegion, DropRegion operator.Command[model.RegionCommand]
+	Abort                   operator.Command[model.AbortCommand]
+}
+
 // RegisterCommands installs retry-region, drop-region and abort.
 func (w *Work) RegisterCommands(ctx workflow.Context, refused func(command string, err error)) error {
 	w.decisions = map[string]string{}
+	c := w.Commands()
+	return errors.Join(
+		operator.Register(ctx, c.RetryRegion, refused),
+		operator.Register(ctx, c.DropRegion, refused),
+		operator.Register(ctx, c.Abort, refused),
+	)
+}
+
+// Commands returns retry-region, drop-region and abort, whose validators
+// read the run's current state.
+func (w *Work) Commands() Commands {
 	decide := func(decision string) operator.Command[model.RegionCommand] {
 		return operator.Command[model.RegionCommand]{
 			Name:     decision,
@@ -66,22 +84,21 @@ func (w *Work) RegisterCommands(ctx workflow.Context, refused func(command strin
 			},
 		}
 	}
-	abort := operator.Command[model.AbortCommand]{
-		Name:     model.CommandAbort,
-		Validate: func(model.AbortCommand) error { return w.validateAbort() },
-		Apply: func(c model.AbortCommand) {
-			w.Logger.Info("Abort requested", "reason", c.Reason)
-			w.aborted, w.abortReason = true, c.Reason
-			if w.cancel != nil {
-				w.cancel()
-			}
+	return Commands{
+		RetryRegion: decide(model.CommandRetryRegion),
+		DropRegion:  decide(model.CommandDropRegion),
+		Abort: operator.Command[model.AbortCommand]{
+			Name:     model.CommandAbort,
+			Validate: func(model.AbortCommand) error { return w.validateAbort() },
+			Apply: func(c model.AbortCommand) {
+				w.Logger.Info("Abort requested", "reason", c.Reason)
+				w.aborted, w.abortReason = true, c.Reason
+				if w.cancel != nil {
+					w.cancel()
+				}
+			},
 		},
 	}
-	return errors.Join(
-		operator.Register(ctx, decide(model.CommandRetryRegion), refused),
-		operator.Register(ctx, decide(model.CommandDropRegion), refused),
-		operator.Register(ctx, abort, refused),
-	)
 }
 
 func (w *Work) validateDecision(decision, region string) error {

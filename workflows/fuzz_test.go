@@ -1,0 +1,323 @@
+package workflows
+
+import (
+	"encoding/json"
+	"log/slog"
+	"reflect"
+	"testing"
+	"time"
+
+	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/log"
+
+	"github.com/imagefleet/imagefleet/internal/payload"
+	"github.com/imagefleet/imagefleet/model"
+	"github.com/imagefleet/imagefleet/workflows/internal/operator"
+)
+
+// Fuzz tests of the operator commands' payloads: raw bytes, decoded as the
+// worker decodes a signal's or an update's argument (a json/plain payload
+// through payload.Converter), then checked by the very validator the
+// workflow registers for the command, against a workflow in a realistic
+// state. A panic, an input that takes over a second, or a validator that
+// changes the workflow's state (an update's validator does not run on
+// replay, so a change there breaks determinism) is a failure.
+// The rollback command is fuzzed in model (FuzzRollbackCommand): its
+// validator reads the workflow's info, which needs a running workflow.
+
+// slowInput is the limit above which an input is a defect.
+const slowInput = time.Second
+
+var nopLogger = log.NewStructuredLogger(slog.New(slog.DiscardHandler))
+
+// seed adds each command's JSON, and raw strings as they are.
+func seed(f *testing.F, seeds ...any) {
+	f.Helper()
+	for _, s := range seeds {
+		if raw, ok := s.(string); ok {
+			f.Add([]byte(raw))
+			continue
+		}
+		data, err := json.Marshal(s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+}
+
+// rawSeeds are payloads any command may meet: no argument, other types,
+// an unknown field, trailing data.
+var rawSeeds = []any{"null", "", "{}", "[]", `"x"`, "1", `{"bacthes":2}`, `{} {}`}
+
+// validate decodes data into cmd's payload type as the worker does and, if
+// it decodes, runs cmd's validator: refusing is fine, panicking is not.
+func validate[T any](cmd operator.Command[T], data []byte) {
+	p := &commonpb.Payloads{Payloads: []*commonpb.Payload{{
+		Metadata: map[string][]byte{converter.MetadataEncoding: []byte(converter.MetadataEncodingJSON)},
+		Data:     data,
+	}}}
+	var c T
+	if payload.Converter.FromPayloads(p, &c) != nil {
+		return
+	}
+	_ = cmd.Validate(c)
+}
+
+// fuzzStates runs check on a fresh workflow of every state, within a second
+// for all, and fails if check changed what the workflow's query shows.
+func fuzzStates[W any, S any](t *testing.T, data []byte, states map[string]func() W, shown func(W) S, check func(W)) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for name, state := range states {
+			w := state()
+			check(w)
+			if got, want := shown(w), shown(state()); !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: a validator changed the state:\n got %+v\nwant %+v", name, got, want)
+			}
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(slowInput):
+		t.Fatalf("input took over %s: %q", slowInput, data)
+	}
+}
+
+// Region commands (retry-region, drop-region, abort) of a distribution and
+// of a publication: waiting for an operator about a failed region, aborted,
+// and publishing (abort no longer applies).
+func FuzzRegionCommands(f *testing.F) {
+	seed(f, append([]any{
+		model.RegionCommand{Region: "eu-west-1"}, model.RegionCommand{Region: "cn-shanghai"},
+		model.RegionCommand{Region: "us-east-1"}, model.RegionCommand{},
+		model.AbortCommand{Reason: "quota in London"}, model.AbortCommand{},
+		`{"region":"eu-west-1","reason":"x"}`, `{"region":7}`,
+	}, rawSeeds...)...)
+	regions := []model.RegionStatus{
+		{Region: "cn-shanghai", State: model.RegionAvailable, Attempts: 1},
+		{Region: "ap-southeast-1", State: model.RegionCopying, Attempts: 2},
+		{Region: "eu-west-1", State: model.RegionFailed, Attempts: 1, Error: "QuotaExceeded"},
+	}
+	distributionIn := func(phase string, aborted bool) func() *distribution {
+		return func() *distribution {
+			d := &distribution{spec: model.DistributeSpec{Package: "webapp", Version: "v1_0_0", SourceRegion: "cn-hangzhou", SourceImage: "m-webapp-v1"}, logger: nopLogger}
+			d.progress = model.DistributionProgress{Package: "webapp", Version: "v1_0_0", Phase: phase, ArtifactID: "artifact-1"}
+			for _, r := range regions {
+				d.spec.Regions = append(d.spec.Regions, r.Region)
+				d.progress.Regions = append(d.progress.Regions, model.RegionProgress{RegionStatus: r})
+			}
+			d.regions = d.regionalWork()
+			if aborted {
+				d.regions.Commands().Abort.Apply(model.AbortCommand{Reason: "wrong image"})
+			}
+			return d
+		}
+	}
+	publicationIn := func(phase string, aborted bool) func() *publication {
+		return func() *publication {
+			p := &publication{spec: model.PublishSpec{Package: "web_files", Version: "v1_0"}, logger: nopLogger}
+			p.progress = model.PublishProgress{Package: "web_files", Version: "v1_0", Phase: phase}
+			for _, r := range regions {
+				p.progress.Regions = append(p.progress.Regions, model.DeliveryProgress{RegionStatus: r})
+			}
+			p.regions = p.regionalWork()
+			if aborted {
+				p.regions.Commands().Abort.Apply(model.AbortCommand{Reason: "wrong file"})
+			}
+			return p
+		}
+	}
+	distributions := map[string]func() *distribution{
+		"distribution waiting for an operator": distributionIn(model.PhaseReplicating, false),
+		"distribution aborted":                 distributionIn(model.PhaseReplicating, true),
+		"distribution publishing":              distributionIn(model.PhasePublishing, false),
+	}
+	publications := map[string]func() *publication{
+		"publication waiting for an operator": publicationIn(model.PhaseReplicating, false),
+		"publication aborted":                 publicationIn(model.PhaseReplicating, true),
+		"publication publishing":              publicationIn(model.PhasePublishing, false),
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzStates(t, data, distributions, func(d *distribution) model.DistributionProgress { return d.progress }, func(d *distribution) {
+			c := d.regions.Commands()
+			validate(c.RetryRegion, data)
+			validate(c.DropRegion, data)
+			validate(c.Abort, data)
+		})
+		fuzzStates(t, data, publications, func(p *publication) model.PublishProgress { return p.progress }, func(p *publication) {
+			c := p.regions.Commands()
+			validate(c.RetryRegion, data)
+			validate(c.DropRegion, data)
+			validate(c.Abort, data)
+		})
+	})
+}
+
+// Rollout commands (resume, retry, skip, cancel-instance, cancel,
+// set-threshold, set-pause-policy) of a rolling update of 6 instances in 3
+// batches: paused on failures beyond the threshold in batch 2, the same
+// with a retry in flight, paused after batch 1, and cancelling.
+func FuzzRolloutCommands(f *testing.F) {
+	seed(f, append([]any{
+		model.InstanceCommand{InstanceID: "i-03"}, model.InstanceCommand{InstanceID: "i-02"},
+		model.InstanceCommand{InstanceID: "i-04"}, model.InstanceCommand{InstanceID: "i-99"}, model.InstanceCommand{},
+		model.ResumeCommand{}, model.CancelCommand{Reason: "bad image"},
+		model.ThresholdCommand{ErrorThreshold: -1}, model.ThresholdCommand{ErrorThreshold: 2},
+		model.PausePolicyCommand{PausePolicy: "Sometimes"}, model.PausePolicyCommand{PausePolicy: model.PauseNone},
+		`{"errorThreshold":9223372036854775807}`, `{"errorThreshold":1e99}`, `{"instanceId":null}`,
+	}, rawSeeds...)...)
+	paused := func(status string, adjust func(r *rollout)) func() *rollout {
+		return func() *rollout {
+			spec := model.RolloutSpec{ScalingGroupID: "asg-web-hz", RegionID: "cn-hangzhou", TaskType: model.TaskScript,
+				Script: &model.ScriptChange{Type: model.ScriptShell, Script: "echo hi"}, Batches: 3, ErrorThreshold: 1}
+			r := &rollout{spec: spec, logger: nopLogger, index: map[string]int{}, batchOf: map[string]int{}, chunked: true}
+			r.st = model.RolloutState{Spec: spec, ScalingGroupID: spec.ScalingGroupID, RegionID: spec.RegionID, TaskType: spec.TaskType,
+				Status: status, PausePolicy: spec.Policy(), ErrorThreshold: spec.ErrorThreshold,
+				FailedInstances: []model.InstanceProgress{}, SuspendedBefore: []string{}}
+			for b := range 3 {
+				r.st.Batches = append(r.st.Batches, model.BatchProgress{Index: b + 1, Size: 2, State: model.BatchPending})
+			}
+			for i, state := range []string{model.InstanceSucceeded, model.InstanceFailed, model.InstanceFailed, model.InstanceFailed, model.InstancePending, model.InstancePending} {
+				id := "i-0" + string(rune('1'+i))
+				r.batchOf[id], r.index[id] = i/2, len(r.insts)
+				r.insts = append(r.insts, model.InstanceProgress{InstanceID: id, Batch: i/2 + 1, State: state, Attempts: 1})
+			}
+			// Batch 1 ended with i-02's failure within the threshold;
+			// batch 2 is open with i-03 and i-04 failed.
+			r.st.Batches[0].State, r.st.Batches[1].State, r.st.CurrentBatch = model.BatchDone, model.BatchRunning, 2
+			r.batchOpen, r.paused, r.standby = true, true, []string{"i-03", "i-04"}
+			adjust(r)
+			r.refresh()
+			return r
+		}
+	}
+	states := map[string]func() *rollout{
+		"paused on failures": paused(model.RolloutPausedFailure, func(*rollout) {}),
+		"paused on failures, a retry in flight": paused(model.RolloutPausedFailure, func(r *rollout) {
+			r.inst("i-04").State, r.retrying = model.InstanceUpdating, 1
+		}),
+		"paused after batch 1": paused(model.RolloutPausedBatch, func(r *rollout) {
+			r.st.Batches[1].State, r.st.CurrentBatch, r.batchOpen, r.standby = model.BatchPending, 1, false, nil
+			r.inst("i-03").State, r.inst("i-04").State = model.InstancePending, model.InstancePending
+		}),
+		"cancelling": paused(model.RolloutCancelling, func(r *rollout) {
+			r.paused, r.cancelled, r.st.CancelReason = false, true, "bad image"
+		}),
+	}
+	type shown struct {
+		State model.RolloutState
+		Insts []model.InstanceProgress
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzStates(t, data, states, func(r *rollout) shown { return shown{r.st, r.insts} }, func(r *rollout) {
+			c := r.commands(nil) // only the commands' Apply and rollback's validator use the context
+			validate(c.resume, data)
+			validate(c.retry, data)
+			validate(c.skip, data)
+			validate(c.cancelInstance, data)
+			validate(c.cancel, data)
+			validate(c.threshold, data)
+			validate(c.policy, data)
+		})
+	})
+}
+
+// Blue/green commands (promote, promote-full, abort) of a deployment at a
+// manual gate of its traffic shift, shifting between steps, aborted, and
+// in its termination wait (blue's removal committed).
+func FuzzBlueGreenCommands(f *testing.F) {
+	seed(f, append([]any{
+		model.PromoteCommand{}, model.PromoteCommand{Full: true},
+		model.AbortCommand{Reason: "bad release"}, model.AbortCommand{},
+		`{"full":"yes"}`, `{"full":null,"reason":"x"}`,
+	}, rawSeeds...)...)
+	deployment := func(phase string, adjust func(d *blueGreen)) func() *blueGreen {
+		return func() *blueGreen {
+			thirty := 30
+			spec := model.BlueGreenSpec{Cluster: "demo", Service: "web", TaskDefinition: "web:2",
+				Subnets: []string{"subnet-1"}, ContainerName: "web", ContainerPort: 8080, TargetGroups: []string{"tg-a", "tg-b"},
+				ProductionListener: "l-80", TestListener: "l-8080",
+				Strategy: model.ShiftStrategy{Type: model.StrategySteps, Steps: []model.ShiftStep{{SetWeight: &thirty}, {Pause: &model.PauseStep{}}}}}
+			d := &blueGreen{spec: spec, logger: nopLogger}
+			d.progress = model.BlueGreenProgress{Cluster: spec.Cluster, Service: spec.Service, Phase: phase, Step: 1}
+			d.progress.Steps, _ = spec.Strategy.Plan()
+			adjust(d)
+			return d
+		}
+	}
+	states := map[string]func() *blueGreen{
+		"at a manual gate": deployment(model.BGPhaseShifting, func(d *blueGreen) { d.paused = true }),
+		"shifting":         deployment(model.BGPhaseShifting, func(d *blueGreen) { d.progress.Step = 0 }),
+		"promoted at the gate": deployment(model.BGPhaseShifting, func(d *blueGreen) {
+			d.paused = true
+			d.commands().promote.Apply(model.PromoteCommand{})
+		}),
+		"aborted": deployment(model.BGPhaseShifting, func(d *blueGreen) {
+			d.commands().abort.Apply(model.AbortCommand{Reason: "bad release"})
+		}),
+		"termination wait": deployment(model.BGPhaseTerminationWait, func(d *blueGreen) { d.committed, d.progress.Step = true, -1 }),
+	}
+	type shown struct {
+		Progress                           model.BlueGreenProgress
+		Paused, Promote, Full, Aborted, In bool
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzStates(t, data, states, func(d *blueGreen) shown {
+			return shown{d.progress, d.paused, d.promoteRequested, d.full, d.aborted, d.committed}
+		}, func(d *blueGreen) {
+			c := d.commands()
+			validate(c.promote, data)
+			validate(c.promoteFull, data)
+			validate(c.abort, data)
+		})
+	})
+}
+
+// Build commands (cancel, retry-step through the workflow's validator) of
+// a build whose test failed and waits for a retry, one running its
+// components, one being cancelled and one that has ended.
+func FuzzBuildCommands(f *testing.F) {
+	seed(f, append([]any{
+		model.CancelBuildCommand{Reason: "wrong base image"}, model.CancelBuildCommand{ExecutionID: "exec-other"},
+		model.CancelBuildCommand{ExecutionID: "exec-1"}, model.CancelBuildCommand{},
+		model.RetryStepCommand{}, model.RetryStepCommand{Step: model.StepTest}, model.RetryStepCommand{Step: model.StepComponents},
+		model.RetryStepCommand{Components: []model.TemplateComponent{{Name: "nothing"}}},
+		model.RetryStepCommand{Step: model.StepTest, Components: []model.TemplateComponent{{Name: "smoke", Content: "echo GET / 200"}}},
+		`{"components":[{"name":"fix","content":"echo ok"}]}`, `{"components":[null]}`,
+	}, rawSeeds...)...)
+	buildAt := func(step string, adjust func(b *build)) func() *build {
+		return func() *build {
+			b := &build{in: model.BuildInput{Region: "cn-hangzhou", TemplateID: "ip-123"}, logger: nopLogger}
+			b.progress = model.BuildProgress{Region: "cn-hangzhou", TemplateID: "ip-123", ExecutionID: "exec-1", Step: step}
+			adjust(b)
+			return b
+		}
+	}
+	states := map[string]func() *build{
+		"test failed, waiting for a retry": buildAt(model.StepTest, func(b *build) {
+			b.waiting, b.progress.FailedStep, b.progress.Error = true, model.StepTest, "smoke test failed"
+		}),
+		"check failed, waiting for a retry": buildAt(model.StepCheck, func(b *build) {
+			b.waiting, b.progress.FailedStep, b.progress.Error = true, model.StepCheck, "repair failed"
+		}),
+		"running components": buildAt(model.StepComponents, func(*build) {}),
+		"being cancelled": buildAt(model.StepRelease, func(b *build) {
+			b.cancelled, b.progress.Cancelled, b.progress.CancelReason = true, true, "give up"
+		}),
+		"ended": buildAt(model.StepDone, func(b *build) { b.finished = true }),
+	}
+	type shown struct {
+		Progress         model.BuildProgress
+		Cancelled, Retry bool
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzStates(t, data, states, func(b *build) shown { return shown{b.progress, b.cancelled, b.retryRequested} }, func(b *build) {
+			validate(operator.Command[model.CancelBuildCommand]{Validate: b.validateCancel}, data)
+			validate(operator.Command[model.RetryStepCommand]{Validate: b.validateRetry}, data)
+		})
+	})
+}
