@@ -105,10 +105,15 @@ func (r *run) audit(ctx context.Context) (*Report, error) {
 	return rep, nil
 }
 
-// checkOnce: one ledger entry per client token and action, and no creation
-// without a token a workflow's activity was given (owner: token → workflow).
+// perTarget are the bulk calls: one call, with one client token, acts on many
+// existing instances and the cloud records one entry per instance.
+var perTarget = []string{"RunCommand", "StartExecution"}
+
+// checkOnce: one ledger entry per client token and action (per instance for
+// the bulk calls), and no creation without a token a workflow's activity was
+// given (owner: token → workflow).
 func checkOnce(rep *Report, fresh []cloud.LedgerEntry, owner map[string]string) {
-	type key struct{ action, account, token string }
+	type key struct{ action, account, token, target string }
 	seen := map[key]int{}
 	dups, untracked := 0, 0
 	for _, e := range fresh {
@@ -120,7 +125,10 @@ func checkOnce(rep *Report, fresh []cloud.LedgerEntry, owner map[string]string) 
 			rep.violate("exactly once", "%s %s (%s) at seq %d has no client token of a workflow step", e.Action, e.ResourceId, e.Detail, e.Seq)
 			continue
 		}
-		k := key{e.Action, e.Account, e.ClientToken}
+		k := key{action: e.Action, account: e.Account, token: e.ClientToken}
+		if slices.Contains(perTarget, e.Action) {
+			k.target = e.ResourceId
+		}
 		seen[k]++
 		if seen[k] == 2 {
 			dups++

@@ -28,6 +28,26 @@ func TestCheckOnceFindsARepeatedSideEffect(t *testing.T) {
 	require.False(t, rep.Checks[0].OK)
 }
 
+// A bulk RunCommand is one call with one token for many instances: one
+// entry per instance is right, a second entry for the same instance is not.
+func TestCheckOnceCountsBulkCallsPerInstance(t *testing.T) {
+	owner := map[string]string{"tok-chunk": "rollout/asg-1"}
+	bulk := []cloud.LedgerEntry{
+		{Seq: 1, Action: "RunCommand", Account: "1", ResourceId: "i-1", ClientToken: "tok-chunk"},
+		{Seq: 2, Action: "RunCommand", Account: "1", ResourceId: "i-2", ClientToken: "tok-chunk"},
+		{Seq: 3, Action: "StartExecution", Account: "1", ResourceId: "i-1", ClientToken: "tok-chunk"},
+		{Seq: 4, Action: "StartExecution", Account: "1", ResourceId: "i-2", ClientToken: "tok-chunk"},
+	}
+	rep := &Report{}
+	checkOnce(rep, bulk, owner)
+	require.Empty(t, rep.Violations)
+
+	rep = &Report{}
+	checkOnce(rep, append(bulk, cloud.LedgerEntry{Seq: 5, Action: "RunCommand", Account: "1", ResourceId: "i-2", ClientToken: "tok-chunk"}), owner)
+	require.Len(t, rep.Violations, 1)
+	require.Contains(t, rep.Violations[0], "RunCommand i-2 repeated for one step attempt")
+}
+
 func TestCheckOnceFindsASideEffectNoStepAskedFor(t *testing.T) {
 	rep := &Report{}
 	checkOnce(rep, []cloud.LedgerEntry{
