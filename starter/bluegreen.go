@@ -13,9 +13,9 @@ import (
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/imagefleet/imagefleet/activities"
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/cloudsim"
+	"github.com/imagefleet/imagefleet/internal/cloudops"
 	"github.com/imagefleet/imagefleet/internal/specfile"
 	"github.com/imagefleet/imagefleet/model"
 )
@@ -177,7 +177,7 @@ func (a *app) startBlueGreen(ctx context.Context, spec model.BlueGreenSpec) (id,
 		return "", "", &exitError{code: exitInvalid, err: err}
 	}
 	cc := a.cloudClient()
-	_, err = activities.InspectService(ctx, cc.Containers(), cc.ELB(), activities.InspectInput{
+	_, err = cloudops.InspectService(ctx, cc.Containers(), cc.ELB(), cloudops.InspectInput{
 		Cluster: spec.Cluster, Service: spec.Service, TargetGroups: spec.TargetGroups,
 		ProductionListener: spec.ProductionListener, TestListener: spec.TestListener,
 	})

@@ -13,8 +13,8 @@ import (
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/imagefleet/imagefleet/activities"
 	"github.com/imagefleet/imagefleet/cloud"
+	"github.com/imagefleet/imagefleet/internal/cloudops"
 	"github.com/imagefleet/imagefleet/internal/specfile"
 	"github.com/imagefleet/imagefleet/model"
 )
@@ -121,15 +121,15 @@ func (a *app) startDistribution(ctx context.Context, spec model.DistributeSpec) 
 		return "", "", &exitError{code: exitInvalid, err: err}
 	}
 	cloudClient := a.cloudClient()
-	if _, err := activities.CheckSourceImage(ctx, cloudClient, spec.SourceRegion, spec.SourceImage); err != nil {
+	if _, err := cloudops.CheckSourceImage(ctx, cloudClient, spec.SourceRegion, spec.SourceImage); err != nil {
 		return "", "", checkFailed("check source image "+spec.SourceImage, err)
 	}
-	existing, err := activities.FindArtifact(ctx, cloudClient, spec.Package)
+	existing, err := cloudops.FindArtifact(ctx, cloudClient, spec.Package)
 	if err != nil {
 		return "", "", fmt.Errorf("look up package %s: %w", spec.Package, err)
 	}
 	if existing != nil {
-		if err := activities.CheckVersionUnpublished(existing, spec.Version); err != nil {
+		if err := cloudops.CheckVersionUnpublished(existing, spec.Version); err != nil {
 			return "", "", invalid("%w", err)
 		}
 	}

@@ -18,8 +18,8 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/imagefleet/imagefleet/activities"
 	"github.com/imagefleet/imagefleet/cloud"
+	"github.com/imagefleet/imagefleet/internal/cloudops"
 	"github.com/imagefleet/imagefleet/model"
 	"github.com/imagefleet/imagefleet/templates"
 )
@@ -127,7 +127,7 @@ func (a *app) stage(ctx context.Context, typ string, f *versionFlags) (cloud.Art
 	p := cloud.ArtifactProperty{RegionId: f.sourceRegion}
 	switch typ {
 	case model.PackageEcsImage:
-		if _, err := activities.CheckSourceImage(ctx, cc, f.sourceRegion, f.image); err != nil {
+		if _, err := cloudops.CheckSourceImage(ctx, cc, f.sourceRegion, f.image); err != nil {
 			return p, invalid("%w", err)
 		}
 		p.ImageId = f.image
@@ -136,13 +136,13 @@ func (a *app) stage(ctx context.Context, typ string, f *versionFlags) (cloud.Art
 		if err != nil {
 			return p, invalid("read --file: %w", err)
 		}
-		obj, err := activities.StageFile(ctx, cc, f.sourceRegion, f.pkg, f.version, filepath.Base(f.file), data)
+		obj, err := cloudops.StageFile(ctx, cc, f.sourceRegion, f.pkg, f.version, filepath.Base(f.file), data)
 		if err != nil {
 			return p, fmt.Errorf("upload %s: %w", f.file, err)
 		}
 		p.Bucket, p.ObjectKey = obj.Bucket, obj.Key
 	case model.PackageAcrImage:
-		resp, err := activities.PushContainerImage(ctx, cc, f.sourceRegion, f.repo, f.repoTag, f.imageRef)
+		resp, err := cloudops.PushContainerImage(ctx, cc, f.sourceRegion, f.repo, f.repoTag, f.imageRef)
 		if err != nil {
 			return p, fmt.Errorf("push %s: %w", f.imageRef, err)
 		}
@@ -152,7 +152,7 @@ func (a *app) stage(ctx context.Context, typ string, f *versionFlags) (cloud.Art
 		if err != nil {
 			return p, invalid("read --chart: %w", err)
 		}
-		resp, err := activities.PushHelmChart(ctx, cc, f.sourceRegion, f.repo, f.repoTag, f.chart, data)
+		resp, err := cloudops.PushHelmChart(ctx, cc, f.sourceRegion, f.repo, f.repoTag, f.chart, data)
 		if err != nil {
 			return p, fmt.Errorf("push %s: %w", f.chart, err)
 		}
@@ -218,7 +218,7 @@ account's registry namespace with a temporary credential.`,
 			if err := f.check(typ); err != nil {
 				return err
 			}
-			existing, err := activities.FindArtifact(cmd.Context(), a.cloudClient(), f.pkg)
+			existing, err := cloudops.FindArtifact(cmd.Context(), a.cloudClient(), f.pkg)
 			if err != nil {
 				return err
 			}
@@ -253,7 +253,7 @@ func (a *app) mustFind(ctx context.Context, name string) (*cloud.Artifact, error
 	if name == "" {
 		return nil, invalid("--package is required")
 	}
-	art, err := activities.FindArtifact(ctx, a.cloudClient(), name)
+	art, err := cloudops.FindArtifact(ctx, a.cloudClient(), name)
 	if err != nil {
 		return nil, err
 	}
@@ -422,7 +422,7 @@ func packageAssociateCommand(a *app, associate bool) *cobra.Command {
 			if _, err := a.cloudClient().UpdateService(cmd.Context(), &cloud.UpdateNestServiceRequest{ServiceId: service, ArtifactIds: &ids}); err != nil {
 				return err
 			}
-			perm, err := (&activities.Packages{Nest: a.cloudClient()}).ResolvePackagePermission(cmd.Context(), art.ArtifactId)
+			perm, err := cloudops.PackagePermission(cmd.Context(), a.cloudClient(), art.ArtifactId)
 			if err != nil {
 				return err
 			}

@@ -16,7 +16,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/imagefleet/imagefleet/activities"
+	"github.com/imagefleet/imagefleet/internal/cloudops"
 	"github.com/imagefleet/imagefleet/model"
 )
 
@@ -138,7 +138,7 @@ func (a *app) startRollout(ctx context.Context, spec model.RolloutSpec, summary,
 	} else if running != "" {
 		return "", "", invalid("a rolling update is already running on %s: %s", spec.ScalingGroupID, running)
 	}
-	if _, err := activities.CheckRollout(ctx, a.cloudClient(), spec); err != nil {
+	if _, err := cloudops.CheckRollout(ctx, a.cloudClient(), spec); err != nil {
 		return "", "", checkFailed("check scaling group "+spec.ScalingGroupID, err)
 	}
 	if summary == "" {

@@ -6,8 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/imagefleet/imagefleet/activities"
 	"github.com/imagefleet/imagefleet/cloud"
+	"github.com/imagefleet/imagefleet/internal/cloudops"
 )
 
 // serviceCommand manages Compute Nest services, whose association with a
@@ -30,7 +30,7 @@ func serviceCommand(a *app) *cobra.Command {
 			}
 			var ids []string
 			for _, p := range packageNames {
-				art, err := activities.FindArtifact(cmd.Context(), a.cloudClient(), p)
+				art, err := cloudops.FindArtifact(cmd.Context(), a.cloudClient(), p)
 				if err != nil {
 					return err
 				}
