@@ -61,14 +61,16 @@ func main() {
 		statusCommand(app),
 		regionDecisionCommand(app, "retry-region"),
 		regionDecisionCommand(app, "drop-region"),
-		abortCommand(app),
+		cancelCommand(app),
+		abortCommand(app), // deprecated: cancel
 		serviceCommand(app),
 		packageCommand(app),
 		blueGreenCommand(app),
 		demoCommand(app),
 		rolloutCommand(app),
 		setupCommand(app),
-		templateCommand(app),
+		buildTemplateCommand(app),
+		templateCommand(app), // deprecated: build-template
 		buildCommand(app),
 	)
 	err = root.ExecuteContext(ctx)
