@@ -86,17 +86,16 @@ func fixed[T any](p *T) func([]string) (any, error) {
 // naming the new name, for it and each of its subcommands. The new command's
 // help names the old one (see deprecatedNote).
 func deprecatedAlias(cmd *cobra.Command, old string) *cobra.Command {
-	note := fmt.Sprintf("use %q instead", cmd.Name())
-	_, rest, _ := strings.Cut(cmd.Use, " ")
-	cmd.Use = strings.TrimSpace(old + " " + rest)
-	var mark func(*cobra.Command)
-	mark = func(c *cobra.Command) {
-		c.Deprecated = note
+	var mark func(c *cobra.Command, newPath string)
+	mark = func(c *cobra.Command, newPath string) {
+		c.Deprecated = fmt.Sprintf("use %q instead", newPath)
 		for _, sub := range c.Commands() {
-			mark(sub)
+			mark(sub, newPath+" "+sub.Name())
 		}
 	}
-	mark(cmd)
+	mark(cmd, cmd.Name())
+	_, rest, _ := strings.Cut(cmd.Use, " ")
+	cmd.Use = strings.TrimSpace(old + " " + rest)
 	return cmd
 }
 

@@ -43,16 +43,32 @@ func invalid(format string, args ...any) error {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	app, err := newApp(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(exitInvalid)
+	}
+	root := rootCommand(app)
+	err = root.ExecuteContext(ctx)
+	app.close()
+	app.shutdown()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		var ee *exitError
+		if errors.As(err, &ee) {
+			os.Exit(ee.code)
+		}
+		os.Exit(exitFailed)
+	}
+}
+
+// rootCommand is the starter's command tree.
+func rootCommand(app *app) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "starter",
 		Short:         "Start, watch and steer imagefleet operations",
 		SilenceUsage:  true,
 		SilenceErrors: true,
-	}
-	app, err := newApp(ctx)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "error:", err)
-		os.Exit(exitInvalid)
 	}
 	root.PersistentPreRun = func(cmd *cobra.Command, _ []string) { cmd.SetContext(app.startSpan(cmd.Context(), cmd.CommandPath())) }
 	root.PersistentPostRun = func(*cobra.Command, []string) { app.close() }
@@ -73,15 +89,5 @@ func main() {
 		templateCommand(app), // deprecated: build-template
 		buildCommand(app),
 	)
-	err = root.ExecuteContext(ctx)
-	app.close()
-	app.shutdown()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "error:", err)
-		var ee *exitError
-		if errors.As(err, &ee) {
-			os.Exit(ee.code)
-		}
-		os.Exit(exitFailed)
-	}
+	return root
 }

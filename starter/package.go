@@ -9,7 +9,7 @@ import (
 )
 
 // packageCommand manages deployment packages of every type and their
-// versions, and maps templates to a version's regional images.
+// versions, and maps stack templates to a version's regional images.
 func packageCommand(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "package",

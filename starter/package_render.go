@@ -17,9 +17,10 @@ func packageRenderCommand(a *app) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "render",
-		Short: "Print a ROS (YAML, JSON) or Terraform template with its image IDs mapped to a region",
-		Long: `Replace the image ID of every covered resource of a template with the image
-an ECS image package version delivered to the region: ROS ALIYUN::ECS::Instance,
+		Short: "Print a ROS (YAML, JSON) or Terraform stack template with its image IDs mapped to a region",
+		Long: `Replace the image ID of every covered resource of a stack template (ROS or
+Terraform; not a build template) with the image an ECS image package version
+delivered to the region: ROS ALIYUN::ECS::Instance,
 ALIYUN::ECS::InstanceGroup, ALIYUN::ESS::ScalingGroup and ALIYUN::EHPC::Cluster
 (Properties.ImageId), Terraform alicloud_instance and
 alicloud_ess_scaling_configuration (image_id). The image ID must be a static
@@ -48,7 +49,7 @@ distributed to. The mapping is reported on stderr.`,
 				return err
 			}
 			if art.ArtifactType != cloud.ArtifactEcsImage {
-				return invalid("package %s is a %s package: only ECS image packages map template image IDs", art.Name, art.ArtifactType)
+				return invalid("package %s is a %s package: only ECS image packages map stack template image IDs", art.Name, art.ArtifactType)
 			}
 			m := templates.Mapping{
 				Package: art.Name, Version: ver.VersionName, Published: ver.Status == cloud.ArtifactAvailable,
@@ -60,7 +61,7 @@ distributed to. The mapping is reported on stderr.`,
 			}
 			out, reps, err := templates.RenderFile(file, format, data, image)
 			if err != nil {
-				return invalid("template %s: %w", file, err)
+				return invalid("stack template %s: %w", file, err)
 			}
 			for _, r := range reps {
 				fmt.Fprintf(cmd.ErrOrStderr(), "mapped %s (%s): %s → %s\n", r.Resource, r.Type, r.From, r.To)
@@ -73,10 +74,10 @@ distributed to. The mapping is reported on stderr.`,
 		},
 	}
 	v.register(cmd)
-	cmd.Flags().StringVar(&file, "template", "", "template file (.yaml/.yml, .json, .tf)")
+	cmd.Flags().StringVar(&file, "template", "", "stack template file (.yaml/.yml, .json, .tf)")
 	cmd.Flags().StringVar(&region, "region", "", "the region the template is deployed in")
 	cmd.Flags().StringVar(&formatFlag, "format", "", "ros-yaml, ros-json or terraform (default: from the file name)")
-	cmd.Flags().StringVarP(&output, "output", "o", "", "write the rendered template here instead of stdout")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "write the rendered stack template here instead of stdout")
 	_ = cmd.MarkFlagRequired("template")
 	_ = cmd.MarkFlagRequired("region")
 	return cmd

@@ -11,8 +11,9 @@ import (
 	"golang.org/x/term"
 )
 
-// watchInterval is how often a watch asks the run for its progress.
-const watchInterval = 500 * time.Millisecond
+// watchInterval is how often a watch asks the run for its progress (a
+// variable for the tests).
+var watchInterval = 500 * time.Millisecond
 
 // watch is how to watch one operation's runs: watchRun is the one loop that
 // every --wait and --watch uses, so that a run's end and its pauses are
