@@ -23,7 +23,8 @@ func blueGreenCommand(a *app) *cobra.Command {
 		Use:   "bluegreen",
 		Short: "Blue/green deployments of container services through task sets",
 	}
-	cmd.AddCommand(blueGreenStartCommand(a), blueGreenStatusCommand(a), blueGreenPromoteCommand(a), blueGreenCancelCommand(a), blueGreenAbortCommand(a), blueGreenDemoSetupCommand(a))
+	cmd.AddCommand(blueGreenStartCommand(a), blueGreenStatusCommand(a), blueGreenPromoteCommand(a), blueGreenDemoSetupCommand(a))
+	cmd.AddCommand(blueGreenCancelCommands(a)...)
 	return cmd
 }
 
@@ -65,11 +66,9 @@ before anything starts; one deployment per service runs at a time.`,
 				s.Strategy.Type = cmp.Or(s.Strategy.Type, model.StrategySteps)
 			}
 			ctx, out := cmd.Context(), cmd.OutOrStdout()
-			plan := a.blueGreenPlan(s)
-			if _, err := a.startRun(ctx, out, plan); err != nil || !wait {
-				return err
-			}
-			return a.watchBlueGreen(ctx, out, s.Cluster, s.Service, exitOnPause)
+			return a.startAndWatch(ctx, out, a.blueGreenPlan(s), wait, func() error {
+				return a.watchBlueGreen(ctx, out, s.Cluster, s.Service, exitOnPause)
+			})
 		},
 	}
 	spec = newSpecFlags[model.BlueGreenSpec](cmd, nil)
@@ -138,10 +137,9 @@ func (a *app) blueGreenPlan(spec model.BlueGreenSpec) runPlan {
 		},
 		startRequest: startRequest{
 			ID: id, Type: model.BlueGreenWorkflowType, Input: spec,
-			Attributes: []temporal.SearchAttributeUpdate{
-				model.SAOperation.ValueSet(model.OperationBlueGreen),
+			Operation: model.OperationBlueGreen,
+			Keys: []temporal.SearchAttributeUpdate{
 				model.SAService.ValueSet(model.ServiceKey(spec.Cluster, spec.Service)),
-				model.SAState.ValueSet(model.StateRunning),
 			},
 			Summary: fmt.Sprintf("Blue/green deployment of %s to %s/%s (%s)", spec.TaskDefinition, spec.Cluster, spec.Service, spec.Strategy.Type),
 			Details: "Steps: " + planText(plan),
@@ -252,26 +250,17 @@ func blueGreenPromoteCommand(a *app) *cobra.Command {
 	return cmd
 }
 
-// blueGreenCancelCommand rolls a deployment back; blueGreenAbortCommand is
-// its deprecated old name.
-func blueGreenCancelCommand(a *app) *cobra.Command {
-	var c model.CancelCommand
-	cmd := decideCommand(a, decision{
+// blueGreenCancelCommands roll a deployment back: cancel, and abort, its
+// deprecated old name.
+func blueGreenCancelCommands(a *app) []*cobra.Command {
+	return stopCommands(a, decision{
 		Use:        "cancel CLUSTER SERVICE",
 		Short:      "Roll a deployment back: traffic to blue, blue primary, green removed",
 		Example:    `  starter bluegreen cancel demo web --reason "error rate up"`,
 		Args:       2,
 		WorkflowID: func(args []string) string { return model.BlueGreenWorkflowID(args[0], args[1]) },
-		Name:       stopCommand,
-		Payload:    fixed(&c),
 		Accepted:   "rolling back",
 	})
-	cmd.Flags().StringVar(&c.Reason, "reason", "", "why the deployment is cancelled")
-	return deprecatedNote(cmd, "abort")
-}
-
-func blueGreenAbortCommand(a *app) *cobra.Command {
-	return deprecatedAlias(blueGreenCancelCommand(a), "abort")
 }
 
 func blueGreenDemoSetupCommand(a *app) *cobra.Command {

@@ -57,7 +57,7 @@ func buildStartCommand(a *app) *cobra.Command {
 // build.
 func (a *app) startBuild(ctx context.Context, out io.Writer, in model.BuildInput, wait, exitOnPause bool) error {
 	id := model.BuildWorkflowID(in.Region, in.TemplateID)
-	_, err := a.startRun(ctx, out, runPlan{
+	plan := runPlan{
 		Validate: in.Validate,
 		Check: func(ctx context.Context) error {
 			_, err := a.template(ctx, in.Region, in.TemplateID)
@@ -65,10 +65,9 @@ func (a *app) startBuild(ctx context.Context, out io.Writer, in model.BuildInput
 		},
 		startRequest: startRequest{
 			ID: id, Type: model.BuildWorkflowType, Input: in,
-			Attributes: []temporal.SearchAttributeUpdate{
-				model.SAOperation.ValueSet(model.OperationBuild),
+			Operation: model.OperationBuild,
+			Keys: []temporal.SearchAttributeUpdate{
 				model.SATemplate.ValueSet(in.TemplateID),
-				model.SAState.ValueSet(model.StateRunning),
 			},
 			Summary: "Build image template " + in.TemplateID + " in " + in.Region,
 			Conflict: func(ctx context.Context) string {
@@ -79,11 +78,10 @@ func (a *app) startBuild(ctx context.Context, out io.Writer, in model.BuildInput
 				return fmt.Sprintf("template %s already has %s running (workflow %s): only one build per template runs at a time", in.TemplateID, running, id)
 			},
 		},
-	})
-	if err != nil || !wait {
-		return err
 	}
-	return a.watchBuild(ctx, out, in, exitOnPause)
+	return a.startAndWatch(ctx, out, plan, wait, func() error {
+		return a.watchBuild(ctx, out, in, exitOnPause)
+	})
 }
 
 func (a *app) buildProgress(ctx context.Context, id string) (*model.BuildProgress, error) {

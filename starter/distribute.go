@@ -43,11 +43,10 @@ checked before anything starts.`,
 			}
 			ctx, out := cmd.Context(), cmd.OutOrStdout()
 			plan := a.distributionPlan(s)
-			if _, err := a.startRun(ctx, out, plan); err != nil || !wait {
+			return a.startAndWatch(ctx, out, plan, wait, func() error {
+				_, err := a.watchDistribution(ctx, out, plan.ID, exitOnPause)
 				return err
-			}
-			_, err = a.watchDistribution(ctx, out, plan.ID, exitOnPause)
-			return err
+			})
 		},
 	}
 	spec = newSpecFlags[model.DistributeSpec](cmd, nil)
@@ -97,12 +96,11 @@ func (a *app) distributionPlan(spec model.DistributeSpec) runPlan {
 			ID: id, Type: model.DistributeWorkflowType, Input: spec,
 			// A failed or cancelled distribution of a version may run again;
 			// a published one may not (the cloud refuses it too).
-			OnceDone: true,
-			Attributes: []temporal.SearchAttributeUpdate{
-				model.SAOperation.ValueSet(model.OperationDistribute),
+			OnceDone:  true,
+			Operation: model.OperationDistribute,
+			Keys: []temporal.SearchAttributeUpdate{
 				model.SAPackage.ValueSet(spec.Package),
 				model.SAVersion.ValueSet(spec.Version),
-				model.SAState.ValueSet(model.StateRunning),
 			},
 			Summary: fmt.Sprintf("Publish package %s version %s to %d region(s)", spec.Package, spec.Version, len(spec.Regions)),
 			Details: fmt.Sprintf("Source image **%s** in %s → %s", spec.SourceImage, spec.SourceRegion, strings.Join(spec.Regions, ", ")),
@@ -123,37 +121,17 @@ func (a *app) startDistribution(ctx context.Context, spec model.DistributeSpec) 
 // watchDistribution prints region changes until the run ends, then the
 // region→image mapping it published.
 func (a *app) watchDistribution(ctx context.Context, out io.Writer, id string, exitOnPause bool) (*model.DistributionResult, error) {
-	return watchRun(ctx, a, out, id, "", watch[model.DistributionProgress, model.DistributionResult]{
-		Query: model.QueryProgress,
-		Show: changedRows(func(p *model.DistributionProgress) []row {
-			rows := make([]row, len(p.Regions))
-			for i, r := range p.Regions {
-				rows[i] = regionRow(r.Region, r.State, r.ImageID, r.Error)
-			}
-			return rows
-		}),
-		Waiting:     func(p *model.DistributionProgress) string { return p.WaitingFor },
-		Hint:        regionalHint(id),
-		ExitOnPause: exitOnPause,
-		Done: func(out io.Writer, r *model.DistributionResult) error {
+	return watchRun(ctx, a, out, id, "", regionalWatch(id, exitOnPause,
+		func(p *model.DistributionProgress) []row {
+			return regionRows(p.Regions, func(r model.RegionProgress) (string, string, string, string) {
+				return r.Region, r.State, r.ImageID, r.Error
+			})
+		},
+		func(p *model.DistributionProgress) string { return p.WaitingFor },
+		func(out io.Writer, r *model.DistributionResult) error {
 			fmt.Fprintf(out, "\nPublished %s %s (package %s), visibility %s\n", r.Package, r.Version, r.ArtifactID, permissionText(r.Permission))
 			return printDelivery(out, "IMAGE ID", r.ImageIDs, r.Dropped)
-		},
-	})
-}
-
-// regionRow is a region's line while a distribution or publication runs.
-func regionRow(region, state, where, problem string) row {
-	text := fmt.Sprintf("  %-16s %-10s %s", region, state, where)
-	if problem != "" {
-		text += "  " + problem
-	}
-	return row{key: region, text: text}
-}
-
-// regionalHint names the decisions a distribution or publication waits for.
-func regionalHint(id string) string {
-	return fmt.Sprintf("starter retry-region %s <region> | starter drop-region %s <region> | starter cancel %s", id, id, id)
+		}))
 }
 
 // printDelivery prints where a published version was delivered, region by

@@ -72,13 +72,12 @@ func rootCommand(app *app) *cobra.Command {
 	}
 	root.PersistentPreRun = func(cmd *cobra.Command, _ []string) { cmd.SetContext(app.startSpan(cmd.Context(), cmd.CommandPath())) }
 	root.PersistentPostRun = func(*cobra.Command, []string) { app.close() }
+	root.AddCommand(cancelCommands(app)...) // cancel, and abort (deprecated)
 	root.AddCommand(
 		distributeCommand(app),
 		statusCommand(app),
 		regionDecisionCommand(app, "retry-region"),
 		regionDecisionCommand(app, "drop-region"),
-		cancelCommand(app),
-		abortCommand(app), // deprecated: cancel
 		serviceCommand(app),
 		packageCommand(app),
 		blueGreenCommand(app),

@@ -80,17 +80,15 @@ drop-region and cancel by workflow ID.`,
 				plan := a.distributionPlan(model.DistributeSpec{Package: pkg, Version: version, Description: v.Description, Tags: art.Tags,
 					SourceRegion: v.ArtifactProperty.RegionId, SourceImage: v.ArtifactProperty.ImageId,
 					Regions: v.SupportRegionIds, CopyAttempts: attempts})
-				if _, err := a.startRun(ctx, out, plan); err != nil || !wait {
+				return a.startAndWatch(ctx, out, plan, wait, func() error {
+					_, err := a.watchDistribution(ctx, out, plan.ID, exitOnPause)
 					return err
-				}
-				_, err = a.watchDistribution(ctx, out, plan.ID, exitOnPause)
-				return err
+				})
 			}
 			plan := a.publicationPlan(model.PublishSpec{Package: pkg, Version: version, CopyAttempts: attempts}, art.ArtifactType, v)
-			if _, err := a.startRun(ctx, out, plan); err != nil || !wait {
-				return err
-			}
-			return a.watchPublication(ctx, out, plan.ID, exitOnPause)
+			return a.startAndWatch(ctx, out, plan, wait, func() error {
+				return a.watchPublication(ctx, out, plan.ID, exitOnPause)
+			})
 		},
 	}
 	cmd.Flags().StringVar(&pkg, "package", "", "package name")

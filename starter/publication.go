@@ -18,11 +18,10 @@ func (a *app) publicationPlan(spec model.PublishSpec, typ string, v *cloud.Artif
 		Validate: spec.Validate,
 		startRequest: startRequest{
 			ID: id, Type: model.PublishWorkflowType, Input: spec, OnceDone: true,
-			Attributes: []temporal.SearchAttributeUpdate{
-				model.SAOperation.ValueSet(model.OperationPublish),
+			Operation: model.OperationPublish,
+			Keys: []temporal.SearchAttributeUpdate{
 				model.SAPackage.ValueSet(spec.Package),
 				model.SAVersion.ValueSet(spec.Version),
-				model.SAState.ValueSet(model.StateRunning),
 			},
 			Summary: fmt.Sprintf("Publish %s package %s version %s to %d region(s)", typ, spec.Package, spec.Version, len(v.SupportRegionIds)),
 			Conflict: func(context.Context) string {
@@ -35,19 +34,14 @@ func (a *app) publicationPlan(spec model.PublishSpec, typ string, v *cloud.Artif
 // watchPublication prints region changes until the run ends, then where the
 // version was delivered.
 func (a *app) watchPublication(ctx context.Context, out io.Writer, id string, exitOnPause bool) error {
-	_, err := watchRun(ctx, a, out, id, "", watch[model.PublishProgress, model.PublishResult]{
-		Query: model.QueryProgress,
-		Show: changedRows(func(p *model.PublishProgress) []row {
-			rows := make([]row, len(p.Regions))
-			for i, r := range p.Regions {
-				rows[i] = regionRow(r.Region, r.State, r.Location, r.Error)
-			}
-			return rows
-		}),
-		Waiting:     func(p *model.PublishProgress) string { return p.WaitingFor },
-		Hint:        regionalHint(id),
-		ExitOnPause: exitOnPause,
-		Done: func(out io.Writer, r *model.PublishResult) error {
+	_, err := watchRun(ctx, a, out, id, "", regionalWatch(id, exitOnPause,
+		func(p *model.PublishProgress) []row {
+			return regionRows(p.Regions, func(r model.DeliveryProgress) (string, string, string, string) {
+				return r.Region, r.State, r.Location, r.Error
+			})
+		},
+		func(p *model.PublishProgress) string { return p.WaitingFor },
+		func(out io.Writer, r *model.PublishResult) error {
 			fmt.Fprintf(out, "\nPublished %s %s (%s, package %s), visibility %s\n", r.Package, r.Version, r.Type, r.ArtifactID, permissionText(r.Permission))
 			if r.Endpoint == model.EndpointInternet {
 				fmt.Fprintln(out, "Pulls work only over the internet endpoint, with a temporary credential.")
@@ -55,7 +49,6 @@ func (a *app) watchPublication(ctx context.Context, out io.Writer, id string, ex
 				fmt.Fprintln(out, "Files are downloaded from each region's internal endpoint.")
 			}
 			return printDelivery(out, "LOCATION", r.Delivery, r.Dropped)
-		},
-	})
+		}))
 	return err
 }

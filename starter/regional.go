@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -28,24 +29,56 @@ func regionDecisionCommand(a *app, name string) *cobra.Command {
 	})
 }
 
-// cancelCommand stops a distribution or a publication; abortCommand is its
-// deprecated old name.
-func cancelCommand(a *app) *cobra.Command {
-	var c model.CancelCommand
-	cmd := decideCommand(a, decision{
+// cancelCommands are cancel for a distribution or a publication, and abort,
+// its deprecated old name.
+func cancelCommands(a *app) []*cobra.Command {
+	return stopCommands(a, decision{
 		Use:        "cancel WORKFLOW_ID",
 		Short:      "Cancel a distribution or publication and delete the copies it made",
 		Example:    `  starter cancel distribute/webapp/v1_0_0 --reason "wrong image"`,
 		Args:       1,
 		WorkflowID: func(args []string) string { return args[0] },
-		Name:       stopCommand,
-		Payload:    fixed(&c),
 		Accepted:   "the copies made are being deleted",
 	})
-	cmd.Flags().StringVar(&c.Reason, "reason", "", "why the run is cancelled")
-	return deprecatedNote(cmd, "abort")
 }
 
-func abortCommand(a *app) *cobra.Command {
-	return deprecatedAlias(cancelCommand(a), "abort")
+// stopCommands are an operation's cancel command (with --reason) and abort,
+// its deprecated old name.
+func stopCommands(a *app, d decision) []*cobra.Command {
+	command := func() *cobra.Command {
+		var c model.CancelCommand
+		d := d
+		d.Name, d.Payload = stopCommand, fixed(&c)
+		cmd := decideCommand(a, d)
+		cmd.Flags().StringVar(&c.Reason, "reason", "", "why the run is cancelled")
+		return cmd
+	}
+	return []*cobra.Command{deprecatedNote(command(), "abort"), deprecatedAlias(command(), "abort")}
+}
+
+// regionalWatch is the watch of a distribution or a publication: a line per
+// region as it moves on, the region decisions when one fails.
+func regionalWatch[P, R any](id string, exitOnPause bool, regions func(*P) []row, waiting func(*P) string, done func(io.Writer, *R) error) watch[P, R] {
+	return watch[P, R]{
+		Query:       model.QueryProgress,
+		Show:        changedRows(regions),
+		Waiting:     waiting,
+		Hint:        fmt.Sprintf("starter retry-region %[1]s <region> | starter drop-region %[1]s <region> | starter cancel %[1]s", id),
+		ExitOnPause: exitOnPause,
+		Done:        done,
+	}
+}
+
+// regionRows are the regions' lines while a distribution or publication runs.
+func regionRows[T any](regions []T, line func(T) (region, state, where, problem string)) []row {
+	rows := make([]row, len(regions))
+	for i, r := range regions {
+		region, state, where, problem := line(r)
+		text := fmt.Sprintf("  %-16s %-10s %s", region, state, where)
+		if problem != "" {
+			text += "  " + problem
+		}
+		rows[i] = row{key: region, text: text}
+	}
+	return rows
 }

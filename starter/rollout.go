@@ -69,11 +69,9 @@ starts; one task per group runs at a time.`,
 				return err
 			}
 			ctx, out := cmd.Context(), cmd.OutOrStdout()
-			plan := a.rolloutPlan(s, "", "")
-			if _, err := a.startRun(ctx, out, plan); err != nil || !watch {
-				return err
-			}
-			return a.watchRollout(ctx, out, s.ScalingGroupID, exitOnPause)
+			return a.startAndWatch(ctx, out, a.rolloutPlan(s, "", ""), watch, func() error {
+				return a.watchRollout(ctx, out, s.ScalingGroupID, exitOnPause)
+			})
 		},
 	}
 	type S = model.RolloutSpec
@@ -161,10 +159,9 @@ func (a *app) rolloutPlan(spec model.RolloutSpec, summary, details string) runPl
 		},
 		startRequest: startRequest{
 			ID: id, Type: model.RolloutWorkflowType, Input: spec,
-			Attributes: []temporal.SearchAttributeUpdate{
-				model.SAOperation.ValueSet(model.OperationRollout),
+			Operation: model.OperationRollout,
+			Keys: []temporal.SearchAttributeUpdate{
 				model.SAScalingGroup.ValueSet(spec.ScalingGroupID),
-				model.SAState.ValueSet(model.StateRunning),
 			},
 			Summary: summary,
 			Details: details,

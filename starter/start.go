@@ -55,6 +55,14 @@ func (a *app) startRun(ctx context.Context, out io.Writer, p runPlan) (runID str
 	return runID, nil
 }
 
+// startAndWatch starts a run (startRun) and then, with wait, watches it.
+func (a *app) startAndWatch(ctx context.Context, out io.Writer, p runPlan, wait bool, watch func() error) error {
+	if _, err := a.startRun(ctx, out, p); err != nil || !wait {
+		return err
+	}
+	return watch()
+}
+
 // checkFailed is the error of a pre-start check against the cloud: invalid
 // input (exit code 2) when the cloud refused it, a failed call (exit code 1)
 // when the cloud could not answer (throttled, unavailable), since the same
@@ -78,10 +86,13 @@ type startRequest struct {
 	Input any
 	// OnceDone: a run that completed keeps its ID (a published version, say);
 	// otherwise any closed run's ID may be used again.
-	OnceDone   bool
-	Attributes []temporal.SearchAttributeUpdate
-	Summary    string
-	Details    string
+	OnceDone bool
+	// Operation and Keys are the run's search attributes (with its state,
+	// Running), by which operators find it.
+	Operation string
+	Keys      []temporal.SearchAttributeUpdate
+	Summary   string
+	Details   string
 	// Conflict explains why the ID is in use; it becomes an invalid-input
 	// error (exit code 2).
 	Conflict func(ctx context.Context) string
@@ -105,9 +116,10 @@ func (a *app) start(ctx context.Context, r startRequest) (string, error) {
 		// Without it the SDK hands back the run that holds the ID as if it
 		// had been started.
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		TypedSearchAttributes:                    temporal.NewSearchAttributes(r.Attributes...),
-		StaticSummary:                            r.Summary,
-		StaticDetails:                            staticDetails(r.Details, r.Input),
+		TypedSearchAttributes: temporal.NewSearchAttributes(append(r.Keys,
+			model.SAOperation.ValueSet(r.Operation), model.SAState.ValueSet(model.StateRunning))...),
+		StaticSummary: r.Summary,
+		StaticDetails: staticDetails(r.Details, r.Input),
 	}, r.Type, r.Input)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
