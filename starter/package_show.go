@@ -132,12 +132,7 @@ func packageDeleteCommand(a *app) *cobra.Command {
 			if !yes {
 				return invalid("deleting package %s removes its %d version(s) and every copy they distributed: repeat with --yes", art.Name, len(art.Versions))
 			}
-			for _, ver := range art.Versions {
-				if err := a.refuseWhilePublishing(cmd.Context(), art.Name, ver.VersionName); err != nil {
-					return err
-				}
-			}
-			if _, err := a.cloudClient().DeleteArtifact(cmd.Context(), &cloud.DeleteArtifactRequest{ArtifactId: art.ArtifactId}); err != nil {
+			if err := a.deleteArtifact(cmd.Context(), art, ""); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Package %s deleted with its versions and their distributed content.\n", art.Name)

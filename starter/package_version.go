@@ -151,10 +151,7 @@ func versionDeleteCommand(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := a.refuseWhilePublishing(cmd.Context(), art.Name, ver.VersionName); err != nil {
-				return err
-			}
-			if _, err := a.cloudClient().DeleteArtifact(cmd.Context(), &cloud.DeleteArtifactRequest{ArtifactId: art.ArtifactId, VersionName: ver.VersionName}); err != nil {
+			if err := a.deleteArtifact(cmd.Context(), art, ver.VersionName); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Version %s of package %s deleted with its distributed content.\n", ver.VersionName, art.Name)
@@ -165,19 +162,32 @@ func versionDeleteCommand(a *app) *cobra.Command {
 	return cmd
 }
 
-// refuseWhilePublishing refuses to delete a version whose distribution or
-// publication still runs: its copies would be deleted under it.
-func (a *app) refuseWhilePublishing(ctx context.Context, pkg, version string) error {
-	for _, id := range []string{model.DistributeWorkflowID(pkg, version), model.PublishWorkflowID(pkg, version)} {
-		info, err := a.describeIfAny(ctx, id)
-		if err != nil {
-			return err
-		}
-		if info.GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
-			return invalid("version %s of package %s is being published by workflow %s: cancel it (starter cancel %s) or let it end first", version, pkg, id, id)
+// deleteArtifact deletes a version of the package, or with version "" the
+// whole package, with what it delivered. The promise that no version is
+// deleted under the run that publishes it is the cloud's: it refuses,
+// atomically, a version a publication holds (a check here first could race
+// with a run that starts). Its refusal is invalid input, naming the run that
+// holds the version when the starter finds it.
+func (a *app) deleteArtifact(ctx context.Context, art *cloud.Artifact, version string) error {
+	_, err := a.cloudClient().DeleteArtifact(ctx, &cloud.DeleteArtifactRequest{ArtifactId: art.ArtifactId, VersionName: version})
+	if !cloud.IsCode(err, cloud.CodeArtifactReleasing) {
+		return err
+	}
+	versions := []string{version}
+	if version == "" {
+		versions = versions[:0]
+		for _, v := range art.Versions {
+			versions = append(versions, v.VersionName)
 		}
 	}
-	return nil
+	for _, v := range versions {
+		for _, id := range []string{model.DistributeWorkflowID(art.Name, v), model.PublishWorkflowID(art.Name, v)} {
+			if info, _ := a.describeIfAny(ctx, id); info.GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
+				return invalid("version %s of package %s is being published by workflow %s: cancel it (starter cancel %s) or let it end first", v, art.Name, id, id)
+			}
+		}
+	}
+	return invalid("package %s: a publication holds the version (%w): cancel it or let it end first", art.Name, err)
 }
 
 // versionStatusCommand shows the publication run of a version: the
