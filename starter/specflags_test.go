@@ -61,3 +61,28 @@ func TestSpecFlagsRefuseABadFile(t *testing.T) {
 	_, err = loadRolloutFlags(t, "--spec", filepath.Join(t.TempDir(), "missing.yaml"))
 	require.Equal(t, exitInvalid, exitCode(t, err))
 }
+
+// rollout start keeps the one change its task type names, as it did when
+// each type's flags built the spec.
+func TestRolloutChangeKeepsTheTaskTypesChange(t *testing.T) {
+	all := model.RolloutSpec{Image: &model.ImageChange{ImageID: "m-2"}, Script: &model.ScriptChange{Script: "echo hi"}, Package: &model.PackageChange{Name: "agent"}}
+	s := all
+	s.TaskType = "script"
+	got, err := rolloutChange(s, "")
+	require.NoError(t, err)
+	require.Equal(t, model.RolloutSpec{TaskType: model.TaskScript, Script: &model.ScriptChange{Type: model.ScriptShell, Script: "echo hi"}}, got)
+
+	s = all
+	s.TaskType = model.TaskImage
+	got, err = rolloutChange(s, "")
+	require.NoError(t, err)
+	require.Equal(t, model.RolloutSpec{TaskType: model.TaskImage, Image: &model.ImageChange{ImageID: "m-2"}}, got)
+
+	file := writeSpec(t, "Write-Output ok\n")
+	got, err = rolloutChange(model.RolloutSpec{TaskType: "script", Script: &model.ScriptChange{Type: model.ScriptPowerShell}}, file)
+	require.NoError(t, err)
+	require.Equal(t, &model.ScriptChange{Type: model.ScriptPowerShell, Script: "Write-Output ok\n"}, got.Script)
+
+	_, err = rolloutChange(model.RolloutSpec{}, "")
+	require.Equal(t, exitInvalid, exitCode(t, err))
+}

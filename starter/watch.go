@@ -53,13 +53,12 @@ func watchRun[P, R any](ctx context.Context, a *app, out io.Writer, id, runID st
 	var result R
 	go func() { done <- c.GetWorkflow(ctx, id, runID).Get(ctx, &result) }()
 
-	show := func() *P {
+	show := func() (p *P, cleared bool) {
 		p, err := query[P](ctx, a, id, "", w.Query)
 		if err != nil {
-			return nil // the worker may be busy or restarting: keep watching
+			return nil, false // the worker may be busy or restarting: keep watching
 		}
-		w.Show(out, p)
-		return p
+		return p, w.Show(out, p)
 	}
 	waiting := ""
 	tick := time.NewTicker(watchInterval)
@@ -81,12 +80,14 @@ func watchRun[P, R any](ctx context.Context, a *app, out io.Writer, id, runID st
 			}
 			return &result, nil
 		case <-tick.C:
-			p := show()
+			p, cleared := show()
 			if p == nil {
 				continue
 			}
+			// Said once per decision awaited, and again after a redraw
+			// cleared the terminal.
 			now := w.Waiting(p)
-			if now != "" && now != waiting {
+			if now != "" && (now != waiting || cleared) {
 				fmt.Fprintf(out, "⏸  waiting for %s\n", now)
 				if w.Hint != "" {
 					fmt.Fprintf(out, "   e.g. %s\n", w.Hint)
@@ -102,8 +103,9 @@ func watchRun[P, R any](ctx context.Context, a *app, out io.Writer, id, runID st
 	}
 }
 
-// printer prints what changed in a run's progress since it last printed.
-type printer[P any] func(out io.Writer, p *P)
+// printer prints what changed in a run's progress since it last printed,
+// and says whether it cleared the terminal to do so.
+type printer[P any] func(out io.Writer, p *P) (cleared bool)
 
 // row is one line of a progress that changes on its own, e.g. a region's.
 type row struct{ key, text string }
@@ -112,24 +114,26 @@ type row struct{ key, text string }
 // prints a line per region as that region moves on.
 func changedRows[P any](rows func(*P) []row) printer[P] {
 	seen := map[string]string{}
-	return func(out io.Writer, p *P) {
+	return func(out io.Writer, p *P) bool {
 		for _, r := range rows(p) {
 			if seen[r.key] != r.text {
 				seen[r.key] = r.text
 				fmt.Fprintln(out, strings.TrimRight(r.text, " "))
 			}
 		}
+		return false
 	}
 }
 
 // changedLine prints the progress's one-line summary when it changed.
 func changedLine[P any](line func(*P) string) printer[P] {
 	last := ""
-	return func(out io.Writer, p *P) {
+	return func(out io.Writer, p *P) bool {
 		if l := line(p); l != last {
 			fmt.Fprintln(out, l)
 			last = l
 		}
+		return false
 	}
 }
 
@@ -137,21 +141,23 @@ func changedLine[P any](line func(*P) string) printer[P] {
 // frame on a terminal, after a "---" line elsewhere (a log, a pipe).
 func changedFrame[P any](frame func(io.Writer, *P)) printer[P] {
 	last := ""
-	return func(out io.Writer, p *P) {
+	return func(out io.Writer, p *P) bool {
 		var b strings.Builder
 		frame(&b, p)
 		text := b.String()
 		if text == last {
-			return
+			return false
 		}
+		tty := isTerminal(out)
 		switch {
-		case isTerminal(out):
+		case tty:
 			fmt.Fprint(out, ansi.CursorHomePosition+ansi.EraseEntireScreen)
 		case last != "":
 			fmt.Fprintln(out, "---")
 		}
 		fmt.Fprint(out, text)
 		last = text
+		return tty
 	}
 }
 

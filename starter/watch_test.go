@@ -154,3 +154,28 @@ func TestPrintersPrintOnlyWhatChanged(t *testing.T) {
 	}
 	require.Equal(t, "a\n---\nb\n", out.String(), "a buffer is no terminal: frames are separated, not cleared")
 }
+
+// A redraw that cleared the terminal while the run still waits says again
+// what it waits for; a redraw that cleared nothing does not.
+func TestWatchRepeatsThePauseAfterAClearedRedraw(t *testing.T) {
+	fastWatch(t)
+	f := newFakeRun(t, []testProgress{
+		{Step: "1", Waiting: "resume"}, {Step: "1", Waiting: "resume"}, {Step: "2", Waiting: "resume"}, {Step: "3"},
+	}, testResult{Image: "m-1"}, nil)
+	f.releaseAfter(5)
+	var out bytes.Buffer
+	failed := false
+	w := testWatch(false, &failed)
+	last := ""
+	w.Show = func(out io.Writer, p *testProgress) bool { // a terminal: every change clears it
+		if p.Step == last {
+			return false
+		}
+		last = p.Step
+		out.Write([]byte("[clear]step " + p.Step + "\n"))
+		return true
+	}
+	_, err := watchRun(context.Background(), &app{temporal: f.client}, &out, "op/x", "", w)
+	require.NoError(t, err)
+	require.Equal(t, 2, strings.Count(out.String(), "⏸  waiting for resume"), out.String())
+}
