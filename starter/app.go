@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
+	"text/tabwriter"
 
 	"github.com/rs/zerolog"
 	"go.opentelemetry.io/otel/trace"
@@ -133,4 +135,12 @@ func endedUnsuccessfully(status enums.WorkflowExecutionStatus) bool {
 		return true
 	}
 	return false
+}
+
+// table writes rows under a header (columns separated by tabs), aligned;
+// Flush writes it out.
+func table(out io.Writer, header string) *tabwriter.Writer {
+	tw := tabwriter.NewWriter(out, 0, 2, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	return tw
 }

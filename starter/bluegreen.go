@@ -7,7 +7,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -212,8 +211,7 @@ func blueGreenStatusCommand(a *app) *cobra.Command {
 				fmt.Fprintf(out, "Paused to: %s\n", p.PauseEnds.Format(time.RFC3339))
 			}
 			fmt.Fprintf(out, "Steps:     %s\nWeb UI:    %s\n\n", planText(p.Steps), a.webURL(id, info.GetExecution().GetRunId()))
-			tw := tabwriter.NewWriter(out, 0, 2, 2, ' ', 0)
-			fmt.Fprintln(tw, "\tTASK SET\tTASK DEFINITION\tSTATUS\tSCALE\tRUNNING")
+			tw := table(out, "\tTASK SET\tTASK DEFINITION\tSTATUS\tSCALE\tRUNNING")
 			for _, ts := range []struct {
 				name string
 				p    *model.TaskSetProgress

@@ -9,7 +9,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/imagefleet/imagefleet/cloud"
@@ -129,8 +128,7 @@ func printResources(out io.Writer, rs []model.BuildResource) {
 	if len(rs) == 0 {
 		return
 	}
-	tw := tabwriter.NewWriter(out, 0, 2, 2, ' ', 0)
-	fmt.Fprintln(tw, "RESOURCE\tID\tREGION\tSTATE\tERROR")
+	tw := table(out, "RESOURCE\tID\tREGION\tSTATE\tERROR")
 	for _, r := range rs {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Kind, r.ID, r.Region, r.State, r.Error)
 	}
@@ -148,8 +146,7 @@ func buildListCommand(a *app) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("list builds: %w", err)
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 2, 2, ' ', 0)
-			fmt.Fprintln(tw, "BUILD ID\tSTATUS\tSTEP\tIMAGE ID\tSTARTED\tMESSAGE")
+			tw := table(cmd.OutOrStdout(), "BUILD ID\tSTATUS\tSTEP\tIMAGE ID\tSTARTED\tMESSAGE")
 			for _, e := range resp.ImagePipelineExecutions {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.ExecutionId, e.Status, e.Step, e.ImageId, e.CreationTime.Format(time.RFC3339), e.Message)
 			}

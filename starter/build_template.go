@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/imagefleet/imagefleet/cloud"
@@ -119,8 +118,7 @@ func templateListCommand(a *app) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("list templates: %w", err)
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 2, 2, ' ', 0)
-			fmt.Fprintln(tw, "TEMPLATE ID\tNAME\tSOURCE\tREGIONS\tCREATED")
+			tw := table(cmd.OutOrStdout(), "TEMPLATE ID\tNAME\tSOURCE\tREGIONS\tCREATED")
 			for _, p := range resp.ImagePipelines {
 				fmt.Fprintf(tw, "%s\t%s\t%s %s\t%s\t%s\n", p.ImagePipelineId, p.Name, p.BaseImageType, p.BaseImage, strings.Join(p.ToRegionIds, ","), p.CreationTime.Format(time.RFC3339))
 			}

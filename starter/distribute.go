@@ -7,7 +7,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/temporal"
@@ -137,8 +136,7 @@ func (a *app) watchDistribution(ctx context.Context, out io.Writer, id string, e
 // printDelivery prints where a published version was delivered, region by
 // region, and the regions dropped.
 func printDelivery(out io.Writer, column string, delivered map[string]string, dropped []string) error {
-	tw := tabwriter.NewWriter(out, 0, 2, 2, ' ', 0)
-	fmt.Fprintf(tw, "REGION\t%s\n", column)
+	tw := table(out, "REGION\t"+column)
 	for _, region := range slices.Sorted(maps.Keys(delivered)) {
 		fmt.Fprintf(tw, "%s\t%s\n", region, delivered[region])
 	}

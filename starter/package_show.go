@@ -6,7 +6,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/imagefleet/imagefleet/cloud"
@@ -25,8 +24,7 @@ func packageListCommand(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 2, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tTYPE\tID\tVERSIONS")
+			tw := table(cmd.OutOrStdout(), "NAME\tTYPE\tID\tVERSIONS")
 			for _, art := range resp.Artifacts {
 				var vs []string
 				for _, v := range art.Versions {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/imagefleet/imagefleet/cloud"
@@ -109,8 +108,7 @@ func versionListCommand(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 2, 2, ' ', 0)
-			fmt.Fprintln(tw, "VERSION\tSTATE\tSOURCE REGION\tREGIONS\tCREATED")
+			tw := table(cmd.OutOrStdout(), "VERSION\tSTATE\tSOURCE REGION\tREGIONS\tCREATED")
 			for _, v := range art.Versions {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", v.VersionName, versionState(&v), v.ArtifactProperty.RegionId, strings.Join(v.SupportRegionIds, ","), v.CreateTime.Format(time.RFC3339))
 			}
@@ -223,8 +221,7 @@ func versionStatusCommand(a *app) *cobra.Command {
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "Workflow:  %s (%s)\nPackage:   %s %s (%s) %s\nPhase:     %s\n", id, info.GetStatus(), p.Package, p.Version, p.Type, p.ArtifactID, p.Phase)
 			printRegionalStatus(out, p.WaitingFor, p.Permission, p.LastRefusal, a.webURL(id, info.GetExecution().GetRunId()))
-			tw := tabwriter.NewWriter(out, 0, 2, 2, ' ', 0)
-			fmt.Fprintln(tw, "REGION\tSTATE\tLOCATION\tENDPOINT\tATTEMPTS\tERROR")
+			tw := table(out, "REGION\tSTATE\tLOCATION\tENDPOINT\tATTEMPTS\tERROR")
 			for _, r := range p.Regions {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", r.Region, r.State, r.Location, r.Endpoint, r.Attempts, r.Error)
 			}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/imagefleet/imagefleet/model"
 	"github.com/spf13/cobra"
@@ -177,8 +176,7 @@ func orNone(s []string) string {
 }
 
 func printInstances(out io.Writer, taskType string, instances []model.InstanceProgress) {
-	tw := tabwriter.NewWriter(out, 0, 2, 2, ' ', 0)
-	fmt.Fprintln(tw, "INSTANCE\tBATCH\tSTATE\tATTEMPTS\tDECISION\tEXIT\tOUTPUT / ERROR")
+	tw := table(out, "INSTANCE\tBATCH\tSTATE\tATTEMPTS\tDECISION\tEXIT\tOUTPUT / ERROR")
 	for _, in := range instances {
 		text := firstLine(in.Output)
 		if in.Error != "" {

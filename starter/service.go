@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -64,8 +63,7 @@ func serviceCommand(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 2, 2, ' ', 0)
-			fmt.Fprintln(tw, "SERVICE\tNAME\tVISIBILITY\tWHITELIST\tPACKAGES")
+			tw := table(cmd.OutOrStdout(), "SERVICE\tNAME\tVISIBILITY\tWHITELIST\tPACKAGES")
 			for _, s := range resp.Services {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%v\n", s.ServiceId, s.Name, s.Visibility, s.Whitelist, s.ArtifactIds)
 			}

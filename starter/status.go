@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/api/enums/v1"
@@ -37,8 +36,7 @@ bluegreen status, build show, package version status).`,
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "Workflow:  %s (%s)\nPackage:   %s %s %s\nPhase:     %s\n", id, info.GetStatus(), p.Package, p.Version, p.ArtifactID, p.Phase)
 			printRegionalStatus(out, p.WaitingFor, p.Permission, p.LastRefusal, a.webURL(id, info.GetExecution().GetRunId()))
-			tw := tabwriter.NewWriter(out, 0, 2, 2, ' ', 0)
-			fmt.Fprintln(tw, "REGION\tSTATE\tIMAGE ID\tATTEMPTS\tERROR")
+			tw := table(out, "REGION\tSTATE\tIMAGE ID\tATTEMPTS\tERROR")
 			for _, r := range p.Regions {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", r.Region, r.State, r.ImageID, r.Attempts, r.Error)
 			}
