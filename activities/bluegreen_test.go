@@ -9,12 +9,10 @@ import (
 	"github.com/imagefleet/imagefleet/activities"
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/cloudsim"
-	"github.com/imagefleet/imagefleet/cloudsim/cloudsimtest"
 )
 
 func TestBlueGreenActivitiesAgainstTheSimulator(t *testing.T) {
-	sim := cloudsimtest.Start(t)
-	env := activityEnv(t, sim)
+	sim, env := startCloud(t)
 	ctx := t.Context()
 	d, err := cloudsim.SetupBlueGreenDemo(ctx, sim.Client, "demo", "web")
 	require.NoError(t, err)
@@ -127,8 +125,7 @@ func TestBlueGreenActivitiesAgainstTheSimulator(t *testing.T) {
 }
 
 func TestInspectServiceRefusals(t *testing.T) {
-	sim := cloudsimtest.Start(t)
-	env := activityEnv(t, sim)
+	sim, env := startCloud(t)
 	d, err := cloudsim.SetupBlueGreenDemo(t.Context(), sim.Client, "demo", "web")
 	require.NoError(t, err)
 	var a *activities.Deployments
@@ -162,8 +159,7 @@ func TestInspectServiceRefusals(t *testing.T) {
 // production does not use (item 11), and while that deployment runs the
 // cloud refuses another one's task set.
 func TestServiceWithoutPrimaryAndTheDeploymentLock(t *testing.T) {
-	sim := cloudsimtest.Start(t)
-	env := activityEnv(t, sim)
+	sim, env := startCloud(t)
 	ctx := t.Context()
 	d, err := cloudsim.SetupBlueGreenDemo(ctx, sim.Client, "demo", "web")
 	require.NoError(t, err)

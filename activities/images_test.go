@@ -1,13 +1,10 @@
 package activities_test
 
 import (
-	"errors"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/testsuite"
 
 	"github.com/imagefleet/imagefleet/activities"
 	"github.com/imagefleet/imagefleet/cloud"
@@ -16,24 +13,8 @@ import (
 	"github.com/imagefleet/imagefleet/model"
 )
 
-func activityEnv(t *testing.T, sim *cloudsimtest.Env) *testsuite.TestActivityEnvironment {
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestActivityEnvironment()
-	activities.Register(env, sim.Client, activities.Options{PollInterval: 5 * time.Millisecond})
-	return env
-}
-
-// appError returns the application error an activity failed with.
-func appError(t *testing.T, err error) *temporal.ApplicationError {
-	t.Helper()
-	var appErr *temporal.ApplicationError
-	require.True(t, errors.As(err, &appErr), "want an application error, got %v", err)
-	return appErr
-}
-
 func TestCheckSourceImage(t *testing.T) {
-	sim := cloudsimtest.Start(t)
-	env := activityEnv(t, sim)
+	_, env := startCloud(t)
 	var a *activities.Images
 	for _, tc := range []struct {
 		name, region, image, refusal string
@@ -61,8 +42,7 @@ func TestCheckSourceImage(t *testing.T) {
 }
 
 func TestStartImageCopyIsIdempotent(t *testing.T) {
-	sim := cloudsimtest.Start(t)
-	env := activityEnv(t, sim)
+	sim, env := startCloud(t)
 	var a *activities.Images
 	in := activities.StartCopyInput{
 		SourceRegion: cloudsim.SeedRegion, SourceImage: cloudsim.ImageWebappV1, Region: "eu-west-1",
@@ -89,8 +69,7 @@ func TestStartImageCopyIsIdempotent(t *testing.T) {
 }
 
 func TestStartImageCopyErrors(t *testing.T) {
-	sim := cloudsimtest.Start(t)
-	env := activityEnv(t, sim)
+	sim, env := startCloud(t)
 	var a *activities.Images
 	in := activities.StartCopyInput{SourceRegion: cloudsim.SeedRegion, SourceImage: cloudsim.ImageWebappV1, Region: "eu-west-1", ClientToken: "t1"}
 
@@ -135,8 +114,7 @@ func startCopy(t *testing.T, sim *cloudsimtest.Env, region, token string) string
 }
 
 func TestAwaitImageAvailable(t *testing.T) {
-	sim := cloudsimtest.Start(t, cloudsimtest.WithTimeScale(0.0001)) // a 40 GiB copy: a fraction of a second
-	env := activityEnv(t, sim)
+	sim, env := startCloud(t, cloudsimtest.WithTimeScale(0.0001)) // a 40 GiB copy: a fraction of a second
 	var a *activities.Images
 	id := startCopy(t, sim, "cn-shanghai", "a1")
 
@@ -152,8 +130,7 @@ func TestAwaitImageAvailable(t *testing.T) {
 }
 
 func TestAwaitImageAvailableFailedCopy(t *testing.T) {
-	sim := cloudsimtest.Start(t, cloudsimtest.WithTimeScale(0.0001))
-	env := activityEnv(t, sim)
+	sim, env := startCloud(t, cloudsimtest.WithTimeScale(0.0001))
 	var a *activities.Images
 	_, err := sim.Admin().AddFault(t.Context(), cloud.Fault{Kind: cloud.FaultCopyFail, Action: "CopyImage", Count: 1})
 	require.NoError(t, err)
@@ -167,8 +144,7 @@ func TestAwaitImageAvailableFailedCopy(t *testing.T) {
 }
 
 func TestAwaitImageAvailableRegionOutage(t *testing.T) {
-	sim := cloudsimtest.Start(t, cloudsimtest.WithTimeScale(1)) // copies take minutes: the outage decides
-	env := activityEnv(t, sim)
+	sim, env := startCloud(t, cloudsimtest.WithTimeScale(1)) // copies take minutes: the outage decides
 	var a *activities.Images
 	id := startCopy(t, sim, "eu-west-1", "a1")
 	_, err := sim.Admin().AddFault(t.Context(), cloud.Fault{Kind: cloud.FaultOutage, Region: "eu-west-1"})
@@ -182,8 +158,7 @@ func TestAwaitImageAvailableRegionOutage(t *testing.T) {
 }
 
 func TestDeleteImageCopy(t *testing.T) {
-	sim := cloudsimtest.Start(t, cloudsimtest.WithTimeScale(1))
-	env := activityEnv(t, sim)
+	sim, env := startCloud(t, cloudsimtest.WithTimeScale(1))
 	var a *activities.Images
 	copying := startCopy(t, sim, "eu-west-1", "d1")
 
@@ -199,8 +174,7 @@ func TestDeleteImageCopy(t *testing.T) {
 }
 
 func TestDeleteImageCopyOfFinishedCopy(t *testing.T) {
-	sim := cloudsimtest.Start(t, cloudsimtest.WithTimeScale(0.0001))
-	env := activityEnv(t, sim)
+	sim, env := startCloud(t, cloudsimtest.WithTimeScale(0.0001))
 	var a *activities.Images
 	id := startCopy(t, sim, "cn-shanghai", "d2")
 	_, err := env.ExecuteActivity(a.AwaitImageAvailable, activities.AwaitImageInput{Region: "cn-shanghai", ImageID: id})
@@ -215,8 +189,7 @@ func TestDeleteImageCopyOfFinishedCopy(t *testing.T) {
 }
 
 func TestShareImage(t *testing.T) {
-	sim := cloudsimtest.Start(t)
-	env := activityEnv(t, sim)
+	sim, env := startCloud(t)
 	var a *activities.Images
 	_, err := env.ExecuteActivity(a.ShareImage, activities.ShareImageInput{
 		Region: cloudsim.SeedRegion, ImageID: cloudsim.ImageWebappV1, Accounts: []string{cloudsim.SecondAccount}, ClientToken: "s1",

@@ -1,7 +1,6 @@
 package activities_test
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 
@@ -10,22 +9,11 @@ import (
 	"github.com/imagefleet/imagefleet/activities"
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/cloudsim"
-	"github.com/imagefleet/imagefleet/cloudsim/cloudsimtest"
 	"github.com/imagefleet/imagefleet/model"
 )
 
-// noCredential fails if an activity's result would put a registry
-// credential into the workflow history (the simulator's tokens start "crt.").
-func noCredential(t *testing.T, v any) {
-	t.Helper()
-	b, err := json.Marshal(v)
-	require.NoError(t, err)
-	require.NotContains(t, string(b), "crt.", "a temporary credential would reach the history")
-}
-
 func TestPublishFileVersionThroughActivities(t *testing.T) {
-	sim := cloudsimtest.Start(t)
-	env := activityEnv(t, sim)
+	sim, env := startCloud(t)
 	ctx := t.Context()
 	var a *activities.PackageContent
 
@@ -76,8 +64,7 @@ func TestPublishFileVersionThroughActivities(t *testing.T) {
 }
 
 func TestLocateRegistryTagKeepsTheCredentialInside(t *testing.T) {
-	sim := cloudsimtest.Start(t)
-	env := activityEnv(t, sim)
+	sim, env := startCloud(t)
 	ctx := t.Context()
 	var a *activities.PackageContent
 

@@ -21,8 +21,7 @@ func packageSpec() model.DistributeSpec {
 }
 
 func TestPrepareReleaseAndLockVersion(t *testing.T) {
-	sim := cloudsimtest.Start(t, cloudsimtest.WithTimeScale(0.0001))
-	env := activityEnv(t, sim)
+	sim, env := startCloud(t, cloudsimtest.WithTimeScale(0.0001))
 	var a *activities.Packages
 	var images *activities.Images
 	in := activities.PrepareVersionInput{Spec: packageSpec(), ClientToken: "p1"}
@@ -69,8 +68,7 @@ func TestPrepareReleaseAndLockVersion(t *testing.T) {
 }
 
 func TestPrepareRefusesDraftWithOtherImage(t *testing.T) {
-	sim := cloudsimtest.Start(t)
-	env := activityEnv(t, sim)
+	_, env := startCloud(t)
 	var a *activities.Packages
 	_, err := env.ExecuteActivity(a.PrepareArtifactVersion, activities.PrepareVersionInput{Spec: packageSpec(), ClientToken: "p1"})
 	require.NoError(t, err)
@@ -84,8 +82,7 @@ func TestPrepareRefusesDraftWithOtherImage(t *testing.T) {
 }
 
 func TestResolvePackagePermission(t *testing.T) {
-	sim := cloudsimtest.Start(t)
-	env := activityEnv(t, sim)
+	sim, env := startCloud(t)
 	var a *activities.Packages
 	var artifactID string
 	v, err := env.ExecuteActivity(a.PrepareArtifactVersion, activities.PrepareVersionInput{Spec: packageSpec(), ClientToken: "p1"})
@@ -115,8 +112,7 @@ func TestResolvePackagePermission(t *testing.T) {
 // A region list that does not match the existing draft is refused before
 // any copy (item 6), not at the release after copying.
 func TestPrepareRefusesDraftWithOtherRegions(t *testing.T) {
-	sim := cloudsimtest.Start(t)
-	env := activityEnv(t, sim)
+	_, env := startCloud(t)
 	var a *activities.Packages
 	_, err := env.ExecuteActivity(a.PrepareArtifactVersion, activities.PrepareVersionInput{Spec: packageSpec(), ClientToken: "p1"})
 	require.NoError(t, err)
@@ -139,8 +135,7 @@ func TestPrepareRefusesDraftWithOtherRegions(t *testing.T) {
 // that created the draft (same client token, whether that call created the
 // package or only the version) owns it, and another run does not.
 func TestPrepareDraftVersionSaysWhoCreatedIt(t *testing.T) {
-	sim := cloudsimtest.Start(t, cloudsimtest.WithTimeScale(0.0001))
-	env := activityEnv(t, sim)
+	_, env := startCloud(t, cloudsimtest.WithTimeScale(0.0001))
 	var a *activities.Packages
 	prepare := func(spec model.DistributeSpec, token string) activities.PreparedVersion {
 		t.Helper()

@@ -22,8 +22,7 @@ func webImageSpec(batches int) model.RolloutSpec {
 }
 
 func TestCheckRollout(t *testing.T) {
-	sim := cloudsimtest.Start(t)
-	env := activityEnv(t, sim)
+	_, env := startCloud(t)
 	var a *activities.Rollouts
 
 	v, err := env.ExecuteActivity(a.CheckRollout, webImageSpec(3))
@@ -140,8 +139,7 @@ func TestApplyChangeFailsOnAFaultyInstance(t *testing.T) {
 }
 
 func TestStandbyAndFailureEvent(t *testing.T) {
-	sim := cloudsimtest.Start(t)
-	env := activityEnv(t, sim)
+	sim, env := startCloud(t)
 	var a *activities.Rollouts
 	ctx := context.Background()
 	var ids []string
