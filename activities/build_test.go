@@ -86,13 +86,7 @@ func TestRunBuildComponent(t *testing.T) {
 	require.Equal(t, "make\n", out.Output)
 	out = run(cloud.Component{ComponentName: "acs:windows-update"}, 5, "c4")
 	require.Contains(t, out.Error, "is for windows")
-	commands := 0
-	for _, e := range sim.Server.Ledger() {
-		if e.Action == "RunCommand" {
-			commands++
-		}
-	}
-	require.Equal(t, 2, commands, "refused components run nothing")
+	require.Equal(t, 2, ledgerCount(sim, "RunCommand"), "refused components run nothing")
 }
 
 func TestNetworkReleaseOrder(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/imagefleet/imagefleet/activities"
+	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/cloudsim/cloudsimtest"
 )
 
@@ -29,6 +30,26 @@ func activityEnv(t *testing.T, sim *cloudsimtest.Env) *testsuite.TestActivityEnv
 	env := s.NewTestActivityEnvironment()
 	activities.Register(env, sim.Client, activities.Options{PollInterval: 5 * time.Millisecond})
 	return env
+}
+
+// ledgerCount counts the calls of action the cloud's ledger holds.
+func ledgerCount(sim *cloudsimtest.Env, action string) int {
+	n := 0
+	for _, e := range sim.Server.Ledger() {
+		if e.Action == action {
+			n++
+		}
+	}
+	return n
+}
+
+// imageStatus is the status of an image, deleted ones included.
+func imageStatus(t *testing.T, sim *cloudsimtest.Env, region, imageID string) string {
+	t.Helper()
+	resp, err := sim.Client.DescribeImages(t.Context(), &cloud.DescribeImagesRequest{RegionId: region, ImageIds: []string{imageID}, IncludeDeleted: true})
+	require.NoError(t, err)
+	require.Len(t, resp.Images, 1)
+	return resp.Images[0].Status
 }
 
 // appError returns the application error an activity failed with.

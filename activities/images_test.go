@@ -57,15 +57,7 @@ func TestStartImageCopyIsIdempotent(t *testing.T) {
 	require.NoError(t, v.Get(&second))
 	require.Equal(t, first, second, "the same token returns the same copy")
 
-	ledger, err := sim.Admin().Ledger(t.Context())
-	require.NoError(t, err)
-	copies := 0
-	for _, e := range ledger {
-		if e.Action == "CopyImage" {
-			copies++
-		}
-	}
-	require.Equal(t, 1, copies, "one image created")
+	require.Equal(t, 1, ledgerCount(sim, "CopyImage"), "one image created")
 }
 
 func TestStartImageCopyErrors(t *testing.T) {
@@ -124,9 +116,7 @@ func TestAwaitImageAvailable(t *testing.T) {
 	_, err = env.ExecuteActivity(a.AwaitImageAvailable, activities.AwaitImageInput{Region: "cn-shanghai", ImageID: id})
 	require.NoError(t, err)
 
-	resp, err := sim.Client.DescribeImages(t.Context(), &cloud.DescribeImagesRequest{RegionId: "cn-shanghai", ImageIds: []string{id}})
-	require.NoError(t, err)
-	require.Equal(t, cloud.ImageAvailable, resp.Images[0].Status)
+	require.Equal(t, cloud.ImageAvailable, imageStatus(t, sim, "cn-shanghai", id))
 }
 
 func TestAwaitImageAvailableFailedCopy(t *testing.T) {
@@ -168,9 +158,7 @@ func TestDeleteImageCopy(t *testing.T) {
 	_, err = env.ExecuteActivity(a.DeleteImageCopy, activities.DeleteCopyInput{Region: "eu-west-1", ImageID: copying})
 	require.NoError(t, err)
 
-	resp, err := sim.Client.DescribeImages(t.Context(), &cloud.DescribeImagesRequest{RegionId: "eu-west-1", ImageIds: []string{copying}, IncludeDeleted: true})
-	require.NoError(t, err)
-	require.Equal(t, cloud.ImageDeleted, resp.Images[0].Status)
+	require.Equal(t, cloud.ImageDeleted, imageStatus(t, sim, "eu-west-1", copying))
 }
 
 func TestDeleteImageCopyOfFinishedCopy(t *testing.T) {
@@ -183,9 +171,7 @@ func TestDeleteImageCopyOfFinishedCopy(t *testing.T) {
 	_, err = env.ExecuteActivity(a.DeleteImageCopy, activities.DeleteCopyInput{Region: "cn-shanghai", ImageID: id})
 	require.NoError(t, err)
 
-	resp, err := sim.Client.DescribeImages(t.Context(), &cloud.DescribeImagesRequest{RegionId: "cn-shanghai", ImageIds: []string{id}, IncludeDeleted: true})
-	require.NoError(t, err)
-	require.Equal(t, cloud.ImageDeleted, resp.Images[0].Status)
+	require.Equal(t, cloud.ImageDeleted, imageStatus(t, sim, "cn-shanghai", id))
 }
 
 func TestShareImage(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/testsuite"
 
 	"github.com/imagefleet/imagefleet/activities"
 	"github.com/imagefleet/imagefleet/cloud"
@@ -67,15 +68,20 @@ func TestPrepareReleaseAndLockVersion(t *testing.T) {
 	require.Equal(t, artifactID, again)
 }
 
+// prepareVersion runs PrepareArtifactVersion for spec and returns its error.
+func prepareVersion(env *testsuite.TestActivityEnvironment, spec model.DistributeSpec, token string) error {
+	var a *activities.Packages
+	_, err := env.ExecuteActivity(a.PrepareArtifactVersion, activities.PrepareVersionInput{Spec: spec, ClientToken: token})
+	return err
+}
+
 func TestPrepareRefusesDraftWithOtherImage(t *testing.T) {
 	_, env := startCloud(t)
-	var a *activities.Packages
-	_, err := env.ExecuteActivity(a.PrepareArtifactVersion, activities.PrepareVersionInput{Spec: packageSpec(), ClientToken: "p1"})
-	require.NoError(t, err)
+	require.NoError(t, prepareVersion(env, packageSpec(), "p1"))
 
 	spec := packageSpec()
 	spec.SourceImage = cloudsim.ImageWebappV2
-	_, err = env.ExecuteActivity(a.PrepareArtifactVersion, activities.PrepareVersionInput{Spec: spec, ClientToken: "p2"})
+	err := prepareVersion(env, spec, "p2")
 
 	require.ErrorContains(t, err, "use a new version name")
 	require.True(t, appError(t, err).NonRetryable())
@@ -113,13 +119,11 @@ func TestResolvePackagePermission(t *testing.T) {
 // any copy (item 6), not at the release after copying.
 func TestPrepareRefusesDraftWithOtherRegions(t *testing.T) {
 	_, env := startCloud(t)
-	var a *activities.Packages
-	_, err := env.ExecuteActivity(a.PrepareArtifactVersion, activities.PrepareVersionInput{Spec: packageSpec(), ClientToken: "p1"})
-	require.NoError(t, err)
+	require.NoError(t, prepareVersion(env, packageSpec(), "p1"))
 
 	spec := packageSpec()
 	spec.Regions = append(spec.Regions, "ap-northeast-1")
-	_, err = env.ExecuteActivity(a.PrepareArtifactVersion, activities.PrepareVersionInput{Spec: spec, ClientToken: "p2"})
+	err := prepareVersion(env, spec, "p2")
 	require.ErrorContains(t, err, "distribute to the draft's regions")
 	require.True(t, appError(t, err).NonRetryable())
 
@@ -127,8 +131,7 @@ func TestPrepareRefusesDraftWithOtherRegions(t *testing.T) {
 	spec = packageSpec()
 	slices.Reverse(spec.Regions)
 	spec.Regions = spec.Regions[:1]
-	_, err = env.ExecuteActivity(a.PrepareArtifactVersion, activities.PrepareVersionInput{Spec: spec, ClientToken: "p3"})
-	require.NoError(t, err)
+	require.NoError(t, prepareVersion(env, spec, "p3"))
 }
 
 // TestPrepareDraftVersionSaysWhoCreatedIt checks that a retry of the run
