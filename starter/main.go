@@ -5,7 +5,15 @@
 //
 // Exit codes: 0 done, 1 the operation or a call failed, 2 invalid input
 // (nothing was started), 3 an operator command was refused, 4 the run waits
-// for an operator decision (with --exit-on-pause).
+// for an operator decision (with --exit-on-pause; a rolling update's --watch
+// stops there unless --exit-on-pause=false).
+//
+// Every operation's commands are built from the same pieces: a start path
+// (start.go: check the spec, start under the canonical workflow ID, print
+// the Web UI link), one watch loop (watch.go), one decide command for
+// operator commands (decide.go) and one way to merge a spec file with flags
+// (specflags.go). The checks shared with the activities are in
+// internal/cloudops.
 package main
 
 import (
