@@ -43,8 +43,7 @@ checked before anything starts.`,
 			ctx, out := cmd.Context(), cmd.OutOrStdout()
 			plan := a.distributionPlan(s)
 			return a.startAndWatch(ctx, out, plan, wait, func() error {
-				_, err := a.watchDistribution(ctx, out, plan.ID, exitOnPause)
-				return err
+				return a.watchDistribution(ctx, out, plan.ID, exitOnPause)
 			})
 		},
 	}
@@ -110,17 +109,10 @@ func (a *app) distributionPlan(spec model.DistributeSpec) runPlan {
 	}
 }
 
-// startDistribution checks and starts a distribution without printing.
-func (a *app) startDistribution(ctx context.Context, spec model.DistributeSpec) (id, runID string, err error) {
-	plan := a.distributionPlan(spec)
-	runID, err = a.startRun(ctx, nil, plan)
-	return plan.ID, runID, err
-}
-
 // watchDistribution prints region changes until the run ends, then the
 // region→image mapping it published.
-func (a *app) watchDistribution(ctx context.Context, out io.Writer, id string, exitOnPause bool) (*model.DistributionResult, error) {
-	return watchRun(ctx, a, out, id, "", regionalWatch(id, exitOnPause,
+func (a *app) watchDistribution(ctx context.Context, out io.Writer, id string, exitOnPause bool) error {
+	_, err := watchRun(ctx, a, out, id, "", regionalWatch(id, exitOnPause,
 		func(p *model.DistributionProgress) []row {
 			return regionRows(p.Regions, func(r model.RegionProgress) (string, string, string, string) {
 				return r.Region, r.State, r.ImageID, r.Error
@@ -131,6 +123,7 @@ func (a *app) watchDistribution(ctx context.Context, out io.Writer, id string, e
 			fmt.Fprintf(out, "\nPublished %s %s (package %s), visibility %s\n", r.Package, r.Version, r.ArtifactID, permissionText(r.Permission))
 			return printDelivery(out, "IMAGE ID", r.ImageIDs, r.Dropped)
 		}))
+	return err
 }
 
 // printDelivery prints where a published version was delivered, region by

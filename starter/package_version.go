@@ -80,8 +80,7 @@ drop-region and cancel by workflow ID.`,
 					SourceRegion: v.ArtifactProperty.RegionId, SourceImage: v.ArtifactProperty.ImageId,
 					Regions: v.SupportRegionIds, CopyAttempts: attempts})
 				return a.startAndWatch(ctx, out, plan, wait, func() error {
-					_, err := a.watchDistribution(ctx, out, plan.ID, exitOnPause)
-					return err
+					return a.watchDistribution(ctx, out, plan.ID, exitOnPause)
 				})
 			}
 			plan := a.publicationPlan(model.PublishSpec{Package: pkg, Version: version, CopyAttempts: attempts}, art.ArtifactType, v)

@@ -173,13 +173,6 @@ func (a *app) rolloutPlan(spec model.RolloutSpec, summary, details string) runPl
 	}
 }
 
-// startRollout checks and starts a task without printing.
-func (a *app) startRollout(ctx context.Context, spec model.RolloutSpec, summary, details string) (id, runID string, err error) {
-	plan := a.rolloutPlan(spec, summary, details)
-	runID, err = a.startRun(ctx, nil, plan)
-	return plan.ID, runID, err
-}
-
 // runningRollout describes the task running under id, or "" if none runs.
 func (a *app) runningRollout(ctx context.Context, id string) (string, error) {
 	info, err := a.describeIfAny(ctx, id)
