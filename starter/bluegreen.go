@@ -156,10 +156,6 @@ func planText(plan []model.PlannedStep) string {
 	return strings.Join(parts, " → ")
 }
 
-func (a *app) blueGreenProgress(ctx context.Context, id string) (*model.BlueGreenProgress, error) {
-	return query[model.BlueGreenProgress](ctx, a, id, "", model.QueryProgress)
-}
-
 // watchBlueGreen prints progress changes until the run ends.
 func (a *app) watchBlueGreen(ctx context.Context, out io.Writer, cluster, service string, exitOnPause bool) error {
 	_, err := watchRun(ctx, a, out, model.BlueGreenWorkflowID(cluster, service), "", watch[model.BlueGreenProgress, model.BlueGreenResult]{

@@ -17,7 +17,10 @@ import (
 )
 
 // stopCommand is what the starter's cancel (and its deprecated abort) sends
-// to a distribution, a publication or a blue/green deployment.
+// to a distribution, a publication or a blue/green deployment: the old name
+// until their workflows accept CommandCancel.
+//
+//lint:ignore SA1019 the workflows of this release accept only the old name
 const stopCommand = model.CommandAbort
 
 // decision is one operator command that a starter command sends to a run.
