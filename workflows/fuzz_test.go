@@ -174,22 +174,25 @@ func FuzzRolloutCommands(f *testing.F) {
 		return func() *rollout {
 			spec := model.RolloutSpec{ScalingGroupID: "asg-web-hz", RegionID: "cn-hangzhou", TaskType: model.TaskScript,
 				Script: &model.ScriptChange{Type: model.ScriptShell, Script: "echo hi"}, Batches: 3, ErrorThreshold: 1}
-			r := &rollout{spec: spec, logger: nopLogger, index: map[string]int{}, batchOf: map[string]int{}, chunked: true}
+			r := &rollout{spec: spec, logger: nopLogger, index: map[string]int{}, chunked: true}
 			r.st = model.RolloutState{Spec: spec, ScalingGroupID: spec.ScalingGroupID, RegionID: spec.RegionID, TaskType: spec.TaskType,
-				Status: status, PausePolicy: spec.Policy(), ErrorThreshold: spec.ErrorThreshold,
+				PausePolicy: spec.Policy(), ErrorThreshold: spec.ErrorThreshold,
 				FailedInstances: []model.InstanceProgress{}, SuspendedBefore: []string{}}
+			r.status = newRolloutStatus(&r.st)
+			r.status.start()
 			for b := range 3 {
 				r.st.Batches = append(r.st.Batches, model.BatchProgress{Index: b + 1, Size: 2, State: model.BatchPending})
 			}
 			for i, state := range []string{model.InstanceSucceeded, model.InstanceFailed, model.InstanceFailed, model.InstanceFailed, model.InstancePending, model.InstancePending} {
 				id := "i-0" + string(rune('1'+i))
-				r.batchOf[id], r.index[id] = i/2, len(r.insts)
+				r.index[id] = len(r.insts)
 				r.insts = append(r.insts, model.InstanceProgress{InstanceID: id, Batch: i/2 + 1, State: state, Attempts: 1})
 			}
 			// Batch 1 ended with i-02's failure within the threshold;
 			// batch 2 is open with i-03 and i-04 failed.
-			r.st.Batches[0].State, r.st.Batches[1].State, r.st.CurrentBatch = model.BatchDone, model.BatchRunning, 2
-			r.batchOpen, r.paused, r.standby = true, true, []string{"i-03", "i-04"}
+			r.st.Batches[0].State, r.st.Batches[1].State = model.BatchDone, model.BatchRunning
+			r.status.openBatch(1, []string{"i-03", "i-04"})
+			r.status.pause(status)
 			adjust(r)
 			r.refresh()
 			return r
@@ -198,14 +201,16 @@ func FuzzRolloutCommands(f *testing.F) {
 	states := map[string]func() *rollout{
 		"paused on failures": paused(model.RolloutPausedFailure, func(*rollout) {}),
 		"paused on failures, a retry in flight": paused(model.RolloutPausedFailure, func(r *rollout) {
-			r.inst("i-04").State, r.retrying = model.InstanceUpdating, 1
+			r.inst("i-04").State = model.InstanceUpdating
+			r.status.retryStarted()
 		}),
 		"paused after batch 1": paused(model.RolloutPausedBatch, func(r *rollout) {
-			r.st.Batches[1].State, r.st.CurrentBatch, r.batchOpen, r.standby = model.BatchPending, 1, false, nil
+			r.status.closeBatch()
+			r.st.Batches[1].State, r.st.CurrentBatch = model.BatchPending, 1
 			r.inst("i-03").State, r.inst("i-04").State = model.InstancePending, model.InstancePending
 		}),
-		"cancelling": paused(model.RolloutCancelling, func(r *rollout) {
-			r.paused, r.cancelled, r.st.CancelReason = false, true, "bad image"
+		"cancelling": paused(model.RolloutPausedFailure, func(r *rollout) {
+			r.status.cancel("bad image")
 		}),
 	}
 	type shown struct {
