@@ -163,7 +163,6 @@ func (s *rolloutStatus) pause(kind string) {
 	if kind == model.RolloutPausedBatch {
 		s.batchPauses++
 	}
-	s.resumed = false
 	s.set(phasePaused, kind)
 }
 
@@ -177,6 +176,7 @@ func (s *rolloutStatus) resume() {
 // endPause: the pause is over (pauseOver); the task runs on unless it is
 // ending.
 func (s *rolloutStatus) endPause() {
+	s.resumed = false
 	if s.phase == phasePaused {
 		s.set(phaseRunning, model.RolloutRunning)
 	}
