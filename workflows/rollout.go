@@ -122,43 +122,48 @@ func (r *rollout) run(ctx workflow.Context) (*model.RolloutState, error) {
 // end ends the run once the group is restored: with err, as the rollback
 // run (continue-as-new), or with the summary as the result.
 func (r *rollout) end(ctx workflow.Context, err error) (*model.RolloutState, error) {
-	if err == nil && r.status.rollbackAsked() != nil {
-		spec, serr := r.rollbackSpec(*r.status.rollbackAsked())
+	if c := r.status.rollbackAsked(); err == nil && c != nil {
+		spec, serr := r.rollbackSpec(*c)
 		if serr == nil {
-			r.status.end(model.RolloutRolledBack)
-			r.updateDetails(ctx)
-			if err := lifecycle.AwaitHandlers(ctx); err != nil {
-				return nil, err
-			}
-			r.logger.Info("Continuing as the rollback task", "instances", len(spec.Instances))
-			return nil, workflow.NewContinueAsNewError(ctx, model.RolloutWorkflowType, spec)
+			return nil, r.continueAsRollback(ctx, spec)
 		}
 		err = temporal.NewNonRetryableApplicationError(serr.Error(), ErrTypeInvalidSpec, serr)
 	}
-	if err != nil {
+	status, state := model.RolloutSucceeded, model.StateSucceeded
+	switch {
+	case err != nil:
+		// Failed, or cancelled through Temporal (an operator's cancel that
+		// then failed is a failure).
 		r.st.Error = lifecycle.RootMessage(err)
-		state := lifecycle.EndState(err, false)
+		status, state = model.RolloutFailed, lifecycle.EndState(err, false)
 		if state == model.StateAborted {
-			r.status.end(model.RolloutCancelled) // cancelled through Temporal
-		} else {
-			r.status.end(model.RolloutFailed)
+			status = model.RolloutCancelled
 		}
-		r.state.Set(ctx, state)
-		r.updateDetails(ctx)
+	case r.status.cancelled():
+		status, state = model.RolloutCancelled, model.StateAborted
+	}
+	r.status.end(status)
+	r.state.Set(ctx, state)
+	r.updateDetails(ctx)
+	if err != nil {
 		return nil, err
 	}
-	if r.status.cancelled() {
-		r.status.end(model.RolloutCancelled)
-		r.state.Set(ctx, model.StateAborted)
-	} else {
-		r.status.end(model.RolloutSucceeded)
-		r.state.Set(ctx, model.StateSucceeded)
-	}
-	r.updateDetails(ctx)
 	if err := lifecycle.AwaitHandlers(ctx); err != nil {
 		return nil, err
 	}
 	return &r.st, nil
+}
+
+// continueAsRollback ends the run RolledBack and continues as the rollback
+// task, under the same workflow ID (the group stays locked).
+func (r *rollout) continueAsRollback(ctx workflow.Context, spec model.RolloutSpec) error {
+	r.status.end(model.RolloutRolledBack)
+	r.updateDetails(ctx)
+	if err := lifecycle.AwaitHandlers(ctx); err != nil {
+		return err
+	}
+	r.logger.Info("Continuing as the rollback task", "instances", len(spec.Instances))
+	return workflow.NewContinueAsNewError(ctx, model.RolloutWorkflowType, spec)
 }
 
 // execute checks the group, suspends its scaling processes and runs the

@@ -26,7 +26,7 @@ type rolloutStatus struct {
 
 	resumed     bool                   // the operator resumed the current pause
 	stop        rolloutStop            // how the operator asked the task to end
-	rollback    *model.RollbackCommand // the rollback asked for (stop == stopRollback)
+	rollback    *model.RollbackCommand // the rollback asked for (stop == rolloutRollbackAsked)
 	retrying    int                    // operator retries in flight
 	standby     []string               // the open batch's instances, in Standby; nil: no batch is open
 	batchPauses int
@@ -35,20 +35,20 @@ type rolloutStatus struct {
 type rolloutPhase int
 
 const (
-	phaseValidating   rolloutPhase = iota // checks, before anything changes
-	phaseRunning                          // batches run
-	phasePaused                           // waiting for the operator
-	phaseStopping                         // cancel or rollback asked: running work ends, nothing new starts
-	phaseCompensating                     // the group is being restored
-	phaseEnded
+	rolloutPhaseValidating   rolloutPhase = iota // checks, before anything changes
+	rolloutPhaseRunning                          // batches run
+	rolloutPhasePaused                           // waiting for the operator
+	rolloutPhaseStopping                         // cancel or rollback asked: running work ends, nothing new starts
+	rolloutPhaseCompensating                     // the group is being restored
+	rolloutPhaseEnded
 )
 
 type rolloutStop int
 
 const (
-	stopNone rolloutStop = iota
-	stopCancel
-	stopRollback
+	rolloutNotStopped rolloutStop = iota
+	rolloutCancelAsked
+	rolloutRollbackAsked
 )
 
 // newRolloutStatus starts in Validating; st is the summary it keeps in step.
@@ -60,14 +60,14 @@ func newRolloutStatus(st *model.RolloutState) rolloutStatus {
 // Predicates.
 
 // paused reports whether the task waits for the operator.
-func (s *rolloutStatus) paused() bool { return s.phase == phasePaused }
+func (s *rolloutStatus) paused() bool { return s.phase == rolloutPhasePaused }
 
 // ending reports whether the operator asked the task to end (cancel or
 // rollback).
-func (s *rolloutStatus) ending() bool { return s.stop != stopNone }
+func (s *rolloutStatus) ending() bool { return s.stop != rolloutNotStopped }
 
 // cancelled reports whether the operator cancelled the task.
-func (s *rolloutStatus) cancelled() bool { return s.stop == stopCancel }
+func (s *rolloutStatus) cancelled() bool { return s.stop == rolloutCancelAsked }
 
 // rollbackAsked is the rollback the operator asked for, or nil.
 func (s *rolloutStatus) rollbackAsked() *model.RollbackCommand { return s.rollback }
@@ -105,9 +105,9 @@ func (s *rolloutStatus) pauseAfterBatch() bool {
 // live refuses anything once the task is on its way out or has ended.
 func (s *rolloutStatus) live() error {
 	switch s.phase {
-	case phaseStopping, phaseCompensating:
+	case rolloutPhaseStopping, rolloutPhaseCompensating:
 		return fmt.Errorf("the task is %s", strings.ToLower(model.RolloutCancelling))
-	case phaseEnded:
+	case rolloutPhaseEnded:
 		return fmt.Errorf("the task has ended (%s)", s.st.Status)
 	}
 	return nil
@@ -149,26 +149,26 @@ func (s *rolloutStatus) canRollback() error {
 
 // start: the checks passed and the batches are planned.
 func (s *rolloutStatus) start() {
-	if s.phase == phaseValidating {
-		s.set(phaseRunning, model.RolloutRunning)
+	if s.phase == rolloutPhaseValidating {
+		s.set(rolloutPhaseRunning, model.RolloutRunning)
 	}
 }
 
 // pause waits for the operator, after a batch (model.RolloutPausedBatch) or
 // on failures beyond the threshold (model.RolloutPausedFailure).
 func (s *rolloutStatus) pause(kind string) {
-	if s.phase != phaseRunning {
+	if s.phase != rolloutPhaseRunning {
 		return
 	}
 	if kind == model.RolloutPausedBatch {
 		s.batchPauses++
 	}
-	s.set(phasePaused, kind)
+	s.set(rolloutPhasePaused, kind)
 }
 
 // resume is the operator's answer to a pause; endPause acts on it.
 func (s *rolloutStatus) resume() {
-	if s.phase == phasePaused {
+	if s.phase == rolloutPhasePaused {
 		s.resumed = true
 	}
 }
@@ -177,8 +177,8 @@ func (s *rolloutStatus) resume() {
 // ending.
 func (s *rolloutStatus) endPause() {
 	s.resumed = false
-	if s.phase == phasePaused {
-		s.set(phaseRunning, model.RolloutRunning)
+	if s.phase == rolloutPhasePaused {
+		s.set(rolloutPhaseRunning, model.RolloutRunning)
 	}
 }
 
@@ -187,18 +187,18 @@ func (s *rolloutStatus) cancel(reason string) {
 	if s.live() != nil {
 		return
 	}
-	s.stop, s.st.CancelReason = stopCancel, reason
-	s.set(phaseStopping, model.RolloutCancelling)
+	s.stop, s.st.CancelReason = rolloutCancelAsked, reason
+	s.set(rolloutPhaseStopping, model.RolloutCancelling)
 }
 
 // requestRollback stops the paused task as cancel does; it then continues
 // as its rollback.
 func (s *rolloutStatus) requestRollback(c model.RollbackCommand) {
-	if s.phase != phasePaused {
+	if s.phase != rolloutPhasePaused {
 		return
 	}
-	s.stop, s.rollback = stopRollback, &c
-	s.set(phaseStopping, model.RolloutCancelling)
+	s.stop, s.rollback = rolloutRollbackAsked, &c
+	s.set(rolloutPhaseStopping, model.RolloutCancelling)
 }
 
 func (s *rolloutStatus) retryStarted() { s.retrying++ }
@@ -216,14 +216,14 @@ func (s *rolloutStatus) closeBatch() { s.standby = nil }
 
 // compensate: the task has stopped working and restores the group.
 func (s *rolloutStatus) compensate() {
-	if s.phase != phaseEnded {
-		s.set(phaseCompensating, model.RolloutCancelling)
+	if s.phase != rolloutPhaseEnded {
+		s.set(rolloutPhaseCompensating, model.RolloutCancelling)
 	}
 }
 
 // end ends the task: model.RolloutSucceeded, RolloutCancelled,
 // RolloutFailed or RolloutRolledBack.
-func (s *rolloutStatus) end(status string) { s.set(phaseEnded, status) }
+func (s *rolloutStatus) end(status string) { s.set(rolloutPhaseEnded, status) }
 
 // fail ends the task Failed, for reason.
 func (s *rolloutStatus) fail(reason string) {

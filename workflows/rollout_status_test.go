@@ -8,52 +8,52 @@ import (
 	"github.com/imagefleet/imagefleet/model"
 )
 
-// statusAfter is a rolling update's status after the transitions.
-func statusAfter(steps ...func(s *rolloutStatus)) (*rolloutStatus, *model.RolloutState) {
+// statusAfter is a rolling update's status after the steps (rolloutSteps).
+func statusAfter(steps ...string) (*rolloutStatus, *model.RolloutState) {
 	st := &model.RolloutState{PausePolicy: model.PauseNone}
 	s := newRolloutStatus(st)
 	for _, step := range steps {
-		step(&s)
+		rolloutSteps[step](&s)
 	}
 	return &s, st
 }
 
-var (
-	stepStart        = func(s *rolloutStatus) { s.start() }
-	stepPauseBatch   = func(s *rolloutStatus) { s.pause(model.RolloutPausedBatch) }
-	stepPauseFailure = func(s *rolloutStatus) { s.pause(model.RolloutPausedFailure) }
-	stepResume       = func(s *rolloutStatus) { s.resume() }
-	stepEndPause     = func(s *rolloutStatus) { s.endPause() }
-	stepCancel       = func(s *rolloutStatus) { s.cancel("wrong image") }
-	stepRollBack     = func(s *rolloutStatus) { s.requestRollback(model.RollbackCommand{Batches: 2}) }
-	stepRetry        = func(s *rolloutStatus) { s.retryStarted() }
-	stepCompensate   = func(s *rolloutStatus) { s.compensate() }
-	stepSucceed      = func(s *rolloutStatus) { s.end(model.RolloutSucceeded) }
-)
+// rolloutSteps are the transitions the tests name.
+var rolloutSteps = map[string]func(s *rolloutStatus){
+	"start":         func(s *rolloutStatus) { s.start() },
+	"pause batch":   func(s *rolloutStatus) { s.pause(model.RolloutPausedBatch) },
+	"pause failure": func(s *rolloutStatus) { s.pause(model.RolloutPausedFailure) },
+	"resume":        func(s *rolloutStatus) { s.resume() },
+	"end pause":     func(s *rolloutStatus) { s.endPause() },
+	"cancel":        func(s *rolloutStatus) { s.cancel("wrong image") },
+	"rollback":      func(s *rolloutStatus) { s.requestRollback(model.RollbackCommand{Batches: 2}) },
+	"retry":         func(s *rolloutStatus) { s.retryStarted() },
+	"compensate":    func(s *rolloutStatus) { s.compensate() },
+	"succeed":       func(s *rolloutStatus) { s.end(model.RolloutSucceeded) },
+}
 
 // Which commands each state allows (the guards the validators read), and
 // the status the progress query shows in it.
 func TestRolloutStatusGuards(t *testing.T) {
 	const ok = ""
 	for name, c := range map[string]struct {
-		steps                    []func(*rolloutStatus)
+		steps                    []string
 		status                   string
 		live, resume, rollback   string // "" allowed, else part of the refusal
 		paused, ending, pauseOvr bool
 	}{
-		"validating":            {nil, model.RolloutValidating, ok, "not paused", "only while paused", false, false, false},
-		"running":               {rolloutSteps(stepStart), model.RolloutRunning, ok, "not paused", "only while paused", false, false, false},
-		"paused after a batch":  {rolloutSteps(stepStart, stepPauseBatch), model.RolloutPausedBatch, ok, ok, ok, true, false, false},
-		"paused on failure":     {rolloutSteps(stepStart, stepPauseFailure), model.RolloutPausedFailure, ok, ok, ok, true, false, false},
-		"resumed, not yet on":   {rolloutSteps(stepStart, stepPauseBatch, stepResume), model.RolloutPausedBatch, ok, "already resuming", ok, true, false, true},
-		"paused, retry running": {rolloutSteps(stepStart, stepPauseFailure, stepRetry), model.RolloutPausedFailure, ok, "still being updated", "still being updated", true, false, false},
-		"running again":         {rolloutSteps(stepStart, stepPauseBatch, stepResume, stepEndPause), model.RolloutRunning, ok, "not paused", "only while paused", false, false, false},
-		"cancelled":             {rolloutSteps(stepStart, stepCancel), model.RolloutCancelling, "cancelling", "cancelling", "cancelling", false, true, true},
-		"cancelled while paused": {rolloutSteps(stepStart, stepPauseBatch, stepCancel), model.RolloutCancelling, "cancelling", "cancelling", "cancelling",
-			false, true, true},
-		"rolling back":                 {rolloutSteps(stepStart, stepPauseFailure, stepRollBack), model.RolloutCancelling, "cancelling", "cancelling", "cancelling", false, true, true},
-		"compensating after a failure": {rolloutSteps(stepStart, stepCompensate), model.RolloutCancelling, "cancelling", "cancelling", "cancelling", false, false, false},
-		"ended":                        {rolloutSteps(stepStart, stepCompensate, stepSucceed), model.RolloutSucceeded, "has ended (Succeeded)", "has ended", "has ended", false, false, false},
+		"validating":                   {nil, model.RolloutValidating, ok, "not paused", "only while paused", false, false, false},
+		"running":                      {[]string{"start"}, model.RolloutRunning, ok, "not paused", "only while paused", false, false, false},
+		"paused after a batch":         {[]string{"start", "pause batch"}, model.RolloutPausedBatch, ok, ok, ok, true, false, false},
+		"paused on failure":            {[]string{"start", "pause failure"}, model.RolloutPausedFailure, ok, ok, ok, true, false, false},
+		"resumed, not yet on":          {[]string{"start", "pause batch", "resume"}, model.RolloutPausedBatch, ok, "already resuming", ok, true, false, true},
+		"paused, retry running":        {[]string{"start", "pause failure", "retry"}, model.RolloutPausedFailure, ok, "still being updated", "still being updated", true, false, false},
+		"running again":                {[]string{"start", "pause batch", "resume", "end pause"}, model.RolloutRunning, ok, "not paused", "only while paused", false, false, false},
+		"cancelled":                    {[]string{"start", "cancel"}, model.RolloutCancelling, "cancelling", "cancelling", "cancelling", false, true, true},
+		"cancelled while paused":       {[]string{"start", "pause batch", "cancel"}, model.RolloutCancelling, "cancelling", "cancelling", "cancelling", false, true, true},
+		"rolling back":                 {[]string{"start", "pause failure", "rollback"}, model.RolloutCancelling, "cancelling", "cancelling", "cancelling", false, true, true},
+		"compensating after a failure": {[]string{"start", "compensate"}, model.RolloutCancelling, "cancelling", "cancelling", "cancelling", false, false, false},
+		"ended":                        {[]string{"start", "compensate", "succeed"}, model.RolloutSucceeded, "has ended (Succeeded)", "has ended", "has ended", false, false, false},
 	} {
 		t.Run(name, func(t *testing.T) {
 			s, st := statusAfter(c.steps...)
@@ -68,8 +68,6 @@ func TestRolloutStatusGuards(t *testing.T) {
 	}
 }
 
-func rolloutSteps(s ...func(*rolloutStatus)) []func(*rolloutStatus) { return s }
-
 func requireGuard(t *testing.T, want string, err error, what string) {
 	t.Helper()
 	if want == "" {
@@ -82,35 +80,35 @@ func requireGuard(t *testing.T, want string, err error, what string) {
 // A transition that does not apply in the current phase changes nothing.
 func TestRolloutStatusTransitionsOnlyFromTheirPhases(t *testing.T) {
 	// A cancel during the checks is not undone when the batches start.
-	s, st := statusAfter(stepCancel, stepStart)
+	s, st := statusAfter("cancel", "start")
 	require.Equal(t, model.RolloutCancelling, st.Status)
 	require.Equal(t, "wrong image", st.CancelReason)
 	require.True(t, s.cancelled())
 
 	// Pauses only while running; a pause over because of a cancel stays
 	// cancelling.
-	_, st = statusAfter(stepPauseBatch)
+	_, st = statusAfter("pause batch")
 	require.Equal(t, model.RolloutValidating, st.Status)
-	_, st = statusAfter(stepStart, stepCancel, stepPauseFailure)
+	_, st = statusAfter("start", "cancel", "pause failure")
 	require.Equal(t, model.RolloutCancelling, st.Status)
-	s, st = statusAfter(stepStart, stepPauseBatch, stepCancel, stepEndPause)
+	s, st = statusAfter("start", "pause batch", "cancel", "end pause")
 	require.Equal(t, model.RolloutCancelling, st.Status)
 	require.False(t, s.paused())
 
 	// A rollback only from a pause; it is kept for the end.
-	s, st = statusAfter(stepStart, stepRollBack)
+	s, st = statusAfter("start", "rollback")
 	require.Equal(t, model.RolloutRunning, st.Status)
 	require.Nil(t, s.rollbackAsked())
-	s, _ = statusAfter(stepStart, stepPauseBatch, stepRollBack)
+	s, _ = statusAfter("start", "pause batch", "rollback")
 	require.Equal(t, &model.RollbackCommand{Batches: 2}, s.rollbackAsked())
 	require.False(t, s.cancelled())
 
 	// A resume outside a pause does not carry over to the next pause.
-	s, _ = statusAfter(stepStart, stepResume, stepPauseBatch)
+	s, _ = statusAfter("start", "resume", "pause batch")
 	require.False(t, s.pauseOver())
 
 	// An ended task stays ended.
-	_, st = statusAfter(stepStart, stepSucceed, stepCompensate, stepStart, stepPauseBatch, stepCancel)
+	_, st = statusAfter("start", "succeed", "compensate", "start", "pause batch", "cancel")
 	require.Equal(t, model.RolloutSucceeded, st.Status)
 	require.Empty(t, st.CancelReason)
 
@@ -124,16 +122,16 @@ func TestRolloutStatusTransitionsOnlyFromTheirPhases(t *testing.T) {
 // The pause policy: FirstBatch pauses once (a pause on failure does not
 // count), EachBatch after every batch, None never.
 func TestRolloutStatusPausePolicy(t *testing.T) {
-	s, st := statusAfter(stepStart)
+	s, st := statusAfter("start")
 	st.PausePolicy = model.PauseFirstBatch
 	require.True(t, s.pauseAfterBatch())
-	stepPauseFailure(s)
-	stepResume(s)
-	stepEndPause(s)
+	rolloutSteps["pause failure"](s)
+	rolloutSteps["resume"](s)
+	rolloutSteps["end pause"](s)
 	require.True(t, s.pauseAfterBatch(), "a pause on failure is not the first batch's pause")
-	stepPauseBatch(s)
-	stepResume(s)
-	stepEndPause(s)
+	rolloutSteps["pause batch"](s)
+	rolloutSteps["resume"](s)
+	rolloutSteps["end pause"](s)
 	require.False(t, s.pauseAfterBatch())
 	st.PausePolicy = model.PauseEachBatch
 	require.True(t, s.pauseAfterBatch())
@@ -144,7 +142,7 @@ func TestRolloutStatusPausePolicy(t *testing.T) {
 // Only the open batch's failures may be decided; its instances are what
 // compensation returns to service.
 func TestRolloutStatusOpenBatch(t *testing.T) {
-	s, st := statusAfter(stepStart)
+	s, st := statusAfter("start")
 	require.False(t, s.batchOpen(0))
 	ids := []string{"i-03", "i-04"}
 	s.openBatch(1, ids)
@@ -158,7 +156,7 @@ func TestRolloutStatusOpenBatch(t *testing.T) {
 	require.Empty(t, s.inStandby())
 	require.Equal(t, 2, st.CurrentBatch, "the batch last run")
 
-	stepRetry(s)
+	rolloutSteps["retry"](s)
 	require.False(t, s.noRetries())
 	s.retryEnded()
 	require.True(t, s.noRetries())
