@@ -23,8 +23,8 @@ import (
 // state. A panic, an input that takes over a second, or a validator that
 // changes the workflow's state (an update's validator does not run on
 // replay, so a change there breaks determinism) is a failure.
-// The rollback command is fuzzed in model (FuzzRollbackCommand): its
-// validator reads the workflow's info, which needs a running workflow.
+// The rollback spec a rollback command makes is fuzzed in model too
+// (FuzzRollbackCommand).
 
 // slowInput is the limit above which an input is a defect.
 const slowInput = time.Second
@@ -157,7 +157,7 @@ func FuzzRegionCommands(f *testing.F) {
 	})
 }
 
-// Rollout commands (resume, retry, skip, cancel-instance, cancel,
+// Rollout commands (resume, retry, skip, cancel-instance, cancel, rollback,
 // set-threshold, set-pause-policy) of a rolling update of 6 instances in 3
 // batches: paused on failures beyond the threshold in batch 2, the same
 // with a retry in flight, paused after batch 1, and cancelling.
@@ -169,6 +169,7 @@ func FuzzRolloutCommands(f *testing.F) {
 		model.ThresholdCommand{ErrorThreshold: -1}, model.ThresholdCommand{ErrorThreshold: 2},
 		model.PausePolicyCommand{PausePolicy: "Sometimes"}, model.PausePolicyCommand{PausePolicy: model.PauseNone},
 		`{"errorThreshold":9223372036854775807}`, `{"errorThreshold":1e99}`, `{"instanceId":null}`,
+		model.RollbackCommand{}, model.RollbackCommand{Batches: 9, PausePolicy: "Sometimes", ErrorThreshold: -1},
 	}, rawSeeds...)...)
 	paused := func(status string, adjust func(r *rollout)) func() *rollout {
 		return func() *rollout {
@@ -219,12 +220,13 @@ func FuzzRolloutCommands(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fuzzStates(t, data, states, func(r *rollout) shown { return shown{r.st, r.insts} }, func(r *rollout) {
-			c := r.commands(nil) // only the commands' Apply and rollback's validator use the context
+			c := r.commands(nil) // only the instance decisions' Apply use the context
 			validate(c.resume, data)
 			validate(c.retry, data)
 			validate(c.skip, data)
 			validate(c.cancelInstance, data)
 			validate(c.cancel, data)
+			validate(c.rollback, data)
 			validate(c.threshold, data)
 			validate(c.policy, data)
 		})
