@@ -310,15 +310,9 @@ type ChangeInput struct {
 	ClientToken string
 }
 
-// ChangeResult is how the change ended on the instance. A change that
-// failed there is a result (Succeeded false), not an activity error: the
-// operator decides what to do about it.
-type ChangeResult struct {
-	Succeeded bool
-	ExitCode  int    `json:",omitempty"`
-	Output    string `json:",omitempty"`
-	Error     string `json:",omitempty"`
-}
+// ChangeResult is how the change ended on the instance (the contract is in
+// model, since RollingUpdateBatch returns it too).
+type ChangeResult = model.ChangeResult
 
 // ApplyChange starts the change on the instance (system-disk replacement,
 // Cloud Assistant command or OOS package execution) and waits for it to end,

@@ -504,3 +504,47 @@ type InstancePage struct {
 // change: one bulk call (RunCommand, OOS execution) or that many per-instance
 // calls, and one describe call per poll.
 const RolloutChunkSize = 100
+
+// The contract of RollingUpdateBatch, the child workflow of runs started
+// before workflow version rollout-chunked (one per batch). Its JSON keys are
+// the Go field names, as recorded in those runs' histories: do not add tags.
+
+// ChangeSpec is the change a rolling update applies to each instance.
+type ChangeSpec struct {
+	Region   string
+	Group    string
+	TaskType string
+	Image    *ImageChange   `json:",omitempty"`
+	Script   *ScriptChange  `json:",omitempty"`
+	Package  *PackageChange `json:",omitempty"`
+	// TokenKey scopes the client tokens to the task.
+	TokenKey string
+}
+
+// BatchInstance is one instance of a batch and the attempt it is on.
+type BatchInstance struct {
+	InstanceID string
+	Attempt    int
+}
+
+// RolloutBatchInput is the input of RollingUpdateBatch.
+type RolloutBatchInput struct {
+	Change    ChangeSpec
+	Instances []BatchInstance
+}
+
+// RolloutBatchResult maps each instance to how its change ended.
+type RolloutBatchResult struct {
+	Results map[string]ChangeResult
+}
+
+// ChangeResult is how the change ended on an instance: the result of the
+// ApplyChange activity (one instance), of each instance of ApplyChangeChunk
+// and of RollingUpdateBatch. A change that failed there is a result
+// (Succeeded false), not an error: the operator decides what to do about it.
+type ChangeResult struct {
+	Succeeded bool
+	ExitCode  int    `json:",omitempty"`
+	Output    string `json:",omitempty"`
+	Error     string `json:",omitempty"`
+}
