@@ -157,23 +157,17 @@ type ChangeInput struct {
 	Region     string
 	InstanceID string
 	TaskType   string
-	Image      *model.ImageChange   `json:",omitempty"`
-	Script     *model.ScriptChange  `json:",omitempty"`
-	Package    *model.PackageChange `json:",omitempty"`
+	Image      *model.ImageChange      `json:",omitempty"`
+	Script     *model.ScriptChange     `json:",omitempty"`
+	Package    *model.OOSPackageChange `json:",omitempty"`
 	// ClientToken identifies this attempt on this instance: a retried
 	// activity repeats no side effect, an operator's retry uses a new one.
 	ClientToken string
 }
 
-// ChangeResult is how the change ended on the instance. A change that
-// failed there is a result (Succeeded false), not an activity error: the
-// operator decides what to do about it.
-type ChangeResult struct {
-	Succeeded bool
-	ExitCode  int    `json:",omitempty"`
-	Output    string `json:",omitempty"`
-	Error     string `json:",omitempty"`
-}
+// ChangeResult is how the change ended on the instance (the contract is in
+// model, since RollingUpdateBatch returns it too).
+type ChangeResult = model.ChangeResult
 
 // ApplyChange starts the change on the instance (system-disk replacement,
 // Cloud Assistant command or OOS package execution) and waits for it to end,
@@ -189,7 +183,7 @@ func (a *Rollouts) ApplyChange(ctx context.Context, in ChangeInput) (*ChangeResu
 		check, err = a.replaceDisk(ctx, in)
 	case model.TaskScript:
 		check, err = a.runCommand(ctx, in)
-	case model.TaskPackage:
+	case model.TaskOOSPackage:
 		check, err = a.configurePackage(ctx, in)
 	default:
 		return nil, permanent(ErrTypeRolloutRefused, fmt.Errorf("unknown task type %q", in.TaskType))

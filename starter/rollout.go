@@ -80,7 +80,7 @@ starts; one task per group runs at a time.`,
 	})
 	image := func(s *S) *model.ImageChange { return ensure(&s.Image) }
 	script := func(s *S) *model.ScriptChange { return ensure(&s.Script) }
-	pkg := func(s *S) *model.PackageChange { return ensure(&s.Package) }
+	pkg := func(s *S) *model.OOSPackageChange { return ensure(&s.Package) }
 	spec.flag("region", "region of the scaling group", func(s *S) any { return &s.RegionID })
 	spec.flag("type", "task type: image, script or package", func(s *S) any { return &s.TaskType })
 	spec.flag("image", "image: the image to apply (in the group's region)", func(s *S) any { return &image(s).ImageID })
@@ -128,8 +128,8 @@ func rolloutChange(s model.RolloutSpec, scriptFile string) (model.RolloutSpec, e
 		if s.Script.Type == "" {
 			s.Script.Type = model.ScriptShell
 		}
-	case "package", model.TaskPackage:
-		s.TaskType, s.Package = model.TaskPackage, ensure(&pkg)
+	case "package", model.TaskOOSPackage:
+		s.TaskType, s.Package = model.TaskOOSPackage, ensure(&pkg)
 	default:
 		return s, invalid("--type must be image, script or package, got %q", s.TaskType)
 	}

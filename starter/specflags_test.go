@@ -65,7 +65,7 @@ func TestSpecFlagsRefuseABadFile(t *testing.T) {
 // rollout start keeps the one change its task type names, as it did when
 // each type's flags built the spec.
 func TestRolloutChangeKeepsTheTaskTypesChange(t *testing.T) {
-	all := model.RolloutSpec{Image: &model.ImageChange{ImageID: "m-2"}, Script: &model.ScriptChange{Script: "echo hi"}, Package: &model.PackageChange{Name: "agent"}}
+	all := model.RolloutSpec{Image: &model.ImageChange{ImageID: "m-2"}, Script: &model.ScriptChange{Script: "echo hi"}, Package: &model.OOSPackageChange{Name: "agent"}}
 	s := all
 	s.TaskType = "script"
 	got, err := rolloutChange(s, "")

@@ -115,7 +115,7 @@ func CheckRollout(ctx context.Context, c RolloutCloud, spec model.RolloutSpec) (
 		if plan.OSType != cloud.OSWindows && spec.Script.Type != model.ScriptShell {
 			return refuse("the instances of %s run Linux: use %s, not %s", spec.ScalingGroupID, model.ScriptShell, spec.Script.Type)
 		}
-	case model.TaskPackage:
+	case model.TaskOOSPackage:
 		resp, err := c.ListOOSPackages(ctx, &cloud.ListOOSPackagesRequest{RegionId: spec.RegionID, PackageName: spec.Package.Name})
 		if err != nil {
 			return nil, refusedIfPermanent(err, "OOS package %s", spec.Package.Name)
