@@ -362,6 +362,9 @@ func (s *Server) deleteArtifact(c *call, req *cloud.DeleteArtifactRequest) (*clo
 	if err != nil {
 		return nil, err
 	}
+	if err := a.checkDeletable(req.VersionName, req.ReleaseToken); err != nil {
+		return nil, err
+	}
 	c.touch(c.st.Artifacts, a.ArtifactId)
 	if req.VersionName == "" {
 		// Removed from the state first, so that content its versions share

@@ -54,6 +54,24 @@ func (a *artifactRecord) checkReleaseToken(version, token string) error {
 	return nil
 }
 
+// checkDeletable refuses to delete a version a publication holds (or a
+// package with such a version) unless token is the holder's: the delete
+// and the check are one call, so no publication loses its version between
+// a client's look and its delete.
+func (a *artifactRecord) checkDeletable(version, token string) error {
+	for _, v := range a.Versions {
+		if version != "" && v.VersionName != version {
+			continue
+		}
+		if held, ok := a.ReleaseTokens[v.VersionName]; ok && held != token {
+			return newError(http.StatusConflict, cloud.CodeArtifactReleasing,
+				"version %s of package %s is being published (%s) and cannot be deleted: wait for the publication to end, or cancel it first",
+				v.VersionName, a.Name, v.Status)
+		}
+	}
+	return nil
+}
+
 func (s *Server) startArtifactRelease(c *call, req *cloud.StartArtifactReleaseRequest) (*cloud.StartArtifactReleaseResponse, error) {
 	a, v, err := c.versionForRelease(req.ArtifactId, req.VersionName, req.ReleaseToken)
 	if err != nil {
