@@ -151,9 +151,9 @@ func (s *Server) describeImages(c *call, req *cloud.DescribeImagesRequest) (*clo
 	if err := checkRegion("RegionId", req.RegionId); err != nil {
 		return nil, err
 	}
-	page, size := cmp.Or(req.PageNumber, 1), cmp.Or(req.PageSize, defaultPageSize)
-	if page < 1 || size < 1 || size > maxPageSize {
-		return nil, invalidParam("PageNumber must be at least 1 and PageSize 1–%d, got %d and %d", maxPageSize, req.PageNumber, req.PageSize)
+	pg, err := pageOf(req.PageNumber, req.PageSize, maxPageSize)
+	if err != nil {
+		return nil, err
 	}
 	if req.ImageOwnerAlias != "" && !slices.Contains(ownerAliases, req.ImageOwnerAlias) {
 		return nil, invalidParam("ImageOwnerAlias %q must be one of %s", req.ImageOwnerAlias, strings.Join(ownerAliases, ", "))
@@ -186,11 +186,7 @@ func (s *Server) describeImages(c *call, req *cloud.DescribeImagesRequest) (*clo
 	slices.SortFunc(found, func(a, b cloud.Image) int {
 		return cmp.Or(b.CreationTime.Compare(a.CreationTime), cmp.Compare(a.ImageId, b.ImageId))
 	})
-	resp := &cloud.DescribeImagesResponse{TotalCount: len(found), PageNumber: page, PageSize: size, Images: []cloud.Image{}}
-	if from := (page - 1) * size; from < len(found) {
-		resp.Images = found[from:min(from+size, len(found))]
-	}
-	return resp, nil
+	return &cloud.DescribeImagesResponse{TotalCount: len(found), PageNumber: pg.number, PageSize: pg.size, Images: pageItems(pg, found)}, nil
 }
 
 // matchName matches an image name exactly, or by prefix with a trailing *.

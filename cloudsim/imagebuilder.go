@@ -79,6 +79,14 @@ type pipelineExecutionRecord struct {
 	OwnerId string
 }
 
+func (r *pipelineRecord) scope() (string, string)          { return r.OwnerId, r.RegionId }
+func (r *pipelineExecutionRecord) scope() (string, string) { return r.OwnerId, r.RegionId }
+
+var (
+	pipelines  = resource{"image template", cloud.CodePipelineNotFound}
+	executions = resource{"image build", cloud.CodePipelineExecutionNotFound}
+)
+
 // instanceTypes is the catalogue, smallest first.
 var instanceTypes = []cloud.InstanceType{
 	{InstanceTypeId: "ecs.c7.large", InstanceTypeFamily: "ecs.c7", CpuCoreCount: 2, MemorySize: 4},
@@ -516,10 +524,7 @@ func (s *Server) createImagePipeline(c *call, req *cloud.CreateImagePipelineRequ
 			return nil, invalidParam("account %s owns the template: it cannot share the image with itself", a)
 		}
 	}
-	var id string
-	for id == "" || c.st.Build.Pipelines[id] != nil {
-		id = randomID("ip-", 20, lowerAlnum)
-	}
+	id := newID(c.st.Build.Pipelines, "ip-", 20, lowerAlnum)
 	p := cloud.ImagePipeline{
 		ImagePipelineId: id, Name: req.Name, Description: req.Description, Tags: maps.Clone(req.Tags),
 		RegionId: req.RegionId, BaseImageType: req.BaseImageType, BaseImage: req.BaseImage,
@@ -544,33 +549,22 @@ func (s *Server) createImagePipeline(c *call, req *cloud.CreateImagePipelineRequ
 }
 
 func (c *call) ownPipeline(region, id string) (*pipelineRecord, error) {
-	if err := checkRegion("RegionId", region); err != nil {
-		return nil, err
-	}
-	p := c.st.Build.Pipelines[id]
-	if id == "" || p == nil || p.OwnerId != c.account || p.RegionId != region {
-		return nil, newError(http.StatusNotFound, cloud.CodePipelineNotFound, "image template %q does not exist in %s", id, region)
-	}
-	return p, nil
+	return findOwned(c, c.st.Build.Pipelines, pipelines, region, "", id)
 }
 
 func (s *Server) describeImagePipelines(c *call, req *cloud.DescribeImagePipelinesRequest) (*cloud.DescribeImagePipelinesResponse, error) {
-	if err := checkRegion("RegionId", req.RegionId); err != nil {
+	found, err := listOwned(c, c.st.Build.Pipelines, req.RegionId,
+		func(p *pipelineRecord) bool {
+			return (len(req.ImagePipelineIds) == 0 || slices.Contains(req.ImagePipelineIds, p.ImagePipelineId)) && (req.Name == "" || req.Name == p.Name)
+		},
+		func(p *pipelineRecord) cloud.ImagePipeline { return p.ImagePipeline },
+		func(a, b cloud.ImagePipeline) int { // newest first
+			return cmp.Or(b.CreationTime.Compare(a.CreationTime), cmp.Compare(a.ImagePipelineId, b.ImagePipelineId))
+		})
+	if err != nil {
 		return nil, err
 	}
-	resp := &cloud.DescribeImagePipelinesResponse{ImagePipelines: []cloud.ImagePipeline{}}
-	for _, p := range c.st.Build.Pipelines {
-		if p.OwnerId != c.account || p.RegionId != req.RegionId ||
-			(len(req.ImagePipelineIds) > 0 && !slices.Contains(req.ImagePipelineIds, p.ImagePipelineId)) ||
-			(req.Name != "" && req.Name != p.Name) {
-			continue
-		}
-		resp.ImagePipelines = append(resp.ImagePipelines, p.ImagePipeline)
-	}
-	slices.SortFunc(resp.ImagePipelines, func(a, b cloud.ImagePipeline) int {
-		return cmp.Or(b.CreationTime.Compare(a.CreationTime), cmp.Compare(a.ImagePipelineId, b.ImagePipelineId))
-	})
-	return resp, nil
+	return &cloud.DescribeImagePipelinesResponse{ImagePipelines: found}, nil
 }
 
 // runningExecution is the template's unfinished build, or nil.
@@ -605,10 +599,7 @@ func (s *Server) startImagePipelineExecution(c *call, req *cloud.StartImagePipel
 	if e := c.runningExecution(p.ImagePipelineId); e != nil {
 		return nil, newError(http.StatusBadRequest, cloud.CodeOperationConflict, "image template %s already has build %s running (%s): only one build per template runs at a time", p.ImagePipelineId, e.ExecutionId, e.Status)
 	}
-	var id string
-	for id == "" || c.st.Build.Executions[id] != nil {
-		id = randomID("exec-", 20, lowerAlnum)
-	}
+	id := newID(c.st.Build.Executions, "exec-", 20, lowerAlnum)
 	c.st.Build.Executions[id] = &pipelineExecutionRecord{OwnerId: c.account, ImagePipelineExecution: cloud.ImagePipelineExecution{
 		ExecutionId: id, ImagePipelineId: p.ImagePipelineId, RegionId: p.RegionId,
 		Status: cloud.PipelineExecutionPreparing, CreationTime: c.now, ModifiedTime: c.now,
@@ -619,34 +610,23 @@ func (s *Server) startImagePipelineExecution(c *call, req *cloud.StartImagePipel
 }
 
 func (c *call) ownExecution(region, id string) (*pipelineExecutionRecord, error) {
-	if err := checkRegion("RegionId", region); err != nil {
-		return nil, err
-	}
-	e := c.st.Build.Executions[id]
-	if id == "" || e == nil || e.OwnerId != c.account || e.RegionId != region {
-		return nil, newError(http.StatusNotFound, cloud.CodePipelineExecutionNotFound, "image build %q does not exist in %s", id, region)
-	}
-	return e, nil
+	return findOwned(c, c.st.Build.Executions, executions, region, "", id)
 }
 
 func (s *Server) describeImagePipelineExecutions(c *call, req *cloud.DescribeImagePipelineExecutionsRequest) (*cloud.DescribeImagePipelineExecutionsResponse, error) {
-	if err := checkRegion("RegionId", req.RegionId); err != nil {
+	found, err := listOwned(c, c.st.Build.Executions, req.RegionId,
+		func(e *pipelineExecutionRecord) bool {
+			return (req.ImagePipelineId == "" || req.ImagePipelineId == e.ImagePipelineId) &&
+				(req.ExecutionId == "" || req.ExecutionId == e.ExecutionId) && (req.Status == "" || req.Status == e.Status)
+		},
+		func(e *pipelineExecutionRecord) cloud.ImagePipelineExecution { return e.ImagePipelineExecution },
+		func(a, b cloud.ImagePipelineExecution) int { // newest first
+			return cmp.Or(b.CreationTime.Compare(a.CreationTime), cmp.Compare(a.ExecutionId, b.ExecutionId))
+		})
+	if err != nil {
 		return nil, err
 	}
-	resp := &cloud.DescribeImagePipelineExecutionsResponse{ImagePipelineExecutions: []cloud.ImagePipelineExecution{}}
-	for _, e := range c.st.Build.Executions {
-		if e.OwnerId != c.account || e.RegionId != req.RegionId ||
-			(req.ImagePipelineId != "" && req.ImagePipelineId != e.ImagePipelineId) ||
-			(req.ExecutionId != "" && req.ExecutionId != e.ExecutionId) ||
-			(req.Status != "" && req.Status != e.Status) {
-			continue
-		}
-		resp.ImagePipelineExecutions = append(resp.ImagePipelineExecutions, e.ImagePipelineExecution)
-	}
-	slices.SortFunc(resp.ImagePipelineExecutions, func(a, b cloud.ImagePipelineExecution) int {
-		return cmp.Or(b.CreationTime.Compare(a.CreationTime), cmp.Compare(a.ExecutionId, b.ExecutionId))
-	})
-	return resp, nil
+	return &cloud.DescribeImagePipelineExecutionsResponse{ImagePipelineExecutions: found}, nil
 }
 
 func (s *Server) cancelImagePipelineExecution(c *call, req *cloud.CancelImagePipelineExecutionRequest) (*cloud.CancelImagePipelineExecutionResponse, error) {
