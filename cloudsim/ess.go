@@ -159,48 +159,47 @@ func checkProcesses(ps []string) error {
 }
 
 func (s *Server) suspendProcesses(c *call, req *cloud.SuspendProcessesRequest) (*cloud.SuspendProcessesResponse, error) {
-	g, err := c.ownScalingGroup(req.RegionId, req.ScalingGroupId)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkProcesses(req.Processes); err != nil {
-		return nil, err
-	}
-	var changed []string
-	for _, p := range req.Processes {
-		if !slices.Contains(g.SuspendedProcesses, p) && !slices.Contains(changed, p) {
-			changed = append(changed, p)
-		}
-	}
-	if len(changed) > 0 {
-		g.SuspendedProcesses = append(g.SuspendedProcesses, changed...)
-		c.touch(c.st.ScalingGroups, g.ScalingGroupId)
-		c.record(g.RegionId, "ScalingGroup", g.ScalingGroupId, "suspended "+strings.Join(changed, ","))
-	}
-	return &cloud.SuspendProcessesResponse{}, nil
+	return &cloud.SuspendProcessesResponse{}, c.changeProcesses(req.RegionId, req.ScalingGroupId, req.Processes, true)
 }
 
 func (s *Server) resumeProcesses(c *call, req *cloud.ResumeProcessesRequest) (*cloud.ResumeProcessesResponse, error) {
-	g, err := c.ownScalingGroup(req.RegionId, req.ScalingGroupId)
+	return &cloud.ResumeProcessesResponse{}, c.changeProcesses(req.RegionId, req.ScalingGroupId, req.Processes, false)
+}
+
+// changeProcesses suspends or resumes a group's scaling processes; those
+// already so are left alone (no side effect when none changes).
+func (c *call) changeProcesses(region, groupID string, processes []string, suspend bool) error {
+	g, err := c.ownScalingGroup(region, groupID)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if err := checkProcesses(req.Processes); err != nil {
-		return nil, err
+	if err := checkProcesses(processes); err != nil {
+		return err
 	}
 	var changed []string
-	g.SuspendedProcesses = slices.DeleteFunc(g.SuspendedProcesses, func(p string) bool {
-		if slices.Contains(req.Processes, p) {
-			changed = append(changed, p)
-			return true
+	verb := "suspended "
+	if suspend {
+		for _, p := range processes {
+			if !slices.Contains(g.SuspendedProcesses, p) && !slices.Contains(changed, p) {
+				changed = append(changed, p)
+			}
 		}
-		return false
-	})
+		g.SuspendedProcesses = append(g.SuspendedProcesses, changed...)
+	} else {
+		verb = "resumed "
+		g.SuspendedProcesses = slices.DeleteFunc(g.SuspendedProcesses, func(p string) bool {
+			if slices.Contains(processes, p) {
+				changed = append(changed, p)
+				return true
+			}
+			return false
+		})
+	}
 	if len(changed) > 0 {
 		c.touch(c.st.ScalingGroups, g.ScalingGroupId)
-		c.record(g.RegionId, "ScalingGroup", g.ScalingGroupId, "resumed "+strings.Join(changed, ","))
+		c.record(g.RegionId, "ScalingGroup", g.ScalingGroupId, verb+strings.Join(changed, ","))
 	}
-	return &cloud.ResumeProcessesResponse{}, nil
+	return nil
 }
 
 // standbyMembers checks the instances of a standby call: 1–20, members of g.

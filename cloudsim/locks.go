@@ -77,9 +77,6 @@ func (s *Server) startArtifactRelease(c *call, req *cloud.StartArtifactReleaseRe
 	if err != nil {
 		return nil, err
 	}
-	if v.Status == cloud.ArtifactAvailable {
-		return nil, lockedError(v.VersionName, a.Name)
-	}
 	if held, ok := a.ReleaseTokens[v.VersionName]; ok {
 		if held != req.ReleaseToken {
 			return nil, releasingError(v.VersionName, a.Name)
@@ -100,9 +97,6 @@ func (s *Server) cancelArtifactRelease(c *call, req *cloud.CancelArtifactRelease
 	if err != nil {
 		return nil, err
 	}
-	if v.Status == cloud.ArtifactAvailable {
-		return nil, lockedError(v.VersionName, a.Name)
-	}
 	held, ok := a.ReleaseTokens[v.VersionName]
 	if !ok {
 		return &cloud.CancelArtifactReleaseResponse{}, nil // a draft already
@@ -117,6 +111,8 @@ func (s *Server) cancelArtifactRelease(c *call, req *cloud.CancelArtifactRelease
 	return &cloud.CancelArtifactReleaseResponse{}, nil
 }
 
+// versionForRelease finds the version a publication holds or gives up: one
+// not published yet (a published one is locked for good).
 func (c *call) versionForRelease(artifactID, version, token string) (*artifactRecord, *cloud.ArtifactVersion, error) {
 	if token == "" {
 		return nil, nil, invalidParam("ReleaseToken is required")
@@ -128,6 +124,9 @@ func (c *call) versionForRelease(artifactID, version, token string) (*artifactRe
 	v := a.version(version)
 	if v == nil {
 		return nil, nil, artifactNotFound("package %s has no version %q", a.Name, version)
+	}
+	if v.Status == cloud.ArtifactAvailable {
+		return nil, nil, lockedError(v.VersionName, a.Name)
 	}
 	return a, v, nil
 }
