@@ -217,5 +217,5 @@ func recordHistory(t *testing.T, c client.Client, id, file string) {
 	if os.Getenv("IMAGEFLEET_RECORD_HISTORY") == "" {
 		return
 	}
-	require.NoError(t, writeHistory(t.Context(), c, id, "../workflows/testdata/"+file))
+	require.NoError(t, writeHistory(t.Context(), c, id, "", "../workflows/testdata/"+file))
 }

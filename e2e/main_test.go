@@ -182,11 +182,17 @@ func (e *env) ledger() []cloud.LedgerEntry {
 	return entries
 }
 
+// countEntries counts the ledger entries of action per region.
 func countEntries(entries []cloud.LedgerEntry, action string) map[string]int {
+	return countBy(entries, action, func(en cloud.LedgerEntry) string { return en.Region })
+}
+
+// countBy counts the ledger entries of action by key.
+func countBy(entries []cloud.LedgerEntry, action string, key func(cloud.LedgerEntry) string) map[string]int {
 	n := map[string]int{}
 	for _, en := range entries {
 		if en.Action == action {
-			n[en.Region]++
+			n[key(en)]++
 		}
 	}
 	return n

@@ -97,6 +97,15 @@ func (f *faults) clear(ctx context.Context) error {
 	return f.admin.ClearFaults(ctx)
 }
 
+// restart SIGKILLs p and, after down, starts its successor.
+func restart(ctx context.Context, p *stack.Process, down time.Duration, start func(context.Context) (*stack.Process, error)) (*stack.Process, error) {
+	if err := p.Kill(); err != nil {
+		return nil, err
+	}
+	time.Sleep(down)
+	return start(ctx)
+}
+
 // killer runs the kill schedule against the stack.
 type killer struct {
 	r       *run
@@ -111,35 +120,24 @@ func (k *killer) do(ctx context.Context, ev *event) error {
 	switch ev.Kind {
 	case "worker-kill":
 		i := k.rng.IntN(len(k.workers))
-		victim := k.workers[i]
-		if err := victim.Kill(); err != nil {
-			return err
-		}
-		p, err := r.stack.StartWorker(ctx)
+		old := k.workers[i]
+		p, err := restart(ctx, old, 0, r.stack.StartWorker)
 		if err != nil {
 			return err
 		}
 		k.workers[i] = p
-		ev.Note = fmt.Sprintf("SIGKILL worker pid %d, started pid %d", victim.Pid(), p.Pid())
+		ev.Note = fmt.Sprintf("SIGKILL worker pid %d, started pid %d", old.Pid(), p.Pid())
 	case "server-restart":
-		old := k.server.Pid()
-		if err := k.server.Kill(); err != nil {
-			return err
-		}
-		time.Sleep(time.Duration(1+k.rng.IntN(3)) * time.Second)
-		p, err := r.stack.StartTemporal(ctx)
+		old := k.server
+		p, err := restart(ctx, old, time.Duration(1+k.rng.IntN(3))*time.Second, r.stack.StartTemporal)
 		if err != nil {
 			return err
 		}
 		k.server = p
-		ev.Note = fmt.Sprintf("SIGKILL dev server pid %d, restarted as pid %d", old, p.Pid())
+		ev.Note = fmt.Sprintf("SIGKILL dev server pid %d, restarted as pid %d", old.Pid(), p.Pid())
 	case "cloud-restart":
-		old := k.cloud.Pid()
-		if err := k.cloud.Kill(); err != nil {
-			return err
-		}
-		time.Sleep(time.Duration(1+k.rng.IntN(2)) * time.Second)
-		p, err := r.stack.StartCloud(ctx)
+		old := k.cloud
+		p, err := restart(ctx, old, time.Duration(1+k.rng.IntN(2))*time.Second, r.stack.StartCloud)
 		if err != nil {
 			return err
 		}
@@ -147,7 +145,7 @@ func (k *killer) do(ctx context.Context, ev *event) error {
 		if err := r.faults.reinstall(ctx); err != nil {
 			return err
 		}
-		ev.Note = fmt.Sprintf("SIGKILL cloud pid %d, restarted as pid %d, fault rules reinstalled", old, p.Pid())
+		ev.Note = fmt.Sprintf("SIGKILL cloud pid %d, restarted as pid %d, fault rules reinstalled", old.Pid(), p.Pid())
 	}
 	ev.Done = true
 	return nil
