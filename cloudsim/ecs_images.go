@@ -214,8 +214,8 @@ func (s *Server) copyImage(c *call, req *cloud.CopyImageRequest) (*cloud.CopyIma
 	if st, _ := src.status(c.now); st != cloud.ImageAvailable {
 		return nil, newError(http.StatusBadRequest, cloud.CodeIncorrectStatus, "image %s in %s is %s; only an Available image can be copied", src.ImageId, src.RegionId, st)
 	}
-	if n := c.customImages(req.DestinationRegionId); n >= s.cfg.ImageQuota {
-		return nil, newError(http.StatusBadRequest, cloud.CodeQuotaExceeded, "account %s has %d custom images in %s, the quota is %d", c.account, n, req.DestinationRegionId, s.cfg.ImageQuota)
+	if err := c.checkImageQuota(req.DestinationRegionId); err != nil {
+		return nil, err
 	}
 
 	id := c.newImageID(req.DestinationRegionId)
@@ -248,16 +248,19 @@ func (s *Server) copyImage(c *call, req *cloud.CopyImageRequest) (*cloud.CopyIma
 	return &cloud.CopyImageResponse{ImageId: id}, nil
 }
 
-// customImages counts the caller's images in region that count against the
-// quota: every one not deleted, failed ones included.
-func (c *call) customImages(region string) int {
+// checkImageQuota refuses a new image in region once the caller has as many
+// as the quota allows: every one not deleted counts, failed ones included.
+func (c *call) checkImageQuota(region string) error {
 	n := 0
 	for _, img := range c.st.Images {
 		if img.RegionId == region && img.Kind == kindCustom && img.OwnerId == c.account && !img.Deleted {
 			n++
 		}
 	}
-	return n
+	if quota := c.srv.cfg.ImageQuota; n >= quota {
+		return newError(http.StatusBadRequest, cloud.CodeQuotaExceeded, "account %s has %d custom images in %s, the quota is %d", c.account, n, region, quota)
+	}
+	return nil
 }
 
 func (c *call) newImageID(region string) string {

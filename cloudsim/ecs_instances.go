@@ -106,6 +106,20 @@ func (c *call) ownInstance(region, id string) (*instanceRecord, error) {
 	return r, nil
 }
 
+// settledInstance finds one of the caller's instances that is Running or
+// Stopped, as a call that works on its disk needs; rule says what the call
+// does, for the refusal ("an image can be made only from").
+func (c *call) settledInstance(region, id, rule string) (*instanceRecord, error) {
+	r, err := c.ownInstance(region, id)
+	if err != nil {
+		return nil, err
+	}
+	if st := r.status(c.now); st != cloud.InstanceRunning && st != cloud.InstanceStopped {
+		return nil, incorrectInstanceStatus("instance %s is %s: %s a Running or Stopped instance", r.InstanceId, st, rule)
+	}
+	return r, nil
+}
+
 // instanceFault fires the instance-fail rules for an operation of this call
 // on one instance and returns the first that fired. Handlers ask after their
 // validation, before they change anything.
@@ -340,12 +354,9 @@ func (s *Server) replaceSystemDisk(c *call, req *cloud.ReplaceSystemDiskRequest)
 			return nil, err
 		}
 	}
-	r, err := c.ownInstance(req.RegionId, req.InstanceId)
+	r, err := c.settledInstance(req.RegionId, req.InstanceId, "the system disk can be replaced only on")
 	if err != nil {
 		return nil, err
-	}
-	if st := r.status(c.now); st != cloud.InstanceRunning && st != cloud.InstanceStopped {
-		return nil, incorrectInstanceStatus("instance %s is %s: the system disk can be replaced only on a Running or Stopped instance", r.InstanceId, st)
 	}
 	img, err := c.bootImage(r.RegionId, req.ImageId)
 	if err != nil {

@@ -43,27 +43,13 @@ type buildState struct {
 }
 
 func (b *buildState) init() {
-	if b.Vpcs == nil {
-		b.Vpcs = map[string]*vpcRecord{}
-	}
-	if b.VSwitches == nil {
-		b.VSwitches = map[string]*vSwitchRecord{}
-	}
-	if b.SoldOut == nil {
-		b.SoldOut = map[string]bool{}
-	}
-	if b.GuestOSProblems == nil {
-		b.GuestOSProblems = map[string][]string{}
-	}
-	if b.Repairs == nil {
-		b.Repairs = map[string][]string{}
-	}
-	if b.Pipelines == nil {
-		b.Pipelines = map[string]*pipelineRecord{}
-	}
-	if b.Executions == nil {
-		b.Executions = map[string]*pipelineExecutionRecord{}
-	}
+	ensure(&b.Vpcs)
+	ensure(&b.VSwitches)
+	ensure(&b.SoldOut)
+	ensure(&b.GuestOSProblems)
+	ensure(&b.Repairs)
+	ensure(&b.Pipelines)
+	ensure(&b.Executions)
 }
 
 func stockKey(region, instanceType string) string { return region + "/" + instanceType }
@@ -254,15 +240,12 @@ func (s *Server) createImage(c *call, req *cloud.CreateImageRequest) (*cloud.Cre
 	if err := checkImageAttributes("", req.ImageName, req.Description, req.Tags); err != nil {
 		return nil, err
 	}
-	r, err := c.ownInstance(req.RegionId, req.InstanceId)
+	r, err := c.settledInstance(req.RegionId, req.InstanceId, "an image can be made only from")
 	if err != nil {
 		return nil, err
 	}
-	if st := r.status(c.now); st != cloud.InstanceRunning && st != cloud.InstanceStopped {
-		return nil, incorrectInstanceStatus("instance %s is %s: an image can be made only from a Running or Stopped instance", r.InstanceId, st)
-	}
-	if n := c.customImages(req.RegionId); n >= s.cfg.ImageQuota {
-		return nil, newError(http.StatusBadRequest, cloud.CodeQuotaExceeded, "account %s has %d custom images in %s, the quota is %d", c.account, n, req.RegionId, s.cfg.ImageQuota)
+	if err := c.checkImageQuota(req.RegionId); err != nil {
+		return nil, err
 	}
 	if f, hit := c.instanceFault(r.RegionId, r.InstanceId); hit {
 		return nil, instanceFaultError(f, c.action, r.InstanceId)
