@@ -97,15 +97,6 @@ func (f *faults) clear(ctx context.Context) error {
 	return f.admin.ClearFaults(ctx)
 }
 
-// restart SIGKILLs p and, after down, starts its successor.
-func restart(ctx context.Context, p *stack.Process, down time.Duration, start func(context.Context) (*stack.Process, error)) (*stack.Process, error) {
-	if err := p.Kill(); err != nil {
-		return nil, err
-	}
-	time.Sleep(down)
-	return start(ctx)
-}
-
 // killer runs the kill schedule against the stack.
 type killer struct {
 	r       *run
@@ -115,38 +106,43 @@ type killer struct {
 	server  *stack.Process
 }
 
+// do SIGKILLs the process the event names and starts its successor: a
+// worker at once, the dev server and the cloud after a short outage.
 func (k *killer) do(ctx context.Context, ev *event) error {
 	r := k.r
+	var (
+		slot  **stack.Process
+		down  time.Duration
+		start func(context.Context) (*stack.Process, error)
+		note  string
+	)
 	switch ev.Kind {
 	case "worker-kill":
-		i := k.rng.IntN(len(k.workers))
-		old := k.workers[i]
-		p, err := restart(ctx, old, 0, r.stack.StartWorker)
-		if err != nil {
-			return err
-		}
-		k.workers[i] = p
-		ev.Note = fmt.Sprintf("SIGKILL worker pid %d, started pid %d", old.Pid(), p.Pid())
+		slot, start, note = &k.workers[k.rng.IntN(len(k.workers))], r.stack.StartWorker, "SIGKILL worker pid %d, started pid %d"
 	case "server-restart":
-		old := k.server
-		p, err := restart(ctx, old, time.Duration(1+k.rng.IntN(3))*time.Second, r.stack.StartTemporal)
-		if err != nil {
-			return err
-		}
-		k.server = p
-		ev.Note = fmt.Sprintf("SIGKILL dev server pid %d, restarted as pid %d", old.Pid(), p.Pid())
+		slot, down, start, note = &k.server, time.Duration(1+k.rng.IntN(3))*time.Second, r.stack.StartTemporal, "SIGKILL dev server pid %d, restarted as pid %d"
 	case "cloud-restart":
-		old := k.cloud
-		p, err := restart(ctx, old, time.Duration(1+k.rng.IntN(2))*time.Second, r.stack.StartCloud)
-		if err != nil {
-			return err
-		}
-		k.cloud = p
+		slot, down, start, note = &k.cloud, time.Duration(1+k.rng.IntN(2))*time.Second, r.stack.StartCloud, "SIGKILL cloud pid %d, restarted as pid %d, fault rules reinstalled"
+	default:
+		ev.Done = true
+		return nil
+	}
+	old := *slot
+	if err := old.Kill(); err != nil {
+		return err
+	}
+	time.Sleep(down)
+	p, err := start(ctx)
+	if err != nil {
+		return err
+	}
+	*slot = p
+	if ev.Kind == "cloud-restart" {
 		if err := r.faults.reinstall(ctx); err != nil {
 			return err
 		}
-		ev.Note = fmt.Sprintf("SIGKILL cloud pid %d, restarted as pid %d, fault rules reinstalled", old.Pid(), p.Pid())
 	}
+	ev.Note = fmt.Sprintf(note, old.Pid(), p.Pid())
 	ev.Done = true
 	return nil
 }
