@@ -182,8 +182,7 @@ func TestWorkerCrashMidDistribution(t *testing.T) {
 	id := model.DistributeWorkflowID("e2e_crash", "v1_0_0")
 	spec := model.DistributeSpec{Package: "e2e_crash", Version: "v1_0_0", Description: "worker killed mid-copy",
 		SourceRegion: cloudsim.SeedRegion, SourceImage: cloudsim.ImageWebappV1, Regions: fiveRegions}
-	_, err := e.client.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{ID: id, TaskQueue: model.TaskQueue}, model.DistributeWorkflowType, spec)
-	require.NoError(t, err)
+	rawStart(t, e, id, model.DistributeWorkflowType, spec)
 
 	// Wait until every copy has started, then crash the worker.
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
@@ -204,9 +203,7 @@ func TestWorkerCrashMidDistribution(t *testing.T) {
 	for _, r := range fiveRegions {
 		require.Equal(t, 1, copies[r], "exactly one image created in %s", r)
 	}
-	desc, err := e.client.DescribeWorkflowExecution(t.Context(), id, "")
-	require.NoError(t, err)
-	require.Equal(t, enums.WORKFLOW_EXECUTION_STATUS_COMPLETED, desc.GetWorkflowExecutionInfo().GetStatus())
+	e.requireStatus(id, enums.WORKFLOW_EXECUTION_STATUS_COMPLETED)
 	recordHistory(t, e.client, id, "distribute_worker_crash.json")
 }
 

@@ -17,12 +17,14 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/cloudsim"
 	"github.com/imagefleet/imagefleet/internal/codec"
 	"github.com/imagefleet/imagefleet/internal/stack"
+	"github.com/imagefleet/imagefleet/model"
 )
 
 var (
@@ -175,6 +177,22 @@ func (e *env) starter(args ...string) (string, int) {
 }
 
 // ledger counts the cloud's side effects by action and region.
+// rawStart starts a workflow as any Temporal client can: by type, ID and
+// input, without the starter's checks.
+func rawStart(t *testing.T, e *env, id, workflowType string, input any) {
+	t.Helper()
+	_, err := e.client.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{ID: id, TaskQueue: model.TaskQueue}, workflowType, input)
+	require.NoError(t, err)
+}
+
+// requireStatus fails unless the latest run of id has status want.
+func (e *env) requireStatus(id string, want enums.WorkflowExecutionStatus) {
+	e.t.Helper()
+	desc, err := e.client.DescribeWorkflowExecution(e.t.Context(), id, "")
+	require.NoError(e.t, err)
+	require.Equal(e.t, want, desc.GetWorkflowExecutionInfo().GetStatus())
+}
+
 func (e *env) ledger() []cloud.LedgerEntry {
 	e.t.Helper()
 	entries, err := e.cloudC.Admin().Ledger(e.t.Context())

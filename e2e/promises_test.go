@@ -10,7 +10,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/imagefleet/imagefleet/cloud"
@@ -50,12 +49,6 @@ func requireAppError(t *testing.T, err error, typ, contains string) {
 	require.Equal(t, typ, appErr.Type(), "%v", err)
 	require.False(t, appErr.NonRetryable() == false && typ != "", "refusals are not retryable: %v", err)
 	require.Contains(t, err.Error(), contains)
-}
-
-func rawStart(t *testing.T, e *env, id, workflowType string, input any) {
-	t.Helper()
-	_, err := e.client.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{ID: id, TaskQueue: model.TaskQueue}, workflowType, input)
-	require.NoError(t, err)
 }
 
 func TestDistributionPromisesForAnyClient(t *testing.T) {
@@ -124,9 +117,7 @@ func TestDistributionPromisesForAnyClient(t *testing.T) {
 	require.True(t, again.AlreadyPublished)
 	require.Equal(t, res.ImageIDs, again.ImageIDs)
 	require.Len(t, countEntriesAll(e.ledger(), "CopyImage"), copies)
-	desc, err := e.client.DescribeWorkflowExecution(ctx, canonical, "")
-	require.NoError(t, err)
-	require.Equal(t, enums.WORKFLOW_EXECUTION_STATUS_COMPLETED, desc.GetWorkflowExecutionInfo().GetStatus())
+	e.requireStatus(canonical, enums.WORKFLOW_EXECUTION_STATUS_COMPLETED)
 	require.Equal(t, model.PhasePublished, e.progress(canonical).Phase)
 
 	// 4: through the cloud's API, the published copies are the service's,
