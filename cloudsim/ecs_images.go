@@ -218,10 +218,8 @@ func (s *Server) copyImage(c *call, req *cloud.CopyImageRequest) (*cloud.CopyIma
 		return nil, err
 	}
 
-	id := c.newImageID(req.DestinationRegionId)
 	dur := s.CopyDuration(req.RegionId, req.DestinationRegionId, src.Size)
-	img := &imageRecord{Kind: kindCustom, FailsAtReady: c.copyFail, Image: cloud.Image{
-		ImageId:        id,
+	img := c.addCustomImage(dur, cloud.Image{
 		ImageName:      cmp.Or(req.DestinationImageName, src.ImageName),
 		Description:    cmp.Or(req.DestinationDescription, src.Description),
 		RegionId:       req.DestinationRegionId,
@@ -231,15 +229,11 @@ func (s *Server) copyImage(c *call, req *cloud.CopyImageRequest) (*cloud.CopyIma
 		Platform:       src.Platform,
 		Architecture:   src.Architecture,
 		ImageFamily:    src.ImageFamily,
-		OwnerId:        c.account,
 		SourceImageId:  src.ImageId,
 		SourceRegionId: src.RegionId,
-		CreationTime:   c.now,
-		ReadyTime:      c.now.Add(dur),
 		Tags:           maps.Clone(req.Tags),
-	}}
-	c.st.Images[imageKey(img.RegionId, id)] = img
-	c.touch(c.st.Images, imageKey(img.RegionId, id))
+	})
+	id := img.ImageId
 	detail := fmt.Sprintf("copy of %s from %s, %d GiB, ready in %s", src.ImageId, src.RegionId, src.Size, dur.Round(time.Millisecond))
 	if img.FailsAtReady {
 		detail += " (copy-fail fault: will end CreateFailed)"
@@ -261,6 +255,19 @@ func (c *call) checkImageQuota(region string) error {
 		return newError(http.StatusBadRequest, cloud.CodeQuotaExceeded, "account %s has %d custom images in %s, the quota is %d", c.account, n, region, quota)
 	}
 	return nil
+}
+
+// addCustomImage stores a new image of the caller's, with a new ID in its
+// region; it is Creating for ready, then Available (CreateFailed under a
+// copy-fail fault).
+func (c *call) addCustomImage(ready time.Duration, v cloud.Image) *imageRecord {
+	v.ImageId = c.newImageID(v.RegionId)
+	v.OwnerId, v.CreationTime, v.ReadyTime = c.account, c.now, c.now.Add(ready)
+	img := &imageRecord{Kind: kindCustom, FailsAtReady: c.copyFail, Image: v}
+	key := imageKey(v.RegionId, v.ImageId)
+	c.st.Images[key] = img
+	c.touch(c.st.Images, key)
+	return img
 }
 
 func (c *call) newImageID(region string) string {

@@ -251,27 +251,22 @@ func (s *Server) createImage(c *call, req *cloud.CreateImageRequest) (*cloud.Cre
 		return nil, instanceFaultError(f, c.action, r.InstanceId)
 	}
 	src := c.st.Images[imageKey(r.RegionId, r.ImageId)]
-	id := c.newImageID(req.RegionId)
 	dur := s.CreateDuration(r.SystemDisk.Size)
-	img := &imageRecord{Kind: kindCustom, FailsAtReady: c.copyFail, Image: cloud.Image{
-		ImageId:      id,
-		ImageName:    cmp.Or(req.ImageName, id),
-		Description:  req.Description,
-		RegionId:     req.RegionId,
-		Size:         r.SystemDisk.Size,
-		OSType:       r.OSType,
-		OSName:       r.OSName,
-		ImageFamily:  req.ImageFamily,
-		OwnerId:      c.account,
-		CreationTime: c.now,
-		ReadyTime:    c.now.Add(dur),
-		Tags:         maps.Clone(req.Tags),
-	}}
+	img := c.addCustomImage(dur, cloud.Image{
+		ImageName:   req.ImageName,
+		Description: req.Description,
+		RegionId:    req.RegionId,
+		Size:        r.SystemDisk.Size,
+		OSType:      r.OSType,
+		OSName:      r.OSName,
+		ImageFamily: req.ImageFamily,
+		Tags:        maps.Clone(req.Tags),
+	})
+	id := img.ImageId
+	img.ImageName = cmp.Or(img.ImageName, id)
 	if src != nil {
 		img.Platform, img.Architecture, img.SourceImageId = src.Platform, src.Architecture, src.ImageId
 	}
-	c.st.Images[imageKey(req.RegionId, id)] = img
-	c.touch(c.st.Images, imageKey(req.RegionId, id))
 	if left := c.guestOSProblems(r); len(left) > 0 {
 		c.st.Build.GuestOSProblems[imageKey(req.RegionId, id)] = left
 		c.touch(c.st.Build.GuestOSProblems, imageKey(req.RegionId, id))
