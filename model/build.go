@@ -21,9 +21,10 @@ const OperationBuild = "build"
 
 // Operator commands of a build; each is a signal and a validated update.
 const (
-	// CommandCancelBuild cancels the build and releases what it created. It may
-	// be sent more than once. Payload CancelBuildCommand.
-	CommandCancelBuild = "cancel"
+	// CommandCancelBuild is CommandCancel (contract.go) on a build: it
+	// cancels the build and releases what it created. It may be sent more
+	// than once. Payload CancelBuildCommand.
+	CommandCancelBuild = CommandCancel
 	// CommandRetryStep runs the failed step again, keeping what the steps
 	// before it made. Payload RetryStepCommand.
 	CommandRetryStep = "retry-step"

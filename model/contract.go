@@ -65,6 +65,31 @@ const (
 	StateAborted            = "Aborted"
 )
 
+// Every operation stops on the same command.
+const (
+	// CommandCancel stops a run: work in flight finishes or is undone, nothing
+	// new starts, and what the run made is released as its operation says
+	// (docs/<operation>.md). The run ends in StateAborted. Payload
+	// CancelCommand (CancelBuildCommand for a build).
+	CommandCancel = "cancel"
+	// CommandAbort is the old name of CommandCancel on a distribution, a
+	// publication and a blue/green deployment.
+	//
+	// Deprecated: send CommandCancel. The workflows accept both until the
+	// release after next; see docs/architecture.md, "Names".
+	CommandAbort = "abort"
+)
+
+// CancelCommand stops a run; Reason is kept in its progress and result.
+type CancelCommand struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+// AbortCommand is CancelCommand under its old name.
+//
+// Deprecated: use CancelCommand.
+type AbortCommand = CancelCommand
+
 // StepDeadline is how long one step of any operation keeps retrying
 // transient cloud errors (5xx, throttling, an unreachable cloud, a worker
 // that died mid-call) before the step fails. A transient error never ends an

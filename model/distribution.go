@@ -24,9 +24,8 @@ const (
 	CommandRetryRegion = "retry-region"
 	// CommandDropRegion publishes without a failed region. Payload RegionCommand.
 	CommandDropRegion = "drop-region"
-	// CommandAbort stops the distribution and deletes the copies it made.
-	// Payload AbortCommand.
-	CommandAbort = "abort"
+	// CommandCancel (contract.go) stops the distribution and deletes the
+	// copies it made; CommandAbort is its deprecated alias.
 )
 
 // QueryProgress returns DistributionProgress.
@@ -35,11 +34,6 @@ const QueryProgress = "progress"
 // RegionCommand names the failed region an operator decision applies to.
 type RegionCommand struct {
 	Region string `json:"region"`
-}
-
-// AbortCommand stops a run; Reason is kept in its progress and result.
-type AbortCommand struct {
-	Reason string `json:"reason,omitempty"`
 }
 
 // DistributeSpec is the input of a distribution.

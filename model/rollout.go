@@ -40,9 +40,9 @@ const (
 	CommandSkip = "skip"
 	// CommandCancelInstance marks a failed instance Failed for good. Payload InstanceCommand.
 	CommandCancelInstance = "cancel-instance"
-	// CommandCancel stops the task: running instance work finishes, no new
-	// batch starts, every instance in Standby returns to service. Payload CancelCommand.
-	CommandCancel = "cancel"
+	// CommandCancel (contract.go) stops the task: running instance work
+	// finishes, no new batch starts, every instance in Standby returns to
+	// service. Payload CancelCommand.
 	// CommandRollback cancels a paused task and rolls the changed instances
 	// back, as a new run of the same workflow ID. Payload RollbackCommand.
 	CommandRollback = "rollback"
@@ -304,11 +304,6 @@ type ResumeCommand struct{}
 // InstanceCommand names the failed instance a decision applies to.
 type InstanceCommand struct {
 	InstanceID string `json:"instanceId"`
-}
-
-// CancelCommand cancels the task; Reason is kept in its state and result.
-type CancelCommand struct {
-	Reason string `json:"reason,omitempty"`
 }
 
 // RollbackCommand rolls a paused task back. Every field is optional: the

@@ -13,6 +13,7 @@ import (
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/model"
 	"github.com/imagefleet/imagefleet/workflows/internal/details"
+	"github.com/imagefleet/imagefleet/workflows/internal/lifecycle"
 	"github.com/imagefleet/imagefleet/workflows/internal/operator"
 	"github.com/imagefleet/imagefleet/workflows/internal/saga"
 )
@@ -83,7 +84,7 @@ func (d *blueGreen) setup(ctx workflow.Context) error {
 	}, workflow.QueryHandlerOptions{Description: "phase, step, traffic weights and task sets of the deployment"}); err != nil {
 		return err
 	}
-	if err := requireWorkflowID(ctx, model.BlueGreenWorkflowID(d.spec.Cluster, d.spec.Service)); err != nil {
+	if err := lifecycle.RequireWorkflowID(ctx, model.BlueGreenWorkflowID(d.spec.Cluster, d.spec.Service)); err != nil {
 		d.progress.Phase, d.progress.Error = model.BGPhaseFailed, err.Error()
 		return err
 	}
@@ -492,7 +493,7 @@ func (d *blueGreen) finish(ctx workflow.Context) (*model.BlueGreenResult, error)
 			Cluster: d.spec.Cluster, Service: d.spec.Service, TaskSet: blue.Id,
 		}).Get(dctx, nil)
 		if err != nil {
-			d.progress.Phase, d.progress.Error = model.BGPhaseFailed, rootMessage(err)
+			d.progress.Phase, d.progress.Error = model.BGPhaseFailed, lifecycle.RootMessage(err)
 			d.state.Set(ctx, model.StateFailed)
 			return nil, fmt.Errorf("the new task set %s is primary, but the old task set %s could not be removed: %w", d.green.Id, blue.Id, err)
 		}
@@ -511,14 +512,14 @@ func (d *blueGreen) rollback(ctx workflow.Context, cause error) error {
 	canceled := temporal.IsCanceledError(cause) && !d.aborted
 	d.progress.Phase = model.BGPhaseRollingBack
 	if !d.aborted && !canceled {
-		d.progress.Error = rootMessage(cause)
+		d.progress.Error = lifecycle.RootMessage(cause)
 	}
 	d.logger.Warn("Rolling back", "cause", cause, "aborted", d.aborted)
 	d.updateDetails(ctx)
 	d.state.Set(ctx, model.StateCompensating)
 	if err := d.saga.Compensate(ctx); err != nil {
 		d.progress.Phase = model.BGPhaseFailed
-		d.progress.Error = fmt.Sprintf("%s; and the rollback failed: %v", rootMessage(cause), err)
+		d.progress.Error = fmt.Sprintf("%s; and the rollback failed: %v", lifecycle.RootMessage(cause), err)
 		d.updateDetails(ctx)
 		d.state.Set(ctx, model.StateFailed)
 		return fmt.Errorf("%w; and the rollback failed: %v", cause, err)
@@ -540,7 +541,7 @@ func (d *blueGreen) rollback(ctx workflow.Context, cause error) error {
 	if errors.As(cause, &appErr) && appErr.Type() != "" {
 		errType = appErr.Type()
 	}
-	return temporal.NewNonRetryableApplicationError("deployment rolled back: "+rootMessage(cause), errType, cause)
+	return temporal.NewNonRetryableApplicationError("deployment rolled back: "+lifecycle.RootMessage(cause), errType, cause)
 }
 
 // ErrTypeRolledBack is the error type of a deployment rolled back for a

@@ -17,6 +17,7 @@ import (
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/model"
 	"github.com/imagefleet/imagefleet/workflows/internal/details"
+	"github.com/imagefleet/imagefleet/workflows/internal/lifecycle"
 	"github.com/imagefleet/imagefleet/workflows/internal/operator"
 	"github.com/imagefleet/imagefleet/workflows/internal/saga"
 )
@@ -89,7 +90,7 @@ func (b *build) setup(ctx workflow.Context) error {
 	}, workflow.QueryHandlerOptions{Description: "current step, guest-OS check report, component outputs, resources created and released"}); err != nil {
 		return err
 	}
-	if err := requireWorkflowID(ctx, model.BuildWorkflowID(b.in.Region, b.in.TemplateID)); err != nil {
+	if err := lifecycle.RequireWorkflowID(ctx, model.BuildWorkflowID(b.in.Region, b.in.TemplateID)); err != nil {
 		b.progress.Step, b.progress.Error = model.StepDone, err.Error()
 		return err
 	}
@@ -226,7 +227,7 @@ func (b *build) run(ctx workflow.Context) (*model.BuildResult, error) {
 		if b.cancelled || ctx.Err() != nil {
 			return nil, b.end(ctx, s.name, err)
 		}
-		b.progress.FailedStep, b.progress.Error = s.name, rootMessage(err)
+		b.progress.FailedStep, b.progress.Error = s.name, lifecycle.RootMessage(err)
 		b.logger.Warn("Step failed", "step", s.name, "error", err)
 		if !b.awaitRetry(ctx, s.name) {
 			return nil, b.end(ctx, s.name, err)
@@ -446,14 +447,14 @@ func (b *build) launchFirst(ctx workflow.Context, types []string, image, purpose
 			b.track(kind, id, b.tpl.RegionId, &b.intermediate)
 			return id, ctx.Err()
 		}
-		if !isType(err, activities.ErrTypeNoStock) {
+		if !lifecycle.IsType(err, activities.ErrTypeNoStock) {
 			if kind == model.ResourceInstance {
-				b.progress.Attempts = append(b.progress.Attempts, model.InstanceTypeAttempt{InstanceType: typ, Result: "Failed", Error: rootMessage(err)})
+				b.progress.Attempts = append(b.progress.Attempts, model.InstanceTypeAttempt{InstanceType: typ, Result: "Failed", Error: lifecycle.RootMessage(err)})
 			}
 			return "", err
 		}
 		if kind == model.ResourceInstance {
-			b.progress.Attempts = append(b.progress.Attempts, model.InstanceTypeAttempt{InstanceType: typ, Result: "SoldOut", Error: rootMessage(err)})
+			b.progress.Attempts = append(b.progress.Attempts, model.InstanceTypeAttempt{InstanceType: typ, Result: "SoldOut", Error: lifecycle.RootMessage(err)})
 		}
 		b.logger.Info("Instance type sold out, trying the next size", "instanceType", typ)
 		b.updateDetails(ctx)
@@ -601,7 +602,7 @@ func (b *build) createImage(ctx workflow.Context) error {
 	}
 	err := workflow.ExecuteActivity(b.long(ctx, "wait for image "+b.progress.ImageID), images.AwaitImageAvailable,
 		activities.AwaitImageInput{Region: region, ImageID: b.progress.ImageID}).Get(ctx, nil)
-	if isType(err, activities.ErrTypeCopyFailed) {
+	if lifecycle.IsType(err, activities.ErrTypeCopyFailed) {
 		// A failed image cannot become Available: a retry makes a new one.
 		if rerr := b.release(ctx, b.progress.ImageID); rerr == nil {
 			b.progress.ImageID = ""
@@ -789,7 +790,7 @@ func (b *build) release(ctx workflow.Context, id string) error {
 	err := f.Get(ctx, nil)
 	r = b.resource(id)
 	if err != nil {
-		r.Error = rootMessage(err)
+		r.Error = lifecycle.RootMessage(err)
 		b.logger.Error("Could not release a resource", "kind", r.Kind, "id", id, "error", err)
 		return err
 	}
@@ -838,7 +839,7 @@ func (b *build) end(ctx workflow.Context, step string, cause error) error {
 			}
 		}
 	} else if b.progress.Error == "" {
-		b.progress.FailedStep, b.progress.Error = step, rootMessage(cause)
+		b.progress.FailedStep, b.progress.Error = step, lifecycle.RootMessage(cause)
 	}
 	b.progress.Step = model.StepRelease
 	b.state.Set(dctx, model.StateCompensating)
@@ -876,7 +877,7 @@ func (b *build) end(ctx workflow.Context, step string, cause error) error {
 			NonRetryable: true, Category: temporal.ApplicationErrorCategoryBenign, Details: []any{result},
 		})
 	}
-	msg := fmt.Sprintf("step %s failed: %s", step, rootMessage(cause))
+	msg := fmt.Sprintf("step %s failed: %s", step, lifecycle.RootMessage(cause))
 	if keep && len(result.Kept) > 0 {
 		ids := make([]string, len(result.Kept))
 		for i, r := range result.Kept {

@@ -14,6 +14,7 @@ import (
 	"github.com/imagefleet/imagefleet/model"
 	"github.com/imagefleet/imagefleet/workflows/internal/details"
 	"github.com/imagefleet/imagefleet/workflows/internal/fanout"
+	"github.com/imagefleet/imagefleet/workflows/internal/lifecycle"
 	"github.com/imagefleet/imagefleet/workflows/internal/metrics"
 	"github.com/imagefleet/imagefleet/workflows/internal/regional"
 	"github.com/imagefleet/imagefleet/workflows/internal/saga"
@@ -35,9 +36,8 @@ func DistributeImagePackage(ctx workflow.Context, spec model.DistributeSpec) (*m
 
 // Error types a distribution fails with.
 const (
-	ErrTypeInvalidSpec = "InvalidSpec"
-	ErrTypeAborted     = regional.ErrTypeAborted
-	ErrTypeNoRegion    = regional.ErrTypeNoRegion
+	ErrTypeAborted  = regional.ErrTypeAborted
+	ErrTypeNoRegion = regional.ErrTypeNoRegion
 )
 
 var (
@@ -107,7 +107,7 @@ func (d *distribution) setup(ctx workflow.Context) error {
 	}, workflow.QueryHandlerOptions{Description: "per-region progress of the distribution"}); err != nil {
 		return err
 	}
-	if err := requireWorkflowID(ctx, model.DistributeWorkflowID(d.spec.Package, d.spec.Version)); err != nil {
+	if err := lifecycle.RequireWorkflowID(ctx, model.DistributeWorkflowID(d.spec.Package, d.spec.Version)); err != nil {
 		d.progress.Phase, d.progress.Error = model.PhaseFailed, err.Error()
 		return err
 	}
@@ -255,7 +255,7 @@ func (d *distribution) replicate(ctx workflow.Context) error {
 // again rather than copied twice. A failed copy is deleted and replaced.
 func (d *distribution) beforeRetry(ctx workflow.Context, region string, failure error) {
 	r := d.progress.Region(region)
-	d.newCopy[region] = r.ImageID == "" || isType(failure, activities.ErrTypeCopyFailed)
+	d.newCopy[region] = r.ImageID == "" || lifecycle.IsType(failure, activities.ErrTypeCopyFailed)
 	if d.newCopy[region] && r.ImageID != "" {
 		if err := d.deleteCopy(ctx, region, r.ImageID); err != nil {
 			// Logged; tried again at the end (by the saga on failure, by

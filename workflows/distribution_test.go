@@ -18,6 +18,7 @@ import (
 	"github.com/imagefleet/imagefleet/activities"
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/model"
+	"github.com/imagefleet/imagefleet/workflows/internal/lifecycle"
 )
 
 func validSpec() model.DistributeSpec {
@@ -318,7 +319,7 @@ func TestDistributeAbortDeletesTheDraftItCreated(t *testing.T) {
 
 	env.execute(validSpec())
 
-	require.True(t, isType(env.GetWorkflowError(), ErrTypeAborted), env.GetWorkflowError())
+	require.True(t, lifecycle.IsType(env.GetWorkflowError(), ErrTypeAborted), env.GetWorkflowError())
 	require.Len(t, env.deleted, 3)
 	require.Equal(t, []string{"webapp/v1_0_0"}, env.draftsDeleted, "the draft the run created is deleted once")
 	require.Equal(t, 3, env.copiesDeletedBeforeDraft, "after the copies")

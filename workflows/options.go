@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"errors"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -49,20 +48,4 @@ func shortActivity(attempts int) workflow.ActivityOptions {
 // costs money.
 func cleanupActivity() workflow.ActivityOptions {
 	return stepActivity()
-}
-
-// rootMessage is the message of the innermost application error, which is
-// what an operator needs to read (not the activity-failure wrapping).
-func rootMessage(err error) string {
-	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) {
-		return appErr.Message()
-	}
-	return err.Error()
-}
-
-// isType reports whether err wraps an application error of type errType.
-func isType(err error, errType string) bool {
-	var appErr *temporal.ApplicationError
-	return errors.As(err, &appErr) && appErr.Type() == errType
 }

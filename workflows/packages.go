@@ -10,6 +10,7 @@ import (
 	"github.com/imagefleet/imagefleet/activities"
 	"github.com/imagefleet/imagefleet/model"
 	"github.com/imagefleet/imagefleet/workflows/internal/details"
+	"github.com/imagefleet/imagefleet/workflows/internal/lifecycle"
 	"github.com/imagefleet/imagefleet/workflows/internal/regional"
 	"github.com/imagefleet/imagefleet/workflows/internal/saga"
 )
@@ -67,7 +68,7 @@ func (p *publication) setup(ctx workflow.Context) error {
 	}, workflow.QueryHandlerOptions{Description: "per-region delivery of the package version"}); err != nil {
 		return err
 	}
-	if err := requireWorkflowID(ctx, model.PublishWorkflowID(p.spec.Package, p.spec.Version)); err != nil {
+	if err := lifecycle.RequireWorkflowID(ctx, model.PublishWorkflowID(p.spec.Package, p.spec.Version)); err != nil {
 		p.progress.Phase, p.progress.Error = model.PhaseFailed, err.Error()
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/imagefleet/imagefleet/model"
 	"github.com/imagefleet/imagefleet/workflows/internal/details"
 	"github.com/imagefleet/imagefleet/workflows/internal/fanout"
+	"github.com/imagefleet/imagefleet/workflows/internal/lifecycle"
 	"github.com/imagefleet/imagefleet/workflows/internal/metrics"
 	"github.com/imagefleet/imagefleet/workflows/internal/operator"
 	"github.com/imagefleet/imagefleet/workflows/internal/saga"
@@ -89,7 +90,7 @@ func (r *rollout) setup(ctx workflow.Context) error {
 		workflow.QueryHandlerOptions{Description: "a page of instances with every detail, filtered by state, batch or changed: {\"state\":\"Failed\",\"batch\":2,\"pageSize\":100,\"pageToken\":\"\"}"}); err != nil {
 		return err
 	}
-	if err := requireWorkflowID(ctx, model.RolloutWorkflowID(r.spec.ScalingGroupID)); err != nil {
+	if err := lifecycle.RequireWorkflowID(ctx, model.RolloutWorkflowID(r.spec.ScalingGroupID)); err != nil {
 		r.st.Status, r.st.Error = model.RolloutFailed, err.Error()
 		return err
 	}
@@ -401,7 +402,7 @@ func (r *rollout) run(ctx workflow.Context) (*model.RolloutState, error) {
 	}
 	switch {
 	case err != nil:
-		r.st.Status, r.st.Error = model.RolloutFailed, rootMessage(err)
+		r.st.Status, r.st.Error = model.RolloutFailed, lifecycle.RootMessage(err)
 		state := model.StateFailed
 		if temporal.IsCanceledError(err) {
 			r.st.Status, state = model.RolloutCancelled, model.StateAborted

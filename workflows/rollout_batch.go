@@ -9,6 +9,7 @@ import (
 	"github.com/imagefleet/imagefleet/activities"
 	"github.com/imagefleet/imagefleet/model"
 	"github.com/imagefleet/imagefleet/workflows/internal/fanout"
+	"github.com/imagefleet/imagefleet/workflows/internal/lifecycle"
 )
 
 // ChangeSpec is the change a rolling update applies to each instance.
@@ -45,7 +46,7 @@ type RolloutBatchResult struct {
 // workflow per batch keeps the parent's history to a few events per batch
 // however large the group.
 func RollingUpdateBatch(ctx workflow.Context, in RolloutBatchInput) (*RolloutBatchResult, error) {
-	if err := requireChildOf(ctx, model.RolloutWorkflowID(in.Change.Group)); err != nil {
+	if err := lifecycle.RequireChildOf(ctx, model.RolloutWorkflowID(in.Change.Group)); err != nil {
 		return nil, err
 	}
 	out := &RolloutBatchResult{Results: map[string]activities.ChangeResult{}}
@@ -75,7 +76,7 @@ func applyChange(ctx workflow.Context, c ChangeSpec, id string, attempt int) act
 		if ctx.Err() != nil {
 			return activities.ChangeResult{Error: "cancelled: " + ctx.Err().Error()}
 		}
-		res = activities.ChangeResult{Error: rootMessage(err)}
+		res = activities.ChangeResult{Error: lifecycle.RootMessage(err)}
 	}
 	if res.Succeeded {
 		return res

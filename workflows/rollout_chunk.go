@@ -10,6 +10,7 @@ import (
 
 	"github.com/imagefleet/imagefleet/activities"
 	"github.com/imagefleet/imagefleet/model"
+	"github.com/imagefleet/imagefleet/workflows/internal/lifecycle"
 )
 
 // maxChunksInFlight bounds the chunk activities of a batch running at once
@@ -76,7 +77,7 @@ func (r *rollout) applyChunk(ctx workflow.Context, ids []string, lookBack bool) 
 		case !ok && ctx.Err() != nil:
 			res.Error = "cancelled: " + ctx.Err().Error()
 		case !ok:
-			res.Error = rootMessage(err)
+			res.Error = lifecycle.RootMessage(err)
 		}
 		r.record(ctx, id, res.ChangeResult)
 		if res.Ref != "" {

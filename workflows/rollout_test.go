@@ -20,6 +20,7 @@ import (
 	"github.com/imagefleet/imagefleet/activities"
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/model"
+	"github.com/imagefleet/imagefleet/workflows/internal/lifecycle"
 )
 
 func rolloutSpec(batches int, policy string) model.RolloutSpec {
@@ -582,7 +583,7 @@ func TestRolloutRefusesInvalidSpec(t *testing.T) {
 			change(&spec)
 			env.execute(spec)
 			require.True(t, env.IsWorkflowCompleted())
-			require.True(t, isType(env.GetWorkflowError(), ErrTypeInvalidSpec), env.GetWorkflowError())
+			require.True(t, lifecycle.IsType(env.GetWorkflowError(), ErrTypeInvalidSpec), env.GetWorkflowError())
 			require.Empty(t, env.changes)
 		})
 	}
@@ -595,7 +596,7 @@ func TestRolloutRefusedByTheCloudChangesNothing(t *testing.T) {
 	env.execute(rolloutSpec(2, model.PauseNone))
 	require.True(t, env.IsWorkflowCompleted())
 	err := env.GetWorkflowError()
-	require.True(t, isType(err, activities.ErrTypeRolloutRefused), err)
+	require.True(t, lifecycle.IsType(err, activities.ErrTypeRolloutRefused), err)
 	require.ErrorContains(t, err, "scaling activity in progress")
 	env.requireRestored()
 	require.Empty(t, env.changes)

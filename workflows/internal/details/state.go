@@ -31,3 +31,16 @@ func (s *State) Set(ctx workflow.Context, state string) {
 
 // Current is the state last set.
 func (s *State) Current() string { return s.current }
+
+// Waiting shows a run that is Running or WaitingForOperator as the one or
+// the other; a run in any other state (compensating, ended) keeps it.
+func (s *State) Waiting(ctx workflow.Context, waiting bool) {
+	if s.current != model.StateRunning && s.current != model.StateWaitingForOperator {
+		return
+	}
+	if waiting {
+		s.Set(ctx, model.StateWaitingForOperator)
+	} else {
+		s.Set(ctx, model.StateRunning)
+	}
+}

@@ -5,12 +5,16 @@
 package operator
 
 import (
+	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/workflow"
 )
 
 // Command is one operator command with a typed payload.
 type Command[T any] struct {
 	Name string
+	// Aliases are old names the command is still accepted under (a renamed
+	// public command keeps working until its deprecation ends).
+	Aliases []string
 	// Validate refuses a command that does not apply to the current state.
 	// It must not change state.
 	Validate func(T) error
@@ -18,11 +22,33 @@ type Command[T any] struct {
 	Apply func(T)
 }
 
-// Register installs the command as a signal and as an update. A refused
-// signal cannot answer its sender, so onRefused is told (to log it and keep
-// it in the run's queryable state).
-func Register[T any](ctx workflow.Context, c Command[T], onRefused func(command string, err error)) error {
-	err := workflow.SetUpdateHandlerWithOptions(ctx, c.Name,
+// Refused is told of a signal that Validate refused, under the name it was
+// sent by. A refused signal cannot answer its sender, so the run keeps the
+// refusal where a client can read it.
+type Refused func(command string, err error)
+
+// RecordRefusal is the usual Refused: it keeps the last refusal in the run's
+// progress (last) and logs it.
+func RecordRefusal(last *string, logger log.Logger) Refused {
+	return func(command string, err error) {
+		*last = command + ": " + err.Error()
+		logger.Warn("Operator command refused", "command", command, "error", err)
+	}
+}
+
+// Register installs the command, under its name and each alias, as a signal
+// and as an update.
+func Register[T any](ctx workflow.Context, c Command[T], onRefused Refused) error {
+	for _, name := range append([]string{c.Name}, c.Aliases...) {
+		if err := register(ctx, name, c, onRefused); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func register[T any](ctx workflow.Context, name string, c Command[T], onRefused Refused) error {
+	err := workflow.SetUpdateHandlerWithOptions(ctx, name,
 		func(ctx workflow.Context, payload T) error {
 			c.Apply(payload)
 			return nil
@@ -32,7 +58,7 @@ func Register[T any](ctx workflow.Context, c Command[T], onRefused func(command 
 	if err != nil {
 		return err
 	}
-	ch := workflow.GetSignalChannel(ctx, c.Name)
+	ch := workflow.GetSignalChannel(ctx, name)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
 			var payload T
@@ -40,7 +66,7 @@ func Register[T any](ctx workflow.Context, c Command[T], onRefused func(command 
 				return
 			}
 			if err := c.Validate(payload); err != nil {
-				onRefused(c.Name, err)
+				onRefused(name, err)
 				continue
 			}
 			c.Apply(payload)

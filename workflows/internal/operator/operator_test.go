@@ -59,3 +59,48 @@ func TestCommandAsSignalAndUpdate(t *testing.T) {
 	require.Equal(t, []string{"resume: not paused at that batch"}, refused)
 	require.ErrorContains(t, rejected, "not paused at that batch")
 }
+
+// A renamed command is accepted under its old name too, by signal and by
+// update, with the same validation; a refusal names what the sender used.
+func TestCommandAlias(t *testing.T) {
+	var applied []string
+	var logged string
+	wf := func(ctx workflow.Context) ([]string, error) {
+		done := false
+		err := Register(ctx, Command[resume]{
+			Name:    "cancel",
+			Aliases: []string{"abort"},
+			Validate: func(c resume) error {
+				if c.Batch < 0 {
+					return errors.New("negative batch")
+				}
+				return nil
+			},
+			Apply: func(c resume) { applied = append(applied, "applied"); done = c.Batch == 2 },
+		}, RecordRefusal(&logged, workflow.GetLogger(ctx)))
+		if err != nil {
+			return nil, err
+		}
+		err = workflow.Await(ctx, func() bool { return done })
+		return applied, err
+	}
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(wf)
+	var rejected error
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow("abort", resume{Batch: -1}) }, time.Minute)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow("abort", resume{Batch: 1}) }, 2*time.Minute)
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow("abort", "u1", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { rejected = err }, OnAccept: func() {}, OnComplete: func(any, error) {},
+		}, resume{Batch: -5})
+	}, 3*time.Minute)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow("cancel", resume{Batch: 2}) }, 4*time.Minute)
+
+	env.ExecuteWorkflow(wf)
+
+	require.NoError(t, env.GetWorkflowError())
+	require.Equal(t, []string{"applied", "applied"}, applied)
+	require.Equal(t, "abort: negative batch", logged)
+	require.ErrorContains(t, rejected, "negative batch")
+}

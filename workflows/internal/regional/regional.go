@@ -15,6 +15,7 @@ import (
 
 	"github.com/imagefleet/imagefleet/model"
 	"github.com/imagefleet/imagefleet/workflows/internal/fanout"
+	"github.com/imagefleet/imagefleet/workflows/internal/lifecycle"
 	"github.com/imagefleet/imagefleet/workflows/internal/operator"
 )
 
@@ -173,7 +174,7 @@ func (w *Work) runRegion(ctx workflow.Context, region string) {
 		if ctx.Err() != nil {
 			return // aborted or cancelled: the caller compensates
 		}
-		s.State, s.Error = model.RegionFailed, rootMessage(err)
+		s.State, s.Error = model.RegionFailed, lifecycle.RootMessage(err)
 		w.Logger.Warn("Region failed, waiting for an operator decision", "region", region, "error", err)
 		w.Changed(ctx)
 		if err := workflow.Await(ctx, func() bool { return w.decisions[region] != "" }); err != nil {
@@ -224,14 +225,4 @@ func (w *Work) WaitingFor(regions []string) string {
 	}
 	return fmt.Sprintf("operator decision for %s: %s, %s or %s",
 		strings.Join(failed, ", "), model.CommandRetryRegion, model.CommandDropRegion, model.CommandAbort)
-}
-
-// rootMessage is the message of the innermost application error: what an
-// operator needs to read, without the activity-failure wrapping.
-func rootMessage(err error) string {
-	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) {
-		return appErr.Message()
-	}
-	return err.Error()
 }
