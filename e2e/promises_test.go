@@ -135,7 +135,8 @@ func TestDistributionPromisesForAnyClient(t *testing.T) {
 }
 
 // A version being published is held in the cloud: a second publication
-// through the cloud's API is refused while the first runs.
+// through the cloud's API, and a delete of the version, are refused while
+// the first runs.
 func TestPublicationHoldsItsVersionInTheCloud(t *testing.T) {
 	e := newEnv(t, 0.0005)
 	ctx := t.Context()
@@ -170,6 +171,9 @@ func TestPublicationHoldsItsVersionInTheCloud(t *testing.T) {
 	requireCode(t, err, cloud.CodeArtifactReleasing)
 	_, err = e.cloudC.ReleaseArtifact(ctx, &cloud.ReleaseArtifactRequest{ArtifactId: art.ArtifactId, VersionName: "v1_0_0",
 		ImageDelivery: map[string]string{"cn-hangzhou": cloudsim.ImageWebappV1}, Permission: cloud.Permission{Visibility: cloud.VisibilityPrivate}})
+	requireCode(t, err, cloud.CodeArtifactReleasing)
+	// Nor can any client delete the version under the publication.
+	_, err = e.cloudC.DeleteArtifact(ctx, &cloud.DeleteArtifactRequest{ArtifactId: art.ArtifactId, VersionName: "v1_0_0"})
 	requireCode(t, err, cloud.CodeArtifactReleasing)
 	require.Equal(t, before, releases(), "refused calls leave no side effect")
 
