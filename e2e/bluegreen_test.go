@@ -113,8 +113,7 @@ func TestBlueGreenUnhealthyGreenRollsBackEndToEnd(t *testing.T) {
 	e := newEnv(t, 0.01)
 	d, err := cloudsim.SetupBlueGreenDemo(t.Context(), e.cloudC, "e2e", "web")
 	require.NoError(t, err)
-	_, err = e.cloudC.Admin().AddFault(t.Context(), cloud.Fault{Kind: cloud.FaultUnhealthyTasks, Action: cloud.ActionCreateTaskSet, Count: 1})
-	require.NoError(t, err)
+	e.addFault(cloud.Fault{Kind: cloud.FaultUnhealthyTasks, Action: cloud.ActionCreateTaskSet, Count: 1})
 
 	out, code := e.starter(blueGreenArgs(d, "--strategy", "canary", "--percent", "10", "--interval", "1m")...)
 	require.Equal(t, 1, code)

@@ -115,8 +115,7 @@ accounts: ["`+cloudsim.SecondAccount+`"]
 	// and releases what it made.
 	// The second build cannot finish (listing the instance types takes 20 s)
 	// before it is refused and cancelled.
-	_, err := e.cloudC.Admin().AddFault(ctx, cloud.Fault{Kind: cloud.FaultSlow, Action: "DescribeInstanceTypes", Count: 1, Delay: 20 * time.Second})
-	require.NoError(t, err)
+	e.addFault(cloud.Fault{Kind: cloud.FaultSlow, Action: "DescribeInstanceTypes", Count: 1, Delay: 20 * time.Second})
 	_, code = e.starter("build", "start", tpl)
 	require.Equal(t, 0, code)
 	require.EventuallyWithT(t, func(c *assert.CollectT) {

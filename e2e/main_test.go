@@ -177,6 +177,13 @@ func (e *env) starter(args ...string) (string, int) {
 }
 
 // ledger counts the cloud's side effects by action and region.
+// addFault installs a fault rule in the cloud.
+func (e *env) addFault(f cloud.Fault) {
+	e.t.Helper()
+	_, err := e.cloudC.Admin().AddFault(e.t.Context(), f)
+	require.NoError(e.t, err)
+}
+
 // rawStart starts a workflow as any Temporal client can: by type, ID and
 // input, without the starter's checks.
 func rawStart(t *testing.T, e *env, id, workflowType string, input any) {

@@ -140,8 +140,7 @@ func TestDistributionPromisesForAnyClient(t *testing.T) {
 func TestPublicationHoldsItsVersionInTheCloud(t *testing.T) {
 	e := newEnv(t, 0.0005)
 	ctx := t.Context()
-	_, err := e.cloudC.Admin().AddFault(ctx, cloud.Fault{Kind: cloud.FaultOutage, Region: "eu-west-1"})
-	require.NoError(t, err)
+	e.addFault(cloud.Fault{Kind: cloud.FaultOutage, Region: "eu-west-1"})
 	spec := model.DistributeSpec{Package: "held", Version: "v1_0_0", Description: "held by its publication",
 		SourceRegion: cloudsim.SeedRegion, SourceImage: cloudsim.ImageWebappV1, Regions: []string{"cn-shanghai", "eu-west-1"}, CopyAttempts: 1}
 	id := model.DistributeWorkflowID(spec.Package, spec.Version)
@@ -167,7 +166,7 @@ func TestPublicationHoldsItsVersionInTheCloud(t *testing.T) {
 		return n
 	}
 	before := releases()
-	_, err = e.cloudC.StartArtifactRelease(ctx, &cloud.StartArtifactReleaseRequest{ArtifactId: art.ArtifactId, VersionName: "v1_0_0", ReleaseToken: "another"})
+	_, err := e.cloudC.StartArtifactRelease(ctx, &cloud.StartArtifactReleaseRequest{ArtifactId: art.ArtifactId, VersionName: "v1_0_0", ReleaseToken: "another"})
 	requireCode(t, err, cloud.CodeArtifactReleasing)
 	_, err = e.cloudC.ReleaseArtifact(ctx, &cloud.ReleaseArtifactRequest{ArtifactId: art.ArtifactId, VersionName: "v1_0_0",
 		ImageDelivery: map[string]string{"cn-hangzhou": cloudsim.ImageWebappV1}, Permission: cloud.Permission{Visibility: cloud.VisibilityPrivate}})

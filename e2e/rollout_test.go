@@ -122,8 +122,7 @@ func TestRolloutPauseFailRetryRollbackWithStarter(t *testing.T) {
 	e := newEnv(t, 0.002)
 	ctx := t.Context()
 	const group = cloudsim.GroupWeb
-	_, err := e.cloudC.Admin().AddFault(ctx, cloud.Fault{Kind: cloud.FaultInstanceFail, InstanceId: "i-webhz0006", Action: "ReplaceSystemDisk", Count: 1})
-	require.NoError(t, err)
+	e.addFault(cloud.Fault{Kind: cloud.FaultInstanceFail, InstanceId: "i-webhz0006", Action: "ReplaceSystemDisk", Count: 1})
 
 	// Refusals before anything starts.
 	out, code := e.starter("rollout", "start", cloudsim.GroupBusy, "--type", "image", "--image", cloudsim.ImageWebappV2, "--batches", "2")
