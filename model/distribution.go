@@ -25,11 +25,27 @@ const (
 	// CommandDropRegion publishes without a failed region. Payload RegionCommand.
 	CommandDropRegion = "drop-region"
 	// CommandCancel (contract.go) stops the distribution and deletes the
-	// copies it made; CommandAbort is its deprecated alias.
+	// copies it made, until publishing starts (then it is refused: the
+	// release runs to its end). Payload CancelCommand. CommandAbort is its
+	// deprecated alias, accepted as a signal and as an update.
 )
 
-// QueryProgress returns DistributionProgress.
+// QueryProgress returns DistributionProgress (PublishProgress for a
+// publication). It answers from the run's first workflow task, a refused run
+// included.
 const QueryProgress = "progress"
+
+// Error types (temporal.ApplicationError's Type) a distribution or a
+// publication ends with, besides those every operation may end with before
+// it changes anything (InvalidSpec, WrongWorkflowID).
+const (
+	// ErrTypeAborted: the operator sent CommandCancel (or Temporal cancelled
+	// the run); everything the run made was deleted. The error is benign.
+	ErrTypeAborted = "Aborted"
+	// ErrTypeNoRegion: every region was dropped, so nothing was published;
+	// everything the run made was deleted.
+	ErrTypeNoRegion = "NoRegionDelivered"
+)
 
 // RegionCommand names the failed region an operator decision applies to.
 type RegionCommand struct {
@@ -182,9 +198,9 @@ const (
 	RegionPending   = "Pending"
 	RegionCopying   = "Copying"
 	RegionAvailable = "Available"
-	RegionFailed    = "Failed" // waits for retry-region, drop-region or abort
+	RegionFailed    = "Failed" // waits for retry-region, drop-region or cancel
 	RegionDropped   = "Dropped"
-	RegionDeleted   = "Deleted" // its copy was deleted by abort
+	RegionDeleted   = "Deleted" // its copy was deleted by cancel or failure
 )
 
 // RegionStatus is what every regional operation keeps of each region.

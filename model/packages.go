@@ -38,8 +38,11 @@ func PublishWorkflowID(pkg, version string) string {
 
 // PublishPackageVersion's operator commands are the distribution's:
 // CommandRetryRegion and CommandDropRegion (payload RegionCommand) for a
-// region whose delivery failed, CommandAbort (payload AbortCommand) before
-// the release starts. Its query is QueryProgress, answering PublishProgress.
+// region whose delivery failed, CommandCancel (payload CancelCommand; its
+// deprecated alias CommandAbort is accepted too) before the release starts.
+// Its query is QueryProgress, answering PublishProgress; its phases and
+// region states are the distribution's; it ends with the distribution's
+// error types (ErrTypeAborted, ErrTypeNoRegion).
 
 // PublishSpec is the input of PublishPackageVersion. The version must exist
 // as a draft (starter package version create); it is delivered to the

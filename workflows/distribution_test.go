@@ -104,43 +104,12 @@ func (env *distributionEnv) failRegion(region string, fixed *atomic.Bool) {
 
 func (env *distributionEnv) progress(t *testing.T) model.DistributionProgress {
 	t.Helper()
-	v, err := env.QueryWorkflow(model.QueryProgress)
-	require.NoError(t, err)
-	var p model.DistributionProgress
-	require.NoError(t, v.Get(&p))
-	return p
+	return queryProgress[model.DistributionProgress](t, env.TestWorkflowEnvironment, model.QueryProgress)
 }
 
-// updateOutcome is what became of an update: rejected (with the
-// validator's reason) or accepted.
-type updateOutcome struct {
-	decided  bool
-	rejected error
-}
-
-// command sends an operator command as an update. The test environment
-// validates it when the workflow next runs, so check the outcome in a later
-// callback.
+// command sends an operator command as an update (sendCommand).
 func (env *distributionEnv) command(name string, payload any) *updateOutcome {
-	outcome := &updateOutcome{}
-	env.UpdateWorkflow(name, "", &testsuite.TestUpdateCallback{
-		OnReject:   func(err error) { outcome.decided, outcome.rejected = true, err },
-		OnAccept:   func() { outcome.decided = true },
-		OnComplete: func(any, error) {},
-	}, payload)
-	return outcome
-}
-
-func (o *updateOutcome) requireAccepted(t *testing.T) {
-	t.Helper()
-	require.True(t, o.decided, "update not decided yet")
-	require.NoError(t, o.rejected)
-}
-
-func (o *updateOutcome) requireRejected(t *testing.T, reason string) {
-	t.Helper()
-	require.True(t, o.decided, "update not decided yet")
-	require.ErrorContains(t, o.rejected, reason)
+	return sendCommand(env.TestWorkflowEnvironment, name, payload)
 }
 
 func TestDistributeAllRegionsSucceed(t *testing.T) {

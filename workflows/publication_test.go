@@ -92,21 +92,11 @@ func (env *publishEnv) execute(v *activities.PackageVersionInfo) {
 
 func (env *publishEnv) progress(t *testing.T) model.PublishProgress {
 	t.Helper()
-	v, err := env.QueryWorkflow(model.QueryProgress)
-	require.NoError(t, err)
-	var p model.PublishProgress
-	require.NoError(t, v.Get(&p))
-	return p
+	return queryProgress[model.PublishProgress](t, env.TestWorkflowEnvironment, model.QueryProgress)
 }
 
 func (env *publishEnv) command(name string, payload any) *updateOutcome {
-	outcome := &updateOutcome{}
-	env.UpdateWorkflow(name, "", &testsuite.TestUpdateCallback{
-		OnReject:   func(err error) { outcome.decided, outcome.rejected = true, err },
-		OnAccept:   func() { outcome.decided = true },
-		OnComplete: func(any, error) {},
-	}, payload)
-	return outcome
+	return sendCommand(env.TestWorkflowEnvironment, name, payload)
 }
 
 // failFileCopy makes the copy into region fail until fixed.
