@@ -472,3 +472,55 @@ func TestDistributePublishDeletesAFailedCopyLeftBeforeTheRetry(t *testing.T) {
 	require.Equal(t, deletes[0], deletes[1])
 	require.Equal(t, []string{"eu-west-1"}, env.deleted)
 }
+
+// cancel stops a distribution under its name and under its deprecated
+// alias abort, sent as an update or as a signal.
+func TestDistributeCancelUnderEitherNameBySignalOrUpdate(t *testing.T) {
+	for _, name := range []string{model.CommandCancel, model.CommandAbort} {
+		for _, asSignal := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s signal=%v", name, asSignal), func(t *testing.T) {
+				env := newDistributionEnv(t)
+				env.failRegion("eu-west-1", nil)
+				var sent *updateOutcome
+				env.RegisterDelayedCallback(func() {
+					require.Contains(t, env.progress(t).WaitingFor, "drop-region or cancel", "the operator is offered cancel")
+					if asSignal {
+						env.SignalWorkflow(name, model.CancelCommand{Reason: "wrong image"})
+					} else {
+						sent = env.command(name, model.CancelCommand{Reason: "wrong image"})
+					}
+				}, time.Minute)
+
+				env.execute(validSpec())
+
+				if sent != nil {
+					sent.requireAccepted(t)
+				}
+				require.True(t, lifecycle.IsType(env.GetWorkflowError(), ErrTypeAborted), env.GetWorkflowError())
+				require.ErrorContains(t, env.GetWorkflowError(), "wrong image")
+				require.Len(t, env.deleted, 3, "every copy it made is deleted")
+				p := env.progress(t)
+				require.Equal(t, model.PhaseAborted, p.Phase)
+				require.Empty(t, p.WaitingFor)
+			})
+		}
+	}
+}
+
+// Once publishing has started, cancel is refused under either name.
+func TestDistributeCancelRefusedOncePublishing(t *testing.T) {
+	env := newDistributionEnv(t)
+	env.OnActivity(packages.ReleaseArtifactVersion, mock.Anything, mock.Anything).After(time.Hour).Return(nil)
+	var cancel, abort *updateOutcome
+	env.RegisterDelayedCallback(func() {
+		require.Equal(t, model.PhasePublishing, env.progress(t).Phase)
+		cancel = env.command(model.CommandCancel, model.CancelCommand{})
+		abort = env.command(model.CommandAbort, model.AbortCommand{})
+	}, 10*time.Minute)
+
+	env.execute(validSpec())
+
+	require.NoError(t, env.GetWorkflowError())
+	cancel.requireRejected(t, "applies only before publishing starts")
+	abort.requireRejected(t, "applies only before publishing starts")
+}

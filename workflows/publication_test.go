@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -235,4 +236,60 @@ func TestPublishCancelDuringReleaseKeepsThePublishedCopies(t *testing.T) {
 	require.NotNil(t, env.released)
 	require.Empty(t, env.deleted, "the published version's file copies are kept")
 	require.Equal(t, model.PhasePublished, env.progress(t).Phase)
+}
+
+// cancel stops a publication under its name and under its deprecated alias
+// abort, sent as an update or as a signal.
+func TestPublishCancelUnderEitherNameBySignalOrUpdate(t *testing.T) {
+	for _, name := range []string{model.CommandCancel, model.CommandAbort} {
+		for _, asSignal := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s signal=%v", name, asSignal), func(t *testing.T) {
+				env := newPublishEnv(t)
+				env.failFileCopy("eu-west-1")
+				var sent *updateOutcome
+				env.RegisterDelayedCallback(func() {
+					require.Contains(t, env.progress(t).WaitingFor, "drop-region or cancel", "the operator is offered cancel")
+					if asSignal {
+						env.SignalWorkflow(name, model.CancelCommand{Reason: "wrong file"})
+					} else {
+						sent = env.command(name, model.CancelCommand{Reason: "wrong file"})
+					}
+				}, time.Minute)
+
+				env.execute(fileVersion())
+
+				if sent != nil {
+					sent.requireAccepted(t)
+				}
+				err := env.GetWorkflowError()
+				var appErr *temporal.ApplicationError
+				require.True(t, errors.As(err, &appErr), err)
+				require.Equal(t, ErrTypeAborted, appErr.Type())
+				require.Equal(t, []string{"cn-shanghai"}, env.deleted, "the copy made is deleted")
+				p := env.progress(t)
+				require.Equal(t, model.PhaseAborted, p.Phase)
+				require.Equal(t, model.RegionDeleted, p.Region("cn-shanghai").State)
+				require.Empty(t, p.WaitingFor)
+			})
+		}
+	}
+}
+
+// A run that Temporal cancels while a region waits for the operator ends
+// waiting for nothing (the publication's details used to show the wait
+// after the end; the distribution's did not).
+func TestPublishCancelledWhileWaitingWaitsForNothing(t *testing.T) {
+	env := newPublishEnv(t)
+	env.failFileCopy("eu-west-1")
+	env.RegisterDelayedCallback(func() {
+		require.NotEmpty(t, env.progress(t).WaitingFor)
+		env.CancelWorkflow()
+	}, time.Minute)
+
+	env.execute(fileVersion())
+
+	require.True(t, temporal.IsCanceledError(env.GetWorkflowError()), env.GetWorkflowError())
+	p := env.progress(t)
+	require.Equal(t, model.PhaseAborted, p.Phase)
+	require.Empty(t, p.WaitingFor)
 }
