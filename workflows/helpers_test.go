@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -9,6 +11,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/imagefleet/imagefleet/internal/payload"
+	"github.com/imagefleet/imagefleet/model"
 )
 
 // newTestEnv is an SDK test environment with imagefleet's data converter
@@ -68,4 +71,34 @@ func queryProgress[T any](t *testing.T, env *testsuite.TestWorkflowEnvironment, 
 	var p T
 	require.NoError(t, v.Get(&p))
 	return p
+}
+
+// guard serializes what mocked activities, each on its own goroutine,
+// record for a test.
+type guard struct{ mu sync.Mutex }
+
+func (g *guard) locked(f func()) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	f()
+}
+
+// eachCancel runs test once for every way an operator stops a regional run:
+// cancel and its deprecated alias abort, each as an update and as a signal.
+// send sends it with reason, and returns the update's outcome (nil for a
+// signal, which cannot answer).
+func eachCancel(t *testing.T, test func(t *testing.T, send func(env *testsuite.TestWorkflowEnvironment, reason string) *updateOutcome)) {
+	for _, name := range []string{model.CommandCancel, model.CommandAbort} {
+		for _, asSignal := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s signal=%v", name, asSignal), func(t *testing.T) {
+				test(t, func(env *testsuite.TestWorkflowEnvironment, reason string) *updateOutcome {
+					if asSignal {
+						env.SignalWorkflow(name, model.CancelCommand{Reason: reason})
+						return nil
+					}
+					return sendCommand(env, name, model.CancelCommand{Reason: reason})
+				})
+			})
+		}
+	}
 }

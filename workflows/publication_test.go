@@ -3,9 +3,7 @@ package workflows
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,22 +15,17 @@ import (
 
 	"github.com/imagefleet/imagefleet/activities"
 	"github.com/imagefleet/imagefleet/model"
+	"github.com/imagefleet/imagefleet/workflows/internal/lifecycle"
 )
 
 // publishEnv runs PublishPackageVersion with mocked activities that succeed
 // unless a test mocks them otherwise (the first matching mock wins).
 type publishEnv struct {
 	*testsuite.TestWorkflowEnvironment
-	mu       sync.Mutex
+	guard
 	copies   []string // regions a file was copied to
 	deleted  []string // regions whose copy was deleted
 	released *activities.ReleaseContentInput
-}
-
-func (env *publishEnv) locked(f func()) {
-	env.mu.Lock()
-	defer env.mu.Unlock()
-	f()
 }
 
 func newPublishEnv(t *testing.T) *publishEnv {
@@ -241,38 +234,27 @@ func TestPublishCancelDuringReleaseKeepsThePublishedCopies(t *testing.T) {
 // cancel stops a publication under its name and under its deprecated alias
 // abort, sent as an update or as a signal.
 func TestPublishCancelUnderEitherNameBySignalOrUpdate(t *testing.T) {
-	for _, name := range []string{model.CommandCancel, model.CommandAbort} {
-		for _, asSignal := range []bool{false, true} {
-			t.Run(fmt.Sprintf("%s signal=%v", name, asSignal), func(t *testing.T) {
-				env := newPublishEnv(t)
-				env.failFileCopy("eu-west-1")
-				var sent *updateOutcome
-				env.RegisterDelayedCallback(func() {
-					require.Contains(t, env.progress(t).WaitingFor, "drop-region or cancel", "the operator is offered cancel")
-					if asSignal {
-						env.SignalWorkflow(name, model.CancelCommand{Reason: "wrong file"})
-					} else {
-						sent = env.command(name, model.CancelCommand{Reason: "wrong file"})
-					}
-				}, time.Minute)
+	eachCancel(t, func(t *testing.T, send func(*testsuite.TestWorkflowEnvironment, string) *updateOutcome) {
+		env := newPublishEnv(t)
+		env.failFileCopy("eu-west-1")
+		var sent *updateOutcome
+		env.RegisterDelayedCallback(func() {
+			require.Contains(t, env.progress(t).WaitingFor, "drop-region or cancel", "the operator is offered cancel")
+			sent = send(env.TestWorkflowEnvironment, "wrong file")
+		}, time.Minute)
 
-				env.execute(fileVersion())
+		env.execute(fileVersion())
 
-				if sent != nil {
-					sent.requireAccepted(t)
-				}
-				err := env.GetWorkflowError()
-				var appErr *temporal.ApplicationError
-				require.True(t, errors.As(err, &appErr), err)
-				require.Equal(t, ErrTypeAborted, appErr.Type())
-				require.Equal(t, []string{"cn-shanghai"}, env.deleted, "the copy made is deleted")
-				p := env.progress(t)
-				require.Equal(t, model.PhaseAborted, p.Phase)
-				require.Equal(t, model.RegionDeleted, p.Region("cn-shanghai").State)
-				require.Empty(t, p.WaitingFor)
-			})
+		if sent != nil {
+			sent.requireAccepted(t)
 		}
-	}
+		require.True(t, lifecycle.IsType(env.GetWorkflowError(), ErrTypeAborted), env.GetWorkflowError())
+		require.Equal(t, []string{"cn-shanghai"}, env.deleted, "the copy made is deleted")
+		p := env.progress(t)
+		require.Equal(t, model.PhaseAborted, p.Phase)
+		require.Equal(t, model.RegionDeleted, p.Region("cn-shanghai").State)
+		require.Empty(t, p.WaitingFor)
+	})
 }
 
 // A run that Temporal cancels while a region waits for the operator ends
