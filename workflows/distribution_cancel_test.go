@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/testsuite"
 
 	"github.com/imagefleet/imagefleet/activities"
 	"github.com/imagefleet/imagefleet/model"
@@ -162,32 +161,6 @@ func TestDistributeAbortDuringRetryStartsNoNewCopy(t *testing.T) {
 	require.True(t, errors.As(env.GetWorkflowError(), &appErr), env.GetWorkflowError())
 	require.Equal(t, ErrTypeAborted, appErr.Type())
 	require.Equal(t, 3, starts, "no copy is started after the abort")
-}
-
-// cancel stops a distribution under its name and under its deprecated
-// alias abort, sent as an update or as a signal.
-func TestDistributeCancelUnderEitherNameBySignalOrUpdate(t *testing.T) {
-	eachCancel(t, func(t *testing.T, send func(*testsuite.TestWorkflowEnvironment, string) *updateOutcome) {
-		env := newDistributionEnv(t)
-		env.failRegion("eu-west-1", nil)
-		var sent *updateOutcome
-		env.RegisterDelayedCallback(func() {
-			require.Contains(t, env.progress(t).WaitingFor, "drop-region or cancel", "the operator is offered cancel")
-			sent = send(env.TestWorkflowEnvironment, "wrong image")
-		}, time.Minute)
-
-		env.execute(validSpec())
-
-		if sent != nil {
-			sent.requireAccepted(t)
-		}
-		require.True(t, lifecycle.IsType(env.GetWorkflowError(), ErrTypeAborted), env.GetWorkflowError())
-		require.ErrorContains(t, env.GetWorkflowError(), "wrong image")
-		require.Len(t, env.deleted, 3, "every copy it made is deleted")
-		p := env.progress(t)
-		require.Equal(t, model.PhaseAborted, p.Phase)
-		require.Empty(t, p.WaitingFor)
-	})
 }
 
 // Once publishing has started, cancel is refused under either name.

@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"fmt"
 	"sync"
 	"testing"
 
@@ -11,7 +10,6 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/imagefleet/imagefleet/internal/payload"
-	"github.com/imagefleet/imagefleet/model"
 )
 
 // newTestEnv is an SDK test environment with imagefleet's data converter
@@ -81,24 +79,4 @@ func (g *guard) locked(f func()) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	f()
-}
-
-// eachCancel runs test once for every way an operator stops a regional run:
-// cancel and its deprecated alias abort, each as an update and as a signal.
-// send sends it with reason, and returns the update's outcome (nil for a
-// signal, which cannot answer).
-func eachCancel(t *testing.T, test func(t *testing.T, send func(env *testsuite.TestWorkflowEnvironment, reason string) *updateOutcome)) {
-	for _, name := range []string{model.CommandCancel, model.CommandAbort} {
-		for _, asSignal := range []bool{false, true} {
-			t.Run(fmt.Sprintf("%s signal=%v", name, asSignal), func(t *testing.T) {
-				test(t, func(env *testsuite.TestWorkflowEnvironment, reason string) *updateOutcome {
-					if asSignal {
-						env.SignalWorkflow(name, model.CancelCommand{Reason: reason})
-						return nil
-					}
-					return sendCommand(env, name, model.CancelCommand{Reason: reason})
-				})
-			})
-		}
-	}
 }

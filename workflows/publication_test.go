@@ -15,7 +15,6 @@ import (
 
 	"github.com/imagefleet/imagefleet/activities"
 	"github.com/imagefleet/imagefleet/model"
-	"github.com/imagefleet/imagefleet/workflows/internal/lifecycle"
 )
 
 // publishEnv runs PublishPackageVersion with mocked activities that succeed
@@ -229,32 +228,6 @@ func TestPublishCancelDuringReleaseKeepsThePublishedCopies(t *testing.T) {
 	require.NotNil(t, env.released)
 	require.Empty(t, env.deleted, "the published version's file copies are kept")
 	require.Equal(t, model.PhasePublished, env.progress(t).Phase)
-}
-
-// cancel stops a publication under its name and under its deprecated alias
-// abort, sent as an update or as a signal.
-func TestPublishCancelUnderEitherNameBySignalOrUpdate(t *testing.T) {
-	eachCancel(t, func(t *testing.T, send func(*testsuite.TestWorkflowEnvironment, string) *updateOutcome) {
-		env := newPublishEnv(t)
-		env.failFileCopy("eu-west-1")
-		var sent *updateOutcome
-		env.RegisterDelayedCallback(func() {
-			require.Contains(t, env.progress(t).WaitingFor, "drop-region or cancel", "the operator is offered cancel")
-			sent = send(env.TestWorkflowEnvironment, "wrong file")
-		}, time.Minute)
-
-		env.execute(fileVersion())
-
-		if sent != nil {
-			sent.requireAccepted(t)
-		}
-		require.True(t, lifecycle.IsType(env.GetWorkflowError(), ErrTypeAborted), env.GetWorkflowError())
-		require.Equal(t, []string{"cn-shanghai"}, env.deleted, "the copy made is deleted")
-		p := env.progress(t)
-		require.Equal(t, model.PhaseAborted, p.Phase)
-		require.Equal(t, model.RegionDeleted, p.Region("cn-shanghai").State)
-		require.Empty(t, p.WaitingFor)
-	})
 }
 
 // A run that Temporal cancels while a region waits for the operator ends
