@@ -90,14 +90,14 @@ func (d *distribution) setup(ctx workflow.Context) error {
 		Name:        model.QueryProgress,
 		Description: "per-region progress of the distribution",
 		Handler:     func() (model.DistributionProgress, error) { return d.progress, nil },
-	}, model.DistributeWorkflowID(d.spec.Package, d.spec.Version), model.OperationDistribute, d.spec.Package, d.spec.Version, d.spec.Validate)
+	}, model.DistributeWorkflowID(d.spec.Package, d.spec.Version), model.OperationDistribute, d.spec.Validate)
 }
 
 // bind wires the shared regional run to this distribution's progress: the
 // copy into every region and the operator's decisions about the regions.
 func (d *distribution) bind(logger log.Logger) {
 	d.regionalRun.bind(regionalBinding{
-		noun: "distribution", logger: logger,
+		noun: "distribution", pkg: d.spec.Package, version: d.spec.Version, logger: logger,
 		phase: &d.progress.Phase, waitingFor: &d.progress.WaitingFor, lastRefusal: &d.progress.LastRefusal, errText: &d.progress.Error,
 		regionNames: func() []string { return d.spec.Regions },
 		details:     func() string { return distributionDetails(&d.progress) },
@@ -113,7 +113,7 @@ func (d *distribution) bind(logger log.Logger) {
 }
 
 func (d *distribution) run(ctx workflow.Context) (*model.DistributionResult, error) {
-	return runRegional(ctx, &d.regionalRun, d, d.spec.Version)
+	return runRegional(ctx, &d.regionalRun, d)
 }
 
 func (d *distribution) findPublished(actx workflow.Context) (res *model.DistributionResult, err error) {

@@ -56,14 +56,14 @@ func (p *publication) setup(ctx workflow.Context) error {
 		Name:        model.QueryProgress,
 		Description: "per-region delivery of the package version",
 		Handler:     func() (model.PublishProgress, error) { return p.progress, nil },
-	}, model.PublishWorkflowID(p.spec.Package, p.spec.Version), model.OperationPublish, p.spec.Package, p.spec.Version, p.spec.Validate)
+	}, model.PublishWorkflowID(p.spec.Package, p.spec.Version), model.OperationPublish, p.spec.Validate)
 }
 
 // bind wires the shared regional run to this publication's progress: the
 // delivery into every region and the operator's decisions about the regions.
 func (p *publication) bind(logger log.Logger) {
 	p.regionalRun.bind(regionalBinding{
-		noun: "publication", logger: logger,
+		noun: "publication", pkg: p.spec.Package, version: p.spec.Version, logger: logger,
 		phase: &p.progress.Phase, waitingFor: &p.progress.WaitingFor, lastRefusal: &p.progress.LastRefusal, errText: &p.progress.Error,
 		regionNames: func() []string { return p.info.Regions },
 		details:     func() string { return publicationDetails(&p.progress) },
@@ -78,7 +78,7 @@ func (p *publication) bind(logger log.Logger) {
 }
 
 func (p *publication) run(ctx workflow.Context) (*model.PublishResult, error) {
-	return runRegional(ctx, &p.regionalRun, p, p.spec.Version)
+	return runRegional(ctx, &p.regionalRun, p)
 }
 
 func (p *publication) findPublished(actx workflow.Context) (res *model.PublishResult, err error) {

@@ -24,9 +24,11 @@ import (
 // made. The operation embeds a regionalRun and supplies its steps
 // (regionalOp).
 type regionalRun struct {
-	noun   string // "distribution", "publication": names the run in messages
-	logger log.Logger
-	saga   saga.Saga
+	noun string // "distribution", "publication": names the run in messages
+	// pkg and version name the package version the run publishes.
+	pkg, version string
+	logger       log.Logger
+	saga         saga.Saga
 	// tokenKey scopes client tokens to this run: stable across worker
 	// restarts, retries and resets, new for a new run of the same version
 	// (whose old copies a cancel deleted).
@@ -62,7 +64,7 @@ type regionalOp[R any] interface {
 
 // regionalBinding is what bind needs of an operation's progress.
 type regionalBinding struct {
-	noun                                    string
+	noun, pkg, version                      string
 	logger                                  log.Logger
 	phase, waitingFor, lastRefusal, errText *string
 	regionNames                             func() []string
@@ -74,7 +76,7 @@ type regionalBinding struct {
 
 // bind wires the run to its operation's progress and regional work.
 func (r *regionalRun) bind(b regionalBinding) {
-	r.noun, r.logger = b.noun, b.logger
+	r.noun, r.pkg, r.version, r.logger = b.noun, b.pkg, b.version, b.logger
 	r.status.show(b.phase, b.waitingFor, b.errText)
 	r.lastRefusal, r.regionNames, r.details = b.lastRefusal, b.regionNames, b.details
 	r.regions = regional.Work{
@@ -96,7 +98,7 @@ func versionLogger(ctx workflow.Context, pkg, version string) log.Logger {
 // start begins the run (lifecycle.Start): the progress query, the version's
 // canonical workflow ID, its search attributes, Running, the spec's
 // validation, the operator commands.
-func (r *regionalRun) start(ctx workflow.Context, progress lifecycle.Query, workflowID, operation, pkg, version string, validate func() error) error {
+func (r *regionalRun) start(ctx workflow.Context, progress lifecycle.Query, workflowID, operation string, validate func() error) error {
 	info := workflow.GetInfo(ctx)
 	r.tokenKey = info.WorkflowExecution.ID + "/" + info.FirstRunID
 	return lifecycle.Start(ctx, &r.status.state, lifecycle.Setup{
@@ -104,8 +106,8 @@ func (r *regionalRun) start(ctx workflow.Context, progress lifecycle.Query, work
 		WorkflowID: workflowID,
 		SearchAttributes: []temporal.SearchAttributeUpdate{
 			model.SAOperation.ValueSet(operation),
-			model.SAPackage.ValueSet(pkg),
-			model.SAVersion.ValueSet(version),
+			model.SAPackage.ValueSet(r.pkg),
+			model.SAVersion.ValueSet(r.version),
 		},
 		Validate: validate,
 		Refused:  r.status.refused,
@@ -116,7 +118,7 @@ func (r *regionalRun) start(ctx workflow.Context, progress lifecycle.Query, work
 }
 
 // runRegional is a regional run from its start to its end.
-func runRegional[R any](ctx workflow.Context, r *regionalRun, op regionalOp[R], version string) (*R, error) {
+func runRegional[R any](ctx workflow.Context, r *regionalRun, op regionalOp[R]) (*R, error) {
 	if done, err := alreadyPublished(ctx, r, op); done != nil || err != nil {
 		if err != nil {
 			return nil, r.fail(ctx, err, op)
@@ -125,7 +127,7 @@ func runRegional[R any](ctx workflow.Context, r *regionalRun, op regionalOp[R], 
 	}
 	artifactID, err := op.prepare(ctx)
 	if err == nil {
-		r.releaseToken, err = holdPublication(ctx, &r.saga, r.logger, artifactID, version)
+		r.releaseToken, err = holdPublication(ctx, &r.saga, r.logger, artifactID, r.version)
 	}
 	if err == nil {
 		r.status.replicating()
