@@ -33,7 +33,7 @@ type regionalRun struct {
 	// restarts, retries and resets, new for a new run of the same version
 	// (whose old copies a cancel deleted).
 	tokenKey string
-	// releaseToken is this run's hold on the version (holdPublication).
+	// releaseToken is this run's hold on the version (hold).
 	releaseToken string
 	regions      regional.Work
 	status       regionalStatus
@@ -127,7 +127,7 @@ func runRegional[R any](ctx workflow.Context, r *regionalRun, op regionalOp[R]) 
 	}
 	artifactID, err := op.prepare(ctx)
 	if err == nil {
-		r.releaseToken, err = holdPublication(ctx, &r.saga, r.logger, artifactID, r.version)
+		err = r.hold(ctx, artifactID)
 	}
 	if err == nil {
 		r.status.replicating()
@@ -202,17 +202,4 @@ func (r *regionalRun) delivered(holds func(region string) string) map[string]str
 // dropped lists the regions the operator dropped.
 func (r *regionalRun) dropped() []string {
 	return r.regions.In(r.regionNames(), model.RegionDropped)
-}
-
-// releaseContext is the context a version is released on: disconnected, so
-// that a cancel does not stop the wait for a release the cloud may already
-// have made (compensation would then delete what a published, locked
-// version holds). Versioned: a run cancelled during its release before this
-// change asked to cancel it.
-func releaseContext(ctx workflow.Context) (workflow.Context, workflow.CancelFunc) {
-	rctx, cancel := ctx, workflow.CancelFunc(func() {})
-	if workflow.GetVersion(ctx, changeReleaseToTheEnd, workflow.DefaultVersion, 1) == 1 {
-		rctx, cancel = workflow.NewDisconnectedContext(ctx)
-	}
-	return workflow.WithActivityOptions(rctx, stepActivity()), cancel
 }
