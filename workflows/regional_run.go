@@ -117,8 +117,18 @@ func (r *regionalRun) start(ctx workflow.Context, progress lifecycle.Query, work
 	})
 }
 
-// runRegional is a regional run from its start to its end.
+// runRegional is a regional run from its start to its end. It returns once
+// every accepted operator command has finished too (they apply at once, so
+// this adds no wait today; it keeps the run right if one ever blocks).
 func runRegional[R any](ctx workflow.Context, r *regionalRun, op regionalOp[R]) (*R, error) {
+	res, err := runSteps(ctx, r, op)
+	if herr := lifecycle.AwaitHandlers(ctx); herr != nil && err == nil {
+		return nil, herr
+	}
+	return res, err
+}
+
+func runSteps[R any](ctx workflow.Context, r *regionalRun, op regionalOp[R]) (*R, error) {
 	if done, err := alreadyPublished(ctx, r, op); done != nil || err != nil {
 		if err != nil {
 			return nil, r.fail(ctx, err, op)
