@@ -5,7 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/imagefleet/imagefleet/model"
@@ -89,6 +91,47 @@ func TestRegionalCancelUnderEitherNameBySignalOrUpdate(t *testing.T) {
 					require.Empty(t, waitingFor, "an ended run waits for nothing")
 				})
 			}
+		}
+	}
+}
+
+// recordStates records every value the run gives the ImagefleetState
+// search attribute, in order.
+func recordStates(env *testsuite.TestWorkflowEnvironment) *[]string {
+	var states []string
+	env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+		if state, ok := args.Get(0).(temporal.SearchAttributes).GetKeyword(model.SAState); ok {
+			states = append(states, state)
+		}
+	}).Return(nil)
+	return &states
+}
+
+// The state search attribute follows the run: waiting for the operator
+// while a region has failed, then Running again after the decision, and the
+// end state; a cancelled run compensates before it ends Aborted.
+func TestRegionalStateFollowsTheRun(t *testing.T) {
+	decisions := map[string]struct {
+		command string
+		payload any
+		want    []string
+	}{
+		"drop": {model.CommandDropRegion, model.RegionCommand{Region: "eu-west-1"},
+			[]string{model.StateRunning, model.StateWaitingForOperator, model.StateRunning, model.StateSucceeded}},
+		"cancel": {model.CommandCancel, model.CancelCommand{Reason: "wrong content"},
+			[]string{model.StateRunning, model.StateWaitingForOperator, model.StateCompensating, model.StateAborted}},
+	}
+	for op, newCase := range regionalCases {
+		for name, d := range decisions {
+			t.Run(op+" "+name, func(t *testing.T) {
+				c := newCase(t)
+				states := recordStates(c.env)
+				c.env.RegisterDelayedCallback(func() { c.env.SignalWorkflow(d.command, d.payload) }, time.Minute)
+
+				c.run()
+
+				require.Equal(t, d.want, *states)
+			})
 		}
 	}
 }
