@@ -118,13 +118,7 @@ func (s DistributeSpec) Validate() error { return s.ValidateVersion(true) }
 // description, tags, regions) and, with imageCopies, the ECS image rules the
 // copies of an image package's distribution must meet.
 func (s DistributeSpec) ValidateVersion(imageCopies bool) error {
-	var errs []error
-	if !packageNameRE.MatchString(s.Package) {
-		errs = append(errs, fmt.Errorf("package name %q must be 3–128 characters of letters, digits and underscore", s.Package))
-	}
-	if !versionNameRE.MatchString(s.Version) {
-		errs = append(errs, fmt.Errorf("version name %q must be 3–50 characters of letters, digits and underscore", s.Version))
-	}
+	errs := checkVersionNames(s.Package, s.Version)
 	if n := utf8.RuneCountInString(s.Description); n < MinDescriptionLen || n > MaxDescriptionLen {
 		errs = append(errs, fmt.Errorf("description must be %d–%d characters, got %d", MinDescriptionLen, MaxDescriptionLen, n))
 	}
@@ -156,21 +150,40 @@ func (s DistributeSpec) ValidateVersion(imageCopies bool) error {
 	if len(s.ShareAccounts) > MaxImageShareAccounts {
 		errs = append(errs, fmt.Errorf("shareAccounts: an image can be shared with at most %d accounts, got %d", MaxImageShareAccounts, len(s.ShareAccounts)))
 	}
-	if s.CopyAttempts < 0 || s.CopyAttempts > maxCopyAttemptsAllowed {
-		errs = append(errs, fmt.Errorf("copyAttempts must be 0 (default %d) to %d", DefaultCopyAttempts, maxCopyAttemptsAllowed))
+	errs = append(errs, checkCopyAttempts(s.CopyAttempts)...)
+	return invalidSpec(errs)
+}
+
+// Attempts is CopyAttempts with its default applied.
+func (s DistributeSpec) Attempts() int { return copyAttempts(s.CopyAttempts) }
+
+// checkVersionNames reports a package or a version name that breaks
+// Compute Nest's rules.
+func checkVersionNames(pkg, version string) []error {
+	var errs []error
+	if !packageNameRE.MatchString(pkg) {
+		errs = append(errs, fmt.Errorf("package name %q must be 3–128 characters of letters, digits and underscore", pkg))
 	}
-	if len(errs) > 0 {
-		return &InvalidSpecError{Errs: errs}
+	if !versionNameRE.MatchString(version) {
+		errs = append(errs, fmt.Errorf("version name %q must be 3–50 characters of letters, digits and underscore", version))
+	}
+	return errs
+}
+
+// checkCopyAttempts reports a copyAttempts out of range (0 is the default).
+func checkCopyAttempts(n int) []error {
+	if n < 0 || n > maxCopyAttemptsAllowed {
+		return []error{fmt.Errorf("copyAttempts must be 0 (default %d) to %d", DefaultCopyAttempts, maxCopyAttemptsAllowed)}
 	}
 	return nil
 }
 
-// Attempts is CopyAttempts with its default applied.
-func (s DistributeSpec) Attempts() int {
-	if s.CopyAttempts == 0 {
+// copyAttempts is a spec's copyAttempts with its default applied.
+func copyAttempts(n int) int {
+	if n == 0 {
 		return DefaultCopyAttempts
 	}
-	return s.CopyAttempts
+	return n
 }
 
 // InvalidSpecError lists every problem of a spec.
@@ -185,6 +198,14 @@ func (e *InvalidSpecError) Error() string {
 }
 
 func (e *InvalidSpecError) Unwrap() []error { return e.Errs }
+
+// invalidSpec is an InvalidSpecError of errs, or nil if there are none.
+func invalidSpec(errs []error) error {
+	if len(errs) > 0 {
+		return &InvalidSpecError{Errs: errs}
+	}
+	return nil
+}
 
 // DistributeWorkflowID is the workflow ID of a package version's
 // distribution: one per version, so a second start while one runs is refused

@@ -57,29 +57,11 @@ type PublishSpec struct {
 
 // Validate checks the spec without calling the cloud.
 func (s PublishSpec) Validate() error {
-	var errs []error
-	if !packageNameRE.MatchString(s.Package) {
-		errs = append(errs, fmt.Errorf("package name %q must be 3–128 characters of letters, digits and underscore", s.Package))
-	}
-	if !versionNameRE.MatchString(s.Version) {
-		errs = append(errs, fmt.Errorf("version name %q must be 3–50 characters of letters, digits and underscore", s.Version))
-	}
-	if s.CopyAttempts < 0 || s.CopyAttempts > maxCopyAttemptsAllowed {
-		errs = append(errs, fmt.Errorf("copyAttempts must be 0 (default %d) to %d", DefaultCopyAttempts, maxCopyAttemptsAllowed))
-	}
-	if len(errs) > 0 {
-		return &InvalidSpecError{Errs: errs}
-	}
-	return nil
+	return invalidSpec(append(checkVersionNames(s.Package, s.Version), checkCopyAttempts(s.CopyAttempts)...))
 }
 
 // Attempts is CopyAttempts with its default applied.
-func (s PublishSpec) Attempts() int {
-	if s.CopyAttempts == 0 {
-		return DefaultCopyAttempts
-	}
-	return s.CopyAttempts
-}
+func (s PublishSpec) Attempts() int { return copyAttempts(s.CopyAttempts) }
 
 // CheckPackageType refuses an unknown package type.
 func CheckPackageType(t string) error {
