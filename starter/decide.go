@@ -16,12 +16,11 @@ import (
 	"github.com/imagefleet/imagefleet/model"
 )
 
-// stopCommand is what the starter's cancel (and its deprecated abort) sends
-// to a distribution, a publication or a blue/green deployment: the old name
-// until their workflows accept CommandCancel.
+// blueGreenStop is what `bluegreen cancel` (and its deprecated abort) sends:
+// the old name until the blue/green workflow accepts CommandCancel.
 //
-//lint:ignore SA1019 the workflows of this release accept only the old name
-const stopCommand = model.CommandAbort
+//lint:ignore SA1019 the blue/green workflow of this release accepts only the old name
+const blueGreenStop = model.CommandAbort
 
 // decision is one operator command that a starter command sends to a run.
 type decision struct {

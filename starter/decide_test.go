@@ -40,12 +40,12 @@ func TestDecideCommands(t *testing.T) {
 		want string
 	}{
 		{"retry-region", []string{"retry-region", "distribute/webapp/v1", "eu-west-1"}, "distribute/webapp/v1", model.CommandRetryRegion, "retry-region eu-west-1: accepted\n"},
-		{"cancel", []string{"cancel", "publish/tools/v1", "--reason", "wrong file"}, "publish/tools/v1", stopCommand, "cancel: accepted; the copies made are being deleted\n"},
-		{"abort, deprecated", []string{"abort", "publish/tools/v1"}, "publish/tools/v1", stopCommand, "abort: accepted; the copies made are being deleted\n"},
+		{"cancel", []string{"cancel", "publish/tools/v1", "--reason", "wrong file"}, "publish/tools/v1", model.CommandCancel, "cancel: accepted; the copies made are being deleted\n"},
+		{"abort, deprecated", []string{"abort", "publish/tools/v1"}, "publish/tools/v1", model.CommandCancel, "abort: accepted; the copies made are being deleted\n"},
 		{"rollout skip", []string{"rollout", "skip", "asg-web", "i-1"}, "rollout/asg-web", model.CommandSkip, "skip i-1: accepted\n"},
 		{"rollout set-threshold", []string{"rollout", "set-threshold", "asg-web", "2"}, "rollout/asg-web", model.CommandSetThreshold, "set-threshold: accepted\n"},
 		{"build cancel", []string{"build", "cancel", "ip-1", "--region", "eu-west-1"}, "build/eu-west-1/ip-1", model.CommandCancelBuild, "cancel: accepted; the build's resources are being released\n"},
-		{"bluegreen abort, deprecated", []string{"bluegreen", "abort", "demo", "web"}, "bluegreen/demo/web", stopCommand, "abort: accepted; rolling back\n"},
+		{"bluegreen abort, deprecated", []string{"bluegreen", "abort", "demo", "web"}, "bluegreen/demo/web", blueGreenStop, "abort: accepted; rolling back\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, sent := acceptingClient(t)
