@@ -33,6 +33,27 @@ const (
 // QueryBuildProgress returns BuildProgress.
 const QueryBuildProgress = "progress"
 
+// Error types a build fails with (the type of the application error the
+// run ends with; its details are the BuildResult). A refused start ends with
+// InvalidSpec or WrongWorkflowID (contract.go) and changes nothing.
+const (
+	// ErrTypeBuildFailed: a step failed; the message names it and what was
+	// kept or could not be released.
+	ErrTypeBuildFailed = "BuildFailed"
+	// ErrTypeBuildCancelled: the operator sent cancel (benign).
+	ErrTypeBuildCancelled = "BuildCancelled"
+	// ErrTypeComponentFailed: a build or test component failed (the cause
+	// of BuildFailed at RunComponents or Test).
+	ErrTypeComponentFailed = "ComponentFailed"
+	// ErrTypeGuestOSCheck: the new image fails the guest-OS check.
+	ErrTypeGuestOSCheck = "GuestOSCheckFailed"
+	// ErrTypeNoInstanceType: no instance type was in stock.
+	ErrTypeNoInstanceType = "NoInstanceTypeInStock"
+	// ErrTypeBuildCleanupFailed: the build succeeded but its intermediate
+	// resources could not all be released.
+	ErrTypeBuildCleanupFailed = "BuildCleanupFailed"
+)
+
 // CancelBuildCommand cancels a build. ExecutionID, when given, must be the
 // build's: a cancel meant for another build of the template is refused.
 type CancelBuildCommand struct {

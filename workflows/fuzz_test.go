@@ -299,25 +299,29 @@ func FuzzBuildCommands(f *testing.F) {
 	}
 	states := map[string]func() *build{
 		"test failed, waiting for a retry": buildAt(model.StepTest, func(b *build) {
-			b.waiting, b.progress.FailedStep, b.progress.Error = true, model.StepTest, "smoke test failed"
+			b.status.wait()
+			b.progress.FailedStep, b.progress.Error = model.StepTest, "smoke test failed"
 		}),
 		"check failed, waiting for a retry": buildAt(model.StepCheck, func(b *build) {
-			b.waiting, b.progress.FailedStep, b.progress.Error = true, model.StepCheck, "repair failed"
+			b.status.wait()
+			b.progress.FailedStep, b.progress.Error = model.StepCheck, "repair failed"
 		}),
 		"running components": buildAt(model.StepComponents, func(*build) {}),
 		"being cancelled": buildAt(model.StepRelease, func(b *build) {
-			b.cancelled, b.progress.Cancelled, b.progress.CancelReason = true, true, "give up"
+			b.status.cancel()
+			b.progress.Cancelled, b.progress.CancelReason = true, "give up"
 		}),
-		"ended": buildAt(model.StepDone, func(b *build) { b.finished = true }),
+		"ended": buildAt(model.StepDone, func(b *build) { b.status.end() }),
 	}
 	type shown struct {
-		Progress         model.BuildProgress
-		Cancelled, Retry bool
+		Progress model.BuildProgress
+		Status   buildStatus
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		fuzzStates(t, data, states, func(b *build) shown { return shown{b.progress, b.cancelled, b.retryRequested} }, func(b *build) {
-			validate(operator.Command[model.CancelBuildCommand]{Validate: b.validateCancel}, data)
-			validate(operator.Command[model.RetryStepCommand]{Validate: b.validateRetry}, data)
+		fuzzStates(t, data, states, func(b *build) shown { return shown{b.progress, b.status} }, func(b *build) {
+			cancel, retry := b.commands()
+			validate(cancel, data)
+			validate(retry, data)
 		})
 	})
 }
