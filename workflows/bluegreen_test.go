@@ -523,3 +523,27 @@ func TestBlueGreenPromoteFullKeepsTheTerminationWait(t *testing.T) {
 	p := env.requireRolledBack(t, ErrTypeAborted)
 	require.Equal(t, model.Weights{Blue: 100}, p.Weights)
 }
+
+// TestBlueGreenCancelUnderBothNames: cancel stops a deployment, and abort,
+// its deprecated old name, still does the same; the gate names cancel.
+func TestBlueGreenCancelUnderBothNames(t *testing.T) {
+	for _, names := range [][2]string{{model.CommandCancel, model.CommandAbort}, {model.CommandAbort, model.CommandCancel}} {
+		t.Run(names[0], func(t *testing.T) {
+			env := newBlueGreenEnv(t)
+			var first, again *updateOutcome
+			env.RegisterDelayedCallback(func() {
+				p := env.progress(t)
+				require.Equal(t, model.BGPhaseShifting, p.Phase)
+				require.Contains(t, p.WaitingFor, model.CommandCancel)
+				require.NotContains(t, p.WaitingFor, model.CommandAbort)
+				first = env.command(names[0], model.CancelCommand{Reason: "sent as " + names[0]})
+				again = env.command(names[1], model.CancelCommand{})
+			}, time.Hour)
+			env.execute(blueGreenSpec(model.ShiftStrategy{Type: model.StrategySteps, Steps: []model.ShiftStep{{Pause: &model.PauseStep{}}}}))
+			p := env.requireRolledBack(t, ErrTypeAborted)
+			require.Equal(t, "sent as "+names[0], p.AbortReason)
+			first.requireAccepted(t)
+			again.requireRejected(t, "already being cancelled")
+		})
+	}
+}
