@@ -11,7 +11,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/imagefleet/imagefleet/activities"
-	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/model"
 	"github.com/imagefleet/imagefleet/workflows/internal/details"
 	"github.com/imagefleet/imagefleet/workflows/internal/lifecycle"
@@ -51,7 +50,7 @@ var builds *activities.Builds
 type build struct {
 	in       model.BuildInput
 	window   time.Duration
-	tpl      cloud.ImagePipeline
+	tpl      model.BuildTemplate
 	progress model.BuildProgress
 	logger   log.Logger
 	tokenKey string
@@ -70,6 +69,9 @@ type build struct {
 	diskSize                                   int // GiB: the template's, at least the source image's
 	componentsDone                             int
 	attempts                                   map[string]int // step → runs, for client tokens
+
+	// wireTypes: the run began before changeBuildModelTypes (build_legacy.go).
+	wireTypes bool
 }
 
 func (b *build) setup(ctx workflow.Context) error {
@@ -166,14 +168,11 @@ func (b *build) validateRetry(c model.RetryStepCommand) error {
 // replaceComponents applies an operator's fixed components to this build:
 // the failed build component and those after it, or the test components.
 func (b *build) replaceComponents(step string, comps []model.TemplateComponent) {
-	fixed := make([]cloud.Component, len(comps))
-	for i, c := range comps {
-		fixed[i] = cloud.Component{ComponentName: c.Component, Name: c.Name, Type: c.Type, Content: c.Content, RequiresInternet: c.RequiresInternet}
-	}
+	fixed := slices.Clone(comps)
 	if step == model.StepTest {
-		b.tpl.TestContent = fixed
+		b.tpl.Tests = fixed
 	} else {
-		b.tpl.BuildContent = append(slices.Clip(b.tpl.BuildContent[:b.componentsDone]), fixed...)
+		b.tpl.Components = append(slices.Clip(b.tpl.Components[:b.componentsDone]), fixed...)
 	}
 	b.progress.Replaced = append(b.progress.Replaced, fmt.Sprintf("%s: %d component(s)", step, len(fixed)))
 }
@@ -192,11 +191,11 @@ func (b *build) steps() []buildStep {
 		{model.StepComponents, b.components},
 		{model.StepCreateImage, b.createImage},
 	}
-	if b.tpl.TestMode {
+	if b.tpl.Test {
 		steps = append(steps, buildStep{model.StepTest, b.test})
 	}
 	steps = append(steps, buildStep{model.StepDistribute, b.distribute})
-	if len(b.tpl.AddAccounts) > 0 {
+	if len(b.tpl.Accounts) > 0 {
 		steps = append(steps, buildStep{model.StepShare, b.share})
 	}
 	return steps
@@ -206,6 +205,7 @@ func (b *build) run(ctx workflow.Context) (*model.BuildResult, error) {
 	stepCtx, cancel := workflow.WithCancel(ctx)
 	defer cancel()
 	b.stopSteps = cancel
+	b.wireTypes = workflow.GetVersion(ctx, changeBuildModelTypes, workflow.DefaultVersion, 1) == workflow.DefaultVersion
 	if err := b.start(stepCtx); err != nil {
 		return nil, b.end(ctx, model.StepStart, err)
 	}
@@ -236,10 +236,9 @@ func (b *build) run(ctx workflow.Context) (*model.BuildResult, error) {
 // start records the build in the cloud and reads the template.
 func (b *build) start(ctx workflow.Context) error {
 	b.updateDetails(ctx)
-	var out activities.StartExecutionOutput
-	err := workflow.ExecuteActivity(b.short(ctx, "start a build of "+b.in.TemplateID), builds.StartBuildExecution, activities.StartExecutionInput{
+	out, err := b.startExecution(b.short(ctx, "start a build of "+b.in.TemplateID), activities.StartExecutionInput{
 		Region: b.in.Region, TemplateID: b.in.TemplateID, ClientToken: model.ClientToken(b.tokenKey, "start"),
-	}).Get(ctx, &out)
+	})
 	if err != nil {
 		return err
 	}
@@ -252,7 +251,7 @@ func (b *build) start(ctx workflow.Context) error {
 // awaitRetry waits for retry-step when the template keeps resources on
 // failure; it reports whether the step is to run again.
 func (b *build) awaitRetry(ctx workflow.Context, step string) bool {
-	if b.tpl.DeleteInstanceOnFailure || b.window == 0 {
+	if b.tpl.ReleaseOnFailure || b.window == 0 {
 		return false
 	}
 	b.status.wait()
@@ -296,17 +295,17 @@ func (b *build) report(ctx workflow.Context, in activities.UpdateExecutionInput)
 func executionStatus(step string) string {
 	switch step {
 	case model.StepCheck:
-		return cloud.PipelineExecutionRepairing
+		return model.ExecutionRepairing
 	case model.StepComponents, model.StepCreateImage:
-		return cloud.PipelineExecutionBuilding
+		return model.ExecutionBuilding
 	case model.StepTest:
-		return cloud.PipelineExecutionTesting
+		return model.ExecutionTesting
 	case model.StepDistribute, model.StepShare:
-		return cloud.PipelineExecutionDistributing
+		return model.ExecutionDistributing
 	case model.StepRelease:
-		return cloud.PipelineExecutionReleasing
+		return model.ExecutionReleasing
 	}
-	return cloud.PipelineExecutionPreparing
+	return model.ExecutionPreparing
 }
 
 func (b *build) token(parts ...string) string {

@@ -27,10 +27,10 @@ func (b *build) distributionPackage() (pkg, version string) {
 // distribute copies the image into the template's other regions with a
 // DistributeImagePackage child workflow.
 func (b *build) distribute(ctx workflow.Context) error {
-	region := b.tpl.RegionId
+	region := b.tpl.Region
 	b.progress.Images = map[string]string{region: b.progress.ImageID}
 	var others []string
-	for _, r := range b.tpl.ToRegionIds {
+	for _, r := range b.tpl.Regions {
 		if r != region {
 			others = append(others, r)
 		}
@@ -46,7 +46,7 @@ func (b *build) distribute(ctx workflow.Context) error {
 		ImageName: b.imageName(), // every region's copy is <prefix>_<executionId>
 	}
 	if b.shareBeforeRelease(ctx) {
-		spec.ShareAccounts = b.tpl.AddAccounts
+		spec.ShareAccounts = b.tpl.Accounts
 	}
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID:          model.DistributeWorkflowID(pkg, version),
@@ -90,21 +90,21 @@ func (b *build) shareBeforeRelease(ctx workflow.Context) bool {
 // share shares the image with the template's accounts: in its own region,
 // and (in runs before changeShareBeforeRelease) the copies in the others.
 func (b *build) share(ctx workflow.Context) error {
-	regions := []string{b.tpl.RegionId}
-	for _, r := range b.tpl.ToRegionIds {
-		if _, ok := b.progress.Images[r]; ok && r != b.tpl.RegionId && !b.shareBeforeRelease(ctx) {
+	regions := []string{b.tpl.Region}
+	for _, r := range b.tpl.Regions {
+		if _, ok := b.progress.Images[r]; ok && r != b.tpl.Region && !b.shareBeforeRelease(ctx) {
 			regions = append(regions, r)
 		}
 	}
 	for _, region := range regions {
 		err := workflow.ExecuteActivity(b.short(ctx, "share in "+region), images.ShareImage, activities.ShareImageInput{
-			Region: region, ImageID: b.progress.Images[region], Accounts: b.tpl.AddAccounts,
+			Region: region, ImageID: b.progress.Images[region], Accounts: b.tpl.Accounts,
 			ClientToken: b.token("share", region, b.attempt(model.StepShare)),
 		}).Get(ctx, nil)
 		if err != nil {
 			return fmt.Errorf("share in %s: %w", region, err)
 		}
 	}
-	b.progress.SharedWith = slices.Clone(b.tpl.AddAccounts)
+	b.progress.SharedWith = slices.Clone(b.tpl.Accounts)
 	return nil
 }

@@ -11,7 +11,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/imagefleet/imagefleet/activities"
-	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/model"
 	"github.com/imagefleet/imagefleet/workflows/internal/lifecycle"
 	"github.com/imagefleet/imagefleet/workflows/internal/saga"
@@ -74,15 +73,15 @@ func (b *build) succeed(ctx workflow.Context) (*model.BuildResult, error) {
 	defer cancel()
 	b.progress.Step = model.StepRelease
 	b.updateDetails(dctx)
-	b.report(dctx, activities.UpdateExecutionInput{Status: cloud.PipelineExecutionReleasing, Step: model.StepRelease})
+	b.report(dctx, activities.UpdateExecutionInput{Status: model.ExecutionReleasing, Step: model.StepRelease})
 	if err := b.intermediate.Compensate(dctx); err != nil {
 		b.progress.Step, b.progress.Error = model.StepDone, "releasing the intermediate resources failed: "+err.Error()
-		b.report(dctx, activities.UpdateExecutionInput{Status: cloud.PipelineExecutionFailed, Message: b.progress.Error})
+		b.report(dctx, activities.UpdateExecutionInput{Status: model.ExecutionFailed, Message: b.progress.Error})
 		b.state.Set(dctx, model.StateFailed)
 		return nil, temporal.NewNonRetryableApplicationError(b.progress.Error, ErrTypeBuildCleanupFailed, err, b.result())
 	}
 	b.progress.Step = model.StepDone
-	b.report(dctx, activities.UpdateExecutionInput{Status: cloud.PipelineExecutionSuccess, Step: model.StepDone, ImageID: b.progress.ImageID, Message: "image " + b.progress.ImageID})
+	b.report(dctx, activities.UpdateExecutionInput{Status: model.ExecutionSucceeded, Step: model.StepDone, ImageID: b.progress.ImageID, Message: "image " + b.progress.ImageID})
 	b.state.Set(dctx, model.StateSucceeded)
 	b.updateDetails(dctx)
 	b.logger.Info("Image built", "image", b.progress.ImageID, "regions", len(b.progress.Images))
@@ -98,7 +97,7 @@ func (b *build) end(ctx workflow.Context, step string, cause error) error {
 	dctx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
 	cancelled := b.status.cancelled() || ctx.Err() != nil
-	keep := !cancelled && b.tpl.ImagePipelineId != "" && !b.tpl.DeleteInstanceOnFailure
+	keep := !cancelled && b.tpl.ID != "" && !b.tpl.ReleaseOnFailure
 	if cancelled {
 		b.progress.Cancelled = true
 		if b.progress.ExecutionID != "" {
@@ -113,7 +112,7 @@ func (b *build) end(ctx workflow.Context, step string, cause error) error {
 	b.progress.Step = model.StepRelease
 	b.state.Set(dctx, model.StateCompensating)
 	b.updateDetails(dctx)
-	b.report(dctx, activities.UpdateExecutionInput{Status: cloud.PipelineExecutionReleasing, Step: model.StepRelease})
+	b.report(dctx, activities.UpdateExecutionInput{Status: model.ExecutionReleasing, Step: model.StepRelease})
 	var cleanupErr error
 	if keep {
 		cleanupErr = b.outputs.Compensate(dctx)
@@ -129,7 +128,7 @@ func (b *build) end(ctx workflow.Context, step string, cause error) error {
 	result := b.result()
 	if cancelled {
 		// The cloud's record keeps the step it ended in (build list shows it).
-		b.report(dctx, activities.UpdateExecutionInput{Status: cloud.PipelineExecutionCancelled, Step: step, Message: "cancelled " + b.progress.CancelReason})
+		b.report(dctx, activities.UpdateExecutionInput{Status: model.ExecutionCancelled, Step: step, Message: "cancelled " + b.progress.CancelReason})
 		b.state.Set(dctx, model.StateAborted)
 		b.updateDetails(dctx)
 		msg := "build cancelled during " + step
@@ -157,7 +156,7 @@ func (b *build) end(ctx workflow.Context, step string, cause error) error {
 	if cleanupErr != nil {
 		msg += "; and some resources could not be released: " + cleanupErr.Error()
 	}
-	b.report(dctx, activities.UpdateExecutionInput{Status: cloud.PipelineExecutionFailed, Step: step, Message: msg})
+	b.report(dctx, activities.UpdateExecutionInput{Status: model.ExecutionFailed, Step: step, Message: msg})
 	b.state.Set(dctx, model.StateFailed)
 	b.updateDetails(dctx)
 	return temporal.NewNonRetryableApplicationError(msg, ErrTypeBuildFailed, cause, result)

@@ -9,32 +9,30 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/imagefleet/imagefleet/activities"
-	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/model"
 	"github.com/imagefleet/imagefleet/workflows/internal/lifecycle"
 )
 
 func (b *build) resolve(ctx workflow.Context) error {
-	var img cloud.Image
-	err := workflow.ExecuteActivity(b.short(ctx, "resolve "+b.tpl.BaseImage), builds.ResolveBuildSource, activities.ResolveSourceInput{
-		Region: b.tpl.RegionId, BaseType: b.tpl.BaseImageType, Base: b.tpl.BaseImage,
-	}).Get(ctx, &img)
+	img, err := b.resolveSource(b.short(ctx, "resolve "+b.tpl.Source), activities.ResolveSourceInput{
+		Region: b.tpl.Region, BaseType: b.tpl.SourceType, Base: b.tpl.Source,
+	})
 	if err != nil {
 		return err
 	}
-	b.progress.SourceImage, b.progress.OSType = img.ImageId, img.OSType
+	b.progress.SourceImage, b.progress.OSType = img.ID, img.OSType
 	// The system disk holds the image: a larger source image than the
 	// template's disk size gets a disk of its own size.
-	b.diskSize = max(b.tpl.SystemDiskSize, img.Size)
+	b.diskSize = max(b.tpl.SystemDiskSize, img.SizeGiB)
 	return nil
 }
 
 func (b *build) network(ctx workflow.Context) error {
-	region := b.tpl.RegionId
-	if b.tpl.VSwitchId != "" {
-		b.vSwitchID = b.tpl.VSwitchId
-		return workflow.ExecuteActivity(b.short(ctx, "check vSwitch "+b.tpl.VSwitchId), builds.CheckBuildVSwitch,
-			activities.ResourceInput{Region: region, ID: b.tpl.VSwitchId}).Get(ctx, nil)
+	region := b.tpl.Region
+	if b.tpl.VSwitchID != "" {
+		b.vSwitchID = b.tpl.VSwitchID
+		return workflow.ExecuteActivity(b.short(ctx, "check vSwitch "+b.tpl.VSwitchID), builds.CheckBuildVSwitch,
+			activities.ResourceInput{Region: region, ID: b.tpl.VSwitchID}).Get(ctx, nil)
 	}
 	name := "imagebuilder-" + b.progress.ExecutionID
 	if b.vpcID == "" {
@@ -69,17 +67,17 @@ func (b *build) launch(ctx workflow.Context) error {
 	if b.instanceID == "" {
 		candidates := []string{b.tpl.InstanceType}
 		if b.tpl.InstanceType == "" {
-			var types []cloud.InstanceType
-			if err := workflow.ExecuteActivity(b.short(ctx, "list instance types"), builds.BuildInstanceTypes, b.tpl.RegionId).Get(ctx, &types); err != nil {
+			types, err := b.instanceTypes(b.short(ctx, "list instance types"), b.tpl.Region)
+			if err != nil {
 				return err
 			}
 			candidates = nil
 			for _, t := range types {
-				if t.Status == cloud.StockSoldOut {
-					b.progress.Attempts = append(b.progress.Attempts, model.InstanceTypeAttempt{InstanceType: t.InstanceTypeId, Result: "SoldOut", Error: "sold out (DescribeInstanceTypes)"})
+				if t.SoldOut {
+					b.progress.Attempts = append(b.progress.Attempts, model.InstanceTypeAttempt{InstanceType: t.ID, Result: "SoldOut", Error: "sold out (DescribeInstanceTypes)"})
 					continue
 				}
-				candidates = append(candidates, t.InstanceTypeId)
+				candidates = append(candidates, t.ID)
 			}
 		}
 		id, err := b.launchFirst(ctx, candidates, b.progress.SourceImage, "instance", model.ResourceInstance)
@@ -99,7 +97,7 @@ func (b *build) launchFirst(ctx workflow.Context, types []string, image, purpose
 		}
 		var id string
 		err := b.create(ctx, "launch a "+typ+" "+purpose, builds.LaunchBuildInstance, activities.LaunchInput{
-			Region: b.tpl.RegionId, ImageID: image, InstanceType: typ, VSwitchID: b.vSwitchID, DiskSize: b.diskSize,
+			Region: b.tpl.Region, ImageID: image, InstanceType: typ, VSwitchID: b.vSwitchID, DiskSize: b.diskSize,
 			Name: "imagebuilder-" + purpose + "-" + b.progress.ExecutionID,
 			Tags: map[string]string{"imagefleet:build": b.progress.ExecutionID},
 			// The step's run number keeps a retried launch from answering
@@ -111,7 +109,7 @@ func (b *build) launchFirst(ctx workflow.Context, types []string, image, purpose
 				b.progress.Attempts = append(b.progress.Attempts, model.InstanceTypeAttempt{InstanceType: typ, Result: "Launched"})
 				b.instanceType = typ
 			}
-			b.track(kind, id, b.tpl.RegionId, &b.intermediate)
+			b.track(kind, id, b.tpl.Region, &b.intermediate)
 			return id, ctx.Err()
 		}
 		if !lifecycle.IsType(err, activities.ErrTypeNoStock) {
@@ -141,18 +139,18 @@ func (b *build) launchFirst(ctx workflow.Context, types []string, image, purpose
 		what = "tried " + strings.Join(tried, ", ")
 	}
 	return "", temporal.NewNonRetryableApplicationError(
-		fmt.Sprintf("no instance type is in stock in %s (%s)", b.tpl.RegionId, what), ErrTypeNoInstanceType, nil)
+		fmt.Sprintf("no instance type is in stock in %s (%s)", b.tpl.Region, what), ErrTypeNoInstanceType, nil)
 }
 
 func (b *build) awaitRunning(ctx workflow.Context, id string) error {
 	return workflow.ExecuteActivity(b.long(ctx, "wait for "+id+" to run"), builds.AwaitBuildInstance,
-		activities.ResourceInput{Region: b.tpl.RegionId, ID: id}).Get(ctx, nil)
+		activities.ResourceInput{Region: b.tpl.Region, ID: id}).Get(ctx, nil)
 }
 
 func (b *build) checkGuestOS(ctx workflow.Context, instance string) ([]model.GuestOSCheck, error) {
 	var checks []model.GuestOSCheck
 	err := workflow.ExecuteActivity(b.short(ctx, "check the guest OS of "+instance), builds.CheckBuildGuestOS,
-		activities.ResourceInput{Region: b.tpl.RegionId, ID: instance}).Get(ctx, &checks)
+		activities.ResourceInput{Region: b.tpl.Region, ID: instance}).Get(ctx, &checks)
 	return checks, err
 }
 
@@ -165,10 +163,10 @@ func (b *build) checkAndRepair(ctx workflow.Context) error {
 		return err
 	}
 	abnormal := activities.Abnormal(checks)
-	if len(abnormal) > 0 && b.tpl.RepairMode {
+	if len(abnormal) > 0 && b.tpl.Repair {
 		var repaired []string
 		err := workflow.ExecuteActivity(b.short(ctx, "repair "+strings.Join(abnormal, ", ")), builds.RepairBuildGuestOS, activities.RepairInput{
-			Region: b.tpl.RegionId, InstanceID: b.instanceID, Items: abnormal, ClientToken: b.token("repair", b.attempt(model.StepCheck)),
+			Region: b.tpl.Region, InstanceID: b.instanceID, Items: abnormal, ClientToken: b.token("repair", b.attempt(model.StepCheck)),
 		}).Get(ctx, &repaired)
 		if err != nil {
 			return err
@@ -184,8 +182,8 @@ func (b *build) checkAndRepair(ctx workflow.Context) error {
 			before[c.Item] = c.Detail
 		}
 		for i := range after {
-			if after[i].Result == cloud.CheckNormal && slices.Contains(repaired, after[i].Item) {
-				after[i].Result = cloud.CheckRepaired
+			if after[i].Result == model.CheckNormal && slices.Contains(repaired, after[i].Item) {
+				after[i].Result = model.CheckRepaired
 				after[i].Detail = before[after[i].Item]
 			}
 		}
@@ -198,25 +196,24 @@ func (b *build) checkAndRepair(ctx workflow.Context) error {
 }
 
 // runComponent runs one component and records its output.
-func (b *build) runComponent(ctx workflow.Context, phase, instance string, comp cloud.Component, token string) error {
-	var out model.ComponentOutput
-	err := workflow.ExecuteActivity(b.long(ctx, phase+" component "+componentLabel(comp)), builds.RunBuildComponent, activities.RunComponentInput{
-		Region: b.tpl.RegionId, InstanceID: instance, OSType: b.progress.OSType, Phase: phase, Component: comp,
-		PublicBandwidth: b.tpl.InternetMaxBandwidthOut, ClientToken: token,
-	}).Get(ctx, &out)
+func (b *build) runComponent(ctx workflow.Context, phase, instance string, comp model.TemplateComponent, token string) error {
+	out, err := b.runComponentActivity(b.long(ctx, phase+" component "+componentLabel(comp)), activities.ComponentInput{
+		Region: b.tpl.Region, InstanceID: instance, OSType: b.progress.OSType, Phase: phase, Component: comp,
+		PublicBandwidth: b.tpl.PublicBandwidth, ClientToken: token,
+	})
 	if err != nil {
 		return err
 	}
 	b.progress.Components = append(b.progress.Components, out)
 	b.updateDetails(ctx)
-	if out.Status != cloud.InvocationSuccess {
+	if out.Status != model.ComponentSucceeded {
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s component %s failed: %s", strings.ToLower(phase), out.Name, out.Error), ErrTypeComponentFailed, nil)
 	}
 	return nil
 }
 
-func componentLabel(c cloud.Component) string {
-	return cmpOr(c.ComponentName, c.Name, "inline command")
+func componentLabel(c model.TemplateComponent) string {
+	return cmpOr(c.Component, c.Name, "inline command")
 }
 
 func cmpOr(vals ...string) string {
@@ -231,9 +228,9 @@ func cmpOr(vals ...string) string {
 // components runs the build components in order; a retry goes on from the
 // one that failed.
 func (b *build) components(ctx workflow.Context) error {
-	for i := b.componentsDone; i < len(b.tpl.BuildContent); i++ {
+	for i := b.componentsDone; i < len(b.tpl.Components); i++ {
 		token := b.token("component", fmt.Sprint(i), b.attempt(model.StepComponents))
-		if err := b.runComponent(ctx, cloud.ComponentBuild, b.instanceID, b.tpl.BuildContent[i], token); err != nil {
+		if err := b.runComponent(ctx, model.ComponentPhaseBuild, b.instanceID, b.tpl.Components[i], token); err != nil {
 			return err
 		}
 		b.componentsDone = i + 1
@@ -243,20 +240,20 @@ func (b *build) components(ctx workflow.Context) error {
 
 // imageName is <prefix>_<executionId>, or the execution ID.
 func (b *build) imageName() string {
-	if b.tpl.ImageName == "" {
+	if b.tpl.ImageNamePrefix == "" {
 		return b.progress.ExecutionID
 	}
-	return b.tpl.ImageName + "_" + b.progress.ExecutionID
+	return b.tpl.ImageNamePrefix + "_" + b.progress.ExecutionID
 }
 
 func (b *build) createImage(ctx workflow.Context) error {
-	region := b.tpl.RegionId
+	region := b.tpl.Region
 	if b.progress.ImageID == "" {
 		var id string
 		if err := b.create(ctx, "create image "+b.imageName(), builds.CreateBuildImage, activities.CreateImageInput{
 			Region: region, InstanceID: b.instanceID, Name: b.imageName(),
-			Description: fmt.Sprintf("built by image template %s (%s)", b.tpl.Name, b.tpl.ImagePipelineId),
-			Tags:        map[string]string{"imagefleet:template": b.tpl.ImagePipelineId, "imagefleet:build": b.progress.ExecutionID},
+			Description: fmt.Sprintf("built by image template %s (%s)", b.tpl.Name, b.tpl.ID),
+			Tags:        map[string]string{"imagefleet:template": b.tpl.ID, "imagefleet:build": b.progress.ExecutionID},
 			ClientToken: b.token("image", b.attempt(model.StepCreateImage)),
 		}, &id); err != nil {
 			return err
@@ -301,10 +298,10 @@ func (b *build) test(ctx workflow.Context) error {
 	}
 	if abnormal := activities.Abnormal(checks); len(abnormal) > 0 {
 		return temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("the new image fails the guest-OS check: %s (repair is %s)", strings.Join(abnormal, ", "), onOff(b.tpl.RepairMode)), ErrTypeGuestOSCheck, nil)
+			fmt.Sprintf("the new image fails the guest-OS check: %s (repair is %s)", strings.Join(abnormal, ", "), onOff(b.tpl.Repair)), ErrTypeGuestOSCheck, nil)
 	}
-	for i, comp := range b.tpl.TestContent {
-		if err := b.runComponent(ctx, cloud.ComponentTest, id, comp, b.token("test", fmt.Sprint(i), b.attempt(model.StepTest))); err != nil {
+	for i, comp := range b.tpl.Tests {
+		if err := b.runComponent(ctx, model.ComponentPhaseTest, id, comp, b.token("test", fmt.Sprint(i), b.attempt(model.StepTest))); err != nil {
 			return err
 		}
 	}

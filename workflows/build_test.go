@@ -268,9 +268,9 @@ func TestBuildFallsBackToTheNextInstanceType(t *testing.T) {
 	// listing shows ecs.g7.large sold out.
 	require.NoError(t, env.sim.Admin().SetStock(ctx, cloud.StockRule{RegionId: buildRegion, InstanceType: "ecs.c7.large", SoldOut: true}))
 	require.NoError(t, env.sim.Admin().SetStock(ctx, cloud.StockRule{RegionId: buildRegion, InstanceType: "ecs.g7.large", SoldOut: true}))
-	env.OnActivity(env.real.BuildInstanceTypes, mock.Anything, mock.Anything).Return(func(ctx context.Context, region string) ([]cloud.InstanceType, error) {
-		types, err := env.real.BuildInstanceTypes(ctx, region)
-		types[0].Status = cloud.StockWithStock // stale listing
+	env.OnActivity(env.real.ListBuildInstanceTypes, mock.Anything, mock.Anything).Return(func(ctx context.Context, region string) ([]activities.InstanceTypeStock, error) {
+		types, err := env.real.ListBuildInstanceTypes(ctx, region)
+		types[0].SoldOut = false // stale listing
 		return types, err
 	})
 	tpl := env.template(t, baseTemplate("fallback"))
@@ -393,11 +393,11 @@ func TestBuildRetryStepDoesNotRedoEarlierSteps(t *testing.T) {
 	req.DeleteInstanceOnFailure = &keep
 	tpl := env.template(t, req)
 	var failedOnce atomic.Bool
-	env.OnActivity(env.real.RunBuildComponent, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.RunComponentInput) (*model.ComponentOutput, error) {
+	env.OnActivity(env.real.RunComponent, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.ComponentInput) (*model.ComponentOutput, error) {
 		if in.Phase == cloud.ComponentTest && failedOnce.CompareAndSwap(false, true) {
 			return &model.ComponentOutput{Phase: in.Phase, Name: "acs:check-boot", Status: cloud.InvocationFailed, ExitCode: 1, Error: "exit code 1"}, nil
 		}
-		return env.real.RunBuildComponent(ctx, in)
+		return env.real.RunComponent(ctx, in)
 	})
 	var wrongStep, retry *updateOutcome
 	env.RegisterDelayedCallback(func() {
@@ -436,19 +436,19 @@ func TestBuildCancelAtEachStep(t *testing.T) {
 		step  string
 		block func(env *buildEnv) blocker
 	}{
-		{model.StepResolve, func(env *buildEnv) blocker { return block(env.real.ResolveBuildSource, env.real.ResolveBuildSource) }},
+		{model.StepResolve, func(env *buildEnv) blocker { return block(env.real.ResolveSource, env.real.ResolveSource) }},
 		{model.StepNetwork, func(env *buildEnv) blocker { return block(env.real.CreateBuildVSwitch, env.real.CreateBuildVSwitch) }},
 		{model.StepInstance, func(env *buildEnv) blocker { return block(env.real.AwaitBuildInstance, env.real.AwaitBuildInstance) }},
 		{model.StepCheck, func(env *buildEnv) blocker { return block(env.real.CheckBuildGuestOS, env.real.CheckBuildGuestOS) }},
-		{model.StepComponents, func(env *buildEnv) blocker { return block(env.real.RunBuildComponent, env.real.RunBuildComponent) }},
+		{model.StepComponents, func(env *buildEnv) blocker { return block(env.real.RunComponent, env.real.RunComponent) }},
 		{model.StepCreateImage, func(env *buildEnv) blocker {
 			return block(env.images.AwaitImageAvailable, env.images.AwaitImageAvailable)
 		}},
 		{model.StepTest, func(env *buildEnv) blocker {
 			return func(env *buildEnv) {
-				env.OnActivity(env.real.RunBuildComponent, mock.Anything, mock.MatchedBy(func(in activities.RunComponentInput) bool { return in.Phase == cloud.ComponentTest })).
-					After(time.Hour).Return(env.real.RunBuildComponent)
-				env.OnActivity(env.real.RunBuildComponent, mock.Anything, mock.Anything).Return(env.real.RunBuildComponent)
+				env.OnActivity(env.real.RunComponent, mock.Anything, mock.MatchedBy(func(in activities.ComponentInput) bool { return in.Phase == cloud.ComponentTest })).
+					After(time.Hour).Return(env.real.RunComponent)
+				env.OnActivity(env.real.RunComponent, mock.Anything, mock.Anything).Return(env.real.RunComponent)
 			}
 		}},
 		{model.StepDistribute, func(env *buildEnv) blocker {
@@ -504,7 +504,7 @@ func TestBuildCancelAtEachStep(t *testing.T) {
 func TestBuildTemporalCancelCleansUp(t *testing.T) {
 	env := newBuildEnv(t)
 	tpl := env.template(t, baseTemplate("tcancel"))
-	env.OnActivity(env.real.RunBuildComponent, mock.Anything, mock.Anything).After(time.Hour).Return(env.real.RunBuildComponent)
+	env.OnActivity(env.real.RunComponent, mock.Anything, mock.Anything).After(time.Hour).Return(env.real.RunComponent)
 	env.RegisterDelayedCallback(env.CancelWorkflow, 30*time.Minute)
 
 	env.execute(tpl, "")
@@ -669,10 +669,10 @@ func TestBuildRepairReportMatchedByItem(t *testing.T) {
 // item 10: with every instance type sold out, the error names the types tried.
 func TestBuildAllInstanceTypesSoldOutNamesThem(t *testing.T) {
 	env := newBuildEnv(t)
-	env.OnActivity(env.real.BuildInstanceTypes, mock.Anything, mock.Anything).Return(func(ctx context.Context, region string) ([]cloud.InstanceType, error) {
-		types, err := env.real.BuildInstanceTypes(ctx, region)
+	env.OnActivity(env.real.ListBuildInstanceTypes, mock.Anything, mock.Anything).Return(func(ctx context.Context, region string) ([]activities.InstanceTypeStock, error) {
+		types, err := env.real.ListBuildInstanceTypes(ctx, region)
 		for i := range types {
-			types[i].Status = cloud.StockSoldOut
+			types[i].SoldOut = true
 		}
 		return types, err
 	})
