@@ -377,7 +377,8 @@ const (
 	BGPhaseFailed          = "Failed"
 )
 
-// TaskSetProgress is a task set as the deployment last saw it.
+// TaskSetProgress is a task set as the deployment last saw it (also what
+// the deployment's activities answer for a task set).
 type TaskSetProgress struct {
 	ID             string  `json:"id"`
 	Arn            string  `json:"arn"`
@@ -388,6 +389,20 @@ type TaskSetProgress struct {
 	Running        int     `json:"running"`
 	Stability      string  `json:"stability,omitempty"`
 	TargetGroup    string  `json:"targetGroup"`
+}
+
+// Statuses of a task set (TaskSetProgress.Status): the cloud's, and Deleted
+// once the deployment removed it.
+const (
+	TaskSetPrimary = "PRIMARY"
+	TaskSetActive  = "ACTIVE"
+	TaskSetDeleted = "Deleted"
+)
+
+// TargetWeight is a target group's weight in a listener's forward action.
+type TargetWeight struct {
+	TargetGroup string `json:"targetGroup"`
+	Weight      int    `json:"weight"`
 }
 
 // Weights are the production listener's shares of traffic in percent.

@@ -10,7 +10,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/imagefleet/imagefleet/activities"
-	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/model"
 	"github.com/imagefleet/imagefleet/workflows/internal/details"
 	"github.com/imagefleet/imagefleet/workflows/internal/lifecycle"
@@ -54,8 +53,8 @@ type blueGreen struct {
 
 	terminationWait, stabilityTimeout, healthInterval time.Duration
 
-	snap  *activities.ServiceSnapshot
-	green *cloud.TaskSet
+	snap  *activities.BlueGreenSnapshot
+	green *model.TaskSetProgress
 	// blueTG and greenTG are the target groups of blue (or the one green does
 	// not use, on a first deployment) and green.
 	blueTG, greenTG string
@@ -65,6 +64,9 @@ type blueGreen struct {
 	// holdAfterFull: the termination wait is not skipped by promote-full
 	// (changeFullKeepsTerminationWait).
 	holdAfterFull bool
+	// wireTypes: the run began before changeBlueGreenModelTypes
+	// (bluegreen_legacy.go).
+	wireTypes bool
 }
 
 // changeFullKeepsTerminationWait: promote-full no longer skips the
@@ -193,6 +195,7 @@ func (d *blueGreen) run(ctx workflow.Context) (*model.BlueGreenResult, error) {
 	workCtx, cancel := workflow.WithCancel(ctx)
 	d.cancelWork = cancel
 	defer cancel()
+	d.wireTypes = workflow.GetVersion(ctx, changeBlueGreenModelTypes, workflow.DefaultVersion, 1) == workflow.DefaultVersion
 	if err := d.deploy(workCtx); err != nil {
 		return nil, d.rollback(ctx, err)
 	}
@@ -226,9 +229,11 @@ func (d *blueGreen) deploy(ctx workflow.Context) error {
 		Cluster: d.spec.Cluster, Service: d.spec.Service, TargetGroups: d.spec.TargetGroups,
 		ProductionListener: d.spec.ProductionListener, TestListener: d.spec.TestListener, ExternalID: d.externalID,
 	}
-	if err := workflow.ExecuteActivity(d.short(ctx, "inspect "+d.spec.Service), deployments.InspectService, in).Get(ctx, &d.snap); err != nil {
+	snap, err := d.inspect(d.short(ctx, "inspect "+d.spec.Service), in)
+	if err != nil {
 		return err
 	}
+	d.snap = snap
 	d.greenTG, d.blueTG = d.snap.GreenTargetGroup, d.snap.BlueTargetGroup
 	if d.blueTG == "" {
 		d.blueTG = d.spec.TargetGroups[0]
@@ -237,7 +242,7 @@ func (d *blueGreen) deploy(ctx workflow.Context) error {
 		}
 	}
 	if d.snap.Blue != nil {
-		d.progress.Blue = taskSetProgress(d.snap.Blue)
+		d.progress.Blue = copyTaskSet(d.snap.Blue)
 		d.progress.Weights = model.Weights{Blue: 100}
 	}
 

@@ -6,20 +6,18 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/model"
 	"github.com/imagefleet/imagefleet/workflows/internal/details"
 )
 
-func taskSetProgress(ts *cloud.TaskSet) *model.TaskSetProgress {
-	p := &model.TaskSetProgress{
-		ID: ts.Id, Arn: ts.TaskSetArn, TaskDefinition: ts.TaskDefinition, Status: ts.Status, Scale: ts.Scale.Value,
-		Desired: ts.ComputedDesiredCount, Running: ts.RunningCount, Stability: ts.StabilityStatus,
+// copyTaskSet is a copy of ts for the progress, which the run changes
+// (statuses, scales) as it goes.
+func copyTaskSet(ts *model.TaskSetProgress) *model.TaskSetProgress {
+	if ts == nil {
+		return nil
 	}
-	if len(ts.LoadBalancers) > 0 {
-		p.TargetGroup = ts.LoadBalancers[0].TargetGroupArn
-	}
-	return p
+	c := *ts
+	return &c
 }
 
 // updateDetails refreshes the Web UI's current details and the state

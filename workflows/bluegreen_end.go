@@ -20,7 +20,7 @@ func (d *blueGreen) finish(ctx workflow.Context) (*model.BlueGreenResult, error)
 	d.status.commit()
 	d.saga = saga.Saga{} // the deployment stands: nothing to undo any more
 	result := &model.BlueGreenResult{
-		Cluster: d.spec.Cluster, Service: d.spec.Service, TaskSetID: d.green.Id, TaskDefinition: d.spec.TaskDefinition,
+		Cluster: d.spec.Cluster, Service: d.spec.Service, TaskSetID: d.green.ID, TaskDefinition: d.spec.TaskDefinition,
 		TargetGroup: d.greenTG, Promoted: d.status.full,
 	}
 	if blue := d.snap.Blue; blue != nil {
@@ -29,21 +29,21 @@ func (d *blueGreen) finish(ctx workflow.Context) (*model.BlueGreenResult, error)
 		dctx, cancel := workflow.NewDisconnectedContext(ctx)
 		defer cancel()
 		err := workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, cleanupActivity()), deployments.RemoveTaskSets, activities.RemoveInput{
-			Cluster: d.spec.Cluster, Service: d.spec.Service, TaskSet: blue.Id,
+			Cluster: d.spec.Cluster, Service: d.spec.Service, TaskSet: blue.ID,
 		}).Get(dctx, nil)
 		if err != nil {
 			d.enter(model.BGPhaseFailed)
 			d.progress.Error = lifecycle.RootMessage(err)
 			d.state.Set(ctx, model.StateFailed)
-			return nil, fmt.Errorf("the new task set %s is primary, but the old task set %s could not be removed: %w", d.green.Id, blue.Id, err)
+			return nil, fmt.Errorf("the new task set %s is primary, but the old task set %s could not be removed: %w", d.green.ID, blue.ID, err)
 		}
-		d.progress.Blue.Status, d.progress.Blue.Scale = "Deleted", 0
-		result.PreviousTaskSetID = blue.Id
+		d.progress.Blue.Status, d.progress.Blue.Scale = model.TaskSetDeleted, 0
+		result.PreviousTaskSetID = blue.ID
 	}
 	d.enter(model.BGPhaseSucceeded)
 	d.updateDetails(ctx)
 	d.state.Set(ctx, model.StateSucceeded)
-	d.logger.Info("Deployment complete", "taskSet", d.green.Id)
+	d.logger.Info("Deployment complete", "taskSet", d.green.ID)
 	return result, nil
 }
 

@@ -7,14 +7,13 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/imagefleet/imagefleet/activities"
-	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/model"
 )
 
 // shift runs the steps of the plan; promote-full jumps to all traffic on green.
 func (d *blueGreen) shift(ctx workflow.Context) error {
 	d.enter(model.BGPhaseShifting)
-	previous := d.snap.ProductionActions
+	previous := d.snap.Production
 	d.saga.Add("restore the production listener", func(ctx workflow.Context) error {
 		err := d.setListener(ctx, d.spec.ProductionListener, previous)
 		if err == nil {
@@ -55,10 +54,10 @@ func (d *blueGreen) shift(ctx workflow.Context) error {
 // setWeight gives green weight percent of production traffic, then checks
 // its health.
 func (d *blueGreen) setWeight(ctx workflow.Context, weight int) error {
-	err := d.setListener(ctx, d.spec.ProductionListener, cloud.ForwardWeights(
-		cloud.TargetGroupTuple{TargetGroupArn: d.blueTG, Weight: 100 - weight},
-		cloud.TargetGroupTuple{TargetGroupArn: d.greenTG, Weight: weight},
-	))
+	err := d.setListener(ctx, d.spec.ProductionListener, []model.TargetWeight{
+		{TargetGroup: d.blueTG, Weight: 100 - weight},
+		{TargetGroup: d.greenTG, Weight: weight},
+	})
 	if err != nil {
 		return err
 	}
@@ -123,10 +122,10 @@ func (d *blueGreen) monitor(ctx workflow.Context) workflow.Future {
 		StartToCloseTimeout: time.Hour,
 		HeartbeatTimeout:    d.healthInterval + 30*time.Second,
 		RetryPolicy:         retryPolicy(0),
-		Summary:             "watch the health of " + d.green.Id,
+		Summary:             "watch the health of " + d.green.ID,
 	})
 	return workflow.ExecuteActivity(actx, deployments.MonitorTargetHealth, activities.MonitorInput{
-		HealthInput: activities.HealthInput{TargetGroupArn: d.greenTG, TaskSetArn: d.green.TaskSetArn, Expected: d.green.ComputedDesiredCount},
+		HealthInput: activities.HealthInput{TargetGroupArn: d.greenTG, TaskSetArn: d.green.Arn, Expected: d.green.Desired},
 		Interval:    d.healthInterval,
 	})
 }

@@ -6,7 +6,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/imagefleet/imagefleet/activities"
-	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/model"
 )
 
@@ -20,27 +19,30 @@ func (d *blueGreen) createGreen(ctx workflow.Context) error {
 			Cluster: d.spec.Cluster, Service: d.spec.Service, ExternalID: d.externalID,
 		}).Get(ctx, nil)
 		if err == nil && d.progress.Green != nil {
-			d.progress.Green.Status, d.progress.Green.Scale = "Deleted", 0
+			d.progress.Green.Status, d.progress.Green.Scale = model.TaskSetDeleted, 0
 		}
 		return err
 	})
-	err := workflow.ExecuteActivity(d.short(ctx, "create task set "+d.spec.TaskDefinition), deployments.CreateGreenTaskSet, activities.CreateGreenInput{
+	green, err := d.createGreenTaskSet(d.short(ctx, "create task set "+d.spec.TaskDefinition), activities.CreateGreenInput{
 		Cluster: d.spec.Cluster, Service: d.spec.Service, TaskDefinition: d.spec.TaskDefinition,
 		LaunchType: d.spec.LaunchTypeOrDefault(), PlatformVersion: d.spec.PlatformVersion,
 		Subnets: d.spec.Subnets, SecurityGroups: d.spec.SecurityGroups, AssignPublicIP: d.spec.AssignPublicIP,
 		ContainerName: d.spec.ContainerName, ContainerPort: d.spec.ContainerPort, TargetGroup: d.greenTG,
 		Scale: 100, ExternalID: d.externalID, ClientToken: model.ClientToken(d.tokenKey, "green"),
-	}).Get(ctx, &d.green)
+	})
 	if err != nil {
 		return err
 	}
-	d.progress.Green = taskSetProgress(d.green)
+	d.green = green
+	d.progress.Green = copyTaskSet(d.green)
 	d.updateDetails(ctx)
-	ref := activities.TaskSetRef{Cluster: d.spec.Cluster, Service: d.spec.Service, TaskSet: d.green.Id}
-	if err := workflow.ExecuteActivity(d.polling(ctx, "wait until "+d.green.Id+" is stable"), deployments.AwaitTaskSetStable, ref).Get(ctx, &d.green); err != nil {
+	ref := activities.TaskSetRef{Cluster: d.spec.Cluster, Service: d.spec.Service, TaskSet: d.green.ID}
+	stable, err := d.awaitStable(d.polling(ctx, "wait until "+d.green.ID+" is stable"), ref)
+	if err != nil {
 		return fmt.Errorf("the new task set did not become stable: %w", err)
 	}
-	d.progress.Green = taskSetProgress(d.green)
+	d.green = stable
+	d.progress.Green = copyTaskSet(d.green)
 	return nil
 }
 
@@ -48,23 +50,19 @@ func (d *blueGreen) createGreen(ctx workflow.Context) error {
 func (d *blueGreen) test(ctx workflow.Context) error {
 	d.enter(model.BGPhaseTesting)
 	d.updateDetails(ctx)
-	previous := d.snap.TestActions
+	previous := d.snap.Test
 	d.saga.Add("restore the test listener", func(ctx workflow.Context) error {
 		return d.setListener(ctx, d.spec.TestListener, previous)
 	})
-	if err := d.setListener(ctx, d.spec.TestListener, cloud.ForwardWeights(cloud.TargetGroupTuple{TargetGroupArn: d.greenTG, Weight: 1})); err != nil {
+	if err := d.setListener(ctx, d.spec.TestListener, []model.TargetWeight{{TargetGroup: d.greenTG, Weight: 1}}); err != nil {
 		return err
 	}
 	return d.checkHealth(ctx)
 }
 
-func (d *blueGreen) setListener(ctx workflow.Context, listener string, actions []cloud.ELBAction) error {
-	return workflow.ExecuteActivity(d.short(ctx, "set listener weights"), deployments.SetListener, activities.ListenerInput{ListenerArn: listener, Actions: actions}).Get(ctx, nil)
-}
-
 func (d *blueGreen) checkHealth(ctx workflow.Context) error {
-	return workflow.ExecuteActivity(d.polling(ctx, "check the health of "+d.green.Id), deployments.CheckTargetHealth, activities.HealthInput{
-		TargetGroupArn: d.greenTG, TaskSetArn: d.green.TaskSetArn, Expected: d.green.ComputedDesiredCount,
+	return workflow.ExecuteActivity(d.polling(ctx, "check the health of "+d.green.ID), deployments.CheckTargetHealth, activities.HealthInput{
+		TargetGroupArn: d.greenTG, TaskSetArn: d.green.Arn, Expected: d.green.Desired,
 	}).Get(ctx, nil)
 }
 
@@ -77,25 +75,25 @@ func (d *blueGreen) switchPrimary(ctx workflow.Context) error {
 	d.updateDetails(ctx)
 	if blue := d.snap.Blue; blue != nil {
 		d.saga.Add("make the old task set primary again", func(ctx workflow.Context) error {
-			ref := activities.TaskSetRef{Cluster: d.spec.Cluster, Service: d.spec.Service, TaskSet: blue.Id}
+			ref := activities.TaskSetRef{Cluster: d.spec.Cluster, Service: d.spec.Service, TaskSet: blue.ID}
 			actx := workflow.WithActivityOptions(ctx, cleanupActivity())
 			err := workflow.ExecuteActivity(actx, deployments.SetPrimaryTaskSet, ref).Get(ctx, nil)
 			if err == nil {
-				err = workflow.ExecuteActivity(actx, deployments.ScaleTaskSet, activities.ScaleInput{TaskSetRef: ref, Percent: blue.Scale.Value}).Get(ctx, nil)
+				err = workflow.ExecuteActivity(actx, deployments.ScaleTaskSet, activities.ScaleInput{TaskSetRef: ref, Percent: blue.Scale}).Get(ctx, nil)
 			}
 			if err == nil {
-				d.progress.Blue.Status, d.progress.Blue.Scale = cloud.TaskSetPrimary, blue.Scale.Value
+				d.progress.Blue.Status, d.progress.Blue.Scale = model.TaskSetPrimary, blue.Scale
 			}
 			return err
 		})
 	}
-	ref := activities.TaskSetRef{Cluster: d.spec.Cluster, Service: d.spec.Service, TaskSet: d.green.Id}
-	if err := workflow.ExecuteActivity(d.short(ctx, "make "+d.green.Id+" primary"), deployments.SetPrimaryTaskSet, ref).Get(ctx, nil); err != nil {
+	ref := activities.TaskSetRef{Cluster: d.spec.Cluster, Service: d.spec.Service, TaskSet: d.green.ID}
+	if err := workflow.ExecuteActivity(d.short(ctx, "make "+d.green.ID+" primary"), deployments.SetPrimaryTaskSet, ref).Get(ctx, nil); err != nil {
 		return fmt.Errorf("switching the primary task set failed: %w", err)
 	}
-	d.progress.Green.Status = cloud.TaskSetPrimary
+	d.progress.Green.Status = model.TaskSetPrimary
 	if d.progress.Blue != nil {
-		d.progress.Blue.Status = cloud.TaskSetActive
+		d.progress.Blue.Status = model.TaskSetActive
 	}
 	if d.snap.Blue == nil {
 		d.status.commit() // no old task set to go back to

@@ -78,25 +78,23 @@ func newBlueGreenEnv(t *testing.T) *blueGreenEnv {
 	return env
 }
 
-func blueTaskSet() *cloud.TaskSet {
-	return &cloud.TaskSet{Id: blueID, TaskSetArn: "arn:" + blueID, Status: cloud.TaskSetPrimary, TaskDefinition: "web:1",
-		Scale: cloud.TaskSetScale{Value: 100, Unit: cloud.ScaleUnitPercent}, ComputedDesiredCount: 4, RunningCount: 4,
-		LoadBalancers: []cloud.TaskSetLoadBalancer{{TargetGroupArn: tgBlue}}}
+func blueTaskSet() *model.TaskSetProgress {
+	return &model.TaskSetProgress{ID: blueID, Arn: "arn:" + blueID, Status: model.TaskSetPrimary, TaskDefinition: "web:1",
+		Scale: 100, Desired: 4, Running: 4, TargetGroup: tgBlue}
 }
 
 // execute adds the default mocks (after the test's own, which win) and runs
 // the workflow.
 func (env *blueGreenEnv) execute(spec model.BlueGreenSpec) {
 	f := env.cloud
-	env.OnActivity(deployments.InspectService, mock.Anything, mock.Anything).Return(&activities.ServiceSnapshot{
-		ServiceArn: "arn:web", DesiredCount: 4, Blue: blueTaskSet(), BlueTargetGroup: tgBlue, GreenTargetGroup: tgGreen,
-		ProductionActions: cloud.ForwardWeights(cloud.TargetGroupTuple{TargetGroupArn: tgBlue, Weight: 1}),
-		TestActions:       cloud.ForwardWeights(cloud.TargetGroupTuple{TargetGroupArn: tgBlue, Weight: 1}),
+	env.OnActivity(deployments.InspectBlueGreen, mock.Anything, mock.Anything).Return(&activities.BlueGreenSnapshot{
+		Blue: blueTaskSet(), BlueTargetGroup: tgBlue, GreenTargetGroup: tgGreen,
+		Production: []model.TargetWeight{{TargetGroup: tgBlue, Weight: 1}},
+		Test:       []model.TargetWeight{{TargetGroup: tgBlue, Weight: 1}},
 	}, nil).Maybe()
-	green := &cloud.TaskSet{Id: greenID, TaskSetArn: "arn:" + greenID, Status: cloud.TaskSetActive, TaskDefinition: "web:2",
-		Scale: cloud.TaskSetScale{Value: 100, Unit: cloud.ScaleUnitPercent}, ComputedDesiredCount: 4,
-		LoadBalancers: []cloud.TaskSetLoadBalancer{{TargetGroupArn: tgGreen}}}
-	env.OnActivity(deployments.CreateGreenTaskSet, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.CreateGreenInput) (*cloud.TaskSet, error) {
+	green := &model.TaskSetProgress{ID: greenID, Arn: "arn:" + greenID, Status: model.TaskSetActive, TaskDefinition: "web:2",
+		Scale: 100, Desired: 4, TargetGroup: tgGreen}
+	env.OnActivity(deployments.CreateGreen, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.CreateGreenInput) (*model.TaskSetProgress, error) {
 		f.locked(func() {
 			f.scales[greenID] = in.Scale
 			f.calls = append(f.calls, "create "+in.TargetGroup)
@@ -104,10 +102,13 @@ func (env *blueGreenEnv) execute(spec model.BlueGreenSpec) {
 		return green, nil
 	}).Maybe()
 	stable := *green
-	stable.RunningCount, stable.StabilityStatus = 4, cloud.StabilitySteady
-	env.OnActivity(deployments.AwaitTaskSetStable, mock.Anything, mock.Anything).Return(&stable, nil).Maybe()
-	env.OnActivity(deployments.SetListener, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ListenerInput) error {
-		w := (&cloud.ELBListener{DefaultActions: in.Actions}).Weights()
+	stable.Running, stable.Stability = 4, cloud.StabilitySteady
+	env.OnActivity(deployments.AwaitGreenStable, mock.Anything, mock.Anything).Return(&stable, nil).Maybe()
+	env.OnActivity(deployments.SetListenerWeights, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.WeightsInput) error {
+		w := map[string]int{}
+		for _, t := range in.Targets {
+			w[t.TargetGroup] += t.Weight
+		}
 		f.locked(func() {
 			f.listeners[in.ListenerArn] = w
 			if in.ListenerArn == prodL && w[tgGreen] > 0 {
@@ -249,8 +250,8 @@ func TestBlueGreenManualGate(t *testing.T) {
 		{SetWeight: w(20)}, {Pause: &model.PauseStep{}}, {SetWeight: w(60)}, {Pause: &model.PauseStep{Duration: "5m"}},
 	}}
 	// Green takes 10 minutes to start: a promote before the gate is refused.
-	env.OnActivity(deployments.AwaitTaskSetStable, mock.Anything, mock.Anything).After(10*time.Minute).Return(&cloud.TaskSet{
-		Id: greenID, TaskSetArn: "arn:" + greenID, ComputedDesiredCount: 4, RunningCount: 4, StabilityStatus: cloud.StabilitySteady}, nil)
+	env.OnActivity(deployments.AwaitGreenStable, mock.Anything, mock.Anything).After(10*time.Minute).Return(&model.TaskSetProgress{
+		ID: greenID, Arn: "arn:" + greenID, Desired: 4, Running: 4, Stability: cloud.StabilitySteady}, nil)
 	var early *updateOutcome
 	env.RegisterDelayedCallback(func() {
 		early = env.command(model.CommandPromote, model.PromoteCommand{})
@@ -318,7 +319,7 @@ func TestBlueGreenAbortAtEveryStep(t *testing.T) {
 		weights model.Weights
 	}{
 		{"while green starts", 5 * time.Minute, func(env *blueGreenEnv) {
-			env.OnActivity(deployments.AwaitTaskSetStable, mock.Anything, mock.Anything).After(10*time.Minute).Return(nil, nil).Once()
+			env.OnActivity(deployments.AwaitGreenStable, mock.Anything, mock.Anything).After(10*time.Minute).Return(nil, nil).Once()
 		}, model.BGPhaseCreatingGreen, model.Weights{Blue: 100}},
 		{"while green is tested", 5 * time.Minute, func(env *blueGreenEnv) {
 			env.OnActivity(deployments.CheckTargetHealth, mock.Anything, mock.Anything).After(10*time.Minute).Return(&activities.HealthReport{}, nil).Once()
@@ -443,7 +444,7 @@ func TestBlueGreenStabilityTimeoutRollsBack(t *testing.T) {
 	env := newBlueGreenEnv(t)
 	// The test environment does not time out mocked activities: the mock
 	// answers what the server would after the stability timeout.
-	env.OnActivity(deployments.AwaitTaskSetStable, mock.Anything, mock.Anything).After(10*time.Minute).Return(nil,
+	env.OnActivity(deployments.AwaitGreenStable, mock.Anything, mock.Anything).After(10*time.Minute).Return(nil,
 		temporal.NewTimeoutError(enums.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE, nil))
 	env.execute(blueGreenSpec(model.ShiftStrategy{Type: model.StrategyAllAtOnce}))
 	p := env.requireRolledBack(t, ErrTypeRolledBack)
@@ -466,7 +467,7 @@ func TestBlueGreenRefusesInvalidSpec(t *testing.T) {
 
 func TestBlueGreenServiceNotReady(t *testing.T) {
 	env := newBlueGreenEnv(t)
-	env.OnActivity(deployments.InspectService, mock.Anything, mock.Anything).Return(nil,
+	env.OnActivity(deployments.InspectBlueGreen, mock.Anything, mock.Anything).Return(nil,
 		temporal.NewNonRetryableApplicationError("service web has task sets besides its primary", activities.ErrTypeServiceNotReady, nil))
 	env.execute(blueGreenSpec(model.ShiftStrategy{Type: model.StrategyAllAtOnce}))
 	err := env.GetWorkflowError()
@@ -486,10 +487,10 @@ func TestBlueGreenFirstDeployment(t *testing.T) {
 	f := env.cloud
 	f.primary, f.scales = "", map[string]float64{}
 	f.listeners = map[string]map[string]int{prodL: {tgBlue: 0}, testL: {tgBlue: 0}}
-	env.OnActivity(deployments.InspectService, mock.Anything, mock.Anything).Return(&activities.ServiceSnapshot{
-		ServiceArn: "arn:web", DesiredCount: 4, GreenTargetGroup: tgBlue,
-		ProductionActions: cloud.ForwardWeights(cloud.TargetGroupTuple{TargetGroupArn: tgBlue, Weight: 0}),
-		TestActions:       cloud.ForwardWeights(cloud.TargetGroupTuple{TargetGroupArn: tgBlue, Weight: 0}),
+	env.OnActivity(deployments.InspectBlueGreen, mock.Anything, mock.Anything).Return(&activities.BlueGreenSnapshot{
+		GreenTargetGroup: tgBlue,
+		Production:       []model.TargetWeight{{TargetGroup: tgBlue, Weight: 0}},
+		Test:             []model.TargetWeight{{TargetGroup: tgBlue, Weight: 0}},
 	}, nil)
 	env.execute(blueGreenSpec(model.ShiftStrategy{Type: model.StrategyAllAtOnce}))
 
