@@ -24,11 +24,7 @@ func copyTaskSet(ts *model.TaskSetProgress) *model.TaskSetProgress {
 // search attribute.
 func (d *blueGreen) updateDetails(ctx workflow.Context) {
 	if !d.status.over() {
-		state := model.StateRunning
-		if d.progress.WaitingFor != "" {
-			state = model.StateWaitingForOperator
-		}
-		d.state.Set(ctx, state)
+		d.state.Waiting(ctx, d.progress.WaitingFor != "")
 	}
 	workflow.SetCurrentDetails(ctx, blueGreenDetails(&d.progress))
 }

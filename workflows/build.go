@@ -257,14 +257,14 @@ func (b *build) awaitRetry(ctx workflow.Context, step string) bool {
 	b.status.wait()
 	b.progress.WaitingFor = fmt.Sprintf("operator: %s (run %s again; the resources are kept) or %s, within %s",
 		model.CommandRetryStep, step, model.CommandCancelBuild, b.window)
-	b.state.Set(ctx, model.StateWaitingForOperator)
+	b.state.Waiting(ctx, true)
 	b.updateDetails(ctx)
 	b.report(ctx, activities.UpdateExecutionInput{Message: fmt.Sprintf("step %s failed: %s; waiting for retry-step", step, b.progress.Error)})
 	ok, err := workflow.AwaitWithTimeout(ctx, b.window, func() bool { return b.status.waitOver() })
 	retry := b.status.stopWaiting() && err == nil && ok
 	b.progress.WaitingFor = ""
 	if retry {
-		b.state.Set(ctx, model.StateRunning)
+		b.state.Waiting(ctx, false)
 	}
 	return retry
 }
