@@ -9,6 +9,7 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
+	"github.com/imagefleet/imagefleet/activities/internal/poll"
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/model"
 )
@@ -36,11 +37,14 @@ const (
 	ErrTypeTaskSetGone = "TaskSetGone"
 )
 
-func (a *Deployments) poll() time.Duration {
-	if a.PollInterval > 0 {
-		return a.PollInterval
+// rules are the poll rules of the deployment's waits: every PollInterval
+// (1 s by default).
+func (a *Deployments) rules() poll.Rules {
+	interval := a.PollInterval
+	if interval <= 0 {
+		interval = time.Second
 	}
-	return time.Second
+	return poll.Rules{Interval: interval}
 }
 
 // InspectInput names the service and load balancer parts of a deployment.
@@ -219,11 +223,11 @@ type TaskSetRef struct {
 	TaskSet string
 }
 
-// DescribeTaskSet answers a task set, or a permanent TaskSetGone error.
+// describeTaskSet answers a task set, or a permanent TaskSetGone error.
 func (a *Deployments) describeTaskSet(ctx context.Context, in TaskSetRef) (*cloud.TaskSet, error) {
 	resp, err := a.ECS.DescribeTaskSets(ctx, &cloud.DescribeTaskSetsRequest{Cluster: in.Cluster, Service: in.Service, TaskSets: []string{in.TaskSet}})
 	if err != nil {
-		return nil, fromCloud(err)
+		return nil, err
 	}
 	if len(resp.TaskSets) == 0 || resp.TaskSets[0].Status == cloud.TaskSetDraining {
 		return nil, permanent(ErrTypeTaskSetGone, fmt.Errorf("task set %s of service %s no longer exists", in.TaskSet, in.Service))
@@ -235,30 +239,21 @@ func (a *Deployments) describeTaskSet(ctx context.Context, in TaskSetRef) (*clou
 // all its tasks running, heartbeating its last state. The workflow bounds it
 // with a schedule-to-close timeout (the stability timeout).
 func (a *Deployments) AwaitTaskSetStable(ctx context.Context, in TaskSetRef) (*cloud.TaskSet, error) {
-	for {
-		ts, err := a.describeTaskSet(ctx, in)
-		if err != nil {
-			return nil, err
+	var ts *cloud.TaskSet
+	err := poll.Until(ctx, a.rules(), func(ctx context.Context) (done bool, err error) {
+		if ts, err = a.describeTaskSet(ctx, in); err != nil {
+			return false, err
 		}
 		if ts.StabilityStatus == cloud.StabilitySteady && ts.RunningCount == ts.ComputedDesiredCount {
-			return ts, nil
+			return true, nil
 		}
 		activity.RecordHeartbeat(ctx, fmt.Sprintf("%s: %s, %d/%d running", ts.Id, ts.StabilityStatus, ts.RunningCount, ts.ComputedDesiredCount))
-		if err := sleep(ctx, a.poll()); err != nil {
-			return nil, err
-		}
+		return false, nil
+	})
+	if err != nil {
+		return nil, fromCloud(err)
 	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return stopped(ctx)
-	}
+	return ts, nil
 }
 
 // ListenerInput sets a listener's default actions.
@@ -292,10 +287,11 @@ type HealthReport struct {
 // healthy. Any unhealthy target fails it at once with a non-retryable
 // HealthCheckFailed error.
 func (a *Deployments) CheckTargetHealth(ctx context.Context, in HealthInput) (*HealthReport, error) {
-	for {
+	var report HealthReport
+	err := poll.Until(ctx, a.rules(), func(ctx context.Context) (bool, error) {
 		resp, err := a.ELB.DescribeTargetHealth(ctx, &cloud.DescribeTargetHealthRequest{TargetGroupArn: in.TargetGroupArn})
 		if err != nil {
-			return nil, fromCloud(err)
+			return false, err
 		}
 		healthy, waiting := 0, 0
 		var bad []string
@@ -313,16 +309,19 @@ func (a *Deployments) CheckTargetHealth(ctx context.Context, in HealthInput) (*H
 			}
 		}
 		if len(bad) > 0 {
-			return nil, permanent(ErrTypeHealthCheckFailed, fmt.Errorf("%d of %d targets of the new task set are unhealthy: %s", len(bad), healthy+waiting+len(bad), strings.Join(bad, ", ")))
+			return false, permanent(ErrTypeHealthCheckFailed, fmt.Errorf("%d of %d targets of the new task set are unhealthy: %s", len(bad), healthy+waiting+len(bad), strings.Join(bad, ", ")))
 		}
 		if healthy >= in.Expected {
-			return &HealthReport{Healthy: healthy}, nil
+			report.Healthy = healthy
+			return true, nil
 		}
 		activity.RecordHeartbeat(ctx, fmt.Sprintf("%d/%d healthy", healthy, in.Expected))
-		if err := sleep(ctx, a.poll()); err != nil {
-			return nil, err
-		}
+		return false, nil
+	})
+	if err != nil {
+		return nil, fromCloud(err)
 	}
+	return &report, nil
 }
 
 // MonitorInput watches the targets of a task set during a pause.
@@ -335,43 +334,42 @@ type MonitorInput struct {
 // MonitorTargetHealth checks the task set's targets every Interval until it
 // is cancelled (the pause ended), and fails with a non-retryable
 // HealthCheckFailed error as soon as one is unhealthy. One activity for a
-// whole pause keeps the history small however long an operator takes.
+// whole pause keeps the history small however long an operator takes; so
+// transient errors never fail it: the next check tells.
 func (a *Deployments) MonitorTargetHealth(ctx context.Context, in MonitorInput) error {
-	interval := in.Interval
-	if interval <= 0 {
-		interval = a.poll()
+	rules := a.rules()
+	if in.Interval > 0 {
+		rules.Interval = in.Interval
 	}
 	checks := 0
-	for {
+	rules.MaxErrors = poll.NoErrorCap
+	rules.Waiting = func(ctx context.Context, err *cloud.APIError) {
+		activity.GetLogger(ctx).Warn("Health check failed to run", "error", err)
+		activity.RecordHeartbeat(ctx, checks)
+	}
+	return fromCloud(poll.Until(ctx, rules, func(ctx context.Context) (bool, error) {
 		resp, err := a.ELB.DescribeTargetHealth(ctx, &cloud.DescribeTargetHealthRequest{TargetGroupArn: in.TargetGroupArn})
 		if err != nil {
-			if apiErr, ok := cloud.AsAPIError(err); ok && !apiErr.Retryable() {
-				return fromCloud(err)
-			}
-			// A transient error: the next check tells.
-			activity.GetLogger(ctx).Warn("Health check failed to run", "error", err)
-		} else {
-			var bad []string
-			total := 0
-			for _, t := range resp.TargetHealthDescriptions {
-				if t.TaskSetArn != in.TaskSetArn {
-					continue
-				}
-				total++
-				if t.State == cloud.TargetUnhealthy {
-					bad = append(bad, fmt.Sprintf("%s (%s: %s)", t.TargetId, t.Reason, t.Description))
-				}
-			}
-			if len(bad) > 0 {
-				return permanent(ErrTypeHealthCheckFailed, fmt.Errorf("%d of %d targets of the new task set became unhealthy: %s", len(bad), total, strings.Join(bad, ", ")))
-			}
-			checks++
+			return false, err
 		}
+		var bad []string
+		total := 0
+		for _, t := range resp.TargetHealthDescriptions {
+			if t.TaskSetArn != in.TaskSetArn {
+				continue
+			}
+			total++
+			if t.State == cloud.TargetUnhealthy {
+				bad = append(bad, fmt.Sprintf("%s (%s: %s)", t.TargetId, t.Reason, t.Description))
+			}
+		}
+		if len(bad) > 0 {
+			return false, permanent(ErrTypeHealthCheckFailed, fmt.Errorf("%d of %d targets of the new task set became unhealthy: %s", len(bad), total, strings.Join(bad, ", ")))
+		}
+		checks++
 		activity.RecordHeartbeat(ctx, checks)
-		if err := sleep(ctx, interval); err != nil {
-			return err
-		}
-	}
+		return false, nil
+	}))
 }
 
 // SetPrimaryTaskSet makes the task set the service's primary one.

@@ -9,12 +9,10 @@ import (
 	"github.com/imagefleet/imagefleet/activities"
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/cloudsim"
-	"github.com/imagefleet/imagefleet/cloudsim/cloudsimtest"
 )
 
 func TestBlueGreenActivitiesAgainstTheSimulator(t *testing.T) {
-	sim := cloudsimtest.Start(t)
-	env := activityEnv(t, sim)
+	sim, env := startCloud(t)
 	ctx := t.Context()
 	d, err := cloudsim.SetupBlueGreenDemo(ctx, sim.Client, "demo", "web")
 	require.NoError(t, err)
@@ -60,6 +58,12 @@ func TestBlueGreenActivitiesAgainstTheSimulator(t *testing.T) {
 	require.True(t, appErr.NonRetryable())
 	require.ErrorContains(t, err, green.Id)
 
+	// The waits ride out the cloud's throttling and server errors.
+	_, err = sim.Admin().AddFault(ctx, cloud.Fault{Kind: cloud.FaultThrottle, Action: cloud.ActionDescribeTaskSets, Count: 2, RetryAfter: time.Millisecond})
+	require.NoError(t, err)
+	_, err = sim.Admin().AddFault(ctx, cloud.Fault{Kind: cloud.FaultTransient, Action: cloud.ActionDescribeTargetHealth, Count: 2})
+	require.NoError(t, err)
+
 	ref := activities.TaskSetRef{Cluster: d.Cluster, Service: d.Service, TaskSet: green.Id}
 	var stable cloud.TaskSet
 	v, err = env.ExecuteActivity(a.AwaitTaskSetStable, ref)
@@ -77,6 +81,9 @@ func TestBlueGreenActivitiesAgainstTheSimulator(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, v.Get(&report))
 	require.Equal(t, 4, report.Healthy)
+	faults, err := sim.Admin().Faults(ctx)
+	require.NoError(t, err)
+	require.Empty(t, faults, "both waits met their faults and went on")
 
 	_, err = sim.Admin().AddFault(ctx, cloud.Fault{Kind: cloud.FaultUnhealthyTasks, Action: cloud.ActionDescribeTargetHealth, Count: 1})
 	require.NoError(t, err)
@@ -94,7 +101,7 @@ func TestBlueGreenActivitiesAgainstTheSimulator(t *testing.T) {
 	_, err = env.ExecuteActivity(a.MonitorTargetHealth, activities.MonitorInput{HealthInput: health, Interval: 10 * time.Millisecond})
 	require.Equal(t, activities.ErrTypeHealthCheckFailed, appError(t, err).Type())
 	require.ErrorContains(t, err, "became unhealthy")
-	faults, err := sim.Admin().Faults(ctx)
+	faults, err = sim.Admin().Faults(ctx)
 	require.NoError(t, err)
 	require.Empty(t, faults, "the monitor watched until the fault fired")
 
@@ -127,8 +134,7 @@ func TestBlueGreenActivitiesAgainstTheSimulator(t *testing.T) {
 }
 
 func TestInspectServiceRefusals(t *testing.T) {
-	sim := cloudsimtest.Start(t)
-	env := activityEnv(t, sim)
+	sim, env := startCloud(t)
 	d, err := cloudsim.SetupBlueGreenDemo(t.Context(), sim.Client, "demo", "web")
 	require.NoError(t, err)
 	var a *activities.Deployments
@@ -162,8 +168,7 @@ func TestInspectServiceRefusals(t *testing.T) {
 // production does not use (item 11), and while that deployment runs the
 // cloud refuses another one's task set.
 func TestServiceWithoutPrimaryAndTheDeploymentLock(t *testing.T) {
-	sim := cloudsimtest.Start(t)
-	env := activityEnv(t, sim)
+	sim, env := startCloud(t)
 	ctx := t.Context()
 	d, err := cloudsim.SetupBlueGreenDemo(ctx, sim.Client, "demo", "web")
 	require.NoError(t, err)

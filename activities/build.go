@@ -10,6 +10,7 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
+	"github.com/imagefleet/imagefleet/activities/internal/poll"
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/model"
 )
@@ -38,11 +39,10 @@ const (
 	ErrTypeInstanceFailed   = "InstanceFailed"
 )
 
-func (a *Builds) poll() time.Duration {
-	if a.PollInterval > 0 {
-		return a.PollInterval
-	}
-	return 500 * time.Millisecond
+// rules are the poll rules of the build's waits; waiting heartbeats while
+// a cloud error is waited out.
+func (a *Builds) rules(waiting func(ctx context.Context, err *cloud.APIError)) poll.Rules {
+	return poll.Rules{Interval: a.PollInterval, Waiting: waiting}
 }
 
 // StartExecutionInput starts a build of a template.
@@ -255,29 +255,23 @@ func (a *Builds) LaunchBuildInstance(ctx context.Context, in LaunchInput) (strin
 	return resp.InstanceIdSets[0], nil
 }
 
-// AwaitBuildInstance polls the instance until it is Running.
+// AwaitBuildInstance polls the instance until it is Running, heartbeating
+// its status.
 func (a *Builds) AwaitBuildInstance(ctx context.Context, in ResourceInput) error {
-	for {
+	rules := a.rules(func(ctx context.Context, err *cloud.APIError) { activity.RecordHeartbeat(ctx, "polling: "+err.Error()) })
+	return fromCloud(poll.Until(ctx, rules, func(ctx context.Context) (bool, error) {
 		resp, err := a.Cloud.DescribeInstances(ctx, &cloud.DescribeInstancesRequest{RegionId: in.Region, InstanceIds: []string{in.ID}})
 		switch {
 		case err != nil:
-			if apiErr, ok := cloud.AsAPIError(err); !ok || !apiErr.Retryable() {
-				return fromCloud(err)
-			}
-			activity.RecordHeartbeat(ctx, "polling: "+err.Error())
+			return false, err
 		case len(resp.Instances) == 0:
-			return permanent(ErrTypeInstanceFailed, fmt.Errorf("instance %s has disappeared", in.ID))
+			return false, permanent(ErrTypeInstanceFailed, fmt.Errorf("instance %s has disappeared", in.ID))
 		case resp.Instances[0].Status == cloud.InstanceRunning:
-			return nil
-		default:
-			activity.RecordHeartbeat(ctx, resp.Instances[0].Status)
+			return true, nil
 		}
-		select {
-		case <-ctx.Done():
-			return stopped(ctx)
-		case <-time.After(a.poll()):
-		}
-	}
+		activity.RecordHeartbeat(ctx, resp.Instances[0].Status)
+		return false, nil
+	}))
 }
 
 // ReleaseBuildInstance force-releases an instance; one already gone is fine.
@@ -378,26 +372,28 @@ func (a *Builds) RunBuildComponent(ctx context.Context, in RunComponentInput) (*
 		}
 		return nil, fromCloud(err)
 	}
-	for {
+	// The heartbeat is the invocation, whatever the poll answers.
+	beat := func(ctx context.Context, _ *cloud.APIError) { activity.RecordHeartbeat(ctx, run.InvokeId) }
+	err = poll.Until(ctx, a.rules(beat), func(ctx context.Context) (bool, error) {
 		resp, err := a.Cloud.DescribeInvocationResults(ctx, &cloud.DescribeInvocationResultsRequest{RegionId: in.Region, InvokeId: run.InvokeId, InstanceId: in.InstanceID})
 		if err != nil {
-			if apiErr, ok := cloud.AsAPIError(err); !ok || !apiErr.Retryable() {
-				return nil, fromCloud(err)
-			}
-		} else if res := resp.Invocation.InvocationResults; len(res) == 1 && res[0].InvocationStatus != cloud.InvocationRunning {
-			out.Status, out.ExitCode, out.Output = res[0].InvocationStatus, res[0].ExitCode, res[0].Output
-			if res[0].InvocationStatus != cloud.InvocationSuccess {
-				out.Error = strings.TrimSpace(fmt.Sprintf("exit code %d %s", res[0].ExitCode, res[0].ErrorInfo))
-			}
-			return out, nil
+			return false, err
 		}
-		activity.RecordHeartbeat(ctx, run.InvokeId)
-		select {
-		case <-ctx.Done():
-			return nil, stopped(ctx)
-		case <-time.After(a.poll()):
+		res := resp.Invocation.InvocationResults
+		if len(res) != 1 || res[0].InvocationStatus == cloud.InvocationRunning {
+			beat(ctx, nil)
+			return false, nil
 		}
+		out.Status, out.ExitCode, out.Output = res[0].InvocationStatus, res[0].ExitCode, res[0].Output
+		if res[0].InvocationStatus != cloud.InvocationSuccess {
+			out.Error = strings.TrimSpace(fmt.Sprintf("exit code %d %s", res[0].ExitCode, res[0].ErrorInfo))
+		}
+		return true, nil
+	})
+	if err != nil {
+		return nil, fromCloud(err)
 	}
+	return out, nil
 }
 
 func componentName(c cloud.Component) string {

@@ -9,13 +9,11 @@ import (
 	"github.com/imagefleet/imagefleet/activities"
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/cloudsim"
-	"github.com/imagefleet/imagefleet/cloudsim/cloudsimtest"
 	"github.com/imagefleet/imagefleet/model"
 )
 
 func TestResolveBuildSource(t *testing.T) {
-	sim := cloudsimtest.Start(t)
-	env := activityEnv(t, sim)
+	_, env := startCloud(t)
 	var a *activities.Builds
 	for _, tc := range []struct {
 		name, typ, base, want, refusal string
@@ -45,8 +43,7 @@ func TestResolveBuildSource(t *testing.T) {
 }
 
 func TestLaunchBuildInstanceSoldOutIsPermanent(t *testing.T) {
-	sim := cloudsimtest.Start(t)
-	env := activityEnv(t, sim)
+	sim, env := startCloud(t)
 	var a *activities.Builds
 	require.NoError(t, sim.Admin().SetStock(context.Background(), cloud.StockRule{RegionId: cloudsim.SeedRegion, InstanceType: "ecs.c7.large", SoldOut: true}))
 	_, err := env.ExecuteActivity(a.LaunchBuildInstance, activities.LaunchInput{Region: cloudsim.SeedRegion, ImageID: cloudsim.ImageWebappV1, InstanceType: "ecs.c7.large", ClientToken: "t1"})
@@ -57,8 +54,7 @@ func TestLaunchBuildInstanceSoldOutIsPermanent(t *testing.T) {
 }
 
 func TestRunBuildComponent(t *testing.T) {
-	sim := cloudsimtest.Start(t)
-	env := activityEnv(t, sim)
+	sim, env := startCloud(t)
 	var a *activities.Builds
 	v, err := env.ExecuteActivity(a.LaunchBuildInstance, activities.LaunchInput{Region: cloudsim.SeedRegion, ImageID: cloudsim.ImageWebappV1, InstanceType: "ecs.c7.large", ClientToken: "run"})
 	require.NoError(t, err)
@@ -90,18 +86,11 @@ func TestRunBuildComponent(t *testing.T) {
 	require.Equal(t, "make\n", out.Output)
 	out = run(cloud.Component{ComponentName: "acs:windows-update"}, 5, "c4")
 	require.Contains(t, out.Error, "is for windows")
-	commands := 0
-	for _, e := range sim.Server.Ledger() {
-		if e.Action == "RunCommand" {
-			commands++
-		}
-	}
-	require.Equal(t, 2, commands, "refused components run nothing")
+	require.Equal(t, 2, ledgerCount(sim, "RunCommand"), "refused components run nothing")
 }
 
 func TestNetworkReleaseOrder(t *testing.T) {
-	sim := cloudsimtest.Start(t)
-	env := activityEnv(t, sim)
+	_, env := startCloud(t)
 	var a *activities.Builds
 	get := func(v interface{ Get(any) error }, err error) string {
 		t.Helper()
@@ -130,8 +119,7 @@ func TestNetworkReleaseOrder(t *testing.T) {
 }
 
 func TestStartBuildExecutionRefusesASecondBuild(t *testing.T) {
-	sim := cloudsimtest.Start(t)
-	env := activityEnv(t, sim)
+	sim, env := startCloud(t)
 	var a *activities.Builds
 	tpl, err := sim.Client.CreateImagePipeline(context.Background(), &cloud.CreateImagePipelineRequest{
 		RegionId: cloudsim.SeedRegion, Name: "web", BaseImageType: cloud.BaseImageFamily, BaseImage: "webapp", ClientToken: "t",

@@ -6,7 +6,6 @@
 package activities
 
 import (
-	"context"
 	"errors"
 
 	"go.temporal.io/sdk/temporal"
@@ -36,20 +35,6 @@ func fromCloud(err error) error {
 		})
 	}
 	return temporal.NewNonRetryableApplicationError(apiErr.Error(), apiErr.Code, nil)
-}
-
-// stopped is the error of an activity whose context ended. A cancellation
-// is how a workflow stops a watch it no longer needs (a blue/green
-// deployment's health watch once traffic has moved): a benign error that
-// still wraps context.Canceled, so that Temporal records a cancellation and
-// the worker does not log it as an error. A timeout stays an error.
-func stopped(ctx context.Context) error {
-	if !errors.Is(ctx.Err(), context.Canceled) {
-		return ctx.Err()
-	}
-	return temporal.NewApplicationErrorWithOptions("stopped: the workflow no longer needs this activity", "Cancelled", temporal.ApplicationErrorOptions{
-		Cause: ctx.Err(), NonRetryable: true, Category: temporal.ApplicationErrorCategoryBenign,
-	})
 }
 
 // permanent wraps a problem that no retry can fix.

@@ -8,6 +8,7 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
+	"github.com/imagefleet/imagefleet/activities/internal/poll"
 	"github.com/imagefleet/imagefleet/cloud"
 )
 
@@ -111,52 +112,31 @@ type CopyProgress struct {
 }
 
 // AwaitImageAvailable polls the image every PollInterval until it is
-// Available, heartbeating its progress. Why polling inside one heartbeating
-// activity: a finished copy is noticed within one interval, the history gets
-// no event per poll, and a worker crash is detected by the heartbeat timeout.
-// Throttling and transient errors while polling are waited out here; only a
-// long unbroken run of them fails the attempt.
+// Available, heartbeating its progress (poll.Until: throttling and
+// transient errors are waited out; only a long unbroken run of them fails
+// the attempt).
 func (a *Images) AwaitImageAvailable(ctx context.Context, in AwaitImageInput) error {
-	interval := a.PollInterval
-	if interval <= 0 {
-		interval = 500 * time.Millisecond
-	}
-	const maxConsecutiveErrors = 20
-	errorsInARow := 0
-	for {
+	rules := poll.Rules{Interval: a.PollInterval, Waiting: func(ctx context.Context, err *cloud.APIError) {
+		activity.RecordHeartbeat(ctx, CopyProgress{Status: "polling: " + err.Code})
+	}}
+	return fromCloud(poll.Until(ctx, rules, func(ctx context.Context) (bool, error) {
 		resp, err := a.ECS.DescribeImages(ctx, &cloud.DescribeImagesRequest{RegionId: in.Region, ImageIds: []string{in.ImageID}, IncludeDeleted: true})
-		wait := interval
 		switch {
 		case err != nil:
-			apiErr, ok := cloud.AsAPIError(err)
-			if !ok || !apiErr.Retryable() {
-				return fromCloud(err)
-			}
-			errorsInARow++
-			if errorsInARow >= maxConsecutiveErrors {
-				return fromCloud(err)
-			}
-			wait = max(wait, apiErr.RetryAfter)
-			activity.RecordHeartbeat(ctx, CopyProgress{Status: "polling: " + apiErr.Code})
+			return false, err
 		case len(resp.Images) == 0:
-			return permanent(ErrTypeCopyFailed, fmt.Errorf("image %s in %s has disappeared", in.ImageID, in.Region))
-		default:
-			errorsInARow = 0
-			img := resp.Images[0]
-			switch img.Status {
-			case cloud.ImageAvailable:
-				return nil
-			case cloud.ImageCreateFailed, cloud.ImageDeleted, cloud.ImageUnAvailable:
-				return permanent(ErrTypeCopyFailed, fmt.Errorf("copy %s into %s ended %s", in.ImageID, in.Region, img.Status))
-			}
-			activity.RecordHeartbeat(ctx, CopyProgress{Status: img.Status, Progress: img.Progress})
+			return false, permanent(ErrTypeCopyFailed, fmt.Errorf("image %s in %s has disappeared", in.ImageID, in.Region))
 		}
-		select {
-		case <-ctx.Done():
-			return stopped(ctx)
-		case <-time.After(wait):
+		img := resp.Images[0]
+		switch img.Status {
+		case cloud.ImageAvailable:
+			return true, nil
+		case cloud.ImageCreateFailed, cloud.ImageDeleted, cloud.ImageUnAvailable:
+			return false, permanent(ErrTypeCopyFailed, fmt.Errorf("copy %s into %s ended %s", in.ImageID, in.Region, img.Status))
 		}
-	}
+		activity.RecordHeartbeat(ctx, CopyProgress{Status: img.Status, Progress: img.Progress})
+		return false, nil
+	}))
 }
 
 // DeleteCopyInput names a copy to remove.

@@ -1,13 +1,10 @@
 package activities_test
 
 import (
-	"errors"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/testsuite"
 
 	"github.com/imagefleet/imagefleet/activities"
 	"github.com/imagefleet/imagefleet/cloud"
@@ -16,24 +13,8 @@ import (
 	"github.com/imagefleet/imagefleet/model"
 )
 
-func activityEnv(t *testing.T, sim *cloudsimtest.Env) *testsuite.TestActivityEnvironment {
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestActivityEnvironment()
-	activities.Register(env, sim.Client, activities.Options{PollInterval: 5 * time.Millisecond})
-	return env
-}
-
-// appError returns the application error an activity failed with.
-func appError(t *testing.T, err error) *temporal.ApplicationError {
-	t.Helper()
-	var appErr *temporal.ApplicationError
-	require.True(t, errors.As(err, &appErr), "want an application error, got %v", err)
-	return appErr
-}
-
 func TestCheckSourceImage(t *testing.T) {
-	sim := cloudsimtest.Start(t)
-	env := activityEnv(t, sim)
+	_, env := startCloud(t)
 	var a *activities.Images
 	for _, tc := range []struct {
 		name, region, image, refusal string
@@ -61,8 +42,7 @@ func TestCheckSourceImage(t *testing.T) {
 }
 
 func TestStartImageCopyIsIdempotent(t *testing.T) {
-	sim := cloudsimtest.Start(t)
-	env := activityEnv(t, sim)
+	sim, env := startCloud(t)
 	var a *activities.Images
 	in := activities.StartCopyInput{
 		SourceRegion: cloudsim.SeedRegion, SourceImage: cloudsim.ImageWebappV1, Region: "eu-west-1",
@@ -77,20 +57,11 @@ func TestStartImageCopyIsIdempotent(t *testing.T) {
 	require.NoError(t, v.Get(&second))
 	require.Equal(t, first, second, "the same token returns the same copy")
 
-	ledger, err := sim.Admin().Ledger(t.Context())
-	require.NoError(t, err)
-	copies := 0
-	for _, e := range ledger {
-		if e.Action == "CopyImage" {
-			copies++
-		}
-	}
-	require.Equal(t, 1, copies, "one image created")
+	require.Equal(t, 1, ledgerCount(sim, "CopyImage"), "one image created")
 }
 
 func TestStartImageCopyErrors(t *testing.T) {
-	sim := cloudsimtest.Start(t)
-	env := activityEnv(t, sim)
+	sim, env := startCloud(t)
 	var a *activities.Images
 	in := activities.StartCopyInput{SourceRegion: cloudsim.SeedRegion, SourceImage: cloudsim.ImageWebappV1, Region: "eu-west-1", ClientToken: "t1"}
 
@@ -135,8 +106,7 @@ func startCopy(t *testing.T, sim *cloudsimtest.Env, region, token string) string
 }
 
 func TestAwaitImageAvailable(t *testing.T) {
-	sim := cloudsimtest.Start(t, cloudsimtest.WithTimeScale(0.0001)) // a 40 GiB copy: a fraction of a second
-	env := activityEnv(t, sim)
+	sim, env := startCloud(t, cloudsimtest.WithTimeScale(0.0001)) // a 40 GiB copy: a fraction of a second
 	var a *activities.Images
 	id := startCopy(t, sim, "cn-shanghai", "a1")
 
@@ -146,14 +116,11 @@ func TestAwaitImageAvailable(t *testing.T) {
 	_, err = env.ExecuteActivity(a.AwaitImageAvailable, activities.AwaitImageInput{Region: "cn-shanghai", ImageID: id})
 	require.NoError(t, err)
 
-	resp, err := sim.Client.DescribeImages(t.Context(), &cloud.DescribeImagesRequest{RegionId: "cn-shanghai", ImageIds: []string{id}})
-	require.NoError(t, err)
-	require.Equal(t, cloud.ImageAvailable, resp.Images[0].Status)
+	require.Equal(t, cloud.ImageAvailable, imageStatus(t, sim, "cn-shanghai", id))
 }
 
 func TestAwaitImageAvailableFailedCopy(t *testing.T) {
-	sim := cloudsimtest.Start(t, cloudsimtest.WithTimeScale(0.0001))
-	env := activityEnv(t, sim)
+	sim, env := startCloud(t, cloudsimtest.WithTimeScale(0.0001))
 	var a *activities.Images
 	_, err := sim.Admin().AddFault(t.Context(), cloud.Fault{Kind: cloud.FaultCopyFail, Action: "CopyImage", Count: 1})
 	require.NoError(t, err)
@@ -167,8 +134,7 @@ func TestAwaitImageAvailableFailedCopy(t *testing.T) {
 }
 
 func TestAwaitImageAvailableRegionOutage(t *testing.T) {
-	sim := cloudsimtest.Start(t, cloudsimtest.WithTimeScale(1)) // copies take minutes: the outage decides
-	env := activityEnv(t, sim)
+	sim, env := startCloud(t, cloudsimtest.WithTimeScale(1)) // copies take minutes: the outage decides
 	var a *activities.Images
 	id := startCopy(t, sim, "eu-west-1", "a1")
 	_, err := sim.Admin().AddFault(t.Context(), cloud.Fault{Kind: cloud.FaultOutage, Region: "eu-west-1"})
@@ -182,8 +148,7 @@ func TestAwaitImageAvailableRegionOutage(t *testing.T) {
 }
 
 func TestDeleteImageCopy(t *testing.T) {
-	sim := cloudsimtest.Start(t, cloudsimtest.WithTimeScale(1))
-	env := activityEnv(t, sim)
+	sim, env := startCloud(t, cloudsimtest.WithTimeScale(1))
 	var a *activities.Images
 	copying := startCopy(t, sim, "eu-west-1", "d1")
 
@@ -193,14 +158,11 @@ func TestDeleteImageCopy(t *testing.T) {
 	_, err = env.ExecuteActivity(a.DeleteImageCopy, activities.DeleteCopyInput{Region: "eu-west-1", ImageID: copying})
 	require.NoError(t, err)
 
-	resp, err := sim.Client.DescribeImages(t.Context(), &cloud.DescribeImagesRequest{RegionId: "eu-west-1", ImageIds: []string{copying}, IncludeDeleted: true})
-	require.NoError(t, err)
-	require.Equal(t, cloud.ImageDeleted, resp.Images[0].Status)
+	require.Equal(t, cloud.ImageDeleted, imageStatus(t, sim, "eu-west-1", copying))
 }
 
 func TestDeleteImageCopyOfFinishedCopy(t *testing.T) {
-	sim := cloudsimtest.Start(t, cloudsimtest.WithTimeScale(0.0001))
-	env := activityEnv(t, sim)
+	sim, env := startCloud(t, cloudsimtest.WithTimeScale(0.0001))
 	var a *activities.Images
 	id := startCopy(t, sim, "cn-shanghai", "d2")
 	_, err := env.ExecuteActivity(a.AwaitImageAvailable, activities.AwaitImageInput{Region: "cn-shanghai", ImageID: id})
@@ -209,14 +171,11 @@ func TestDeleteImageCopyOfFinishedCopy(t *testing.T) {
 	_, err = env.ExecuteActivity(a.DeleteImageCopy, activities.DeleteCopyInput{Region: "cn-shanghai", ImageID: id})
 	require.NoError(t, err)
 
-	resp, err := sim.Client.DescribeImages(t.Context(), &cloud.DescribeImagesRequest{RegionId: "cn-shanghai", ImageIds: []string{id}, IncludeDeleted: true})
-	require.NoError(t, err)
-	require.Equal(t, cloud.ImageDeleted, resp.Images[0].Status)
+	require.Equal(t, cloud.ImageDeleted, imageStatus(t, sim, "cn-shanghai", id))
 }
 
 func TestShareImage(t *testing.T) {
-	sim := cloudsimtest.Start(t)
-	env := activityEnv(t, sim)
+	sim, env := startCloud(t)
 	var a *activities.Images
 	_, err := env.ExecuteActivity(a.ShareImage, activities.ShareImageInput{
 		Region: cloudsim.SeedRegion, ImageID: cloudsim.ImageWebappV1, Accounts: []string{cloudsim.SecondAccount}, ClientToken: "s1",

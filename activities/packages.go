@@ -204,14 +204,16 @@ type ReleaseInput struct {
 // ReleaseArtifactVersion publishes the version with its region mapping and
 // locks it. A retry after a lost answer finds it published by us and succeeds.
 func (a *Packages) ReleaseArtifactVersion(ctx context.Context, in ReleaseInput) error {
-	_, err := a.Nest.ReleaseArtifact(ctx, &cloud.ReleaseArtifactRequest{
-		ArtifactId:    in.ArtifactID,
-		VersionName:   in.Version,
-		ImageDelivery: in.ImageIDs,
-		Permission:    cloud.Permission{Visibility: in.Permission.Visibility, AccountIds: in.Permission.Accounts},
-		ReleaseToken:  in.ReleaseToken,
-		ClientToken:   in.ClientToken,
+	return releaseVersion(ctx, a.Nest, in.Permission, &cloud.ReleaseArtifactRequest{
+		ArtifactId: in.ArtifactID, VersionName: in.Version, ImageDelivery: in.ImageIDs, ReleaseToken: in.ReleaseToken, ClientToken: in.ClientToken,
 	})
+}
+
+// releaseVersion releases a version of any package type (req names its
+// region mapping) with the package's permission.
+func releaseVersion(ctx context.Context, nest cloud.ComputeNest, perm model.Permission, req *cloud.ReleaseArtifactRequest) error {
+	req.Permission = cloud.Permission{Visibility: perm.Visibility, AccountIds: perm.Accounts}
+	_, err := nest.ReleaseArtifact(ctx, req)
 	return fromCloud(err)
 }
 

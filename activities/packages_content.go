@@ -206,15 +206,9 @@ type ReleaseContentInput struct {
 // ReleaseContentVersion publishes the version with its region mapping and
 // locks it.
 func (a *PackageContent) ReleaseContentVersion(ctx context.Context, in ReleaseContentInput) error {
-	_, err := a.Nest.ReleaseArtifact(ctx, &cloud.ReleaseArtifactRequest{
-		ArtifactId:   in.ArtifactID,
-		VersionName:  in.Version,
-		Delivery:     in.Delivery,
-		Permission:   cloud.Permission{Visibility: in.Permission.Visibility, AccountIds: in.Permission.Accounts},
-		ReleaseToken: in.ReleaseToken,
-		ClientToken:  in.ClientToken,
+	return releaseVersion(ctx, a.Nest, in.Permission, &cloud.ReleaseArtifactRequest{
+		ArtifactId: in.ArtifactID, VersionName: in.Version, Delivery: in.Delivery, ReleaseToken: in.ReleaseToken, ClientToken: in.ClientToken,
 	})
-	return fromCloud(err)
 }
 
 // Helpers the starter uses to stage content before it creates a draft.

@@ -1,11 +1,11 @@
 package activities_test
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/testsuite"
 
 	"github.com/imagefleet/imagefleet/activities"
 	"github.com/imagefleet/imagefleet/cloud"
@@ -14,39 +14,20 @@ import (
 	"github.com/imagefleet/imagefleet/model"
 )
 
-// noCredential fails if an activity's result would put a registry
-// credential into the workflow history (the simulator's tokens start "crt.").
-func noCredential(t *testing.T, v any) {
-	t.Helper()
-	b, err := json.Marshal(v)
-	require.NoError(t, err)
-	require.NotContains(t, string(b), "crt.", "a temporary credential would reach the history")
-}
-
 func TestPublishFileVersionThroughActivities(t *testing.T) {
-	sim := cloudsimtest.Start(t)
-	env := activityEnv(t, sim)
+	sim, env := startCloud(t)
 	ctx := t.Context()
 	var a *activities.PackageContent
 
 	obj, err := activities.StageFile(ctx, sim.Client, cloudsim.SeedRegion, "files", "v1_0", "/tmp/build/app.tar.gz", []byte("app v1"))
 	require.NoError(t, err)
 	require.Equal(t, "files/v1_0/app.tar.gz", obj.Key)
-	_, err = sim.Client.CreateArtifact(ctx, &cloud.CreateArtifactRequest{
-		ArtifactType: cloud.ArtifactFile, Name: "files", VersionName: "v1_0", Description: "application archive",
-		ArtifactProperty: cloud.ArtifactProperty{RegionId: cloudsim.SeedRegion, Bucket: obj.Bucket, ObjectKey: obj.Key},
-		SupportRegionIds: []string{cloudsim.SeedRegion, "eu-west-1"},
-	})
-	require.NoError(t, err)
-
-	val, err := env.ExecuteActivity(a.LoadDraftVersion, activities.LoadVersionInput{Package: "files", Version: "v1_0"})
-	require.NoError(t, err)
-	var info activities.PackageVersionInfo
-	require.NoError(t, val.Get(&info))
+	info := draftVersion(t, sim, env, cloud.ArtifactFile, "files", "application archive",
+		cloud.ArtifactProperty{RegionId: cloudsim.SeedRegion, Bucket: obj.Bucket, ObjectKey: obj.Key})
 	require.Equal(t, model.PackageFile, info.Type)
 	require.Equal(t, obj.InternalUrl, info.Content.URL)
 
-	val, err = env.ExecuteActivity(a.CopyFileToRegion, activities.CopyFileInput{
+	val, err := env.ExecuteActivity(a.CopyFileToRegion, activities.CopyFileInput{
 		SourceRegion: cloudsim.SeedRegion, SourceBucket: obj.Bucket, Key: obj.Key, Region: "eu-west-1", ClientToken: "copy-eu-1",
 	})
 	require.NoError(t, err)
@@ -76,28 +57,18 @@ func TestPublishFileVersionThroughActivities(t *testing.T) {
 }
 
 func TestLocateRegistryTagKeepsTheCredentialInside(t *testing.T) {
-	sim := cloudsimtest.Start(t)
-	env := activityEnv(t, sim)
+	sim, env := startCloud(t)
 	ctx := t.Context()
 	var a *activities.PackageContent
 
 	pushed, err := activities.PushContainerImage(ctx, sim.Client, cloudsim.SeedRegion, "web", "1.0", "nginx:1.25")
 	require.NoError(t, err)
 	ns := pushed.Tag.Namespace
-	_, err = sim.Client.CreateArtifact(ctx, &cloud.CreateArtifactRequest{
-		ArtifactType: cloud.ArtifactAcrImage, Name: "web", VersionName: "v1_0", Description: "web container image",
-		ArtifactProperty: cloud.ArtifactProperty{RegionId: cloudsim.SeedRegion, Namespace: ns, RepoName: "web", Tag: "1.0"},
-		SupportRegionIds: []string{cloudsim.SeedRegion, "eu-west-1"},
-	})
-	require.NoError(t, err)
-
-	val, err := env.ExecuteActivity(a.LoadDraftVersion, activities.LoadVersionInput{Package: "web", Version: "v1_0"})
-	require.NoError(t, err)
-	var info activities.PackageVersionInfo
-	require.NoError(t, val.Get(&info))
+	info := draftVersion(t, sim, env, cloud.ArtifactAcrImage, "web", "web container image",
+		cloud.ArtifactProperty{RegionId: cloudsim.SeedRegion, Namespace: ns, RepoName: "web", Tag: "1.0"})
 	noCredential(t, info)
 
-	val, err = env.ExecuteActivity(a.LocateRegistryTag, activities.RegistryTagInput{Region: "eu-west-1", Namespace: ns, RepoName: "web", Tag: "1.0"})
+	val, err := env.ExecuteActivity(a.LocateRegistryTag, activities.RegistryTagInput{Region: "eu-west-1", Namespace: ns, RepoName: "web", Tag: "1.0"})
 	require.NoError(t, err)
 	var loc activities.RegistryLocation
 	require.NoError(t, val.Get(&loc))
@@ -121,4 +92,21 @@ func TestLocateRegistryTagKeepsTheCredentialInside(t *testing.T) {
 	require.NoError(t, err)
 	_, err = env.ExecuteActivity(a.LoadDraftVersion, activities.LoadVersionInput{Package: "images", Version: "v1_0"})
 	require.Equal(t, activities.ErrTypePackageType, appError(t, err).Type())
+}
+
+// draftVersion creates draft v1_0 of a package of type typ for the seed
+// region and eu-west-1, and loads it as a publication does.
+func draftVersion(t *testing.T, sim *cloudsimtest.Env, env *testsuite.TestActivityEnvironment, typ, name, description string, prop cloud.ArtifactProperty) activities.PackageVersionInfo {
+	t.Helper()
+	_, err := sim.Client.CreateArtifact(t.Context(), &cloud.CreateArtifactRequest{
+		ArtifactType: typ, Name: name, VersionName: "v1_0", Description: description,
+		ArtifactProperty: prop, SupportRegionIds: []string{cloudsim.SeedRegion, "eu-west-1"},
+	})
+	require.NoError(t, err)
+	var a *activities.PackageContent
+	val, err := env.ExecuteActivity(a.LoadDraftVersion, activities.LoadVersionInput{Package: name, Version: "v1_0"})
+	require.NoError(t, err)
+	var info activities.PackageVersionInfo
+	require.NoError(t, val.Get(&info))
+	return info
 }

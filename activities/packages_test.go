@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/testsuite"
 
 	"github.com/imagefleet/imagefleet/activities"
 	"github.com/imagefleet/imagefleet/cloud"
@@ -21,8 +22,7 @@ func packageSpec() model.DistributeSpec {
 }
 
 func TestPrepareReleaseAndLockVersion(t *testing.T) {
-	sim := cloudsimtest.Start(t, cloudsimtest.WithTimeScale(0.0001))
-	env := activityEnv(t, sim)
+	sim, env := startCloud(t, cloudsimtest.WithTimeScale(0.0001))
 	var a *activities.Packages
 	var images *activities.Images
 	in := activities.PrepareVersionInput{Spec: packageSpec(), ClientToken: "p1"}
@@ -68,24 +68,27 @@ func TestPrepareReleaseAndLockVersion(t *testing.T) {
 	require.Equal(t, artifactID, again)
 }
 
-func TestPrepareRefusesDraftWithOtherImage(t *testing.T) {
-	sim := cloudsimtest.Start(t)
-	env := activityEnv(t, sim)
+// prepareVersion runs PrepareArtifactVersion for spec and returns its error.
+func prepareVersion(env *testsuite.TestActivityEnvironment, spec model.DistributeSpec, token string) error {
 	var a *activities.Packages
-	_, err := env.ExecuteActivity(a.PrepareArtifactVersion, activities.PrepareVersionInput{Spec: packageSpec(), ClientToken: "p1"})
-	require.NoError(t, err)
+	_, err := env.ExecuteActivity(a.PrepareArtifactVersion, activities.PrepareVersionInput{Spec: spec, ClientToken: token})
+	return err
+}
+
+func TestPrepareRefusesDraftWithOtherImage(t *testing.T) {
+	_, env := startCloud(t)
+	require.NoError(t, prepareVersion(env, packageSpec(), "p1"))
 
 	spec := packageSpec()
 	spec.SourceImage = cloudsim.ImageWebappV2
-	_, err = env.ExecuteActivity(a.PrepareArtifactVersion, activities.PrepareVersionInput{Spec: spec, ClientToken: "p2"})
+	err := prepareVersion(env, spec, "p2")
 
 	require.ErrorContains(t, err, "use a new version name")
 	require.True(t, appError(t, err).NonRetryable())
 }
 
 func TestResolvePackagePermission(t *testing.T) {
-	sim := cloudsimtest.Start(t)
-	env := activityEnv(t, sim)
+	sim, env := startCloud(t)
 	var a *activities.Packages
 	var artifactID string
 	v, err := env.ExecuteActivity(a.PrepareArtifactVersion, activities.PrepareVersionInput{Spec: packageSpec(), ClientToken: "p1"})
@@ -115,15 +118,12 @@ func TestResolvePackagePermission(t *testing.T) {
 // A region list that does not match the existing draft is refused before
 // any copy (item 6), not at the release after copying.
 func TestPrepareRefusesDraftWithOtherRegions(t *testing.T) {
-	sim := cloudsimtest.Start(t)
-	env := activityEnv(t, sim)
-	var a *activities.Packages
-	_, err := env.ExecuteActivity(a.PrepareArtifactVersion, activities.PrepareVersionInput{Spec: packageSpec(), ClientToken: "p1"})
-	require.NoError(t, err)
+	_, env := startCloud(t)
+	require.NoError(t, prepareVersion(env, packageSpec(), "p1"))
 
 	spec := packageSpec()
 	spec.Regions = append(spec.Regions, "ap-northeast-1")
-	_, err = env.ExecuteActivity(a.PrepareArtifactVersion, activities.PrepareVersionInput{Spec: spec, ClientToken: "p2"})
+	err := prepareVersion(env, spec, "p2")
 	require.ErrorContains(t, err, "distribute to the draft's regions")
 	require.True(t, appError(t, err).NonRetryable())
 
@@ -131,16 +131,14 @@ func TestPrepareRefusesDraftWithOtherRegions(t *testing.T) {
 	spec = packageSpec()
 	slices.Reverse(spec.Regions)
 	spec.Regions = spec.Regions[:1]
-	_, err = env.ExecuteActivity(a.PrepareArtifactVersion, activities.PrepareVersionInput{Spec: spec, ClientToken: "p3"})
-	require.NoError(t, err)
+	require.NoError(t, prepareVersion(env, spec, "p3"))
 }
 
 // TestPrepareDraftVersionSaysWhoCreatedIt checks that a retry of the run
 // that created the draft (same client token, whether that call created the
 // package or only the version) owns it, and another run does not.
 func TestPrepareDraftVersionSaysWhoCreatedIt(t *testing.T) {
-	sim := cloudsimtest.Start(t, cloudsimtest.WithTimeScale(0.0001))
-	env := activityEnv(t, sim)
+	_, env := startCloud(t, cloudsimtest.WithTimeScale(0.0001))
 	var a *activities.Packages
 	prepare := func(spec model.DistributeSpec, token string) activities.PreparedVersion {
 		t.Helper()

@@ -11,6 +11,7 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
+	"github.com/imagefleet/imagefleet/activities/internal/poll"
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/model"
 )
@@ -275,8 +276,8 @@ func standbyCalls(ctx context.Context, ids []string, call func(ctx context.Conte
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			beat := func() { activity.RecordHeartbeat(ctx, chunk[0]) }
-			if err := withCloudRetry(ctx, beat, func() error { return call(ctx, chunk) }); err != nil {
+			beat := func(ctx context.Context, _ *cloud.APIError) { activity.RecordHeartbeat(ctx, chunk[0]) }
+			if err := poll.Retry(ctx, poll.KeepPlace(0, beat), func(ctx context.Context) error { return call(ctx, chunk) }); err != nil {
 				select {
 				case errs <- err:
 				default:
@@ -325,16 +326,16 @@ type ChangeResult struct {
 // attempt that resumes after a worker crash watches the same operation.
 func (a *Rollouts) ApplyChange(ctx context.Context, in ChangeInput) (*ChangeResult, error) {
 	var (
-		poll func(ctx context.Context) (*ChangeResult, error)
-		err  error
+		check func(ctx context.Context) (*ChangeResult, error)
+		err   error
 	)
 	switch in.TaskType {
 	case model.TaskImage:
-		poll, err = a.replaceDisk(ctx, in)
+		check, err = a.replaceDisk(ctx, in)
 	case model.TaskScript:
-		poll, err = a.runCommand(ctx, in)
+		check, err = a.runCommand(ctx, in)
 	case model.TaskPackage:
-		poll, err = a.configurePackage(ctx, in)
+		check, err = a.configurePackage(ctx, in)
 	default:
 		return nil, permanent(ErrTypeRolloutRefused, fmt.Errorf("unknown task type %q", in.TaskType))
 	}
@@ -344,30 +345,19 @@ func (a *Rollouts) ApplyChange(ctx context.Context, in ChangeInput) (*ChangeResu
 		}
 		return nil, fromCloud(err)
 	}
-	interval := a.PollInterval
-	if interval <= 0 {
-		interval = 500 * time.Millisecond
-	}
-	for {
-		res, err := poll(ctx)
-		if err != nil {
-			if apiErr, ok := cloud.AsAPIError(err); ok && apiErr.Retryable() {
-				activity.RecordHeartbeat(ctx, "polling: "+apiErr.Code)
-			} else {
-				return nil, fromCloud(err)
-			}
-		} else if res != nil {
-			res.Output = tail(res.Output, model.MaxKeptOutput)
-			return res, nil
-		} else {
-			activity.RecordHeartbeat(ctx, "running")
+	var res *ChangeResult
+	err = poll.Until(ctx, poll.Rules{Interval: a.PollInterval}, func(ctx context.Context) (done bool, err error) {
+		if res, err = check(ctx); err != nil || res != nil {
+			return res != nil, err
 		}
-		select {
-		case <-ctx.Done():
-			return nil, stopped(ctx)
-		case <-time.After(interval):
-		}
+		activity.RecordHeartbeat(ctx, "running")
+		return false, nil
+	})
+	if err != nil {
+		return nil, fromCloud(err)
 	}
+	res.Output = tail(res.Output, model.MaxKeptOutput)
+	return res, nil
 }
 
 func tail(s string, n int) string {

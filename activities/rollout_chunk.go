@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-	"time"
 
 	"go.temporal.io/sdk/activity"
 
+	"github.com/imagefleet/imagefleet/activities/internal/poll"
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/model"
 )
@@ -139,9 +139,6 @@ func (r *chunkRun) finish(res InstanceResult) {
 	r.p.Done = append(r.p.Done, res)
 }
 
-// beat heartbeats the progress, for withCloudRetry.
-func (r *chunkRun) beat(ctx context.Context) func() { return func() { r.heartbeat(ctx) } }
-
 func (r *chunkRun) heartbeat(ctx context.Context) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -155,57 +152,25 @@ func (r *chunkRun) pending() []ChunkInstance {
 	return slices.DeleteFunc(slices.Clone(r.in.Instances), func(ci ChunkInstance) bool { _, ok := r.done[ci.InstanceID]; return ok })
 }
 
-func (r *chunkRun) interval() time.Duration {
-	if r.a.PollInterval > 0 {
-		return r.a.PollInterval
-	}
-	return 500 * time.Millisecond
+// rules are the chunk's poll rules (poll.KeepPlace): throttling and
+// server errors are waited out as the cloud asks (Retry-After), heartbeating
+// the progress meanwhile, and cost the chunk nothing: it keeps its place.
+func (r *chunkRun) rules() poll.Rules {
+	return poll.KeepPlace(r.a.PollInterval, func(ctx context.Context, _ *cloud.APIError) { r.heartbeat(ctx) })
 }
 
 // poll calls check until every pending instance has ended: at once, then
 // every interval, heartbeating.
 func (r *chunkRun) poll(ctx context.Context, check func(ctx context.Context, pending []ChunkInstance) error) error {
-	for {
-		pending := r.pending()
-		if len(pending) == 0 {
-			r.heartbeat(ctx)
-			return nil
-		}
-		if err := withCloudRetry(ctx, r.beat(ctx), func() error { return check(ctx, pending) }); err != nil {
-			return err
+	return poll.Until(ctx, r.rules(), func(ctx context.Context) (bool, error) {
+		if pending := r.pending(); len(pending) > 0 {
+			if err := check(ctx, pending); err != nil {
+				return false, err
+			}
 		}
 		r.heartbeat(ctx)
-		if len(r.pending()) == 0 {
-			return nil
-		}
-		if err := sleep(ctx, r.interval()); err != nil {
-			return err
-		}
-	}
-}
-
-// withCloudRetry calls f until it succeeds or fails for good, waiting out
-// throttling and server errors as the cloud asks (Retry-After), or with a
-// capped backoff, heartbeating while it waits. Those errors cost the chunk
-// nothing: it keeps its place.
-func withCloudRetry(ctx context.Context, heartbeat func(), f func() error) error {
-	backoff := 100 * time.Millisecond
-	for {
-		err := f()
-		apiErr, ok := cloud.AsAPIError(err)
-		if err == nil || !ok || !apiErr.Retryable() {
-			return err
-		}
-		wait := apiErr.RetryAfter
-		if wait <= 0 {
-			wait = backoff
-			backoff = min(2*backoff, 5*time.Second)
-		}
-		heartbeat()
-		if err := sleep(ctx, wait); err != nil {
-			return err
-		}
-	}
+		return len(r.pending()) == 0, nil
+	})
 }
 
 // refused is the result of an instance whose call the cloud refused for good.
@@ -228,22 +193,31 @@ func (r *chunkRun) failChunk(err error) error {
 
 // lookBack settles the instances retried by the operator whose previous
 // attempt the cloud shows as succeeded (or still running: then that run is
-// the one to wait for). Only what really failed runs again.
-func (r *chunkRun) lookBack(ctx context.Context, check func(ctx context.Context, ci ChunkInstance) (*InstanceResult, error)) error {
+// the one to wait for). Only what really failed runs again. check answers
+// whether the previous operation has ended, and its result if it succeeded.
+func (r *chunkRun) lookBack(ctx context.Context, check func(ctx context.Context, ci ChunkInstance) (res *InstanceResult, ended bool, err error)) error {
 	for _, ci := range r.pending() {
 		if ci.Previous == "" {
 			continue
 		}
-		var res *InstanceResult
-		err := withCloudRetry(ctx, r.beat(ctx), func() (err error) { res, err = check(ctx, ci); return err })
+		err := poll.Until(ctx, r.rules(), func(ctx context.Context) (bool, error) {
+			res, ended, err := check(ctx, ci)
+			switch {
+			case err != nil:
+				return false, err
+			case !ended:
+				r.heartbeat(ctx)
+				return false, nil
+			case res != nil:
+				r.finish(*res)
+			}
+			return true, nil
+		})
 		if err != nil {
 			if apiErr, ok := cloud.AsAPIError(err); ok && !apiErr.Retryable() {
 				continue // the previous operation is unknown: run again
 			}
 			return fromCloud(err)
-		}
-		if res != nil {
-			r.finish(*res)
 		}
 	}
 	return nil
@@ -265,7 +239,7 @@ func (r *chunkRun) startBulk(ctx context.Context, start func(ids []string) (stri
 		return nil
 	}
 	var ref string
-	err := withCloudRetry(ctx, r.beat(ctx), func() (err error) { ref, err = start(ids); return err })
+	err := poll.Retry(ctx, r.rules(), func(context.Context) (err error) { ref, err = start(ids); return err })
 	if err != nil {
 		return r.failChunk(err)
 	}
@@ -314,23 +288,18 @@ func (r *chunkRun) runScript(ctx context.Context) error {
 	}
 	// A retried instance whose previous command succeeded is not run again;
 	// one whose command still runs is waited for.
-	if err := r.lookBack(ctx, func(ctx context.Context, ci ChunkInstance) (*InstanceResult, error) {
-		for {
-			res, err := r.a.Cloud.DescribeInvocationResults(ctx, &cloud.DescribeInvocationResultsRequest{RegionId: in.Region, InvokeId: ci.Previous, InstanceId: ci.InstanceID})
-			if err != nil || len(res.Invocation.InvocationResults) == 0 {
-				return nil, err
-			}
-			switch ir := res.Invocation.InvocationResults[0]; ir.InvocationStatus {
-			case cloud.InvocationSuccess:
-				return &InstanceResult{InstanceID: ci.InstanceID, Ref: ci.Previous, ChangeResult: ChangeResult{Succeeded: true, Output: ir.Output}}, nil
-			case cloud.InvocationFailed:
-				return nil, nil
-			}
-			r.heartbeat(ctx)
-			if err := sleep(ctx, r.interval()); err != nil {
-				return nil, err
-			}
+	if err := r.lookBack(ctx, func(ctx context.Context, ci ChunkInstance) (*InstanceResult, bool, error) {
+		res, err := r.a.Cloud.DescribeInvocationResults(ctx, &cloud.DescribeInvocationResultsRequest{RegionId: in.Region, InvokeId: ci.Previous, InstanceId: ci.InstanceID})
+		if err != nil || len(res.Invocation.InvocationResults) == 0 {
+			return nil, err == nil, err
 		}
+		switch ir := res.Invocation.InvocationResults[0]; ir.InvocationStatus {
+		case cloud.InvocationSuccess:
+			return &InstanceResult{InstanceID: ci.InstanceID, Ref: ci.Previous, ChangeResult: ChangeResult{Succeeded: true, Output: ir.Output}}, true, nil
+		case cloud.InvocationFailed:
+			return nil, true, nil
+		}
+		return nil, false, nil
 	}); err != nil {
 		return err
 	}
@@ -390,25 +359,21 @@ func (r *chunkRun) runPackage(ctx context.Context) error {
 	}
 	// A retried instance on which the previous execution succeeded is not
 	// configured again; a previous execution still running is waited for.
-	if err := r.lookBack(ctx, func(ctx context.Context, ci ChunkInstance) (*InstanceResult, error) {
-		for {
-			res, err := r.a.Cloud.ListExecutions(ctx, &cloud.ListExecutionsRequest{RegionId: in.Region, ExecutionId: ci.Previous})
-			if err != nil || len(res.Executions) == 0 {
-				return nil, err
-			}
-			if e := res.Executions[0]; e.Status != cloud.ExecutionRunning {
-				for _, ir := range e.InstanceResults {
-					if ir.InstanceId == ci.InstanceID && ir.Status == cloud.ExecutionSuccess {
-						return &InstanceResult{InstanceID: ci.InstanceID, Ref: ci.Previous, ChangeResult: ChangeResult{Succeeded: true, Output: ir.Output}}, nil
-					}
-				}
-				return nil, nil
-			}
-			r.heartbeat(ctx)
-			if err := sleep(ctx, r.interval()); err != nil {
-				return nil, err
+	if err := r.lookBack(ctx, func(ctx context.Context, ci ChunkInstance) (*InstanceResult, bool, error) {
+		res, err := r.a.Cloud.ListExecutions(ctx, &cloud.ListExecutionsRequest{RegionId: in.Region, ExecutionId: ci.Previous})
+		if err != nil || len(res.Executions) == 0 {
+			return nil, err == nil, err
+		}
+		e := res.Executions[0]
+		if e.Status == cloud.ExecutionRunning {
+			return nil, false, nil
+		}
+		for _, ir := range e.InstanceResults {
+			if ir.InstanceId == ci.InstanceID && ir.Status == cloud.ExecutionSuccess {
+				return &InstanceResult{InstanceID: ci.InstanceID, Ref: ci.Previous, ChangeResult: ChangeResult{Succeeded: true, Output: ir.Output}}, true, nil
 			}
 		}
+		return nil, true, nil
 	}); err != nil {
 		return err
 	}
@@ -478,7 +443,7 @@ func (r *chunkRun) runImage(ctx context.Context) error {
 		}
 	}
 	if len(retried) > 0 {
-		if err := withCloudRetry(ctx, r.beat(ctx), func() error { return describe(ctx, retried, true) }); err != nil {
+		if err := poll.Retry(ctx, r.rules(), func(ctx context.Context) error { return describe(ctx, retried, true) }); err != nil {
 			return fromCloud(err)
 		}
 	}
@@ -499,7 +464,7 @@ func (r *chunkRun) runImage(ctx context.Context) error {
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			var resp *cloud.ReplaceSystemDiskResponse
-			err := withCloudRetry(ctx, r.beat(ctx), func() (err error) {
+			err := poll.Retry(ctx, r.rules(), func(ctx context.Context) (err error) {
 				resp, err = r.a.Cloud.ReplaceSystemDisk(ctx, &cloud.ReplaceSystemDiskRequest{RegionId: in.Region, InstanceId: ci.InstanceID, ImageId: in.Image.ImageID, ClientToken: ci.ClientToken})
 				return err
 			})

@@ -141,8 +141,7 @@ func TestApplyChangeChunkRetryLooksAtTheCloudFirst(t *testing.T) {
 }
 
 func TestReportFailuresInBulk(t *testing.T) {
-	sim := cloudsimtest.Start(t)
-	env := activityEnv(t, sim)
+	sim, env := startCloud(t)
 	var a *activities.Rollouts
 	var failures []activities.InstanceFailure
 	for i := range 150 {

@@ -22,8 +22,7 @@ func webImageSpec(batches int) model.RolloutSpec {
 }
 
 func TestCheckRollout(t *testing.T) {
-	sim := cloudsimtest.Start(t)
-	env := activityEnv(t, sim)
+	_, env := startCloud(t)
 	var a *activities.Rollouts
 
 	v, err := env.ExecuteActivity(a.CheckRollout, webImageSpec(3))
@@ -101,13 +100,7 @@ func TestApplyChangeOfEachTaskType(t *testing.T) {
 	res = applyChange(t, sim, activities.ChangeInput{Region: cloudsim.SeedRegion, InstanceID: "i-webhz0001", TaskType: model.TaskImage,
 		Image: &model.ImageChange{ImageID: cloudsim.ImageWebappV2}, ClientToken: "c-1"})
 	require.True(t, res.Succeeded)
-	n := 0
-	for _, e := range sim.Server.Ledger() {
-		if e.Action == "ReplaceSystemDisk" {
-			n++
-		}
-	}
-	require.Equal(t, 1, n)
+	require.Equal(t, 1, ledgerCount(sim, "ReplaceSystemDisk"))
 
 	res = applyChange(t, sim, activities.ChangeInput{Region: cloudsim.SeedRegion, InstanceID: "i-webhz0002", TaskType: model.TaskScript,
 		Script: &model.ScriptChange{Type: model.ScriptShell, Script: "echo step 1\nexit 7\n"}, ClientToken: "c-2"})
@@ -140,8 +133,7 @@ func TestApplyChangeFailsOnAFaultyInstance(t *testing.T) {
 }
 
 func TestStandbyAndFailureEvent(t *testing.T) {
-	sim := cloudsimtest.Start(t)
-	env := activityEnv(t, sim)
+	sim, env := startCloud(t)
 	var a *activities.Rollouts
 	ctx := context.Background()
 	var ids []string

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/imagefleet/imagefleet/internal/clock"
 )
 
 // AccountHeader carries the calling account, standing in for request signing.
@@ -76,7 +78,7 @@ func (c *Client) do(ctx context.Context, method, path string, req, resp any) err
 		if err == nil || n >= c.retry.Attempts || !retryable(err, read, idempotent) {
 			return err
 		}
-		if serr := sleep(ctx, c.retry.wait(n, err)); serr != nil {
+		if serr := clock.Sleep(ctx, c.retry.wait(n, err)); serr != nil {
 			return err
 		}
 	}

@@ -69,6 +69,8 @@ type RollingUpdateTask struct {
 	EndTime        time.Time `json:",omitzero"`
 }
 
+var _ RollingUpdateTasks = (*Client)(nil)
+
 func (c *Client) CreateRollingUpdateTask(ctx context.Context, req *CreateRollingUpdateTaskRequest) (*CreateRollingUpdateTaskResponse, error) {
 	return call[CreateRollingUpdateTaskResponse](ctx, c, "CreateRollingUpdateTask", req)
 }

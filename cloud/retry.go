@@ -1,7 +1,6 @@
 package cloud
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"net"
@@ -120,17 +119,6 @@ func withClientToken(req any, body []byte) ([]byte, bool) {
 		return body, false
 	}
 	return out, true
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // dialFailed reports whether err says no connection was made, so the request

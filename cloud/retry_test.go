@@ -15,15 +15,11 @@ import (
 var fastRetry = cloud.Retry{Attempts: 6, Backoff: time.Millisecond, MaxWait: 20 * time.Millisecond}
 
 func TestRetryRidesOutThrottlingAndServerErrors(t *testing.T) {
-	env := cloudsimtest.Start(t)
+	env := cloudsimtest.Start(t, cloudsimtest.WithFaults(
+		cloud.Fault{Kind: cloud.FaultThrottle, Action: "DescribeImages", Count: 2, RetryAfter: 10 * time.Millisecond},
+		cloud.Fault{Kind: cloud.FaultTransient, Action: "DescribeImages", Count: 2},
+	))
 	ctx := context.Background()
-	for _, f := range []cloud.Fault{
-		{Kind: cloud.FaultThrottle, Action: "DescribeImages", Count: 2, RetryAfter: 10 * time.Millisecond},
-		{Kind: cloud.FaultTransient, Action: "DescribeImages", Count: 2},
-	} {
-		_, err := env.Admin().AddFault(ctx, f)
-		require.NoError(t, err)
-	}
 	req := &cloud.DescribeImagesRequest{RegionId: cloudsim.SeedRegion, ImageIds: []string{cloudsim.ImageWebappV1}}
 	_, err := env.Client.DescribeImages(ctx, req)
 	require.Error(t, err, "a plain client does not retry")

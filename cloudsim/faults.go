@@ -2,7 +2,6 @@ package cloudsim
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -161,18 +160,6 @@ func faultError(f cloud.Fault) *apiError {
 		return newError(http.StatusBadRequest, cloud.CodeQuotaExceeded, "the image quota of the account is exceeded (fault %s)", f.ID)
 	}
 	return nil
-}
-
-// sleepCtx waits d or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // validateFault checks a rule before it is installed; actions are the

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/imagefleet/imagefleet/cloud"
+	"github.com/imagefleet/imagefleet/internal/clock"
 	"github.com/imagefleet/imagefleet/model"
 )
 
@@ -366,7 +367,7 @@ func (s *Server) runAPI(w http.ResponseWriter, r *http.Request, c *call) ([]byte
 			if delay <= 0 {
 				delay = DefaultSlowDelay
 			}
-			if err := sleepCtx(r.Context(), delay); err != nil {
+			if err := clock.Sleep(r.Context(), delay); err != nil {
 				return nil, unavailable("request abandoned: %v", err)
 			}
 		case cloud.FaultCopyFail:

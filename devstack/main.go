@@ -1,101 +1,171 @@
 // Command devstack runs imagefleet's local stack: the Temporal dev server
 // with its Web UI, the codec server that decrypts payloads for the Web UI,
-// the simulated cloud and one or more workers.
+// the simulated cloud and one or more workers. It also holds the demo and
+// the simulated cloud's demo setups, which are no business of the starter
+// (a client of any Temporal cluster and cloud).
 //
-//	devstack up       run the stack until Ctrl-C
-//	devstack demo     run the demo scenario, on the running stack or on one it
-//	                  starts (and stops) itself
-//	devstack metrics  print a readable snapshot of the workers' metrics
+//	devstack up                    run the stack until Ctrl-C
+//	devstack demo                  run the demo scenario, on the running stack
+//	                               or on one it starts (and stops) itself
+//	devstack metrics               print a readable snapshot of the workers' metrics
+//	devstack setup-bluegreen-demo  create a service ready for a blue/green
+//	                               deployment in the simulated cloud
 //
 // State lives under .data (--data-dir), so runs stay browsable in the Web UI
 // across restarts; so does the payload key (codec.keys there, made on first
 // start). Every port is a flag with an environment variable, so two stacks
-// can run side by side (each with its own --data-dir).
+// can run side by side (each with its own --data-dir). Flags may come before
+// or after the command (`devstack --workers 3 up`, as the Taskfile passes them).
+//
+// Exit codes: 0 done, 1 a command failed, 2 invalid flags or arguments.
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 
+	"github.com/spf13/cobra"
+
+	"github.com/imagefleet/imagefleet/cloud"
+	"github.com/imagefleet/imagefleet/internal/config"
 	"github.com/imagefleet/imagefleet/internal/stack"
 )
 
+// flags are devstack's settings, shared by its commands.
+type flags struct {
+	root, faults, dataDir, metricsURLs                               string
+	timeScale                                                        float64
+	workers, temporalPort, uiPort, cloudPort, codecPort, metricsPort int
+	envErrs                                                          []error
+}
+
+// usageError is an error in the flags or arguments: exit code 2.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
+
 func main() {
-	fs := flag.NewFlagSet("devstack", flag.ExitOnError)
-	root := fs.String("root", ".", "project root (holds .tools, .data and bin)")
-	faults := fs.String("faults", "", "JSON file of fault rules the simulated cloud starts with (see cloudsim/README.md)")
-	timeScale := fs.Float64("time-scale", 0.002, "cloud time scale: 0.002 makes a 40-minute image copy take about 5 seconds")
-	var envErrs []error
-	workers := fs.Int("workers", envInt("IMAGEFLEET_WORKERS", 1, &envErrs), "how many workers to run (env IMAGEFLEET_WORKERS)")
-	temporalPort := fs.Int("temporal-port", envInt("IMAGEFLEET_TEMPORAL_PORT", 7233, &envErrs), "dev server gRPC port (env IMAGEFLEET_TEMPORAL_PORT)")
-	uiPort := fs.Int("ui-port", envInt("IMAGEFLEET_UI_PORT", 8233, &envErrs), "Web UI port (env IMAGEFLEET_UI_PORT)")
-	cloudPort := fs.Int("cloud-port", envInt("IMAGEFLEET_CLOUD_PORT", 8299, &envErrs), "simulated cloud port (env IMAGEFLEET_CLOUD_PORT)")
-	codecPort := fs.Int("codec-port", envInt("IMAGEFLEET_CODEC_PORT", stack.DefaultCodecPort, &envErrs), "codec server port, for the Web UI and the CLI (env IMAGEFLEET_CODEC_PORT)")
-	metricsPort := fs.Int("metrics-port", envInt("IMAGEFLEET_METRICS_PORT", stack.DefaultMetricsPort, &envErrs),
-		"first worker's /metrics port; worker n uses this + n-1; -1 serves none (env IMAGEFLEET_METRICS_PORT)")
-	dataDir := fs.String("data-dir", os.Getenv("IMAGEFLEET_DATA_DIR"), "directory of the stack's state (default <root>/.data; env IMAGEFLEET_DATA_DIR)")
-	metricsURLs := fs.String("metrics-url", "", "metrics: comma-separated /metrics URLs to read instead of the local stack's workers")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: devstack [flags] up|demo|metrics\n\n"+
-			"  up       run the dev server (Web UI on :8233), its codec server (:8234), the simulated cloud (:8299) and the workers until Ctrl-C\n"+
-			"  demo     run the demo scenario, starting the stack if it is not running\n"+
-			"  metrics  print a readable snapshot of the workers' metrics (Prometheus endpoint on :9464, :9465, …)\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	_ = fs.Parse(os.Args[1:])
-	if err := errors.Join(envErrs...); err != nil {
-		fmt.Fprintln(os.Stderr, "devstack:", err)
-		os.Exit(2)
-	}
-	if fs.NArg() != 1 || *workers < 1 {
-		fs.Usage()
-		os.Exit(2)
-	}
-	if *dataDir == "" {
-		*dataDir = filepath.Join(*root, ".data")
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	s := stack.New(stack.Config{
-		TemporalCLI:    filepath.Join(*root, ".tools", "temporal"),
-		CloudSim:       filepath.Join(*root, "bin", "cloudsim"),
-		Worker:         filepath.Join(*root, "bin", "worker"),
-		DataDir:        *dataDir,
-		CloudTimeScale: *timeScale,
-		CloudFaults:    *faults,
-		TemporalPort:   *temporalPort,
-		UIPort:         *uiPort,
-		CloudPort:      *cloudPort,
-		MetricsPort:    *metricsPort,
-		Workers:        *workers,
-		CodecServer:    filepath.Join(*root, "bin", "codecserver"),
-		CodecPort:      *codecPort,
-	})
-	var err error
-	switch fs.Arg(0) {
-	case "up":
-		err = up(ctx, s)
-	case "demo":
-		err = demo(ctx, s, filepath.Join(*dataDir, "demo-stack.log"), filepath.Join(*root, "bin", "starter"))
-	case "metrics":
-		err = printMetrics(ctx, *metricsPort, *metricsURLs)
-	default:
-		fs.Usage()
+	cmd, err := command().ExecuteContextC(ctx)
+	if err == nil {
+		return
+	}
+	fmt.Fprintln(os.Stderr, "devstack:", err)
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprint(os.Stderr, "\n"+cmd.UsageString())
 		os.Exit(2)
 	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "devstack:", err)
-		os.Exit(1)
+	os.Exit(1)
+}
+
+func command() *cobra.Command {
+	var f flags
+	root := &cobra.Command{
+		Use:   "devstack",
+		Short: "Run imagefleet's local stack, its demo and the simulated cloud's demo setups",
+		// The root runs only to refuse a missing or unknown command.
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageError{fmt.Errorf("unknown command %q", args[0])}
+			}
+			return nil
+		},
+		RunE: func(*cobra.Command, []string) error {
+			return usageError{errors.New("want a command: up, demo, metrics or setup-bluegreen-demo")}
+		},
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			if err := errors.Join(f.envErrs...); err != nil {
+				return usageError{err}
+			}
+			if f.workers < 1 {
+				return usageError{fmt.Errorf("--workers %d: at least one worker", f.workers)}
+			}
+			if f.dataDir == "" {
+				f.dataDir = filepath.Join(f.root, ".data")
+			}
+			return nil
+		},
+		SilenceErrors: true,
+		SilenceUsage:  true,
 	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	p := root.PersistentFlags()
+	p.StringVar(&f.root, "root", ".", "project root (holds .tools, .data and bin)")
+	p.StringVar(&f.faults, "faults", "", "JSON file of fault rules the simulated cloud starts with (see cloudsim/README.md)")
+	p.Float64Var(&f.timeScale, "time-scale", 0.002, "cloud time scale: 0.002 makes a 40-minute image copy take about 5 seconds")
+	p.IntVar(&f.workers, "workers", envInt("IMAGEFLEET_WORKERS", 1, &f.envErrs), "how many workers to run (env IMAGEFLEET_WORKERS)")
+	p.IntVar(&f.temporalPort, "temporal-port", envInt("IMAGEFLEET_TEMPORAL_PORT", 7233, &f.envErrs), "dev server gRPC port (env IMAGEFLEET_TEMPORAL_PORT)")
+	p.IntVar(&f.uiPort, "ui-port", envInt("IMAGEFLEET_UI_PORT", 8233, &f.envErrs), "Web UI port (env IMAGEFLEET_UI_PORT)")
+	p.IntVar(&f.cloudPort, "cloud-port", envInt("IMAGEFLEET_CLOUD_PORT", 8299, &f.envErrs), "simulated cloud port (env IMAGEFLEET_CLOUD_PORT)")
+	p.IntVar(&f.codecPort, "codec-port", envInt("IMAGEFLEET_CODEC_PORT", stack.DefaultCodecPort, &f.envErrs), "codec server port, for the Web UI and the CLI (env IMAGEFLEET_CODEC_PORT)")
+	p.IntVar(&f.metricsPort, "metrics-port", envInt("IMAGEFLEET_METRICS_PORT", stack.DefaultMetricsPort, &f.envErrs),
+		"first worker's /metrics port; worker n uses this + n-1; -1 serves none (env IMAGEFLEET_METRICS_PORT)")
+	p.StringVar(&f.dataDir, "data-dir", os.Getenv("IMAGEFLEET_DATA_DIR"), "directory of the stack's state (default <root>/.data; env IMAGEFLEET_DATA_DIR)")
+	p.StringVar(&f.metricsURLs, "metrics-url", "", "metrics: comma-separated /metrics URLs to read instead of the local stack's workers")
+
+	root.AddCommand(
+		&cobra.Command{
+			Use:   "up",
+			Short: "Run the dev server (Web UI on :8233), its codec server (:8234), the simulated cloud (:8299) and the workers until Ctrl-C",
+			Args:  noArgs,
+			RunE:  func(cmd *cobra.Command, _ []string) error { return up(cmd.Context(), f.stack()) },
+		},
+		&cobra.Command{
+			Use:   "demo",
+			Short: "Run the demo scenario, starting the stack if it is not running",
+			Args:  noArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				return demo(cmd.Context(), f.stack(), filepath.Join(f.dataDir, "demo-stack.log"), filepath.Join(f.root, "bin", "starter"))
+			},
+		},
+		&cobra.Command{
+			Use:   "metrics",
+			Short: "Print a readable snapshot of the workers' metrics (Prometheus endpoint on :9464, :9465, …)",
+			Args:  noArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				return printMetrics(cmd.Context(), f.metricsPort, f.metricsURLs)
+			},
+		},
+		setupBlueGreenDemoCommand(&f),
+	)
+	return root
+}
+
+// noArgs refuses arguments as a usage error.
+func noArgs(_ *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageError{fmt.Errorf("unexpected arguments: %s", strings.Join(args, " "))}
+	}
+	return nil
+}
+
+// stack is the local stack the flags describe.
+func (f *flags) stack() *stack.Stack {
+	return stack.New(stack.Config{
+		TemporalCLI:    filepath.Join(f.root, ".tools", "temporal"),
+		CloudSim:       filepath.Join(f.root, "bin", "cloudsim"),
+		Worker:         filepath.Join(f.root, "bin", "worker"),
+		DataDir:        f.dataDir,
+		CloudTimeScale: f.timeScale,
+		CloudFaults:    f.faults,
+		TemporalPort:   f.temporalPort,
+		UIPort:         f.uiPort,
+		CloudPort:      f.cloudPort,
+		MetricsPort:    f.metricsPort,
+		Workers:        f.workers,
+		CodecServer:    filepath.Join(f.root, "bin", "codecserver"),
+		CodecPort:      f.codecPort,
+	})
 }
 
 func up(ctx context.Context, s *stack.Stack) error {
@@ -118,30 +188,6 @@ func up(ctx context.Context, s *stack.Stack) error {
 	}
 }
 
-func demo(ctx context.Context, s *stack.Stack, logFile, starter string) error {
-	if !s.Running() {
-		// The stack's own logs would drown the demo's output: they go to a file.
-		if err := os.MkdirAll(filepath.Dir(logFile), 0o755); err != nil {
-			return err
-		}
-		f, err := os.Create(logFile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		s.SetLog(f)
-		fmt.Printf("Starting the local stack for the demo (logs: %s; `go tool task up` keeps one running)…\n", logFile)
-		defer s.Stop()
-		if err := s.Start(ctx); err != nil {
-			return err
-		}
-	}
-	cmd := exec.CommandContext(ctx, starter, "demo")
-	cmd.Env = append(os.Environ(), s.Env()...)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	return cmd.Run()
-}
-
 // envInt reads name as an integer, or returns def if it is unset; an invalid
 // value is an error rather than silently the default.
 func envInt(name string, def int, errs *[]error) int {
@@ -155,4 +201,11 @@ func envInt(name string, def int, errs *[]error) int {
 		return def
 	}
 	return n
+}
+
+// cloudClient calls the stack's simulated cloud as the starter's account
+// (IMAGEFLEET_ACCOUNT), riding out throttling and a restarting cloud.
+func cloudClient(s *stack.Stack) *cloud.Client {
+	account := cmp.Or(os.Getenv(config.EnvAccount), config.DefaultAccount)
+	return cloud.NewClient(s.CloudEndpoint(), account).WithRetry(cloud.DefaultRetry)
 }

@@ -15,7 +15,6 @@ import (
 
 	"github.com/imagefleet/imagefleet/activities"
 	"github.com/imagefleet/imagefleet/cloud"
-	"github.com/imagefleet/imagefleet/cloudsim"
 	"github.com/imagefleet/imagefleet/internal/specfile"
 	"github.com/imagefleet/imagefleet/model"
 )
@@ -361,28 +360,4 @@ func blueGreenAbortCommand(a *app) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why the deployment is aborted")
 	return cmd
-}
-
-func blueGreenDemoSetupCommand(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:     "demo-setup CLUSTER SERVICE",
-		Short:   "Create a demo service with a blue task set, load balancer, target groups and listeners in the simulated cloud",
-		Example: "  starter bluegreen demo-setup demo web",
-		Args:    cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			d, err := cloudsim.SetupBlueGreenDemo(cmd.Context(), a.cloudClient(), args[0], args[1])
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Service %s/%s runs task set %s (%s). Deploy a new version with:\n\n"+
-				"  starter bluegreen start --cluster %s --service %s --task-definition %s:2 \\\n"+
-				"    --subnets %s --container-name %s --container-port %d \\\n"+
-				"    --target-groups %s,%s \\\n    --production-listener %s \\\n    --test-listener %s \\\n"+
-				"    --strategy canary --percent 10 --interval 1m\n",
-				d.Cluster, d.Service, d.BlueTaskSet, d.TaskDefinition, d.Cluster, d.Service, d.Service,
-				strings.Join(d.Subnets, ","), d.ContainerName, d.ContainerPort, d.TargetGroups[0], d.TargetGroups[1],
-				d.ProductionListener, d.TestListener)
-			return nil
-		},
-	}
 }

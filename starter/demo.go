@@ -1,67 +1,29 @@
 package main
 
-import (
-	"errors"
-	"fmt"
-	"time"
+import "github.com/spf13/cobra"
 
-	"github.com/spf13/cobra"
+// The demo and the simulated cloud's demo setups moved to devstack: the
+// starter is a client of any Temporal cluster and cloud, and links no
+// simulator code. These hidden commands only say where they went; they are
+// deprecated and will be removed after one minor release.
 
-	"github.com/imagefleet/imagefleet/cloud"
-	"github.com/imagefleet/imagefleet/model"
-)
+func demoCommand(*app) *cobra.Command {
+	return movedCommand("demo", "go tool task demo (bin/devstack demo)")
+}
 
-// demoRegions are the regions the demo publishes to: four zones, so copy
-// times differ.
-var demoRegions = []string{"cn-shanghai", "cn-beijing", "ap-southeast-1", "ap-northeast-1", "eu-central-1", "us-west-1"}
+func blueGreenDemoSetupCommand(*app) *cobra.Command {
+	return movedCommand("demo-setup", "bin/devstack setup-bluegreen-demo CLUSTER SERVICE")
+}
 
-// demoCommand runs the end-to-end scenario on a running stack: publish a new
-// version of a package to six regions (with throttling injected in one),
-// print the region→image table and the Web UI link, then show that the
-// published version is locked.
-func demoCommand(a *app) *cobra.Command {
+// movedCommand is a hidden command that fails with where it went (exit
+// code 2: nothing was done).
+func movedCommand(name, instead string) *cobra.Command {
 	return &cobra.Command{
-		Use:   "demo",
-		Short: "Publish a demo package version to six regions on the local stack",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, out := cmd.Context(), cmd.OutOrStdout()
-			// A fresh version each run: published versions are locked.
-			spec := model.DistributeSpec{
-				Package:      "demo_webapp",
-				Version:      "v" + time.Now().UTC().Format("20060102_150405"),
-				Description:  "Demo web application image, published by go tool task demo",
-				Tags:         map[string]string{"team": "platform", "app": "webapp"},
-				SourceRegion: "cn-hangzhou",
-				SourceImage:  "m-webapp-v1",
-				Regions:      demoRegions,
-			}
-			// Show resilience: the cloud throttles the first two copies into Frankfurt.
-			if _, err := a.cloudClient().Admin().AddFault(ctx, cloud.Fault{
-				Kind: cloud.FaultThrottle, Action: "CopyImage", Region: "eu-central-1", Count: 2, RetryAfter: time.Second,
-			}); err != nil {
-				return fmt.Errorf("inject throttling (is the simulated cloud running?): %w", err)
-			}
-			fmt.Fprintf(out, "Publishing %s %s from %s/%s to %d regions (CopyImage into eu-central-1 is throttled twice)\n",
-				spec.Package, spec.Version, spec.SourceRegion, spec.SourceImage, len(spec.Regions))
-			id, runID, err := a.startDistribution(ctx, spec)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(out, "Workflow ID: %s\n\n", id)
-			if _, err := a.watchDistribution(ctx, out, id, true); err != nil {
-				return err
-			}
-			fmt.Fprintf(out, "\nWeb UI: %s\n", a.webURL(id, runID))
-
-			fmt.Fprintf(out, "\nPublishing %s %s again is refused:\n", spec.Package, spec.Version)
-			_, _, err = a.startDistribution(ctx, spec)
-			var ee *exitError
-			if !errors.As(err, &ee) || ee.code != exitInvalid {
-				return fmt.Errorf("expected the published version to be refused, got %v", err)
-			}
-			fmt.Fprintf(out, "  %v\n", err)
-			return nil
+		Use:                name,
+		Hidden:             true,
+		DisableFlagParsing: true,
+		RunE: func(*cobra.Command, []string) error {
+			return invalid("%s moved out of the starter: run %s", name, instead)
 		},
 	}
 }

@@ -10,9 +10,8 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -21,6 +20,8 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
+
+	"github.com/spf13/cobra"
 
 	"github.com/imagefleet/imagefleet/activities"
 	"github.com/imagefleet/imagefleet/internal/config"
@@ -45,69 +46,93 @@ type options struct {
 
 func main() {
 	logger := config.Logger("worker")
-	opts, err := parseFlags(os.Args[1:])
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(0)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "worker:", err)
-		os.Exit(2)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
 		<-ctx.Done()
 		stop() // a second signal ends the process at once
 	}()
-	if err := run(ctx, opts); err != nil {
-		logger.Error().Err(err).Msg("worker stopped")
+	var runErr error
+	cmd := command(func(o options) error {
+		runErr = run(ctx, o)
+		return nil
+	})
+	// Exit codes: 2 for bad flags or settings (nothing started), 1 for a
+	// worker that stopped on an error, 0 otherwise (--help included).
+	if err := cmd.ExecuteContext(ctx); err != nil {
+		fmt.Fprintf(os.Stderr, "worker: %v (see worker --help)\n", err)
+		os.Exit(2)
+	}
+	if runErr != nil {
+		logger.Error().Err(runErr).Msg("worker stopped")
 		os.Exit(1)
 	}
 }
 
-func parseFlags(args []string) (options, error) {
-	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+// command is the worker's command line; it calls start with the options
+// once the flags and environment have been read and checked.
+func command(start func(options) error) *cobra.Command {
 	var o options
-	stopDefault := defaultStopTimeout
-	if s := os.Getenv(envStopTimeout); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil || d < 0 {
-			return o, fmt.Errorf("%s=%q: want a duration such as 30s", envStopTimeout, s)
-		}
-		stopDefault = d
-	}
-	fs.DurationVar(&o.pollInterval, "poll-interval", 500*time.Millisecond, "how often long cloud operations are polled")
-	fs.StringVar(&o.metricsAddr, "metrics-addr", config.MetricsAddr(),
-		"address to serve Prometheus metrics on (/metrics); \"off\" or empty serves none (env "+config.EnvMetricsAddr+")")
-	fs.DurationVar(&o.stopTimeout, "stop-timeout", stopDefault,
-		"on SIGTERM/SIGINT, how long in-flight activities may still run before they are cancelled (env "+envStopTimeout+")")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: worker [flags]\n\nRuns imagefleet's workflows and activities on task queue %q.\n"+
+	stopDefault, envErr := stopTimeoutFromEnv()
+	cmd := &cobra.Command{
+		Use:   "worker",
+		Short: "Run imagefleet's workflows and activities",
+		Long: fmt.Sprintf("Runs imagefleet's workflows and activities on task queue %q.\n\n"+
 			"Temporal settings: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE.\n"+
 			"Cloud settings: %s (default %s), %s.\n"+
-			"Tracing: OTLP/HTTP export when OTEL_EXPORTER_OTLP_ENDPOINT is set (standard OTEL_* settings).\n\nFlags:\n",
-			model.TaskQueue, config.EnvCloudEndpoint, config.DefaultCloudEndpoint, config.EnvAccount)
-		fs.PrintDefaults()
+			"Tracing: OTLP/HTTP export when OTEL_EXPORTER_OTLP_ENDPOINT is set (standard OTEL_* settings).",
+			model.TaskQueue, config.EnvCloudEndpoint, config.DefaultCloudEndpoint, config.EnvAccount),
+		Args:          cobra.NoArgs,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if envErr != nil {
+				return envErr
+			}
+			if o.stopTimeout < 0 {
+				return fmt.Errorf("--stop-timeout must not be negative")
+			}
+			o.metricsDefault = !cmd.Flags().Changed("metrics-addr") &&
+				o.metricsAddr == config.DefaultMetricsAddr && os.Getenv(config.EnvMetricsAddr) == ""
+			if o.metricsAddr == "off" {
+				o.metricsAddr = ""
+			}
+			return start(o)
+		},
 	}
-	if err := fs.Parse(args); err != nil {
-		return o, err
+	f := cmd.Flags()
+	f.DurationVar(&o.pollInterval, "poll-interval", 500*time.Millisecond, "how often long cloud operations are polled")
+	f.StringVar(&o.metricsAddr, "metrics-addr", config.MetricsAddr(),
+		"address to serve Prometheus metrics on (/metrics); \"off\" or empty serves none (env "+config.EnvMetricsAddr+")")
+	f.DurationVar(&o.stopTimeout, "stop-timeout", stopDefault,
+		"on SIGTERM/SIGINT, how long in-flight activities may still run before they are cancelled (env "+envStopTimeout+")")
+	return cmd
+}
+
+// stopTimeoutFromEnv is the default of --stop-timeout: IMAGEFLEET_WORKER_STOP_TIMEOUT
+// or 30s. An invalid value is an error rather than silently the default.
+func stopTimeoutFromEnv() (time.Duration, error) {
+	s := os.Getenv(envStopTimeout)
+	if s == "" {
+		return defaultStopTimeout, nil
 	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return defaultStopTimeout, fmt.Errorf("%s=%q: want a duration such as 30s", envStopTimeout, s)
 	}
-	if o.stopTimeout < 0 {
-		return o, fmt.Errorf("--stop-timeout must not be negative")
-	}
-	o.metricsDefault = o.metricsAddr == config.DefaultMetricsAddr && os.Getenv(config.EnvMetricsAddr) == ""
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "metrics-addr" {
-			o.metricsDefault = false
-		}
-	})
-	if o.metricsAddr == "off" {
-		o.metricsAddr = ""
-	}
-	return o, nil
+	return d, nil
+}
+
+// parseFlags reads args and the environment into options, as the worker
+// does before it starts.
+func parseFlags(args []string) (options, error) {
+	var got options
+	cmd := command(func(o options) error { got = o; return nil })
+	cmd.SetArgs(args)
+	cmd.SetOut(io.Discard)
+	cmd.SetErr(io.Discard)
+	err := cmd.Execute()
+	return got, err
 }
 
 func run(ctx context.Context, o options) error {

@@ -1,7 +1,7 @@
 // Command cloudsim runs the simulated cloud imagefleet works against.
 //
 //	cloudsim [--listen 127.0.0.1:8299] [--data-dir .data/cloud] [--time-scale 1]
-//	         [--faults faults.json] [--seed=true]
+//	         [--faults faults.json] [--seed=true]   (cloudsim --help)
 //
 // Each flag falls back to an environment variable: IMAGEFLEET_CLOUD_LISTEN,
 // IMAGEFLEET_CLOUD_DATA_DIR, IMAGEFLEET_CLOUD_TIME_SCALE, IMAGEFLEET_CLOUD_FAULTS,
@@ -14,7 +14,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -27,6 +26,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
 
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/cloudsim"
@@ -36,49 +36,73 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stderr, nil); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "cloudsim:", err)
-		}
+		fmt.Fprintln(os.Stderr, "cloudsim:", err)
 		os.Exit(2)
 	}
 }
 
-// run serves until ctx ends. ready, if not nil, receives the listening address.
+// settings are the simulated cloud's flags.
+type settings struct {
+	listen, dataDir, faultsFile string
+	timeScale                   float64
+	seed                        bool
+}
+
+// run reads args, then serves until ctx ends (--help only prints the help).
+// ready, if not nil, receives the listening address.
 func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- string) error {
-	fs := flag.NewFlagSet("cloudsim", flag.ContinueOnError)
-	fs.SetOutput(logOut)
-	var envErrs []error
-	listen := fs.String("listen", env("IMAGEFLEET_CLOUD_LISTEN", "127.0.0.1:8299"), "address to listen on")
-	dataDir := fs.String("data-dir", env("IMAGEFLEET_CLOUD_DATA_DIR", ".data/cloud"), "directory of the persistent state and ledger")
-	timeScale := fs.Float64("time-scale", envParse("IMAGEFLEET_CLOUD_TIME_SCALE", 1.0, parseFloat, &envErrs), "factor on asynchronous durations (0.002: a 40-minute copy takes ~5s)")
-	faultsFile := fs.String("faults", env("IMAGEFLEET_CLOUD_FAULTS", ""), "JSON file with an array of fault rules to install at start")
-	seed := fs.Bool("seed", envParse("IMAGEFLEET_CLOUD_SEED", true, strconv.ParseBool, &envErrs), "create demo data on first start")
-	if err := errors.Join(envErrs...); err != nil {
-		return err
+	var (
+		s       settings
+		envErrs []error
+	)
+	cmd := &cobra.Command{
+		Use:   "cloudsim",
+		Short: "Run the simulated cloud imagefleet works against",
+		Long: "Runs the simulated cloud: an HTTP API with asynchronous operations, faults, idempotency tokens,\n" +
+			"persistence and a side-effect ledger (see cloudsim/README.md). Each flag falls back to an environment\n" +
+			"variable (named in its help); IMAGEFLEET_LOG_LEVEL sets the log level (info).",
+		Args:          cobra.NoArgs,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := errors.Join(envErrs...); err != nil {
+				return err
+			}
+			return serve(cmd.Context(), s, logOut, ready)
+		},
 	}
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
-	}
+	f := cmd.Flags()
+	f.StringVar(&s.listen, "listen", env("IMAGEFLEET_CLOUD_LISTEN", "127.0.0.1:8299"), "address to listen on (env IMAGEFLEET_CLOUD_LISTEN)")
+	f.StringVar(&s.dataDir, "data-dir", env("IMAGEFLEET_CLOUD_DATA_DIR", ".data/cloud"), "directory of the persistent state and ledger (env IMAGEFLEET_CLOUD_DATA_DIR)")
+	f.Float64Var(&s.timeScale, "time-scale", envParse("IMAGEFLEET_CLOUD_TIME_SCALE", 1.0, parseFloat, &envErrs),
+		"factor on asynchronous durations (0.002: a 40-minute copy takes ~5s; env IMAGEFLEET_CLOUD_TIME_SCALE)")
+	f.StringVar(&s.faultsFile, "faults", env("IMAGEFLEET_CLOUD_FAULTS", ""), "JSON file with an array of fault rules to install at start (env IMAGEFLEET_CLOUD_FAULTS)")
+	f.BoolVar(&s.seed, "seed", envParse("IMAGEFLEET_CLOUD_SEED", true, strconv.ParseBool, &envErrs), "create demo data on first start (env IMAGEFLEET_CLOUD_SEED)")
+	cmd.SetArgs(args)
+	cmd.SetOut(logOut)
+	cmd.SetErr(logOut)
+	return cmd.ExecuteContext(ctx)
+}
+
+// serve runs the simulated cloud with s until ctx ends.
+func serve(ctx context.Context, s settings, logOut io.Writer, ready chan<- string) error {
 	log := newLogger(logOut)
 
 	var faults []cloud.Fault
-	if *faultsFile != "" {
-		data, err := os.ReadFile(*faultsFile)
+	if s.faultsFile != "" {
+		data, err := os.ReadFile(s.faultsFile)
 		if err != nil {
 			return err
 		}
 		if faults, err = cloudsim.ParseFaults(data); err != nil {
-			return fmt.Errorf("%s: %w", *faultsFile, err)
+			return fmt.Errorf("%s: %w", s.faultsFile, err)
 		}
 	}
 	srv, err := cloudsim.New(cloudsim.Config{
-		DataDir:   *dataDir,
-		TimeScale: *timeScale,
+		DataDir:   s.dataDir,
+		TimeScale: s.timeScale,
 		Faults:    faults,
-		NoSeed:    !*seed,
+		NoSeed:    !s.seed,
 		OnRequest: func(r cloudsim.RequestLog) { logRequest(log, r) },
 	})
 	if err != nil {
@@ -86,12 +110,12 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 	}
 	defer srv.Close()
 
-	ln, err := net.Listen("tcp", *listen)
+	ln, err := net.Listen("tcp", s.listen)
 	if err != nil {
 		return err
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
-	log.Info().Str("listen", ln.Addr().String()).Str("dataDir", *dataDir).Float64("timeScale", *timeScale).
+	log.Info().Str("listen", ln.Addr().String()).Str("dataDir", s.dataDir).Float64("timeScale", s.timeScale).
 		Int("faults", len(faults)).Msg("simulated cloud serving")
 	if ready != nil {
 		ready <- ln.Addr().String()

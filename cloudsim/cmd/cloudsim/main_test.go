@@ -100,3 +100,18 @@ func TestRunRejectsBadSettings(t *testing.T) {
 		t.Errorf("bad env value: %v", err)
 	}
 }
+
+func TestHelpPrintsFlagsAndServesNothing(t *testing.T) {
+	var out syncBuffer
+	if err := run(t.Context(), []string{"--help"}, &out, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"--listen", "--data-dir", "--time-scale", "--faults", "--seed", "IMAGEFLEET_CLOUD_LISTEN"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("help lacks %s:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "serving") {
+		t.Error("--help started the cloud")
+	}
+}
