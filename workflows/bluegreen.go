@@ -24,10 +24,11 @@ import (
 // as the strategy says (pauses, operator gates), makes green the primary task
 // set, keeps blue at scale for the termination wait, then removes blue.
 //
-// Failed health checks, an abort or a cancellation before blue's removal roll
-// back: traffic back to blue, blue primary again, green removed. Every
-// compensation is registered before the change it undoes and runs on a
-// disconnected context, so a change whose answer was lost is undone too.
+// Failed health checks, the cancel command or a cancellation before blue's
+// removal roll back: traffic back to blue, blue primary again, green
+// removed. Every compensation is registered before the change it undoes and
+// runs on a disconnected context, so a change whose answer was lost is
+// undone too.
 func BlueGreenDeployment(ctx workflow.Context, spec model.BlueGreenSpec) (*model.BlueGreenResult, error) {
 	d := &blueGreen{spec: spec}
 	if err := d.setup(ctx); err != nil {
@@ -265,7 +266,7 @@ func (d *blueGreen) deploy(ctx workflow.Context) error {
 		return nil // nothing to keep at scale
 	}
 	// promote-full skips the shifting steps, not this wait: it is the last
-	// window in which abort rolls back (only promote ends it early).
+	// window in which cancel rolls back (only promote ends it early).
 	// Versioned: earlier runs skipped it after promote-full.
 	d.holdAfterFull = workflow.GetVersion(ctx, changeFullKeepsTerminationWait, workflow.DefaultVersion, 1) == 1
 	return d.pause(ctx, d.terminationWait, false)

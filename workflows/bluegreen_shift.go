@@ -68,7 +68,7 @@ func (d *blueGreen) setWeight(ctx workflow.Context, weight int) error {
 }
 
 // pause waits for period (gate: until promote) while one activity watches
-// green's health. promote ends it early; abort cancels ctx; unhealthy
+// green's health. promote ends it early; cancel cancels ctx; unhealthy
 // targets fail it.
 func (d *blueGreen) pause(ctx workflow.Context, period time.Duration, gate bool) error {
 	end := workflow.Now(ctx).Add(period)
