@@ -138,7 +138,7 @@ func CheckRollout(ctx context.Context, c ScalingCloud, spec model.RolloutSpec) (
 		if plan.OSType != cloud.OSWindows && spec.Script.Type != model.ScriptShell {
 			return refuse("the instances of %s run Linux: use %s, not %s", spec.ScalingGroupID, model.ScriptShell, spec.Script.Type)
 		}
-	case model.TaskPackage:
+	case model.TaskOOSPackage:
 		resp, err := c.ListOOSPackages(ctx, &cloud.ListOOSPackagesRequest{RegionId: spec.RegionID, PackageName: spec.Package.Name})
 		if err != nil {
 			return nil, refusedIfPermanent(err, "OOS package %s", spec.Package.Name)
@@ -302,23 +302,17 @@ type ChangeInput struct {
 	Region     string
 	InstanceID string
 	TaskType   string
-	Image      *model.ImageChange   `json:",omitempty"`
-	Script     *model.ScriptChange  `json:",omitempty"`
-	Package    *model.PackageChange `json:",omitempty"`
+	Image      *model.ImageChange      `json:",omitempty"`
+	Script     *model.ScriptChange     `json:",omitempty"`
+	Package    *model.OOSPackageChange `json:",omitempty"`
 	// ClientToken identifies this attempt on this instance: a retried
 	// activity repeats no side effect, an operator's retry uses a new one.
 	ClientToken string
 }
 
-// ChangeResult is how the change ended on the instance. A change that
-// failed there is a result (Succeeded false), not an activity error: the
-// operator decides what to do about it.
-type ChangeResult struct {
-	Succeeded bool
-	ExitCode  int    `json:",omitempty"`
-	Output    string `json:",omitempty"`
-	Error     string `json:",omitempty"`
-}
+// ChangeResult is how the change ended on the instance (the contract is in
+// model, since RollingUpdateBatch returns it too).
+type ChangeResult = model.ChangeResult
 
 // ApplyChange starts the change on the instance (system-disk replacement,
 // Cloud Assistant command or OOS package execution) and waits for it to end,
@@ -334,7 +328,7 @@ func (a *Rollouts) ApplyChange(ctx context.Context, in ChangeInput) (*ChangeResu
 		check, err = a.replaceDisk(ctx, in)
 	case model.TaskScript:
 		check, err = a.runCommand(ctx, in)
-	case model.TaskPackage:
+	case model.TaskOOSPackage:
 		check, err = a.configurePackage(ctx, in)
 	default:
 		return nil, permanent(ErrTypeRolloutRefused, fmt.Errorf("unknown task type %q", in.TaskType))

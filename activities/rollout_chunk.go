@@ -19,9 +19,9 @@ import (
 type ChunkInput struct {
 	Region   string
 	TaskType string
-	Image    *model.ImageChange   `json:",omitempty"`
-	Script   *model.ScriptChange  `json:",omitempty"`
-	Package  *model.PackageChange `json:",omitempty"`
+	Image    *model.ImageChange      `json:",omitempty"`
+	Script   *model.ScriptChange     `json:",omitempty"`
+	Package  *model.OOSPackageChange `json:",omitempty"`
 	// ClientToken identifies the chunk's bulk call (RunCommand, OOS
 	// StartExecution): derived from the instances and their attempts, so a
 	// retried activity repeats no side effect.
@@ -100,7 +100,7 @@ func (a *Rollouts) ApplyChangeChunk(ctx context.Context, in ChunkInput) (*ChunkR
 	switch in.TaskType {
 	case model.TaskScript:
 		err = r.runScript(ctx)
-	case model.TaskPackage:
+	case model.TaskOOSPackage:
 		err = r.runPackage(ctx)
 	case model.TaskImage:
 		err = r.runImage(ctx)

@@ -68,7 +68,7 @@ func TestApplyChangeChunkOfEachTaskType(t *testing.T) {
 		output string
 	}{
 		{activities.ChunkInput{TaskType: model.TaskScript, Script: &model.ScriptChange{Type: model.ScriptShell, Script: "echo done"}}, "RunCommand", "done\n"},
-		{activities.ChunkInput{TaskType: model.TaskPackage, Package: &model.PackageChange{Name: "webapp-agent", Version: "1.1.0"}}, "StartExecution", "install webapp-agent 1.1.0"},
+		{activities.ChunkInput{TaskType: model.TaskOOSPackage, Package: &model.OOSPackageChange{Name: "webapp-agent", Version: "1.1.0"}}, "StartExecution", "install webapp-agent 1.1.0"},
 		{activities.ChunkInput{TaskType: model.TaskImage, Image: &model.ImageChange{ImageID: cloudsim.ImageWebappV2}}, "ReplaceSystemDisk", "from " + cloudsim.ImageWebappV2},
 	} {
 		t.Run(tc.in.TaskType, func(t *testing.T) {

@@ -58,7 +58,7 @@ func TestCheckRollout(t *testing.T) {
 			s.TaskType, s.Image, s.Script = model.TaskScript, nil, &model.ScriptChange{Type: model.ScriptBat, Script: "dir"}
 		}, "run Linux"},
 		"unknown package version": {func(s *model.RolloutSpec) {
-			s.TaskType, s.Image, s.Package = model.TaskPackage, nil, &model.PackageChange{Name: "webapp-agent", Version: "9.9"}
+			s.TaskType, s.Image, s.Package = model.TaskOOSPackage, nil, &model.OOSPackageChange{Name: "webapp-agent", Version: "9.9"}
 		}, "has no version 9.9"},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -114,8 +114,8 @@ func TestApplyChangeOfEachTaskType(t *testing.T) {
 	require.True(t, res.Succeeded, res.Error)
 	require.Equal(t, "hello\n", res.Output)
 
-	res = applyChange(t, sim, activities.ChangeInput{Region: cloudsim.SeedRegion, InstanceID: "i-webhz0003", TaskType: model.TaskPackage,
-		Package: &model.PackageChange{Name: "webapp-agent", Version: "1.1.0"}, ClientToken: "c-4"})
+	res = applyChange(t, sim, activities.ChangeInput{Region: cloudsim.SeedRegion, InstanceID: "i-webhz0003", TaskType: model.TaskOOSPackage,
+		Package: &model.OOSPackageChange{Name: "webapp-agent", Version: "1.1.0"}, ClientToken: "c-4"})
 	require.True(t, res.Succeeded, res.Error)
 	require.Contains(t, res.Output, "install webapp-agent 1.1.0")
 }

@@ -116,7 +116,7 @@ func FuzzRolloutSpec(f *testing.F) {
 	fuzzSpec[RolloutSpec](f,
 		RolloutSpec{ScalingGroupID: "asg-web-hz", RegionID: "cn-hangzhou", TaskType: TaskImage, Image: &ImageChange{ImageID: "m-webapp-v2", RollbackImageID: "m-webapp-v1"}, Batches: 2, PausePolicy: PauseFirstBatch},
 		RolloutSpec{ScalingGroupID: "asg-web-hz", RegionID: "cn-hangzhou", TaskType: TaskScript, Script: &ScriptChange{Type: ScriptShell, Script: "echo hi"}, Batches: 3, ErrorThreshold: 1},
-		RolloutSpec{ScalingGroupID: "asg-web-hz", RegionID: "cn-hangzhou", TaskType: TaskPackage, Package: &PackageChange{}, Batches: 1},
+		RolloutSpec{ScalingGroupID: "asg-web-hz", RegionID: "cn-hangzhou", TaskType: TaskOOSPackage, Package: &OOSPackageChange{}, Batches: 1},
 	)
 }
 

@@ -57,9 +57,9 @@ const QueryRollout = QueryProgress
 
 // Task types.
 const (
-	TaskImage   = "ImageUpdate"     // replace the system disk with an image
-	TaskScript  = "ScriptExecution" // run a script through Cloud Assistant
-	TaskPackage = "PackageInstall"  // install an OOS package version
+	TaskImage      = "ImageUpdate"     // replace the system disk with an image
+	TaskScript     = "ScriptExecution" // run a script through Cloud Assistant
+	TaskOOSPackage = "PackageInstall"  // install an OOS package version
 )
 
 // Pause policies.
@@ -79,9 +79,9 @@ const (
 // Failure event names (CloudMonitor), one per task type, as Auto Scaling
 // names them. Each event carries the group ID and the instance.
 const (
-	EventImageFailed   = "ACS-ESS-RollingUpdateByReplaceSystemDiskInScalingGroup"
-	EventScriptFailed  = "ACS-ESS-RollingUpdateByRunCommandInScalingGroup"
-	EventPackageFailed = "ACS-ESS-RollingUpdateByConfigureOOSPackage"
+	EventImageFailed      = "ACS-ESS-RollingUpdateByReplaceSystemDiskInScalingGroup"
+	EventScriptFailed     = "ACS-ESS-RollingUpdateByRunCommandInScalingGroup"
+	EventOOSPackageFailed = "ACS-ESS-RollingUpdateByConfigureOOSPackage"
 )
 
 // FailureEvent is the event name of a failed instance of a task type.
@@ -92,7 +92,7 @@ func FailureEvent(taskType string) string {
 	case TaskScript:
 		return EventScriptFailed
 	default:
-		return EventPackageFailed
+		return EventOOSPackageFailed
 	}
 }
 
@@ -109,8 +109,22 @@ type ScriptChange struct {
 	RollbackScript string `json:"rollbackScript,omitempty"`
 }
 
-// PackageChange is the parameters of an OOS package installation.
-type PackageChange struct {
+// Old names, from before "package" alone came to mean a Compute Nest
+// deployment package (docs/architecture.md, "Names").
+//
+// Deprecated: use TaskOOSPackage, OOSPackageChange and EventOOSPackageFailed.
+const (
+	TaskPackage        = TaskOOSPackage
+	EventPackageFailed = EventOOSPackageFailed
+)
+
+// PackageChange is OOSPackageChange under its old name.
+//
+// Deprecated: use OOSPackageChange.
+type PackageChange = OOSPackageChange
+
+// OOSPackageChange is the parameters of an OOS package installation.
+type OOSPackageChange struct {
 	Name            string `json:"name"`
 	Version         string `json:"version"`
 	RollbackVersion string `json:"rollbackVersion,omitempty"`
@@ -122,9 +136,9 @@ type RolloutSpec struct {
 	RegionID       string `json:"regionId"`
 	TaskType       string `json:"taskType"`
 	// Exactly the one of Image, Script, Package that TaskType names.
-	Image   *ImageChange   `json:"image,omitempty"`
-	Script  *ScriptChange  `json:"script,omitempty"`
-	Package *PackageChange `json:"package,omitempty"`
+	Image   *ImageChange      `json:"image,omitempty"`
+	Script  *ScriptChange     `json:"script,omitempty"`
+	Package *OOSPackageChange `json:"package,omitempty"`
 	// Batches is the number of batches: 1 to the number of target instances.
 	Batches     int    `json:"batches"`
 	PausePolicy string `json:"pausePolicy,omitempty"` // default None
@@ -186,12 +200,12 @@ func (s RolloutSpec) Validate() error {
 		} else if !slices.Contains([]string{ScriptShell, ScriptBat, ScriptPowerShell}, s.Script.Type) {
 			errs = append(errs, fmt.Errorf("script type %q must be %s, %s or %s", s.Script.Type, ScriptShell, ScriptBat, ScriptPowerShell))
 		}
-	case TaskPackage:
+	case TaskOOSPackage:
 		if s.Package == nil || s.Package.Name == "" || s.Package.Version == "" {
 			errs = append(errs, errors.New("a package install needs package.name and package.version"))
 		}
 	default:
-		errs = append(errs, fmt.Errorf("task type %q must be %s, %s or %s", s.TaskType, TaskImage, TaskScript, TaskPackage))
+		errs = append(errs, fmt.Errorf("task type %q must be %s, %s or %s", s.TaskType, TaskImage, TaskScript, TaskOOSPackage))
 	}
 	if given > 1 {
 		errs = append(errs, errors.New("give only the parameters of the task type (one of image, script, package)"))
@@ -281,12 +295,12 @@ func RollbackSpec(orig RolloutSpec, ref RolloutRef, instances []string, c Rollba
 			return RolloutSpec{}, errors.New("the task has no rollback script: give script")
 		}
 		spec.Script = &ScriptChange{Type: orig.Script.Type, Script: script}
-	case TaskPackage:
+	case TaskOOSPackage:
 		v := cmpOr(c.Version, orig.Package.RollbackVersion)
 		if v == "" {
 			return RolloutSpec{}, errors.New("the task has no rollback version: give version")
 		}
-		spec.Package = &PackageChange{Name: orig.Package.Name, Version: v}
+		spec.Package = &OOSPackageChange{Name: orig.Package.Name, Version: v}
 	}
 	return spec, spec.Validate()
 }
@@ -504,3 +518,47 @@ type InstancePage struct {
 // change: one bulk call (RunCommand, OOS execution) or that many per-instance
 // calls, and one describe call per poll.
 const RolloutChunkSize = 100
+
+// The contract of RollingUpdateBatch, the child workflow of runs started
+// before workflow version rollout-chunked (one per batch). Its JSON keys are
+// the Go field names, as recorded in those runs' histories: do not add tags.
+
+// ChangeSpec is the change a rolling update applies to each instance.
+type ChangeSpec struct {
+	Region   string
+	Group    string
+	TaskType string
+	Image    *ImageChange      `json:",omitempty"`
+	Script   *ScriptChange     `json:",omitempty"`
+	Package  *OOSPackageChange `json:",omitempty"`
+	// TokenKey scopes the client tokens to the task.
+	TokenKey string
+}
+
+// BatchInstance is one instance of a batch and the attempt it is on.
+type BatchInstance struct {
+	InstanceID string
+	Attempt    int
+}
+
+// RolloutBatchInput is the input of RollingUpdateBatch.
+type RolloutBatchInput struct {
+	Change    ChangeSpec
+	Instances []BatchInstance
+}
+
+// RolloutBatchResult maps each instance to how its change ended.
+type RolloutBatchResult struct {
+	Results map[string]ChangeResult
+}
+
+// ChangeResult is how the change ended on an instance: the result of the
+// ApplyChange activity (one instance), of each instance of ApplyChangeChunk
+// and of RollingUpdateBatch. A change that failed there is a result
+// (Succeeded false), not an error: the operator decides what to do about it.
+type ChangeResult struct {
+	Succeeded bool
+	ExitCode  int    `json:",omitempty"`
+	Output    string `json:",omitempty"`
+	Error     string `json:",omitempty"`
+}

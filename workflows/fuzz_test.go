@@ -23,8 +23,8 @@ import (
 // state. A panic, an input that takes over a second, or a validator that
 // changes the workflow's state (an update's validator does not run on
 // replay, so a change there breaks determinism) is a failure.
-// The rollback command is fuzzed in model (FuzzRollbackCommand): its
-// validator reads the workflow's info, which needs a running workflow.
+// The rollback spec a rollback command makes is fuzzed in model too
+// (FuzzRollbackCommand).
 
 // slowInput is the limit above which an input is a defect.
 const slowInput = time.Second
@@ -157,7 +157,7 @@ func FuzzRegionCommands(f *testing.F) {
 	})
 }
 
-// Rollout commands (resume, retry, skip, cancel-instance, cancel,
+// Rollout commands (resume, retry, skip, cancel-instance, cancel, rollback,
 // set-threshold, set-pause-policy) of a rolling update of 6 instances in 3
 // batches: paused on failures beyond the threshold in batch 2, the same
 // with a retry in flight, paused after batch 1, and cancelling.
@@ -169,27 +169,31 @@ func FuzzRolloutCommands(f *testing.F) {
 		model.ThresholdCommand{ErrorThreshold: -1}, model.ThresholdCommand{ErrorThreshold: 2},
 		model.PausePolicyCommand{PausePolicy: "Sometimes"}, model.PausePolicyCommand{PausePolicy: model.PauseNone},
 		`{"errorThreshold":9223372036854775807}`, `{"errorThreshold":1e99}`, `{"instanceId":null}`,
+		model.RollbackCommand{}, model.RollbackCommand{Batches: 9, PausePolicy: "Sometimes", ErrorThreshold: -1},
 	}, rawSeeds...)...)
 	paused := func(status string, adjust func(r *rollout)) func() *rollout {
 		return func() *rollout {
 			spec := model.RolloutSpec{ScalingGroupID: "asg-web-hz", RegionID: "cn-hangzhou", TaskType: model.TaskScript,
 				Script: &model.ScriptChange{Type: model.ScriptShell, Script: "echo hi"}, Batches: 3, ErrorThreshold: 1}
-			r := &rollout{spec: spec, logger: nopLogger, index: map[string]int{}, batchOf: map[string]int{}, chunked: true}
+			r := &rollout{spec: spec, logger: nopLogger, index: map[string]int{}, chunked: true}
 			r.st = model.RolloutState{Spec: spec, ScalingGroupID: spec.ScalingGroupID, RegionID: spec.RegionID, TaskType: spec.TaskType,
-				Status: status, PausePolicy: spec.Policy(), ErrorThreshold: spec.ErrorThreshold,
+				PausePolicy: spec.Policy(), ErrorThreshold: spec.ErrorThreshold,
 				FailedInstances: []model.InstanceProgress{}, SuspendedBefore: []string{}}
+			r.status = newRolloutStatus(&r.st)
+			r.status.start()
 			for b := range 3 {
 				r.st.Batches = append(r.st.Batches, model.BatchProgress{Index: b + 1, Size: 2, State: model.BatchPending})
 			}
 			for i, state := range []string{model.InstanceSucceeded, model.InstanceFailed, model.InstanceFailed, model.InstanceFailed, model.InstancePending, model.InstancePending} {
 				id := "i-0" + string(rune('1'+i))
-				r.batchOf[id], r.index[id] = i/2, len(r.insts)
+				r.index[id] = len(r.insts)
 				r.insts = append(r.insts, model.InstanceProgress{InstanceID: id, Batch: i/2 + 1, State: state, Attempts: 1})
 			}
 			// Batch 1 ended with i-02's failure within the threshold;
 			// batch 2 is open with i-03 and i-04 failed.
-			r.st.Batches[0].State, r.st.Batches[1].State, r.st.CurrentBatch = model.BatchDone, model.BatchRunning, 2
-			r.batchOpen, r.paused, r.standby = true, true, []string{"i-03", "i-04"}
+			r.st.Batches[0].State, r.st.Batches[1].State = model.BatchDone, model.BatchRunning
+			r.status.openBatch(1, []string{"i-03", "i-04"})
+			r.status.pause(status)
 			adjust(r)
 			r.refresh()
 			return r
@@ -198,14 +202,16 @@ func FuzzRolloutCommands(f *testing.F) {
 	states := map[string]func() *rollout{
 		"paused on failures": paused(model.RolloutPausedFailure, func(*rollout) {}),
 		"paused on failures, a retry in flight": paused(model.RolloutPausedFailure, func(r *rollout) {
-			r.inst("i-04").State, r.retrying = model.InstanceUpdating, 1
+			r.inst("i-04").State = model.InstanceUpdating
+			r.status.retryStarted()
 		}),
 		"paused after batch 1": paused(model.RolloutPausedBatch, func(r *rollout) {
-			r.st.Batches[1].State, r.st.CurrentBatch, r.batchOpen, r.standby = model.BatchPending, 1, false, nil
+			r.status.closeBatch()
+			r.st.Batches[1].State, r.st.CurrentBatch = model.BatchPending, 1
 			r.inst("i-03").State, r.inst("i-04").State = model.InstancePending, model.InstancePending
 		}),
-		"cancelling": paused(model.RolloutCancelling, func(r *rollout) {
-			r.paused, r.cancelled, r.st.CancelReason = false, true, "bad image"
+		"cancelling": paused(model.RolloutPausedFailure, func(r *rollout) {
+			r.status.cancel("bad image")
 		}),
 	}
 	type shown struct {
@@ -214,12 +220,13 @@ func FuzzRolloutCommands(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fuzzStates(t, data, states, func(r *rollout) shown { return shown{r.st, r.insts} }, func(r *rollout) {
-			c := r.commands(nil) // only the commands' Apply and rollback's validator use the context
+			c := r.commands(nil) // only the instance decisions' Apply use the context
 			validate(c.resume, data)
 			validate(c.retry, data)
 			validate(c.skip, data)
 			validate(c.cancelInstance, data)
 			validate(c.cancel, data)
+			validate(c.rollback, data)
 			validate(c.threshold, data)
 			validate(c.policy, data)
 		})

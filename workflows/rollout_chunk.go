@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/imagefleet/imagefleet/activities"
@@ -19,20 +18,28 @@ const maxChunksInFlight = 32
 
 // chunkActivity is for ApplyChangeChunk. Its retries are not the change's
 // attempts: a worker crash (heartbeat timeout), a start-to-close timeout or
-// a cloud outage is retried for as long as it takes, without a limit, since
-// the cloud's answers (a change that failed on an instance) are results,
-// and the activity fails only when the chunk cannot be tried at all.
+// a cloud outage is retried without an attempt limit, since the cloud's
+// answers (a change that failed on an instance) are results. Like every
+// step it gives up on transient errors after model.StepDeadline, counted
+// past one attempt's own two hours (an attempt resumes from its heartbeat,
+// so the retries redo nothing); then each instance of the chunk fails with
+// the reason, and the operator decides (a retry looks at the cloud first).
 func chunkActivity(summary string) workflow.ActivityOptions {
 	return workflow.ActivityOptions{
-		StartToCloseTimeout: 2 * time.Hour,
-		HeartbeatTimeout:    20 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:    time.Second,
-			BackoffCoefficient: 2,
-			MaximumInterval:    30 * time.Second,
-			MaximumAttempts:    0, // unlimited: see above
-		},
-		Summary: summary,
+		StartToCloseTimeout:    2 * time.Hour,
+		ScheduleToCloseTimeout: 2*time.Hour + model.StepDeadline,
+		HeartbeatTimeout:       20 * time.Second,
+		RetryPolicy:            retryPolicy(0),
+		Summary:                summary,
+	}
+}
+
+// changeInput is the task's change, as the instance work (chunks, or the
+// old path's RollingUpdateBatch) receives it.
+func (r *rollout) changeInput() model.ChangeSpec {
+	return model.ChangeSpec{
+		Region: r.spec.RegionID, Group: r.spec.ScalingGroupID, TaskType: r.spec.TaskType,
+		Image: r.spec.Image, Script: r.spec.Script, Package: r.spec.Package, TokenKey: r.tokenKey,
 	}
 }
 
@@ -99,37 +106,4 @@ func (r *rollout) applyChunk(ctx workflow.Context, ids []string, lookBack bool) 
 	}).Get(ctx, nil); err != nil {
 		r.logger.Error("Could not write the failure events", "failed", len(failures), "error", err)
 	}
-}
-
-// instancePage answers QueryRolloutInstances.
-func (r *rollout) instancePage(q model.InstancesQuery) (model.InstancePage, error) {
-	if err := q.Validate(); err != nil {
-		return model.InstancePage{}, err
-	}
-	from := 0
-	if q.PageToken != "" {
-		n, err := strconv.Atoi(q.PageToken)
-		if err != nil || n < 0 {
-			return model.InstancePage{}, fmt.Errorf("page token %q is not one this query gave", q.PageToken)
-		}
-		from = n
-	}
-	size := q.PageSize
-	if size == 0 {
-		size = model.DefaultInstancePage
-	}
-	page := model.InstancePage{Instances: []model.InstanceProgress{}}
-	for _, in := range r.insts {
-		if !q.Matches(in) {
-			continue
-		}
-		if page.Total >= from && len(page.Instances) < size {
-			page.Instances = append(page.Instances, in)
-		}
-		page.Total++
-	}
-	if next := from + len(page.Instances); next < page.Total {
-		page.NextPageToken = strconv.Itoa(next)
-	}
-	return page, nil
 }

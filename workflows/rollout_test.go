@@ -790,3 +790,27 @@ func payloadSize(t *testing.T, v any) int {
 	require.NoError(t, err)
 	return p.Size()
 }
+
+// A chunk whose activity cannot get through (the cloud unavailable for
+// hours) gives up after the step deadline like any step: its instances fail
+// with the reason and the task pauses for the operator, instead of waiting
+// without end.
+func TestRolloutChunkGivesUpAfterTheStepDeadline(t *testing.T) {
+	env := newRolloutEnv(t, 2)
+	// Each attempt fails after 50 minutes: the fourth ends past the
+	// deadline (2 h + model.StepDeadline), the test suite's own limit of
+	// 10 attempts would be reached after 8 h.
+	env.OnActivity(rollouts.ApplyChangeChunk, mock.Anything, mock.Anything).After(50*time.Minute).Return(nil, transientError())
+	var paused model.RolloutState
+	env.at(4*time.Hour, func() {
+		paused = env.state()
+		env.send(model.CommandCancel, model.CancelCommand{Reason: "cloud down"}, "")
+	})
+	env.execute(rolloutSpec(1, model.PauseNone))
+	st := env.result()
+	require.Equal(t, model.RolloutPausedFailure, paused.Status)
+	require.Equal(t, 2, paused.Failures)
+	require.Contains(t, paused.FailedInstances[0].Error, "ServiceUnavailable")
+	require.Equal(t, model.RolloutCancelled, st.Status)
+	env.requireRestored()
+}
