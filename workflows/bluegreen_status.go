@@ -6,14 +6,14 @@ import (
 	"github.com/imagefleet/imagefleet/model"
 )
 
-// pauseState is where a deployment stands in a pause of its traffic shift
-// (timed, manual gate, or the termination wait).
-type pauseState int
+// blueGreenPause is where a deployment stands in a pause of its traffic
+// shift (timed, manual gate, or the termination wait).
+type blueGreenPause int
 
 const (
-	notPaused pauseState = iota
-	paused               // promote ends the pause
-	promoted             // promote was accepted: the pause ends
+	blueGreenNotPaused blueGreenPause = iota
+	blueGreenPaused                   // promote ends the pause
+	blueGreenPromoted                 // promote was accepted: the pause ends
 )
 
 // blueGreenStatus is a deployment's state machine. The phase moves forward
@@ -25,7 +25,7 @@ const (
 // and the run change it only through its transitions.
 type blueGreenStatus struct {
 	phase string
-	pause pauseState
+	pause blueGreenPause
 	// full: promote-full was accepted; the remaining steps are skipped.
 	full bool
 	// cancelled: cancel (abort) was accepted; the deployment rolls back.
@@ -36,16 +36,16 @@ type blueGreenStatus struct {
 }
 
 // Phases before all traffic is on green: promote-full applies.
-var beforeFullShift = []string{model.BGPhaseValidating, model.BGPhaseCreatingGreen, model.BGPhaseTesting, model.BGPhaseShifting}
+var blueGreenBeforeFullShift = []string{model.BGPhaseValidating, model.BGPhaseCreatingGreen, model.BGPhaseTesting, model.BGPhaseShifting}
 
 // Queries.
 
-func (s *blueGreenStatus) paused() bool      { return s.pause != notPaused }
-func (s *blueGreenStatus) promoted() bool    { return s.pause == promoted }
+func (s *blueGreenStatus) paused() bool      { return s.pause != blueGreenNotPaused }
+func (s *blueGreenStatus) promoted() bool    { return s.pause == blueGreenPromoted }
 func (s *blueGreenStatus) rollingBack() bool { return s.phase == model.BGPhaseRollingBack }
 
 // shifting: not all traffic is on green yet, so promote-full applies.
-func (s *blueGreenStatus) shifting() bool { return slices.Contains(beforeFullShift, s.phase) }
+func (s *blueGreenStatus) shifting() bool { return slices.Contains(blueGreenBeforeFullShift, s.phase) }
 
 // over: the deployment rolls back, rolled back, failed or
 // succeeded: its details show no operator wait.
@@ -63,15 +63,15 @@ func (s *blueGreenStatus) over() bool {
 func (s *blueGreenStatus) enter(phase string) { s.phase = phase }
 
 // beginPause: a pause starts; promote now ends it.
-func (s *blueGreenStatus) beginPause() { s.pause = paused }
+func (s *blueGreenStatus) beginPause() { s.pause = blueGreenPaused }
 
 // endPause: the pause is over, by promote or by its end.
-func (s *blueGreenStatus) endPause() { s.pause = notPaused }
+func (s *blueGreenStatus) endPause() { s.pause = blueGreenNotPaused }
 
 // promote ends the current pause; full also skips the remaining steps.
 func (s *blueGreenStatus) promote(full bool) {
-	if s.pause == paused {
-		s.pause = promoted
+	if s.pause == blueGreenPaused {
+		s.pause = blueGreenPromoted
 	}
 	s.full = s.full || full
 }
