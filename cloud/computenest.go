@@ -159,9 +159,15 @@ type ReleaseArtifactResponse struct {
 	Status    string
 }
 
+// DeleteArtifactRequest deletes a version, or the whole package, with what
+// it delivered. A version a publication holds (Delivering, see
+// StartArtifactReleaseRequest) is refused with CodeArtifactReleasing unless
+// ReleaseToken is the holder's; a package is refused while any of its
+// versions is held.
 type DeleteArtifactRequest struct {
-	ArtifactId  string
-	VersionName string `json:",omitempty"` // empty: the whole package
+	ArtifactId   string
+	VersionName  string `json:",omitempty"` // empty: the whole package
+	ReleaseToken string `json:",omitempty"` // the holding publication's, if it deletes its own version
 }
 
 type DeleteArtifactResponse struct{ RequestId string }

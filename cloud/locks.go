@@ -9,7 +9,11 @@ const (
 	// while the version exists (delete the version instead).
 	CodeImageManagedByService = "OperationDenied.ImageManagedByService"
 	// CodeArtifactReleasing: the version is being published by another
-	// publication (another release token).
+	// publication (another release token). StartArtifactRelease,
+	// ReleaseArtifact, CancelArtifactRelease and DeleteArtifact answer it
+	// (HTTP 409) for a version held by a publication whose token the call
+	// does not carry; the refusal is atomic, so a client needs no check of
+	// its own before the call.
 	CodeArtifactReleasing = "Artifact.VersionReleasing"
 	// CodeDeploymentInProgress: the container service has a deployment
 	// under way (an ACTIVE task set of another external ID); one runs at a

@@ -70,10 +70,7 @@ func (s *Server) getAuthorizationToken(c *call, req *cloud.GetAuthorizationToken
 	if err := checkRegion("RegionId", req.RegionId); err != nil {
 		return nil, err
 	}
-	token := randomID("crt.", 40, lowerAlnum)
-	for c.st.RegistryTokens[token] != nil {
-		token = randomID("crt.", 40, lowerAlnum)
-	}
+	token := newID(c.st.RegistryTokens, "crt.", 40, lowerAlnum)
 	exp := c.now.Add(cloud.TokenTTL)
 	c.st.RegistryTokens[token] = &registryToken{Account: c.account, ExpireTime: exp}
 	c.touch(c.st.RegistryTokens, token)

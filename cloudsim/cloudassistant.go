@@ -1,7 +1,6 @@
 package cloudsim
 
 import (
-	"cmp"
 	"fmt"
 	"net/http"
 	"slices"
@@ -34,6 +33,10 @@ type invocationRecord struct {
 	cloud.Invocation
 	OwnerId string
 }
+
+func (r *invocationRecord) scope() (string, string) { return r.OwnerId, r.RegionId }
+
+var invocations = resource{"invocation", cloud.CodeInvocationNotFound}
 
 func (r *invocationRecord) view(now time.Time, instanceID string) cloud.Invocation {
 	v := r.Invocation
@@ -89,23 +92,18 @@ func (s *Server) runCommand(c *call, req *cloud.RunCommandRequest) (*cloud.RunCo
 	if strings.TrimSpace(req.CommandContent) == "" || len(req.CommandContent) > maxCommandContent {
 		return nil, invalidParam("CommandContent must be 1 byte to %d KiB, got %d bytes", maxCommandContent/1024, len(req.CommandContent))
 	}
-	if err := instanceIDs(req.InstanceIds); err != nil { // 1–cloud.MaxCommandInstances
-		return nil, err
-	}
-	recs := make([]*instanceRecord, len(req.InstanceIds))
-	for i, id := range req.InstanceIds {
-		r, err := c.ownInstance(req.RegionId, id)
-		if err != nil {
-			return nil, err
-		}
+	recs, err := c.ownInstances(req.RegionId, req.InstanceIds, func(r *instanceRecord) error { // 1–cloud.MaxCommandInstances
 		if st := r.status(c.now); st != cloud.InstanceRunning {
-			return nil, incorrectInstanceStatus("instance %s is %s: commands run only on Running instances", id, st)
+			return incorrectInstanceStatus("instance %s is %s: commands run only on Running instances", r.InstanceId, st)
 		}
 		if !commandFits(req.Type, r.OSType) {
-			return nil, newError(http.StatusBadRequest, cloud.CodeCommandTypeNotSupported,
-				"instance %s runs %s, which does not run %s commands (linux: RunShellScript; windows: RunBatScript, RunPowerShellScript)", id, r.OSType, req.Type)
+			return newError(http.StatusBadRequest, cloud.CodeCommandTypeNotSupported,
+				"instance %s runs %s, which does not run %s commands (linux: RunShellScript; windows: RunBatScript, RunPowerShellScript)", r.InstanceId, r.OSType, req.Type)
 		}
-		recs[i] = r
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	exit, output, extra := interpretScript(req.CommandContent)
 	dur := s.scaled(2*time.Second + extra)
@@ -207,24 +205,12 @@ func truncateOutput(lines []string) string {
 	return s
 }
 
-func (c *call) newInvokeID() string {
-	for {
-		if id := randomID("t-", 20, lowerAlnum); c.st.Invocations[id] == nil {
-			return id
-		}
-	}
-}
+func (c *call) newInvokeID() string { return newID(c.st.Invocations, "t-", 20, lowerAlnum) }
 
 func (s *Server) describeInvocationResults(c *call, req *cloud.DescribeInvocationResultsRequest) (*cloud.DescribeInvocationResultsResponse, error) {
-	if err := checkRegion("RegionId", req.RegionId); err != nil {
+	inv, err := findOwned(c, c.st.Invocations, invocations, req.RegionId, "InvokeId", req.InvokeId)
+	if err != nil {
 		return nil, err
-	}
-	if req.InvokeId == "" {
-		return nil, invalidParam("InvokeId is required")
-	}
-	inv := c.st.Invocations[req.InvokeId]
-	if inv == nil || inv.OwnerId != c.account || inv.RegionId != req.RegionId {
-		return nil, newError(http.StatusNotFound, cloud.CodeInvocationNotFound, "invocation %s does not exist in region %s", req.InvokeId, req.RegionId)
 	}
 	if req.InstanceId != "" && !slices.ContainsFunc(inv.InvocationResults, func(r cloud.InvocationResult) bool { return r.InstanceId == req.InstanceId }) {
 		return nil, instanceNotFound("invocation %s did not run on instance %s", req.InvokeId, req.InstanceId)
@@ -232,20 +218,15 @@ func (s *Server) describeInvocationResults(c *call, req *cloud.DescribeInvocatio
 	if st := req.InvokeRecordStatus; st != "" && st != cloud.InvocationRunning && st != cloud.InvocationSuccess && st != cloud.InvocationFailed {
 		return nil, invalidParam("InvokeRecordStatus %q must be Running, Success or Failed", st)
 	}
-	page, size := cmp.Or(req.PageNumber, 1), cmp.Or(req.PageSize, defaultPageSize)
-	if page < 1 || size < 1 || size > cloud.MaxInvocationResultsPage {
-		return nil, invalidParam("PageNumber must be at least 1 and PageSize 1–%d, got %d and %d", cloud.MaxInvocationResultsPage, req.PageNumber, req.PageSize)
+	pg, err := pageOf(req.PageNumber, req.PageSize, cloud.MaxInvocationResultsPage)
+	if err != nil {
+		return nil, err
 	}
 	v := inv.view(c.now, req.InstanceId)
 	matching := v.InvocationResults
 	if req.InvokeRecordStatus != "" {
 		matching = slices.DeleteFunc(matching, func(r cloud.InvocationResult) bool { return r.InvocationStatus != req.InvokeRecordStatus })
 	}
-	resp := &cloud.DescribeInvocationResultsResponse{TotalCount: len(matching), PageNumber: page, PageSize: size}
-	v.InvocationResults = []cloud.InvocationResult{}
-	if from := (page - 1) * size; from < len(matching) {
-		v.InvocationResults = matching[from:min(from+size, len(matching))]
-	}
-	resp.Invocation = v
-	return resp, nil
+	v.InvocationResults = pageItems(pg, matching)
+	return &cloud.DescribeInvocationResultsResponse{TotalCount: len(matching), PageNumber: pg.number, PageSize: pg.size, Invocation: v}, nil
 }

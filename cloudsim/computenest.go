@@ -219,13 +219,7 @@ func (c *call) checkArtifactProperty(artifactType string, p *cloud.ArtifactPrope
 	return nil
 }
 
-func (c *call) newArtifactID() string {
-	for {
-		if id := randomID("artifact-", 24, lowerHex); c.st.Artifacts[id] == nil {
-			return id
-		}
-	}
-}
+func (c *call) newArtifactID() string { return newID(c.st.Artifacts, "artifact-", 24, lowerHex) }
 
 func (s *Server) getArtifact(c *call, req *cloud.GetArtifactRequest) (*cloud.GetArtifactResponse, error) {
 	var a *artifactRecord
@@ -362,6 +356,9 @@ func (s *Server) deleteArtifact(c *call, req *cloud.DeleteArtifactRequest) (*clo
 	if err != nil {
 		return nil, err
 	}
+	if err := a.checkDeletable(req.VersionName, req.ReleaseToken); err != nil {
+		return nil, err
+	}
 	c.touch(c.st.Artifacts, a.ArtifactId)
 	if req.VersionName == "" {
 		// Removed from the state first, so that content its versions share
@@ -423,13 +420,7 @@ func (s *Server) createService(c *call, req *cloud.CreateServiceRequest) (*cloud
 	return &cloud.CreateServiceResponse{ServiceId: svc.ServiceId}, nil
 }
 
-func (c *call) newServiceID() string {
-	for {
-		if id := randomID("service-", 20, lowerHex); c.st.Services[id] == nil {
-			return id
-		}
-	}
-}
+func (c *call) newServiceID() string { return newID(c.st.Services, "service-", 20, lowerHex) }
 
 func (s *Server) listServices(c *call, req *cloud.ListServicesRequest) (*cloud.ListServicesResponse, error) {
 	var found []*serviceRecord

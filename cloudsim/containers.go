@@ -183,6 +183,16 @@ func (c *call) taskSet(svc *containerServiceRecord, ref string) (*taskSetRecord,
 	return nil, newError(http.StatusBadRequest, cloud.CodeTaskSetNotFound, "task set %s not found in service %s", ref, svc.ServiceName)
 }
 
+// serviceTaskSet finds a live task set of an external service.
+func (c *call) serviceTaskSet(cluster, service, ref string) (*containerServiceRecord, *taskSetRecord, error) {
+	svc, err := c.externalService(cluster, service)
+	if err != nil {
+		return nil, nil, err
+	}
+	ts, err := c.taskSet(svc, ref)
+	return svc, ts, err
+}
+
 // computedCount is ceil(desired × scale / 100).
 func computedCount(desired int, scale float64) int {
 	return int(math.Ceil(float64(desired) * scale / 100))
@@ -614,11 +624,7 @@ func (s *Server) updateTaskSet(c *call, req *cloud.UpdateTaskSetRequest) (*cloud
 }
 
 func (s *Server) updateServicePrimaryTaskSet(c *call, req *cloud.UpdateServicePrimaryTaskSetRequest) (*cloud.UpdateServicePrimaryTaskSetResponse, error) {
-	svc, err := c.externalService(req.Cluster, req.Service)
-	if err != nil {
-		return nil, err
-	}
-	ts, err := c.taskSet(svc, req.PrimaryTaskSet)
+	svc, ts, err := c.serviceTaskSet(req.Cluster, req.Service, req.PrimaryTaskSet)
 	if err != nil {
 		return nil, err
 	}
@@ -638,11 +644,7 @@ func (s *Server) updateServicePrimaryTaskSet(c *call, req *cloud.UpdateServicePr
 }
 
 func (s *Server) deleteTaskSet(c *call, req *cloud.DeleteTaskSetRequest) (*cloud.DeleteTaskSetResponse, error) {
-	svc, err := c.externalService(req.Cluster, req.Service)
-	if err != nil {
-		return nil, err
-	}
-	ts, err := c.taskSet(svc, req.TaskSet)
+	svc, ts, err := c.serviceTaskSet(req.Cluster, req.Service, req.TaskSet)
 	if err != nil {
 		return nil, err
 	}

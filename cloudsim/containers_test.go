@@ -7,6 +7,7 @@ import (
 
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/cloudsim"
+	"github.com/imagefleet/imagefleet/cloudsim/cloudsimtest"
 )
 
 func network() *cloud.NetworkConfiguration {
@@ -22,6 +23,15 @@ func greenRequest(d *cloudsim.BlueGreenDemo) *cloud.CreateTaskSetRequest {
 	}
 }
 
+// startDemo starts a clocked simulator with the blue/green demo service.
+func startDemo(t *testing.T) (*cloudsimtest.Env, *cloudsimtest.Clock, *cloudsim.BlueGreenDemo) {
+	t.Helper()
+	env, clock := startClocked(t)
+	d, err := cloudsim.SetupBlueGreenDemo(t.Context(), env.Client, "demo", "web")
+	ok(t, err)
+	return env, clock, d
+}
+
 func describeService(t *testing.T, c *cloud.Client, cluster, service string) cloud.ClusterService {
 	t.Helper()
 	resp, err := c.Containers().DescribeServices(context.Background(), &cloud.DescribeServicesRequest{Cluster: cluster, Services: []string{service}})
@@ -33,10 +43,8 @@ func describeService(t *testing.T, c *cloud.Client, cluster, service string) clo
 }
 
 func TestContainerServiceRefusesInvalidRequests(t *testing.T) {
-	env, _ := startClocked(t)
+	env, _, d := startDemo(t)
 	ctx := t.Context()
-	d, err := cloudsim.SetupBlueGreenDemo(ctx, env.Client, "demo", "web")
-	ok(t, err)
 	ecs, elb := env.Client.Containers(), env.Client.ELB()
 	external := &cloud.DeploymentController{Type: cloud.DeploymentControllerExternal}
 	manyTags := make([]cloud.ContainerTag, 51)
@@ -146,10 +154,8 @@ func TestContainerServiceRefusesInvalidRequests(t *testing.T) {
 }
 
 func TestTaskSetLifecycle(t *testing.T) {
-	env, clock := startClocked(t)
+	env, clock, d := startDemo(t)
 	ctx := t.Context()
-	d, err := cloudsim.SetupBlueGreenDemo(ctx, env.Client, "demo", "web")
-	ok(t, err)
 	ecs := env.Client.Containers()
 
 	req := greenRequest(d)
@@ -231,10 +237,8 @@ func TestTaskSetLifecycle(t *testing.T) {
 }
 
 func TestListenerWeightsAndTargetHealth(t *testing.T) {
-	env, clock := startClocked(t)
+	env, clock, d := startDemo(t)
 	ctx := t.Context()
-	d, err := cloudsim.SetupBlueGreenDemo(ctx, env.Client, "demo", "web")
-	ok(t, err)
 	ecs, elb := env.Client.Containers(), env.Client.ELB()
 	health := func(tg string) map[string]int {
 		t.Helper()

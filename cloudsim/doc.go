@@ -28,7 +28,10 @@
 // Each service lives in its own file (ecs_images.go, computenest.go):
 //
 //  1. add a map for its resources to state (state.go) and create it in
-//     state.init, so older state files load too;
+//     state.init (ensure), so older state files load too; a record that
+//     belongs to an account in a region gets a scope method and a resource
+//     name, so that findOwned and listOwned (lookup.go) find and list it,
+//     and newID, pageOf and pageItems give it IDs and pages;
 //  2. write handlers func(c *call, req *cloud.XRequest) (*cloud.XResponse, error)
 //     that validate first and change c.st last, call c.touch(c.st.Xs, key)
 //     for every record they add, change or delete (c.touchEntry for one

@@ -151,9 +151,9 @@ func (s *Server) describeImages(c *call, req *cloud.DescribeImagesRequest) (*clo
 	if err := checkRegion("RegionId", req.RegionId); err != nil {
 		return nil, err
 	}
-	page, size := cmp.Or(req.PageNumber, 1), cmp.Or(req.PageSize, defaultPageSize)
-	if page < 1 || size < 1 || size > maxPageSize {
-		return nil, invalidParam("PageNumber must be at least 1 and PageSize 1–%d, got %d and %d", maxPageSize, req.PageNumber, req.PageSize)
+	pg, err := pageOf(req.PageNumber, req.PageSize, maxPageSize)
+	if err != nil {
+		return nil, err
 	}
 	if req.ImageOwnerAlias != "" && !slices.Contains(ownerAliases, req.ImageOwnerAlias) {
 		return nil, invalidParam("ImageOwnerAlias %q must be one of %s", req.ImageOwnerAlias, strings.Join(ownerAliases, ", "))
@@ -186,11 +186,7 @@ func (s *Server) describeImages(c *call, req *cloud.DescribeImagesRequest) (*clo
 	slices.SortFunc(found, func(a, b cloud.Image) int {
 		return cmp.Or(b.CreationTime.Compare(a.CreationTime), cmp.Compare(a.ImageId, b.ImageId))
 	})
-	resp := &cloud.DescribeImagesResponse{TotalCount: len(found), PageNumber: page, PageSize: size, Images: []cloud.Image{}}
-	if from := (page - 1) * size; from < len(found) {
-		resp.Images = found[from:min(from+size, len(found))]
-	}
-	return resp, nil
+	return &cloud.DescribeImagesResponse{TotalCount: len(found), PageNumber: pg.number, PageSize: pg.size, Images: pageItems(pg, found)}, nil
 }
 
 // matchName matches an image name exactly, or by prefix with a trailing *.
@@ -218,14 +214,12 @@ func (s *Server) copyImage(c *call, req *cloud.CopyImageRequest) (*cloud.CopyIma
 	if st, _ := src.status(c.now); st != cloud.ImageAvailable {
 		return nil, newError(http.StatusBadRequest, cloud.CodeIncorrectStatus, "image %s in %s is %s; only an Available image can be copied", src.ImageId, src.RegionId, st)
 	}
-	if n := c.customImages(req.DestinationRegionId); n >= s.cfg.ImageQuota {
-		return nil, newError(http.StatusBadRequest, cloud.CodeQuotaExceeded, "account %s has %d custom images in %s, the quota is %d", c.account, n, req.DestinationRegionId, s.cfg.ImageQuota)
+	if err := c.checkImageQuota(req.DestinationRegionId); err != nil {
+		return nil, err
 	}
 
-	id := c.newImageID(req.DestinationRegionId)
 	dur := s.CopyDuration(req.RegionId, req.DestinationRegionId, src.Size)
-	img := &imageRecord{Kind: kindCustom, FailsAtReady: c.copyFail, Image: cloud.Image{
-		ImageId:        id,
+	img := c.addCustomImage(dur, cloud.Image{
 		ImageName:      cmp.Or(req.DestinationImageName, src.ImageName),
 		Description:    cmp.Or(req.DestinationDescription, src.Description),
 		RegionId:       req.DestinationRegionId,
@@ -235,15 +229,11 @@ func (s *Server) copyImage(c *call, req *cloud.CopyImageRequest) (*cloud.CopyIma
 		Platform:       src.Platform,
 		Architecture:   src.Architecture,
 		ImageFamily:    src.ImageFamily,
-		OwnerId:        c.account,
 		SourceImageId:  src.ImageId,
 		SourceRegionId: src.RegionId,
-		CreationTime:   c.now,
-		ReadyTime:      c.now.Add(dur),
 		Tags:           maps.Clone(req.Tags),
-	}}
-	c.st.Images[imageKey(img.RegionId, id)] = img
-	c.touch(c.st.Images, imageKey(img.RegionId, id))
+	})
+	id := img.ImageId
 	detail := fmt.Sprintf("copy of %s from %s, %d GiB, ready in %s", src.ImageId, src.RegionId, src.Size, dur.Round(time.Millisecond))
 	if img.FailsAtReady {
 		detail += " (copy-fail fault: will end CreateFailed)"
@@ -252,16 +242,32 @@ func (s *Server) copyImage(c *call, req *cloud.CopyImageRequest) (*cloud.CopyIma
 	return &cloud.CopyImageResponse{ImageId: id}, nil
 }
 
-// customImages counts the caller's images in region that count against the
-// quota: every one not deleted, failed ones included.
-func (c *call) customImages(region string) int {
+// checkImageQuota refuses a new image in region once the caller has as many
+// as the quota allows: every one not deleted counts, failed ones included.
+func (c *call) checkImageQuota(region string) error {
 	n := 0
 	for _, img := range c.st.Images {
 		if img.RegionId == region && img.Kind == kindCustom && img.OwnerId == c.account && !img.Deleted {
 			n++
 		}
 	}
-	return n
+	if quota := c.srv.cfg.ImageQuota; n >= quota {
+		return newError(http.StatusBadRequest, cloud.CodeQuotaExceeded, "account %s has %d custom images in %s, the quota is %d", c.account, n, region, quota)
+	}
+	return nil
+}
+
+// addCustomImage stores a new image of the caller's, with a new ID in its
+// region; it is Creating for ready, then Available (CreateFailed under a
+// copy-fail fault).
+func (c *call) addCustomImage(ready time.Duration, v cloud.Image) *imageRecord {
+	v.ImageId = c.newImageID(v.RegionId)
+	v.OwnerId, v.CreationTime, v.ReadyTime = c.account, c.now, c.now.Add(ready)
+	img := &imageRecord{Kind: kindCustom, FailsAtReady: c.copyFail, Image: v}
+	key := imageKey(v.RegionId, v.ImageId)
+	c.st.Images[key] = img
+	c.touch(c.st.Images, key)
+	return img
 }
 
 func (c *call) newImageID(region string) string {

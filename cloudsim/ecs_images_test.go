@@ -356,9 +356,7 @@ func TestCancelCopyImage(t *testing.T) {
 	_, err = env.Client.CancelCopyImage(ctx, &cloud.CancelCopyImageRequest{RegionId: cloudsim.SeedRegion, ImageId: cloudsim.ImageWebappV1})
 	wantCode(t, err, cloud.CodeIncorrectStatus)
 
-	if cancels := ledgerOf(env, "CancelCopyImage"); len(cancels) != 1 || cancels[0].ResourceId != id {
-		t.Fatalf("ledger: %+v", cancels)
-	}
+	wantOneEntry(t, env, "CancelCopyImage", id)
 }
 
 func TestDeleteImage(t *testing.T) {
@@ -390,9 +388,7 @@ func TestDeleteImage(t *testing.T) {
 	_, err := env.Client.CopyImage(ctx, &cloud.CopyImageRequest{RegionId: "eu-west-1", ImageId: id, DestinationRegionId: "eu-central-1"})
 	wantCode(t, err, cloud.CodeImageNotFound)
 
-	if dels := ledgerOf(env, "DeleteImage"); len(dels) != 1 || dels[0].ResourceId != id {
-		t.Fatalf("ledger: %+v", dels)
-	}
+	wantOneEntry(t, env, "DeleteImage", id)
 }
 
 func TestImageSharing(t *testing.T) {

@@ -106,6 +106,20 @@ func (c *call) ownInstance(region, id string) (*instanceRecord, error) {
 	return r, nil
 }
 
+// settledInstance finds one of the caller's instances that is Running or
+// Stopped, as a call that works on its disk needs; rule says what the call
+// does, for the refusal ("an image can be made only from").
+func (c *call) settledInstance(region, id, rule string) (*instanceRecord, error) {
+	r, err := c.ownInstance(region, id)
+	if err != nil {
+		return nil, err
+	}
+	if st := r.status(c.now); st != cloud.InstanceRunning && st != cloud.InstanceStopped {
+		return nil, incorrectInstanceStatus("instance %s is %s: %s a Running or Stopped instance", r.InstanceId, st, rule)
+	}
+	return r, nil
+}
+
 // instanceFault fires the instance-fail rules for an operation of this call
 // on one instance and returns the first that fired. Handlers ask after their
 // validation, before they change anything.
@@ -129,9 +143,9 @@ func (s *Server) describeInstances(c *call, req *cloud.DescribeInstancesRequest)
 	if err := checkRegion("RegionId", req.RegionId); err != nil {
 		return nil, err
 	}
-	page, size := cmp.Or(req.PageNumber, 1), cmp.Or(req.PageSize, defaultPageSize)
-	if page < 1 || size < 1 || size > maxPageSize {
-		return nil, invalidParam("PageNumber must be at least 1 and PageSize 1–%d, got %d and %d", maxPageSize, req.PageNumber, req.PageSize)
+	pg, err := pageOf(req.PageNumber, req.PageSize, maxPageSize)
+	if err != nil {
+		return nil, err
 	}
 	if len(req.InstanceIds) > cloud.MaxDescribeInstanceIds {
 		return nil, invalidParam("InstanceIds must name at most %d instances, got %d", cloud.MaxDescribeInstanceIds, len(req.InstanceIds))
@@ -164,11 +178,7 @@ func (s *Server) describeInstances(c *call, req *cloud.DescribeInstancesRequest)
 	slices.SortFunc(found, func(a, b cloud.Instance) int {
 		return cmp.Or(a.CreationTime.Compare(b.CreationTime), cmp.Compare(a.InstanceId, b.InstanceId))
 	})
-	resp := &cloud.DescribeInstancesResponse{TotalCount: len(found), PageNumber: page, PageSize: size, Instances: []cloud.Instance{}}
-	if from := (page - 1) * size; from < len(found) {
-		resp.Instances = found[from:min(from+size, len(found))]
-	}
-	return resp, nil
+	return &cloud.DescribeInstancesResponse{TotalCount: len(found), PageNumber: pg.number, PageSize: pg.size, Instances: pageItems(pg, found)}, nil
 }
 
 // bootImage finds an Available image of region the caller may start an
@@ -265,13 +275,7 @@ func (c *call) newInstance(region, instanceType, vSwitch string, img *imageRecor
 	return r
 }
 
-func (c *call) newInstanceID() string {
-	for {
-		if id := randomID("i-", 20, lowerAlnum); c.st.Instances[id] == nil {
-			return id
-		}
-	}
-}
+func (c *call) newInstanceID() string { return newID(c.st.Instances, "i-", 20, lowerAlnum) }
 
 func newDiskID() string { return randomID("d-", 20, lowerAlnum) }
 
@@ -290,26 +294,39 @@ func instanceIDs(ids []string) error {
 	return nil
 }
 
+// ownInstances checks a list of instance IDs (instanceIDs) and finds each
+// of the caller's instances in region; vet refuses one that the call
+// cannot act on. All are checked before anything changes.
+func (c *call) ownInstances(region string, ids []string, vet func(*instanceRecord) error) ([]*instanceRecord, error) {
+	if err := instanceIDs(ids); err != nil {
+		return nil, err
+	}
+	recs := make([]*instanceRecord, len(ids))
+	for i, id := range ids {
+		r, err := c.ownInstance(region, id)
+		if err != nil {
+			return nil, err
+		}
+		if err := vet(r); err != nil {
+			return nil, err
+		}
+		recs[i] = r
+	}
+	return recs, nil
+}
+
 func (s *Server) deleteInstances(c *call, req *cloud.DeleteInstancesRequest) (*cloud.DeleteInstancesResponse, error) {
 	if err := checkRegion("RegionId", req.RegionId); err != nil {
 		return nil, err
 	}
-	if err := instanceIDs(req.InstanceIds); err != nil {
-		return nil, err
-	}
-	recs := make([]*instanceRecord, len(req.InstanceIds))
-	for i, id := range req.InstanceIds {
-		r, err := c.ownInstance(req.RegionId, id)
-		if err != nil {
-			return nil, err
-		}
+	recs, err := c.ownInstances(req.RegionId, req.InstanceIds, func(r *instanceRecord) error {
 		if st := r.status(c.now); st != cloud.InstanceStopped && !req.Force {
-			return nil, incorrectInstanceStatus("instance %s is %s: only a Stopped instance can be released without Force", id, st)
+			return incorrectInstanceStatus("instance %s is %s: only a Stopped instance can be released without Force", r.InstanceId, st)
 		}
-		if err := c.checkReleasable(r); err != nil {
-			return nil, err
-		}
-		recs[i] = r
+		return c.checkReleasable(r)
+	})
+	if err != nil {
+		return nil, err
 	}
 	for _, r := range recs {
 		if f, hit := c.instanceFault(r.RegionId, r.InstanceId); hit {
@@ -337,12 +354,9 @@ func (s *Server) replaceSystemDisk(c *call, req *cloud.ReplaceSystemDiskRequest)
 			return nil, err
 		}
 	}
-	r, err := c.ownInstance(req.RegionId, req.InstanceId)
+	r, err := c.settledInstance(req.RegionId, req.InstanceId, "the system disk can be replaced only on")
 	if err != nil {
 		return nil, err
-	}
-	if st := r.status(c.now); st != cloud.InstanceRunning && st != cloud.InstanceStopped {
-		return nil, incorrectInstanceStatus("instance %s is %s: the system disk can be replaced only on a Running or Stopped instance", r.InstanceId, st)
 	}
 	img, err := c.bootImage(r.RegionId, req.ImageId)
 	if err != nil {

@@ -18,20 +18,14 @@ func runInstance(t *testing.T, c *cloud.Client, image, token string) string {
 		RegionId: cloudsim.SeedRegion, ImageId: image, InstanceType: "ecs.g7.large", ClientToken: token,
 	})
 	ok(t, err)
-	if len(resp.InstanceIdSets) != 1 {
-		t.Fatalf("want 1 instance, got %v", resp.InstanceIdSets)
-	}
-	return resp.InstanceIdSets[0]
+	return single(t, "instances started", resp.InstanceIdSets)
 }
 
 func instance(t *testing.T, c *cloud.Client, id string) cloud.Instance {
 	t.Helper()
 	resp, err := c.DescribeInstances(context.Background(), &cloud.DescribeInstancesRequest{RegionId: cloudsim.SeedRegion, InstanceIds: []string{id}})
 	ok(t, err)
-	if len(resp.Instances) != 1 {
-		t.Fatalf("instance %s: want 1, got %d", id, len(resp.Instances))
-	}
-	return resp.Instances[0]
+	return single(t, "instance "+id, resp.Instances)
 }
 
 func TestRunInstancesBootsAsynchronously(t *testing.T) {

@@ -44,6 +44,14 @@ type slbRecord struct {
 	Weights          map[string]int // by instance ID
 }
 
+func (g *scalingGroupRecord) scope() (string, string) { return g.OwnerId, g.RegionId }
+func (lb *slbRecord) scope() (string, string)         { return lb.OwnerId, lb.RegionId }
+
+var (
+	scalingGroups = resource{"scaling group", cloud.CodeScalingGroupNotFound}
+	loadBalancers = resource{"load balancer", cloud.CodeSLBNotFound}
+)
+
 func (g *scalingGroupRecord) view() cloud.ScalingGroup {
 	v := g.ScalingGroup
 	v.LoadBalancerIds = slices.Clone(g.LoadBalancerIds)
@@ -78,40 +86,24 @@ func (s *Server) registerAutoScaling() {
 
 // ownScalingGroup finds one of the caller's groups in region.
 func (c *call) ownScalingGroup(region, id string) (*scalingGroupRecord, error) {
-	if err := checkRegion("RegionId", region); err != nil {
-		return nil, err
-	}
-	if id == "" {
-		return nil, invalidParam("ScalingGroupId is required")
-	}
-	g := c.st.ScalingGroups[id]
-	if g == nil || g.OwnerId != c.account || g.RegionId != region {
-		return nil, newError(http.StatusNotFound, cloud.CodeScalingGroupNotFound, "scaling group %s does not exist in region %s", id, region)
-	}
-	return g, nil
+	return findOwned(c, c.st.ScalingGroups, scalingGroups, region, "ScalingGroupId", id)
 }
 
 func (s *Server) describeScalingGroups(c *call, req *cloud.DescribeScalingGroupsRequest) (*cloud.DescribeScalingGroupsResponse, error) {
-	if err := checkRegion("RegionId", req.RegionId); err != nil {
+	found, err := listOwned(c, c.st.ScalingGroups, req.RegionId,
+		func(g *scalingGroupRecord) bool {
+			return len(req.ScalingGroupIds) == 0 || slices.Contains(req.ScalingGroupIds, g.ScalingGroupId)
+		},
+		(*scalingGroupRecord).view,
+		func(a, b cloud.ScalingGroup) int { return cmp.Compare(a.ScalingGroupId, b.ScalingGroupId) })
+	if err != nil {
 		return nil, err
 	}
-	page, size := cmp.Or(req.PageNumber, 1), cmp.Or(req.PageSize, defaultPageSize)
-	if page < 1 || size < 1 || size > maxPageSize {
-		return nil, invalidParam("PageNumber must be at least 1 and PageSize 1–%d", maxPageSize)
+	pg, err := pageOf(req.PageNumber, req.PageSize, maxPageSize)
+	if err != nil {
+		return nil, err
 	}
-	var found []cloud.ScalingGroup
-	for _, g := range c.st.ScalingGroups {
-		if g.OwnerId == c.account && g.RegionId == req.RegionId &&
-			(len(req.ScalingGroupIds) == 0 || slices.Contains(req.ScalingGroupIds, g.ScalingGroupId)) {
-			found = append(found, g.view())
-		}
-	}
-	slices.SortFunc(found, func(a, b cloud.ScalingGroup) int { return cmp.Compare(a.ScalingGroupId, b.ScalingGroupId) })
-	resp := &cloud.DescribeScalingGroupsResponse{TotalCount: len(found), ScalingGroups: []cloud.ScalingGroup{}}
-	if from := (page - 1) * size; from < len(found) {
-		resp.ScalingGroups = found[from:min(from+size, len(found))]
-	}
-	return resp, nil
+	return &cloud.DescribeScalingGroupsResponse{TotalCount: len(found), ScalingGroups: pageItems(pg, found)}, nil
 }
 
 func (s *Server) describeScalingInstances(c *call, req *cloud.DescribeScalingInstancesRequest) (*cloud.DescribeScalingInstancesResponse, error) {
@@ -119,9 +111,9 @@ func (s *Server) describeScalingInstances(c *call, req *cloud.DescribeScalingIns
 	if err != nil {
 		return nil, err
 	}
-	page, size := cmp.Or(req.PageNumber, 1), cmp.Or(req.PageSize, defaultPageSize)
-	if page < 1 || size < 1 || size > maxPageSize {
-		return nil, invalidParam("PageNumber must be at least 1 and PageSize 1–%d", maxPageSize)
+	pg, err := pageOf(req.PageNumber, req.PageSize, maxPageSize)
+	if err != nil {
+		return nil, err
 	}
 	var found []cloud.ScalingInstance
 	for id, m := range g.Members {
@@ -137,11 +129,7 @@ func (s *Server) describeScalingInstances(c *call, req *cloud.DescribeScalingIns
 	slices.SortFunc(found, func(a, b cloud.ScalingInstance) int {
 		return cmp.Or(a.CreationTime.Compare(b.CreationTime), cmp.Compare(a.InstanceId, b.InstanceId))
 	})
-	resp := &cloud.DescribeScalingInstancesResponse{TotalCount: len(found), PageNumber: page, PageSize: size, ScalingInstances: []cloud.ScalingInstance{}}
-	if from := (page - 1) * size; from < len(found) {
-		resp.ScalingInstances = found[from:min(from+size, len(found))]
-	}
-	return resp, nil
+	return &cloud.DescribeScalingInstancesResponse{TotalCount: len(found), PageNumber: pg.number, PageSize: pg.size, ScalingInstances: pageItems(pg, found)}, nil
 }
 
 func (s *Server) describeScalingActivities(c *call, req *cloud.DescribeScalingActivitiesRequest) (*cloud.DescribeScalingActivitiesResponse, error) {
@@ -171,48 +159,47 @@ func checkProcesses(ps []string) error {
 }
 
 func (s *Server) suspendProcesses(c *call, req *cloud.SuspendProcessesRequest) (*cloud.SuspendProcessesResponse, error) {
-	g, err := c.ownScalingGroup(req.RegionId, req.ScalingGroupId)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkProcesses(req.Processes); err != nil {
-		return nil, err
-	}
-	var changed []string
-	for _, p := range req.Processes {
-		if !slices.Contains(g.SuspendedProcesses, p) && !slices.Contains(changed, p) {
-			changed = append(changed, p)
-		}
-	}
-	if len(changed) > 0 {
-		g.SuspendedProcesses = append(g.SuspendedProcesses, changed...)
-		c.touch(c.st.ScalingGroups, g.ScalingGroupId)
-		c.record(g.RegionId, "ScalingGroup", g.ScalingGroupId, "suspended "+strings.Join(changed, ","))
-	}
-	return &cloud.SuspendProcessesResponse{}, nil
+	return &cloud.SuspendProcessesResponse{}, c.changeProcesses(req.RegionId, req.ScalingGroupId, req.Processes, true)
 }
 
 func (s *Server) resumeProcesses(c *call, req *cloud.ResumeProcessesRequest) (*cloud.ResumeProcessesResponse, error) {
-	g, err := c.ownScalingGroup(req.RegionId, req.ScalingGroupId)
+	return &cloud.ResumeProcessesResponse{}, c.changeProcesses(req.RegionId, req.ScalingGroupId, req.Processes, false)
+}
+
+// changeProcesses suspends or resumes a group's scaling processes; those
+// already so are left alone (no side effect when none changes).
+func (c *call) changeProcesses(region, groupID string, processes []string, suspend bool) error {
+	g, err := c.ownScalingGroup(region, groupID)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if err := checkProcesses(req.Processes); err != nil {
-		return nil, err
+	if err := checkProcesses(processes); err != nil {
+		return err
 	}
 	var changed []string
-	g.SuspendedProcesses = slices.DeleteFunc(g.SuspendedProcesses, func(p string) bool {
-		if slices.Contains(req.Processes, p) {
-			changed = append(changed, p)
-			return true
+	verb := "suspended "
+	if suspend {
+		for _, p := range processes {
+			if !slices.Contains(g.SuspendedProcesses, p) && !slices.Contains(changed, p) {
+				changed = append(changed, p)
+			}
 		}
-		return false
-	})
+		g.SuspendedProcesses = append(g.SuspendedProcesses, changed...)
+	} else {
+		verb = "resumed "
+		g.SuspendedProcesses = slices.DeleteFunc(g.SuspendedProcesses, func(p string) bool {
+			if slices.Contains(processes, p) {
+				changed = append(changed, p)
+				return true
+			}
+			return false
+		})
+	}
 	if len(changed) > 0 {
 		c.touch(c.st.ScalingGroups, g.ScalingGroupId)
-		c.record(g.RegionId, "ScalingGroup", g.ScalingGroupId, "resumed "+strings.Join(changed, ","))
+		c.record(g.RegionId, "ScalingGroup", g.ScalingGroupId, verb+strings.Join(changed, ","))
 	}
-	return &cloud.ResumeProcessesResponse{}, nil
+	return nil
 }
 
 // standbyMembers checks the instances of a standby call: 1–20, members of g.
@@ -235,72 +222,73 @@ func standbyMembers(g *scalingGroupRecord, ids []string) ([]*scalingMember, erro
 }
 
 func (s *Server) enterStandby(c *call, req *cloud.EnterStandbyRequest) (*cloud.EnterStandbyResponse, error) {
-	g, err := c.ownScalingGroup(req.RegionId, req.ScalingGroupId)
-	if err != nil {
-		return nil, err
-	}
-	members, err := standbyMembers(g, req.InstanceIds)
-	if err != nil {
-		return nil, err
-	}
-	for i, m := range members {
-		if m.LifecycleState != cloud.LifecycleInService && m.LifecycleState != cloud.LifecycleStandby {
-			return nil, newError(http.StatusBadRequest, cloud.CodeLifecycleState, "instance %s is %s: only an InService instance can enter Standby", req.InstanceIds[i], m.LifecycleState)
-		}
-	}
-	for i, m := range members {
-		id := req.InstanceIds[i]
-		if m.LifecycleState == cloud.LifecycleStandby {
-			continue // already there: nothing to do
-		}
-		m.LifecycleState, m.SavedWeights = cloud.LifecycleStandby, map[string]int{}
-		c.touchEntry(c.st.ScalingGroups, g.ScalingGroupId, g.Members, id)
-		for _, lbID := range g.LoadBalancerIds {
-			if lb := c.st.SLBs[lbID]; lb != nil {
-				if w, ok := lb.Weights[id]; ok {
-					m.SavedWeights[lbID] = w
-					lb.Weights[id] = 0
-					c.touchEntry(c.st.SLBs, lbID, lb.Weights, id)
-				}
-			}
-		}
-		c.record(g.RegionId, "ScalingInstance", id, fmt.Sprintf("Standby in %s, weights %v → 0", g.ScalingGroupId, m.SavedWeights))
-	}
-	return &cloud.EnterStandbyResponse{}, nil
+	return &cloud.EnterStandbyResponse{}, c.moveStandby(req.RegionId, req.ScalingGroupId, req.InstanceIds, true)
 }
 
 func (s *Server) exitStandby(c *call, req *cloud.ExitStandbyRequest) (*cloud.ExitStandbyResponse, error) {
-	g, err := c.ownScalingGroup(req.RegionId, req.ScalingGroupId)
+	return &cloud.ExitStandbyResponse{}, c.moveStandby(req.RegionId, req.ScalingGroupId, req.InstanceIds, false)
+}
+
+// moveStandby moves instances of a group into Standby (enter) or back
+// InService. Entering saves each one's weights on the group's load
+// balancers and sets them to 0; leaving restores them. An instance already
+// there is left alone; one in any other state refuses the whole call.
+func (c *call) moveStandby(region, groupID string, ids []string, enter bool) error {
+	g, err := c.ownScalingGroup(region, groupID)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	members, err := standbyMembers(g, req.InstanceIds)
+	members, err := standbyMembers(g, ids)
 	if err != nil {
-		return nil, err
+		return err
+	}
+	from, to, rule := cloud.LifecycleInService, cloud.LifecycleStandby, "only an InService instance can enter Standby"
+	if !enter {
+		from, to, rule = to, from, "only a Standby instance can return to service"
 	}
 	for i, m := range members {
-		if m.LifecycleState != cloud.LifecycleInService && m.LifecycleState != cloud.LifecycleStandby {
-			return nil, newError(http.StatusBadRequest, cloud.CodeLifecycleState, "instance %s is %s: only a Standby instance can return to service", req.InstanceIds[i], m.LifecycleState)
+		if m.LifecycleState != from && m.LifecycleState != to {
+			return newError(http.StatusBadRequest, cloud.CodeLifecycleState, "instance %s is %s: %s", ids[i], m.LifecycleState, rule)
 		}
 	}
 	for i, m := range members {
-		id := req.InstanceIds[i]
-		if m.LifecycleState == cloud.LifecycleInService {
-			continue
+		id := ids[i]
+		if m.LifecycleState == to {
+			continue // already there: nothing to do
 		}
-		for lbID, w := range m.SavedWeights {
-			if lb := c.st.SLBs[lbID]; lb != nil {
-				if _, ok := lb.Weights[id]; ok {
-					lb.Weights[id] = w
-					c.touchEntry(c.st.SLBs, lbID, lb.Weights, id)
-				}
+		saved := m.SavedWeights
+		if enter {
+			saved = map[string]int{}
+		}
+		for _, lbID := range g.LoadBalancerIds {
+			lb := c.st.SLBs[lbID]
+			if lb == nil {
+				continue
 			}
+			w, onLB := lb.Weights[id]
+			restored, wasSaved := saved[lbID]
+			switch {
+			case !onLB:
+				continue
+			case enter:
+				saved[lbID], lb.Weights[id] = w, 0
+			case wasSaved:
+				lb.Weights[id] = restored
+			default:
+				continue
+			}
+			c.touchEntry(c.st.SLBs, lbID, lb.Weights, id)
 		}
-		c.record(g.RegionId, "ScalingInstance", id, fmt.Sprintf("InService in %s, weights restored to %v", g.ScalingGroupId, m.SavedWeights))
-		m.LifecycleState, m.SavedWeights = cloud.LifecycleInService, nil
+		if enter {
+			c.record(g.RegionId, "ScalingInstance", id, fmt.Sprintf("Standby in %s, weights %v → 0", g.ScalingGroupId, saved))
+			m.LifecycleState, m.SavedWeights = to, saved
+		} else {
+			c.record(g.RegionId, "ScalingInstance", id, fmt.Sprintf("InService in %s, weights restored to %v", g.ScalingGroupId, saved))
+			m.LifecycleState, m.SavedWeights = to, nil
+		}
 		c.touchEntry(c.st.ScalingGroups, g.ScalingGroupId, g.Members, id)
 	}
-	return &cloud.ExitStandbyResponse{}, nil
+	return nil
 }
 
 // checkReleasableFromGroups refuses to release a member of a scaling group.
@@ -314,14 +302,7 @@ func (c *call) checkReleasableFromGroups(r *instanceRecord) error {
 }
 
 func (c *call) ownLoadBalancer(region, id string) (*slbRecord, error) {
-	if err := checkRegion("RegionId", region); err != nil {
-		return nil, err
-	}
-	lb := c.st.SLBs[id]
-	if lb == nil || lb.OwnerId != c.account || lb.RegionId != region {
-		return nil, newError(http.StatusNotFound, cloud.CodeSLBNotFound, "load balancer %q does not exist in region %s", id, region)
-	}
-	return lb, nil
+	return findOwned(c, c.st.SLBs, loadBalancers, region, "", id)
 }
 
 func (lb *slbRecord) servers() []cloud.SLBBackendServer {

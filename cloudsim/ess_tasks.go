@@ -3,7 +3,6 @@ package cloudsim
 import (
 	"cmp"
 	"net/http"
-	"slices"
 
 	"github.com/imagefleet/imagefleet/cloud"
 )
@@ -15,6 +14,10 @@ type rollingUpdateTaskRecord struct {
 	cloud.RollingUpdateTask
 	OwnerId string
 }
+
+func (t *rollingUpdateTaskRecord) scope() (string, string) { return t.OwnerId, t.RegionId }
+
+var rollingUpdateTasks = resource{"rolling update task", cloud.CodeResourceNotFound}
 
 func (s *Server) registerRollingUpdateTasks() {
 	registerMutation(s, "CreateRollingUpdateTask", s.createRollingUpdateTask)
@@ -41,10 +44,7 @@ func (s *Server) createRollingUpdateTask(c *call, req *cloud.CreateRollingUpdate
 		return nil, newError(http.StatusConflict, cloud.CodeRollingUpdateRunning,
 			"scaling group %s has rolling update task %s running (%s): only one task runs at a time; cancel it or wait for it", g.ScalingGroupId, t.TaskId, t.Description)
 	}
-	var id string
-	for id == "" || c.st.RollingUpdateTasks[id] != nil {
-		id = randomID("rut-", 20, lowerAlnum)
-	}
+	id := newID(c.st.RollingUpdateTasks, "rut-", 20, lowerAlnum)
 	c.st.RollingUpdateTasks[id] = &rollingUpdateTaskRecord{OwnerId: c.account, RollingUpdateTask: cloud.RollingUpdateTask{
 		TaskId: id, RegionId: g.RegionId, ScalingGroupId: g.ScalingGroupId, Description: req.Description,
 		Status: cloud.RollingUpdateRunning, CreationTime: c.now,
@@ -55,12 +55,9 @@ func (s *Server) createRollingUpdateTask(c *call, req *cloud.CreateRollingUpdate
 }
 
 func (s *Server) finishRollingUpdateTask(c *call, req *cloud.FinishRollingUpdateTaskRequest) (*cloud.FinishRollingUpdateTaskResponse, error) {
-	if err := checkRegion("RegionId", req.RegionId); err != nil {
+	t, err := findOwned(c, c.st.RollingUpdateTasks, rollingUpdateTasks, req.RegionId, "", req.TaskId)
+	if err != nil {
 		return nil, err
-	}
-	t := c.st.RollingUpdateTasks[req.TaskId]
-	if t == nil || t.OwnerId != c.account || t.RegionId != req.RegionId {
-		return nil, newError(http.StatusNotFound, cloud.CodeResourceNotFound, "rolling update task %q does not exist in region %s", req.TaskId, req.RegionId)
 	}
 	if t.Status != cloud.RollingUpdateRunning {
 		return &cloud.FinishRollingUpdateTaskResponse{}, nil // finished already: no side effect
@@ -72,17 +69,16 @@ func (s *Server) finishRollingUpdateTask(c *call, req *cloud.FinishRollingUpdate
 }
 
 func (s *Server) describeRollingUpdateTasks(c *call, req *cloud.DescribeRollingUpdateTasksRequest) (*cloud.DescribeRollingUpdateTasksResponse, error) {
-	if err := checkRegion("RegionId", req.RegionId); err != nil {
+	found, err := listOwned(c, c.st.RollingUpdateTasks, req.RegionId,
+		func(t *rollingUpdateTaskRecord) bool {
+			return req.ScalingGroupId == "" || t.ScalingGroupId == req.ScalingGroupId
+		},
+		func(t *rollingUpdateTaskRecord) cloud.RollingUpdateTask { return t.RollingUpdateTask },
+		func(a, b cloud.RollingUpdateTask) int {
+			return cmp.Or(a.CreationTime.Compare(b.CreationTime), cmp.Compare(a.TaskId, b.TaskId))
+		})
+	if err != nil {
 		return nil, err
 	}
-	resp := &cloud.DescribeRollingUpdateTasksResponse{Tasks: []cloud.RollingUpdateTask{}}
-	for _, t := range c.st.RollingUpdateTasks {
-		if t.OwnerId == c.account && t.RegionId == req.RegionId && (req.ScalingGroupId == "" || t.ScalingGroupId == req.ScalingGroupId) {
-			resp.Tasks = append(resp.Tasks, t.RollingUpdateTask)
-		}
-	}
-	slices.SortFunc(resp.Tasks, func(a, b cloud.RollingUpdateTask) int {
-		return cmp.Or(a.CreationTime.Compare(b.CreationTime), cmp.Compare(a.TaskId, b.TaskId))
-	})
-	return resp, nil
+	return &cloud.DescribeRollingUpdateTasksResponse{Tasks: found}, nil
 }

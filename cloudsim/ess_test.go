@@ -15,10 +15,7 @@ func group(t *testing.T, c *cloud.Client, id string) cloud.ScalingGroup {
 	t.Helper()
 	resp, err := c.DescribeScalingGroups(context.Background(), &cloud.DescribeScalingGroupsRequest{RegionId: cloudsim.SeedRegion, ScalingGroupIds: []string{id}})
 	ok(t, err)
-	if len(resp.ScalingGroups) != 1 {
-		t.Fatalf("group %s: %d found", id, len(resp.ScalingGroups))
-	}
-	return resp.ScalingGroups[0]
+	return single(t, "group "+id, resp.ScalingGroups)
 }
 
 func weights(t *testing.T, c *cloud.Client, lb string) map[string]int {

@@ -44,10 +44,34 @@ func describe(t *testing.T, c *cloud.Client, region, id string) cloud.Image {
 	t.Helper()
 	resp, err := c.DescribeImages(context.Background(), &cloud.DescribeImagesRequest{RegionId: region, ImageIds: []string{id}, IncludeDeleted: true})
 	ok(t, err)
-	if len(resp.Images) != 1 {
-		t.Fatalf("image %s in %s: want 1 image, got %d", id, region, len(resp.Images))
+	return single(t, "image "+id+" in "+region, resp.Images)
+}
+
+// single returns the one item a call answered about what.
+func single[T any](t *testing.T, what string, items []T) T {
+	t.Helper()
+	if len(items) != 1 {
+		t.Fatalf("%s: want 1, got %d: %+v", what, len(items), items)
 	}
-	return resp.Images[0]
+	return items[0]
+}
+
+// allowed reports whether a call went through; a refusal must be code.
+func allowed(t *testing.T, err error, code string) bool {
+	t.Helper()
+	if err != nil {
+		wantCode(t, err, code)
+		return false
+	}
+	return true
+}
+
+// wantOneEntry fails unless the ledger holds one entry of action, on id.
+func wantOneEntry(t *testing.T, env *cloudsimtest.Env, action, id string) {
+	t.Helper()
+	if got := ledgerOf(env, action); len(got) != 1 || got[0].ResourceId != id {
+		t.Fatalf("ledger of %s: %+v", action, got)
+	}
 }
 
 // visible reports whether c sees image id in region (not deleted).

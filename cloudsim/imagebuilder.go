@@ -43,27 +43,13 @@ type buildState struct {
 }
 
 func (b *buildState) init() {
-	if b.Vpcs == nil {
-		b.Vpcs = map[string]*vpcRecord{}
-	}
-	if b.VSwitches == nil {
-		b.VSwitches = map[string]*vSwitchRecord{}
-	}
-	if b.SoldOut == nil {
-		b.SoldOut = map[string]bool{}
-	}
-	if b.GuestOSProblems == nil {
-		b.GuestOSProblems = map[string][]string{}
-	}
-	if b.Repairs == nil {
-		b.Repairs = map[string][]string{}
-	}
-	if b.Pipelines == nil {
-		b.Pipelines = map[string]*pipelineRecord{}
-	}
-	if b.Executions == nil {
-		b.Executions = map[string]*pipelineExecutionRecord{}
-	}
+	ensure(&b.Vpcs)
+	ensure(&b.VSwitches)
+	ensure(&b.SoldOut)
+	ensure(&b.GuestOSProblems)
+	ensure(&b.Repairs)
+	ensure(&b.Pipelines)
+	ensure(&b.Executions)
 }
 
 func stockKey(region, instanceType string) string { return region + "/" + instanceType }
@@ -78,6 +64,14 @@ type pipelineExecutionRecord struct {
 	cloud.ImagePipelineExecution
 	OwnerId string
 }
+
+func (r *pipelineRecord) scope() (string, string)          { return r.OwnerId, r.RegionId }
+func (r *pipelineExecutionRecord) scope() (string, string) { return r.OwnerId, r.RegionId }
+
+var (
+	pipelines  = resource{"image template", cloud.CodePipelineNotFound}
+	executions = resource{"image build", cloud.CodePipelineExecutionNotFound}
+)
 
 // instanceTypes is the catalogue, smallest first.
 var instanceTypes = []cloud.InstanceType{
@@ -246,41 +240,33 @@ func (s *Server) createImage(c *call, req *cloud.CreateImageRequest) (*cloud.Cre
 	if err := checkImageAttributes("", req.ImageName, req.Description, req.Tags); err != nil {
 		return nil, err
 	}
-	r, err := c.ownInstance(req.RegionId, req.InstanceId)
+	r, err := c.settledInstance(req.RegionId, req.InstanceId, "an image can be made only from")
 	if err != nil {
 		return nil, err
 	}
-	if st := r.status(c.now); st != cloud.InstanceRunning && st != cloud.InstanceStopped {
-		return nil, incorrectInstanceStatus("instance %s is %s: an image can be made only from a Running or Stopped instance", r.InstanceId, st)
-	}
-	if n := c.customImages(req.RegionId); n >= s.cfg.ImageQuota {
-		return nil, newError(http.StatusBadRequest, cloud.CodeQuotaExceeded, "account %s has %d custom images in %s, the quota is %d", c.account, n, req.RegionId, s.cfg.ImageQuota)
+	if err := c.checkImageQuota(req.RegionId); err != nil {
+		return nil, err
 	}
 	if f, hit := c.instanceFault(r.RegionId, r.InstanceId); hit {
 		return nil, instanceFaultError(f, c.action, r.InstanceId)
 	}
 	src := c.st.Images[imageKey(r.RegionId, r.ImageId)]
-	id := c.newImageID(req.RegionId)
 	dur := s.CreateDuration(r.SystemDisk.Size)
-	img := &imageRecord{Kind: kindCustom, FailsAtReady: c.copyFail, Image: cloud.Image{
-		ImageId:      id,
-		ImageName:    cmp.Or(req.ImageName, id),
-		Description:  req.Description,
-		RegionId:     req.RegionId,
-		Size:         r.SystemDisk.Size,
-		OSType:       r.OSType,
-		OSName:       r.OSName,
-		ImageFamily:  req.ImageFamily,
-		OwnerId:      c.account,
-		CreationTime: c.now,
-		ReadyTime:    c.now.Add(dur),
-		Tags:         maps.Clone(req.Tags),
-	}}
+	img := c.addCustomImage(dur, cloud.Image{
+		ImageName:   req.ImageName,
+		Description: req.Description,
+		RegionId:    req.RegionId,
+		Size:        r.SystemDisk.Size,
+		OSType:      r.OSType,
+		OSName:      r.OSName,
+		ImageFamily: req.ImageFamily,
+		Tags:        maps.Clone(req.Tags),
+	})
+	id := img.ImageId
+	img.ImageName = cmp.Or(img.ImageName, id)
 	if src != nil {
 		img.Platform, img.Architecture, img.SourceImageId = src.Platform, src.Architecture, src.ImageId
 	}
-	c.st.Images[imageKey(req.RegionId, id)] = img
-	c.touch(c.st.Images, imageKey(req.RegionId, id))
 	if left := c.guestOSProblems(r); len(left) > 0 {
 		c.st.Build.GuestOSProblems[imageKey(req.RegionId, id)] = left
 		c.touch(c.st.Build.GuestOSProblems, imageKey(req.RegionId, id))
@@ -516,10 +502,7 @@ func (s *Server) createImagePipeline(c *call, req *cloud.CreateImagePipelineRequ
 			return nil, invalidParam("account %s owns the template: it cannot share the image with itself", a)
 		}
 	}
-	var id string
-	for id == "" || c.st.Build.Pipelines[id] != nil {
-		id = randomID("ip-", 20, lowerAlnum)
-	}
+	id := newID(c.st.Build.Pipelines, "ip-", 20, lowerAlnum)
 	p := cloud.ImagePipeline{
 		ImagePipelineId: id, Name: req.Name, Description: req.Description, Tags: maps.Clone(req.Tags),
 		RegionId: req.RegionId, BaseImageType: req.BaseImageType, BaseImage: req.BaseImage,
@@ -544,33 +527,22 @@ func (s *Server) createImagePipeline(c *call, req *cloud.CreateImagePipelineRequ
 }
 
 func (c *call) ownPipeline(region, id string) (*pipelineRecord, error) {
-	if err := checkRegion("RegionId", region); err != nil {
-		return nil, err
-	}
-	p := c.st.Build.Pipelines[id]
-	if id == "" || p == nil || p.OwnerId != c.account || p.RegionId != region {
-		return nil, newError(http.StatusNotFound, cloud.CodePipelineNotFound, "image template %q does not exist in %s", id, region)
-	}
-	return p, nil
+	return findOwned(c, c.st.Build.Pipelines, pipelines, region, "", id)
 }
 
 func (s *Server) describeImagePipelines(c *call, req *cloud.DescribeImagePipelinesRequest) (*cloud.DescribeImagePipelinesResponse, error) {
-	if err := checkRegion("RegionId", req.RegionId); err != nil {
+	found, err := listOwned(c, c.st.Build.Pipelines, req.RegionId,
+		func(p *pipelineRecord) bool {
+			return (len(req.ImagePipelineIds) == 0 || slices.Contains(req.ImagePipelineIds, p.ImagePipelineId)) && (req.Name == "" || req.Name == p.Name)
+		},
+		func(p *pipelineRecord) cloud.ImagePipeline { return p.ImagePipeline },
+		func(a, b cloud.ImagePipeline) int { // newest first
+			return cmp.Or(b.CreationTime.Compare(a.CreationTime), cmp.Compare(a.ImagePipelineId, b.ImagePipelineId))
+		})
+	if err != nil {
 		return nil, err
 	}
-	resp := &cloud.DescribeImagePipelinesResponse{ImagePipelines: []cloud.ImagePipeline{}}
-	for _, p := range c.st.Build.Pipelines {
-		if p.OwnerId != c.account || p.RegionId != req.RegionId ||
-			(len(req.ImagePipelineIds) > 0 && !slices.Contains(req.ImagePipelineIds, p.ImagePipelineId)) ||
-			(req.Name != "" && req.Name != p.Name) {
-			continue
-		}
-		resp.ImagePipelines = append(resp.ImagePipelines, p.ImagePipeline)
-	}
-	slices.SortFunc(resp.ImagePipelines, func(a, b cloud.ImagePipeline) int {
-		return cmp.Or(b.CreationTime.Compare(a.CreationTime), cmp.Compare(a.ImagePipelineId, b.ImagePipelineId))
-	})
-	return resp, nil
+	return &cloud.DescribeImagePipelinesResponse{ImagePipelines: found}, nil
 }
 
 // runningExecution is the template's unfinished build, or nil.
@@ -605,10 +577,7 @@ func (s *Server) startImagePipelineExecution(c *call, req *cloud.StartImagePipel
 	if e := c.runningExecution(p.ImagePipelineId); e != nil {
 		return nil, newError(http.StatusBadRequest, cloud.CodeOperationConflict, "image template %s already has build %s running (%s): only one build per template runs at a time", p.ImagePipelineId, e.ExecutionId, e.Status)
 	}
-	var id string
-	for id == "" || c.st.Build.Executions[id] != nil {
-		id = randomID("exec-", 20, lowerAlnum)
-	}
+	id := newID(c.st.Build.Executions, "exec-", 20, lowerAlnum)
 	c.st.Build.Executions[id] = &pipelineExecutionRecord{OwnerId: c.account, ImagePipelineExecution: cloud.ImagePipelineExecution{
 		ExecutionId: id, ImagePipelineId: p.ImagePipelineId, RegionId: p.RegionId,
 		Status: cloud.PipelineExecutionPreparing, CreationTime: c.now, ModifiedTime: c.now,
@@ -619,34 +588,23 @@ func (s *Server) startImagePipelineExecution(c *call, req *cloud.StartImagePipel
 }
 
 func (c *call) ownExecution(region, id string) (*pipelineExecutionRecord, error) {
-	if err := checkRegion("RegionId", region); err != nil {
-		return nil, err
-	}
-	e := c.st.Build.Executions[id]
-	if id == "" || e == nil || e.OwnerId != c.account || e.RegionId != region {
-		return nil, newError(http.StatusNotFound, cloud.CodePipelineExecutionNotFound, "image build %q does not exist in %s", id, region)
-	}
-	return e, nil
+	return findOwned(c, c.st.Build.Executions, executions, region, "", id)
 }
 
 func (s *Server) describeImagePipelineExecutions(c *call, req *cloud.DescribeImagePipelineExecutionsRequest) (*cloud.DescribeImagePipelineExecutionsResponse, error) {
-	if err := checkRegion("RegionId", req.RegionId); err != nil {
+	found, err := listOwned(c, c.st.Build.Executions, req.RegionId,
+		func(e *pipelineExecutionRecord) bool {
+			return (req.ImagePipelineId == "" || req.ImagePipelineId == e.ImagePipelineId) &&
+				(req.ExecutionId == "" || req.ExecutionId == e.ExecutionId) && (req.Status == "" || req.Status == e.Status)
+		},
+		func(e *pipelineExecutionRecord) cloud.ImagePipelineExecution { return e.ImagePipelineExecution },
+		func(a, b cloud.ImagePipelineExecution) int { // newest first
+			return cmp.Or(b.CreationTime.Compare(a.CreationTime), cmp.Compare(a.ExecutionId, b.ExecutionId))
+		})
+	if err != nil {
 		return nil, err
 	}
-	resp := &cloud.DescribeImagePipelineExecutionsResponse{ImagePipelineExecutions: []cloud.ImagePipelineExecution{}}
-	for _, e := range c.st.Build.Executions {
-		if e.OwnerId != c.account || e.RegionId != req.RegionId ||
-			(req.ImagePipelineId != "" && req.ImagePipelineId != e.ImagePipelineId) ||
-			(req.ExecutionId != "" && req.ExecutionId != e.ExecutionId) ||
-			(req.Status != "" && req.Status != e.Status) {
-			continue
-		}
-		resp.ImagePipelineExecutions = append(resp.ImagePipelineExecutions, e.ImagePipelineExecution)
-	}
-	slices.SortFunc(resp.ImagePipelineExecutions, func(a, b cloud.ImagePipelineExecution) int {
-		return cmp.Or(b.CreationTime.Compare(a.CreationTime), cmp.Compare(a.ExecutionId, b.ExecutionId))
-	})
-	return resp, nil
+	return &cloud.DescribeImagePipelineExecutionsResponse{ImagePipelineExecutions: found}, nil
 }
 
 func (s *Server) cancelImagePipelineExecution(c *call, req *cloud.CancelImagePipelineExecutionRequest) (*cloud.CancelImagePipelineExecutionResponse, error) {

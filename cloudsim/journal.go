@@ -286,33 +286,28 @@ func openStore(dir string) (s *store, st *state, found bool, err error) {
 		found = true
 	}
 	path := filepath.Join(dir, journalFile)
-	data, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	data, err := readIfExists(path)
+	if err != nil {
 		return nil, nil, false, err
 	}
-	good := 0 // length of the intact prefix
-	for good < len(data) {
-		end := bytes.IndexByte(data[good:], '\n')
-		if end < 0 {
-			break // torn line
-		}
+	good, err := eachLine(data, func(b []byte) error {
 		var line journalLine
-		if err := json.Unmarshal(data[good:good+end], &line); err != nil {
-			return nil, nil, false, fmt.Errorf("%s: corrupt line after %d: %w", path, st.JournalSeq, err)
+		if err := json.Unmarshal(b, &line); err != nil {
+			return fmt.Errorf("%s: corrupt line after %d: %w", path, st.JournalSeq, err)
 		}
-		if line.Seq > st.JournalSeq {
-			if err := st.apply(&line); err != nil {
-				return nil, nil, false, fmt.Errorf("%s: %w", path, err)
-			}
+		if line.Seq <= st.JournalSeq {
+			return nil // the snapshot holds it already
 		}
-		good += end + 1
+		if err := st.apply(&line); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, false, err
 	}
 	s.journal = data[:good]
-	if s.file, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644); err != nil {
-		return nil, nil, false, err
-	}
-	if err := s.file.Truncate(int64(good)); err != nil {
-		s.file.Close()
+	if s.file, err = openAppend(path, good); err != nil {
 		return nil, nil, false, err
 	}
 	return s, st, found, nil
@@ -368,28 +363,20 @@ func (s *store) load() (*state, error) {
 	if err != nil {
 		return nil, err
 	}
-	for data := s.journal; len(data) > 0; {
-		end := bytes.IndexByte(data, '\n')
+	_, err = eachLine(s.journal, func(b []byte) error {
 		var line journalLine
-		if err := json.Unmarshal(data[:end], &line); err != nil {
-			return nil, err
+		if err := json.Unmarshal(b, &line); err != nil {
+			return err
 		}
-		if err := st.apply(&line); err != nil {
-			return nil, err
-		}
-		data = data[end+1:]
+		return st.apply(&line)
+	})
+	if err != nil {
+		return nil, err
 	}
 	return st, nil
 }
 
-func (s *store) close() error {
-	if s.file == nil {
-		return nil
-	}
-	err := s.file.Close()
-	s.file = nil
-	return err
-}
+func (s *store) close() error { return closeOnce(&s.file) }
 
 // verify compares st with shadow (the state loaded from the store) plus
 // line, and says what differs.

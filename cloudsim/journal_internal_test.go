@@ -133,14 +133,21 @@ func TestStateWithoutJournalLoads(t *testing.T) {
 	if err := os.Remove(filepath.Join(dir, journalFile)); err != nil {
 		t.Fatal(err)
 	}
-	s2 := openServer(t, dir)
-	if got := stateOf(t, s2); got != old {
-		t.Fatalf("old state loaded as\n%s\nwant\n%s", got, old)
+	loadsAndGoesOn(t, dir, old, "the old state")
+}
+
+// loadsAndGoesOn checks that the state in dir loads as want, and that a
+// call made on it survives a restart.
+func loadsAndGoesOn(t *testing.T, dir, want, what string) {
+	t.Helper()
+	s := openServer(t, dir)
+	if got := stateOf(t, s); got != want {
+		t.Fatalf("%s loaded as\n%s\nwant\n%s", what, got, want)
 	}
-	mustDo(t, s2, "DeleteImage", &cloud.DeleteImageRequest{RegionId: SeedRegion, ImageId: ImageWebappV2})
-	want = stateOf(t, s2)
+	mustDo(t, s, "DeleteImage", &cloud.DeleteImageRequest{RegionId: SeedRegion, ImageId: ImageWebappV2})
+	want = stateOf(t, s)
 	if got := stateOf(t, openServer(t, dir)); got != want {
-		t.Fatalf("state after a call on the old state and a restart:\n%s\nwant\n%s", got, want)
+		t.Fatalf("state after a call on %s and a restart:\n%s\nwant\n%s", what, got, want)
 	}
 }
 
@@ -218,15 +225,7 @@ func TestJournalTornLastLine(t *testing.T) {
 	}
 	f.Close()
 
-	s2 := openServer(t, dir)
-	if got := stateOf(t, s2); got != want {
-		t.Fatalf("state after a torn line:\n%s\nwant\n%s", got, want)
-	}
-	mustDo(t, s2, "DeleteImage", &cloud.DeleteImageRequest{RegionId: SeedRegion, ImageId: ImageWebappV2})
-	want = stateOf(t, s2)
-	if got := stateOf(t, openServer(t, dir)); got != want {
-		t.Fatalf("state after a call following a torn line:\n%s\nwant\n%s", got, want)
-	}
+	loadsAndGoesOn(t, dir, want, "the state with a torn line")
 
 	if err := os.WriteFile(path, []byte("{\"Seq\":\n{}\n"), 0o644); err != nil {
 		t.Fatal(err)

@@ -3,9 +3,7 @@ package cloudsim
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -29,33 +27,25 @@ func openLedger(dir string) (*ledger, error) {
 		return l, nil
 	}
 	path := filepath.Join(dir, ledgerFile)
-	data, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	data, err := readIfExists(path)
+	if err != nil {
 		return nil, err
 	}
-	good := 0 // length of the intact prefix
-	for good < len(data) {
-		end := bytes.IndexByte(data[good:], '\n')
-		if end < 0 {
-			break // torn line
+	good, err := eachLine(data, func(line []byte) error {
+		if len(bytes.TrimSpace(line)) == 0 {
+			return nil
 		}
-		line := data[good : good+end]
-		if len(bytes.TrimSpace(line)) > 0 {
-			var e cloud.LedgerEntry
-			if err := json.Unmarshal(line, &e); err != nil {
-				return nil, fmt.Errorf("%s: corrupt entry after seq %d: %w", path, l.lastSeq(), err)
-			}
-			l.entries = append(l.entries, e)
+		var e cloud.LedgerEntry
+		if err := json.Unmarshal(line, &e); err != nil {
+			return fmt.Errorf("%s: corrupt entry after seq %d: %w", path, l.lastSeq(), err)
 		}
-		good += end + 1
-	}
-	if good < len(data) {
-		if err := os.Truncate(path, int64(good)); err != nil {
-			return nil, err
-		}
-	}
-	l.file, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		l.entries = append(l.entries, e)
+		return nil
+	})
 	if err != nil {
+		return nil, err
+	}
+	if l.file, err = openAppend(path, good); err != nil {
 		return nil, err
 	}
 	return l, nil
@@ -112,11 +102,4 @@ func (l *ledger) snapshot() []cloud.LedgerEntry {
 	return append([]cloud.LedgerEntry(nil), l.entries...)
 }
 
-func (l *ledger) close() error {
-	if l.file == nil {
-		return nil
-	}
-	err := l.file.Close()
-	l.file = nil
-	return err
-}
+func (l *ledger) close() error { return closeOnce(&l.file) }

@@ -54,13 +54,28 @@ func (a *artifactRecord) checkReleaseToken(version, token string) error {
 	return nil
 }
 
+// checkDeletable refuses to delete a version a publication holds (or a
+// package with such a version) unless token is the holder's: the delete
+// and the check are one call, so no publication loses its version between
+// a client's look and its delete.
+func (a *artifactRecord) checkDeletable(version, token string) error {
+	for _, v := range a.Versions {
+		if version != "" && v.VersionName != version {
+			continue
+		}
+		if held, ok := a.ReleaseTokens[v.VersionName]; ok && held != token {
+			return newError(http.StatusConflict, cloud.CodeArtifactReleasing,
+				"version %s of package %s is being published (%s) and cannot be deleted: wait for the publication to end, or cancel it first",
+				v.VersionName, a.Name, v.Status)
+		}
+	}
+	return nil
+}
+
 func (s *Server) startArtifactRelease(c *call, req *cloud.StartArtifactReleaseRequest) (*cloud.StartArtifactReleaseResponse, error) {
 	a, v, err := c.versionForRelease(req.ArtifactId, req.VersionName, req.ReleaseToken)
 	if err != nil {
 		return nil, err
-	}
-	if v.Status == cloud.ArtifactAvailable {
-		return nil, lockedError(v.VersionName, a.Name)
 	}
 	if held, ok := a.ReleaseTokens[v.VersionName]; ok {
 		if held != req.ReleaseToken {
@@ -82,9 +97,6 @@ func (s *Server) cancelArtifactRelease(c *call, req *cloud.CancelArtifactRelease
 	if err != nil {
 		return nil, err
 	}
-	if v.Status == cloud.ArtifactAvailable {
-		return nil, lockedError(v.VersionName, a.Name)
-	}
 	held, ok := a.ReleaseTokens[v.VersionName]
 	if !ok {
 		return &cloud.CancelArtifactReleaseResponse{}, nil // a draft already
@@ -99,6 +111,8 @@ func (s *Server) cancelArtifactRelease(c *call, req *cloud.CancelArtifactRelease
 	return &cloud.CancelArtifactReleaseResponse{}, nil
 }
 
+// versionForRelease finds the version a publication holds or gives up: one
+// not published yet (a published one is locked for good).
 func (c *call) versionForRelease(artifactID, version, token string) (*artifactRecord, *cloud.ArtifactVersion, error) {
 	if token == "" {
 		return nil, nil, invalidParam("ReleaseToken is required")
@@ -110,6 +124,9 @@ func (c *call) versionForRelease(artifactID, version, token string) (*artifactRe
 	v := a.version(version)
 	if v == nil {
 		return nil, nil, artifactNotFound("package %s has no version %q", a.Name, version)
+	}
+	if v.Status == cloud.ArtifactAvailable {
+		return nil, nil, lockedError(v.VersionName, a.Name)
 	}
 	return a, v, nil
 }

@@ -27,6 +27,10 @@ type executionRecord struct {
 	Failed  bool // Status at EndDate
 }
 
+func (r *executionRecord) scope() (string, string) { return r.OwnerId, r.RegionId }
+
+var oosExecutions = resource{"execution", cloud.CodeExecutionNotFound}
+
 func (r *executionRecord) view(now time.Time) cloud.Execution {
 	v := r.Execution
 	v.Parameters.InstanceIds = slices.Clone(v.Parameters.InstanceIds)
@@ -134,24 +138,12 @@ func (s *Server) startExecution(c *call, req *cloud.StartExecutionRequest) (*clo
 	return &cloud.StartExecutionResponse{Execution: exec.view(c.now)}, nil
 }
 
-func (c *call) newExecutionID() string {
-	for {
-		if id := randomID("exec-", 20, lowerAlnum); c.st.OOSExecutions[id] == nil {
-			return id
-		}
-	}
-}
+func (c *call) newExecutionID() string { return newID(c.st.OOSExecutions, "exec-", 20, lowerAlnum) }
 
 func (s *Server) listExecutions(c *call, req *cloud.ListExecutionsRequest) (*cloud.ListExecutionsResponse, error) {
-	if err := checkRegion("RegionId", req.RegionId); err != nil {
+	r, err := findOwned(c, c.st.OOSExecutions, oosExecutions, req.RegionId, "ExecutionId", req.ExecutionId)
+	if err != nil {
 		return nil, err
-	}
-	if req.ExecutionId == "" {
-		return nil, invalidParam("ExecutionId is required")
-	}
-	r := c.st.OOSExecutions[req.ExecutionId]
-	if r == nil || r.OwnerId != c.account || r.RegionId != req.RegionId {
-		return nil, newError(http.StatusNotFound, cloud.CodeExecutionNotFound, "execution %s does not exist in %s", req.ExecutionId, req.RegionId)
 	}
 	return &cloud.ListExecutionsResponse{Executions: []cloud.Execution{r.view(c.now)}}, nil
 }

@@ -387,10 +387,9 @@ func (s *Server) runAPI(w http.ResponseWriter, r *http.Request, c *call) ([]byte
 func (s *Server) query(c *call, req *decodedRequest) ([]byte, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.closed {
-		return nil, unavailable("the simulator is shut down")
+	if err := s.bind(c); err != nil {
+		return nil, err
 	}
-	c.now, c.st = s.now(), s.st
 	resp, err := req.run(c)
 	if err != nil {
 		return nil, err
@@ -401,10 +400,9 @@ func (s *Server) query(c *call, req *decodedRequest) ([]byte, error) {
 func (s *Server) mutate(c *call, req *decodedRequest) ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return nil, unavailable("the simulator is shut down")
+	if err := s.bind(c); err != nil {
+		return nil, err
 	}
-	c.now, c.st = s.now(), s.st
 	eventsBefore := len(s.st.Events)
 
 	key := ""
@@ -450,6 +448,15 @@ func (s *Server) mutate(c *call, req *decodedRequest) ([]byte, error) {
 		return nil, internalError("the change was made but recording it in the ledger failed: %v", err)
 	}
 	return out, nil
+}
+
+// bind gives c the state and the time of its call; with mu held.
+func (s *Server) bind(c *call) error {
+	if s.closed {
+		return unavailable("the simulator is shut down")
+	}
+	c.now, c.st = s.now(), s.st
+	return nil
 }
 
 // admin adapts an admin endpoint: JSON answer or error body.

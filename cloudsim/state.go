@@ -93,66 +93,33 @@ func newState() *state {
 // init creates missing maps, so that a state file written before a resource
 // type existed still loads. Add every new map here.
 func (st *state) init() {
-	if st.Images == nil {
-		st.Images = map[string]*imageRecord{}
-	}
-	if st.Artifacts == nil {
-		st.Artifacts = map[string]*artifactRecord{}
-	}
-	if st.Services == nil {
-		st.Services = map[string]*serviceRecord{}
-	}
-	if st.Instances == nil {
-		st.Instances = map[string]*instanceRecord{}
-	}
-	if st.Invocations == nil {
-		st.Invocations = map[string]*invocationRecord{}
-	}
-	if st.ScalingGroups == nil {
-		st.ScalingGroups = map[string]*scalingGroupRecord{}
-	}
-	if st.RollingUpdateTasks == nil {
-		st.RollingUpdateTasks = map[string]*rollingUpdateTaskRecord{}
-	}
-	if st.SLBs == nil {
-		st.SLBs = map[string]*slbRecord{}
-	}
-	if st.OOSExecutions == nil {
-		st.OOSExecutions = map[string]*executionRecord{}
-	}
-	if st.OOSInstalled == nil {
-		st.OOSInstalled = map[string]map[string]string{}
-	}
-	if st.Clusters == nil {
-		st.Clusters = map[string]*containerClusterRecord{}
-	}
-	if st.ContainerServices == nil {
-		st.ContainerServices = map[string]*containerServiceRecord{}
-	}
-	if st.TaskSets == nil {
-		st.TaskSets = map[string]*taskSetRecord{}
-	}
-	if st.LoadBalancers == nil {
-		st.LoadBalancers = map[string]*elbLoadBalancerRecord{}
-	}
-	if st.TargetGroups == nil {
-		st.TargetGroups = map[string]*targetGroupRecord{}
-	}
-	if st.Listeners == nil {
-		st.Listeners = map[string]*listenerRecord{}
-	}
-	if st.Objects == nil {
-		st.Objects = map[string]*objectRecord{}
-	}
-	if st.RepoTags == nil {
-		st.RepoTags = map[string]*repoTagRecord{}
-	}
-	if st.RegistryTokens == nil {
-		st.RegistryTokens = map[string]*registryToken{}
-	}
+	ensure(&st.Images)
+	ensure(&st.Artifacts)
+	ensure(&st.Services)
+	ensure(&st.Instances)
+	ensure(&st.Invocations)
+	ensure(&st.ScalingGroups)
+	ensure(&st.RollingUpdateTasks)
+	ensure(&st.SLBs)
+	ensure(&st.OOSExecutions)
+	ensure(&st.OOSInstalled)
+	ensure(&st.Clusters)
+	ensure(&st.ContainerServices)
+	ensure(&st.TaskSets)
+	ensure(&st.LoadBalancers)
+	ensure(&st.TargetGroups)
+	ensure(&st.Listeners)
+	ensure(&st.Objects)
+	ensure(&st.RepoTags)
+	ensure(&st.RegistryTokens)
 	st.Build.init()
-	if st.Idempotency == nil {
-		st.Idempotency = map[string]*idempotencyRecord{}
+	ensure(&st.Idempotency)
+}
+
+// ensure makes *m an empty map if it is nil.
+func ensure[K comparable, V any](m *map[K]V) {
+	if *m == nil {
+		*m = map[K]V{}
 	}
 }
 

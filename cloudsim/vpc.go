@@ -23,6 +23,14 @@ type vSwitchRecord struct {
 	OwnerId string
 }
 
+func (r *vpcRecord) scope() (string, string)     { return r.OwnerId, r.RegionId }
+func (r *vSwitchRecord) scope() (string, string) { return r.OwnerId, r.RegionId }
+
+var (
+	vpcs      = resource{"VPC", cloud.CodeVpcNotFound}
+	vSwitches = resource{"vSwitch", cloud.CodeVSwitchNotFound}
+)
+
 func (s *Server) registerVPC() {
 	registerMutation(s, "CreateVpc", s.createVpc)
 	registerMutation(s, "DeleteVpc", s.deleteVpc)
@@ -32,29 +40,18 @@ func (s *Server) registerVPC() {
 }
 
 func (c *call) ownVpc(region, id string) (*vpcRecord, error) {
-	r := c.st.Build.Vpcs[id]
-	if id == "" || r == nil || r.OwnerId != c.account || r.RegionId != region {
-		return nil, newError(http.StatusNotFound, cloud.CodeVpcNotFound, "VPC %q does not exist in region %s", id, region)
-	}
-	return r, nil
+	return findOwned(c, c.st.Build.Vpcs, vpcs, region, "", id)
 }
 
 func (c *call) ownVSwitch(region, id string) (*vSwitchRecord, error) {
-	r := c.st.Build.VSwitches[id]
-	if id == "" || r == nil || r.OwnerId != c.account || r.RegionId != region {
-		return nil, newError(http.StatusNotFound, cloud.CodeVSwitchNotFound, "vSwitch %q does not exist in region %s", id, region)
-	}
-	return r, nil
+	return findOwned(c, c.st.Build.VSwitches, vSwitches, region, "", id)
 }
 
 func (s *Server) createVpc(c *call, req *cloud.CreateVpcRequest) (*cloud.CreateVpcResponse, error) {
 	if err := checkRegion("RegionId", req.RegionId); err != nil {
 		return nil, err
 	}
-	var id string
-	for id == "" || c.st.Build.Vpcs[id] != nil {
-		id = randomID("vpc-", 20, lowerAlnum)
-	}
+	id := newID(c.st.Build.Vpcs, "vpc-", 20, lowerAlnum)
 	c.st.Build.Vpcs[id] = &vpcRecord{OwnerId: c.account, Vpc: cloud.Vpc{
 		VpcId: id, VpcName: req.VpcName, RegionId: req.RegionId,
 		CidrBlock: cmp.Or(req.CidrBlock, "172.16.0.0/12"), CreationTime: c.now,
@@ -65,9 +62,6 @@ func (s *Server) createVpc(c *call, req *cloud.CreateVpcRequest) (*cloud.CreateV
 }
 
 func (s *Server) deleteVpc(c *call, req *cloud.DeleteVpcRequest) (*cloud.DeleteVpcResponse, error) {
-	if err := checkRegion("RegionId", req.RegionId); err != nil {
-		return nil, err
-	}
 	r, err := c.ownVpc(req.RegionId, req.VpcId)
 	if err != nil {
 		return nil, err
@@ -84,17 +78,11 @@ func (s *Server) deleteVpc(c *call, req *cloud.DeleteVpcRequest) (*cloud.DeleteV
 }
 
 func (s *Server) createVSwitch(c *call, req *cloud.CreateVSwitchRequest) (*cloud.CreateVSwitchResponse, error) {
-	if err := checkRegion("RegionId", req.RegionId); err != nil {
-		return nil, err
-	}
 	vpc, err := c.ownVpc(req.RegionId, req.VpcId)
 	if err != nil {
 		return nil, err
 	}
-	var id string
-	for id == "" || c.st.Build.VSwitches[id] != nil {
-		id = randomID("vsw-", 20, lowerAlnum)
-	}
+	id := newID(c.st.Build.VSwitches, "vsw-", 20, lowerAlnum)
 	c.st.Build.VSwitches[id] = &vSwitchRecord{OwnerId: c.account, VSwitch: cloud.VSwitch{
 		VSwitchId: id, VSwitchName: req.VSwitchName, VpcId: vpc.VpcId, RegionId: req.RegionId,
 		ZoneId: cmp.Or(req.ZoneId, req.RegionId+"-a"), CidrBlock: cmp.Or(req.CidrBlock, "172.16.0.0/24"), CreationTime: c.now,
@@ -105,9 +93,6 @@ func (s *Server) createVSwitch(c *call, req *cloud.CreateVSwitchRequest) (*cloud
 }
 
 func (s *Server) deleteVSwitch(c *call, req *cloud.DeleteVSwitchRequest) (*cloud.DeleteVSwitchResponse, error) {
-	if err := checkRegion("RegionId", req.RegionId); err != nil {
-		return nil, err
-	}
 	r, err := c.ownVSwitch(req.RegionId, req.VSwitchId)
 	if err != nil {
 		return nil, err
@@ -129,18 +114,14 @@ func (s *Server) deleteVSwitch(c *call, req *cloud.DeleteVSwitchRequest) (*cloud
 }
 
 func (s *Server) describeVSwitches(c *call, req *cloud.DescribeVSwitchesRequest) (*cloud.DescribeVSwitchesResponse, error) {
-	if err := checkRegion("RegionId", req.RegionId); err != nil {
+	found, err := listOwned(c, c.st.Build.VSwitches, req.RegionId,
+		func(r *vSwitchRecord) bool {
+			return (len(req.VSwitchIds) == 0 || slices.Contains(req.VSwitchIds, r.VSwitchId)) && (req.VpcId == "" || req.VpcId == r.VpcId)
+		},
+		func(r *vSwitchRecord) cloud.VSwitch { return r.VSwitch },
+		func(a, b cloud.VSwitch) int { return cmp.Compare(a.VSwitchId, b.VSwitchId) })
+	if err != nil {
 		return nil, err
 	}
-	resp := &cloud.DescribeVSwitchesResponse{VSwitches: []cloud.VSwitch{}}
-	for _, r := range c.st.Build.VSwitches {
-		if r.OwnerId != c.account || r.RegionId != req.RegionId ||
-			(len(req.VSwitchIds) > 0 && !slices.Contains(req.VSwitchIds, r.VSwitchId)) ||
-			(req.VpcId != "" && req.VpcId != r.VpcId) {
-			continue
-		}
-		resp.VSwitches = append(resp.VSwitches, r.VSwitch)
-	}
-	slices.SortFunc(resp.VSwitches, func(a, b cloud.VSwitch) int { return cmp.Compare(a.VSwitchId, b.VSwitchId) })
-	return resp, nil
+	return &cloud.DescribeVSwitchesResponse{VSwitches: found}, nil
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
 
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/cloudsim"
@@ -114,8 +113,7 @@ func TestBlueGreenUnhealthyGreenRollsBackEndToEnd(t *testing.T) {
 	e := newEnv(t, 0.01)
 	d, err := cloudsim.SetupBlueGreenDemo(t.Context(), e.cloudC, "e2e", "web")
 	require.NoError(t, err)
-	_, err = e.cloudC.Admin().AddFault(t.Context(), cloud.Fault{Kind: cloud.FaultUnhealthyTasks, Action: cloud.ActionCreateTaskSet, Count: 1})
-	require.NoError(t, err)
+	e.addFault(cloud.Fault{Kind: cloud.FaultUnhealthyTasks, Action: cloud.ActionCreateTaskSet, Count: 1})
 
 	out, code := e.starter(blueGreenArgs(d, "--strategy", "canary", "--percent", "10", "--interval", "1m")...)
 	require.Equal(t, 1, code)
@@ -149,8 +147,7 @@ func TestWorkerCrashMidShift(t *testing.T) {
 				Strategy:        model.ShiftStrategy{Type: model.StrategyLinear, Percent: 20, Interval: "2s"},
 				TerminationWait: "1s", HealthCheckInterval: "1s",
 			}
-			_, err = e.client.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{ID: id, TaskQueue: model.TaskQueue}, model.BlueGreenWorkflowType, spec)
-			require.NoError(t, err)
+			rawStart(t, e, id, model.BlueGreenWorkflowType, spec)
 
 			require.EventuallyWithT(t, func(c *assert.CollectT) {
 				require.Equal(c, 40, e.weights(d.ProductionListener)[d.TargetGroups[1]])
@@ -176,13 +173,11 @@ func TestWorkerCrashMidShift(t *testing.T) {
 				require.Equal(t, 100, e.weights(d.ProductionListener)[d.TargetGroups[1]])
 			}
 			require.Equal(t, 2, countEntries(e.ledger(), cloud.ActionCreateTaskSet)[""], "green created once")
-			desc, err := e.client.DescribeWorkflowExecution(t.Context(), id, "")
-			require.NoError(t, err)
 			want := enums.WORKFLOW_EXECUTION_STATUS_COMPLETED
 			if abort {
 				want = enums.WORKFLOW_EXECUTION_STATUS_FAILED
 			}
-			require.Equal(t, want, desc.GetWorkflowExecutionInfo().GetStatus())
+			e.requireStatus(id, want)
 			recordHistory(t, e.client, id, map[bool]string{false: "bluegreen_worker_crash.json", true: "bluegreen_abort_after_crash.json"}[abort])
 		})
 	}

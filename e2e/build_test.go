@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
 
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/cloudsim"
@@ -116,8 +115,7 @@ accounts: ["`+cloudsim.SecondAccount+`"]
 	// and releases what it made.
 	// The second build cannot finish (listing the instance types takes 20 s)
 	// before it is refused and cancelled.
-	_, err := e.cloudC.Admin().AddFault(ctx, cloud.Fault{Kind: cloud.FaultSlow, Action: "DescribeInstanceTypes", Count: 1, Delay: 20 * time.Second})
-	require.NoError(t, err)
+	e.addFault(cloud.Fault{Kind: cloud.FaultSlow, Action: "DescribeInstanceTypes", Count: 1, Delay: 20 * time.Second})
 	_, code = e.starter("build", "start", tpl)
 	require.Equal(t, 0, code)
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
@@ -160,9 +158,7 @@ func TestWorkerCrashMidBuild(t *testing.T) {
 	})
 	require.NoError(t, err)
 	id := model.BuildWorkflowID(cloudsim.SeedRegion, resp.ImagePipelineId)
-	_, err = e.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: model.TaskQueue}, model.BuildWorkflowType,
-		model.BuildInput{Region: cloudsim.SeedRegion, TemplateID: resp.ImagePipelineId})
-	require.NoError(t, err)
+	rawStart(t, e, id, model.BuildWorkflowType, model.BuildInput{Region: cloudsim.SeedRegion, TemplateID: resp.ImagePipelineId})
 
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		p, err := e.buildProgress(id)
@@ -177,17 +173,9 @@ func TestWorkerCrashMidBuild(t *testing.T) {
 	var result model.BuildResult
 	require.NoError(t, e.client.GetWorkflow(wctx, id, "").Get(wctx, &result))
 	entries := e.ledger()
-	runs := 0
-	for _, en := range entries {
-		if en.Action == "RunInstances" {
-			runs++
-		}
-	}
-	require.Equal(t, 2, runs, "one build instance and one test instance")
+	require.Len(t, countEntriesAll(entries, "RunInstances"), 2, "one build instance and one test instance")
 	require.Equal(t, 1, countEntries(entries, "CreateImage")[cloudsim.SeedRegion])
 	require.Empty(t, leftovers(entries))
-	desc, err := e.client.DescribeWorkflowExecution(ctx, id, "")
-	require.NoError(t, err)
-	require.Equal(t, enums.WORKFLOW_EXECUTION_STATUS_COMPLETED, desc.GetWorkflowExecutionInfo().GetStatus())
+	e.requireStatus(id, enums.WORKFLOW_EXECUTION_STATUS_COMPLETED)
 	recordHistory(t, e.client, id, "build_worker_crash.json")
 }

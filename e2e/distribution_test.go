@@ -99,8 +99,7 @@ func TestDistributeRefusesBadInputBeforeStarting(t *testing.T) {
 func TestDistributeOperatorRetryWithStarter(t *testing.T) {
 	e := newEnv(t, 0.0005)
 	// London refuses the first copy permanently.
-	_, err := e.cloudC.Admin().AddFault(t.Context(), cloud.Fault{Kind: cloud.FaultQuota, Action: "CopyImage", Region: "eu-west-1", Count: 1})
-	require.NoError(t, err)
+	e.addFault(cloud.Fault{Kind: cloud.FaultQuota, Action: "CopyImage", Region: "eu-west-1", Count: 1})
 	out, code := e.starter("distribute", "--package", "e2e_retry", "--version", "v1_0_0", "--description", "operator retries a region",
 		"--source-region", cloudsim.SeedRegion, "--source-image", cloudsim.ImageWebappV1, "--regions", "cn-shanghai,eu-west-1", "--exit-on-pause")
 	require.Equal(t, 4, code, out)
@@ -135,8 +134,7 @@ func TestDistributeOperatorRetryWithStarter(t *testing.T) {
 
 func TestDistributeAbortDeletesCopiesEndToEnd(t *testing.T) {
 	e := newEnv(t, 0.0005)
-	_, err := e.cloudC.Admin().AddFault(t.Context(), cloud.Fault{Kind: cloud.FaultQuota, Action: "CopyImage", Region: "eu-west-1", Count: 1})
-	require.NoError(t, err)
+	e.addFault(cloud.Fault{Kind: cloud.FaultQuota, Action: "CopyImage", Region: "eu-west-1", Count: 1})
 	_, code := e.starter("distribute", "--package", "e2e_abort", "--version", "v1_0_0", "--description", "operator aborts",
 		"--source-region", cloudsim.SeedRegion, "--source-image", cloudsim.ImageWebappV1, "--regions", "cn-shanghai,cn-beijing,eu-west-1", "--exit-on-pause")
 	require.Equal(t, 4, code)
@@ -145,7 +143,7 @@ func TestDistributeAbortDeletesCopiesEndToEnd(t *testing.T) {
 	out, code := e.starter("abort", id, "--reason", "quota in London")
 	require.Equal(t, 0, code, out)
 
-	err = e.client.GetWorkflow(t.Context(), id, "").Get(t.Context(), nil)
+	err := e.client.GetWorkflow(t.Context(), id, "").Get(t.Context(), nil)
 	require.ErrorContains(t, err, "quota in London")
 	// Every copy made is gone.
 	for region, imageID := range map[string]string{"cn-shanghai": e.progress(id).Region("cn-shanghai").ImageID, "cn-beijing": e.progress(id).Region("cn-beijing").ImageID} {
@@ -182,8 +180,7 @@ func TestWorkerCrashMidDistribution(t *testing.T) {
 	id := model.DistributeWorkflowID("e2e_crash", "v1_0_0")
 	spec := model.DistributeSpec{Package: "e2e_crash", Version: "v1_0_0", Description: "worker killed mid-copy",
 		SourceRegion: cloudsim.SeedRegion, SourceImage: cloudsim.ImageWebappV1, Regions: fiveRegions}
-	_, err := e.client.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{ID: id, TaskQueue: model.TaskQueue}, model.DistributeWorkflowType, spec)
-	require.NoError(t, err)
+	rawStart(t, e, id, model.DistributeWorkflowType, spec)
 
 	// Wait until every copy has started, then crash the worker.
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
@@ -204,9 +201,7 @@ func TestWorkerCrashMidDistribution(t *testing.T) {
 	for _, r := range fiveRegions {
 		require.Equal(t, 1, copies[r], "exactly one image created in %s", r)
 	}
-	desc, err := e.client.DescribeWorkflowExecution(t.Context(), id, "")
-	require.NoError(t, err)
-	require.Equal(t, enums.WORKFLOW_EXECUTION_STATUS_COMPLETED, desc.GetWorkflowExecutionInfo().GetStatus())
+	e.requireStatus(id, enums.WORKFLOW_EXECUTION_STATUS_COMPLETED)
 	recordHistory(t, e.client, id, "distribute_worker_crash.json")
 }
 
@@ -217,5 +212,5 @@ func recordHistory(t *testing.T, c client.Client, id, file string) {
 	if os.Getenv("IMAGEFLEET_RECORD_HISTORY") == "" {
 		return
 	}
-	require.NoError(t, writeHistory(t.Context(), c, id, "../workflows/testdata/"+file))
+	require.NoError(t, writeHistory(t.Context(), c, id, "", "../workflows/testdata/"+file))
 }

@@ -14,10 +14,11 @@ import (
 	"github.com/imagefleet/imagefleet/internal/stack"
 )
 
-// writeHistory saves a run's full history as the JSON the replayer reads.
-func writeHistory(ctx context.Context, c client.Client, id, path string) error {
+// writeHistory saves a run's full history as the JSON the replayer reads
+// (runID empty: the latest run).
+func writeHistory(ctx context.Context, c client.Client, id, runID, path string) error {
 	var events []*historypb.HistoryEvent
-	iter := c.GetWorkflowHistory(ctx, id, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	iter := c.GetWorkflowHistory(ctx, id, runID, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for iter.HasNext() {
 		ev, err := iter.Next()
 		if err != nil {

@@ -17,12 +17,14 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/cloudsim"
 	"github.com/imagefleet/imagefleet/internal/codec"
 	"github.com/imagefleet/imagefleet/internal/stack"
+	"github.com/imagefleet/imagefleet/model"
 )
 
 var (
@@ -175,6 +177,29 @@ func (e *env) starter(args ...string) (string, int) {
 }
 
 // ledger counts the cloud's side effects by action and region.
+// addFault installs a fault rule in the cloud.
+func (e *env) addFault(f cloud.Fault) {
+	e.t.Helper()
+	_, err := e.cloudC.Admin().AddFault(e.t.Context(), f)
+	require.NoError(e.t, err)
+}
+
+// rawStart starts a workflow as any Temporal client can: by type, ID and
+// input, without the starter's checks.
+func rawStart(t *testing.T, e *env, id, workflowType string, input any) {
+	t.Helper()
+	_, err := e.client.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{ID: id, TaskQueue: model.TaskQueue}, workflowType, input)
+	require.NoError(t, err)
+}
+
+// requireStatus fails unless the latest run of id has status want.
+func (e *env) requireStatus(id string, want enums.WorkflowExecutionStatus) {
+	e.t.Helper()
+	desc, err := e.client.DescribeWorkflowExecution(e.t.Context(), id, "")
+	require.NoError(e.t, err)
+	require.Equal(e.t, want, desc.GetWorkflowExecutionInfo().GetStatus())
+}
+
 func (e *env) ledger() []cloud.LedgerEntry {
 	e.t.Helper()
 	entries, err := e.cloudC.Admin().Ledger(e.t.Context())
@@ -182,11 +207,17 @@ func (e *env) ledger() []cloud.LedgerEntry {
 	return entries
 }
 
+// countEntries counts the ledger entries of action per region.
 func countEntries(entries []cloud.LedgerEntry, action string) map[string]int {
+	return countBy(entries, action, func(en cloud.LedgerEntry) string { return en.Region })
+}
+
+// countBy counts the ledger entries of action by key.
+func countBy(entries []cloud.LedgerEntry, action string, key func(cloud.LedgerEntry) string) map[string]int {
 	n := map[string]int{}
 	for _, en := range entries {
 		if en.Action == action {
-			n[en.Region]++
+			n[key(en)]++
 		}
 	}
 	return n

@@ -10,7 +10,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/imagefleet/imagefleet/cloud"
@@ -50,12 +49,6 @@ func requireAppError(t *testing.T, err error, typ, contains string) {
 	require.Equal(t, typ, appErr.Type(), "%v", err)
 	require.False(t, appErr.NonRetryable() == false && typ != "", "refusals are not retryable: %v", err)
 	require.Contains(t, err.Error(), contains)
-}
-
-func rawStart(t *testing.T, e *env, id, workflowType string, input any) {
-	t.Helper()
-	_, err := e.client.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{ID: id, TaskQueue: model.TaskQueue}, workflowType, input)
-	require.NoError(t, err)
 }
 
 func TestDistributionPromisesForAnyClient(t *testing.T) {
@@ -124,9 +117,7 @@ func TestDistributionPromisesForAnyClient(t *testing.T) {
 	require.True(t, again.AlreadyPublished)
 	require.Equal(t, res.ImageIDs, again.ImageIDs)
 	require.Len(t, countEntriesAll(e.ledger(), "CopyImage"), copies)
-	desc, err := e.client.DescribeWorkflowExecution(ctx, canonical, "")
-	require.NoError(t, err)
-	require.Equal(t, enums.WORKFLOW_EXECUTION_STATUS_COMPLETED, desc.GetWorkflowExecutionInfo().GetStatus())
+	e.requireStatus(canonical, enums.WORKFLOW_EXECUTION_STATUS_COMPLETED)
 	require.Equal(t, model.PhasePublished, e.progress(canonical).Phase)
 
 	// 4: through the cloud's API, the published copies are the service's,
@@ -144,12 +135,12 @@ func TestDistributionPromisesForAnyClient(t *testing.T) {
 }
 
 // A version being published is held in the cloud: a second publication
-// through the cloud's API is refused while the first runs.
+// through the cloud's API, and a delete of the version, are refused while
+// the first runs.
 func TestPublicationHoldsItsVersionInTheCloud(t *testing.T) {
 	e := newEnv(t, 0.0005)
 	ctx := t.Context()
-	_, err := e.cloudC.Admin().AddFault(ctx, cloud.Fault{Kind: cloud.FaultOutage, Region: "eu-west-1"})
-	require.NoError(t, err)
+	e.addFault(cloud.Fault{Kind: cloud.FaultOutage, Region: "eu-west-1"})
 	spec := model.DistributeSpec{Package: "held", Version: "v1_0_0", Description: "held by its publication",
 		SourceRegion: cloudsim.SeedRegion, SourceImage: cloudsim.ImageWebappV1, Regions: []string{"cn-shanghai", "eu-west-1"}, CopyAttempts: 1}
 	id := model.DistributeWorkflowID(spec.Package, spec.Version)
@@ -175,10 +166,13 @@ func TestPublicationHoldsItsVersionInTheCloud(t *testing.T) {
 		return n
 	}
 	before := releases()
-	_, err = e.cloudC.StartArtifactRelease(ctx, &cloud.StartArtifactReleaseRequest{ArtifactId: art.ArtifactId, VersionName: "v1_0_0", ReleaseToken: "another"})
+	_, err := e.cloudC.StartArtifactRelease(ctx, &cloud.StartArtifactReleaseRequest{ArtifactId: art.ArtifactId, VersionName: "v1_0_0", ReleaseToken: "another"})
 	requireCode(t, err, cloud.CodeArtifactReleasing)
 	_, err = e.cloudC.ReleaseArtifact(ctx, &cloud.ReleaseArtifactRequest{ArtifactId: art.ArtifactId, VersionName: "v1_0_0",
 		ImageDelivery: map[string]string{"cn-hangzhou": cloudsim.ImageWebappV1}, Permission: cloud.Permission{Visibility: cloud.VisibilityPrivate}})
+	requireCode(t, err, cloud.CodeArtifactReleasing)
+	// Nor can any client delete the version under the publication.
+	_, err = e.cloudC.DeleteArtifact(ctx, &cloud.DeleteArtifactRequest{ArtifactId: art.ArtifactId, VersionName: "v1_0_0"})
 	requireCode(t, err, cloud.CodeArtifactReleasing)
 	require.Equal(t, before, releases(), "refused calls leave no side effect")
 

@@ -14,10 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/cloudsim"
@@ -109,13 +107,7 @@ func (e *env) imagesOf(ids ...string) map[string]string {
 
 // countResources counts the ledger entries of action per resource.
 func countResources(entries []cloud.LedgerEntry, action string) map[string]int {
-	n := map[string]int{}
-	for _, en := range entries {
-		if en.Action == action {
-			n[en.ResourceId]++
-		}
-	}
-	return n
+	return countBy(entries, action, func(en cloud.LedgerEntry) string { return en.ResourceId })
 }
 
 func webInstances() []string {
@@ -130,8 +122,7 @@ func TestRolloutPauseFailRetryRollbackWithStarter(t *testing.T) {
 	e := newEnv(t, 0.002)
 	ctx := t.Context()
 	const group = cloudsim.GroupWeb
-	_, err := e.cloudC.Admin().AddFault(ctx, cloud.Fault{Kind: cloud.FaultInstanceFail, InstanceId: "i-webhz0006", Action: "ReplaceSystemDisk", Count: 1})
-	require.NoError(t, err)
+	e.addFault(cloud.Fault{Kind: cloud.FaultInstanceFail, InstanceId: "i-webhz0006", Action: "ReplaceSystemDisk", Count: 1})
 
 	// Refusals before anything starts.
 	out, code := e.starter("rollout", "start", cloudsim.GroupBusy, "--type", "image", "--image", cloudsim.ImageWebappV2, "--batches", "2")
@@ -372,7 +363,7 @@ func TestRolloutRollbackOfPausedTaskAndCancelWithStarter(t *testing.T) {
 	require.NotNil(t, st.RollbackOf)
 	require.Equal(t, pausedRun, st.RollbackOf.RunID, "the rollback names the run it rolls back")
 	if os.Getenv("IMAGEFLEET_RECORD_HISTORY") != "" {
-		require.NoError(t, writeRunHistory(t, e.client, model.RolloutWorkflowID(group), pausedRun, "../workflows/testdata/rollout_chunked_rollback_paused.json"))
+		require.NoError(t, writeHistory(t.Context(), e.client, model.RolloutWorkflowID(group), pausedRun, "../workflows/testdata/rollout_chunked_rollback_paused.json"))
 	}
 	require.Equal(t, 2, st.Counts.Total)
 	var installs []string
@@ -399,26 +390,4 @@ func TestRolloutRollbackOfPausedTaskAndCancelWithStarter(t *testing.T) {
 	require.Contains(t, out, "Cancelled")
 	require.Len(t, countResources(e.ledger(), "RunCommand"), 4, "only the first batch ran")
 	e.requireGroupRestored(group, cloudsim.LBWeb, 100, []string{})
-}
-
-// writeRunHistory saves one run's history (writeHistory saves the latest run).
-func writeRunHistory(t *testing.T, c client.Client, id, runID, path string) error {
-	var events []*historypb.HistoryEvent
-	iter := c.GetWorkflowHistory(t.Context(), id, runID, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for iter.HasNext() {
-		ev, err := iter.Next()
-		if err != nil {
-			return err
-		}
-		events = append(events, ev)
-	}
-	history := &historypb.History{Events: events}
-	if err := decodePayloads(t.Context(), history); err != nil {
-		return err
-	}
-	data, err := protojson.MarshalOptions{Indent: "  "}.Marshal(history)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, data, 0o644)
 }

@@ -25,11 +25,27 @@ const (
 	// CommandDropRegion publishes without a failed region. Payload RegionCommand.
 	CommandDropRegion = "drop-region"
 	// CommandCancel (contract.go) stops the distribution and deletes the
-	// copies it made; CommandAbort is its deprecated alias.
+	// copies it made, until publishing starts (then it is refused: the
+	// release runs to its end). Payload CancelCommand. CommandAbort is its
+	// deprecated alias, accepted as a signal and as an update.
 )
 
-// QueryProgress returns DistributionProgress.
+// QueryProgress returns DistributionProgress (PublishProgress for a
+// publication). It answers from the run's first workflow task, a refused run
+// included.
 const QueryProgress = "progress"
+
+// Error types (temporal.ApplicationError's Type) a distribution or a
+// publication ends with, besides those every operation may end with before
+// it changes anything (InvalidSpec, WrongWorkflowID).
+const (
+	// ErrTypeAborted: the operator sent CommandCancel (or Temporal cancelled
+	// the run); everything the run made was deleted. The error is benign.
+	ErrTypeAborted = "Aborted"
+	// ErrTypeNoRegion: every region was dropped, so nothing was published;
+	// everything the run made was deleted.
+	ErrTypeNoRegion = "NoRegionDelivered"
+)
 
 // RegionCommand names the failed region an operator decision applies to.
 type RegionCommand struct {
@@ -102,13 +118,7 @@ func (s DistributeSpec) Validate() error { return s.ValidateVersion(true) }
 // description, tags, regions) and, with imageCopies, the ECS image rules the
 // copies of an image package's distribution must meet.
 func (s DistributeSpec) ValidateVersion(imageCopies bool) error {
-	var errs []error
-	if !packageNameRE.MatchString(s.Package) {
-		errs = append(errs, fmt.Errorf("package name %q must be 3–128 characters of letters, digits and underscore", s.Package))
-	}
-	if !versionNameRE.MatchString(s.Version) {
-		errs = append(errs, fmt.Errorf("version name %q must be 3–50 characters of letters, digits and underscore", s.Version))
-	}
+	errs := checkVersionNames(s.Package, s.Version)
 	if n := utf8.RuneCountInString(s.Description); n < MinDescriptionLen || n > MaxDescriptionLen {
 		errs = append(errs, fmt.Errorf("description must be %d–%d characters, got %d", MinDescriptionLen, MaxDescriptionLen, n))
 	}
@@ -140,21 +150,40 @@ func (s DistributeSpec) ValidateVersion(imageCopies bool) error {
 	if len(s.ShareAccounts) > MaxImageShareAccounts {
 		errs = append(errs, fmt.Errorf("shareAccounts: an image can be shared with at most %d accounts, got %d", MaxImageShareAccounts, len(s.ShareAccounts)))
 	}
-	if s.CopyAttempts < 0 || s.CopyAttempts > maxCopyAttemptsAllowed {
-		errs = append(errs, fmt.Errorf("copyAttempts must be 0 (default %d) to %d", DefaultCopyAttempts, maxCopyAttemptsAllowed))
+	errs = append(errs, checkCopyAttempts(s.CopyAttempts)...)
+	return invalidSpec(errs)
+}
+
+// Attempts is CopyAttempts with its default applied.
+func (s DistributeSpec) Attempts() int { return copyAttempts(s.CopyAttempts) }
+
+// checkVersionNames reports a package or a version name that breaks
+// Compute Nest's rules.
+func checkVersionNames(pkg, version string) []error {
+	var errs []error
+	if !packageNameRE.MatchString(pkg) {
+		errs = append(errs, fmt.Errorf("package name %q must be 3–128 characters of letters, digits and underscore", pkg))
 	}
-	if len(errs) > 0 {
-		return &InvalidSpecError{Errs: errs}
+	if !versionNameRE.MatchString(version) {
+		errs = append(errs, fmt.Errorf("version name %q must be 3–50 characters of letters, digits and underscore", version))
+	}
+	return errs
+}
+
+// checkCopyAttempts reports a copyAttempts out of range (0 is the default).
+func checkCopyAttempts(n int) []error {
+	if n < 0 || n > maxCopyAttemptsAllowed {
+		return []error{fmt.Errorf("copyAttempts must be 0 (default %d) to %d", DefaultCopyAttempts, maxCopyAttemptsAllowed)}
 	}
 	return nil
 }
 
-// Attempts is CopyAttempts with its default applied.
-func (s DistributeSpec) Attempts() int {
-	if s.CopyAttempts == 0 {
+// copyAttempts is a spec's copyAttempts with its default applied.
+func copyAttempts(n int) int {
+	if n == 0 {
 		return DefaultCopyAttempts
 	}
-	return s.CopyAttempts
+	return n
 }
 
 // InvalidSpecError lists every problem of a spec.
@@ -170,6 +199,14 @@ func (e *InvalidSpecError) Error() string {
 
 func (e *InvalidSpecError) Unwrap() []error { return e.Errs }
 
+// invalidSpec is an InvalidSpecError of errs, or nil if there are none.
+func invalidSpec(errs []error) error {
+	if len(errs) > 0 {
+		return &InvalidSpecError{Errs: errs}
+	}
+	return nil
+}
+
 // DistributeWorkflowID is the workflow ID of a package version's
 // distribution: one per version, so a second start while one runs is refused
 // by Temporal itself.
@@ -182,9 +219,9 @@ const (
 	RegionPending   = "Pending"
 	RegionCopying   = "Copying"
 	RegionAvailable = "Available"
-	RegionFailed    = "Failed" // waits for retry-region, drop-region or abort
+	RegionFailed    = "Failed" // waits for retry-region, drop-region or cancel
 	RegionDropped   = "Dropped"
-	RegionDeleted   = "Deleted" // its copy was deleted by abort
+	RegionDeleted   = "Deleted" // its copy was deleted by cancel or failure
 )
 
 // RegionStatus is what every regional operation keeps of each region.

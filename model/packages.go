@@ -38,8 +38,11 @@ func PublishWorkflowID(pkg, version string) string {
 
 // PublishPackageVersion's operator commands are the distribution's:
 // CommandRetryRegion and CommandDropRegion (payload RegionCommand) for a
-// region whose delivery failed, CommandAbort (payload AbortCommand) before
-// the release starts. Its query is QueryProgress, answering PublishProgress.
+// region whose delivery failed, CommandCancel (payload CancelCommand; its
+// deprecated alias CommandAbort is accepted too) before the release starts.
+// Its query is QueryProgress, answering PublishProgress; its phases and
+// region states are the distribution's; it ends with the distribution's
+// error types (ErrTypeAborted, ErrTypeNoRegion).
 
 // PublishSpec is the input of PublishPackageVersion. The version must exist
 // as a draft (starter package version create); it is delivered to the
@@ -54,29 +57,11 @@ type PublishSpec struct {
 
 // Validate checks the spec without calling the cloud.
 func (s PublishSpec) Validate() error {
-	var errs []error
-	if !packageNameRE.MatchString(s.Package) {
-		errs = append(errs, fmt.Errorf("package name %q must be 3–128 characters of letters, digits and underscore", s.Package))
-	}
-	if !versionNameRE.MatchString(s.Version) {
-		errs = append(errs, fmt.Errorf("version name %q must be 3–50 characters of letters, digits and underscore", s.Version))
-	}
-	if s.CopyAttempts < 0 || s.CopyAttempts > maxCopyAttemptsAllowed {
-		errs = append(errs, fmt.Errorf("copyAttempts must be 0 (default %d) to %d", DefaultCopyAttempts, maxCopyAttemptsAllowed))
-	}
-	if len(errs) > 0 {
-		return &InvalidSpecError{Errs: errs}
-	}
-	return nil
+	return invalidSpec(append(checkVersionNames(s.Package, s.Version), checkCopyAttempts(s.CopyAttempts)...))
 }
 
 // Attempts is CopyAttempts with its default applied.
-func (s PublishSpec) Attempts() int {
-	if s.CopyAttempts == 0 {
-		return DefaultCopyAttempts
-	}
-	return s.CopyAttempts
-}
+func (s PublishSpec) Attempts() int { return copyAttempts(s.CopyAttempts) }
 
 // CheckPackageType refuses an unknown package type.
 func CheckPackageType(t string) error {

@@ -151,21 +151,11 @@ func (env *blueGreenEnv) execute(spec model.BlueGreenSpec) {
 
 func (env *blueGreenEnv) progress(t *testing.T) model.BlueGreenProgress {
 	t.Helper()
-	v, err := env.QueryWorkflow(model.QueryProgress)
-	require.NoError(t, err)
-	var p model.BlueGreenProgress
-	require.NoError(t, v.Get(&p))
-	return p
+	return queryProgress[model.BlueGreenProgress](t, env.TestWorkflowEnvironment, model.QueryProgress)
 }
 
 func (env *blueGreenEnv) command(name string, payload any) *updateOutcome {
-	outcome := &updateOutcome{}
-	env.UpdateWorkflow(name, "", &testsuite.TestUpdateCallback{
-		OnReject:   func(err error) { outcome.decided, outcome.rejected = true, err },
-		OnAccept:   func() { outcome.decided = true },
-		OnComplete: func(any, error) {},
-	}, payload)
-	return outcome
+	return sendCommand(env.TestWorkflowEnvironment, name, payload)
 }
 
 // requireDeployed checks the end state of a successful deployment.

@@ -76,21 +76,11 @@ func (env *buildEnv) execute(templateID, retryWindow string) {
 
 func (env *buildEnv) progress(t *testing.T) model.BuildProgress {
 	t.Helper()
-	v, err := env.QueryWorkflow(model.QueryBuildProgress)
-	require.NoError(t, err)
-	var p model.BuildProgress
-	require.NoError(t, v.Get(&p))
-	return p
+	return queryProgress[model.BuildProgress](t, env.TestWorkflowEnvironment, model.QueryBuildProgress)
 }
 
 func (env *buildEnv) command(name string, payload any) *updateOutcome {
-	outcome := &updateOutcome{}
-	env.UpdateWorkflow(name, "", &testsuite.TestUpdateCallback{
-		OnReject:   func(err error) { outcome.decided, outcome.rejected = true, err },
-		OnAccept:   func() { outcome.decided = true },
-		OnComplete: func(any, error) {},
-	}, payload)
-	return outcome
+	return sendCommand(env.TestWorkflowEnvironment, name, payload)
 }
 
 // created lists, from the ledger, the resources of kinds created and not

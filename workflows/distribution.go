@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/imagefleet/imagefleet/activities"
@@ -15,17 +14,15 @@ import (
 	"github.com/imagefleet/imagefleet/workflows/internal/details"
 	"github.com/imagefleet/imagefleet/workflows/internal/fanout"
 	"github.com/imagefleet/imagefleet/workflows/internal/lifecycle"
-	"github.com/imagefleet/imagefleet/workflows/internal/metrics"
-	"github.com/imagefleet/imagefleet/workflows/internal/regional"
-	"github.com/imagefleet/imagefleet/workflows/internal/saga"
 )
 
 // DistributeImagePackage publishes a version of an ECS image deployment
 // package: it replicates the source image into every selected region at
 // once, asks the operator what to do about a region that keeps failing
-// (retry-region, drop-region or abort), shares the copies as the package's
-// associated services dictate, and publishes the version with its
-// region→image mapping, which locks it.
+// (retry-region, drop-region or cancel; abort is cancel's deprecated
+// alias), shares the copies as the package's associated services dictate,
+// and publishes the version with its region→image mapping, which locks it.
+// The contract is in model/distribution.go.
 func DistributeImagePackage(ctx workflow.Context, spec model.DistributeSpec) (*model.DistributionResult, error) {
 	d := &distribution{spec: spec}
 	if err := d.setup(ctx); err != nil {
@@ -34,10 +31,11 @@ func DistributeImagePackage(ctx workflow.Context, spec model.DistributeSpec) (*m
 	return d.run(ctx)
 }
 
-// Error types a distribution fails with.
+// Error types a distribution or a publication fails with (the contract is
+// model's; the names here are kept for the code that used them).
 const (
-	ErrTypeAborted  = regional.ErrTypeAborted
-	ErrTypeNoRegion = regional.ErrTypeNoRegion
+	ErrTypeAborted  = model.ErrTypeAborted
+	ErrTypeNoRegion = model.ErrTypeNoRegion
 )
 
 var (
@@ -46,16 +44,9 @@ var (
 )
 
 type distribution struct {
+	regionalRun
 	spec     model.DistributeSpec
 	progress model.DistributionProgress
-	logger   log.Logger
-	saga     saga.Saga
-	// tokenKey scopes client tokens to this distribution: stable across
-	// worker restarts, retries and resets, new for a new run of the same
-	// version (whose old copies an abort deleted).
-	tokenKey string
-
-	regions regional.Work
 	// newCopy says, per region, whether its next attempt starts a new copy
 	// rather than watching one that could not be watched.
 	newCopy map[string]bool
@@ -65,9 +56,6 @@ type distribution struct {
 	// leftovers are failed copies whose deletion before a retry failed: the
 	// saga deletes them if the run fails, publish if it succeeds.
 	leftovers []regionImage
-	state     details.State // the ImagefleetState search attribute
-	// releaseToken is this run's hold on the version (holdPublication).
-	releaseToken string
 }
 
 // Change IDs of workflow.GetVersion: behaviour changed after histories of
@@ -81,7 +69,7 @@ const (
 	// changeAnswerPublished: a run for a published version answers with
 	// its result instead of failing on the version's lock.
 	changeAnswerPublished = "answer-published"
-	// changeDeleteOwnDraft: a failed or aborted run deletes the draft
+	// changeDeleteOwnDraft: a failed or cancelled run deletes the draft
 	// version it created (never one that existed before it).
 	changeDeleteOwnDraft = "delete-own-draft"
 )
@@ -90,9 +78,6 @@ const (
 type regionImage struct{ region, imageID string }
 
 func (d *distribution) setup(ctx workflow.Context) error {
-	info := workflow.GetInfo(ctx)
-	d.tokenKey = info.WorkflowExecution.ID + "/" + info.FirstRunID
-	d.logger = log.With(workflow.GetLogger(ctx), "package", d.spec.Package, "version", d.spec.Version)
 	d.progress = model.DistributionProgress{Package: d.spec.Package, Version: d.spec.Version, Phase: model.PhaseValidating}
 	d.newCopy = map[string]bool{}
 	d.copyStarted = map[string]time.Time{}
@@ -100,109 +85,44 @@ func (d *distribution) setup(ctx workflow.Context) error {
 		d.progress.Regions = append(d.progress.Regions, model.RegionProgress{RegionStatus: model.RegionStatus{Region: r, State: model.RegionPending}})
 		d.newCopy[r] = true
 	}
-	d.regions = d.regionalWork()
-	// The query answers from the first workflow task, a refused run included.
-	if err := workflow.SetQueryHandlerWithOptions(ctx, model.QueryProgress, func() (model.DistributionProgress, error) {
-		return d.progress, nil
-	}, workflow.QueryHandlerOptions{Description: "per-region progress of the distribution"}); err != nil {
-		return err
-	}
-	if err := lifecycle.RequireWorkflowID(ctx, model.DistributeWorkflowID(d.spec.Package, d.spec.Version)); err != nil {
-		d.progress.Phase, d.progress.Error = model.PhaseFailed, err.Error()
-		return err
-	}
-	if err := workflow.UpsertTypedSearchAttributes(ctx,
-		model.SAOperation.ValueSet(model.OperationDistribute),
-		model.SAPackage.ValueSet(d.spec.Package),
-		model.SAVersion.ValueSet(d.spec.Version),
-	); err != nil {
-		return err
-	}
-	d.state.Set(ctx, model.StateRunning)
-	if err := d.spec.Validate(); err != nil {
-		d.progress.Phase, d.progress.Error = model.PhaseFailed, err.Error()
-		d.state.Set(ctx, model.StateFailed)
-		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidSpec, err)
-	}
-	return d.registerCommands(ctx)
+	d.bind(versionLogger(ctx, d.spec.Package, d.spec.Version))
+	return d.start(ctx, lifecycle.Query{
+		Name:        model.QueryProgress,
+		Description: "per-region progress of the distribution",
+		Handler:     func() (model.DistributionProgress, error) { return d.progress, nil },
+	}, model.DistributeWorkflowID(d.spec.Package, d.spec.Version), model.OperationDistribute, d.spec.Validate)
 }
 
-func (d *distribution) registerCommands(ctx workflow.Context) error {
-	return d.regions.RegisterCommands(ctx, func(command string, err error) {
-		d.progress.LastRefusal = command + ": " + err.Error()
-		d.logger.Warn("Operator command refused", "command", command, "error", err)
-	})
-}
-
-// regionalWork is the copy into every region and the operator's decisions
-// about the regions, on this distribution's progress.
-func (d *distribution) regionalWork() regional.Work {
-	return regional.Work{
-		Noun:   "distribution",
-		Logger: d.logger,
-		Status: func(region string) *model.RegionStatus {
+// bind wires the shared regional run to this distribution's progress: the
+// copy into every region and the operator's decisions about the regions.
+func (d *distribution) bind(logger log.Logger) {
+	d.regionalRun.bind(regionalBinding{
+		noun: "distribution", pkg: d.spec.Package, version: d.spec.Version, logger: logger,
+		phase: &d.progress.Phase, waitingFor: &d.progress.WaitingFor, lastRefusal: &d.progress.LastRefusal, errText: &d.progress.Error,
+		regionNames: func() []string { return d.spec.Regions },
+		details:     func() string { return distributionDetails(&d.progress) },
+		regionStatus: func(region string) *model.RegionStatus {
 			if r := d.progress.Region(region); r != nil {
 				return &r.RegionStatus
 			}
 			return nil
 		},
-		CanAbort:    d.canAbort,
-		Changed:     d.updateDetails,
-		Attempt:     d.copyInto,
-		BeforeRetry: d.beforeRetry,
-	}
-}
-
-// canAbort allows an abort until publishing starts.
-func (d *distribution) canAbort() error {
-	if d.progress.Phase != model.PhaseValidating && d.progress.Phase != model.PhaseReplicating {
-		return fmt.Errorf("the distribution is %s: abort applies only before publishing starts", d.progress.Phase)
-	}
-	return nil
+		attempt:     d.copyInto,
+		beforeRetry: d.beforeRetry,
+	})
 }
 
 func (d *distribution) run(ctx workflow.Context) (*model.DistributionResult, error) {
-	if done, err := d.alreadyPublished(ctx); done != nil || err != nil {
-		if err != nil {
-			return nil, d.fail(ctx, err)
-		}
-		return done, nil
-	}
-	artifactID, err := d.prepare(ctx)
-	if err == nil {
-		d.progress.ArtifactID = artifactID
-		d.releaseToken, err = holdPublication(ctx, &d.saga, d.logger, artifactID, d.spec.Version)
-	}
-	if err == nil {
-		err = d.replicate(ctx)
-	}
-	if err == nil {
-		var result *model.DistributionResult
-		if result, err = d.publish(ctx); err == nil {
-			d.progress.Phase = model.PhasePublished
-			d.state.Set(ctx, model.StateSucceeded)
-			workflow.SetCurrentDetails(ctx, distributionDetails(&d.progress))
-			return result, nil
-		}
-	}
-	return nil, d.fail(ctx, err)
+	return runRegional(ctx, &d.regionalRun, d)
 }
 
-// alreadyPublished answers a start of a version that an earlier run
-// published (a restart of its canonical workflow ID) with that result, so
-// that the run ends Succeeded and changes nothing; a version published from
-// another image is refused (VersionLocked). Versioned: earlier runs went
-// straight to prepare.
-func (d *distribution) alreadyPublished(ctx workflow.Context) (*model.DistributionResult, error) {
-	if workflow.GetVersion(ctx, changeAnswerPublished, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
-		return nil, nil
-	}
-	actx := workflow.WithActivityOptions(ctx, stepActivity())
-	var res *model.DistributionResult
-	if err := workflow.ExecuteActivity(actx, packages.FindPublishedImageVersion, d.spec).Get(ctx, &res); err != nil || res == nil {
-		return nil, err
-	}
-	d.progress.ArtifactID, d.progress.Permission, d.progress.Phase = res.ArtifactID, &res.Permission, model.PhasePublished
+func (d *distribution) findPublished(actx workflow.Context) (res *model.DistributionResult, err error) {
+	err = workflow.ExecuteActivity(actx, packages.FindPublishedImageVersion, d.spec).Get(actx, &res)
+	return res, err
+}
+
+func (d *distribution) showPublished(res *model.DistributionResult) {
+	d.progress.ArtifactID, d.progress.Permission = res.ArtifactID, &res.Permission
 	for i := range d.progress.Regions {
 		r := &d.progress.Regions[i]
 		if img, ok := res.ImageIDs[r.Region]; ok {
@@ -211,10 +131,6 @@ func (d *distribution) alreadyPublished(ctx workflow.Context) (*model.Distributi
 			r.State = model.RegionDropped
 		}
 	}
-	d.logger.Info("Version already published: answering with its result")
-	d.state.Set(ctx, model.StateSucceeded)
-	workflow.SetCurrentDetails(ctx, distributionDetails(&d.progress))
-	return res, nil
 }
 
 // prepare checks the source image and creates the draft version. A draft
@@ -228,9 +144,8 @@ func (d *distribution) prepare(ctx workflow.Context) (string, error) {
 	}
 	in := activities.PrepareVersionInput{Spec: d.spec, ClientToken: model.ClientToken(d.tokenKey, "create-version")}
 	if workflow.GetVersion(ctx, changeDeleteOwnDraft, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
-		var artifactID string
-		err := workflow.ExecuteActivity(actx, packages.PrepareArtifactVersion, in).Get(ctx, &artifactID)
-		return artifactID, err
+		err := workflow.ExecuteActivity(actx, packages.PrepareArtifactVersion, in).Get(ctx, &d.progress.ArtifactID)
+		return d.progress.ArtifactID, err
 	}
 	var v activities.PreparedVersion
 	if err := workflow.ExecuteActivity(actx, packages.PrepareDraftVersion, in).Get(ctx, &v); err != nil {
@@ -239,100 +154,13 @@ func (d *distribution) prepare(ctx workflow.Context) (string, error) {
 	if v.Created {
 		d.saga.Add("delete draft version "+d.spec.Version, d.deleteDraft)
 	}
+	d.progress.ArtifactID = v.ArtifactID
 	return v.ArtifactID, nil
-}
-
-// replicate copies the image into every region at once and returns when each
-// region is Available or Dropped, or the operator aborts.
-func (d *distribution) replicate(ctx workflow.Context) error {
-	d.progress.Phase = model.PhaseReplicating
-	d.updateDetails(ctx)
-	return d.regions.Run(ctx, d.spec.Regions)
-}
-
-// beforeRetry prepares a failed region's next attempt. A copy that merely
-// could not be watched (an outage, say) may still finish: it is watched
-// again rather than copied twice. A failed copy is deleted and replaced.
-func (d *distribution) beforeRetry(ctx workflow.Context, region string, failure error) {
-	r := d.progress.Region(region)
-	d.newCopy[region] = r.ImageID == "" || lifecycle.IsType(failure, activities.ErrTypeCopyFailed)
-	if d.newCopy[region] && r.ImageID != "" {
-		if err := d.deleteCopy(ctx, region, r.ImageID); err != nil {
-			// Logged; tried again at the end (by the saga on failure, by
-			// publish on success).
-			d.leftovers = append(d.leftovers, regionImage{region: region, imageID: r.ImageID})
-		}
-		r.ImageID = ""
-	}
-}
-
-// copyInto starts a copy (unless one is to be watched again) and waits
-// until it is Available.
-func (d *distribution) copyInto(ctx workflow.Context, region string) error {
-	r := d.progress.Region(region)
-	if d.newCopy[region] {
-		d.copyStarted[region] = workflow.Now(ctx)
-		// Started on a disconnected context: an abort must not lose the ID
-		// of a copy the cloud has already begun, or compensation would miss it.
-		startCtx, cancel := workflow.NewDisconnectedContext(ctx)
-		defer cancel()
-		startOpts := shortActivity(d.spec.Attempts())
-		startOpts.Summary = "copy " + d.spec.SourceImage + " into " + r.Region
-		startCtx = workflow.WithActivityOptions(startCtx, startOpts)
-		var imageID string
-		err := workflow.ExecuteActivity(startCtx, images.StartImageCopy, activities.StartCopyInput{
-			SourceRegion: d.spec.SourceRegion,
-			SourceImage:  d.spec.SourceImage,
-			Region:       r.Region,
-			ImageName:    d.spec.CopyName(),
-			Description:  d.spec.Description,
-			Tags:         map[string]string{"imagefleet:package": d.spec.Package, "imagefleet:version": d.spec.Version},
-			ClientToken:  model.ClientToken(d.tokenKey, "copy", r.Region, fmt.Sprint(len(r.Copies)+1)),
-		}).Get(startCtx, &imageID)
-		if err != nil {
-			return err
-		}
-		r.ImageID = imageID
-		r.Copies = append(r.Copies, imageID)
-		d.newCopy[region] = false
-		d.saga.Add("delete copy "+imageID+" in "+region, func(ctx workflow.Context) error {
-			return d.deleteCopy(ctx, region, imageID)
-		})
-		d.updateDetails(ctx)
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-	}
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 24 * time.Hour,
-		HeartbeatTimeout:    15 * time.Second,
-		WaitForCancellation: true,
-		RetryPolicy:         retryPolicy(d.spec.Attempts()),
-		Summary:             "wait for " + r.ImageID + " in " + r.Region,
-	})
-	if err := workflow.ExecuteActivity(actx, images.AwaitImageAvailable, activities.AwaitImageInput{Region: r.Region, ImageID: r.ImageID}).Get(ctx, nil); err != nil {
-		return err
-	}
-	if started, ok := d.copyStarted[region]; ok {
-		metrics.ImageCopied(ctx, region, workflow.Now(ctx).Sub(started))
-	}
-	return nil
-}
-
-func (d *distribution) deleteCopy(ctx workflow.Context, region, imageID string) error {
-	opts := cleanupActivity()
-	opts.Summary = "delete " + imageID + " in " + region
-	actx := workflow.WithActivityOptions(ctx, opts)
-	err := workflow.ExecuteActivity(actx, images.DeleteImageCopy, activities.DeleteCopyInput{Region: region, ImageID: imageID}).Get(ctx, nil)
-	if err != nil {
-		d.logger.Error("Could not delete a copy", "region", region, "image", imageID, "error", err)
-	}
-	return err
 }
 
 // publish shares every delivered image and releases the version.
 func (d *distribution) publish(ctx workflow.Context) (*model.DistributionResult, error) {
-	d.progress.Phase = model.PhaseSharing
+	d.status.sharing()
 	d.updateDetails(ctx)
 	actx := workflow.WithActivityOptions(ctx, stepActivity())
 	var perm model.Permission
@@ -340,7 +168,7 @@ func (d *distribution) publish(ctx workflow.Context) (*model.DistributionResult,
 		return nil, err
 	}
 	d.progress.Permission = &perm
-	delivered := d.delivered()
+	delivered := d.delivered(func(region string) string { return d.progress.Region(region).ImageID })
 	var shareErrs []error
 	fanout.Each(ctx, d.regions.In(d.spec.Regions, model.RegionAvailable), 0, func(ctx workflow.Context, region string) {
 		err := workflow.ExecuteActivity(actx, images.ShareImage, activities.ShareImageInput{
@@ -355,36 +183,14 @@ func (d *distribution) publish(ctx workflow.Context) (*model.DistributionResult,
 	if err := errors.Join(shareErrs...); err != nil {
 		return nil, err
 	}
-	// Failed copies of dropped regions are not part of the package.
-	for _, r := range d.progress.Regions {
-		if r.State == model.RegionDropped && r.ImageID != "" {
-			_ = d.deleteCopy(ctx, r.Region, r.ImageID) // logged; a leftover does not undo the publish
-		}
-	}
-	// Nor are failed copies that could not be deleted before a retry
-	// (versioned: runs before this change did not delete them here).
-	if len(d.leftovers) > 0 && workflow.GetVersion(ctx, changeDeleteLeftoverCopies, workflow.DefaultVersion, 1) == 1 {
-		for _, c := range d.leftovers {
-			_ = d.deleteCopy(ctx, c.region, c.imageID) // logged; a leftover does not undo the publish
-		}
-		d.leftovers = nil
-	}
+	d.deleteFailedCopies(ctx)
 	if err := ctx.Err(); err != nil {
 		return nil, err // cancelled before the release: nothing is published yet
 	}
-	d.progress.Phase = model.PhasePublishing
+	d.status.publishing()
 	d.updateDetails(ctx)
-	// Released on a disconnected context: a cancel must not stop waiting for
-	// a release the cloud may already have made, or compensation would
-	// delete the copies of a published, locked version. Versioned: a run
-	// cancelled during its release before this change asked to cancel it.
-	rctx := ctx
-	if workflow.GetVersion(ctx, changeReleaseToTheEnd, workflow.DefaultVersion, 1) == 1 {
-		var cancel workflow.CancelFunc
-		rctx, cancel = workflow.NewDisconnectedContext(ctx)
-		defer cancel()
-	}
-	rctx = workflow.WithActivityOptions(rctx, stepActivity())
+	rctx, cancel := releaseContext(ctx)
+	defer cancel()
 	err := workflow.ExecuteActivity(rctx, packages.ReleaseArtifactVersion, activities.ReleaseInput{
 		ArtifactID: d.progress.ArtifactID, Version: d.spec.Version, ImageIDs: delivered, Permission: perm,
 		ClientToken: model.ClientToken(d.tokenKey, "release"), ReleaseToken: d.releaseToken,
@@ -394,44 +200,20 @@ func (d *distribution) publish(ctx workflow.Context) (*model.DistributionResult,
 	}
 	result := &model.DistributionResult{
 		Package: d.spec.Package, Version: d.spec.Version, ArtifactID: d.progress.ArtifactID,
-		ImageIDs: delivered, Permission: perm,
-	}
-	for _, r := range d.progress.Regions {
-		if r.State == model.RegionDropped {
-			result.Dropped = append(result.Dropped, r.Region)
-		}
+		ImageIDs: delivered, Permission: perm, Dropped: d.dropped(),
 	}
 	d.logger.Info("Version published", "regions", len(delivered), "dropped", len(result.Dropped))
 	return result, nil
 }
 
-// fail deletes every copy made (and the draft version, if this run created
-// it) and returns the error the run ends with.
-func (d *distribution) fail(ctx workflow.Context, err error) error {
-	if d.saga.Len() > 0 {
-		d.progress.Phase = model.PhaseCompensating
-		d.state.Set(ctx, model.StateCompensating)
-		d.logger.Info("Deleting what the run made", "steps", d.saga.Len(), "cause", err)
-		if cerr := d.saga.Compensate(ctx); cerr != nil {
-			err = fmt.Errorf("%w; and some of what the run made could not be deleted: %v", err, cerr)
-		}
-		for i := range d.progress.Regions {
-			if r := &d.progress.Regions[i]; len(r.Copies) > 0 {
-				r.State = model.RegionDeleted
-			}
+// copiesDeleted marks every region a copy was made in: compensation deleted
+// them.
+func (d *distribution) copiesDeleted() {
+	for i := range d.progress.Regions {
+		if r := &d.progress.Regions[i]; len(r.Copies) > 0 {
+			r.State = model.RegionDeleted
 		}
 	}
-	d.progress.WaitingFor = "" // an ended run waits for nothing
-	if d.regions.Aborted() || temporal.IsCanceledError(err) {
-		d.progress.Phase = model.PhaseAborted
-		d.state.Set(ctx, model.StateAborted)
-	} else {
-		d.progress.Phase = model.PhaseFailed
-		d.state.Set(ctx, model.StateFailed)
-	}
-	d.progress.Error = err.Error()
-	workflow.SetCurrentDetails(ctx, distributionDetails(&d.progress))
-	return err
 }
 
 // deleteDraft deletes the draft version this run created.
@@ -449,29 +231,6 @@ func (d *distribution) deleteDraft(ctx workflow.Context) error {
 // distribution's own draft, a build's package version.
 func deletePackageVersion(actx workflow.Context, pkg, version string) workflow.Future {
 	return workflow.ExecuteActivity(actx, packages.DeletePackageVersion, activities.PackageVersionInput{Package: pkg, Version: version})
-}
-
-// delivered maps every Available region to its image.
-func (d *distribution) delivered() map[string]string {
-	m := map[string]string{}
-	for _, r := range d.progress.Regions {
-		if r.State == model.RegionAvailable {
-			m[r.Region] = r.ImageID
-		}
-	}
-	return m
-}
-
-// updateDetails refreshes what the run shows: the Web UI's current details
-// and the coarse state search attribute.
-func (d *distribution) updateDetails(ctx workflow.Context) {
-	d.progress.WaitingFor = d.regions.WaitingFor(d.spec.Regions)
-	state := model.StateRunning
-	if d.progress.WaitingFor != "" {
-		state = model.StateWaitingForOperator
-	}
-	d.state.Set(ctx, state)
-	workflow.SetCurrentDetails(ctx, distributionDetails(&d.progress))
 }
 
 // distributionDetails renders progress as Markdown for the Web UI.

@@ -87,14 +87,14 @@ func fuzzStates[W any, S any](t *testing.T, data []byte, states map[string]func(
 	}
 }
 
-// Region commands (retry-region, drop-region, abort) of a distribution and
-// of a publication: waiting for an operator about a failed region, aborted,
-// and publishing (abort no longer applies).
+// Region commands (retry-region, drop-region, cancel and its alias abort) of
+// a distribution and of a publication: waiting for an operator about a
+// failed region, cancelled, and publishing (cancel no longer applies).
 func FuzzRegionCommands(f *testing.F) {
 	seed(f, append([]any{
 		model.RegionCommand{Region: "eu-west-1"}, model.RegionCommand{Region: "cn-shanghai"},
 		model.RegionCommand{Region: "us-east-1"}, model.RegionCommand{},
-		model.AbortCommand{Reason: "quota in London"}, model.AbortCommand{},
+		model.CancelCommand{Reason: "quota in London"}, model.CancelCommand{},
 		`{"region":"eu-west-1","reason":"x"}`, `{"region":7}`,
 	}, rawSeeds...)...)
 	regions := []model.RegionStatus{
@@ -102,43 +102,44 @@ func FuzzRegionCommands(f *testing.F) {
 		{Region: "ap-southeast-1", State: model.RegionCopying, Attempts: 2},
 		{Region: "eu-west-1", State: model.RegionFailed, Attempts: 1, Error: "QuotaExceeded"},
 	}
-	distributionIn := func(phase string, aborted bool) func() *distribution {
+	distributionIn := func(phase string, cancelled bool) func() *distribution {
 		return func() *distribution {
-			d := &distribution{spec: model.DistributeSpec{Package: "webapp", Version: "v1_0_0", SourceRegion: "cn-hangzhou", SourceImage: "m-webapp-v1"}, logger: nopLogger}
+			d := &distribution{spec: model.DistributeSpec{Package: "webapp", Version: "v1_0_0", SourceRegion: "cn-hangzhou", SourceImage: "m-webapp-v1"}}
 			d.progress = model.DistributionProgress{Package: "webapp", Version: "v1_0_0", Phase: phase, ArtifactID: "artifact-1"}
 			for _, r := range regions {
 				d.spec.Regions = append(d.spec.Regions, r.Region)
 				d.progress.Regions = append(d.progress.Regions, model.RegionProgress{RegionStatus: r})
 			}
-			d.regions = d.regionalWork()
-			if aborted {
-				d.regions.Commands().Abort.Apply(model.AbortCommand{Reason: "wrong image"})
+			d.bind(nopLogger)
+			if cancelled {
+				d.regions.Commands().Cancel.Apply(model.CancelCommand{Reason: "wrong image"})
 			}
 			return d
 		}
 	}
-	publicationIn := func(phase string, aborted bool) func() *publication {
+	publicationIn := func(phase string, cancelled bool) func() *publication {
 		return func() *publication {
-			p := &publication{spec: model.PublishSpec{Package: "web_files", Version: "v1_0"}, logger: nopLogger}
+			p := &publication{spec: model.PublishSpec{Package: "web_files", Version: "v1_0"}}
 			p.progress = model.PublishProgress{Package: "web_files", Version: "v1_0", Phase: phase}
 			for _, r := range regions {
+				p.info.Regions = append(p.info.Regions, r.Region)
 				p.progress.Regions = append(p.progress.Regions, model.DeliveryProgress{RegionStatus: r})
 			}
-			p.regions = p.regionalWork()
-			if aborted {
-				p.regions.Commands().Abort.Apply(model.AbortCommand{Reason: "wrong file"})
+			p.bind(nopLogger)
+			if cancelled {
+				p.regions.Commands().Cancel.Apply(model.CancelCommand{Reason: "wrong file"})
 			}
 			return p
 		}
 	}
 	distributions := map[string]func() *distribution{
 		"distribution waiting for an operator": distributionIn(model.PhaseReplicating, false),
-		"distribution aborted":                 distributionIn(model.PhaseReplicating, true),
+		"distribution cancelled":               distributionIn(model.PhaseReplicating, true),
 		"distribution publishing":              distributionIn(model.PhasePublishing, false),
 	}
 	publications := map[string]func() *publication{
 		"publication waiting for an operator": publicationIn(model.PhaseReplicating, false),
-		"publication aborted":                 publicationIn(model.PhaseReplicating, true),
+		"publication cancelled":               publicationIn(model.PhaseReplicating, true),
 		"publication publishing":              publicationIn(model.PhasePublishing, false),
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -146,13 +147,13 @@ func FuzzRegionCommands(f *testing.F) {
 			c := d.regions.Commands()
 			validate(c.RetryRegion, data)
 			validate(c.DropRegion, data)
-			validate(c.Abort, data)
+			validate(c.Cancel, data)
 		})
 		fuzzStates(t, data, publications, func(p *publication) model.PublishProgress { return p.progress }, func(p *publication) {
 			c := p.regions.Commands()
 			validate(c.RetryRegion, data)
 			validate(c.DropRegion, data)
-			validate(c.Abort, data)
+			validate(c.Cancel, data)
 		})
 	})
 }

@@ -213,11 +213,7 @@ func (env *rolloutEnv) instance(id string) model.InstanceProgress {
 
 func (env *rolloutEnv) state() model.RolloutState {
 	env.t.Helper()
-	v, err := env.QueryWorkflow(model.QueryRollout)
-	require.NoError(env.t, err)
-	var st model.RolloutState
-	require.NoError(env.t, v.Get(&st))
-	return st
+	return queryProgress[model.RolloutState](env.t, env.TestWorkflowEnvironment, model.QueryRollout)
 }
 
 // send sends an operator command as an update; want is "" if it must be
@@ -246,13 +242,7 @@ func (env *rolloutEnv) checkExpectations() {
 }
 
 func (env *rolloutEnv) command(name string, payload any) *updateOutcome {
-	outcome := &updateOutcome{}
-	env.UpdateWorkflow(name, "", &testsuite.TestUpdateCallback{
-		OnReject:   func(err error) { outcome.decided, outcome.rejected = true, err },
-		OnAccept:   func() { outcome.decided = true },
-		OnComplete: func(any, error) {},
-	}, payload)
-	return outcome
+	return sendCommand(env.TestWorkflowEnvironment, name, payload)
 }
 
 // at runs f at workflow time d (after everything before it has settled).

@@ -106,49 +106,43 @@ type killer struct {
 	server  *stack.Process
 }
 
+// do SIGKILLs the process the event names and starts its successor: a
+// worker at once, the dev server and the cloud after a short outage.
 func (k *killer) do(ctx context.Context, ev *event) error {
 	r := k.r
+	var (
+		slot  **stack.Process
+		down  time.Duration
+		start func(context.Context) (*stack.Process, error)
+		note  string
+	)
 	switch ev.Kind {
 	case "worker-kill":
-		i := k.rng.IntN(len(k.workers))
-		victim := k.workers[i]
-		if err := victim.Kill(); err != nil {
-			return err
-		}
-		p, err := r.stack.StartWorker(ctx)
-		if err != nil {
-			return err
-		}
-		k.workers[i] = p
-		ev.Note = fmt.Sprintf("SIGKILL worker pid %d, started pid %d", victim.Pid(), p.Pid())
+		slot, start, note = &k.workers[k.rng.IntN(len(k.workers))], r.stack.StartWorker, "SIGKILL worker pid %d, started pid %d"
 	case "server-restart":
-		old := k.server.Pid()
-		if err := k.server.Kill(); err != nil {
-			return err
-		}
-		time.Sleep(time.Duration(1+k.rng.IntN(3)) * time.Second)
-		p, err := r.stack.StartTemporal(ctx)
-		if err != nil {
-			return err
-		}
-		k.server = p
-		ev.Note = fmt.Sprintf("SIGKILL dev server pid %d, restarted as pid %d", old, p.Pid())
+		slot, down, start, note = &k.server, time.Duration(1+k.rng.IntN(3))*time.Second, r.stack.StartTemporal, "SIGKILL dev server pid %d, restarted as pid %d"
 	case "cloud-restart":
-		old := k.cloud.Pid()
-		if err := k.cloud.Kill(); err != nil {
-			return err
-		}
-		time.Sleep(time.Duration(1+k.rng.IntN(2)) * time.Second)
-		p, err := r.stack.StartCloud(ctx)
-		if err != nil {
-			return err
-		}
-		k.cloud = p
+		slot, down, start, note = &k.cloud, time.Duration(1+k.rng.IntN(2))*time.Second, r.stack.StartCloud, "SIGKILL cloud pid %d, restarted as pid %d, fault rules reinstalled"
+	default:
+		ev.Done = true
+		return nil
+	}
+	old := *slot
+	if err := old.Kill(); err != nil {
+		return err
+	}
+	time.Sleep(down)
+	p, err := start(ctx)
+	if err != nil {
+		return err
+	}
+	*slot = p
+	if ev.Kind == "cloud-restart" {
 		if err := r.faults.reinstall(ctx); err != nil {
 			return err
 		}
-		ev.Note = fmt.Sprintf("SIGKILL cloud pid %d, restarted as pid %d, fault rules reinstalled", old, p.Pid())
 	}
+	ev.Note = fmt.Sprintf(note, old.Pid(), p.Pid())
 	ev.Done = true
 	return nil
 }

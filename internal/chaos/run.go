@@ -150,7 +150,7 @@ func runOnce(ctx context.Context, cfg Config, name string, chaos bool) (*run, er
 	// The harness rides out throttling, 5xx and a restarting cloud.
 	r.cloud = cloud.NewClient(r.stack.CloudEndpoint(), cloudsim.DefaultAccount).WithRetry(cloud.Retry{Attempts: 60, Backoff: 200 * time.Millisecond, MaxWait: 2 * time.Second})
 	r.faults = &faults{admin: r.cloud.Admin(), active: map[string]cloud.Fault{}}
-	opts := client.Options{HostPort: r.stack.TemporalAddress(), Logger: quietLogger{}}
+	opts := client.Options{HostPort: r.stack.TemporalAddress(), Logger: stack.QuietLogger{}}
 	codec.Apply(&opts, codec.New(keys))
 	r.dc = opts.DataConverter
 	if r.tc, err = client.Dial(opts); err != nil {
@@ -374,10 +374,3 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	defer s.mu.Unlock()
 	return s.w.Write(p)
 }
-
-type quietLogger struct{}
-
-func (quietLogger) Debug(string, ...any) {}
-func (quietLogger) Info(string, ...any)  {}
-func (quietLogger) Warn(string, ...any)  {}
-func (quietLogger) Error(string, ...any) {}

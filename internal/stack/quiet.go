@@ -16,13 +16,14 @@ var cliTypeName = map[enums.IndexedValueType]string{
 	enums.INDEXED_VALUE_TYPE_KEYWORD_LIST: "KeywordList",
 }
 
-// quietLogger drops the SDK's log lines of readiness probes.
-type quietLogger struct{}
+// QuietLogger drops the SDK's log lines: a readiness probe's, or those of a
+// harness's client whose own output is the report.
+type QuietLogger struct{}
 
-func (quietLogger) Debug(string, ...any) {}
-func (quietLogger) Info(string, ...any)  {}
-func (quietLogger) Warn(string, ...any)  {}
-func (quietLogger) Error(string, ...any) {}
+func (QuietLogger) Debug(string, ...any) {}
+func (QuietLogger) Info(string, ...any)  {}
+func (QuietLogger) Warn(string, ...any)  {}
+func (QuietLogger) Error(string, ...any) {}
 
 func describeDefault() *workflowservice.DescribeNamespaceRequest {
 	return &workflowservice.DescribeNamespaceRequest{Namespace: "default"}

@@ -180,7 +180,7 @@ func (s *Stack) StartTemporal(ctx context.Context) (*Process, error) {
 }
 
 func (s *Stack) temporalReady(ctx context.Context) error {
-	c, err := client.Dial(client.Options{HostPort: s.TemporalAddress(), Logger: quietLogger{}})
+	c, err := client.Dial(client.Options{HostPort: s.TemporalAddress(), Logger: QuietLogger{}})
 	if err != nil {
 		return err
 	}

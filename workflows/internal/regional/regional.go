@@ -1,7 +1,11 @@
 // Package regional runs a piece of work in every region at once and lets an
 // operator decide about a region that keeps failing: retry it, drop it, or
-// abort the whole run. Image distribution and the publication of other
+// cancel the whole run. Image distribution and the publication of other
 // package contents share it.
+//
+// The operator commands are retry-region, drop-region and cancel; abort is
+// cancel's deprecated alias (same payload, validator and apply), accepted
+// as a signal and as an update like every name.
 package regional
 
 import (
@@ -19,14 +23,14 @@ import (
 	"github.com/imagefleet/imagefleet/workflows/internal/operator"
 )
 
-// Error types a run ends with.
+// Error types a run ends with (model.ErrTypeAborted, model.ErrTypeNoRegion).
 const (
-	ErrTypeAborted  = "Aborted"
-	ErrTypeNoRegion = "NoRegionDelivered"
+	ErrTypeAborted  = model.ErrTypeAborted
+	ErrTypeNoRegion = model.ErrTypeNoRegion
 )
 
 // changeNoAttemptAfterAbort is the workflow.GetVersion change ID of
-// runRegion's stop after an abort that arrived during BeforeRetry.
+// runRegion's stop after a cancel that arrived during BeforeRetry.
 const changeNoAttemptAfterAbort = "regional-no-attempt-after-abort"
 
 // Work is one run's regional work and the operator's decisions about it.
@@ -37,8 +41,8 @@ type Work struct {
 	Logger log.Logger
 	// Status returns the region's entry of the caller's progress.
 	Status func(region string) *model.RegionStatus
-	// CanAbort refuses an abort that the caller's phase no longer allows.
-	CanAbort func() error
+	// CanCancel refuses a cancel that the caller's phase no longer allows.
+	CanCancel func() error
 	// Changed is called after every change of a region's state, to refresh
 	// what the run shows (current details, search attributes).
 	Changed func(ctx workflow.Context)
@@ -48,31 +52,33 @@ type Work struct {
 	// with the error of the failed attempt, e.g. to remove a failed copy.
 	BeforeRetry func(ctx workflow.Context, region string, failure error)
 
-	decisions   map[string]string // region → pending operator decision
-	aborted     bool
-	abortReason string
-	cancel      workflow.CancelFunc
+	decisions    map[string]string // region → pending operator decision
+	cancelled    bool
+	cancelReason string
+	cancel       workflow.CancelFunc
 }
 
 // Commands are the run's operator commands, as RegisterCommands installs
 // them.
 type Commands struct {
 	RetryRegion, DropRegion operator.Command[model.RegionCommand]
-	Abort                   operator.Command[model.AbortCommand]
+	// Cancel is registered as cancel and under its deprecated alias abort.
+	Cancel operator.Command[model.CancelCommand]
 }
 
-// RegisterCommands installs retry-region, drop-region and abort.
-func (w *Work) RegisterCommands(ctx workflow.Context, refused func(command string, err error)) error {
+// RegisterCommands installs retry-region, drop-region and cancel (with its
+// alias abort).
+func (w *Work) RegisterCommands(ctx workflow.Context, refused operator.Refused) error {
 	w.decisions = map[string]string{}
 	c := w.Commands()
 	return errors.Join(
 		operator.Register(ctx, c.RetryRegion, refused),
 		operator.Register(ctx, c.DropRegion, refused),
-		operator.Register(ctx, c.Abort, refused),
+		operator.Register(ctx, c.Cancel, refused),
 	)
 }
 
-// Commands returns retry-region, drop-region and abort, whose validators
+// Commands returns retry-region, drop-region and cancel, whose validators
 // read the run's current state.
 func (w *Work) Commands() Commands {
 	decide := func(decision string) operator.Command[model.RegionCommand] {
@@ -88,12 +94,13 @@ func (w *Work) Commands() Commands {
 	return Commands{
 		RetryRegion: decide(model.CommandRetryRegion),
 		DropRegion:  decide(model.CommandDropRegion),
-		Abort: operator.Command[model.AbortCommand]{
-			Name:     model.CommandAbort,
-			Validate: func(model.AbortCommand) error { return w.validateAbort() },
-			Apply: func(c model.AbortCommand) {
-				w.Logger.Info("Abort requested", "reason", c.Reason)
-				w.aborted, w.abortReason = true, c.Reason
+		Cancel: operator.Command[model.CancelCommand]{
+			Name:     model.CommandCancel,
+			Aliases:  []string{model.CommandAbort},
+			Validate: func(model.CancelCommand) error { return w.validateCancel() },
+			Apply: func(c model.CancelCommand) {
+				w.Logger.Info("Cancel requested", "reason", c.Reason)
+				w.cancelled, w.cancelReason = true, c.Reason
 				if w.cancel != nil {
 					w.cancel()
 				}
@@ -109,7 +116,7 @@ func (w *Work) validateDecision(decision, region string) error {
 		return errors.New("the command needs a region")
 	case s == nil:
 		return fmt.Errorf("region %s is not part of this %s", region, w.Noun)
-	case w.aborted:
+	case w.cancelled:
 		return fmt.Errorf("the %s is being aborted", w.Noun)
 	case s.State != model.RegionFailed:
 		return fmt.Errorf("region %s is %s: %s applies only to a failed region", region, s.State, decision)
@@ -119,35 +126,37 @@ func (w *Work) validateDecision(decision, region string) error {
 	return nil
 }
 
-func (w *Work) validateAbort() error {
-	if w.aborted {
+func (w *Work) validateCancel() error {
+	if w.cancelled {
 		return fmt.Errorf("the %s is already being aborted", w.Noun)
 	}
-	return w.CanAbort()
+	return w.CanCancel()
 }
 
-// Aborted reports whether the operator aborted the run.
-func (w *Work) Aborted() bool { return w.aborted }
+// Cancelled reports whether the operator cancelled the run (which then ends
+// Aborted).
+func (w *Work) Cancelled() bool { return w.cancelled }
 
-// AbortError is the error an aborted run ends with: expected, so benign.
-func (w *Work) AbortError() error {
-	return temporal.NewApplicationErrorWithOptions(w.Noun+" aborted by the operator: "+w.abortReason, ErrTypeAborted,
+// CancelError is the error a run the operator cancelled ends with (type
+// Aborted): expected, so benign.
+func (w *Work) CancelError() error {
+	return temporal.NewApplicationErrorWithOptions(w.Noun+" aborted by the operator: "+w.cancelReason, ErrTypeAborted,
 		temporal.ApplicationErrorOptions{NonRetryable: true, Category: temporal.ApplicationErrorCategoryBenign})
 }
 
 // Run works in every region at once and returns when each region is
-// Available or Dropped, or the operator aborts. It fails when no region was
+// Available or Dropped, or the operator cancels. It fails when no region was
 // delivered.
 func (w *Work) Run(ctx workflow.Context, regions []string) error {
-	if w.aborted {
-		return w.AbortError()
+	if w.cancelled {
+		return w.CancelError()
 	}
 	runCtx, cancel := workflow.WithCancel(ctx)
 	w.cancel = cancel
 	defer cancel()
 	fanout.Each(runCtx, regions, 0, w.runRegion)
-	if w.aborted {
-		return w.AbortError()
+	if w.cancelled {
+		return w.CancelError()
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
@@ -190,7 +199,7 @@ func (w *Work) runRegion(ctx workflow.Context, region string) {
 		if w.BeforeRetry != nil {
 			w.BeforeRetry(ctx, region, err)
 		}
-		// Aborted while preparing the retry: start nothing more (versioned:
+		// Cancelled while preparing the retry: start nothing more (versioned:
 		// runs before this change made the attempt).
 		if ctx.Err() != nil && workflow.GetVersion(ctx, changeNoAttemptAfterAbort, workflow.DefaultVersion, 1) == 1 {
 			return
@@ -211,7 +220,7 @@ func (w *Work) In(regions []string, state string) []string {
 
 // WaitingFor says which failed regions wait for a decision, or "".
 func (w *Work) WaitingFor(regions []string) string {
-	if w.aborted {
+	if w.cancelled {
 		return ""
 	}
 	var failed []string
@@ -224,5 +233,5 @@ func (w *Work) WaitingFor(regions []string) string {
 		return ""
 	}
 	return fmt.Sprintf("operator decision for %s: %s, %s or %s",
-		strings.Join(failed, ", "), model.CommandRetryRegion, model.CommandDropRegion, model.CommandAbort)
+		strings.Join(failed, ", "), model.CommandRetryRegion, model.CommandDropRegion, model.CommandCancel)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,16 +21,10 @@ import (
 // unless a test mocks them otherwise (the first matching mock wins).
 type publishEnv struct {
 	*testsuite.TestWorkflowEnvironment
-	mu       sync.Mutex
+	guard
 	copies   []string // regions a file was copied to
 	deleted  []string // regions whose copy was deleted
 	released *activities.ReleaseContentInput
-}
-
-func (env *publishEnv) locked(f func()) {
-	env.mu.Lock()
-	defer env.mu.Unlock()
-	f()
 }
 
 func newPublishEnv(t *testing.T) *publishEnv {
@@ -92,21 +85,11 @@ func (env *publishEnv) execute(v *activities.PackageVersionInfo) {
 
 func (env *publishEnv) progress(t *testing.T) model.PublishProgress {
 	t.Helper()
-	v, err := env.QueryWorkflow(model.QueryProgress)
-	require.NoError(t, err)
-	var p model.PublishProgress
-	require.NoError(t, v.Get(&p))
-	return p
+	return queryProgress[model.PublishProgress](t, env.TestWorkflowEnvironment, model.QueryProgress)
 }
 
 func (env *publishEnv) command(name string, payload any) *updateOutcome {
-	outcome := &updateOutcome{}
-	env.UpdateWorkflow(name, "", &testsuite.TestUpdateCallback{
-		OnReject:   func(err error) { outcome.decided, outcome.rejected = true, err },
-		OnAccept:   func() { outcome.decided = true },
-		OnComplete: func(any, error) {},
-	}, payload)
-	return outcome
+	return sendCommand(env.TestWorkflowEnvironment, name, payload)
 }
 
 // failFileCopy makes the copy into region fail until fixed.
@@ -245,4 +228,23 @@ func TestPublishCancelDuringReleaseKeepsThePublishedCopies(t *testing.T) {
 	require.NotNil(t, env.released)
 	require.Empty(t, env.deleted, "the published version's file copies are kept")
 	require.Equal(t, model.PhasePublished, env.progress(t).Phase)
+}
+
+// A run that Temporal cancels while a region waits for the operator ends
+// waiting for nothing (the publication's details used to show the wait
+// after the end; the distribution's did not).
+func TestPublishCancelledWhileWaitingWaitsForNothing(t *testing.T) {
+	env := newPublishEnv(t)
+	env.failFileCopy("eu-west-1")
+	env.RegisterDelayedCallback(func() {
+		require.NotEmpty(t, env.progress(t).WaitingFor)
+		env.CancelWorkflow()
+	}, time.Minute)
+
+	env.execute(fileVersion())
+
+	require.True(t, temporal.IsCanceledError(env.GetWorkflowError()), env.GetWorkflowError())
+	p := env.progress(t)
+	require.Equal(t, model.PhaseAborted, p.Phase)
+	require.Empty(t, p.WaitingFor)
 }

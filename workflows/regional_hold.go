@@ -1,0 +1,59 @@
+package workflows
+
+import (
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/imagefleet/imagefleet/activities"
+	"github.com/imagefleet/imagefleet/model"
+)
+
+// changePublicationLock: a publication holds its version in the cloud
+// (Delivering) from before its first copy to the release. Versioned: runs
+// started before released the draft without holding it.
+const changePublicationLock = "publication-lock"
+
+// hold makes this run the one publication of the version in the cloud,
+// before anything is copied: another publication of it (under another
+// workflow ID, or through the cloud's API) is refused there, as is a version
+// published meanwhile. The token comes from the workflow ID, the version's
+// one key, so that a new run of the same ID takes over a hold its failed
+// predecessor could not give up. On failure the saga gives the version back
+// (registered early, so it runs after the copies are deleted). The release
+// needs the token (r.releaseToken; "" for runs before the change).
+func (r *regionalRun) hold(ctx workflow.Context, artifactID string) error {
+	if workflow.GetVersion(ctx, changePublicationLock, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return nil
+	}
+	in := activities.PublicationInput{
+		ArtifactID: artifactID, Version: r.version,
+		ReleaseToken: model.ClientToken(workflow.GetInfo(ctx).WorkflowExecution.ID, "publication"),
+	}
+	actx := workflow.WithActivityOptions(ctx, stepActivity())
+	if err := workflow.ExecuteActivity(actx, packages.StartPublication, in).Get(ctx, nil); err != nil {
+		return err
+	}
+	r.releaseToken = in.ReleaseToken
+	r.saga.Add("give up the publication of "+r.version, func(ctx workflow.Context) error {
+		opts := cleanupActivity()
+		opts.Summary = "give up the publication of " + r.version
+		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), packages.CancelPublication, in).Get(ctx, nil)
+		if err != nil {
+			r.logger.Error("Could not give up the publication", "version", r.version, "error", err)
+		}
+		return err
+	})
+	return nil
+}
+
+// releaseContext is the context a version is released on: disconnected, so
+// that a cancel does not stop the wait for a release the cloud may already
+// have made (compensation would then delete what a published, locked
+// version holds). Versioned: a run cancelled during its release before this
+// change asked to cancel it.
+func releaseContext(ctx workflow.Context) (workflow.Context, workflow.CancelFunc) {
+	rctx, cancel := ctx, workflow.CancelFunc(func() {})
+	if workflow.GetVersion(ctx, changeReleaseToTheEnd, workflow.DefaultVersion, 1) == 1 {
+		rctx, cancel = workflow.NewDisconnectedContext(ctx)
+	}
+	return workflow.WithActivityOptions(rctx, stepActivity()), cancel
+}
