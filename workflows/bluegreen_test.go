@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -40,19 +39,13 @@ func blueGreenSpec(st model.ShiftStrategy) model.BlueGreenSpec {
 
 // fakeService is the cloud as the mocked activities leave it.
 type fakeService struct {
-	mu        sync.Mutex
+	guard                               // mocked activities run on their own goroutines
 	listeners map[string]map[string]int // listener → target group → weight
 	primary   string
 	scales    map[string]float64
 	removed   []string
 	shifts    []int // green's production weights, in order
 	calls     []string
-}
-
-func (f *fakeService) locked(fn func()) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	fn()
 }
 
 func (f *fakeService) snapshot() (prod, test map[string]int, primary string, removed []string) {
