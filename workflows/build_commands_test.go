@@ -21,9 +21,7 @@ import (
 
 func TestBuildKeepsResourcesOnFailureWhenAsked(t *testing.T) {
 	env := newBuildEnv(t)
-	req := baseTemplate("keep")
-	keep := false
-	req.DeleteInstanceOnFailure = &keep
+	req := keepingTemplate("keep")
 	req.TestContent = []cloud.Component{{Name: "smoke", Content: "exit 1"}}
 	tpl := env.template(t, req)
 
@@ -46,9 +44,7 @@ func TestBuildKeepsResourcesOnFailureWhenAsked(t *testing.T) {
 
 func TestBuildRetryStepDoesNotRedoEarlierSteps(t *testing.T) {
 	env := newBuildEnv(t)
-	req := baseTemplate("retry")
-	keep := false
-	req.DeleteInstanceOnFailure = &keep
+	req := keepingTemplate("retry")
 	tpl := env.template(t, req)
 	var failedOnce atomic.Bool
 	env.OnActivity(env.real.RunComponent, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.ComponentInput) (*model.ComponentOutput, error) {
@@ -200,9 +196,7 @@ func TestBuildRefusesInvalidInput(t *testing.T) {
 
 func TestBuildRetryTestWithAFixedTestComponent(t *testing.T) {
 	env := newBuildEnv(t)
-	req := baseTemplate("fixtest")
-	keep := false
-	req.DeleteInstanceOnFailure = &keep
+	req := keepingTemplate("fixtest")
 	req.TestContent = []cloud.Component{{Name: "smoke", Content: "echo GET / 500\nexit 1"}}
 	tpl := env.template(t, req)
 	var empty, fixed *updateOutcome
@@ -234,9 +228,7 @@ func TestBuildRetryTestWithAFixedTestComponent(t *testing.T) {
 
 func TestBuildCancelWhileWaitingForRetry(t *testing.T) {
 	env := newBuildEnv(t)
-	req := baseTemplate("waitcancel")
-	keep := false
-	req.DeleteInstanceOnFailure = &keep
+	req := keepingTemplate("waitcancel")
 	req.BuildContent = []cloud.Component{{Name: "broken", Content: "exit 1"}}
 	tpl := env.template(t, req)
 	var cancel *updateOutcome

@@ -63,6 +63,15 @@ func baseTemplate(name string) cloud.CreateImagePipelineRequest {
 	}
 }
 
+// keepingTemplate is baseTemplate with release on failure off: a failed step
+// keeps the resources and waits for retry-step.
+func keepingTemplate(name string) cloud.CreateImagePipelineRequest {
+	req := baseTemplate(name)
+	keep := false
+	req.DeleteInstanceOnFailure = &keep
+	return req
+}
+
 func (env *buildEnv) template(t *testing.T, req cloud.CreateImagePipelineRequest) string {
 	t.Helper()
 	resp, err := env.sim.Client.CreateImagePipeline(context.Background(), &req)
