@@ -45,13 +45,7 @@ func TestBlueGreenRunsFromBeforeModelTypesKeepTheirActivities(t *testing.T) {
 			stable.RunningCount, stable.StabilityStatus = 4, cloud.StabilitySteady
 			env.OnActivity(deployments.AwaitTaskSetStable, mock.Anything, mock.Anything).Return(&stable, nil).Once()
 			env.OnActivity(deployments.SetListener, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ListenerInput) error {
-				w := (&cloud.ELBListener{DefaultActions: in.Actions}).Weights()
-				f.locked(func() {
-					f.listeners[in.ListenerArn] = w
-					if in.ListenerArn == prodL && w[tgGreen] > 0 {
-						f.shifts = append(f.shifts, w[tgGreen])
-					}
-				})
+				f.setListener(in.ListenerArn, (&cloud.ELBListener{DefaultActions: in.Actions}).Weights())
 				return nil
 			})
 			if cancel {

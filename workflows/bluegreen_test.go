@@ -54,6 +54,17 @@ func (f *fakeService) snapshot() (prod, test map[string]int, primary string, rem
 	return f.listeners[prodL], f.listeners[testL], f.primary, append([]string(nil), f.removed...)
 }
 
+// setListener records a listener's weights as the cloud would leave them,
+// and each of green's production weights.
+func (f *fakeService) setListener(listener string, w map[string]int) {
+	f.locked(func() {
+		f.listeners[listener] = w
+		if listener == prodL && w[tgGreen] > 0 {
+			f.shifts = append(f.shifts, w[tgGreen])
+		}
+	})
+}
+
 type blueGreenEnv struct {
 	*testsuite.TestWorkflowEnvironment
 	cloud *fakeService
@@ -102,12 +113,7 @@ func (env *blueGreenEnv) execute(spec model.BlueGreenSpec) {
 		for _, t := range in.Targets {
 			w[t.TargetGroup] += t.Weight
 		}
-		f.locked(func() {
-			f.listeners[in.ListenerArn] = w
-			if in.ListenerArn == prodL && w[tgGreen] > 0 {
-				f.shifts = append(f.shifts, w[tgGreen])
-			}
-		})
+		f.setListener(in.ListenerArn, w)
 		return nil
 	}).Maybe()
 	env.OnActivity(deployments.CheckTargetHealth, mock.Anything, mock.Anything).Return(&activities.HealthReport{Healthy: 4}, nil).Maybe()
