@@ -11,6 +11,7 @@ import (
 
 	"github.com/imagefleet/imagefleet/activities/internal/poll"
 	"github.com/imagefleet/imagefleet/cloud"
+	"github.com/imagefleet/imagefleet/model"
 )
 
 // Deployments are the activities of a blue/green deployment: task sets of a
@@ -24,14 +25,14 @@ type Deployments struct {
 	PollInterval time.Duration
 }
 
-// Error types of the blue/green activities.
+// Error types of the blue/green activities (the contract is model's).
 const (
 	// ErrTypeServiceNotReady: the service cannot take a blue/green deployment
 	// (not EXTERNAL, an unknown task set besides the primary, a target group
 	// or listener that does not fit).
-	ErrTypeServiceNotReady = "ServiceNotReady"
+	ErrTypeServiceNotReady = model.ErrTypeServiceNotReady
 	// ErrTypeHealthCheckFailed: targets of the green task set are unhealthy.
-	ErrTypeHealthCheckFailed = "HealthCheckFailed"
+	ErrTypeHealthCheckFailed = model.ErrTypeHealthCheckFailed
 	// ErrTypeTaskSetGone: a task set the deployment manages disappeared.
 	ErrTypeTaskSetGone = "TaskSetGone"
 )
