@@ -12,6 +12,7 @@ import (
 	"github.com/imagefleet/imagefleet/activities/internal/poll"
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/internal/cloudops"
+	"github.com/imagefleet/imagefleet/model"
 )
 
 // Deployments are the activities of a blue/green deployment: task sets of a
@@ -25,14 +26,14 @@ type Deployments struct {
 	PollInterval time.Duration
 }
 
-// Error types of the blue/green activities.
+// Error types of the blue/green activities (the contract is model's).
 const (
 	// ErrTypeServiceNotReady: the service cannot take a blue/green deployment
 	// (not EXTERNAL, an unknown task set besides the primary, a target group
 	// or listener that does not fit).
-	ErrTypeServiceNotReady = "ServiceNotReady"
+	ErrTypeServiceNotReady = model.ErrTypeServiceNotReady
 	// ErrTypeHealthCheckFailed: targets of the green task set are unhealthy.
-	ErrTypeHealthCheckFailed = "HealthCheckFailed"
+	ErrTypeHealthCheckFailed = model.ErrTypeHealthCheckFailed
 	// ErrTypeTaskSetGone: a task set the deployment manages disappeared.
 	ErrTypeTaskSetGone = "TaskSetGone"
 )
@@ -52,7 +53,7 @@ type InspectInput = cloudops.InspectInput
 
 // ServiceSnapshot is what a deployment needs to know before it starts and to
 // roll back: the blue task set and the listeners as they were.
-type ServiceSnapshot = cloudops.ServiceSnapshot
+type ServiceSnapshot cloudops.ServiceSnapshot
 
 // InspectService is cloudops.InspectService as an activity.
 func (a *Deployments) InspectService(ctx context.Context, in InspectInput) (*ServiceSnapshot, error) {
@@ -64,7 +65,7 @@ func (a *Deployments) InspectService(ctx context.Context, in InspectInput) (*Ser
 	if err != nil {
 		return nil, fromCloud(err)
 	}
-	return snap, nil
+	return (*ServiceSnapshot)(snap), nil
 }
 
 // CreateGreenInput creates the green task set.

@@ -155,7 +155,7 @@ func TestWorkerCrashMidShift(t *testing.T) {
 			killWorkers(t, e.stack)
 			if abort {
 				// A signal: it is recorded while no worker runs.
-				require.NoError(t, e.client.SignalWorkflow(t.Context(), id, "", model.CommandAbort, model.AbortCommand{Reason: "crash test"}))
+				require.NoError(t, e.client.SignalWorkflow(t.Context(), id, "", model.CommandCancel, model.CancelCommand{Reason: "crash test"}))
 			}
 			e.startWorker()
 
@@ -178,7 +178,7 @@ func TestWorkerCrashMidShift(t *testing.T) {
 				want = enums.WORKFLOW_EXECUTION_STATUS_FAILED
 			}
 			e.requireStatus(id, want)
-			recordHistory(t, e.client, id, map[bool]string{false: "bluegreen_worker_crash.json", true: "bluegreen_abort_after_crash.json"}[abort])
+			recordHistory(t, e.client, id, map[bool]string{false: "bluegreen_model_worker_crash.json", true: "bluegreen_model_cancel_after_crash.json"}[abort])
 		})
 	}
 }

@@ -142,7 +142,7 @@ accounts: ["`+cloudsim.SecondAccount+`"]
 	out, code = e.starter("build", "list", tpl)
 	require.Equal(t, 0, code)
 	require.Contains(t, out, cloud.PipelineExecutionCancelled)
-	recordHistory(t, e.client, id, "build_cancel.json")
+	recordHistory(t, e.client, id, "build_model_cancel.json")
 }
 
 // TestWorkerCrashMidBuild kills the worker while the build runs its
@@ -177,5 +177,5 @@ func TestWorkerCrashMidBuild(t *testing.T) {
 	require.Equal(t, 1, countEntries(entries, "CreateImage")[cloudsim.SeedRegion])
 	require.Empty(t, leftovers(entries))
 	e.requireStatus(id, enums.WORKFLOW_EXECUTION_STATUS_COMPLETED)
-	recordHistory(t, e.client, id, "build_worker_crash.json")
+	recordHistory(t, e.client, id, "build_model_worker_crash.json")
 }

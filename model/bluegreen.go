@@ -22,9 +22,10 @@ const BlueGreenWorkflowType = "BlueGreenDeployment"
 const OperationBlueGreen = "bluegreen"
 
 // Operator commands of a blue/green deployment: each is a signal and a
-// validated update (see the distribution's commands). CommandAbort
-// (payload AbortCommand) rolls back; it applies until the blue task set is
-// being removed.
+// validated update (see the distribution's commands). CommandCancel
+// (payload CancelCommand, contract.go) rolls back; it applies until the blue
+// task set is being removed. Its old name CommandAbort is still accepted
+// (deprecated).
 const (
 	// CommandPromote ends the current pause, timed or waiting for an operator;
 	// with {"full":true} it also skips every remaining step and shifts all
@@ -33,6 +34,28 @@ const (
 	// CommandPromoteFull is promote with full set. Payload PromoteCommand
 	// (may be empty).
 	CommandPromoteFull = "promote-full"
+)
+
+// QueryProgress returns BlueGreenProgress.
+
+// Error types a deployment ends with; each comes after a complete rollback
+// (or, for InvalidSpec, WrongWorkflowID and ServiceNotReady, before anything
+// changed). A cloud error with a code of its own (e.g. ClientException of a
+// failed primary switch) ends it with that code as its type.
+const (
+	// ErrTypeServiceNotReady: the service cannot take a blue/green
+	// deployment (not EXTERNAL, another deployment's task sets, a target
+	// group or listener that does not fit); nothing was changed.
+	ErrTypeServiceNotReady = "ServiceNotReady"
+	// ErrTypeHealthCheckFailed: targets of the green task set were
+	// unhealthy.
+	ErrTypeHealthCheckFailed = "HealthCheckFailed"
+	// ErrTypeRolledBack: rolled back for a reason without a type of its own
+	// (e.g. the stability timeout).
+	ErrTypeRolledBack = "RolledBack"
+	// ErrTypeBlueGreenCancelled: the operator sent cancel (or its old name
+	// abort); benign. The value keeps the old name: clients match on it.
+	ErrTypeBlueGreenCancelled = "Aborted"
 )
 
 // PromoteCommand is the payload of promote and promote-full.
@@ -354,7 +377,8 @@ const (
 	BGPhaseFailed          = "Failed"
 )
 
-// TaskSetProgress is a task set as the deployment last saw it.
+// TaskSetProgress is a task set as the deployment last saw it (also what
+// the deployment's activities answer for a task set).
 type TaskSetProgress struct {
 	ID             string  `json:"id"`
 	Arn            string  `json:"arn"`
@@ -365,6 +389,20 @@ type TaskSetProgress struct {
 	Running        int     `json:"running"`
 	Stability      string  `json:"stability,omitempty"`
 	TargetGroup    string  `json:"targetGroup"`
+}
+
+// Statuses of a task set (TaskSetProgress.Status): the cloud's, and Deleted
+// once the deployment removed it.
+const (
+	TaskSetPrimary = "PRIMARY"
+	TaskSetActive  = "ACTIVE"
+	TaskSetDeleted = "Deleted"
+)
+
+// TargetWeight is a target group's weight in a listener's forward action.
+type TargetWeight struct {
+	TargetGroup string `json:"targetGroup"`
+	Weight      int    `json:"weight"`
 }
 
 // Weights are the production listener's shares of traffic in percent.

@@ -33,6 +33,27 @@ const (
 // QueryBuildProgress returns BuildProgress.
 const QueryBuildProgress = "progress"
 
+// Error types a build fails with (the type of the application error the
+// run ends with; its details are the BuildResult). A refused start ends with
+// InvalidSpec or WrongWorkflowID (contract.go) and changes nothing.
+const (
+	// ErrTypeBuildFailed: a step failed; the message names it and what was
+	// kept or could not be released.
+	ErrTypeBuildFailed = "BuildFailed"
+	// ErrTypeBuildCancelled: the operator sent cancel (benign).
+	ErrTypeBuildCancelled = "BuildCancelled"
+	// ErrTypeComponentFailed: a build or test component failed (the cause
+	// of BuildFailed at RunComponents or Test).
+	ErrTypeComponentFailed = "ComponentFailed"
+	// ErrTypeGuestOSCheck: the new image fails the guest-OS check.
+	ErrTypeGuestOSCheck = "GuestOSCheckFailed"
+	// ErrTypeNoInstanceType: no instance type was in stock.
+	ErrTypeNoInstanceType = "NoInstanceTypeInStock"
+	// ErrTypeBuildCleanupFailed: the build succeeded but its intermediate
+	// resources could not all be released.
+	ErrTypeBuildCleanupFailed = "BuildCleanupFailed"
+)
+
 // CancelBuildCommand cancels a build. ExecutionID, when given, must be the
 // build's: a cancel meant for another build of the template is refused.
 type CancelBuildCommand struct {
@@ -147,6 +168,71 @@ const (
 	// ResourcePackageVersion is the package version the distribution child
 	// published (ID "<package>/<version>"); releasing it removes its copies.
 	ResourcePackageVersion = "PackageVersion"
+)
+
+// BuildTemplate is an image template as a build runs it: what the cloud
+// holds for the template (Image Builder's image pipeline), in the words of
+// TemplateSpec. The build may replace its components for itself
+// (retry-step); the template in the cloud is immutable.
+type BuildTemplate struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Region string `json:"region"`
+	// SourceType is SourceImageID or SourceImageFamily; Source the image ID
+	// or the family's name.
+	SourceType   string              `json:"sourceType"`
+	Source       string              `json:"source"`
+	Components   []TemplateComponent `json:"components,omitempty"`
+	Repair       bool                `json:"repair"`
+	Test         bool                `json:"test"`
+	Tests        []TemplateComponent `json:"tests,omitempty"`
+	VSwitchID    string              `json:"vSwitchId,omitempty"`
+	InstanceType string              `json:"instanceType,omitempty"`
+	// SystemDiskSize is in GiB; PublicBandwidth in Mbit/s (0: no internet).
+	SystemDiskSize   int  `json:"systemDiskSize"`
+	PublicBandwidth  int  `json:"publicBandwidth"`
+	ReleaseOnFailure bool `json:"releaseOnFailure"`
+	// ImageNamePrefix gives <prefix>_<executionId> (empty: the ID).
+	ImageNamePrefix string   `json:"imageNamePrefix,omitempty"`
+	Regions         []string `json:"regions,omitempty"`
+	Accounts        []string `json:"accounts,omitempty"`
+}
+
+// Kinds of a template's source (BuildTemplate.SourceType).
+const (
+	SourceImageID     = "IMAGE"
+	SourceImageFamily = "IMAGE_FAMILY"
+)
+
+// Phases of a component (ComponentOutput.Phase).
+const (
+	ComponentPhaseBuild = "Build"
+	ComponentPhaseTest  = "Test"
+)
+
+// ComponentSucceeded is the Status of a component that succeeded; any other
+// status (Failed, Timeout, ...) fails its step.
+const ComponentSucceeded = "Success"
+
+// Results of a guest-OS check item (GuestOSCheck.Result).
+const (
+	CheckNormal   = "Normal"
+	CheckAbnormal = "Abnormal"
+	CheckRepaired = "Repaired"
+)
+
+// States of a build's record in the cloud (the execution's status, which
+// `starter build list` shows), as the build reports them.
+const (
+	ExecutionPreparing    = "PREPARING"
+	ExecutionRepairing    = "REPAIRING"
+	ExecutionBuilding     = "BUILDING"
+	ExecutionTesting      = "TESTING"
+	ExecutionDistributing = "DISTRIBUTING"
+	ExecutionReleasing    = "RELEASING"
+	ExecutionSucceeded    = "SUCCESS"
+	ExecutionFailed       = "FAILED"
+	ExecutionCancelled    = "CANCELLED"
 )
 
 // BuildResource is one cloud resource the build created.

@@ -246,7 +246,7 @@ func blueGreenPromoteCommand(a *app) *cobra.Command {
 // blueGreenCancelCommands roll a deployment back: cancel, and abort, its
 // deprecated old name.
 func blueGreenCancelCommands(a *app) []*cobra.Command {
-	return stopCommands(a, blueGreenStop, decision{
+	return stopCommands(a, decision{
 		Use:        "cancel CLUSTER SERVICE",
 		Short:      "Roll a deployment back: traffic to blue, blue primary, green removed",
 		Example:    `  starter bluegreen cancel demo web --reason "error rate up"`,

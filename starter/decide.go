@@ -16,12 +16,6 @@ import (
 	"github.com/imagefleet/imagefleet/model"
 )
 
-// blueGreenStop is what `bluegreen cancel` (and its deprecated abort) sends:
-// the old name until the blue/green workflow accepts CommandCancel.
-//
-//lint:ignore SA1019 the blue/green workflow of this release accepts only the old name
-const blueGreenStop = model.CommandAbort
-
 // decision is one operator command that a starter command sends to a run.
 type decision struct {
 	// Use, Short, Example and Args are the cobra command's.

@@ -45,7 +45,7 @@ func TestDecideCommands(t *testing.T) {
 		{"rollout skip", []string{"rollout", "skip", "asg-web", "i-1"}, "rollout/asg-web", model.CommandSkip, "skip i-1: accepted\n"},
 		{"rollout set-threshold", []string{"rollout", "set-threshold", "asg-web", "2"}, "rollout/asg-web", model.CommandSetThreshold, "set-threshold: accepted\n"},
 		{"build cancel", []string{"build", "cancel", "ip-1", "--region", "eu-west-1"}, "build/eu-west-1/ip-1", model.CommandCancelBuild, "cancel: accepted; the build's resources are being released\n"},
-		{"bluegreen abort, deprecated", []string{"bluegreen", "abort", "demo", "web"}, "bluegreen/demo/web", blueGreenStop, "abort: accepted; rolling back\n"},
+		{"bluegreen abort, deprecated", []string{"bluegreen", "abort", "demo", "web"}, "bluegreen/demo/web", model.CommandCancel, "abort: accepted; rolling back\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, sent := acceptingClient(t)

@@ -32,7 +32,7 @@ func regionDecisionCommand(a *app, name string) *cobra.Command {
 // cancelCommands are cancel for a distribution or a publication, and abort,
 // its deprecated old name.
 func cancelCommands(a *app) []*cobra.Command {
-	return stopCommands(a, model.CommandCancel, decision{
+	return stopCommands(a, decision{
 		Use:        "cancel WORKFLOW_ID",
 		Short:      "Cancel a distribution or publication and delete the copies it made",
 		Example:    `  starter cancel distribute/webapp/v1_0_0 --reason "wrong image"`,
@@ -43,12 +43,12 @@ func cancelCommands(a *app) []*cobra.Command {
 }
 
 // stopCommands are an operation's cancel command (with --reason) and abort,
-// its deprecated old name; both send name.
-func stopCommands(a *app, name string, d decision) []*cobra.Command {
+// its deprecated old name; both send CommandCancel.
+func stopCommands(a *app, d decision) []*cobra.Command {
 	command := func() *cobra.Command {
 		var c model.CancelCommand
 		d := d
-		d.Name, d.Payload = name, fixed(&c)
+		d.Name, d.Payload = model.CommandCancel, fixed(&c)
 		cmd := decideCommand(a, d)
 		cmd.Flags().StringVar(&c.Reason, "reason", "", "why the run is cancelled")
 		return cmd

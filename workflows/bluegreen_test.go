@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -40,7 +39,7 @@ func blueGreenSpec(st model.ShiftStrategy) model.BlueGreenSpec {
 
 // fakeService is the cloud as the mocked activities leave it.
 type fakeService struct {
-	mu        sync.Mutex
+	guard                               // mocked activities run on their own goroutines
 	listeners map[string]map[string]int // listener → target group → weight
 	primary   string
 	scales    map[string]float64
@@ -49,16 +48,21 @@ type fakeService struct {
 	calls     []string
 }
 
-func (f *fakeService) locked(fn func()) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	fn()
-}
-
 func (f *fakeService) snapshot() (prod, test map[string]int, primary string, removed []string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.listeners[prodL], f.listeners[testL], f.primary, append([]string(nil), f.removed...)
+}
+
+// setListener records a listener's weights as the cloud would leave them,
+// and each of green's production weights.
+func (f *fakeService) setListener(listener string, w map[string]int) {
+	f.locked(func() {
+		f.listeners[listener] = w
+		if listener == prodL && w[tgGreen] > 0 {
+			f.shifts = append(f.shifts, w[tgGreen])
+		}
+	})
 }
 
 type blueGreenEnv struct {
@@ -78,25 +82,23 @@ func newBlueGreenEnv(t *testing.T) *blueGreenEnv {
 	return env
 }
 
-func blueTaskSet() *cloud.TaskSet {
-	return &cloud.TaskSet{Id: blueID, TaskSetArn: "arn:" + blueID, Status: cloud.TaskSetPrimary, TaskDefinition: "web:1",
-		Scale: cloud.TaskSetScale{Value: 100, Unit: cloud.ScaleUnitPercent}, ComputedDesiredCount: 4, RunningCount: 4,
-		LoadBalancers: []cloud.TaskSetLoadBalancer{{TargetGroupArn: tgBlue}}}
+func blueTaskSet() *model.TaskSetProgress {
+	return &model.TaskSetProgress{ID: blueID, Arn: "arn:" + blueID, Status: model.TaskSetPrimary, TaskDefinition: "web:1",
+		Scale: 100, Desired: 4, Running: 4, TargetGroup: tgBlue}
 }
 
 // execute adds the default mocks (after the test's own, which win) and runs
 // the workflow.
 func (env *blueGreenEnv) execute(spec model.BlueGreenSpec) {
 	f := env.cloud
-	env.OnActivity(deployments.InspectService, mock.Anything, mock.Anything).Return(&activities.ServiceSnapshot{
-		ServiceArn: "arn:web", DesiredCount: 4, Blue: blueTaskSet(), BlueTargetGroup: tgBlue, GreenTargetGroup: tgGreen,
-		ProductionActions: cloud.ForwardWeights(cloud.TargetGroupTuple{TargetGroupArn: tgBlue, Weight: 1}),
-		TestActions:       cloud.ForwardWeights(cloud.TargetGroupTuple{TargetGroupArn: tgBlue, Weight: 1}),
+	env.OnActivity(deployments.InspectBlueGreen, mock.Anything, mock.Anything).Return(&activities.BlueGreenSnapshot{
+		Blue: blueTaskSet(), BlueTargetGroup: tgBlue, GreenTargetGroup: tgGreen,
+		Production: []model.TargetWeight{{TargetGroup: tgBlue, Weight: 1}},
+		Test:       []model.TargetWeight{{TargetGroup: tgBlue, Weight: 1}},
 	}, nil).Maybe()
-	green := &cloud.TaskSet{Id: greenID, TaskSetArn: "arn:" + greenID, Status: cloud.TaskSetActive, TaskDefinition: "web:2",
-		Scale: cloud.TaskSetScale{Value: 100, Unit: cloud.ScaleUnitPercent}, ComputedDesiredCount: 4,
-		LoadBalancers: []cloud.TaskSetLoadBalancer{{TargetGroupArn: tgGreen}}}
-	env.OnActivity(deployments.CreateGreenTaskSet, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.CreateGreenInput) (*cloud.TaskSet, error) {
+	green := &model.TaskSetProgress{ID: greenID, Arn: "arn:" + greenID, Status: model.TaskSetActive, TaskDefinition: "web:2",
+		Scale: 100, Desired: 4, TargetGroup: tgGreen}
+	env.OnActivity(deployments.CreateGreen, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.CreateGreenInput) (*model.TaskSetProgress, error) {
 		f.locked(func() {
 			f.scales[greenID] = in.Scale
 			f.calls = append(f.calls, "create "+in.TargetGroup)
@@ -104,16 +106,14 @@ func (env *blueGreenEnv) execute(spec model.BlueGreenSpec) {
 		return green, nil
 	}).Maybe()
 	stable := *green
-	stable.RunningCount, stable.StabilityStatus = 4, cloud.StabilitySteady
-	env.OnActivity(deployments.AwaitTaskSetStable, mock.Anything, mock.Anything).Return(&stable, nil).Maybe()
-	env.OnActivity(deployments.SetListener, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ListenerInput) error {
-		w := (&cloud.ELBListener{DefaultActions: in.Actions}).Weights()
-		f.locked(func() {
-			f.listeners[in.ListenerArn] = w
-			if in.ListenerArn == prodL && w[tgGreen] > 0 {
-				f.shifts = append(f.shifts, w[tgGreen])
-			}
-		})
+	stable.Running, stable.Stability = 4, cloud.StabilitySteady
+	env.OnActivity(deployments.AwaitGreenStable, mock.Anything, mock.Anything).Return(&stable, nil).Maybe()
+	env.OnActivity(deployments.SetListenerWeights, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.WeightsInput) error {
+		w := map[string]int{}
+		for _, t := range in.Targets {
+			w[t.TargetGroup] += t.Weight
+		}
+		f.setListener(in.ListenerArn, w)
 		return nil
 	}).Maybe()
 	env.OnActivity(deployments.CheckTargetHealth, mock.Anything, mock.Anything).Return(&activities.HealthReport{Healthy: 4}, nil).Maybe()
@@ -232,127 +232,6 @@ func TestBlueGreenLinear(t *testing.T) {
 	env.requireDeployed(t, 25, 50, 75, 100)
 }
 
-func TestBlueGreenManualGate(t *testing.T) {
-	env := newBlueGreenEnv(t)
-	w := func(n int) *int { return &n }
-	strategy := model.ShiftStrategy{Type: model.StrategySteps, Steps: []model.ShiftStep{
-		{SetWeight: w(20)}, {Pause: &model.PauseStep{}}, {SetWeight: w(60)}, {Pause: &model.PauseStep{Duration: "5m"}},
-	}}
-	// Green takes 10 minutes to start: a promote before the gate is refused.
-	env.OnActivity(deployments.AwaitTaskSetStable, mock.Anything, mock.Anything).After(10*time.Minute).Return(&cloud.TaskSet{
-		Id: greenID, TaskSetArn: "arn:" + greenID, ComputedDesiredCount: 4, RunningCount: 4, StabilityStatus: cloud.StabilitySteady}, nil)
-	var early *updateOutcome
-	env.RegisterDelayedCallback(func() {
-		early = env.command(model.CommandPromote, model.PromoteCommand{})
-	}, 5*time.Minute)
-	env.RegisterDelayedCallback(func() {
-		p := env.progress(t)
-		require.Equal(t, 1, p.Step)
-		require.Contains(t, p.WaitingFor, model.CommandPromote)
-		require.Equal(t, model.Weights{Blue: 80, Green: 20}, p.Weights)
-		// The gate holds for days until promote.
-		env.RegisterDelayedCallback(func() {
-			require.Equal(t, 1, env.progress(t).Step)
-			promote := env.command(model.CommandPromote, model.PromoteCommand{})
-			again := env.command(model.CommandPromote, model.PromoteCommand{})
-			env.RegisterDelayedCallback(func() {
-				promote.requireAccepted(t)
-				again.requireRejected(t, "not paused")
-				require.Equal(t, model.Weights{Blue: 40, Green: 60}, env.progress(t).Weights)
-			}, time.Second)
-		}, 72*time.Hour)
-	}, time.Hour)
-	env.execute(blueGreenSpec(strategy))
-	early.requireRejected(t, "not paused")
-	env.requireDeployed(t, 20, 60, 100)
-}
-
-func TestBlueGreenPromoteFullSkipsRemainingSteps(t *testing.T) {
-	env := newBlueGreenEnv(t)
-	var full *updateOutcome
-	env.RegisterDelayedCallback(func() {
-		full = env.command(model.CommandPromote, model.PromoteCommand{Full: true})
-	}, 10*time.Minute)
-	env.RegisterDelayedCallback(func() {
-		full.requireAccepted(t)
-		require.Equal(t, model.BGPhaseTerminationWait, env.progress(t).Phase)
-		again := env.command(model.CommandPromoteFull, model.PromoteCommand{})
-		env.RegisterDelayedCallback(func() { again.requireRejected(t, "promote-full") }, time.Second)
-	}, 11*time.Minute)
-	env.execute(blueGreenSpec(model.ShiftStrategy{Type: model.StrategyLinear, Percent: 10, Interval: "1h"}))
-	result := env.requireDeployed(t, 10, 100)
-	require.True(t, result.Promoted)
-}
-
-func TestBlueGreenPromoteFullBySignal(t *testing.T) {
-	env := newBlueGreenEnv(t)
-	env.RegisterDelayedCallback(func() {
-		env.SignalWorkflow(model.CommandPromoteFull, model.PromoteCommand{})
-	}, 10*time.Minute)
-	env.execute(blueGreenSpec(model.ShiftStrategy{Type: model.StrategyCanary, Percent: 5, Interval: "24h"}))
-	env.requireDeployed(t, 5, 100)
-}
-
-// TestBlueGreenAbortAtEveryStep aborts in every phase that allows it and
-// checks that everything is back as before.
-func TestBlueGreenAbortAtEveryStep(t *testing.T) {
-	w := func(n int) *int { return &n }
-	steps := model.ShiftStrategy{Type: model.StrategySteps, Steps: []model.ShiftStep{
-		{SetWeight: w(10)}, {Pause: &model.PauseStep{Duration: "1h"}}, {SetWeight: w(50)}, {Pause: &model.PauseStep{}},
-	}}
-	for _, tc := range []struct {
-		name    string
-		at      time.Duration
-		slow    func(env *blueGreenEnv) // makes the phase last
-		phase   string
-		weights model.Weights
-	}{
-		{"while green starts", 5 * time.Minute, func(env *blueGreenEnv) {
-			env.OnActivity(deployments.AwaitTaskSetStable, mock.Anything, mock.Anything).After(10*time.Minute).Return(nil, nil).Once()
-		}, model.BGPhaseCreatingGreen, model.Weights{Blue: 100}},
-		{"while green is tested", 5 * time.Minute, func(env *blueGreenEnv) {
-			env.OnActivity(deployments.CheckTargetHealth, mock.Anything, mock.Anything).After(10*time.Minute).Return(&activities.HealthReport{}, nil).Once()
-		}, model.BGPhaseTesting, model.Weights{Blue: 100}},
-		{"during a timed pause", 30 * time.Minute, nil, model.BGPhaseShifting, model.Weights{Blue: 90, Green: 10}},
-		{"at the manual gate", 3 * time.Hour, nil, model.BGPhaseShifting, model.Weights{Blue: 50, Green: 50}},
-		{"during the termination wait", 3 * time.Hour, func(env *blueGreenEnv) {
-			env.RegisterDelayedCallback(func() { env.SignalWorkflow(model.CommandPromote, model.PromoteCommand{}) }, 2*time.Hour)
-		}, model.BGPhaseTerminationWait, model.Weights{Green: 100}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			env := newBlueGreenEnv(t)
-			if tc.slow != nil {
-				tc.slow(env)
-			}
-			spec := blueGreenSpec(steps)
-			spec.TerminationWait = "2h"
-			spec.HealthCheckInterval = "10m"
-			env.RegisterDelayedCallback(func() {
-				p := env.progress(t)
-				require.Equal(t, tc.phase, p.Phase)
-				require.Equal(t, tc.weights, p.Weights)
-				abort := env.command(model.CommandAbort, model.AbortCommand{Reason: "bad release"})
-				env.RegisterDelayedCallback(func() { abort.requireAccepted(t) }, time.Second)
-			}, tc.at)
-			env.execute(spec)
-			p := env.requireRolledBack(t, ErrTypeAborted)
-			require.Equal(t, "bad release", p.AbortReason)
-			require.Equal(t, model.Weights{Blue: 100}, p.Weights)
-		})
-	}
-}
-
-func TestBlueGreenCancelRollsBack(t *testing.T) {
-	env := newBlueGreenEnv(t)
-	env.RegisterDelayedCallback(env.CancelWorkflow, 30*time.Minute)
-	env.execute(blueGreenSpec(model.ShiftStrategy{Type: model.StrategyCanary, Percent: 10, Interval: "1h"}))
-	require.True(t, temporal.IsCanceledError(env.GetWorkflowError()), env.GetWorkflowError())
-	prod, _, primary, removed := env.cloud.snapshot()
-	require.Equal(t, map[string]int{tgBlue: 1}, prod)
-	require.Equal(t, blueID, primary)
-	require.Equal(t, []string{greenID}, removed)
-}
-
 func TestBlueGreenFailedHealthCheckRollsBack(t *testing.T) {
 	unhealthy := temporal.NewNonRetryableApplicationError("2 of 4 targets of the new task set are unhealthy", activities.ErrTypeHealthCheckFailed, nil)
 	for _, tc := range []struct {
@@ -433,7 +312,7 @@ func TestBlueGreenStabilityTimeoutRollsBack(t *testing.T) {
 	env := newBlueGreenEnv(t)
 	// The test environment does not time out mocked activities: the mock
 	// answers what the server would after the stability timeout.
-	env.OnActivity(deployments.AwaitTaskSetStable, mock.Anything, mock.Anything).After(10*time.Minute).Return(nil,
+	env.OnActivity(deployments.AwaitGreenStable, mock.Anything, mock.Anything).After(10*time.Minute).Return(nil,
 		temporal.NewTimeoutError(enums.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE, nil))
 	env.execute(blueGreenSpec(model.ShiftStrategy{Type: model.StrategyAllAtOnce}))
 	p := env.requireRolledBack(t, ErrTypeRolledBack)
@@ -456,7 +335,7 @@ func TestBlueGreenRefusesInvalidSpec(t *testing.T) {
 
 func TestBlueGreenServiceNotReady(t *testing.T) {
 	env := newBlueGreenEnv(t)
-	env.OnActivity(deployments.InspectService, mock.Anything, mock.Anything).Return(nil,
+	env.OnActivity(deployments.InspectBlueGreen, mock.Anything, mock.Anything).Return(nil,
 		temporal.NewNonRetryableApplicationError("service web has task sets besides its primary", activities.ErrTypeServiceNotReady, nil))
 	env.execute(blueGreenSpec(model.ShiftStrategy{Type: model.StrategyAllAtOnce}))
 	err := env.GetWorkflowError()
@@ -476,10 +355,10 @@ func TestBlueGreenFirstDeployment(t *testing.T) {
 	f := env.cloud
 	f.primary, f.scales = "", map[string]float64{}
 	f.listeners = map[string]map[string]int{prodL: {tgBlue: 0}, testL: {tgBlue: 0}}
-	env.OnActivity(deployments.InspectService, mock.Anything, mock.Anything).Return(&activities.ServiceSnapshot{
-		ServiceArn: "arn:web", DesiredCount: 4, GreenTargetGroup: tgBlue,
-		ProductionActions: cloud.ForwardWeights(cloud.TargetGroupTuple{TargetGroupArn: tgBlue, Weight: 0}),
-		TestActions:       cloud.ForwardWeights(cloud.TargetGroupTuple{TargetGroupArn: tgBlue, Weight: 0}),
+	env.OnActivity(deployments.InspectBlueGreen, mock.Anything, mock.Anything).Return(&activities.BlueGreenSnapshot{
+		GreenTargetGroup: tgBlue,
+		Production:       []model.TargetWeight{{TargetGroup: tgBlue, Weight: 0}},
+		Test:             []model.TargetWeight{{TargetGroup: tgBlue, Weight: 0}},
 	}, nil)
 	env.execute(blueGreenSpec(model.ShiftStrategy{Type: model.StrategyAllAtOnce}))
 
@@ -493,23 +372,4 @@ func TestBlueGreenFirstDeployment(t *testing.T) {
 	require.Equal(t, greenID, primary)
 	require.Empty(t, removed)
 	require.Equal(t, []string{"create " + tgBlue}, f.calls)
-}
-
-// item 12: promote-full skips the shifting steps, not the termination wait,
-// the last window in which abort still rolls back.
-func TestBlueGreenPromoteFullKeepsTheTerminationWait(t *testing.T) {
-	env := newBlueGreenEnv(t)
-	spec := blueGreenSpec(model.ShiftStrategy{Type: model.StrategyLinear, Percent: 10, Interval: "1h"})
-	spec.TerminationWait = "2h"
-	env.RegisterDelayedCallback(func() { env.SignalWorkflow(model.CommandPromoteFull, model.PromoteCommand{}) }, 10*time.Minute)
-	env.RegisterDelayedCallback(func() {
-		p := env.progress(t)
-		require.Equal(t, model.BGPhaseTerminationWait, p.Phase)
-		require.Equal(t, model.Weights{Green: 100}, p.Weights)
-		abort := env.command(model.CommandAbort, model.AbortCommand{Reason: "errors after the full shift"})
-		env.RegisterDelayedCallback(func() { abort.requireAccepted(t) }, time.Second)
-	}, time.Hour)
-	env.execute(spec)
-	p := env.requireRolledBack(t, ErrTypeAborted)
-	require.Equal(t, model.Weights{Blue: 100}, p.Weights)
 }

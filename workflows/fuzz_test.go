@@ -234,13 +234,13 @@ func FuzzRolloutCommands(f *testing.F) {
 	})
 }
 
-// Blue/green commands (promote, promote-full, abort) of a deployment at a
-// manual gate of its traffic shift, shifting between steps, aborted, and
+// Blue/green commands (promote, promote-full, cancel) of a deployment at a
+// manual gate of its traffic shift, shifting between steps, cancelled, and
 // in its termination wait (blue's removal committed).
 func FuzzBlueGreenCommands(f *testing.F) {
 	seed(f, append([]any{
 		model.PromoteCommand{}, model.PromoteCommand{Full: true},
-		model.AbortCommand{Reason: "bad release"}, model.AbortCommand{},
+		model.CancelCommand{Reason: "bad release"}, model.CancelCommand{},
 		`{"full":"yes"}`, `{"full":null,"reason":"x"}`,
 	}, rawSeeds...)...)
 	deployment := func(phase string, adjust func(d *blueGreen)) func() *blueGreen {
@@ -251,36 +251,40 @@ func FuzzBlueGreenCommands(f *testing.F) {
 				ProductionListener: "l-80", TestListener: "l-8080",
 				Strategy: model.ShiftStrategy{Type: model.StrategySteps, Steps: []model.ShiftStep{{SetWeight: &thirty}, {Pause: &model.PauseStep{}}}}}
 			d := &blueGreen{spec: spec, logger: nopLogger}
-			d.progress = model.BlueGreenProgress{Cluster: spec.Cluster, Service: spec.Service, Phase: phase, Step: 1}
+			d.progress = model.BlueGreenProgress{Cluster: spec.Cluster, Service: spec.Service, Step: 1}
+			d.enter(phase)
 			d.progress.Steps, _ = spec.Strategy.Plan()
 			adjust(d)
 			return d
 		}
 	}
 	states := map[string]func() *blueGreen{
-		"at a manual gate": deployment(model.BGPhaseShifting, func(d *blueGreen) { d.paused = true }),
+		"at a manual gate": deployment(model.BGPhaseShifting, func(d *blueGreen) { d.status.beginPause() }),
 		"shifting":         deployment(model.BGPhaseShifting, func(d *blueGreen) { d.progress.Step = 0 }),
 		"promoted at the gate": deployment(model.BGPhaseShifting, func(d *blueGreen) {
-			d.paused = true
+			d.status.beginPause()
 			d.commands().promote.Apply(model.PromoteCommand{})
 		}),
-		"aborted": deployment(model.BGPhaseShifting, func(d *blueGreen) {
-			d.commands().abort.Apply(model.AbortCommand{Reason: "bad release"})
+		"cancelled": deployment(model.BGPhaseShifting, func(d *blueGreen) {
+			d.commands().cancel.Apply(model.CancelCommand{Reason: "bad release"})
 		}),
-		"termination wait": deployment(model.BGPhaseTerminationWait, func(d *blueGreen) { d.committed, d.progress.Step = true, -1 }),
+		"termination wait": deployment(model.BGPhaseTerminationWait, func(d *blueGreen) {
+			d.status.commit()
+			d.progress.Step = -1
+		}),
 	}
 	type shown struct {
-		Progress                           model.BlueGreenProgress
-		Paused, Promote, Full, Aborted, In bool
+		Progress model.BlueGreenProgress
+		Status   blueGreenStatus
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fuzzStates(t, data, states, func(d *blueGreen) shown {
-			return shown{d.progress, d.paused, d.promoteRequested, d.full, d.aborted, d.committed}
+			return shown{d.progress, d.status}
 		}, func(d *blueGreen) {
 			c := d.commands()
 			validate(c.promote, data)
 			validate(c.promoteFull, data)
-			validate(c.abort, data)
+			validate(c.cancel, data)
 		})
 	})
 }
@@ -307,25 +311,29 @@ func FuzzBuildCommands(f *testing.F) {
 	}
 	states := map[string]func() *build{
 		"test failed, waiting for a retry": buildAt(model.StepTest, func(b *build) {
-			b.waiting, b.progress.FailedStep, b.progress.Error = true, model.StepTest, "smoke test failed"
+			b.status.wait()
+			b.progress.FailedStep, b.progress.Error = model.StepTest, "smoke test failed"
 		}),
 		"check failed, waiting for a retry": buildAt(model.StepCheck, func(b *build) {
-			b.waiting, b.progress.FailedStep, b.progress.Error = true, model.StepCheck, "repair failed"
+			b.status.wait()
+			b.progress.FailedStep, b.progress.Error = model.StepCheck, "repair failed"
 		}),
 		"running components": buildAt(model.StepComponents, func(*build) {}),
 		"being cancelled": buildAt(model.StepRelease, func(b *build) {
-			b.cancelled, b.progress.Cancelled, b.progress.CancelReason = true, true, "give up"
+			b.status.cancel()
+			b.progress.Cancelled, b.progress.CancelReason = true, "give up"
 		}),
-		"ended": buildAt(model.StepDone, func(b *build) { b.finished = true }),
+		"ended": buildAt(model.StepDone, func(b *build) { b.status.end() }),
 	}
 	type shown struct {
-		Progress         model.BuildProgress
-		Cancelled, Retry bool
+		Progress model.BuildProgress
+		Status   buildStatus
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		fuzzStates(t, data, states, func(b *build) shown { return shown{b.progress, b.cancelled, b.retryRequested} }, func(b *build) {
-			validate(operator.Command[model.CancelBuildCommand]{Validate: b.validateCancel}, data)
-			validate(operator.Command[model.RetryStepCommand]{Validate: b.validateRetry}, data)
+		fuzzStates(t, data, states, func(b *build) shown { return shown{b.progress, b.status} }, func(b *build) {
+			cancel, retry := b.commands()
+			validate(cancel, data)
+			validate(retry, data)
 		})
 	})
 }
