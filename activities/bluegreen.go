@@ -2,8 +2,8 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -11,6 +11,7 @@ import (
 
 	"github.com/imagefleet/imagefleet/activities/internal/poll"
 	"github.com/imagefleet/imagefleet/cloud"
+	"github.com/imagefleet/imagefleet/internal/cloudops"
 	"github.com/imagefleet/imagefleet/model"
 )
 
@@ -48,129 +49,23 @@ func (a *Deployments) rules() poll.Rules {
 }
 
 // InspectInput names the service and load balancer parts of a deployment.
-type InspectInput struct {
-	Cluster            string
-	Service            string
-	TargetGroups       []string // the two target groups blue and green alternate between
-	ProductionListener string
-	TestListener       string
-	// ExternalID identifies this deployment's green task set: one left by an
-	// earlier attempt of the same deployment is reported, not refused.
-	ExternalID string
-}
+type InspectInput = cloudops.InspectInput
 
 // ServiceSnapshot is what a deployment needs to know before it starts and to
 // roll back: the blue task set and the listeners as they were.
-type ServiceSnapshot struct {
-	ServiceArn   string
-	DesiredCount int
-	// Blue is the primary task set; nil on a service's first deployment.
-	Blue             *cloud.TaskSet
-	BlueTargetGroup  string
-	GreenTargetGroup string
-	// ExistingGreen is a task set of this deployment (same external ID)
-	// created by an earlier attempt.
-	ExistingGreen     *cloud.TaskSet
-	ProductionActions []cloud.ELBAction
-	TestActions       []cloud.ELBAction
-}
+type ServiceSnapshot cloudops.ServiceSnapshot
 
-// InspectService checks that the service can take a blue/green deployment
-// and returns its snapshot. The starter calls it before starting anything; the
-// workflow calls it as an activity. Errors a retry cannot fix are returned as
-// plain errors describing the problem; cloud errors are wrapped.
-func InspectService(ctx context.Context, ecs cloud.ContainerService, elb cloud.LoadBalancing, in InspectInput) (*ServiceSnapshot, error) {
-	resp, err := ecs.DescribeServices(ctx, &cloud.DescribeServicesRequest{Cluster: in.Cluster, Services: []string{in.Service}})
-	if err != nil {
-		return nil, fmt.Errorf("describe service %s/%s: %w", in.Cluster, in.Service, err)
-	}
-	if len(resp.Services) == 0 {
-		return nil, notReady("service %s does not exist in cluster %s", in.Service, in.Cluster)
-	}
-	svc := resp.Services[0]
-	if svc.DeploymentController.Type != cloud.DeploymentControllerExternal {
-		return nil, notReady("service %s uses the %s deployment controller: a blue/green deployment through task sets needs EXTERNAL", in.Service, svc.DeploymentController.Type)
-	}
-	snap := &ServiceSnapshot{ServiceArn: svc.ServiceArn, DesiredCount: svc.DesiredCount}
-	var others []string
-	for i := range svc.TaskSets {
-		ts := svc.TaskSets[i]
-		switch {
-		case ts.Status == cloud.TaskSetPrimary:
-			snap.Blue = &ts
-		case ts.Status == cloud.TaskSetDraining:
-		case in.ExternalID != "" && ts.ExternalId == in.ExternalID:
-			snap.ExistingGreen = &ts
-		default:
-			others = append(others, fmt.Sprintf("%s (external ID %q, scale %v%%)", ts.Id, ts.ExternalId, ts.Scale.Value))
-		}
-	}
-	if len(others) > 0 {
-		return nil, notReady("service %s has task sets besides its primary: %s; another deployment runs or left them behind", in.Service, strings.Join(others, ", "))
-	}
-	if len(in.TargetGroups) != 2 {
-		return nil, notReady("two target groups are needed, got %d", len(in.TargetGroups))
-	}
-	snap.GreenTargetGroup = in.TargetGroups[0]
-	if snap.Blue != nil {
-		if len(snap.Blue.LoadBalancers) != 1 {
-			return nil, notReady("the primary task set %s has %d target groups: blue/green needs exactly one", snap.Blue.Id, len(snap.Blue.LoadBalancers))
-		}
-		snap.BlueTargetGroup = snap.Blue.LoadBalancers[0].TargetGroupArn
-		i := slices.Index(in.TargetGroups, snap.BlueTargetGroup)
-		if i < 0 {
-			return nil, notReady("the primary task set %s uses target group %s, which is not one of the deployment's two", snap.Blue.Id, snap.BlueTargetGroup)
-		}
-		snap.GreenTargetGroup = in.TargetGroups[1-i]
-	}
-	ls, err := elb.DescribeListeners(ctx, &cloud.DescribeListenersRequest{ListenerArns: []string{in.ProductionListener, in.TestListener}})
-	if err != nil {
-		return nil, fmt.Errorf("describe listeners: %w", err)
-	}
-	for _, l := range ls.Listeners {
-		switch l.ListenerArn {
-		case in.ProductionListener:
-			snap.ProductionActions = l.DefaultActions
-		case in.TestListener:
-			snap.TestActions = l.DefaultActions
-		}
-	}
-	prod := listenerWeights(snap.ProductionActions)
-	if snap.Blue == nil && prod[snap.GreenTargetGroup] > 0 {
-		// No primary task set: green goes on the target group production
-		// does not use, so that no user reaches it before it is tested.
-		snap.GreenTargetGroup = in.TargetGroups[1]
-	}
-	if prod[snap.GreenTargetGroup] > 0 {
-		return nil, notReady("the production listener already sends traffic to target group %s, which the new task set is to use", snap.GreenTargetGroup)
-	}
-	return snap, nil
-}
-
-func listenerWeights(actions []cloud.ELBAction) map[string]int {
-	l := cloud.ELBListener{DefaultActions: actions}
-	return l.Weights()
-}
-
-// notReadyError is a problem of the service that no retry fixes.
-type notReadyError struct{ msg string }
-
-func (e *notReadyError) Error() string { return e.msg }
-
-func notReady(format string, args ...any) error {
-	return &notReadyError{msg: fmt.Sprintf(format, args...)}
-}
-
-// InspectService is InspectService as an activity.
+// InspectService is cloudops.InspectService as an activity.
 func (a *Deployments) InspectService(ctx context.Context, in InspectInput) (*ServiceSnapshot, error) {
-	snap, err := InspectService(ctx, a.ECS, a.ELB, in)
+	snap, err := cloudops.InspectService(ctx, a.ECS, a.ELB, in)
+	var refused *cloudops.RefusedError
+	if errors.As(err, &refused) {
+		return nil, permanent(ErrTypeServiceNotReady, err)
+	}
 	if err != nil {
-		if _, ok := err.(*notReadyError); ok {
-			return nil, permanent(ErrTypeServiceNotReady, err)
-		}
 		return nil, fromCloud(err)
 	}
-	return snap, nil
+	return (*ServiceSnapshot)(snap), nil
 }
 
 // CreateGreenInput creates the green task set.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/imagefleet/imagefleet/activities/internal/poll"
 	"github.com/imagefleet/imagefleet/cloud"
+	"github.com/imagefleet/imagefleet/internal/cloudops"
 )
 
 // Images are the activities on ECS images.
@@ -23,42 +24,16 @@ type Images struct {
 // ErrTypeSourceImage marks a source image that does not exist or may not be used.
 const ErrTypeSourceImage = "InvalidSourceImage"
 
-// CheckSourceImage verifies that the image exists in region and that the
-// caller may distribute it: a custom image of the account or a marketplace
-// image. The starter calls it before starting anything; the workflow calls it
-// again as an activity.
-func CheckSourceImage(ctx context.Context, ecs cloud.ECS, region, imageID string) (*cloud.Image, error) {
-	resp, err := ecs.DescribeImages(ctx, &cloud.DescribeImagesRequest{RegionId: region, ImageIds: []string{imageID}})
-	if err != nil {
-		if apiErr, ok := cloud.AsAPIError(err); ok && !apiErr.Retryable() {
-			return nil, fmt.Errorf("source image %s in %s: %w", imageID, region, err)
-		}
-		return nil, err
-	}
-	if len(resp.Images) == 0 {
-		return nil, fmt.Errorf("source image %s does not exist in %s or is not visible to this account", imageID, region)
-	}
-	img := resp.Images[0]
-	switch img.ImageOwnerAlias {
-	case cloud.OwnerSelf, cloud.OwnerMarketplace:
-	default:
-		return nil, fmt.Errorf("source image %s is a %s image: a package can distribute only a custom image of the account or a marketplace image", imageID, img.ImageOwnerAlias)
-	}
-	if img.Status != cloud.ImageAvailable {
-		return nil, fmt.Errorf("source image %s is %s, not Available", imageID, img.Status)
-	}
-	return &img, nil
-}
-
 // SourceImageInput names a source image.
 type SourceImageInput struct {
 	Region  string
 	ImageID string
 }
 
-// CheckSourceImage is CheckSourceImage as an activity.
+// CheckSourceImage is cloudops.CheckSourceImage as an activity: the workflow
+// checks the image again, since any client may start it.
 func (a *Images) CheckSourceImage(ctx context.Context, in SourceImageInput) (*cloud.Image, error) {
-	img, err := CheckSourceImage(ctx, a.ECS, in.Region, in.ImageID)
+	img, err := cloudops.CheckSourceImage(ctx, a.ECS, in.Region, in.ImageID)
 	if err != nil {
 		if apiErr, ok := cloud.AsAPIError(err); ok && apiErr.Retryable() {
 			return nil, fromCloud(err)

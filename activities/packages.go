@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/imagefleet/imagefleet/cloud"
+	"github.com/imagefleet/imagefleet/internal/cloudops"
 	"github.com/imagefleet/imagefleet/model"
 )
 
@@ -45,7 +46,7 @@ func (a *Packages) PrepareArtifactVersion(ctx context.Context, in PrepareVersion
 // image needs a new version.
 func (a *Packages) PrepareDraftVersion(ctx context.Context, in PrepareVersionInput) (PreparedVersion, error) {
 	spec := in.Spec
-	existing, err := FindArtifact(ctx, a.Nest, spec.Package)
+	existing, err := cloudops.FindArtifact(ctx, a.Nest, spec.Package)
 	if err != nil {
 		return PreparedVersion{}, fromCloud(err)
 	}
@@ -60,11 +61,11 @@ func (a *Packages) PrepareDraftVersion(ctx context.Context, in PrepareVersionInp
 		ClientToken:      in.ClientToken,
 	}
 	if existing != nil {
-		if err := CheckVersionUnpublished(existing, spec.Version); err != nil {
+		if err := cloudops.CheckVersionUnpublished(existing, spec.Version); err != nil {
 			return PreparedVersion{}, permanent(ErrTypeVersionLocked, err)
 		}
 		req.ArtifactId = existing.ArtifactId
-		if draft := findVersion(existing, spec.Version); draft != nil {
+		if draft := cloudops.FindVersion(existing, spec.Version); draft != nil {
 			if draft.ArtifactProperty.ImageId != spec.SourceImage || draft.ArtifactProperty.RegionId != spec.SourceRegion {
 				return PreparedVersion{}, permanent(cloud.CodeInvalidParameter, fmt.Errorf("draft version %s of package %s holds image %s in %s, not %s in %s: use a new version name",
 					spec.Version, spec.Package, draft.ArtifactProperty.ImageId, draft.ArtifactProperty.RegionId, spec.SourceImage, spec.SourceRegion))
@@ -124,11 +125,11 @@ func notIn(a, b []string) []string {
 // another image. A restart of a finished distribution answers with the
 // existing result instead of failing on the lock.
 func (a *Packages) FindPublishedImageVersion(ctx context.Context, spec model.DistributeSpec) (*model.DistributionResult, error) {
-	art, err := FindArtifact(ctx, a.Nest, spec.Package)
+	art, err := cloudops.FindArtifact(ctx, a.Nest, spec.Package)
 	if err != nil || art == nil {
 		return nil, fromCloud(err)
 	}
-	v := findVersion(art, spec.Version)
+	v := cloudops.FindVersion(art, spec.Version)
 	if v == nil || v.Status != cloud.ArtifactAvailable {
 		return nil, nil
 	}
@@ -148,46 +149,11 @@ func (a *Packages) FindPublishedImageVersion(ctx context.Context, spec model.Dis
 	return res, nil
 }
 
-// FindArtifact returns the caller's package named name, or nil.
-func FindArtifact(ctx context.Context, nest cloud.ComputeNest, name string) (*cloud.Artifact, error) {
-	resp, err := nest.GetArtifact(ctx, &cloud.GetArtifactRequest{Name: name})
-	if cloud.IsCode(err, cloud.CodeArtifactNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &resp.Artifact, nil
-}
-
-// CheckVersionUnpublished refuses a version that is already published.
-func CheckVersionUnpublished(a *cloud.Artifact, version string) error {
-	if v := findVersion(a, version); v != nil && v.Status == cloud.ArtifactAvailable {
-		return fmt.Errorf("version %s of package %s is already published and locked; publish a changed image as a new version", version, a.Name)
-	}
-	return nil
-}
-
-func findVersion(a *cloud.Artifact, version string) *cloud.ArtifactVersion {
-	i := slices.IndexFunc(a.Versions, func(v cloud.ArtifactVersion) bool { return v.VersionName == version })
-	if i < 0 {
-		return nil
-	}
-	return &a.Versions[i]
-}
-
 // ResolvePackagePermission derives the package's permission from the
 // services associated with it.
 func (a *Packages) ResolvePackagePermission(ctx context.Context, artifactID string) (model.Permission, error) {
-	resp, err := a.Nest.ListServices(ctx, &cloud.ListServicesRequest{ArtifactId: artifactID})
-	if err != nil {
-		return model.Permission{}, fromCloud(err)
-	}
-	services := make([]model.AssociatedService, len(resp.Services))
-	for i, s := range resp.Services {
-		services[i] = model.AssociatedService{ID: s.ServiceId, Public: s.Visibility == cloud.VisibilityPublic, Whitelist: s.Whitelist}
-	}
-	return model.PackagePermission(services), nil
+	perm, err := cloudops.PackagePermission(ctx, a.Nest, artifactID)
+	return perm, fromCloud(err)
 }
 
 // ReleaseInput publishes a version.
@@ -252,7 +218,7 @@ type PackageVersionInput struct {
 // DeletePackageVersion deletes a package version, published or not, and
 // with it what it distributed. A version or package already gone is fine.
 func (a *Packages) DeletePackageVersion(ctx context.Context, in PackageVersionInput) error {
-	art, err := FindArtifact(ctx, a.Nest, in.Package)
+	art, err := cloudops.FindArtifact(ctx, a.Nest, in.Package)
 	if err != nil || art == nil {
 		return fromCloud(err)
 	}

@@ -2,13 +2,12 @@ package activities
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"path"
 
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/imagefleet/imagefleet/cloud"
+	"github.com/imagefleet/imagefleet/internal/cloudops"
 	"github.com/imagefleet/imagefleet/model"
 )
 
@@ -51,14 +50,14 @@ type LoadVersionInput struct {
 // version is refused (locked), as is an ECS image package, which
 // DistributeImagePackage publishes.
 func (a *PackageContent) LoadDraftVersion(ctx context.Context, in LoadVersionInput) (*PackageVersionInfo, error) {
-	art, err := FindArtifact(ctx, a.Nest, in.Package)
+	art, err := cloudops.FindArtifact(ctx, a.Nest, in.Package)
 	if err != nil {
 		return nil, fromCloud(err)
 	}
 	if art == nil {
 		return nil, permanent(cloud.CodeArtifactNotFound, fmt.Errorf("package %s does not exist", in.Package))
 	}
-	v := findVersion(art, in.Version)
+	v := cloudops.FindVersion(art, in.Version)
 	if v == nil {
 		return nil, permanent(cloud.CodeArtifactNotFound, fmt.Errorf("package %s has no version %s: create it first (starter package version create)", in.Package, in.Version))
 	}
@@ -78,11 +77,11 @@ func (a *PackageContent) LoadDraftVersion(ctx context.Context, in LoadVersionInp
 // run published, or nil if the version is not published: a restart of a
 // finished publication answers with it instead of failing on the lock.
 func (a *PackageContent) FindPublishedContentVersion(ctx context.Context, in LoadVersionInput) (*model.PublishResult, error) {
-	art, err := FindArtifact(ctx, a.Nest, in.Package)
+	art, err := cloudops.FindArtifact(ctx, a.Nest, in.Package)
 	if err != nil || art == nil {
 		return nil, fromCloud(err)
 	}
-	v := findVersion(art, in.Version)
+	v := cloudops.FindVersion(art, in.Version)
 	if v == nil || v.Status != cloud.ArtifactAvailable || art.ArtifactType == cloud.ArtifactEcsImage {
 		return nil, nil // LoadDraftVersion explains what is wrong
 	}
@@ -209,46 +208,4 @@ func (a *PackageContent) ReleaseContentVersion(ctx context.Context, in ReleaseCo
 	return releaseVersion(ctx, a.Nest, in.Permission, &cloud.ReleaseArtifactRequest{
 		ArtifactId: in.ArtifactID, VersionName: in.Version, Delivery: in.Delivery, ReleaseToken: in.ReleaseToken, ClientToken: in.ClientToken,
 	})
-}
-
-// Helpers the starter uses to stage content before it creates a draft.
-// They run outside Temporal; the registry credential stays inside them.
-
-// StageFile uploads a file package's content into the account's artifact
-// bucket of region, under pkg/version/name.
-func StageFile(ctx context.Context, oss cloud.OSS, region, pkg, version, name string, content []byte) (*cloud.ObjectInfo, error) {
-	b, err := oss.GetArtifactBucket(ctx, &cloud.GetArtifactBucketRequest{RegionId: region})
-	if err != nil {
-		return nil, err
-	}
-	resp, err := oss.PutObject(ctx, &cloud.PutObjectRequest{RegionId: region, Bucket: b.Bucket, Key: pkg + "/" + version + "/" + path.Base(name), Content: content})
-	if err != nil {
-		return nil, err
-	}
-	return &resp.Object, nil
-}
-
-// PushContainerImage pushes a local image reference into the tenant
-// namespace as repo:tag with a temporary credential.
-func PushContainerImage(ctx context.Context, acr cloud.ACR, region, repo, tag, source string) (*cloud.PushImageResponse, error) {
-	tok, err := acr.GetAuthorizationToken(ctx, &cloud.GetAuthorizationTokenRequest{RegionId: region})
-	if err != nil {
-		return nil, err
-	}
-	return acr.PushImage(ctx, &cloud.PushImageRequest{RegionId: region, Namespace: tok.Namespace, RepoName: repo, Tag: tag,
-		SourceImage: source, AuthorizationToken: tok.AuthorizationToken})
-}
-
-// PushHelmChart pushes a packaged chart into the tenant namespace as
-// repo:tag with a temporary credential.
-func PushHelmChart(ctx context.Context, acr cloud.ACR, region, repo, tag, chartName string, content []byte) (*cloud.PushChartResponse, error) {
-	if len(content) == 0 {
-		return nil, errors.New("the chart file is empty")
-	}
-	tok, err := acr.GetAuthorizationToken(ctx, &cloud.GetAuthorizationTokenRequest{RegionId: region})
-	if err != nil {
-		return nil, err
-	}
-	return acr.PushChart(ctx, &cloud.PushChartRequest{RegionId: region, Namespace: tok.Namespace, RepoName: repo, Tag: tag,
-		ChartName: path.Base(chartName), Content: content, AuthorizationToken: tok.AuthorizationToken})
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/cloudsim"
 	"github.com/imagefleet/imagefleet/cloudsim/cloudsimtest"
+	"github.com/imagefleet/imagefleet/internal/cloudops"
 	"github.com/imagefleet/imagefleet/model"
 )
 
@@ -19,7 +20,7 @@ func TestPublishFileVersionThroughActivities(t *testing.T) {
 	ctx := t.Context()
 	var a *activities.PackageContent
 
-	obj, err := activities.StageFile(ctx, sim.Client, cloudsim.SeedRegion, "files", "v1_0", "/tmp/build/app.tar.gz", []byte("app v1"))
+	obj, err := cloudops.StageFile(ctx, sim.Client, cloudsim.SeedRegion, "files", "v1_0", "/tmp/build/app.tar.gz", []byte("app v1"))
 	require.NoError(t, err)
 	require.Equal(t, "files/v1_0/app.tar.gz", obj.Key)
 	info := draftVersion(t, sim, env, cloud.ArtifactFile, "files", "application archive",
@@ -61,7 +62,7 @@ func TestLocateRegistryTagKeepsTheCredentialInside(t *testing.T) {
 	ctx := t.Context()
 	var a *activities.PackageContent
 
-	pushed, err := activities.PushContainerImage(ctx, sim.Client, cloudsim.SeedRegion, "web", "1.0", "nginx:1.25")
+	pushed, err := cloudops.PushContainerImage(ctx, sim.Client, cloudsim.SeedRegion, "web", "1.0", "nginx:1.25")
 	require.NoError(t, err)
 	ns := pushed.Tag.Namespace
 	info := draftVersion(t, sim, env, cloud.ArtifactAcrImage, "web", "web container image",

@@ -5,7 +5,15 @@
 //
 // Exit codes: 0 done, 1 the operation or a call failed, 2 invalid input
 // (nothing was started), 3 an operator command was refused, 4 the run waits
-// for an operator decision (with --exit-on-pause).
+// for an operator decision (with --exit-on-pause; a rolling update's --watch
+// stops there unless --exit-on-pause=false).
+//
+// Every operation's commands are built from the same pieces: a start path
+// (start.go: check the spec, start under the canonical workflow ID, print
+// the Web UI link), one watch loop (watch.go), one decide command for
+// operator commands (decide.go) and one way to merge a spec file with flags
+// (specflags.go). The checks shared with the activities are in
+// internal/cloudops.
 package main
 
 import (
@@ -43,34 +51,12 @@ func invalid(format string, args ...any) error {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	root := &cobra.Command{
-		Use:           "starter",
-		Short:         "Start, watch and steer imagefleet operations",
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
 	app, err := newApp(ctx)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(exitInvalid)
 	}
-	root.PersistentPreRun = func(cmd *cobra.Command, _ []string) { cmd.SetContext(app.startSpan(cmd.Context(), cmd.CommandPath())) }
-	root.PersistentPostRun = func(*cobra.Command, []string) { app.close() }
-	root.AddCommand(
-		distributeCommand(app),
-		statusCommand(app),
-		regionDecisionCommand(app, "retry-region"),
-		regionDecisionCommand(app, "drop-region"),
-		abortCommand(app),
-		serviceCommand(app),
-		packageCommand(app),
-		blueGreenCommand(app),
-		demoCommand(app),
-		rolloutCommand(app),
-		setupCommand(app),
-		templateCommand(app),
-		buildCommand(app),
-	)
+	root := rootCommand(app)
 	err = root.ExecuteContext(ctx)
 	app.close()
 	app.shutdown()
@@ -82,4 +68,33 @@ func main() {
 		}
 		os.Exit(exitFailed)
 	}
+}
+
+// rootCommand is the starter's command tree.
+func rootCommand(app *app) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "starter",
+		Short:         "Start, watch and steer imagefleet operations",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentPreRun = func(cmd *cobra.Command, _ []string) { cmd.SetContext(app.startSpan(cmd.Context(), cmd.CommandPath())) }
+	root.PersistentPostRun = func(*cobra.Command, []string) { app.close() }
+	root.AddCommand(cancelCommands(app)...) // cancel, and abort (deprecated)
+	root.AddCommand(
+		distributeCommand(app),
+		statusCommand(app),
+		regionDecisionCommand(app, "retry-region"),
+		regionDecisionCommand(app, "drop-region"),
+		serviceCommand(app),
+		packageCommand(app),
+		blueGreenCommand(app),
+		demoCommand(app),
+		rolloutCommand(app),
+		setupCommand(app),
+		buildTemplateCommand(app),
+		templateCommand(app), // deprecated: build-template
+		buildCommand(app),
+	)
+	return root
 }

@@ -30,20 +30,20 @@ func unavailableCloud(t *testing.T) *cloud.Client {
 func TestPrecheckOnAnUnavailableCloudIsNotInvalidInput(t *testing.T) {
 	t.Run("distribute", func(t *testing.T) {
 		a := &app{cloud: unavailableCloud(t)}
-		_, _, err := a.startDistribution(context.Background(), model.DistributeSpec{
+		_, err := a.startRun(context.Background(), nil, a.distributionPlan(model.DistributeSpec{
 			Package: "webapp", Version: "v1_0_0", Description: "web tier image",
 			SourceRegion: "cn-hangzhou", SourceImage: "m-webapp-v1", Regions: []string{"cn-shanghai"},
-		})
+		}))
 		require.Equal(t, exitFailed, exitCode(t, err), "%v", err)
 	})
 	t.Run("rollout", func(t *testing.T) {
 		c := &mocks.Client{}
 		c.On("DescribeWorkflowExecution", mock.Anything, mock.Anything, mock.Anything).Return(nil, serviceerror.NewNotFound("none"))
 		a := &app{cloud: unavailableCloud(t), temporal: c, namespace: "default"}
-		_, _, err := a.startRollout(context.Background(), model.RolloutSpec{
+		_, err := a.startRun(context.Background(), nil, a.rolloutPlan(model.RolloutSpec{
 			ScalingGroupID: "asg-web-hz", RegionID: "cn-hangzhou", TaskType: model.TaskImage,
 			Image: &model.ImageChange{ImageID: "m-webapp-v2"}, Batches: 1,
-		}, "", "")
+		}, "", ""))
 		require.Equal(t, exitFailed, exitCode(t, err), "%v", err)
 	})
 }

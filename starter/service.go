@@ -2,12 +2,11 @@ package main
 
 import (
 	"fmt"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
-	"github.com/imagefleet/imagefleet/activities"
 	"github.com/imagefleet/imagefleet/cloud"
+	"github.com/imagefleet/imagefleet/internal/cloudops"
 )
 
 // serviceCommand manages Compute Nest services, whose association with a
@@ -30,7 +29,7 @@ func serviceCommand(a *app) *cobra.Command {
 			}
 			var ids []string
 			for _, p := range packageNames {
-				art, err := activities.FindArtifact(cmd.Context(), a.cloudClient(), p)
+				art, err := cloudops.FindArtifact(cmd.Context(), a.cloudClient(), p)
 				if err != nil {
 					return err
 				}
@@ -64,8 +63,7 @@ func serviceCommand(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 2, 2, ' ', 0)
-			fmt.Fprintln(tw, "SERVICE\tNAME\tVISIBILITY\tWHITELIST\tPACKAGES")
+			tw := table(cmd.OutOrStdout(), "SERVICE\tNAME\tVISIBILITY\tWHITELIST\tPACKAGES")
 			for _, s := range resp.Services {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%v\n", s.ServiceId, s.Name, s.Visibility, s.Whitelist, s.ArtifactIds)
 			}
