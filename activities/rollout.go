@@ -42,6 +42,11 @@ const ErrTypeRolloutRefused = "RolloutRefused"
 // RolloutPlan is what a task starts from (cloudops.CheckRollout's answer).
 type RolloutPlan = cloudops.RolloutPlan
 
+// ScalingProcesses are the scaling processes a rolling update suspends for
+// its run: every process the provider has, in its order. The workflow reads
+// them here so that it needs no cloud type.
+var ScalingProcesses = slices.Clone(cloud.ScalingProcesses)
+
 // RefusedError says why a rolling update cannot start.
 type RefusedError = cloudops.RefusedError
 

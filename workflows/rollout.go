@@ -11,7 +11,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/imagefleet/imagefleet/activities"
-	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/model"
 	"github.com/imagefleet/imagefleet/workflows/internal/details"
 	"github.com/imagefleet/imagefleet/workflows/internal/fanout"
@@ -183,7 +182,7 @@ func (r *rollout) execute(ctx workflow.Context) error {
 		r.st.SuspendedBefore = []string{}
 	}
 	var toSuspend []string
-	for _, p := range cloud.ScalingProcesses {
+	for _, p := range activities.ScalingProcesses {
 		if !slices.Contains(plan.SuspendedProcesses, p) {
 			toSuspend = append(toSuspend, p)
 		}

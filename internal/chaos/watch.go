@@ -103,7 +103,7 @@ func (r *run) operate(ctx context.Context, o *op) {
 		if o.sent("abort") {
 			return // it still waits while its abort is carried out
 		}
-		err := r.update(ctx, o.WorkflowID, model.CommandAbort, model.AbortCommand{Reason: "chaos: aborted by the harness"})
+		err := r.update(ctx, o.WorkflowID, model.CommandCancel, model.CancelCommand{Reason: "chaos: aborted by the harness"})
 		var refused *temporal.ApplicationError
 		switch {
 		case err == nil:
