@@ -37,6 +37,7 @@ import (
 
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/cloudsim"
+	"github.com/imagefleet/imagefleet/internal/clock"
 	"github.com/imagefleet/imagefleet/internal/codec"
 	"github.com/imagefleet/imagefleet/internal/histstat"
 	"github.com/imagefleet/imagefleet/internal/stack"
@@ -359,12 +360,12 @@ func (b *bench) resumes(ctx context.Context) (rollout, floor []time.Duration, er
 			if err == nil && v.Get(&st) == nil && st.Status == model.RolloutPausedBatch {
 				break
 			}
-			if err := sleep(ctx, 200*time.Millisecond); err != nil {
+			if err := clock.Sleep(ctx, 200*time.Millisecond); err != nil {
 				return nil, nil, err
 			}
 		}
 	}
-	if err := sleep(ctx, 2*time.Second); err != nil { // every bare workflow waits too
+	if err := clock.Sleep(ctx, 2*time.Second); err != nil { // every bare workflow waits too
 		return nil, nil, err
 	}
 
@@ -453,18 +454,9 @@ func (b *bench) resumes(ctx context.Context) (rollout, floor []time.Duration, er
 		if time.Now().After(deadline) {
 			return nil, nil, fmt.Errorf("only %d of %d resumed tasks reached their next batch", len(first), n)
 		}
-		if err := sleep(ctx, time.Second); err != nil {
+		if err := clock.Sleep(ctx, time.Second); err != nil {
 			return nil, nil, err
 		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(d):
-		return nil
 	}
 }
 
