@@ -30,11 +30,7 @@ import (
 // runs on a disconnected context, so a change whose answer was lost is
 // undone too.
 func BlueGreenDeployment(ctx workflow.Context, spec model.BlueGreenSpec) (*model.BlueGreenResult, error) {
-	d := &blueGreen{spec: spec}
-	if err := d.setup(ctx); err != nil {
-		return nil, err
-	}
-	return d.run(ctx)
+	return execute[model.BlueGreenResult](ctx, &blueGreen{spec: spec})
 }
 
 var deployments *activities.Deployments

@@ -28,11 +28,7 @@ import (
 // with the template's accounts, and releases every intermediate resource —
 // instances, then vSwitch, then VPC — also after a failure or cancel.
 func ImageBuild(ctx workflow.Context, in model.BuildInput) (*model.BuildResult, error) {
-	b := &build{in: in}
-	if err := b.setup(ctx); err != nil {
-		return nil, err
-	}
-	return b.run(ctx)
+	return execute[model.BuildResult](ctx, &build{in: in})
 }
 
 // Error types an image build fails with (the contract is model's).

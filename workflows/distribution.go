@@ -24,11 +24,7 @@ import (
 // and publishes the version with its region→image mapping, which locks it.
 // The contract is in model/distribution.go.
 func DistributeImagePackage(ctx workflow.Context, spec model.DistributeSpec) (*model.DistributionResult, error) {
-	d := &distribution{spec: spec}
-	if err := d.setup(ctx); err != nil {
-		return nil, err
-	}
-	return d.run(ctx)
+	return execute[model.DistributionResult](ctx, &distribution{spec: spec})
 }
 
 // Error types a distribution or a publication fails with (the contract is

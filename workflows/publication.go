@@ -33,11 +33,7 @@ import (
 // It never handles a registry credential: the activities fetch and use
 // them (see activities.PackageContent).
 func PublishPackageVersion(ctx workflow.Context, spec model.PublishSpec) (*model.PublishResult, error) {
-	p := &publication{spec: spec}
-	if err := p.setup(ctx); err != nil {
-		return nil, err
-	}
-	return p.run(ctx)
+	return execute[model.PublishResult](ctx, &publication{spec: spec})
 }
 
 var content *activities.PackageContent

@@ -33,11 +33,7 @@ import (
 // as a new run of the same workflow ID (so the group stays locked) that
 // applies the rollback change to the changed instances.
 func RollingUpdate(ctx workflow.Context, spec model.RolloutSpec) (*model.RolloutState, error) {
-	r := &rollout{spec: spec}
-	if err := r.setup(ctx); err != nil {
-		return nil, err
-	}
-	return r.run(ctx)
+	return execute[model.RolloutState](ctx, &rollout{spec: spec})
 }
 
 var rollouts *activities.Rollouts
