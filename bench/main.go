@@ -11,7 +11,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -35,6 +34,8 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/spf13/cobra"
+
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/cloudsim"
 	"github.com/imagefleet/imagefleet/internal/clock"
@@ -57,31 +58,63 @@ type options struct {
 }
 
 func main() {
-	var o options
-	sizes := flag.String("sizes", "1000,10000", "rolling-update sizes (instances), comma-separated")
-	flag.IntVar(&o.batches, "batches", 10, "batches of each rolling update")
-	flag.IntVar(&o.noops, "noops", 2000, "no-op activities of the bare-Temporal run")
-	flag.IntVar(&o.window, "window", 500, "no-op activities in flight at once")
-	flag.IntVar(&o.tasks, "tasks", 100, "paused tasks resumed at once")
-	flag.IntVar(&o.regions, "regions", 20, "regions of the distribution")
-	flag.Float64Var(&o.copyMinutes, "copy-minutes", 1, "duration of the distribution's slowest copy (sets the cloud's time scale)")
-	flag.StringVar(&o.dataDir, "data-dir", ".data/bench", "the bench stack's data directory (emptied first)")
-	flag.IntVar(&o.port, "port", 17233, "the dev server's port; the cloud listens on port+1066")
-	flag.Parse()
-	for _, s := range strings.Split(*sizes, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < o.batches || n > cloudsim.MaxScalingGroupSize {
-			fmt.Fprintf(os.Stderr, "bench: size %q must be a number of instances from --batches to %d\n", s, cloudsim.MaxScalingGroupSize)
-			os.Exit(2)
-		}
-		o.sizes = append(o.sizes, n)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, o); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
+	var runErr error
+	cmd := command(func(o options) error {
+		runErr = run(ctx, o)
+		return nil
+	})
+	// Exit codes: 2 for bad flags (nothing started), 1 for a bench that
+	// failed, 0 otherwise (--help included).
+	if err := cmd.ExecuteContext(ctx); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v (see bench --help)\n", err)
+		os.Exit(2)
+	}
+	if runErr != nil {
+		fmt.Fprintln(os.Stderr, "bench:", runErr)
 		os.Exit(1)
 	}
+}
+
+// command is the bench's command line; it calls start with the options
+// once the flags have been read and checked.
+func command(start func(options) error) *cobra.Command {
+	var (
+		o     options
+		sizes string
+	)
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure imagefleet at fleet size beside bare Temporal",
+		Long: "Starts a stack of its own (dev server, simulated cloud and worker on their own ports and data directory),\n" +
+			"runs bare no-op workflows and imagefleet's operations, and prints the figures with their targets.\n" +
+			"The temporal binary: IMAGEFLEET_TEMPORAL_CLI, else .tools/temporal; the cloud and worker: bin/cloudsim, bin/worker.",
+		Args:          cobra.NoArgs,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		RunE: func(*cobra.Command, []string) error {
+			for _, s := range strings.Split(sizes, ",") {
+				n, err := strconv.Atoi(strings.TrimSpace(s))
+				if err != nil || n < o.batches || n > cloudsim.MaxScalingGroupSize {
+					return fmt.Errorf("size %q must be a number of instances from --batches to %d", s, cloudsim.MaxScalingGroupSize)
+				}
+				o.sizes = append(o.sizes, n)
+			}
+			return start(o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&sizes, "sizes", "1000,10000", "rolling-update sizes (instances), comma-separated")
+	f.IntVar(&o.batches, "batches", 10, "batches of each rolling update")
+	f.IntVar(&o.noops, "noops", 2000, "no-op activities of the bare-Temporal run")
+	f.IntVar(&o.window, "window", 500, "no-op activities in flight at once")
+	f.IntVar(&o.tasks, "tasks", 100, "paused tasks resumed at once")
+	f.IntVar(&o.regions, "regions", 20, "regions of the distribution")
+	f.Float64Var(&o.copyMinutes, "copy-minutes", 1, "duration of the distribution's slowest copy (sets the cloud's time scale)")
+	f.StringVar(&o.dataDir, "data-dir", ".data/bench", "the bench stack's data directory (emptied first)")
+	f.IntVar(&o.port, "port", 17233, "the dev server's port; the cloud listens on port+1066")
+	return cmd
 }
 
 // copyPlan is the distribution's regions and the duration of its slowest copy

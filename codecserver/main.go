@@ -13,8 +13,8 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -23,6 +23,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/imagefleet/imagefleet/internal/codec"
 	"github.com/imagefleet/imagefleet/internal/config"
 )
@@ -30,44 +32,104 @@ import (
 // DefaultListen is the local stack's codec server address.
 const DefaultListen = "127.0.0.1:8234"
 
+// options are the codec server's flags.
+type options struct {
+	listen, origins, namespaces, keysFile, tokenFile string
+	maxBody                                          int64
+}
+
 func main() {
-	if len(os.Args) == 2 && os.Args[1] == "genkey" {
-		line, err := codec.NewKeyLine()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "codecserver:", err)
-			os.Exit(1)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	failed := false
+	cmd := command(func(listen string, h http.Handler) error {
+		if err := serve(ctx, listen, h); err != nil {
+			logger := config.Logger("codecserver")
+			logger.Error().Err(err).Msg("codec server stopped")
+			failed = true
 		}
-		fmt.Println(line)
-		return
-	}
-	fs := flag.NewFlagSet("codecserver", flag.ExitOnError)
-	listen := fs.String("listen", DefaultListen, "address to listen on")
-	origins := fs.String("web-ui-origin", "http://localhost:8233,http://127.0.0.1:8233", "comma-separated Web UI origins allowed to call from a browser (CORS)")
-	namespaces := fs.String("namespace", "", "comma-separated namespaces served (X-Namespace); empty serves any")
-	keysFile := fs.String("keys-file", "", "key file (default: "+config.EnvCodecKeysFile+" or "+config.EnvCodecKeys+")")
-	tokenFile := fs.String("token-file", "", "file holding the bearer token callers must send (default: "+config.EnvCodecToken+"; none: no check)")
-	maxBody := fs.Int64("max-body-bytes", codec.DefaultMaxBodyBytes, "largest request body accepted")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: codecserver [flags]     serve POST /encode and /decode for the Web UI and the temporal CLI\n"+
-			"       codecserver genkey      print a new key (\"<id>=<base64>\"): append it to the key file to rotate\n\n"+
-			"Web UI: temporal server start-dev --ui-codec-endpoint http://%[1]s\n"+
-			"CLI:    temporal workflow show -w ID --codec-endpoint http://%[1]s [--codec-auth 'Bearer TOKEN']\n\nFlags:\n", DefaultListen)
-		fs.PrintDefaults()
-	}
-	_ = fs.Parse(os.Args[1:])
-	if fs.NArg() != 0 {
-		fs.Usage()
+		return nil
+	}, func(out io.Writer) error {
+		if err := genkey(out); err != nil {
+			fmt.Fprintln(os.Stderr, "codecserver:", err)
+			failed = true
+		}
+		return nil
+	})
+	// Exit codes: 2 for bad flags, arguments or settings (nothing started),
+	// 1 for a server that stopped on an error or a key that could not be
+	// made, 0 otherwise (--help included).
+	if err := cmd.ExecuteContext(ctx); err != nil {
+		fmt.Fprintf(os.Stderr, "codecserver: %v (see codecserver --help)\n", err)
 		os.Exit(2)
 	}
-	if *keysFile != "" {
-		os.Setenv(config.EnvCodecKeysFile, *keysFile)
+	if failed {
+		os.Exit(1)
+	}
+}
+
+// command is the codec server's command line: it calls start with the
+// address and the server once the flags and settings have been read and
+// checked; its genkey command calls genkey.
+func command(start func(listen string, h http.Handler) error, genkey func(io.Writer) error) *cobra.Command {
+	var o options
+	cmd := &cobra.Command{
+		Use:   "codecserver",
+		Short: "Serve POST /encode and /decode for the Web UI and the temporal CLI",
+		Long: fmt.Sprintf("Serves Temporal's codec server protocol for imagefleet's encrypted payloads.\n\n"+
+			"Keys: --keys-file, else %s or %s; bearer token: --token-file, else %s.\n\n"+
+			"Web UI: temporal server start-dev --ui-codec-endpoint http://%[4]s\n"+
+			"CLI:    temporal workflow show -w ID --codec-endpoint http://%[4]s [--codec-auth 'Bearer TOKEN']",
+			config.EnvCodecKeysFile, config.EnvCodecKeys, config.EnvCodecToken, DefaultListen),
+		Args:          cobra.NoArgs,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		RunE: func(*cobra.Command, []string) error {
+			h, err := handler(o)
+			if err != nil {
+				return err
+			}
+			return start(o.listen, h)
+		},
+	}
+	cmd.CompletionOptions.DisableDefaultCmd = true
+	f := cmd.Flags()
+	f.StringVar(&o.listen, "listen", DefaultListen, "address to listen on")
+	f.StringVar(&o.origins, "web-ui-origin", "http://localhost:8233,http://127.0.0.1:8233", "comma-separated Web UI origins allowed to call from a browser (CORS)")
+	f.StringVar(&o.namespaces, "namespace", "", "comma-separated namespaces served (X-Namespace); empty serves any")
+	f.StringVar(&o.keysFile, "keys-file", "", "key file (default: "+config.EnvCodecKeysFile+" or "+config.EnvCodecKeys+")")
+	f.StringVar(&o.tokenFile, "token-file", "", "file holding the bearer token callers must send (default: "+config.EnvCodecToken+"; none: no check)")
+	f.Int64Var(&o.maxBody, "max-body-bytes", codec.DefaultMaxBodyBytes, "largest request body accepted")
+	cmd.AddCommand(&cobra.Command{
+		Use:   "genkey",
+		Short: "Print a new key (\"<id>=<base64>\"): append it to the key file to rotate",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return genkey(cmd.OutOrStdout()) },
+	})
+	return cmd
+}
+
+// genkey prints a new key line.
+func genkey(out io.Writer) error {
+	line, err := codec.NewKeyLine()
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(out, line)
+	return err
+}
+
+// handler is the codec server of o's settings: keys, token, origins.
+func handler(o options) (http.Handler, error) {
+	if o.keysFile != "" {
+		os.Setenv(config.EnvCodecKeysFile, o.keysFile)
 		os.Unsetenv(config.EnvCodecKeys)
 	}
 	logger := config.Logger("codecserver")
 	opts := codec.ServerOptions{
-		AllowedOrigins: splitList(*origins),
-		Namespaces:     splitList(*namespaces),
-		MaxBodyBytes:   *maxBody,
+		AllowedOrigins: splitList(o.origins),
+		Namespaces:     splitList(o.namespaces),
+		MaxBodyBytes:   o.maxBody,
 		Logger:         logger,
 	}
 	keys, err := config.CodecKeys()
@@ -75,19 +137,13 @@ func main() {
 		err = fmt.Errorf("no keys: set %s or %s, or pass --keys-file", config.EnvCodecKeysFile, config.EnvCodecKeys)
 	}
 	if err == nil {
-		opts.Token, err = token(*tokenFile)
+		opts.Token, err = token(o.tokenFile)
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "codecserver:", err)
-		os.Exit(2)
+		return nil, err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	logger.Info().Strs("keys", keys.IDs()).Bool("token", opts.Token != "").Strs("origins", opts.AllowedOrigins).Msg("codec server starting")
-	if err := serve(ctx, *listen, codec.NewServer(codec.New(keys), opts)); err != nil {
-		logger.Error().Err(err).Msg("codec server stopped")
-		os.Exit(1)
-	}
+	return codec.NewServer(codec.New(keys), opts), nil
 }
 
 func serve(ctx context.Context, addr string, h http.Handler) error {
