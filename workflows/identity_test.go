@@ -72,8 +72,8 @@ func TestEveryWorkflowRefusesANonCanonicalWorkflowID(t *testing.T) {
 
 func TestRolloutBatchRefusesToRunOutsideItsRollout(t *testing.T) {
 	env, called := bareEnv(t)
-	executeAs(env, "rollout/asg-web-hz/batch-1/x", model.RolloutBatchWorkflowType, RolloutBatchInput{
-		Change: ChangeSpec{Group: "asg-web-hz", TaskType: model.TaskScript}, Instances: []BatchInstance{{InstanceID: "i-1", Attempt: 1}},
+	executeAs(env, "rollout/asg-web-hz/batch-1/x", model.RolloutBatchWorkflowType, model.RolloutBatchInput{
+		Change: model.ChangeSpec{Group: "asg-web-hz", TaskType: model.TaskScript}, Instances: []model.BatchInstance{{InstanceID: "i-1", Attempt: 1}},
 	})
 	var appErr *temporal.ApplicationError
 	require.ErrorAs(t, env.GetWorkflowError(), &appErr)

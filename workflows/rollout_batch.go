@@ -17,19 +17,6 @@ import (
 // ApplyChange activity per instance. Kept so that those runs finish (and
 // replay).
 
-// RollingUpdateBatch's contract is in model; these names stay for the code
-// that used them from here.
-type (
-	// Deprecated: use model.ChangeSpec.
-	ChangeSpec = model.ChangeSpec
-	// Deprecated: use model.BatchInstance.
-	BatchInstance = model.BatchInstance
-	// Deprecated: use model.RolloutBatchInput.
-	RolloutBatchInput = model.RolloutBatchInput
-	// Deprecated: use model.RolloutBatchResult.
-	RolloutBatchResult = model.RolloutBatchResult
-)
-
 // RollingUpdateBatch applies a rolling update's change to the instances of
 // one batch, all at once, and reports each failure to the event log. A child
 // workflow per batch keeps the parent's history to a few events per batch
