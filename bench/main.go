@@ -287,7 +287,6 @@ type rolloutFigures struct {
 	history        histstat.Stats
 	summaryBytes   int // the progress answer
 	pageBytes      int // a page of model.MaxInstancePage instances
-	resultBytes    int
 	largestPayload int
 }
 

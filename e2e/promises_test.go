@@ -178,7 +178,8 @@ func TestPublicationHoldsItsVersionInTheCloud(t *testing.T) {
 
 	// Aborted, the run lets go of the version: it deletes the draft it
 	// created, so nothing holds or keeps v1_0_0 any more.
-	require.NoError(t, e.client.SignalWorkflow(ctx, id, "", model.CommandAbort, model.AbortCommand{Reason: "test"}))
+	//lint:ignore SA1019 the deprecated name is still accepted: this is where it is kept working
+	require.NoError(t, e.client.SignalWorkflow(ctx, id, "", model.CommandAbort, model.CancelCommand{Reason: "test"}))
 	requireAppError(t, e.runEnd(id, nil), "Aborted", "test")
 	resp, err := e.cloudC.GetArtifact(ctx, &cloud.GetArtifactRequest{Name: "held"})
 	require.NoError(t, err)

@@ -139,7 +139,8 @@ func (d *blueGreen) commands() blueGreenCommands {
 		}
 	}
 	cancel := operator.Command[model.CancelCommand]{
-		Name:     model.CommandCancel,
+		Name: model.CommandCancel,
+		//lint:ignore SA1019 the deprecated name is still accepted: this is where it is kept working
 		Aliases:  []string{model.CommandAbort},
 		Validate: func(model.CancelCommand) error { return d.validateCancel() },
 		Apply: func(c model.CancelCommand) {

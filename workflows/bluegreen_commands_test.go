@@ -115,7 +115,7 @@ func TestBlueGreenAbortAtEveryStep(t *testing.T) {
 				p := env.progress(t)
 				require.Equal(t, tc.phase, p.Phase)
 				require.Equal(t, tc.weights, p.Weights)
-				abort := env.command(model.CommandAbort, model.AbortCommand{Reason: "bad release"})
+				abort := env.command(model.CommandCancel, model.CancelCommand{Reason: "bad release"})
 				env.RegisterDelayedCallback(func() { abort.requireAccepted(t) }, time.Second)
 			}, tc.at)
 			env.execute(spec)
@@ -148,7 +148,7 @@ func TestBlueGreenPromoteFullKeepsTheTerminationWait(t *testing.T) {
 		p := env.progress(t)
 		require.Equal(t, model.BGPhaseTerminationWait, p.Phase)
 		require.Equal(t, model.Weights{Green: 100}, p.Weights)
-		abort := env.command(model.CommandAbort, model.AbortCommand{Reason: "errors after the full shift"})
+		abort := env.command(model.CommandCancel, model.CancelCommand{Reason: "errors after the full shift"})
 		env.RegisterDelayedCallback(func() { abort.requireAccepted(t) }, time.Second)
 	}, time.Hour)
 	env.execute(spec)
@@ -159,6 +159,7 @@ func TestBlueGreenPromoteFullKeepsTheTerminationWait(t *testing.T) {
 // TestBlueGreenCancelUnderBothNames: cancel stops a deployment, and abort,
 // its deprecated old name, still does the same; the gate names cancel.
 func TestBlueGreenCancelUnderBothNames(t *testing.T) {
+	//lint:ignore SA1019 the deprecated name is still accepted: this is where it is kept working
 	for _, names := range [][2]string{{model.CommandCancel, model.CommandAbort}, {model.CommandAbort, model.CommandCancel}} {
 		t.Run(names[0], func(t *testing.T) {
 			env := newBlueGreenEnv(t)
@@ -167,6 +168,7 @@ func TestBlueGreenCancelUnderBothNames(t *testing.T) {
 				p := env.progress(t)
 				require.Equal(t, model.BGPhaseShifting, p.Phase)
 				require.Contains(t, p.WaitingFor, model.CommandCancel)
+				//lint:ignore SA1019 the deprecated name is still accepted: this is where it is kept working
 				require.NotContains(t, p.WaitingFor, model.CommandAbort)
 				first = env.command(names[0], model.CancelCommand{Reason: "sent as " + names[0]})
 				again = env.command(names[1], model.CancelCommand{})

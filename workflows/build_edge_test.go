@@ -29,7 +29,7 @@ func TestBuildDistributionFailureCleansUp(t *testing.T) {
 		p := env.progress(t)
 		require.Equal(t, model.StepDistribute, p.Step)
 		pkg, version := "build_distfail", strings.ReplaceAll(p.ExecutionID, "-", "_")
-		require.NoError(t, env.SignalWorkflowByID(model.DistributeWorkflowID(pkg, version), model.CommandAbort, model.AbortCommand{Reason: "no quota in eu-west-1"}))
+		require.NoError(t, env.SignalWorkflowByID(model.DistributeWorkflowID(pkg, version), model.CommandCancel, model.CancelCommand{Reason: "no quota in eu-west-1"}))
 	}, 10*time.Minute)
 
 	env.execute(tpl, "")

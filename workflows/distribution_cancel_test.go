@@ -27,8 +27,8 @@ func TestDistributeAbortDeletesCopies(t *testing.T) {
 		return nil
 	})
 	env.RegisterDelayedCallback(func() {
-		env.command(model.CommandAbort, model.AbortCommand{Reason: "quota in London"})
-		again := env.command(model.CommandAbort, model.AbortCommand{})
+		env.command(model.CommandCancel, model.CancelCommand{Reason: "quota in London"})
+		again := env.command(model.CommandCancel, model.CancelCommand{})
 		env.RegisterDelayedCallback(func() { again.requireRejected(t, "already being aborted") }, time.Second)
 	}, time.Minute)
 
@@ -50,7 +50,7 @@ func TestDistributeAbortDeletesCopies(t *testing.T) {
 func TestDistributeAbortDeletesTheDraftItCreated(t *testing.T) {
 	env := newDistributionEnv(t)
 	env.failRegion("eu-west-1", nil)
-	env.RegisterDelayedCallback(func() { env.command(model.CommandAbort, model.AbortCommand{Reason: "wrong image"}) }, time.Minute)
+	env.RegisterDelayedCallback(func() { env.command(model.CommandCancel, model.CancelCommand{Reason: "wrong image"}) }, time.Minute)
 
 	env.execute(validSpec())
 
@@ -90,7 +90,7 @@ func TestDistributeAbortWhileCopying(t *testing.T) {
 	// Copies take an hour; the operator aborts after ten minutes.
 	env.OnActivity(images.AwaitImageAvailable, mock.Anything, mock.Anything).After(time.Hour).Return(nil)
 	env.RegisterDelayedCallback(func() {
-		env.command(model.CommandAbort, model.AbortCommand{Reason: "wrong image"})
+		env.command(model.CommandCancel, model.CancelCommand{Reason: "wrong image"})
 	}, 10*time.Minute)
 
 	env.execute(validSpec())
@@ -152,7 +152,7 @@ func TestDistributeAbortDuringRetryStartsNoNewCopy(t *testing.T) {
 		env.command(model.CommandRetryRegion, model.RegionCommand{Region: "eu-west-1"})
 	}, time.Minute)
 	env.RegisterDelayedCallback(func() {
-		env.command(model.CommandAbort, model.AbortCommand{Reason: "wrong image"})
+		env.command(model.CommandCancel, model.CancelCommand{Reason: "wrong image"})
 	}, 5*time.Minute)
 
 	env.execute(validSpec())
@@ -171,7 +171,8 @@ func TestDistributeCancelRefusedOncePublishing(t *testing.T) {
 	env.RegisterDelayedCallback(func() {
 		require.Equal(t, model.PhasePublishing, env.progress(t).Phase)
 		cancel = env.command(model.CommandCancel, model.CancelCommand{})
-		abort = env.command(model.CommandAbort, model.AbortCommand{})
+		//lint:ignore SA1019 the deprecated name is still accepted: this is where it is kept working
+		abort = env.command(model.CommandAbort, model.CancelCommand{})
 	}, 10*time.Minute)
 
 	env.execute(validSpec())

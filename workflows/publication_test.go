@@ -174,7 +174,7 @@ func TestPublishAbortDeletesFileCopies(t *testing.T) {
 		return nil
 	})
 	env.RegisterDelayedCallback(func() {
-		env.command(model.CommandAbort, model.AbortCommand{Reason: "wrong file"})
+		env.command(model.CommandCancel, model.CancelCommand{Reason: "wrong file"})
 	}, time.Minute)
 
 	env.execute(fileVersion())

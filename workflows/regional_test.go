@@ -63,6 +63,7 @@ var regionalCases = map[string]func(t *testing.T) regionalCase{
 // its deprecated alias abort, sent as an update or as a signal.
 func TestRegionalCancelUnderEitherNameBySignalOrUpdate(t *testing.T) {
 	for op, newCase := range regionalCases {
+		//lint:ignore SA1019 the deprecated name is still accepted: this is where it is kept working
 		for _, name := range []string{model.CommandCancel, model.CommandAbort} {
 			for _, asSignal := range []bool{false, true} {
 				t.Run(fmt.Sprintf("%s %s signal=%v", op, name, asSignal), func(t *testing.T) {

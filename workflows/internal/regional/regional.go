@@ -95,7 +95,8 @@ func (w *Work) Commands() Commands {
 		RetryRegion: decide(model.CommandRetryRegion),
 		DropRegion:  decide(model.CommandDropRegion),
 		Cancel: operator.Command[model.CancelCommand]{
-			Name:     model.CommandCancel,
+			Name: model.CommandCancel,
+			//lint:ignore SA1019 the deprecated name is still accepted: this is where it is kept working
 			Aliases:  []string{model.CommandAbort},
 			Validate: func(model.CancelCommand) error { return w.validateCancel() },
 			Apply: func(c model.CancelCommand) {

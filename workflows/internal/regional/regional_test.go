@@ -32,6 +32,7 @@ func TestCancelIsRegisteredWithAbortAsItsAlias(t *testing.T) {
 	w, _ := work()
 	c := w.Commands()
 	require.Equal(t, model.CommandCancel, c.Cancel.Name)
+	//lint:ignore SA1019 the deprecated name is still accepted: this is where it is kept working
 	require.Equal(t, []string{model.CommandAbort}, c.Cancel.Aliases)
 }
 
