@@ -117,6 +117,7 @@ func (env *blueGreenEnv) execute(spec model.BlueGreenSpec) {
 		return nil
 	}).Maybe()
 	env.OnActivity(deployments.CheckTargetHealth, mock.Anything, mock.Anything).Return(&activities.HealthReport{Healthy: 4}, nil).Maybe()
+	env.OnActivity(deployments.CheckTaskSets, mock.Anything, mock.Anything).Return(nil).Maybe()
 	// The monitor of a pause runs until the pause ends and cancels it.
 	env.OnActivity(deployments.MonitorTargetHealth, mock.Anything, mock.Anything).After(1000 * time.Hour).Return(nil).Maybe()
 	env.OnActivity(deployments.SetPrimaryTaskSet, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.TaskSetRef) error {
