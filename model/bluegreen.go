@@ -381,7 +381,13 @@ const (
 	BGPhaseSucceeded       = "Succeeded"
 	BGPhaseRollingBack     = "RollingBack"
 	BGPhaseRolledBack      = "RolledBack"
-	BGPhaseFailed          = "Failed"
+	// BGPhaseAborted: cancelled (the cancel command, or a Temporal
+	// cancellation) and rolled back; the run's ImagefleetState is Aborted
+	// too.
+	BGPhaseAborted = "Aborted"
+	// BGPhaseFailed: a rollback or blue's removal failed, or the deployment
+	// was refused before it changed anything (ServiceNotReady).
+	BGPhaseFailed = "Failed"
 )
 
 // TaskSetProgress is a task set as the deployment last saw it (also what
