@@ -17,6 +17,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/cloudsim"
@@ -617,8 +618,23 @@ func (r *run) listenerWeights(ctx context.Context, arns ...string) (map[string]m
 }
 
 // buildMakes are what a build makes once: its VPC, vSwitch, instance and
-// image.
+// image. A template with tests also launches one instance from the new
+// image (testLaunchAction).
 var buildMakes = []string{"CreateVpc", "CreateVSwitch", "RunInstances", "CreateImage"}
+
+const testLaunchAction = "RunInstances of a test instance"
+
+// testLaunch: the launch is the build's test instance, started from the
+// image the same build created (the cloud's ledger says "created from
+// <image>").
+func testLaunch(e cloud.LedgerEntry, o *op, images map[string]*op) bool {
+	from, ok := strings.CutPrefix(e.Detail, "created from ")
+	if !ok {
+		return false
+	}
+	from, _, _ = strings.Cut(from, ",")
+	return images[from] == o
+}
 
 // auditBuilds: each build made its VPC, vSwitch, instance and image once
 // (counted by the build's client tokens: a retry with a new token is a
@@ -637,6 +653,12 @@ func (r *run) auditBuilds(rep *Report, fresh []cloud.LedgerEntry, owner map[stri
 		o      *op
 		action string
 	}
+	images := map[string]*op{} // image → the build that created it
+	for _, e := range fresh {
+		if o := opOf(owner[e.ClientToken]); o != nil && e.Action == "CreateImage" {
+			images[e.ResourceId] = o
+		}
+	}
 	count := map[key]int{}
 	made := map[string]string{} // resource → kind
 	var order []string
@@ -648,7 +670,11 @@ func (r *run) auditBuilds(rep *Report, fresh []cloud.LedgerEntry, owner map[stri
 				launches++
 			}
 			if o := opOf(owner[e.ClientToken]); o != nil {
-				count[key{o, e.Action}]++
+				action := e.Action
+				if action == "RunInstances" && testLaunch(e, o, images) {
+					action = testLaunchAction
+				}
+				count[key{o, action}]++
 			}
 			made[e.ResourceId] = e.ResourceType
 			order = append(order, e.ResourceId)
@@ -675,6 +701,10 @@ func (r *run) auditBuilds(rep *Report, fresh []cloud.LedgerEntry, owner map[stri
 				dups++
 				rep.violate("exactly once", "%s: %d %s, expected 1", o.WorkflowID, n, action)
 			}
+		}
+		if n := count[key{o, testLaunchAction}]; n > 1 {
+			dups++
+			rep.violate("exactly once", "%s: %d %s, expected at most 1", o.WorkflowID, n, testLaunchAction)
 		}
 	}
 	rep.check("one VPC, vSwitch, instance and image per build; no intermediate instance, VPC, vSwitch or image left", leaks == 0 && dups == 0,
@@ -797,6 +827,7 @@ func (r *run) readHistory(ctx context.Context, ex *execution) error {
 	if dc == nil {
 		dc = converter.GetDefaultDataConverter()
 	}
+	fc := temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{DataConverter: dc})
 	scheduled := map[int64]string{}
 	it := r.tc.GetWorkflowHistory(ctx, ex.id, ex.runID, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
@@ -817,7 +848,11 @@ func (r *run) readHistory(ctx context.Context, ex *execution) error {
 			at := a.ActivityTaskStartedEventAttributes
 			if at.GetAttempt() > ex.maxAttempt {
 				ex.maxAttempt, ex.maxAttemptOf = at.GetAttempt(), scheduled[at.GetScheduledEventId()]
-				ex.maxAttemptWhy = at.GetLastFailure().GetMessage()
+				ex.maxAttemptWhy = ""
+				if f := at.GetLastFailure(); f != nil {
+					// Failure messages are encrypted with the payloads.
+					ex.maxAttemptWhy = fc.FailureToError(f).Error()
+				}
 			}
 		case *historypb.HistoryEvent_WorkflowTaskFailedEventAttributes:
 			f := a.WorkflowTaskFailedEventAttributes

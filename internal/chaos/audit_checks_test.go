@@ -185,7 +185,7 @@ func TestAuditBuildsCountsWhatEachBuildMakes(t *testing.T) {
 	fresh := []cloud.LedgerEntry{
 		{Action: "CreateVpc", ResourceType: "Vpc", ResourceId: "vpc-1", ClientToken: "t-vpc"},
 		{Action: "CreateVSwitch", ResourceType: "VSwitch", ResourceId: "vsw-1", ClientToken: "t-vsw"},
-		{Action: "RunInstances", ResourceType: "Instance", ResourceId: "i-1", ClientToken: "t-run"},
+		{Action: "RunInstances", ResourceType: "Instance", ResourceId: "i-1", ClientToken: "t-run", Detail: "created from m-webapp-v2, ecs.c7.large, 80 GiB system disk, running in 200ms"},
 		{Action: "CreateImage", ResourceType: "Image", ResourceId: "m-out", ClientToken: "t-img"},
 		{Action: "DeleteInstances", ResourceId: "i-1"},
 		{Action: "DeleteVSwitch", ResourceId: "vsw-1"},
@@ -195,6 +195,20 @@ func TestAuditBuildsCountsWhatEachBuildMakes(t *testing.T) {
 	rep := &Report{}
 	r.auditBuilds(rep, fresh, owner, findOp(b), execs)
 	require.Empty(t, rep.Violations)
+
+	// The test step launches one instance from the new image.
+	tested := append(fresh,
+		cloud.LedgerEntry{Action: "RunInstances", ResourceType: "Instance", ResourceId: "i-t1", ClientToken: "t-test", Detail: "created from m-out, ecs.c7.large, 80 GiB system disk, running in 200ms"},
+		cloud.LedgerEntry{Action: "DeleteInstances", ResourceId: "i-t1"})
+	owner["t-test"], owner["t-test-2"] = b.WorkflowID, b.WorkflowID
+	rep = &Report{}
+	r.auditBuilds(rep, tested, owner, findOp(b), execs)
+	require.Empty(t, rep.Violations)
+	rep = &Report{}
+	r.auditBuilds(rep, append(tested,
+		cloud.LedgerEntry{Action: "RunInstances", ResourceType: "Instance", ResourceId: "i-t2", ClientToken: "t-test-2", Detail: "created from m-out, ecs.c7.large"},
+		cloud.LedgerEntry{Action: "DeleteInstances", ResourceId: "i-t2"}), owner, findOp(b), execs)
+	require.Equal(t, []string{"exactly once: build/cn-hangzhou/ip-1: 2 RunInstances of a test instance, expected at most 1"}, rep.Violations)
 
 	// A launch retried under a new token: a second instance, released or not.
 	again := append(fresh,
