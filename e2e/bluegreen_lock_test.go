@@ -67,6 +67,7 @@ func TestBlueGreenLockHoldsForTheDeploymentsExternalID(t *testing.T) {
 	require.Equal(t, green.Id, live[0].Id)
 	require.Equal(t, cloud.TaskSetPrimary, live[0].Status)
 	require.Equal(t, 100, e.weights(d.ProductionListener)[green.LoadBalancers[0].TargetGroupArn])
+	recordHistory(t, e.client, id, "bluegreen_checks_task_sets.json")
 
 	// The next deployment is not refused.
 	next := spec
