@@ -179,7 +179,10 @@ func checkAttempts(rep *Report, execs []*execution, limit int32) {
 		detail += " (" + of + ")"
 	}
 	if attempt > 1 && why != "" {
-		detail += "; before it: " + trim(why)
+		if len(why) > 100 {
+			why = why[:100] + "…"
+		}
+		detail += "; before it: " + why
 	}
 	rep.check("highest activity attempt within what the faults explain", over == 0, "%s", detail)
 }
