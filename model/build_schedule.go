@@ -105,11 +105,11 @@ func IsScheduledBuildWorkflowID(id, region, templateID, name string) bool {
 // ScheduledBuildInput is the input of a ScheduledBuild run: what a build
 // schedule's action passes every time it fires.
 type ScheduledBuildInput struct {
-	// Region and TemplateID name the build template; Schedule is the
+	// Region and TemplateID name the build template; ScheduleName is the
 	// schedule's name (its ID is BuildScheduleID).
-	Region     string `json:"region"`
-	TemplateID string `json:"templateId"`
-	Schedule   string `json:"schedule"`
+	Region       string `json:"region"`
+	TemplateID   string `json:"templateId"`
+	ScheduleName string `json:"scheduleName"`
 	// Always builds even when the source is unchanged; the default builds
 	// only when the template's source image (or its image family's newest
 	// image) differs from the last successful scheduled build's.
@@ -237,8 +237,8 @@ func (in ScheduledBuildInput) Validate() error {
 			errs = append(errs, err)
 		}
 	}
-	if !scheduleNameRE.MatchString(in.Schedule) {
-		errs = append(errs, fmt.Errorf("schedule name %q must be 1–40 lowercase letters, digits or hyphens", in.Schedule))
+	if !scheduleNameRE.MatchString(in.ScheduleName) {
+		errs = append(errs, fmt.Errorf("schedule name %q must be 1–40 lowercase letters, digits or hyphens", in.ScheduleName))
 	}
 	if in.Publish != nil {
 		if err := in.Publish.Validate(); err != nil {
@@ -260,7 +260,7 @@ func (in ScheduledBuildInput) Build() BuildInput {
 // schedule (when) and the scheduled build (what).
 type BuildScheduleSpec struct {
 	ScheduledBuildInput
-	Schedule            ScheduleSpec `json:"when"`
+	Schedule ScheduleSpec `json:"schedule"`
 }
 
 // Validate checks both parts.

@@ -39,12 +39,12 @@ type scheduledBuild struct {
 }
 
 func (s *scheduledBuild) setup(ctx workflow.Context) error {
-	s.logger = log.With(workflow.GetLogger(ctx), "template", s.in.TemplateID, "region", s.in.Region, "schedule", s.in.Schedule)
+	s.logger = log.With(workflow.GetLogger(ctx), "template", s.in.TemplateID, "region", s.in.Region, "schedule", s.in.ScheduleName)
 	s.progress = model.ScheduledBuildProgress{Region: s.in.Region, TemplateID: s.in.TemplateID, Step: model.ScheduledStepResolve}
 	// The schedule appends the firing's time to the action's workflow ID:
 	// any such ID is the schedule's run.
-	want := model.ScheduledBuildWorkflowID(s.in.Region, s.in.TemplateID, s.in.Schedule)
-	if id := workflow.GetInfo(ctx).WorkflowExecution.ID; model.IsScheduledBuildWorkflowID(id, s.in.Region, s.in.TemplateID, s.in.Schedule) {
+	want := model.ScheduledBuildWorkflowID(s.in.Region, s.in.TemplateID, s.in.ScheduleName)
+	if id := workflow.GetInfo(ctx).WorkflowExecution.ID; model.IsScheduledBuildWorkflowID(id, s.in.Region, s.in.TemplateID, s.in.ScheduleName) {
 		want = id
 	}
 	return lifecycle.Start(ctx, &s.state, lifecycle.Setup{
@@ -251,7 +251,7 @@ func (s *scheduledBuild) end(ctx workflow.Context, state string) {
 func (s *scheduledBuild) updateDetails(ctx workflow.Context) {
 	p := &s.progress
 	var d details.Doc
-	d.Para("**scheduled build** of template %s (%s), schedule %s — step **%s**", p.TemplateID, p.Region, s.in.Schedule, p.Step)
+	d.Para("**scheduled build** of template %s (%s), schedule %s — step **%s**", p.TemplateID, p.Region, s.in.ScheduleName, p.Step)
 	tbl := d.Table("source now", "last built source", "build", "image", "version")
 	tbl.Row(orDash(p.Source), orDash(p.LastBuiltSource), orDash(p.BuildWorkflowID), orDash(p.ImageID), orDash(strings.Trim(p.Package+"/"+p.Version, "/")))
 	if p.Outcome != "" {

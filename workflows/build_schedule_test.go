@@ -32,7 +32,7 @@ func newScheduledBuildEnv(t *testing.T) *buildEnv {
 // executeScheduled runs the schedule's action as the server starts it: the
 // action's workflow ID with the firing's time appended.
 func (env *buildEnv) executeScheduled(in model.ScheduledBuildInput) {
-	id := model.ScheduledBuildWorkflowID(in.Region, in.TemplateID, in.Schedule) + "-2026-12-08T03:00:00Z"
+	id := model.ScheduledBuildWorkflowID(in.Region, in.TemplateID, in.ScheduleName) + "-2026-12-08T03:00:00Z"
 	executeAs(env.TestWorkflowEnvironment, id, model.ScheduledBuildWorkflowType, in)
 }
 
@@ -62,7 +62,7 @@ func TestScheduledBuildSkipsWhenTheSourceIsUnchanged(t *testing.T) {
 	// image, m-webapp-v2; a skipped run after it carried it forward.
 	env.SetLastCompletionResult(model.ScheduledBuildResult{Outcome: model.OutcomeSkipped, Source: cloudsim.ImageWebappV2, LastBuiltSource: cloudsim.ImageWebappV2})
 
-	env.executeScheduled(model.ScheduledBuildInput{Region: buildRegion, TemplateID: tpl, Schedule: testSchedule})
+	env.executeScheduled(model.ScheduledBuildInput{Region: buildRegion, TemplateID: tpl, ScheduleName: testSchedule})
 
 	res := env.scheduledResult(t)
 	require.Equal(t, model.OutcomeSkipped, res.Outcome)
@@ -84,7 +84,7 @@ func TestScheduledBuildBuildsWhenTheSourceChanged(t *testing.T) {
 	// image is m-webapp-v2 now.
 	env.SetLastCompletionResult(model.ScheduledBuildResult{Outcome: model.OutcomeBuilt, Source: cloudsim.ImageWebappV1, LastBuiltSource: cloudsim.ImageWebappV1})
 
-	env.executeScheduled(model.ScheduledBuildInput{Region: buildRegion, TemplateID: tpl, Schedule: testSchedule})
+	env.executeScheduled(model.ScheduledBuildInput{Region: buildRegion, TemplateID: tpl, ScheduleName: testSchedule})
 
 	res := env.scheduledResult(t)
 	require.Equal(t, model.OutcomeBuilt, res.Outcome)
@@ -103,7 +103,7 @@ func TestScheduledBuildFirstRunBuilds(t *testing.T) {
 	env := newScheduledBuildEnv(t)
 	tpl := env.template(t, baseTemplate("sched-first"))
 
-	env.executeScheduled(model.ScheduledBuildInput{Region: buildRegion, TemplateID: tpl, Schedule: testSchedule})
+	env.executeScheduled(model.ScheduledBuildInput{Region: buildRegion, TemplateID: tpl, ScheduleName: testSchedule})
 
 	res := env.scheduledResult(t)
 	require.Equal(t, model.OutcomeBuilt, res.Outcome)
@@ -116,7 +116,7 @@ func TestScheduledBuildAlwaysBuildsAnUnchangedSource(t *testing.T) {
 	tpl := env.template(t, baseTemplate("sched-always"))
 	env.SetLastCompletionResult(model.ScheduledBuildResult{Outcome: model.OutcomeBuilt, Source: cloudsim.ImageWebappV2, LastBuiltSource: cloudsim.ImageWebappV2})
 
-	env.executeScheduled(model.ScheduledBuildInput{Region: buildRegion, TemplateID: tpl, Schedule: testSchedule, Always: true})
+	env.executeScheduled(model.ScheduledBuildInput{Region: buildRegion, TemplateID: tpl, ScheduleName: testSchedule, Always: true})
 
 	require.Equal(t, model.OutcomeBuilt, env.scheduledResult(t).Outcome)
 	require.Equal(t, 1, env.count("CreateImage"))
@@ -130,7 +130,7 @@ func TestScheduledBuildPublishesAVersionNamedFromThePattern(t *testing.T) {
 	// 20:30 UTC on 7 December is 04:30 on 8 December in Shanghai.
 	env.SetStartTime(time.Date(2026, 12, 7, 20, 30, 0, 0, time.UTC))
 
-	env.executeScheduled(model.ScheduledBuildInput{Region: buildRegion, TemplateID: tpl, Schedule: testSchedule, Publish: &model.ScheduledPublish{
+	env.executeScheduled(model.ScheduledBuildInput{Region: buildRegion, TemplateID: tpl, ScheduleName: testSchedule, Publish: &model.ScheduledPublish{
 		Package: "webapp_nightly", VersionPattern: "v{{.Date}}", TimeZone: "Asia/Shanghai",
 		Description: "nightly web application image",
 	}})
@@ -162,7 +162,7 @@ func mapsKeys(m map[string]string) []string {
 
 func TestScheduledBuildRefusesBadInputAndForeignIDs(t *testing.T) {
 	env := newScheduledBuildEnv(t)
-	env.executeScheduled(model.ScheduledBuildInput{Region: buildRegion, TemplateID: "ip-abc", Schedule: testSchedule, Publish: &model.ScheduledPublish{
+	env.executeScheduled(model.ScheduledBuildInput{Region: buildRegion, TemplateID: "ip-abc", ScheduleName: testSchedule, Publish: &model.ScheduledPublish{
 		Package: "webapp_nightly", VersionPattern: "v1_0_0", Description: "nightly web application image",
 	}})
 	require.True(t, env.IsWorkflowCompleted())
@@ -173,7 +173,7 @@ func TestScheduledBuildRefusesBadInputAndForeignIDs(t *testing.T) {
 
 	env = newScheduledBuildEnv(t)
 	executeAs(env.TestWorkflowEnvironment, "my-own-id", model.ScheduledBuildWorkflowType,
-		model.ScheduledBuildInput{Region: buildRegion, TemplateID: "ip-abc", Schedule: testSchedule})
+		model.ScheduledBuildInput{Region: buildRegion, TemplateID: "ip-abc", ScheduleName: testSchedule})
 	require.ErrorAs(t, env.GetWorkflowError(), &appErr)
 	require.Equal(t, "WrongWorkflowID", appErr.Type())
 	require.Empty(t, env.sim.Server.Ledger())
