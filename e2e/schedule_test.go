@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"errors"
+	"os"
 	"os/exec"
 	"testing"
 	"time"
@@ -18,8 +19,8 @@ import (
 
 // scheduledOutcome is one completed run of a build schedule.
 type scheduledOutcome struct {
-	WorkflowID string
-	Actual     time.Time
+	WorkflowID, RunID string
+	Actual            time.Time
 	model.ScheduledBuildResult
 }
 
@@ -40,7 +41,7 @@ func (e *env) scheduledOutcomes(c *assert.CollectT, id string) []scheduledOutcom
 		if d.GetWorkflowExecutionInfo().GetStatus() != enums.WORKFLOW_EXECUTION_STATUS_COMPLETED {
 			continue
 		}
-		o := scheduledOutcome{WorkflowID: w.WorkflowID, Actual: a.ActualTime}
+		o := scheduledOutcome{WorkflowID: w.WorkflowID, RunID: w.FirstExecutionRunID, Actual: a.ActualTime}
 		require.NoError(c, e.client.GetWorkflow(ctx, w.WorkflowID, w.FirstExecutionRunID).Get(ctx, &o.ScheduledBuildResult))
 		out = append(out, o)
 	}
@@ -95,7 +96,8 @@ func TestBuildScheduleEndToEnd(t *testing.T) {
 	require.Contains(t, out, "no schedule "+id)
 
 	start := time.Now()
-	out, code = e.starter("build", "schedule", "create", tpl, "--every", "5s", "--jitter", "1s", "--catchup-window", "1m", "--note", "e2e")
+	out, code = e.starter("build", "schedule", "create", tpl, "--every", "5s", "--jitter", "1s", "--catchup-window", "1m", "--note", "e2e",
+		"--publish-package", "scheduled_webapp", "--version-pattern", "v{{.Date}}_{{.Execution}}", "--publish-description", "scheduled web application image")
 	require.Equal(t, 0, code, out)
 	require.Contains(t, out, "Created schedule "+id)
 	_, code = e.starter("build", "schedule", "create", tpl, "--every", "5s")
@@ -108,10 +110,14 @@ func TestBuildScheduleEndToEnd(t *testing.T) {
 	})
 	require.Equal(t, cloudsim.ImageWebappV2, first.Source)
 	require.NotEmpty(t, first.ImageID)
-	e.awaitOutcome(id, first.Actual, "unchanged source skips", func(r model.ScheduledBuildResult) bool {
+	require.Equal(t, "scheduled_webapp", first.Package)
+	require.Regexp(t, `^v\d{8}_exec_[a-z0-9]+$`, first.Version)
+	e.recordScheduledRun(first, "scheduled_build_built_published.json")
+	skipped := e.awaitOutcome(id, first.Actual, "unchanged source skips", func(r model.ScheduledBuildResult) bool {
 		return r.Outcome == model.OutcomeSkipped && r.Source == cloudsim.ImageWebappV2 && r.LastBuiltSource == cloudsim.ImageWebappV2
 	})
 	require.Equal(t, 1, builds(), "skipped runs start no build")
+	e.recordScheduledRun(skipped, "scheduled_build_skipped.json")
 
 	// A new image in the family (a copy of the newest, through the cloud's
 	// API) changes the source: the next run builds from it.
@@ -153,6 +159,14 @@ func TestBuildScheduleEndToEnd(t *testing.T) {
 		return r.Outcome == model.OutcomeSkipped && r.Source == cp.ImageId && r.LastBuiltSource == cp.ImageId
 	})
 	require.Equal(t, 2, builds(), "one build per run that built")
+	arts, err := e.cloudC.ListArtifacts(ctx, &cloud.ListArtifactsRequest{Name: "scheduled_webapp"})
+	require.NoError(t, err)
+	require.Len(t, arts.Artifacts, 1)
+	var versions []string
+	for _, v := range arts.Artifacts[0].Versions {
+		versions = append(versions, v.VersionName)
+	}
+	require.ElementsMatch(t, []string{first.Version, second.Version}, versions, "one version per build")
 
 	// Listed by the starter and by the temporal CLI (the server's list is
 	// eventually consistent).
@@ -177,4 +191,14 @@ func TestBuildScheduleEndToEnd(t *testing.T) {
 	_, code = e.starter("build", "schedule", "delete", tpl)
 	require.Equal(t, 2, code, "no such schedule any more")
 	require.Empty(t, leftovers(e.ledger()))
+}
+
+// recordScheduledRun writes a run's history to workflows/testdata when
+// IMAGEFLEET_RECORD_HISTORY is set, for the replay tests (its started event
+// holds the schedule's last completion result).
+func (e *env) recordScheduledRun(o scheduledOutcome, file string) {
+	if os.Getenv("IMAGEFLEET_RECORD_HISTORY") == "" {
+		return
+	}
+	require.NoError(e.t, writeHistory(e.t.Context(), e.client, o.WorkflowID, o.RunID, "../workflows/testdata/"+file))
 }
