@@ -168,22 +168,26 @@ func (s *scheduledBuild) build(ctx workflow.Context) (running string, err error)
 // from the pattern, through a DistributeImagePackage child.
 func (s *scheduledBuild) publish(ctx workflow.Context) error {
 	p := *s.in.Publish
-	var fields model.VersionFields
-	// The zone's rules are read once and recorded, so a replay on a worker
-	// with other time-zone data names the same version.
+	// The name is made once and recorded: a replay on a worker with other
+	// time-zone data names the same version.
+	var named versionName
 	if err := workflow.SideEffect(ctx, func(workflow.Context) any {
 		loc, err := p.Location()
 		if err != nil {
 			loc = time.UTC // Validate refused such a zone before the run began
 		}
-		return model.NewVersionFields(workflow.Now(ctx), loc, s.result.ExecutionID)
-	}).Get(&fields); err != nil {
+		name, err := p.VersionName(model.NewVersionFields(workflow.Now(ctx), loc, s.result.ExecutionID))
+		if err != nil {
+			return versionName{Error: err.Error()}
+		}
+		return versionName{Name: name}
+	}).Get(&named); err != nil {
 		return err
 	}
-	version, err := p.VersionName(fields)
-	if err != nil {
-		return temporal.NewNonRetryableApplicationError(err.Error(), lifecycle.ErrTypeInvalidSpec, err)
+	if named.Error != "" {
+		return temporal.NewNonRetryableApplicationError(named.Error, lifecycle.ErrTypeInvalidSpec, nil)
 	}
+	version := named.Name
 	s.result.Package, s.result.Version = p.Package, version
 	s.progress.Package, s.progress.Version = p.Package, version
 	regions := slices.Clone(p.Regions)
@@ -214,6 +218,13 @@ func (s *scheduledBuild) publish(ctx workflow.Context) error {
 			model.ErrTypeScheduledPublishFailed, nil)
 	}
 	return nil
+}
+
+// versionName is the version a scheduled build publishes, or why its
+// pattern gave none.
+type versionName struct {
+	Name  string `json:"name,omitempty"`
+	Error string `json:"error,omitempty"`
 }
 
 // skip ends the run Skipped, launching nothing; the last built source is
