@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/mocks"
 
+	"github.com/imagefleet/imagefleet/internal/specfile"
 	"github.com/imagefleet/imagefleet/model"
 )
 
@@ -74,4 +77,23 @@ func TestScheduleOptionsMapping(t *testing.T) {
 	for _, p := range model.OverlapPolicies {
 		require.Contains(t, overlapPolicies, p, "every overlap policy of the contract maps to the SDK's")
 	}
+}
+
+// The spec file of docs/schedules.md decodes strictly into the contract and
+// is valid.
+func TestBuildScheduleSpecFileOfTheDocs(t *testing.T) {
+	doc, err := os.ReadFile("../docs/schedules.md")
+	require.NoError(t, err)
+	text := string(doc)
+	start := strings.Index(text, "```yaml\n")
+	require.GreaterOrEqual(t, start, 0)
+	body := text[start+len("```yaml\n"):]
+	body = body[:strings.Index(body, "```")]
+	var s model.BuildScheduleSpec
+	require.NoError(t, specfile.Decode("schedule.yaml", []byte(body), &s))
+	require.NoError(t, s.Validate())
+	require.Equal(t, "nightly", s.ScheduleName)
+	require.Equal(t, "24h", s.Schedule.Every)
+	require.Equal(t, "webapp", s.Publish.Package)
+	require.Error(t, specfile.Decode("schedule.yaml", []byte(body+"cronn: \"@daily\"\n"), &s), "a misspelled field is refused")
 }
