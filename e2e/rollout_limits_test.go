@@ -1,0 +1,122 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/imagefleet/imagefleet/activities"
+	"github.com/imagefleet/imagefleet/cloud"
+	"github.com/imagefleet/imagefleet/cloudsim"
+	"github.com/imagefleet/imagefleet/model"
+)
+
+// Limits up front, for a rolling update: every input the cloud would refuse
+// (a script over Cloud Assistant's 16 KiB, more batches than a group can
+// have or than it has) is refused before the group is touched, through the
+// temporal CLI, a raw client and the starter (exit 2, with a clear message);
+// the cloud's ledger gains nothing.
+func TestRolloutRefusedInputsLeaveNothingInTheCloud(t *testing.T) {
+	e := newEnv(t, 0.002)
+	const group = cloudsim.GroupWeb
+	id := model.RolloutWorkflowID(group)
+	before := len(e.ledger())
+	start := func(spec map[string]any) {
+		t.Helper()
+		input, err := json.Marshal(spec)
+		require.NoError(t, err)
+		out, err := e.cli("workflow", "start", "--task-queue", model.TaskQueue, "--type", model.RolloutWorkflowType,
+			"--workflow-id", id, "--input", string(input))
+		require.NoError(t, err, out)
+	}
+	spec := func(batches int, script string) map[string]any {
+		return map[string]any{"scalingGroupId": group, "regionId": cloudsim.SeedRegion, "taskType": model.TaskScript,
+			"script": map[string]any{"type": model.ScriptShell, "script": script}, "batches": batches}
+	}
+
+	// 14: batches = 2^63−1, through the temporal CLI.
+	start(spec(1<<63-1, "echo hi"))
+	requireAppError(t, e.runEnd(id, nil), "InvalidSpec", "batches must be at most 10000")
+	require.Contains(t, e.rolloutOf(id).Error, "batches must be at most 10000")
+	// More batches than the group has instances: only the cloud knows, and
+	// it is asked before the group's task is created.
+	start(spec(11, "echo hi"))
+	requireAppError(t, e.runEnd(id, nil), activities.ErrTypeRolloutRefused, "11 batches for 10 instances")
+
+	// 13: a 17 KB script, through a raw client and the temporal CLI.
+	big := strings.Repeat("echo 0123456789abcdef\n", 17*1024/22+1)
+	rawStart(t, e, id, model.RolloutWorkflowType, spec(2, big))
+	requireAppError(t, e.runEnd(id, nil), "InvalidSpec", "Cloud Assistant runs scripts of 1 byte to 16 KiB")
+	start(spec(2, big))
+	requireAppError(t, e.runEnd(id, nil), "InvalidSpec", "Cloud Assistant runs scripts of 1 byte to 16 KiB")
+	require.Len(t, e.ledger(), before, "refused attempts leave nothing in the cloud: %v", e.ledger()[before:])
+
+	// Through the starter: exit 2 before anything starts, for 17 KB and for
+	// 10 MB (which Temporal itself would refuse with a raw gRPC error).
+	for _, size := range []int{len(big), 10 << 20} {
+		file := filepath.Join(t.TempDir(), "script.sh")
+		require.NoError(t, os.WriteFile(file, []byte(strings.Repeat("#", size-1)+"\n"), 0o600))
+		out, code := e.starter("rollout", "start", group, "--type", "script", "--script-file", file, "--batches", "2")
+		require.Equal(t, 2, code, out)
+		require.Contains(t, out, "Cloud Assistant runs scripts of 1 byte to 16 KiB")
+		require.Less(t, len(out), 2048, "the message does not echo the script")
+	}
+	require.Len(t, e.ledger(), before)
+	tasks, err := e.cloudC.DescribeRollingUpdateTasks(t.Context(), &cloud.DescribeRollingUpdateTasksRequest{RegionId: cloudsim.SeedRegion, ScalingGroupId: group})
+	require.NoError(t, err)
+	require.Empty(t, tasks.Tasks, "no refused attempt created the group's task")
+
+	// The same task with a script within the limit runs.
+	start(spec(2, "echo hi"))
+	require.NoError(t, e.runEnd(id, nil))
+}
+
+// 12: after batch 1's failures are final (within the threshold), the pause
+// on batch 2's failure asks only for decisions that are accepted, and the
+// starter's resume refusal says the same.
+func TestRolloutPauseNamesOnlyDecisionsThatAreAccepted(t *testing.T) {
+	e := newEnv(t, 0.002)
+	const group = cloudsim.GroupWeb
+	for _, id := range []string{"i-webhz0002", "i-webhz0007"} {
+		e.addFault(cloud.Fault{Kind: cloud.FaultInstanceFail, InstanceId: id, Action: "RunCommand", Count: 1})
+	}
+	out, code := e.starter("rollout", "start", group, "--type", "script", "--script", "echo v2", "--batches", "2", "--error-threshold", "1", "--watch")
+	require.Equal(t, 4, code, out)
+	st := e.awaitRollout(group, "paused on failure", func(st model.RolloutState) bool { return st.Status == model.RolloutPausedFailure })
+	require.Equal(t, 2, st.CurrentBatch)
+	require.Contains(t, st.WaitingFor, "each of i-webhz0007, or raise the threshold to at least 2")
+	require.NotContains(t, st.WaitingFor, "i-webhz0002")
+	require.Contains(t, out, "each of i-webhz0007")
+	require.NotContains(t, out, "i-webhz0002")
+
+	out, code = e.starter("rollout", "resume", group)
+	require.Equal(t, 3, code, out)
+	require.Contains(t, out, "each of i-webhz0007")
+	require.NotContains(t, out, "i-webhz0002")
+	out, code = e.starter("rollout", "retry", group, "i-webhz0002")
+	require.Equal(t, 3, code, out)
+	require.Contains(t, out, "batch 1, which has ended")
+
+	_, code = e.starter("rollout", "skip", group, "i-webhz0007")
+	require.Equal(t, 0, code)
+	_, code = e.starter("rollout", "resume", group)
+	require.Equal(t, 0, code)
+	out, code = e.starter("rollout", "status", group, "--watch")
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, model.RolloutSucceeded)
+	e.requireGroupRestored(group, cloudsim.LBWeb, 100, []string{})
+}
+
+// rolloutOf is the progress of the latest run of id.
+func (e *env) rolloutOf(id string) model.RolloutState {
+	e.t.Helper()
+	v, err := e.client.QueryWorkflow(e.t.Context(), id, "", model.QueryRollout)
+	require.NoError(e.t, err)
+	var st model.RolloutState
+	require.NoError(e.t, v.Get(&st))
+	return st
+}
