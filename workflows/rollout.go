@@ -97,9 +97,10 @@ func (r *rollout) run(ctx workflow.Context) (*model.RolloutState, error) {
 	if err == nil {
 		err = r.execute(ctx, plan)
 	}
-	// In-flight retries finish first (a cancel lets running work end).
-	r.awaitRetries(ctx, err)
+	// No decision is taken any more; in-flight retries finish first (a
+	// cancel lets running work end).
 	r.status.compensate(err)
+	r.awaitRetries(ctx, err)
 	// Shown Compensating even with nothing to undo (so not lifecycle.Compensate):
 	// the recorded histories have this upsert.
 	r.state.Set(ctx, model.StateCompensating)

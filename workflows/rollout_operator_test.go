@@ -134,7 +134,7 @@ func TestRolloutClosingBatchRefusesDecisions(t *testing.T) {
 // compensation returns its instance to service, as it does a batch's work.
 func TestRolloutWorkflowCancellationWaitsForRetries(t *testing.T) {
 	env := newRolloutEnv(t, 4)
-	env.fails["i-01"] = 1
+	env.fails["i-01"], env.fails["i-02"] = 1, 1
 	var inStandbyAtEnd, cancelled bool
 	env.OnActivity(rollouts.ApplyChangeChunk, mock.Anything, mock.MatchedBy(func(in activities.ChunkInput) bool {
 		return len(in.Instances) == 1 && in.Instances[0].InstanceID == "i-01"
@@ -147,11 +147,17 @@ func TestRolloutWorkflowCancellationWaitsForRetries(t *testing.T) {
 		env.send(model.CommandRetry, model.InstanceCommand{InstanceID: "i-01"}, "")
 	})
 	env.at(2*time.Minute, env.CancelWorkflow)
+	var whileRetrying model.RolloutState
+	env.at(3*time.Minute, func() {
+		whileRetrying = env.state()
+		env.send(model.CommandRetry, model.InstanceCommand{InstanceID: "i-02"}, "the task is cancelling")
+	})
 	env.execute(rolloutSpec(2, model.PauseNone))
 
 	require.True(t, env.IsWorkflowCompleted())
 	require.True(t, temporal.IsCanceledError(env.GetWorkflowError()), env.GetWorkflowError())
 	env.checkExpectations()
+	require.Equal(t, model.RolloutCancelling, whileRetrying.Status)
 	require.True(t, inStandbyAtEnd, "the retried instance stayed out of service until its change ended")
 	require.False(t, cancelled, "the retry was not cancelled")
 	i1 := env.instance("i-01")
