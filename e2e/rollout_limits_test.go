@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/imagefleet/imagefleet/activities"
 	"github.com/imagefleet/imagefleet/cloud"
@@ -119,4 +120,55 @@ func (e *env) rolloutOf(id string) model.RolloutState {
 	var st model.RolloutState
 	require.NoError(e.t, v.Get(&st))
 	return st
+}
+
+// 19: a cancel through the temporal CLI while an operator's retry runs lets
+// the retry end before compensation returns its instance to service (the
+// ledger shows the instance back InService only after the retried command
+// finished), and the retry's outcome is kept.
+func TestRolloutTemporalCancelWaitsForARetry(t *testing.T) {
+	e := newEnv(t, 0.05)
+	const group, instance = cloudsim.GroupWeb, "i-webhz0002"
+	id := model.RolloutWorkflowID(group)
+	e.addFault(cloud.Fault{Kind: cloud.FaultInstanceFail, InstanceId: instance, Action: "RunCommand", Count: 1})
+	// Each run of the script takes (2 + 600) s × 0.05 = 30 s.
+	out, code := e.starter("rollout", "start", group, "--type", "script", "--script", "sleep 600; echo v2", "--batches", "2", "--watch")
+	require.Equal(t, 4, code, out)
+	require.Contains(t, out, model.RolloutPausedFailure)
+	out, code = e.starter("rollout", "retry", group, instance)
+	require.Equal(t, 0, code, out)
+	out, err := e.cli("workflow", "cancel", "--workflow-id", id)
+	require.NoError(t, err, out)
+	require.True(t, temporal.IsCanceledError(e.runEnd(id, nil)))
+
+	// The retry's command ran to its end before the instance returned.
+	var commands, back []cloud.LedgerEntry
+	for _, en := range e.ledger() {
+		switch {
+		case en.ResourceId != instance:
+		case en.Action == "RunCommand":
+			commands = append(commands, en)
+		case en.Action == "ExitStandby":
+			back = append(back, en)
+		}
+	}
+	require.Len(t, commands, 2, "the batch's command and the retry's")
+	require.Len(t, back, 1, "the instance returned to service once")
+	retryInvoke := strings.Fields(commands[1].Detail)[1] // "command <invoke ID> (…) started, …"
+	res, err := e.cloudC.DescribeInvocationResults(t.Context(), &cloud.DescribeInvocationResultsRequest{RegionId: cloudsim.SeedRegion, InvokeId: retryInvoke, InstanceId: instance})
+	require.NoError(t, err)
+	require.Len(t, res.Invocation.InvocationResults, 1)
+	finished := res.Invocation.InvocationResults[0].FinishTime
+	require.False(t, back[0].Time.Before(finished), "back in service at %s, while the retried command ran until %s", back[0].Time, finished)
+
+	var in model.InstanceProgress
+	for _, p := range e.instances(group, model.InstancesQuery{Batch: 1}) {
+		if p.InstanceID == instance {
+			in = p
+		}
+	}
+	require.Equal(t, model.InstanceSucceeded, in.State, "the retry's outcome is kept")
+	require.Equal(t, 2, in.Attempts)
+	e.requireGroupRestored(group, cloudsim.LBWeb, 100, []string{})
+	recordHistory(t, e.client, id, "rollout_cancel_during_retry.json")
 }

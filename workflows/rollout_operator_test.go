@@ -146,6 +146,8 @@ func TestRolloutWorkflowCancellationWaitsForRetries(t *testing.T) {
 		require.Equal(t, model.RolloutPausedFailure, env.state().Status)
 		env.send(model.CommandRetry, model.InstanceCommand{InstanceID: "i-01"}, "")
 	})
+	var retrying model.RolloutState
+	env.at(90*time.Second, func() { retrying = env.state() })
 	env.at(2*time.Minute, env.CancelWorkflow)
 	var whileRetrying model.RolloutState
 	env.at(3*time.Minute, func() {
@@ -157,6 +159,8 @@ func TestRolloutWorkflowCancellationWaitsForRetries(t *testing.T) {
 	require.True(t, env.IsWorkflowCompleted())
 	require.True(t, temporal.IsCanceledError(env.GetWorkflowError()), env.GetWorkflowError())
 	env.checkExpectations()
+	require.Equal(t, "operator: 1 retried instance(s) are being updated; when they end, 1 failed instance(s) exceed the error threshold 0: "+
+		"retry, skip or cancel-instance each of i-02, or raise the threshold to at least 1 with set-threshold, then resume (or cancel, rollback)", retrying.WaitingFor)
 	require.Equal(t, model.RolloutCancelling, whileRetrying.Status)
 	require.True(t, inStandbyAtEnd, "the retried instance stayed out of service until its change ended")
 	require.False(t, cancelled, "the retry was not cancelled")

@@ -135,16 +135,22 @@ func (r *rollout) refresh() {
 	if r.spec.IsRollback() {
 		others = fmt.Sprintf("(or %s)", model.CommandCancel)
 	}
+	ask := "operator: "
+	if r.status.retrying > 0 {
+		// Resume and rollback wait for them, and their outcome may change
+		// what is asked.
+		ask += fmt.Sprintf("%d retried instance(s) are being updated; when they end, ", r.status.retrying)
+	}
 	switch {
 	case !r.status.paused():
 	case r.st.Status == model.RolloutPausedBatch:
-		r.st.WaitingFor = fmt.Sprintf("operator: batch %d of %d is done; check it, then %s %s",
+		r.st.WaitingFor = ask + fmt.Sprintf("batch %d of %d is done; check it, then %s %s",
 			r.st.CurrentBatch, len(r.st.Batches), model.CommandResume, others)
 	case r.st.Status == model.RolloutPausedFailure:
 		if r.st.Failures > r.st.ErrorThreshold {
-			r.st.WaitingFor = fmt.Sprintf("operator: %s, then %s %s", r.overThreshold(), model.CommandResume, others)
+			r.st.WaitingFor = ask + fmt.Sprintf("%s, then %s %s", r.overThreshold(), model.CommandResume, others)
 		} else {
-			r.st.WaitingFor = fmt.Sprintf("operator: %s %s", model.CommandResume, others)
+			r.st.WaitingFor = ask + fmt.Sprintf("%s %s", model.CommandResume, others)
 		}
 	}
 }
