@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
@@ -171,4 +172,44 @@ func TestRolloutTemporalCancelWaitsForARetry(t *testing.T) {
 	require.Equal(t, 2, in.Attempts)
 	e.requireGroupRestored(group, cloudsim.LBWeb, 100, []string{})
 	recordHistory(t, e.client, id, "rollout_cancel_during_retry.json")
+}
+
+// 18: while a batch goes back into service (its ExitStandby throttled for as
+// long as the fault stays), a retry of its failed instance is refused, from
+// the starter (exit 3) and as a signal through the temporal CLI (kept as
+// lastRefusal); the change never runs on the instance again.
+func TestRolloutClosingBatchRefusesARetry(t *testing.T) {
+	e := newEnv(t, 0.002)
+	const group, instance = cloudsim.GroupWeb, "i-webhz0002"
+	id := model.RolloutWorkflowID(group)
+	e.addFault(cloud.Fault{Kind: cloud.FaultInstanceFail, InstanceId: instance, Action: "RunCommand", Count: 1})
+	throttle, err := e.cloudC.Admin().AddFault(t.Context(), cloud.Fault{Kind: cloud.FaultThrottle, Action: "ExitStandby", RetryAfter: time.Second})
+	require.NoError(t, err)
+	out, code := e.starter("rollout", "start", group, "--type", "script", "--script", "echo v2", "--batches", "2", "--error-threshold", "1")
+	require.Equal(t, 0, code, out)
+	e.awaitRollout(group, "batch 1's changes ended", func(st model.RolloutState) bool {
+		return len(st.Batches) == 2 && st.Batches[0].Failed == 1 && st.Batches[0].Succeeded == 4
+	})
+
+	out, code = e.starter("rollout", "retry", group, instance)
+	require.Equal(t, 3, code, out)
+	require.Contains(t, out, "i-webhz0002 failed in batch 1, which is going back into service: its failure is final")
+	out, err = e.cli("workflow", "signal", "--workflow-id", id, "--name", model.CommandRetry, "--input", `{"instanceId":"i-webhz0002"}`)
+	require.NoError(t, err, out)
+	e.awaitRollout(group, "the signal refused", func(st model.RolloutState) bool {
+		return strings.Contains(st.LastRefusal, "going back into service")
+	})
+
+	require.NoError(t, e.cloudC.Admin().RemoveFault(t.Context(), throttle.ID))
+	var st model.RolloutState
+	require.NoError(t, e.runEnd(id, &st))
+	require.Equal(t, model.RolloutSucceeded, st.Status)
+	require.Len(t, countEntriesAll(e.ledger(), "RunCommand"), 10, "one command per instance: the retry never ran")
+	for _, p := range e.instances(group, model.InstancesQuery{Batch: 1}) {
+		if p.InstanceID == instance {
+			require.Equal(t, model.InstanceFailed, p.State)
+			require.Equal(t, 1, p.Attempts)
+		}
+	}
+	e.requireGroupRestored(group, cloudsim.LBWeb, 100, []string{})
 }
