@@ -1,0 +1,83 @@
+package workflows
+
+import (
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/imagefleet/imagefleet/activities"
+	"github.com/imagefleet/imagefleet/model"
+)
+
+// changeScalingSource: an image update makes the group launch its image.
+// Versioned: runs started before left the group's source alone.
+const changeScalingSource = "rollout-scaling-source"
+
+// followImage switches the group's instance configuration source to the
+// task's image before the first batch, as Auto Scaling's image update
+// does, so that the instances the group launches after the task (a
+// scale-out, a health check's replacement) boot what the task installed.
+// The source before is read first and kept in the state (a retried or
+// replayed switch does not read it again), and its restore is registered
+// before the switch: it runs in the compensation unless the task succeeds
+// (keepsSource), so a cancelled, failed or rolled back task gives the group
+// exactly the source it had. Both activities make each change once (tokens
+// from the run's business key). A rollback task is an image update too: the
+// run it rolls back has restored the source, and it switches it only if
+// its image differs.
+func (r *rollout) followImage(ctx workflow.Context) error {
+	if r.spec.TaskType != model.TaskImage || r.spec.Image == nil {
+		return nil
+	}
+	if workflow.GetVersion(ctx, changeScalingSource, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return nil
+	}
+	opts := stepActivity()
+	opts.Summary = "read the instance configuration source of " + r.spec.ScalingGroupID
+	group := activities.SourceInput{Region: r.spec.RegionID, Group: r.spec.ScalingGroupID}
+	var before model.ScalingSource
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), rollouts.DescribeScalingSource, group).Get(ctx, &before); err != nil {
+		return err
+	}
+	r.st.SourceBefore, r.st.Source = &before, &before
+	r.saga.Add("give the scaling group back "+before.String(), func(ctx workflow.Context) error {
+		if r.keepsSource() {
+			return nil
+		}
+		opts := cleanupActivity()
+		opts.Summary = "give " + r.spec.ScalingGroupID + " back " + before.String()
+		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), rollouts.RestoreScalingSource, activities.RestoreSourceInput{
+			Region: r.spec.RegionID, Group: r.spec.ScalingGroupID, To: before, Token: model.ClientToken(r.tokenKey, "restore-source"),
+		}).Get(ctx, nil)
+		if err == nil {
+			r.st.Source = &before
+		}
+		return err
+	})
+	opts.Summary = "make " + r.spec.ScalingGroupID + " launch " + r.spec.Image.ImageID
+	var after model.ScalingSource
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), rollouts.SwitchScalingSource, activities.SwitchSourceInput{
+		Region: r.spec.RegionID, Group: r.spec.ScalingGroupID, From: before, ImageID: r.spec.Image.ImageID,
+		Token: model.ClientToken(r.tokenKey, "switch-source"),
+	}).Get(ctx, &after)
+	if err != nil {
+		return err
+	}
+	r.st.Source = &after
+	if after != before {
+		r.logger.Info("The scaling group launches the task's image", "before", before.String(), "now", after.String())
+	}
+	return nil
+}
+
+// keepsSource reports whether the group keeps launching the task's image:
+// the task ran every batch and was neither cancelled nor rolled back.
+func (r *rollout) keepsSource() bool {
+	if r.status.cancelled() || r.status.rollbackAsked() != nil {
+		return false
+	}
+	for _, b := range r.st.Batches {
+		if b.State != model.BatchDone {
+			return false
+		}
+	}
+	return len(r.st.Batches) > 0
+}
