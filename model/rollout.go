@@ -100,6 +100,20 @@ func FailureEvent(taskType string) string {
 type ImageChange struct {
 	ImageID         string `json:"imageId"`
 	RollbackImageID string `json:"rollbackImageId,omitempty"`
+	// Switched is set only by the task's own run, on the spec of the run
+	// that goes on with the same task (continue-as-new): the group's
+	// instance configuration source before the task and the one the task
+	// switched it to. That run adopts them: it neither reads nor switches
+	// the source again, and gives Before back if the task does not succeed.
+	// Clients leave it out.
+	Switched *SourceSwitch `json:"switched,omitempty"`
+}
+
+// SourceSwitch is an image update's switch of its group's instance
+// configuration source.
+type SourceSwitch struct {
+	Before ScalingSource `json:"before"`
+	After  ScalingSource `json:"after"`
 }
 
 // ScriptChange is the parameters of a script execution.
@@ -221,6 +235,9 @@ func (s RolloutSpec) Validate() error {
 	case TaskImage:
 		if s.Image == nil || s.Image.ImageID == "" {
 			errs = append(errs, errors.New("an image update needs image.imageId"))
+		} else if sw := s.Image.Switched; sw != nil && (sw.After.ImageID != s.Image.ImageID || sw.Before.ImageID == "" ||
+			sw.Before.ScalingConfigurationID != sw.After.ScalingConfigurationID || sw.Before.LaunchTemplateID != sw.After.LaunchTemplateID) {
+			errs = append(errs, errors.New("image.switched is the task's own record of its switch of the group's source (continue-as-new): leave it out"))
 		}
 	case TaskScript:
 		if s.Script == nil || strings.TrimSpace(s.Script.Script) == "" {

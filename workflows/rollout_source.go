@@ -22,12 +22,20 @@ const changeScalingSource = "rollout-scaling-source"
 // exactly the source it had. Both activities make each change once (tokens
 // from the run's business key). A rollback task is an image update too: the
 // run it rolls back has restored the source, and it switches it only if
-// its image differs.
+// its image differs. A run that goes on with the same task (continue-as-new
+// from r.spec) finds the switch in its spec (image.switched) and adopts it.
 func (r *rollout) followImage(ctx workflow.Context) error {
 	if r.spec.TaskType != model.TaskImage || r.spec.Image == nil {
 		return nil
 	}
 	if workflow.GetVersion(ctx, changeScalingSource, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return nil
+	}
+	if sw := r.spec.Image.Switched; sw != nil {
+		// The same task, going on in a new run: it switched the source.
+		before, after := sw.Before, sw.After
+		r.st.SourceBefore, r.st.Source = &before, &after
+		r.restoreSourceAtEnd(before)
 		return nil
 	}
 	opts := stepActivity()
@@ -38,6 +46,32 @@ func (r *rollout) followImage(ctx workflow.Context) error {
 		return err
 	}
 	r.st.SourceBefore, r.st.Source = &before, &before
+	r.restoreSourceAtEnd(before)
+	opts.Summary = "make " + r.spec.ScalingGroupID + " launch " + r.spec.Image.ImageID
+	var after model.ScalingSource
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), rollouts.SwitchScalingSource, activities.SwitchSourceInput{
+		Region: r.spec.RegionID, Group: r.spec.ScalingGroupID, From: before, ImageID: r.spec.Image.ImageID,
+		Token: model.ClientToken(r.tokenKey, "switch-source"),
+	}).Get(ctx, &after)
+	if err != nil {
+		return err
+	}
+	r.st.Source = &after
+	// A run that goes on with the task (continue-as-new from r.spec)
+	// adopts the switch instead of reading the source it made.
+	img := *r.spec.Image
+	img.Switched = &model.SourceSwitch{Before: before, After: after}
+	r.spec.Image = &img
+	if after != before {
+		r.logger.Info("The scaling group launches the task's image", "before", before.String(), "now", after.String())
+	}
+	return nil
+}
+
+// restoreSourceAtEnd registers the restore of the group's source before
+// the task (before the switch: a switch whose answer was lost is undone
+// too; a source that is before already is left alone).
+func (r *rollout) restoreSourceAtEnd(before model.ScalingSource) {
 	r.saga.Add("give the scaling group back "+before.String(), func(ctx workflow.Context) error {
 		if r.keepsSource() {
 			return nil
@@ -52,20 +86,6 @@ func (r *rollout) followImage(ctx workflow.Context) error {
 		}
 		return err
 	})
-	opts.Summary = "make " + r.spec.ScalingGroupID + " launch " + r.spec.Image.ImageID
-	var after model.ScalingSource
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), rollouts.SwitchScalingSource, activities.SwitchSourceInput{
-		Region: r.spec.RegionID, Group: r.spec.ScalingGroupID, From: before, ImageID: r.spec.Image.ImageID,
-		Token: model.ClientToken(r.tokenKey, "switch-source"),
-	}).Get(ctx, &after)
-	if err != nil {
-		return err
-	}
-	r.st.Source = &after
-	if after != before {
-		r.logger.Info("The scaling group launches the task's image", "before", before.String(), "now", after.String())
-	}
-	return nil
 }
 
 // keepsSource reports whether the group keeps launching the task's image:

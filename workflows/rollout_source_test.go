@@ -156,3 +156,40 @@ func TestRolloutScriptLeavesTheSourceAlone(t *testing.T) {
 	require.Nil(t, st.Source)
 	env.requireSource("m-webapp-v1")
 }
+
+// A run that goes on with the task (continue-as-new) adopts the switch in
+// its spec: it reads and switches nothing, and gives back the source from
+// before the task, not the one it found.
+func TestRolloutContinuedRunAdoptsTheSwitch(t *testing.T) {
+	env := newRolloutEnv(t, 4)
+	before := model.ScalingSource{LaunchTemplateID: "lt-web-hz", LaunchTemplateVersion: "Default", Version: 1, ImageID: "m-webapp-v1"}
+	after := before
+	after.Version, after.ImageID = 2, "m-webapp-v2"
+	env.source = after
+	spec := rolloutSpec(2, model.PauseFirstBatch)
+	spec.Image.Switched = &model.SourceSwitch{Before: before, After: after}
+	env.OnActivity(rollouts.DescribeScalingSource, mock.Anything, mock.Anything).Return(func(context.Context, activities.SourceInput) (*model.ScalingSource, error) {
+		t.Error("a continued run read the source")
+		return &after, nil
+	})
+	env.at(time.Minute, func() {
+		st := env.state()
+		require.Equal(t, before, *st.SourceBefore)
+		require.Equal(t, after, *st.Source)
+		env.send(model.CommandCancel, model.CancelCommand{Reason: "enough"}, "")
+	})
+	env.execute(spec)
+	require.Equal(t, model.RolloutCancelled, env.result().Status)
+	env.requireSource("m-webapp-v1", "back to m-webapp-v1")
+	env.locked(func() { require.Equal(t, before, env.source) })
+}
+
+// A client cannot make a task adopt a switch to another image than its own.
+func TestRolloutSpecRefusesAForeignSwitch(t *testing.T) {
+	spec := rolloutSpec(2, model.PauseNone)
+	spec.Image.Switched = &model.SourceSwitch{Before: model.ScalingSource{ScalingConfigurationID: "asc-1", ImageID: "m-webapp-v1"},
+		After: model.ScalingSource{ScalingConfigurationID: "asc-1", ImageID: "m-webapp-v1"}}
+	require.ErrorContains(t, spec.Validate(), "image.switched", "a switch to another image than the task's")
+	spec.Image.Switched.After.ImageID = "m-webapp-v2"
+	require.NoError(t, spec.Validate())
+}
