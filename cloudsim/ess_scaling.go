@@ -163,6 +163,30 @@ func addGroupSource(st *state, g *scalingGroupRecord, spec ScalingGroupSpec, img
 	return nil
 }
 
+// giveGroupsASource gives a group of a state saved before groups had
+// sources a scaling configuration with the image it showed, so that it
+// launches and its image can be updated as any other's.
+func giveGroupsASource(st *state) {
+	for _, g := range st.ScalingGroups {
+		if g.LaunchTemplateId != "" || st.ScalingConfigurations[g.ActiveScalingConfigurationId] != nil || g.ImageId == "" {
+			continue
+		}
+		id := cmp.Or(g.ActiveScalingConfigurationId, "asc-"+strings.TrimPrefix(g.ScalingGroupId, "asg-"))
+		instanceType := "ecs.g7.large"
+		for _, m := range slices.Sorted(maps.Keys(g.Members)) {
+			if r := st.Instances[m]; r != nil {
+				instanceType = r.InstanceType
+				break
+			}
+		}
+		st.ScalingConfigurations[id] = &scalingConfigurationRecord{OwnerId: g.OwnerId, ScalingConfiguration: cloud.ScalingConfiguration{
+			ScalingConfigurationId: id, ScalingConfigurationName: g.ScalingGroupName, ScalingGroupId: g.ScalingGroupId, RegionId: g.RegionId,
+			ImageId: g.ImageId, InstanceTypes: []string{instanceType}, CreationTime: g.CreationTime,
+		}}
+		g.ActiveScalingConfigurationId = id
+	}
+}
+
 // describeSource names g's source for the ledger.
 func describeSource(g *scalingGroupRecord) string {
 	if g.LaunchTemplateId != "" {
