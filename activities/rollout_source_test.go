@@ -126,3 +126,32 @@ func TestScalingSourceFollowsTheImage(t *testing.T) {
 		})
 	}
 }
+
+// An image update of a group whose launch template has no room for the
+// version it creates is refused before anything changes.
+func TestCheckRolloutNeedsRoomInTheLaunchTemplate(t *testing.T) {
+	sim, env := startCloud(t)
+	var a *activities.Rollouts
+	ctx := context.Background()
+	for range cloud.MaxLaunchTemplateVersions - 2 {
+		_, err := sim.Client.CreateLaunchTemplateVersion(ctx, &cloud.CreateLaunchTemplateVersionRequest{RegionId: cloudsim.SeedRegion,
+			LaunchTemplateId: cloudsim.LaunchTemplateWeb, ImageId: cloudsim.ImageWebappV1, InstanceType: "ecs.g7.large"})
+		require.NoError(t, err)
+	}
+	_, err := env.ExecuteActivity(a.CheckRollout, webImageSpec(2))
+	require.NoError(t, err, "room for one more version")
+	_, err = sim.Client.CreateLaunchTemplateVersion(ctx, &cloud.CreateLaunchTemplateVersionRequest{RegionId: cloudsim.SeedRegion,
+		LaunchTemplateId: cloudsim.LaunchTemplateWeb, ImageId: cloudsim.ImageWebappV1, InstanceType: "ecs.g7.large"})
+	require.NoError(t, err)
+	entries := len(sim.Server.Ledger())
+	_, err = env.ExecuteActivity(a.CheckRollout, webImageSpec(2))
+	require.Error(t, err)
+	require.Equal(t, activities.ErrTypeRolloutRefused, appError(t, err).Type())
+	require.ErrorContains(t, err, "launch template lt-web-hz of scaling group asg-web-hz has 30 versions")
+	require.Len(t, sim.Server.Ledger(), entries, "a refused check changes nothing")
+	// A script task does not touch the template.
+	script := webImageSpec(2)
+	script.TaskType, script.Image, script.Script = model.TaskScript, nil, &model.ScriptChange{Type: model.ScriptShell, Script: "echo"}
+	_, err = env.ExecuteActivity(a.CheckRollout, script)
+	require.NoError(t, err)
+}
