@@ -57,7 +57,9 @@ func (e *env) groupImage(group string) cloud.ScalingGroup {
 // after an image update boot the new image when the update finished
 // (though its worker was SIGKILLed in the middle of switching the group's
 // launch template: one version, made the default once), and the image the
-// group launched before when the update was rolled back or cancelled.
+// group launched before when the update was rolled back or cancelled
+// (though its worker was SIGKILLed while the cancelled update gave the
+// scaling configuration its image back: switched and back, once each).
 func TestRolloutScaleOutBootsTheImageOfItsEnd(t *testing.T) {
 	e := newEnv(t, 0.002)
 	const web = cloudsim.GroupWeb // launch template lt-web-hz at its Default version
@@ -76,7 +78,7 @@ func TestRolloutScaleOutBootsTheImageOfItsEnd(t *testing.T) {
 	}, time.Minute, 50*time.Millisecond)
 	require.Len(t, countResources(e.ledger(), "CreateLaunchTemplateVersion"), 1)
 	killWorkers(t, e.stack)
-	e.startWorker()
+	worker := e.startWorker()
 	out, code = e.starter("rollout", "status", web, "--watch")
 	require.Equal(t, 0, code, out)
 	st, err := e.rollout(web)
@@ -126,8 +128,17 @@ func TestRolloutScaleOutBootsTheImageOfItsEnd(t *testing.T) {
 		"--batches", "2", "--pause-policy", model.PauseEachBatch, "--watch")
 	require.Equal(t, 4, code, out)
 	require.Equal(t, cloudsim.ImageWebappV2, e.groupImage(cfgGroup).ImageId)
+	// The worker is SIGKILLed while the compensation gives the image back.
+	e.addFault(cloud.Fault{Kind: cloud.FaultSlow, Action: "ModifyScalingConfiguration", Delay: time.Minute, Count: 1})
 	_, code = e.starter("rollout", "cancel", cfgGroup, "--reason", "not now")
 	require.Equal(t, 0, code)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		faults, err := e.cloudC.Admin().Faults(ctx)
+		require.NoError(c, err)
+		assert.Empty(c, faults, "the image is being given back")
+	}, time.Minute, 50*time.Millisecond)
+	require.NoError(t, worker.Kill())
+	e.startWorker()
 	out, code = e.starter("rollout", "status", cfgGroup, "--watch")
 	require.Equal(t, 0, code, out)
 	require.Contains(t, out, model.RolloutCancelled)
