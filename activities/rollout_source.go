@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strconv"
@@ -35,11 +36,12 @@ func (a *Rollouts) DescribeScalingSource(ctx context.Context, in SourceInput) (*
 	}
 	g := groups.ScalingGroups[0]
 	if g.LaunchTemplateId != "" {
-		v, err := a.templateVersion(ctx, in.Region, g.LaunchTemplateId, g.LaunchTemplateVersion)
+		setting := cmp.Or(g.LaunchTemplateVersion, cloud.LaunchTemplateDefault) // the API's default
+		v, err := a.templateVersion(ctx, in.Region, g.LaunchTemplateId, setting)
 		if err != nil {
 			return nil, err
 		}
-		return &model.ScalingSource{LaunchTemplateID: g.LaunchTemplateId, LaunchTemplateVersion: g.LaunchTemplateVersion,
+		return &model.ScalingSource{LaunchTemplateID: g.LaunchTemplateId, LaunchTemplateVersion: setting,
 			Version: v.VersionNumber, ImageID: v.LaunchTemplateData.ImageId}, nil
 	}
 	confs, err := a.Cloud.DescribeScalingConfigurations(ctx, &cloud.DescribeScalingConfigurationsRequest{
@@ -127,16 +129,16 @@ type RestoreSourceInput struct {
 // happened.
 func (a *Rollouts) RestoreScalingSource(ctx context.Context, in RestoreSourceInput) error {
 	var err error
-	switch in.To.LaunchTemplateVersion {
-	case "":
+	switch {
+	case in.To.LaunchTemplateID == "":
 		_, err = a.Cloud.ModifyScalingConfiguration(ctx, &cloud.ModifyScalingConfigurationRequest{
 			RegionId: in.Region, ScalingConfigurationId: in.To.ScalingConfigurationID, ImageId: in.To.ImageID,
 		})
-	case cloud.LaunchTemplateDefault:
+	case in.To.LaunchTemplateVersion == cloud.LaunchTemplateDefault:
 		_, err = a.Cloud.ModifyLaunchTemplateDefaultVersion(ctx, &cloud.ModifyLaunchTemplateDefaultVersionRequest{
 			RegionId: in.Region, LaunchTemplateId: in.To.LaunchTemplateID, DefaultVersionNumber: in.To.Version,
 		})
-	case cloud.LaunchTemplateLatest:
+	case in.To.LaunchTemplateVersion == cloud.LaunchTemplateLatest:
 		latest, lerr := a.templateVersion(ctx, in.Region, in.To.LaunchTemplateID, cloud.LaunchTemplateLatest)
 		if lerr != nil {
 			return lerr
