@@ -35,6 +35,11 @@ func (r *rollout) followImage(ctx workflow.Context) error {
 		// The same task, going on in a new run: it switched the source.
 		before, after := sw.Before, sw.After
 		r.st.SourceBefore, r.st.Source = &before, &after
+		if r.st.Spec.Image != nil { // the progress shows the task's spec as its first run did
+			img := *r.st.Spec.Image
+			img.Switched = nil
+			r.st.Spec.Image = &img
+		}
 		r.restoreSourceAtEnd(before)
 		return nil
 	}

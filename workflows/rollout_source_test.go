@@ -44,6 +44,15 @@ func (env *rolloutEnv) mockSource() {
 	}).Maybe()
 }
 
+// rollbackOf is the spec of the rollback task of rolloutSpec(2, …) that
+// changed i-01 and i-02, as a client would start it (the run that rolls a
+// task back hands the group over: rollout_rollback_test.go).
+func rollbackOf(t *testing.T, c model.RollbackCommand) model.RolloutSpec {
+	spec, err := model.RollbackSpec(rolloutSpec(2, model.PauseFirstBatch), model.RolloutRef{WorkflowID: "rollout/asg-web-hz", RunID: "run-1"}, []string{"i-01", "i-02"}, c)
+	require.NoError(t, err)
+	return spec
+}
+
 // requireSource checks the group's source and its changes.
 func (env *rolloutEnv) requireSource(image string, switches ...string) {
 	env.t.Helper()
@@ -118,13 +127,13 @@ func TestRolloutRollbackGivesTheSourceBackOnce(t *testing.T) {
 		env.send(model.CommandRollback, model.RollbackCommand{}, "")
 	})
 	env.execute(rolloutSpec(2, model.PauseFirstBatch))
-	spec := env.requireContinuedAsRollback()
+	env.requireContinuedAsRollback()
 	env.requireSource("m-webapp-v1", "switch to m-webapp-v2", "back to m-webapp-v1")
 
 	// The rollback task installs the image the group launches again: it
 	// changes no source, and keeps it when it succeeds.
 	rb := newRolloutEnv(t, 4)
-	rb.execute(spec)
+	rb.execute(rollbackOf(t, model.RollbackCommand{}))
 	st := rb.result()
 	require.Equal(t, model.RolloutSucceeded, st.Status)
 	rb.requireSource("m-webapp-v1")
@@ -137,11 +146,11 @@ func TestRolloutRollbackToAnotherImageSwitchesTheSourceToIt(t *testing.T) {
 		env.send(model.CommandRollback, model.RollbackCommand{ImageID: "m-webapp-v0"}, "")
 	})
 	env.execute(rolloutSpec(2, model.PauseFirstBatch))
-	spec := env.requireContinuedAsRollback()
+	env.requireContinuedAsRollback()
 	env.requireSource("m-webapp-v1", "switch to m-webapp-v2", "back to m-webapp-v1")
 
 	rb := newRolloutEnv(t, 4)
-	rb.execute(spec)
+	rb.execute(rollbackOf(t, model.RollbackCommand{ImageID: "m-webapp-v0"}))
 	require.Equal(t, model.RolloutSucceeded, rb.result().Status)
 	rb.requireSource("m-webapp-v0", "switch to m-webapp-v0")
 }
@@ -176,6 +185,7 @@ func TestRolloutContinuedRunAdoptsTheSwitch(t *testing.T) {
 		st := env.state()
 		require.Equal(t, before, *st.SourceBefore)
 		require.Equal(t, after, *st.Source)
+		require.Nil(t, st.Spec.Image.Switched, "the progress shows the task's spec, not the record")
 		env.send(model.CommandCancel, model.CancelCommand{Reason: "enough"}, "")
 	})
 	env.execute(spec)
