@@ -28,18 +28,6 @@ type scalingConfigurationRecord struct {
 	OwnerId string
 }
 
-// launchTemplateRecord is an ECS launch template with its versions (by
-// version number, in decimal).
-type launchTemplateRecord struct {
-	LaunchTemplateId     string
-	LaunchTemplateName   string
-	RegionId             string
-	OwnerId              string
-	DefaultVersionNumber int64
-	LatestVersionNumber  int64
-	Versions             map[string]*cloud.LaunchTemplateVersionSet
-}
-
 // scalingRuleRecord is a simple scaling rule of a group.
 type scalingRuleRecord struct {
 	cloud.ScalingRule
@@ -48,12 +36,10 @@ type scalingRuleRecord struct {
 }
 
 func (r *scalingConfigurationRecord) scope() (string, string) { return r.OwnerId, r.RegionId }
-func (t *launchTemplateRecord) scope() (string, string)       { return t.OwnerId, t.RegionId }
 func (r *scalingRuleRecord) scope() (string, string)          { return r.OwnerId, r.RegionId }
 
 var (
 	scalingConfigurations = resource{"scaling configuration", cloud.CodeScalingConfigurationNotFound}
-	launchTemplates       = resource{"launch template", cloud.CodeLaunchTemplateNotFound}
 	scalingRules          = resource{"scaling rule", cloud.CodeScalingRuleNotFound}
 )
 
@@ -69,9 +55,7 @@ func (s *Server) registerScalingSources() {
 	registerMutation(s, "CreateScalingConfiguration", s.createScalingConfiguration)
 	registerMutation(s, "ModifyScalingConfiguration", s.modifyScalingConfiguration)
 	registerMutation(s, "ModifyScalingGroup", s.modifyScalingGroup)
-	registerQuery(s, "DescribeLaunchTemplateVersions", s.describeLaunchTemplateVersions)
-	registerMutation(s, "CreateLaunchTemplateVersion", s.createLaunchTemplateVersion)
-	registerMutation(s, "ModifyLaunchTemplateDefaultVersion", s.modifyLaunchTemplateDefaultVersion)
+	s.registerLaunchTemplates() // ECS launch templates (ecs_templates.go)
 	registerMutation(s, "ScaleWithAdjustment", s.scaleWithAdjustment)
 	registerMutation(s, "CreateScalingRule", s.createScalingRule)
 	registerQuery(s, "DescribeScalingRules", s.describeScalingRules)
@@ -103,27 +87,6 @@ func launchData(st *state, g *scalingGroupRecord) (cloud.LaunchTemplateData, err
 	return cloud.LaunchTemplateData{
 		ImageId: sc.ImageId, InstanceType: sc.InstanceTypes[0], SystemDiskSize: sc.SystemDiskSize, SystemDiskCategory: sc.SystemDiskCategory,
 	}, nil
-}
-
-// version resolves a group's version setting: Default, Latest or a number.
-func (t *launchTemplateRecord) version(setting string) (*cloud.LaunchTemplateVersionSet, error) {
-	n := int64(0)
-	switch setting {
-	case cloud.LaunchTemplateDefault, "":
-		n = t.DefaultVersionNumber
-	case cloud.LaunchTemplateLatest:
-		n = t.LatestVersionNumber
-	default:
-		var err error
-		if n, err = strconv.ParseInt(setting, 10, 64); err != nil || n < 1 {
-			return nil, invalidParam("LaunchTemplateVersion %q must be Default, Latest or a version number", setting)
-		}
-	}
-	v := t.Versions[strconv.FormatInt(n, 10)]
-	if v == nil {
-		return nil, newError(http.StatusNotFound, cloud.CodeLaunchTemplateVersionNotFound, "launch template %s has no version %s", t.LaunchTemplateId, setting)
-	}
-	return v, nil
 }
 
 // addGroupSource gives a group made by AddScalingGroup its source.
@@ -378,98 +341,6 @@ func (s *Server) modifyScalingGroup(c *call, req *cloud.ModifyScalingGroupReques
 		c.record(g.RegionId, "ScalingGroup", g.ScalingGroupId, strings.Join(changes, "; "))
 	}
 	return &cloud.ModifyScalingGroupResponse{}, nil
-}
-
-// Launch templates.
-
-func (c *call) ownLaunchTemplate(region, id string) (*launchTemplateRecord, error) {
-	return findOwned(c, c.st.LaunchTemplates, launchTemplates, region, "LaunchTemplateId", id)
-}
-
-func (t *launchTemplateRecord) view(v *cloud.LaunchTemplateVersionSet) cloud.LaunchTemplateVersionSet {
-	out := *v
-	out.DefaultVersion = v.VersionNumber == t.DefaultVersionNumber
-	return out
-}
-
-func (s *Server) describeLaunchTemplateVersions(c *call, req *cloud.DescribeLaunchTemplateVersionsRequest) (*cloud.DescribeLaunchTemplateVersionsResponse, error) {
-	lt, err := c.ownLaunchTemplate(req.RegionId, req.LaunchTemplateId)
-	if err != nil {
-		return nil, err
-	}
-	pg, err := pageOf(req.PageNumber, req.PageSize, maxPageSize)
-	if err != nil {
-		return nil, err
-	}
-	found := []cloud.LaunchTemplateVersionSet{}
-	for _, v := range lt.Versions {
-		if (len(req.LaunchTemplateVersion) > 0 && !slices.Contains(req.LaunchTemplateVersion, strconv.FormatInt(v.VersionNumber, 10))) ||
-			(req.DefaultVersion && v.VersionNumber != lt.DefaultVersionNumber) {
-			continue
-		}
-		found = append(found, lt.view(v))
-	}
-	slices.SortFunc(found, func(a, b cloud.LaunchTemplateVersionSet) int { return cmp.Compare(a.VersionNumber, b.VersionNumber) })
-	return &cloud.DescribeLaunchTemplateVersionsResponse{TotalCount: len(found), PageNumber: pg.number, PageSize: pg.size, LaunchTemplateVersionSets: pageItems(pg, found)}, nil
-}
-
-func (s *Server) createLaunchTemplateVersion(c *call, req *cloud.CreateLaunchTemplateVersionRequest) (*cloud.CreateLaunchTemplateVersionResponse, error) {
-	lt, err := c.ownLaunchTemplate(req.RegionId, req.LaunchTemplateId)
-	if err != nil {
-		return nil, err
-	}
-	if len(lt.Versions) >= cloud.MaxLaunchTemplateVersions {
-		return nil, newError(http.StatusBadRequest, cloud.CodeLaunchTemplateVersionLimit, "launch template %s has %d versions, the most it may have", lt.LaunchTemplateId, cloud.MaxLaunchTemplateVersions)
-	}
-	if len(req.VersionDescription) > 256 {
-		return nil, invalidParam("VersionDescription must be at most 256 characters")
-	}
-	if req.InstanceType != "" && !instanceTypeRE.MatchString(req.InstanceType) {
-		return nil, newError(http.StatusBadRequest, cloud.CodeInstanceType, "InstanceType %q is not an instance type (e.g. ecs.g7.large)", req.InstanceType)
-	}
-	if req.VSwitchId != "" && !vSwitchRE.MatchString(req.VSwitchId) {
-		return nil, invalidParam("VSwitchId %q is not a vSwitch ID (vsw-…)", req.VSwitchId)
-	}
-	img, err := c.usableImage(lt.RegionId, req.ImageId)
-	if err != nil {
-		return nil, err
-	}
-	if req.SystemDiskSize != 0 || req.SystemDiskCategory != "" {
-		if _, err := checkSystemDisk(cloud.SystemDisk{Size: req.SystemDiskSize, Category: req.SystemDiskCategory}, img, defaultSystemDiskGiB); err != nil {
-			return nil, err
-		}
-	}
-	n := lt.LatestVersionNumber + 1
-	lt.LatestVersionNumber = n
-	lt.Versions[strconv.FormatInt(n, 10)] = &cloud.LaunchTemplateVersionSet{
-		LaunchTemplateId: lt.LaunchTemplateId, LaunchTemplateName: lt.LaunchTemplateName, VersionNumber: n,
-		VersionDescription: req.VersionDescription, CreateTime: c.now,
-		LaunchTemplateData: cloud.LaunchTemplateData{
-			ImageId: img.ImageId, InstanceType: req.InstanceType, SystemDiskSize: req.SystemDiskSize,
-			SystemDiskCategory: req.SystemDiskCategory, InstanceName: req.InstanceName, VSwitchId: req.VSwitchId,
-		},
-	}
-	c.touch(c.st.LaunchTemplates, lt.LaunchTemplateId)
-	c.record(lt.RegionId, "LaunchTemplate", lt.LaunchTemplateId, fmt.Sprintf("version %d created: image %s (%s)", n, img.ImageId, req.VersionDescription))
-	return &cloud.CreateLaunchTemplateVersionResponse{LaunchTemplateId: lt.LaunchTemplateId, LaunchTemplateVersionNumber: n}, nil
-}
-
-func (s *Server) modifyLaunchTemplateDefaultVersion(c *call, req *cloud.ModifyLaunchTemplateDefaultVersionRequest) (*cloud.ModifyLaunchTemplateDefaultVersionResponse, error) {
-	lt, err := c.ownLaunchTemplate(req.RegionId, req.LaunchTemplateId)
-	if err != nil {
-		return nil, err
-	}
-	if lt.Versions[strconv.FormatInt(req.DefaultVersionNumber, 10)] == nil {
-		return nil, newError(http.StatusNotFound, cloud.CodeLaunchTemplateVersionNotFound, "launch template %s has no version %d", lt.LaunchTemplateId, req.DefaultVersionNumber)
-	}
-	resp := &cloud.ModifyLaunchTemplateDefaultVersionResponse{LaunchTemplateId: lt.LaunchTemplateId}
-	if lt.DefaultVersionNumber == req.DefaultVersionNumber {
-		return resp, nil // the default already: no side effect
-	}
-	c.record(lt.RegionId, "LaunchTemplate", lt.LaunchTemplateId, fmt.Sprintf("default version %d → %d", lt.DefaultVersionNumber, req.DefaultVersionNumber))
-	lt.DefaultVersionNumber = req.DefaultVersionNumber
-	c.touch(c.st.LaunchTemplates, lt.LaunchTemplateId)
-	return resp, nil
 }
 
 // Scaling.
