@@ -100,6 +100,20 @@ func FailureEvent(taskType string) string {
 type ImageChange struct {
 	ImageID         string `json:"imageId"`
 	RollbackImageID string `json:"rollbackImageId,omitempty"`
+	// Switched is set only by the task's own run, on the spec of the run
+	// that goes on with the same task (continue-as-new): the group's
+	// instance configuration source before the task and the one the task
+	// switched it to. That run adopts them: it neither reads nor switches
+	// the source again, and gives Before back if the task does not succeed.
+	// Clients leave it out.
+	Switched *SourceSwitch `json:"switched,omitempty"`
+}
+
+// SourceSwitch is an image update's switch of its group's instance
+// configuration source.
+type SourceSwitch struct {
+	Before ScalingSource `json:"before"`
+	After  ScalingSource `json:"after"`
 }
 
 // ScriptChange is the parameters of a script execution.
@@ -151,6 +165,34 @@ type RolloutSpec struct {
 	// a forward task targets the group's InService instances.
 	RollbackOf *RolloutRef `json:"rollbackOf,omitempty"`
 	Instances  []string    `json:"instances,omitempty"`
+}
+
+// ScalingSource is a scaling group's instance configuration source, what
+// the instances it launches (a scale-out, a health check's replacement) are
+// created from: its active scaling configuration, or a launch template at
+// the group's version setting. An image update makes the group launch its
+// image: it modifies the image of the scaling configuration, or creates a
+// launch template version with the image and makes the group use it (made
+// the default version for a group at Default, set on the group for a
+// group at a version number; the latest for a group at Latest).
+type ScalingSource struct {
+	ScalingConfigurationID string `json:"scalingConfigurationId,omitempty"`
+	LaunchTemplateID       string `json:"launchTemplateId,omitempty"`
+	// LaunchTemplateVersion is the group's setting: Default, Latest or a
+	// version number; Version the version it resolves to.
+	LaunchTemplateVersion string `json:"launchTemplateVersion,omitempty"`
+	Version               int64  `json:"version,omitempty"`
+	// ImageID is the image the group launches.
+	ImageID string `json:"imageId"`
+}
+
+// String names the source for people: "scaling configuration asc-1 (image
+// m-1)", "launch template lt-1 version 3 (Default; image m-1)".
+func (s ScalingSource) String() string {
+	if s.LaunchTemplateID != "" {
+		return fmt.Sprintf("launch template %s version %d (%s; image %s)", s.LaunchTemplateID, s.Version, s.LaunchTemplateVersion, s.ImageID)
+	}
+	return fmt.Sprintf("scaling configuration %s (image %s)", s.ScalingConfigurationID, s.ImageID)
 }
 
 // RolloutRef names a run of a rolling update.
@@ -205,6 +247,9 @@ func (s RolloutSpec) Validate() error {
 	case TaskImage:
 		if s.Image == nil || s.Image.ImageID == "" {
 			errs = append(errs, errors.New("an image update needs image.imageId"))
+		} else if sw := s.Image.Switched; sw != nil && (sw.After.ImageID != s.Image.ImageID || sw.Before.ImageID == "" ||
+			sw.Before.ScalingConfigurationID != sw.After.ScalingConfigurationID || sw.Before.LaunchTemplateID != sw.After.LaunchTemplateID) {
+			errs = append(errs, errors.New("image.switched is the task's own record of its switch of the group's source (continue-as-new): leave it out"))
 		}
 	case TaskScript:
 		if s.Script == nil || strings.TrimSpace(s.Script.Script) == "" {
@@ -523,6 +568,14 @@ type RolloutState struct {
 	LastRefusal     string    `json:"lastRefusal,omitempty"`
 	Error           string    `json:"error,omitempty"`
 	StartedAt       time.Time `json:"startedAt,omitzero"`
+
+	// SourceBefore and Source are, for an image update, the group's
+	// instance configuration source before the task and now: the task
+	// switches the source to its image before the first batch, keeps it
+	// when it succeeds, and switches it back to exactly SourceBefore when it
+	// is cancelled, fails or is rolled back (ScalingSource).
+	SourceBefore *ScalingSource `json:"sourceBefore,omitempty"`
+	Source       *ScalingSource `json:"source,omitempty"`
 }
 
 // MaxListedFailures is how many failed instances the summary lists.

@@ -145,6 +145,13 @@ func printRollout(out io.Writer, st *model.RolloutState) {
 	}
 	fmt.Fprintf(out, "Pause policy %s, error threshold %d, failures %d, processes suspended before: %s\n",
 		st.PausePolicy, st.ErrorThreshold, st.Failures, strings.Join(st.SuspendedBefore, ",")+orNone(st.SuspendedBefore))
+	if st.Source != nil {
+		fmt.Fprintf(out, "New instances boot from: %s", st.Source)
+		if st.SourceBefore != nil && *st.SourceBefore != *st.Source {
+			fmt.Fprintf(out, " (before the task: %s)", st.SourceBefore)
+		}
+		fmt.Fprintln(out)
+	}
 	const width = 30
 	for _, b := range st.Batches {
 		done := b.Succeeded + b.Failed

@@ -209,6 +209,9 @@ func (r *rollout) execute(ctx workflow.Context, first *activities.RolloutPlan) e
 	if err := workflow.ExecuteActivity(actx, rollouts.SuspendProcesses, procs).Get(ctx, nil); err != nil {
 		return err
 	}
+	if err := r.followImage(ctx); err != nil { // the group launches the new image (rollout_source.go)
+		return err
+	}
 
 	sizes := model.SplitBatches(len(plan.Instances), r.spec.Batches)
 	next := 0

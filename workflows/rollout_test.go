@@ -42,12 +42,15 @@ type rolloutEnv struct {
 	events    []string // instances reported failed
 	maxBatch  int      // largest number of instances in Standby at once
 	expects   []expectation
+	source    model.ScalingSource // what the group launches (rollout_source_test.go)
+	switches  []string            // changes of source, in order
 }
 
 func newRolloutEnv(t *testing.T, n int) *rolloutEnv {
 	var s testsuite.WorkflowTestSuite
 	env := &rolloutEnv{TestWorkflowEnvironment: newTestEnv(&s), t: t,
-		standby: map[string]bool{}, fails: map[string]int{}, suspended: []string{cloud.ProcessHealthCheck}}
+		standby: map[string]bool{}, fails: map[string]int{}, suspended: []string{cloud.ProcessHealthCheck},
+		source: model.ScalingSource{ScalingConfigurationID: "asc-web-hz", ImageID: "m-webapp-v1"}}
 	for i := 1; i <= n; i++ {
 		env.instances = append(env.instances, fmt.Sprintf("i-%02d", i))
 	}
@@ -114,6 +117,7 @@ func (env *rolloutEnv) execute(spec model.RolloutSpec) {
 		})
 		return nil
 	}).Maybe()
+	env.mockSource()
 	env.OnActivity(rollouts.ApplyChange, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ChangeInput) (*activities.ChangeResult, error) {
 		var res *activities.ChangeResult
 		env.locked(func() {
