@@ -1,0 +1,120 @@
+package workflows
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/imagefleet/imagefleet/activities"
+	"github.com/imagefleet/imagefleet/cloud"
+	"github.com/imagefleet/imagefleet/model"
+)
+
+// continuedAs checks that the run continued as new as the workflow it must
+// and returns the next run's spec.
+func (env *rolloutEnv) continuedAs() model.RolloutSpec {
+	env.t.Helper()
+	env.checkExpectations()
+	require.True(env.t, env.IsWorkflowCompleted())
+	var can *workflow.ContinueAsNewError
+	require.ErrorAs(env.t, env.GetWorkflowError(), &can)
+	require.Equal(env.t, model.RolloutWorkflowType, can.WorkflowType.Name)
+	var spec model.RolloutSpec
+	require.NoError(env.t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &spec))
+	return spec
+}
+
+// nextRun is a test environment for the run that spec continues as: the
+// same group, as the previous run left it.
+func (env *rolloutEnv) nextRun(spec model.RolloutSpec) *rolloutEnv {
+	next := newRolloutEnv(env.t, 0)
+	env.locked(func() {
+		next.instances = slices.Clone(env.instances)
+		next.suspended = slices.Clone(env.suspended)
+		next.tasks = env.tasks
+		next.fails = env.fails
+	})
+	if spec.Handoff != nil {
+		next.SetContinuedExecutionRunID(spec.Handoff.FromRunID)
+	}
+	return next
+}
+
+// TestRolloutRollbackTakesOverTheGroup (issue 18, items 1 and 23): the
+// paused task hands its rolling update task and suspended processes to its
+// rollback, which adopts them: nothing takes or releases the group between
+// the two runs, and a signal refused during the hand-off shows in the
+// rollback's lastRefusal.
+func TestRolloutRollbackTakesOverTheGroup(t *testing.T) {
+	env := newRolloutEnv(t, 4)
+	env.fails["i-02"] = 1
+	// Paused on i-02's failure, batch 1 in Standby. The rollback returns the
+	// batch to service (a minute), and a retry signalled meanwhile is
+	// refused: the rollback shows why.
+	env.OnActivity(rollouts.ExitStandby, mock.Anything, mock.Anything).After(time.Minute).Return(func(_ context.Context, in activities.StandbyInput) error {
+		env.locked(func() {
+			for _, id := range in.Instances {
+				delete(env.standby, id)
+			}
+		})
+		return nil
+	})
+	env.at(time.Minute, func() {
+		env.SignalWorkflow(model.CommandRollback, model.RollbackCommand{})
+	})
+	env.at(90*time.Second, func() {
+		env.SignalWorkflow(model.CommandRetry, model.InstanceCommand{InstanceID: "i-02"})
+	})
+	env.execute(rolloutSpec(2, model.PauseNone))
+	spec := env.continuedAs()
+	require.Equal(t, []string{"CreateRollingUpdateTask", "CheckRollout", "SuspendProcesses"}, env.holds,
+		"the task neither finishes nor resumes the processes when it hands over")
+	require.Equal(t, 1, env.tasks, "the group stays held")
+	require.ElementsMatch(t, cloud.ScalingProcesses, env.suspended, "the processes stay suspended")
+	h := spec.Handoff
+	require.NotNil(t, h)
+	require.Equal(t, "default-test-run-id", h.FromRunID)
+	require.True(t, strings.HasPrefix(h.TaskID, "rut-"), h.TaskID)
+	require.Equal(t, []string{cloud.ProcessHealthCheck}, h.SuspendedBefore)
+	require.ElementsMatch(t, slices.DeleteFunc(slices.Clone(cloud.ScalingProcesses), func(p string) bool { return p == cloud.ProcessHealthCheck }), h.Suspended)
+	require.Contains(t, h.LastRefusal, "retry: the task is cancelling", "the signal refused during the hand-off")
+	require.Nil(t, h.Continuation)
+	require.Equal(t, []string{"i-01", "i-02"}, spec.Instances)
+
+	// The rollback adopts the group: no new task, no check, no suspension;
+	// at its end it finishes the task handed over and resumes exactly the
+	// processes the task suspended.
+	rb := env.nextRun(spec)
+	rb.execute(spec)
+	st := rb.result()
+	require.Equal(t, model.RolloutSucceeded, st.Status)
+	require.Equal(t, []string{"ResumeProcesses", "FinishRollingUpdateTask " + h.TaskID}, rb.holds)
+	require.Zero(t, rb.tasks)
+	require.Equal(t, h.LastRefusal, st.LastRefusal)
+	require.Equal(t, []string{cloud.ProcessHealthCheck}, st.SuspendedBefore)
+	require.Len(t, rb.changes, 2)
+	rb.requireRestored()
+}
+
+// TestRolloutHandoffFromAnotherRunIsRefused: a client cannot hand a run a
+// task it does not hold; the run is refused before it touches the group.
+func TestRolloutHandoffFromAnotherRunIsRefused(t *testing.T) {
+	spec, err := model.RollbackSpec(rolloutSpec(2, model.PauseNone), model.RolloutRef{WorkflowID: "rollout/asg-web-hz", RunID: "run-1"},
+		[]string{"i-01", "i-02"}, model.RollbackCommand{})
+	require.NoError(t, err)
+	spec.Handoff = &model.RolloutHandoff{FromRunID: "run-1", TaskID: "rut-someone-elses"}
+	env := newRolloutEnv(t, 4)
+	env.SetContinuedExecutionRunID("run-0")
+	env.execute(spec)
+	require.True(t, env.IsWorkflowCompleted())
+	require.ErrorContains(t, env.GetWorkflowError(), "only a task's own run hands it over")
+	require.Empty(t, env.holds)
+	require.Empty(t, env.changes)
+}
