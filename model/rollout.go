@@ -209,22 +209,22 @@ type RolloutContinuation struct {
 	// Instances is every instance of the task: EncodeInstanceRecord's gzip
 	// of the JSON array of InstanceProgress (base64 in JSON).
 	Instances []byte `json:"instances"`
-	// OutputsDropped counts the instances of ended batches whose output
-	// (and error text) did not fit in MaxInstanceRecord and was dropped; the
-	// whole output stays in the cloud.
+	// OutputsDropped counts the instances of ended batches whose output,
+	// error text and ref did not fit in MaxInstanceRecord and were dropped
+	// (the whole output stays in the cloud).
 	OutputsDropped int `json:"outputsDropped,omitempty"`
 }
 
 // MaxInstanceRecord bounds RolloutContinuation.Instances, so that the
-// next run's input stays below Temporal's 512 KB payload warning for
-// 10,000 instances with the rest of the spec.
-const MaxInstanceRecord = 384 << 10
+// next run's input (the record in base64, 4/3 of it) stays below
+// Temporal's 512 KB payload warning with the rest of the spec.
+const MaxInstanceRecord = 320 << 10
 
 // EncodeInstanceRecord is the compact record of the instances a
 // continuation carries: their JSON, gzip-compressed. When it exceeds max
-// bytes, the outputs and errors of the instances in ended batches (before
-// batch next, 0-based) are dropped, those of succeeded instances first;
-// dropped counts them. It fails when even that does not fit.
+// bytes, the outputs, errors and refs of the instances in ended batches
+// (before batch next, 0-based) are dropped, those of succeeded instances
+// first; dropped counts them. It fails when even that does not fit.
 func EncodeInstanceRecord(insts []InstanceProgress, next, max int) (record []byte, dropped int, err error) {
 	record, err = gzipJSON(insts)
 	if err != nil || len(record) <= max {
@@ -234,10 +234,10 @@ func EncodeInstanceRecord(insts []InstanceProgress, next, max int) (record []byt
 	for _, failedToo := range []bool{false, true} {
 		for i := range work {
 			in := &work[i]
-			if in.Batch > next || (in.State == InstanceFailed && !failedToo) || (in.Output == "" && in.Error == "") {
+			if in.Batch > next || (in.State == InstanceFailed && !failedToo) || (in.Output == "" && in.Error == "" && in.Ref == "") {
 				continue
 			}
-			in.Output, in.Error = "", ""
+			in.Output, in.Error, in.Ref = "", "", ""
 			dropped++
 		}
 		if record, err = gzipJSON(work); err != nil || len(record) <= max {
@@ -262,7 +262,7 @@ func DecodeInstanceRecord(record []byte) ([]InstanceProgress, error) {
 
 func gzipJSON(v any) ([]byte, error) {
 	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
 	if err := json.NewEncoder(zw).Encode(v); err != nil {
 		return nil, err
 	}

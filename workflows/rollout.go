@@ -58,10 +58,11 @@ type rollout struct {
 	taskID, taskStep, procStep string
 	procs                      []string
 	handedOver                 []saga.Compensation
-	handoffRefusal             string // refused during the hand-off to a rollback
-	continueAt                 int    // > 0: the task continues as new before this batch (0-based)
-	runs                       int    // the task's runs before this one
-	outputsDropped             int    // outputs of earlier runs that did not fit their hand-off
+	handoffRefusal             string             // refused during the hand-off to a rollback
+	continued                  *model.RolloutSpec // the next run of the task, when it continues as new
+	outgrew                    bool               // the task could not continue as new: no more tries
+	runs                       int                // the task's runs before this one
+	outputsDropped             int                // outputs of earlier runs that did not fit their hand-off
 }
 
 func (r *rollout) setup(ctx workflow.Context) error {
@@ -111,9 +112,10 @@ func (r *rollout) run(ctx workflow.Context) (*model.RolloutState, error) {
 	if err == nil {
 		_ = workflow.Await(ctx, r.status.noRetries)
 	}
-	if err == nil && r.continueAt > 0 {
+	if err == nil && r.continued != nil {
 		// The same task goes on in a new run: nothing to release or restore.
-		return nil, r.continueAsNew(ctx, r.continueAt)
+		r.updateDetails(ctx)
+		return nil, workflow.NewContinueAsNewError(ctx, model.RolloutWorkflowType, *r.continued)
 	}
 	// A rollback takes the task and the processes over (rollout_handoff.go).
 	next := r.rollbackHandoff(ctx, err)
@@ -261,11 +263,13 @@ func (r *rollout) execute(ctx workflow.Context) error {
 			if err := awaitCommands(ctx); err != nil {
 				return err
 			}
-			if !r.status.ending() {
-				r.continueAt = b
+			if r.status.ending() {
+				break
+			}
+			if r.continued = r.continuation(ctx, b); r.continued != nil {
 				return nil
 			}
-			break
+			r.outgrew = true
 		}
 		if err := r.runBatch(ctx, b, r.batchInstances(b)); err != nil {
 			return err

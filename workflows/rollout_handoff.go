@@ -190,7 +190,7 @@ func (r *rollout) takeBack() {
 // a batch has run in this run, and the server suggests it or the history
 // has reached rolloutRunEvents.
 func (r *rollout) outgrown(ctx workflow.Context, b, first int) bool {
-	if b <= first || b >= len(r.st.Batches) {
+	if r.outgrew || b <= first || b >= len(r.st.Batches) {
 		return false
 	}
 	info := workflow.GetInfo(ctx)
@@ -200,16 +200,15 @@ func (r *rollout) outgrown(ctx workflow.Context, b, first int) bool {
 	return workflow.GetVersion(ctx, changeContinueAsNew, workflow.DefaultVersion, 1) == 1
 }
 
-// continueAsNew continues the task in a new run before batch next, with the
-// group handed over: nothing is released, the operator's commands accepted
-// so far are applied first, and one refused meanwhile is carried.
-func (r *rollout) continueAsNew(ctx workflow.Context, next int) error {
-	if err := awaitCommands(ctx); err != nil {
-		return err
-	}
+// continuation is the spec of the run that continues the task before
+// batch next, with the group handed over, or nil when the task cannot
+// continue as new (its record does not fit: it goes on in this run). The
+// operator's commands accepted or signalled so far have been applied.
+func (r *rollout) continuation(ctx workflow.Context, next int) *model.RolloutSpec {
 	record, dropped, err := model.EncodeInstanceRecord(r.insts, next, model.MaxInstanceRecord)
 	if err != nil {
-		return err
+		r.logger.Warn("Cannot continue as new: the task goes on in this run", "error", err)
+		return nil
 	}
 	spec := r.spec
 	spec.Handoff = &model.RolloutHandoff{
@@ -225,6 +224,5 @@ func (r *rollout) continueAsNew(ctx workflow.Context, next int) error {
 	}
 	r.logger.Info("Continuing as new at a batch boundary", "nextBatch", next+1, "batches", len(r.st.Batches),
 		"historyLength", workflow.GetInfo(ctx).GetCurrentHistoryLength(), "record", len(record), "outputsDropped", dropped)
-	r.updateDetails(ctx)
-	return workflow.NewContinueAsNewError(ctx, model.RolloutWorkflowType, spec)
+	return &spec
 }

@@ -118,3 +118,95 @@ func TestRolloutHandoffFromAnotherRunIsRefused(t *testing.T) {
 	require.Empty(t, env.holds)
 	require.Empty(t, env.changes)
 }
+
+// slowStandby makes EnterStandby take d (in workflow time).
+func (env *rolloutEnv) slowStandby(d time.Duration) {
+	env.OnActivity(rollouts.EnterStandby, mock.Anything, mock.Anything).After(d).Return(func(_ context.Context, in activities.StandbyInput) error {
+		env.locked(func() {
+			for _, id := range in.Instances {
+				env.standby[id] = true
+			}
+		})
+		return nil
+	})
+}
+
+// TestRolloutContinuesAsNewAtBatchBoundary (issue 18, item 20): a task
+// whose history has grown long continues as new at its next batch
+// boundary, handing over the group, where it stands, its policy (as the
+// operator changed it) and every instance's outcome; the next run answers
+// the queries as the previous one did and ends the task.
+func TestRolloutContinuesAsNewAtBatchBoundary(t *testing.T) {
+	defer func(n int) { rolloutRunEvents = n }(rolloutRunEvents)
+	rolloutRunEvents = 0 // every batch boundary (the test environment counts no history)
+
+	env := newRolloutEnv(t, 6)
+	env.fails["i-03"] = 1
+	env.at(time.Minute, func() {
+		require.Equal(t, model.RolloutPausedBatch, env.state().Status)
+		env.send(model.CommandSetThreshold, model.ThresholdCommand{ErrorThreshold: 2}, "")
+		env.SignalWorkflow(model.CommandSkip, model.InstanceCommand{InstanceID: "i-05"})
+	})
+	env.at(2*time.Minute, func() { env.send(model.CommandResume, model.ResumeCommand{}, "") })
+	env.execute(rolloutSpec(3, model.PauseEachBatch))
+	spec := env.continuedAs()
+	before := env.state()
+	beforeInsts := env.listInstances(model.InstancesQuery{})
+	require.Equal(t, []string{"CreateRollingUpdateTask", "CheckRollout", "SuspendProcesses"}, env.holds, "nothing released")
+	require.Equal(t, 1, env.tasks)
+	h := spec.Handoff
+	require.NotNil(t, h)
+	require.NotNil(t, h.Continuation)
+	c := h.Continuation
+	require.Equal(t, 1, c.NextBatch)
+	require.Equal(t, 2, c.ErrorThreshold, "the threshold as the operator set it")
+	require.Equal(t, 1, c.BatchPauses)
+	require.Contains(t, h.LastRefusal, "skip: instance i-05 is Pending")
+	require.Equal(t, rolloutSpec(3, model.PauseEachBatch), func() model.RolloutSpec { s := spec; s.Handoff = nil; return s }(), "the task's spec goes on unchanged")
+
+	// The next run: it adopts the group and goes on with batch 2.
+	rolloutRunEvents = 1 << 30
+	next := env.nextRun(spec)
+	next.slowStandby(time.Minute)
+	var during model.RolloutState
+	var duringInsts []model.InstanceProgress
+	next.at(30*time.Second, func() {
+		during = next.state()
+		duringInsts = next.listInstances(model.InstancesQuery{})
+	})
+	next.at(5*time.Minute, func() {
+		require.Equal(t, model.RolloutPausedBatch, next.state().Status)
+		next.send(model.CommandResume, model.ResumeCommand{}, "")
+	})
+	next.execute(spec)
+	st := next.result()
+
+	// While batch 2 goes into Standby, the queries answer what the previous
+	// run answered, but for batch 2's move.
+	want := before
+	want.Batches = slices.Clone(before.Batches)
+	want.Batches[1].State = model.BatchRunning
+	want.CurrentBatch = 2
+	want.Counts.Pending -= 2
+	want.Counts.Standby += 2
+	require.Equal(t, want, during)
+	require.Len(t, duringInsts, 6)
+	for i, in := range beforeInsts {
+		if in.Batch == 2 {
+			in.State = model.InstanceStandby
+		}
+		require.Equal(t, in, duringInsts[i])
+	}
+
+	require.Equal(t, model.RolloutSucceeded, st.Status, "i-03's failure is within the threshold carried over")
+	require.Equal(t, 5, st.Counts.Succeeded)
+	require.Equal(t, 1, st.Counts.Failed)
+	require.Equal(t, before.StartedAt, st.StartedAt)
+	require.Equal(t, []string{"ResumeProcesses", "FinishRollingUpdateTask " + h.TaskID}, next.holds)
+	require.Zero(t, next.tasks)
+	require.Equal(t, "ok i-01\n", next.instance("i-01").Output, "outcomes of the previous run are kept")
+	for _, ch := range next.changes {
+		require.Equal(t, model.ClientToken(c.TokenKey, "change", ch.InstanceID, "1"), ch.ClientToken, "the task's tokens, kept across its runs")
+	}
+	next.requireRestored()
+}
