@@ -434,6 +434,39 @@ func RollbackSpec(orig RolloutSpec, ref RolloutRef, instances []string, c Rollba
 	return spec, spec.Validate()
 }
 
+// RollbackAgainSpec is the spec of the task that finishes an unfinished
+// rollback orig (one that failed, or was cancelled, before it rolled back
+// every instance): the same change, for the same task, on left, the
+// instances it did not roll back, with c's batches (default: orig's, at
+// most one per instance), pause policy and threshold, and c's image,
+// script or version if given. A rollback that did not finish is never a
+// dead end: the operator runs it again for what is left.
+func RollbackAgainSpec(orig RolloutSpec, left []string, c RollbackCommand) (RolloutSpec, error) {
+	if !orig.IsRollback() {
+		return RolloutSpec{}, errors.New("the task is not a rollback")
+	}
+	if len(left) == 0 {
+		return RolloutSpec{}, errors.New("the rollback left no instance to roll back")
+	}
+	spec := orig
+	spec.Handoff = nil
+	spec.Instances = slices.Clone(left)
+	spec.Batches, spec.PausePolicy, spec.ErrorThreshold = c.Batches, c.PausePolicy, c.ErrorThreshold
+	if spec.Batches == 0 {
+		spec.Batches = min(orig.Batches, len(left))
+	}
+	spec.Description = cmpOr(c.Description, orig.Description)
+	switch {
+	case orig.Image != nil && c.ImageID != "":
+		spec.Image = &ImageChange{ImageID: c.ImageID}
+	case orig.Script != nil && c.Script != "":
+		spec.Script = &ScriptChange{Type: orig.Script.Type, Script: c.Script}
+	case orig.Package != nil && c.Version != "":
+		spec.Package = &OOSPackageChange{Name: orig.Package.Name, Version: c.Version}
+	}
+	return spec, spec.Validate()
+}
+
 func cmpOr(a, b string) string {
 	if a != "" {
 		return a

@@ -131,6 +131,25 @@ func (a *app) changedInstances(ctx context.Context, id, runID string) ([]string,
 	}
 }
 
+// succeededInstances are the instances of a run that ended Success.
+func (a *app) succeededInstances(ctx context.Context, id, runID string) (map[string]bool, error) {
+	q := model.InstancesQuery{State: model.InstanceSucceeded, PageSize: model.MaxInstancePage}
+	done := map[string]bool{}
+	for {
+		page, err := a.instancePage(ctx, id, runID, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, in := range page.Instances {
+			done[in.InstanceID] = true
+		}
+		if page.NextPageToken == "" {
+			return done, nil
+		}
+		q.PageToken = page.NextPageToken
+	}
+}
+
 // printRollout renders the task: a bar per batch, counts by state, what it
 // waits for.
 func printRollout(out io.Writer, st *model.RolloutState) {
