@@ -94,3 +94,31 @@ func TestInstanceRecordAtFleetSize(t *testing.T) {
 		require.Equal(t, unique[i].ExitCode, in.ExitCode)
 	}
 }
+
+func TestRollbackAgainSpec(t *testing.T) {
+	orig := RolloutSpec{ScalingGroupID: "asg-web-hz", RegionID: "cn-hangzhou", TaskType: TaskImage, Batches: 3,
+		Image: &ImageChange{ImageID: "m-webapp-v2", RollbackImageID: "m-webapp-v1"}, Description: "webapp v2"}
+	ref := RolloutRef{WorkflowID: "rollout/asg-web-hz", RunID: "r1"}
+	rb, err := RollbackSpec(orig, ref, []string{"i-01", "i-02", "i-03", "i-04"}, RollbackCommand{Batches: 2})
+	require.NoError(t, err)
+	rb.Handoff = &RolloutHandoff{FromRunID: "r1", TaskID: "rut-1"}
+
+	again, err := RollbackAgainSpec(rb, []string{"i-03", "i-04"}, RollbackCommand{})
+	require.NoError(t, err)
+	require.Equal(t, []string{"i-03", "i-04"}, again.Instances)
+	require.Equal(t, &ref, again.RollbackOf, "still the rollback of the same task")
+	require.Equal(t, "m-webapp-v1", again.Image.ImageID)
+	require.Equal(t, 2, again.Batches)
+	require.Nil(t, again.Handoff, "a new task: nothing is handed over")
+
+	again, err = RollbackAgainSpec(rb, []string{"i-04"}, RollbackCommand{ImageID: "m-webapp-v0", PausePolicy: PauseEachBatch})
+	require.NoError(t, err)
+	require.Equal(t, "m-webapp-v0", again.Image.ImageID)
+	require.Equal(t, 1, again.Batches, "at most one batch per instance")
+	require.Equal(t, PauseEachBatch, again.PausePolicy)
+
+	_, err = RollbackAgainSpec(rb, nil, RollbackCommand{})
+	require.ErrorContains(t, err, "no instance to roll back")
+	_, err = RollbackAgainSpec(orig, []string{"i-01"}, RollbackCommand{})
+	require.ErrorContains(t, err, "not a rollback")
+}
