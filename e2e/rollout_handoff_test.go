@@ -14,6 +14,7 @@ import (
 
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/cloudsim"
+	"github.com/imagefleet/imagefleet/internal/histstat"
 	"github.com/imagefleet/imagefleet/model"
 )
 
@@ -162,4 +163,69 @@ func countValues(m map[string]string, v string) int {
 		}
 	}
 	return n
+}
+
+// TestRolloutContinuesAsNewWithItsGroup (issue 18, item 20): a task whose
+// runEvents makes every batch boundary a new run goes on through its runs
+// on a real server: one rolling update task created and finished, the
+// processes suspended and resumed once, each instance changed once (the
+// failed one retried by the operator in the middle run), and the last run's
+// queries list every instance with its outcome.
+func TestRolloutContinuesAsNewWithItsGroup(t *testing.T) {
+	e := newEnv(t, 0.002)
+	const group, size, batches = "asg-long", 12, 4
+	e.addGroup(group, size)
+	ids := make([]string, 0, size)
+	resp, err := e.cloudC.DescribeScalingInstances(t.Context(), &cloud.DescribeScalingInstancesRequest{RegionId: cloudsim.SeedRegion, ScalingGroupId: group, PageSize: 100})
+	require.NoError(t, err)
+	for _, in := range resp.ScalingInstances {
+		ids = append(ids, in.InstanceId)
+	}
+	require.Len(t, ids, size)
+	before := e.lastSeq()
+	// Batch 3's first instance fails once: the task pauses in its third run.
+	failing := ids[6]
+	e.addFault(cloud.Fault{Kind: cloud.FaultInstanceFail, InstanceId: failing, Action: "RunCommand", Count: 1})
+	run := e.startRollout(model.RolloutSpec{ScalingGroupID: group, RegionID: cloudsim.SeedRegion, TaskType: model.TaskScript, Batches: batches,
+		RunEvents: 1, Description: "continues at every batch boundary",
+		Script: &model.ScriptChange{Type: model.ScriptShell, Script: "echo done"}})
+	firstRun := run.GetRunID() // Get follows the runs, and so does GetRunID after it
+	st := e.awaitRollout(group, "paused on the failure in batch 3", func(st model.RolloutState) bool { return st.Status == model.RolloutPausedFailure })
+	require.Equal(t, 3, st.CurrentBatch)
+	require.Equal(t, 8, st.Counts.Succeeded, "the outcomes of the earlier runs and of the batch")
+	out, code := e.starter("rollout", "retry", group, failing)
+	require.Equal(t, 0, code, out)
+	e.awaitRollout(group, "retried", func(model.RolloutState) bool { return e.instanceState(group, failing) == model.InstanceSucceeded })
+	out, code = e.starter("rollout", "resume", group)
+	require.Equal(t, 0, code, out)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	require.NoError(t, run.Get(ctx, &st), "Get follows the task's runs")
+	require.Equal(t, model.RolloutSucceeded, st.Status)
+	require.Equal(t, size, st.Counts.Succeeded)
+
+	chain, err := histstat.MeasureChain(t.Context(), e.client, run.GetID(), firstRun)
+	require.NoError(t, err)
+	require.Len(t, chain, batches, "a run per batch")
+	if os.Getenv("IMAGEFLEET_RECORD_HISTORY") != "" {
+		// The third run: adopted the group, paused, retried, handed it on.
+		require.NoError(t, writeHistory(t.Context(), e.client, run.GetID(), chain[1].ContinuedAs, "../workflows/testdata/rollout_chunked_continued.json"))
+	}
+	all := e.instances(group, model.InstancesQuery{})
+	require.Len(t, all, size)
+	for _, in := range all {
+		require.Equal(t, model.InstanceSucceeded, in.State, in.InstanceID)
+		require.Equal(t, "done\n", in.Output, in.InstanceID)
+		want := 1
+		if in.InstanceID == failing {
+			want = 2
+		}
+		require.Equal(t, want, in.Attempts, in.InstanceID)
+	}
+	holds := e.holdsSince(before)
+	slices.Sort(holds)
+	require.Equal(t, []string{"CreateRollingUpdateTask", "FinishRollingUpdateTask", "ResumeProcesses", "SuspendProcesses"}, holds, "held once across the runs")
+	perInstance := countResources(e.ledger(), "RunCommand")
+	require.Len(t, perInstance, size)
+	e.requireGroupRestored(group, "lb-long", 100, []string{})
 }

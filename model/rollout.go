@@ -154,6 +154,11 @@ type RolloutSpec struct {
 	// a forward task targets the group's InService instances.
 	RollbackOf *RolloutRef `json:"rollbackOf,omitempty"`
 	Instances  []string    `json:"instances,omitempty"`
+	// RunEvents is the history length after which the task continues as
+	// new at its next batch boundary (0: the default, 4,000; at most
+	// MaxRunEvents). The server may ask for it sooner (history size,
+	// updates). A small value makes every batch boundary a new run (tests).
+	RunEvents int `json:"runEvents,omitempty"`
 	// Handoff is set only by a task's own run when it continues as new (as
 	// its rollback, or the same task in a fresh run when its history grows
 	// long): what the next run takes over without letting go of the group.
@@ -292,6 +297,10 @@ func (s RolloutSpec) Policy() string {
 
 const maxRolloutDescription = 256
 
+// MaxRunEvents bounds RolloutSpec.RunEvents: Temporal warns of a history
+// beyond 10,240 events.
+const MaxRunEvents = 10240
+
 // Validate checks the spec without calling the cloud; the cloud-dependent
 // checks (group, activities, image region, instance count) come after.
 func (s RolloutSpec) Validate() error {
@@ -337,6 +346,9 @@ func (s RolloutSpec) Validate() error {
 	}
 	if s.ErrorThreshold < 0 {
 		errs = append(errs, fmt.Errorf("error threshold must not be negative, got %d", s.ErrorThreshold))
+	}
+	if s.RunEvents < 0 || s.RunEvents > MaxRunEvents {
+		errs = append(errs, fmt.Errorf("runEvents must be 0 (the default) to %d, got %d", MaxRunEvents, s.RunEvents))
 	}
 	if utf8.RuneCountInString(s.Description) > maxRolloutDescription {
 		errs = append(errs, fmt.Errorf("description must be at most %d characters", maxRolloutDescription))

@@ -122,3 +122,23 @@ func TestRollbackAgainSpec(t *testing.T) {
 	_, err = RollbackAgainSpec(orig, []string{"i-01"}, RollbackCommand{})
 	require.ErrorContains(t, err, "not a rollback")
 }
+
+func TestRolloutSpecHandoffAndRunEvents(t *testing.T) {
+	spec := RolloutSpec{ScalingGroupID: "asg-web-hz", RegionID: "cn-hangzhou", TaskType: TaskImage, Batches: 3,
+		Image: &ImageChange{ImageID: "m-webapp-v2"}}
+	require.NoError(t, spec.Validate())
+	for _, n := range []int{-1, MaxRunEvents + 1} {
+		s := spec
+		s.RunEvents = n
+		require.ErrorContains(t, s.Validate(), "runEvents must be 0")
+	}
+	s := spec
+	s.Handoff = &RolloutHandoff{FromRunID: "r1", TaskID: "rut-1"}
+	require.ErrorContains(t, s.Validate(), "goes to a rollback or continues the task", "a forward task is handed over only to continue")
+	s.Handoff = &RolloutHandoff{TaskID: "rut-1", Continuation: &RolloutContinuation{TokenKey: "k", NextBatch: 1, Batches: make([]BatchProgress, 3), Instances: []byte{1}}}
+	require.ErrorContains(t, s.Validate(), "handoff.fromRunId")
+	s.Handoff.FromRunID = "r1"
+	require.NoError(t, s.Validate())
+	s.Handoff.Continuation.NextBatch = 3
+	require.ErrorContains(t, s.Validate(), "next batch after the first and before the end")
+}

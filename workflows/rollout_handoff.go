@@ -36,9 +36,12 @@ const (
 )
 
 // rolloutRunEvents is the history length after which a task continues as
-// new at its next batch boundary, whatever the server suggests. Every
-// accepted update takes at least two events, so this also keeps a run well
-// below the server's limit of 2,000 updates per run. A variable for tests.
+// new at its next batch boundary, whatever the server suggests, unless its
+// spec says otherwise (runEvents). Every accepted update takes at least two
+// events, so this also keeps a run well below the server's limit of 2,000
+// updates per run. It decides commands: changing it needs a new version of
+// changeContinueAsNew. A variable for tests (the SDK's test environment
+// counts no history: 0 continues at every boundary).
 var rolloutRunEvents = 4000
 
 // recordRefusal keeps a refused signal as the progress's lastRefusal and
@@ -193,8 +196,12 @@ func (r *rollout) outgrown(ctx workflow.Context, b, first int) bool {
 	if r.outgrew || b <= first || b >= len(r.st.Batches) {
 		return false
 	}
+	limit := rolloutRunEvents
+	if r.spec.RunEvents > 0 {
+		limit = r.spec.RunEvents
+	}
 	info := workflow.GetInfo(ctx)
-	if !info.GetContinueAsNewSuggested() && info.GetCurrentHistoryLength() < rolloutRunEvents {
+	if !info.GetContinueAsNewSuggested() && info.GetCurrentHistoryLength() < limit {
 		return false
 	}
 	return workflow.GetVersion(ctx, changeContinueAsNew, workflow.DefaultVersion, 1) == 1
