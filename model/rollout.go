@@ -622,6 +622,11 @@ type RolloutState struct {
 	LastRefusal     string    `json:"lastRefusal,omitempty"`
 	Error           string    `json:"error,omitempty"`
 	StartedAt       time.Time `json:"startedAt,omitzero"`
+	// OutputsDropped counts the instances whose output, error text and ref
+	// were dropped when the task continued as new (its record of outcomes
+	// must stay small, RolloutContinuation); their state, attempts, decision
+	// and exit code are kept, and the whole output stays in the cloud.
+	OutputsDropped int `json:"outputsDropped,omitempty"`
 }
 
 // MaxListedFailures is how many failed instances the summary lists.

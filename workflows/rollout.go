@@ -62,7 +62,6 @@ type rollout struct {
 	continued                  *model.RolloutSpec // the next run of the task, when it continues as new
 	outgrew                    bool               // the task could not continue as new: no more tries
 	runs                       int                // the task's runs before this one
-	outputsDropped             int                // outputs of earlier runs that did not fit their hand-off
 }
 
 func (r *rollout) setup(ctx workflow.Context) error {

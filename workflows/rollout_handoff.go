@@ -125,7 +125,7 @@ func (r *rollout) restore(c model.RolloutContinuation) error {
 	r.st.PausePolicy, r.st.ErrorThreshold = c.PausePolicy, c.ErrorThreshold
 	r.st.StartedAt = c.StartedAt
 	r.status.batchPauses = c.BatchPauses
-	r.outputsDropped = c.OutputsDropped
+	r.st.OutputsDropped = c.OutputsDropped
 	r.insts = insts
 	for i, in := range insts {
 		if in.Batch < 1 || in.Batch > len(c.Batches) {
@@ -226,7 +226,7 @@ func (r *rollout) continuation(ctx workflow.Context, next int) *model.RolloutSpe
 			TokenKey: r.tokenKey, Runs: r.runs + 1, NextBatch: next,
 			Batches: slices.Clone(r.st.Batches), PausePolicy: r.st.PausePolicy, ErrorThreshold: r.st.ErrorThreshold,
 			BatchPauses: r.status.batchPauses, StartedAt: r.st.StartedAt,
-			Instances: record, OutputsDropped: r.outputsDropped + dropped,
+			Instances: record, OutputsDropped: r.st.OutputsDropped + dropped,
 		},
 	}
 	r.logger.Info("Continuing as new at a batch boundary", "nextBatch", next+1, "batches", len(r.st.Batches),
