@@ -119,6 +119,7 @@ func TestRolloutRollbackKeepsTheGroup(t *testing.T) {
 	out, code = e.starter("rollout", "status", group, "--watch")
 	require.Equal(t, 0, code, out)
 	require.Contains(t, out, "Cancelled")
+	require.Contains(t, out, "The rollback did not finish: starter rollout rollback asg-web-hz rolls back the 2 instance(s) left")
 	require.ElementsMatch(t, []string{"ResumeProcesses", "FinishRollingUpdateTask"}, e.holdsSince(before))
 	e.requireGroupRestored(group, cloudsim.LBWeb, 100, []string{})
 	cancelledRun, err := e.client.DescribeWorkflowExecution(t.Context(), model.RolloutWorkflowID(group), "")

@@ -185,6 +185,10 @@ func printRollout(out io.Writer, st *model.RolloutState) {
 	if st.Error != "" {
 		fmt.Fprintf(out, "Error: %s\n", st.Error)
 	}
+	if left := len(st.Spec.Instances) - c.Succeeded; st.RollbackOf != nil && left > 0 &&
+		(st.Status == model.RolloutFailed || st.Status == model.RolloutCancelled) {
+		fmt.Fprintf(out, "The rollback did not finish: starter rollout rollback %s rolls back the %d instance(s) left\n", st.ScalingGroupID, left)
+	}
 }
 
 func orNone(s []string) string {
