@@ -210,3 +210,52 @@ func TestRolloutContinuesAsNewAtBatchBoundary(t *testing.T) {
 	}
 	next.requireRestored()
 }
+
+// TestRolloutContinuedTaskRollsBackWithItsGroup: a task continued as new
+// and then rolled back hands the same rolling update task to its rollback,
+// which rolls back the instances every run of the task changed.
+func TestRolloutContinuedTaskRollsBackWithItsGroup(t *testing.T) {
+	defer func(n int) { rolloutRunEvents = n }(rolloutRunEvents)
+	rolloutRunEvents = 0
+	env := newRolloutEnv(t, 6)
+	env.at(time.Minute, func() { env.send(model.CommandResume, model.ResumeCommand{}, "") })
+	env.execute(rolloutSpec(3, model.PauseEachBatch))
+	spec := env.continuedAs()
+	task := spec.Handoff.TaskID
+
+	rolloutRunEvents = 1 << 30
+	next := env.nextRun(spec)
+	next.at(time.Minute, func() {
+		require.Equal(t, model.RolloutPausedBatch, next.state().Status)
+		next.send(model.CommandRollback, model.RollbackCommand{}, "")
+	})
+	next.execute(spec)
+	rb := next.continuedAs()
+	require.Empty(t, next.holds, "the continued run takes and releases nothing")
+	require.Equal(t, []string{"i-01", "i-02", "i-03", "i-04"}, rb.Instances, "changed in either run")
+	require.Equal(t, task, rb.Handoff.TaskID, "the task's one rolling update task")
+	require.Nil(t, rb.Handoff.Continuation)
+	require.Zero(t, rb.RunEvents)
+
+	last := next.nextRun(rb)
+	last.execute(rb)
+	require.Equal(t, model.RolloutSucceeded, last.result().Status)
+	require.Equal(t, []string{"ResumeProcesses", "FinishRollingUpdateTask " + task}, last.holds)
+	last.requireRestored()
+}
+
+// TestRolloutCancelAtTheBoundaryEndsTheTask: a cancel accepted while the
+// task waits after a batch ends it at the boundary where it would have
+// continued as new: nothing is handed over, the group is released.
+func TestRolloutCancelAtTheBoundaryEndsTheTask(t *testing.T) {
+	defer func(n int) { rolloutRunEvents = n }(rolloutRunEvents)
+	rolloutRunEvents = 0
+	env := newRolloutEnv(t, 6)
+	env.at(time.Minute, func() { env.send(model.CommandCancel, model.CancelCommand{Reason: "enough"}, "") })
+	env.execute(rolloutSpec(3, model.PauseEachBatch))
+	st := env.result()
+	require.Equal(t, model.RolloutCancelled, st.Status)
+	require.Equal(t, []string{"CreateRollingUpdateTask", "CheckRollout", "SuspendProcesses", "ResumeProcesses"}, env.holds[:4])
+	require.Zero(t, env.tasks)
+	env.requireRestored()
+}
