@@ -132,6 +132,25 @@ func (a *app) changedInstances(ctx context.Context, id, runID string) ([]string,
 	}
 }
 
+// succeededInstances are the instances of a run that ended Success.
+func (a *app) succeededInstances(ctx context.Context, id, runID string) (map[string]bool, error) {
+	q := model.InstancesQuery{State: model.InstanceSucceeded, PageSize: model.MaxInstancePage}
+	done := map[string]bool{}
+	for {
+		page, err := a.instancePage(ctx, id, runID, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, in := range page.Instances {
+			done[in.InstanceID] = true
+		}
+		if page.NextPageToken == "" {
+			return done, nil
+		}
+		q.PageToken = page.NextPageToken
+	}
+}
+
 // printRollout renders the task: a bar per batch, counts by state, what it
 // waits for.
 func printRollout(out io.Writer, st *model.RolloutState) {
@@ -173,6 +192,10 @@ func printRollout(out io.Writer, st *model.RolloutState) {
 	}
 	if st.Error != "" {
 		fmt.Fprintf(out, "Error: %s\n", st.Error)
+	}
+	if left := len(st.Spec.Instances) - c.Succeeded; st.RollbackOf != nil && left > 0 &&
+		(st.Status == model.RolloutFailed || st.Status == model.RolloutCancelled) {
+		fmt.Fprintf(out, "The rollback did not finish: starter rollout rollback %s rolls back the %d instance(s) left\n", st.ScalingGroupID, left)
 	}
 }
 
