@@ -348,6 +348,7 @@ const MaxScriptBytes = 16 * 1024
 // group: no task has more target instances, nor more batches (each needs
 // one), and no rollback names more instances.
 const MaxRolloutInstances = 10000
+
 // MaxRunEvents bounds RolloutSpec.RunEvents: Temporal warns of a history
 // beyond 10,240 events.
 const MaxRunEvents = 10240
