@@ -51,13 +51,15 @@ const (
 // records its transitions: started, waiting for an operator and for how
 // long, ended. Its zero value is ready; details.State drives it.
 type Run struct {
+	// Operation is the run's operation (the ImagefleetOperation value).
+	Operation    string
 	waitingSince time.Time
 }
 
 // StateChanged records the transition from one state to the next; from is
 // empty for the run's first state.
 func (r *Run) StateChanged(ctx workflow.Context, from, to string) {
-	h := workflow.GetMetricsHandler(ctx).WithTags(map[string]string{LabelOperation: operation(ctx)})
+	h := workflow.GetMetricsHandler(ctx).WithTags(map[string]string{LabelOperation: r.operation(ctx)})
 	// A run continued as new (a rolling update's rollback) carries on the
 	// operation its first run started.
 	if from == "" && workflow.GetInfo(ctx).ContinuedExecutionRunID == "" {
@@ -91,9 +93,12 @@ func ImageCopied(ctx workflow.Context, region string, took time.Duration) {
 	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{LabelRegion: region}).Timer(ImageCopyDuration).Record(took)
 }
 
-// operation is the run's ImagefleetOperation search attribute, which every
-// workflow sets before its first state.
-func operation(ctx workflow.Context) string {
+// operation is the run's operation: as lifecycle.Start named it, else its
+// ImagefleetOperation search attribute (a run continued as new inherits it).
+func (r *Run) operation(ctx workflow.Context) string {
+	if r.Operation != "" {
+		return r.Operation
+	}
 	if op, ok := workflow.GetTypedSearchAttributes(ctx).GetKeyword(model.SAOperation); ok && op != "" {
 		return op
 	}
