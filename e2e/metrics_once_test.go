@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
@@ -19,6 +20,7 @@ import (
 	"github.com/imagefleet/imagefleet/cloudsim"
 	"github.com/imagefleet/imagefleet/internal/codec"
 	"github.com/imagefleet/imagefleet/internal/payload"
+	"github.com/imagefleet/imagefleet/internal/stack"
 	"github.com/imagefleet/imagefleet/internal/telemetry"
 	"github.com/imagefleet/imagefleet/model"
 	"github.com/imagefleet/imagefleet/workflows"
@@ -113,4 +115,87 @@ func TestMetricsCountedOnceWhenTheFinalTaskIsRejected(t *testing.T) {
 	require.Equal(t, 1.0, snap.Sum("imagefleet_operations_ended_total", map[string]string{"operation": model.OperationDistribute, "state": model.StateSucceeded}),
 		"one run ended once, however often its final task ran")
 	require.Equal(t, float64(len(regions)), snap.Sum("imagefleet_image_copy_duration_seconds", nil), "one copy per region")
+}
+
+// TestMetricsCountedOnceAcrossAFailover: a 6-region distribution on two
+// workers, polled with `progress` every half second; the worker that
+// completed the run's last workflow task is killed (SIGKILL) mid-run and
+// the other finishes it. The two workers' metrics (the dead one's as
+// scraped just before the kill) count the run once: one start, one end,
+// six copies.
+func TestMetricsCountedOnceAcrossAFailover(t *testing.T) {
+	e := newEnv(t, 0.002)
+	workers := []*stack.Process{e.stack.Processes("worker")[0], e.startWorker()}
+	regions := []string{"cn-shanghai", "cn-beijing", "eu-central-1", "eu-west-1", "ap-southeast-1", "us-east-1"}
+	spec := model.DistributeSpec{Package: "e2e_failover", Version: "v1_0_0", Description: "counted once across a failover",
+		SourceRegion: cloudsim.SeedRegion, SourceImage: cloudsim.ImageWebappV1, Regions: regions}
+	id := model.DistributeWorkflowID(spec.Package, spec.Version)
+	run, err := e.client.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{ID: id, TaskQueue: model.TaskQueue}, model.DistributeWorkflowType, spec)
+	require.NoError(t, err)
+
+	// Queried every half second, as an operator's dashboard would.
+	stopQueries := make(chan struct{})
+	queried := make(chan struct{})
+	go func() {
+		defer close(queried)
+		for {
+			select {
+			case <-stopQueries:
+				return
+			case <-time.After(500 * time.Millisecond):
+				if v, err := e.client.QueryWorkflow(context.Background(), id, "", model.QueryProgress); err == nil {
+					var p model.DistributionProgress
+					_ = v.Get(&p)
+				}
+			}
+		}
+	}()
+	defer func() { close(stopQueries); <-queried }()
+
+	// Some copies done, not all: then kill the worker that completed the
+	// last workflow task.
+	for {
+		available := 0
+		for _, r := range e.progress(id).Regions {
+			if r.State == model.RegionAvailable {
+				available++
+			}
+		}
+		if available >= 2 {
+			require.Less(t, available, len(regions), "the copies must outlast the wait (a slower cloud: raise the time scale)")
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var identity string
+	it := e.client.GetWorkflowHistory(t.Context(), id, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		require.NoError(t, err)
+		if a := ev.GetWorkflowTaskCompletedEventAttributes(); a != nil {
+			identity = a.GetIdentity()
+		}
+	}
+	victim, survivor := workers[0], workers[1]
+	if strings.HasPrefix(identity, fmt.Sprintf("%d@", survivor.Pid())) {
+		victim, survivor = survivor, victim
+	}
+	require.True(t, strings.HasPrefix(identity, fmt.Sprintf("%d@", victim.Pid())), "the last task was completed by %s", identity)
+	before, err := telemetry.Scrape(t.Context(), []string{"http://" + victim.MetricsAddr + "/metrics"})
+	require.NoError(t, err)
+	require.NoError(t, victim.Kill())
+
+	var result model.DistributionResult
+	require.NoError(t, run.Get(t.Context(), &result))
+	require.Len(t, result.ImageIDs, len(regions))
+	after, err := telemetry.Scrape(t.Context(), []string{"http://" + survivor.MetricsAddr + "/metrics"})
+	require.NoError(t, err)
+
+	total := func(name string, match map[string]string) float64 { return before.Sum(name, match) + after.Sum(name, match) }
+	op := map[string]string{"operation": model.OperationDistribute}
+	require.Equal(t, 1.0, total("imagefleet_operations_started_total", op))
+	require.Equal(t, 1.0, total("imagefleet_operations_ended_total", map[string]string{"operation": model.OperationDistribute, "state": model.StateSucceeded}))
+	for _, r := range regions {
+		require.Equal(t, 1.0, total("imagefleet_image_copy_duration_seconds", map[string]string{"region": r}), "one copy into %s", r)
+	}
 }
