@@ -191,7 +191,9 @@ func TestMetricsCountedOnceAcrossAFailover(t *testing.T) {
 	after, err := telemetry.Scrape(t.Context(), []string{"http://" + survivor.MetricsAddr + "/metrics"})
 	require.NoError(t, err)
 
-	total := func(name string, match map[string]string) float64 { return before.Sum(name, match) + after.Sum(name, match) }
+	total := func(name string, match map[string]string) float64 {
+		return before.Sum(name, match) + after.Sum(name, match)
+	}
 	op := map[string]string{"operation": model.OperationDistribute}
 	require.Equal(t, 1.0, total("imagefleet_operations_started_total", op))
 	require.Equal(t, 1.0, total("imagefleet_operations_ended_total", map[string]string{"operation": model.OperationDistribute, "state": model.StateSucceeded}))
