@@ -96,6 +96,8 @@ func (k *Catalog) Check(ctx context.Context) {
 }
 
 func (k *Catalog) check(ctx context.Context, quiet bool) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
 	missing, err := Missing(ctx, k.c, k.ns)
 	if err != nil {
 		// Unknown: the runs set the attributes as they always did.
