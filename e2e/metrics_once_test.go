@@ -34,6 +34,7 @@ import (
 type signalDuringFinalTask struct {
 	interceptor.WorkerInterceptorBase
 	c    client.Client
+	id   string // the run's workflow ID (other tests' runs may share the namespace)
 	sent atomic.Bool
 }
 
@@ -49,7 +50,7 @@ type signalDuringFinalTaskInbound struct {
 func (in *signalDuringFinalTaskInbound) ExecuteWorkflow(ctx workflow.Context, input *interceptor.ExecuteWorkflowInput) (any, error) {
 	res, err := in.Next.ExecuteWorkflow(ctx, input)
 	info := workflow.GetInfo(ctx)
-	if info.WorkflowType.Name == model.DistributeWorkflowType && !workflow.IsReplaying(ctx) && in.s.sent.CompareAndSwap(false, true) {
+	if info.WorkflowExecution.ID == in.s.id && !workflow.IsReplaying(ctx) && in.s.sent.CompareAndSwap(false, true) {
 		// A test's side effect inside workflow code: it happens once.
 		if serr := in.s.c.SignalWorkflow(context.Background(), info.WorkflowExecution.ID, "", "e2e-late-signal", nil); serr != nil {
 			panic(serr)
@@ -74,7 +75,11 @@ func TestMetricsCountedOnceWhenTheFinalTaskIsRejected(t *testing.T) {
 	c, err := client.Dial(opts)
 	require.NoError(t, err)
 	defer c.Close()
-	late := &signalDuringFinalTask{c: c}
+	regions := []string{"cn-shanghai", "cn-beijing", "eu-central-1"}
+	spec := model.DistributeSpec{Package: "e2e_once", Version: "v1_0_0", Description: "counted once although its final task ran twice",
+		SourceRegion: cloudsim.SeedRegion, SourceImage: cloudsim.ImageWebappV1, Regions: regions}
+	id := model.DistributeWorkflowID(spec.Package, spec.Version)
+	late := &signalDuringFinalTask{c: c, id: id}
 	w := worker.New(c, model.TaskQueue, worker.Options{
 		Interceptors:             append(workflows.Interceptors(), late),
 		DeadlockDetectionTimeout: time.Minute, // the signal is sent from inside the task
@@ -84,10 +89,6 @@ func TestMetricsCountedOnceWhenTheFinalTaskIsRejected(t *testing.T) {
 	require.NoError(t, w.Start())
 	defer w.Stop()
 
-	regions := []string{"cn-shanghai", "cn-beijing", "eu-central-1"}
-	spec := model.DistributeSpec{Package: "e2e_once", Version: "v1_0_0", Description: "counted once although its final task ran twice",
-		SourceRegion: cloudsim.SeedRegion, SourceImage: cloudsim.ImageWebappV1, Regions: regions}
-	id := model.DistributeWorkflowID(spec.Package, spec.Version)
 	run, err := c.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{ID: id, TaskQueue: model.TaskQueue}, model.DistributeWorkflowType, spec)
 	require.NoError(t, err)
 	require.NoError(t, run.Get(t.Context(), nil))
