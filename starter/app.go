@@ -92,7 +92,7 @@ func (a *app) describe(ctx context.Context, id string) (*workflowpb.WorkflowExec
 	}
 	desc, err := c.DescribeWorkflowExecution(ctx, id, "")
 	if err != nil {
-		return nil, fmt.Errorf("describe %s: %w", id, err)
+		return nil, fmt.Errorf("describe %s: %w", shownID(id), err)
 	}
 	return desc.GetWorkflowExecutionInfo(), nil
 }

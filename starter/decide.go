@@ -137,13 +137,13 @@ func (a *app) sendCommand(ctx context.Context, workflowID, name string, payload 
 	case err == nil:
 		return nil
 	case errors.As(err, &notFound):
-		return &exitError{code: exitRefused, err: fmt.Errorf("no running workflow %s: %w", workflowID, err)}
+		return &exitError{code: exitRefused, err: fmt.Errorf("no running workflow %s: %w", shownID(workflowID), err)}
 	case errors.As(err, &refused):
 		return &exitError{code: exitRefused, err: fmt.Errorf("%s refused: %w", name, err)}
 	default:
 		// The server could not be reached or did not answer in time: the
 		// command may not even have arrived, so it was not refused.
-		return fmt.Errorf("send %s to %s: %w", name, workflowID, err)
+		return fmt.Errorf("send %s to %s: %w", name, shownID(workflowID), err)
 	}
 }
 

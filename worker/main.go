@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 
 	"github.com/imagefleet/imagefleet/activities"
 	"github.com/imagefleet/imagefleet/internal/config"
+	"github.com/imagefleet/imagefleet/internal/searchattrs"
 	"github.com/imagefleet/imagefleet/model"
 	"github.com/imagefleet/imagefleet/workflows"
 )
@@ -32,6 +34,7 @@ import (
 // Settings of the worker with their environment variables.
 const (
 	envStopTimeout     = "IMAGEFLEET_WORKER_STOP_TIMEOUT"
+	envRegisterSA      = "IMAGEFLEET_REGISTER_SEARCH_ATTRIBUTES"
 	defaultStopTimeout = 30 * time.Second
 )
 
@@ -42,6 +45,8 @@ type options struct {
 	// worker on the same host then runs without metrics rather than failing.
 	metricsDefault bool
 	stopTimeout    time.Duration
+	// registerSA: register missing search attributes at start.
+	registerSA bool
 }
 
 func main() {
@@ -74,6 +79,10 @@ func main() {
 func command(start func(options) error) *cobra.Command {
 	var o options
 	stopDefault, envErr := stopTimeoutFromEnv()
+	registerDefault, registerErr := boolFromEnv(envRegisterSA, true)
+	if envErr == nil {
+		envErr = registerErr
+	}
 	cmd := &cobra.Command{
 		Use:   "worker",
 		Short: "Run imagefleet's workflows and activities",
@@ -104,6 +113,8 @@ func command(start func(options) error) *cobra.Command {
 	f.DurationVar(&o.pollInterval, "poll-interval", 500*time.Millisecond, "how often long cloud operations are polled")
 	f.StringVar(&o.metricsAddr, "metrics-addr", config.MetricsAddr(),
 		"address to serve Prometheus metrics on (/metrics); \"off\" or empty serves none (env "+config.EnvMetricsAddr+")")
+	f.BoolVar(&o.registerSA, "register-search-attributes", registerDefault,
+		"register imagefleet's search attributes on the namespace at start when they are missing and the server allows it (env "+envRegisterSA+"=false to only check)")
 	f.DurationVar(&o.stopTimeout, "stop-timeout", stopDefault,
 		"on SIGTERM/SIGINT, how long in-flight activities may still run before they are cancelled (env "+envStopTimeout+")")
 	return cmd
@@ -121,6 +132,20 @@ func stopTimeoutFromEnv() (time.Duration, error) {
 		return defaultStopTimeout, fmt.Errorf("%s=%q: want a duration such as 30s", envStopTimeout, s)
 	}
 	return d, nil
+}
+
+// boolFromEnv is a boolean setting's default: the variable name, or def
+// when it is unset. An invalid value is an error.
+func boolFromEnv(name string, def bool) (bool, error) {
+	s := os.Getenv(name)
+	if s == "" {
+		return def, nil
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return def, fmt.Errorf("%s=%q: want true or false", name, s)
+	}
+	return b, nil
 }
 
 // parseFlags reads args and the environment into options, as the worker
@@ -178,6 +203,13 @@ func run(ctx context.Context, o options) error {
 			logger.Info().Str("metrics", "http://"+addr.String()+"/metrics").Msg("serving metrics")
 		}
 	}
+
+	// The search attributes the runs set: registered here where the
+	// namespace allows it; otherwise the runs leave out the missing ones.
+	sa := searchattrs.NewCatalog(c, opts.Namespace, o.registerSA, logger)
+	sa.Check(ctx)
+	go sa.Watch(metricsCtx, time.Minute)
+	workflows.SetUnregisteredSearchAttributes(sa.Unregistered)
 
 	cloudClient := tel.Cloud()
 	// More pollers than the default two: when many paused tasks are resumed

@@ -38,3 +38,19 @@ func TestParseFlags(t *testing.T) {
 	_, err = parseFlags([]string{"--stop-timeout", "-1s"})
 	require.Error(t, err)
 }
+
+func TestRegisterSearchAttributesSetting(t *testing.T) {
+	o, err := parseFlags(nil)
+	require.NoError(t, err)
+	require.True(t, o.registerSA, "registers missing search attributes by default")
+	o, err = parseFlags([]string{"--register-search-attributes=false"})
+	require.NoError(t, err)
+	require.False(t, o.registerSA)
+	t.Setenv(envRegisterSA, "false")
+	o, err = parseFlags(nil)
+	require.NoError(t, err)
+	require.False(t, o.registerSA)
+	t.Setenv(envRegisterSA, "sometimes")
+	_, err = parseFlags(nil)
+	require.ErrorContains(t, err, envRegisterSA)
+}

@@ -68,6 +68,7 @@ func TemporalOptions(l zerolog.Logger) (client.Options, error) {
 	// One data converter for worker and starter: strict JSON, so that a
 	// misspelled field of an input, signal or update is refused by name.
 	opts.DataConverter = payload.Converter
+	withPrintableHeaders(&opts)
 	if err := withPayloadCodec(&opts, l); err != nil {
 		return client.Options{}, fmt.Errorf("payload encryption: %w", err)
 	}
