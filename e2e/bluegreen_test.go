@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
 
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/cloudsim"
@@ -210,4 +211,82 @@ func TestBlueGreenAbortWithStarter(t *testing.T) {
 	out, code = e.starter("bluegreen", "status", d.Cluster, d.Service)
 	require.Equal(t, 1, code, "a rolled-back deployment ended Failed")
 	require.Contains(t, out, "RolledBack")
+}
+
+// issue 18 item 6: a command sent while the worker is dead is not reported
+// as failed: the starter says it is pending (exit code 5) and that it may
+// still be applied, and it is, once a worker runs again.
+func TestCommandPendingWhileWorkerIsDownWithStarter(t *testing.T) {
+	e := newEnv(t, 0.01)
+	d, err := cloudsim.SetupBlueGreenDemo(t.Context(), e.cloudC, "e2e", "web")
+	require.NoError(t, err)
+	id := model.BlueGreenWorkflowID(d.Cluster, d.Service)
+
+	_, code := e.starter(blueGreenArgs(d, "--steps", "25,pause,50,pause", "--exit-on-pause")...)
+	require.Equal(t, 4, code, "the run waits at the first gate")
+	require.Equal(t, 25, e.weights(d.ProductionListener)[d.TargetGroups[1]])
+
+	killWorkers(t, e.stack)
+	out, code := e.starter("bluegreen", "promote", d.Cluster, d.Service, "--reply-timeout", "5s")
+	require.Equal(t, 5, code, "pending, not failed")
+	require.Contains(t, out, "promote: pending, not applied yet")
+	require.Contains(t, out, "it may still take effect")
+	require.NotContains(t, out, "error:")
+	require.Equal(t, 25, e.weights(d.ProductionListener)[d.TargetGroups[1]], "nothing moved without a worker")
+
+	e.startWorker()
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		require.Equal(c, 50, e.weights(d.ProductionListener)[d.TargetGroups[1]], "the pending promote was applied")
+	}, 2*time.Minute, 200*time.Millisecond)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		require.Contains(c, e.blueGreenProgress(id).WaitingFor, "promote")
+	}, time.Minute, 200*time.Millisecond)
+	require.Empty(t, e.blueGreenProgress(id).LastRefusal)
+
+	// With the worker up, the next command is answered at once.
+	out, code = e.starter("bluegreen", "promote", d.Cluster, d.Service, "--full")
+	require.Equal(t, 0, code, out)
+	require.NoError(t, e.awaitResult(id))
+	require.Equal(t, 100, e.weights(d.ProductionListener)[d.TargetGroups[1]])
+}
+
+// issue 18 item 9: a signal whose payload has a field the command does not
+// have, or a field spelled in another case, is refused and kept in
+// lastRefusal (it was dropped with only a line in the worker's log); the
+// run goes on waiting, and a correct signal is applied.
+func TestSignalWithUnknownFieldIsRefusedThroughTheCLI(t *testing.T) {
+	e := newEnv(t, 0.01)
+	d, err := cloudsim.SetupBlueGreenDemo(t.Context(), e.cloudC, "e2e", "web")
+	require.NoError(t, err)
+	id := model.BlueGreenWorkflowID(d.Cluster, d.Service)
+	_, code := e.starter(blueGreenArgs(d, "--steps", "25,pause,100", "--exit-on-pause")...)
+	require.Equal(t, 4, code, "the run waits at the gate")
+
+	for _, tc := range []struct{ name, input, refusal string }{
+		{model.CommandCancel, `{"reason":"x","reasn":"y"}`, `cancel: the payload was refused: unable to decode: unknown field "reasn" in model.CancelCommand`},
+		{model.CommandPromote, `{"Full":true}`, `promote: the payload was refused: unable to decode: unknown field "Full" in model.PromoteCommand (field names are case-sensitive: "full")`},
+	} {
+		_, err := e.cli("workflow", "signal", "--workflow-id", id, "--name", tc.name, "--input", tc.input)
+		require.NoError(t, err, "a signal cannot answer its sender")
+		require.EventuallyWithT(t, func(c *assert.CollectT) {
+			require.Equal(c, tc.refusal, e.blueGreenProgress(id).LastRefusal)
+		}, time.Minute, 200*time.Millisecond)
+		require.Equal(t, 25, e.weights(d.ProductionListener)[d.TargetGroups[1]], "nothing applied")
+	}
+	// The update path refuses the same payload to its sender (a raw client:
+	// the CLI shows failures encrypted without the codec server).
+	h, err := e.client.UpdateWorkflow(t.Context(), client.UpdateWorkflowOptions{
+		WorkflowID: id, UpdateName: model.CommandPromote, Args: []any{map[string]any{"Full": true}},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = h.Get(t.Context(), nil)
+	}
+	require.ErrorContains(t, err, `unknown field "Full"`)
+	require.Contains(t, e.blueGreenProgress(id).WaitingFor, "promote")
+
+	_, err = e.cli("workflow", "signal", "--workflow-id", id, "--name", model.CommandPromote, "--input", `{"full":false}`)
+	require.NoError(t, err)
+	require.NoError(t, e.awaitResult(id))
+	require.Equal(t, 100, e.weights(d.ProductionListener)[d.TargetGroups[1]])
 }
