@@ -51,12 +51,12 @@ func CheckTags(tags map[string]string, limit int) []string {
 	for _, k := range sortedKeys(tags) {
 		switch n := utf8.RuneCountInString(k); {
 		case n == 0:
-			problems = append(problems, fmt.Sprintf("a tag key must not be empty (tag %q)", "="+tags[k]))
+			problems = append(problems, fmt.Sprintf("a tag key must not be empty (tag %s)", Quote("="+tags[k])))
 		case n > MaxTagKeyLen:
 			problems = append(problems, fmt.Sprintf("tag key %.20q… must be at most %d characters, got %d", k, MaxTagKeyLen, n))
 		}
 		if n := utf8.RuneCountInString(tags[k]); n > MaxTagValueLen {
-			problems = append(problems, fmt.Sprintf("the value of tag %q must be at most %d characters, got %d", k, MaxTagValueLen, n))
+			problems = append(problems, fmt.Sprintf("the value of tag %s must be at most %d characters, got %d", Quote(k), MaxTagValueLen, n))
 		}
 	}
 	return problems

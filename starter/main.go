@@ -66,10 +66,10 @@ func main() {
 	if err != nil {
 		var ee *exitError
 		if errors.As(err, &ee) && ee.code == exitPending {
-			fmt.Fprintln(os.Stderr, err) // not an error: it may still be applied
+			fmt.Fprintln(os.Stderr, printable(err.Error())) // not an error: it may still be applied
 			os.Exit(ee.code)
 		}
-		fmt.Fprintln(os.Stderr, "error:", err)
+		fmt.Fprintln(os.Stderr, "error:", printable(err.Error()))
 		if ee != nil {
 			os.Exit(ee.code)
 		}
@@ -103,5 +103,6 @@ func rootCommand(app *app) *cobra.Command {
 		templateCommand(app), // deprecated: build-template
 		buildCommand(app),
 	)
+	usageErrors(root)
 	return root
 }

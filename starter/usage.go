@@ -1,0 +1,92 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/spf13/cobra"
+
+	"github.com/imagefleet/imagefleet/model"
+)
+
+// usageErrors makes every mistake in how a command is called invalid input
+// (exit code 2, nothing sent): a flag that does not parse (`--batches abc`,
+// a number out of range, an unknown flag, a flag without its value), a
+// missing required flag, a wrong number of arguments, an unknown
+// subcommand, and an argument that is not valid UTF-8 or holds a control
+// character (it would become a workflow ID or a cloud name, and end in a
+// raw gRPC error). Call it on the finished command tree.
+func usageErrors(root *cobra.Command) {
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usage(c, err) })
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		args := c.Args
+		if c.HasSubCommands() && !c.Runnable() {
+			// A group: cobra would print its help and exit 0 for an
+			// unknown subcommand of it.
+			c.RunE = func(cmd *cobra.Command, args []string) error {
+				if len(args) > 0 {
+					err := fmt.Errorf("unknown command %s for %q", model.Quote(args[0]), cmd.CommandPath())
+					if cmd.SuggestionsMinimumDistance <= 0 {
+						cmd.SuggestionsMinimumDistance = 2 // cobra's default for its own suggestions
+					}
+					if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+						err = fmt.Errorf("%w; did you mean %s?", err, strings.Join(s, " or "))
+					}
+					return usage(cmd, err)
+				}
+				return cmd.Help()
+			}
+			args = cobra.ArbitraryArgs
+		}
+		c.Args = func(cmd *cobra.Command, a []string) error {
+			if args != nil {
+				if err := args(cmd, a); err != nil {
+					return usage(cmd, err)
+				}
+			}
+			for i, s := range a {
+				if err := model.CheckName(fmt.Sprintf("argument %d", i+1), s); err != nil {
+					return usage(cmd, err)
+				}
+			}
+			if err := cmd.ValidateRequiredFlags(); err != nil {
+				return usage(cmd, err)
+			}
+			return nil
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+}
+
+// usage is invalid input in how cmd was called, with a pointer to its help.
+func usage(cmd *cobra.Command, err error) error {
+	return &exitError{code: exitInvalid, err: fmt.Errorf("%w (see %s --help)", err, cmd.CommandPath())}
+}
+
+// printable escapes what a terminal would interpret in a message printed
+// raw (control characters, bidirectional controls, invalid UTF-8), keeping
+// line breaks and tabs: what a message echoes from input or from the
+// server reaches the terminal as text.
+func printable(msg string) string {
+	var b strings.Builder
+	for i := 0; i < len(msg); {
+		r, w := utf8.DecodeRuneInString(msg[i:])
+		switch {
+		case r == utf8.RuneError && w == 1:
+			fmt.Fprintf(&b, `\x%02x`, msg[i])
+		case r == '\n' || r == '\t' || !model.IsControl(r):
+			b.WriteString(msg[i : i+w])
+		default:
+			q := strconv.QuoteRuneToASCII(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
+		i += w
+	}
+	return b.String()
+}
