@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	"github.com/imagefleet/imagefleet/cloud"
@@ -289,4 +290,44 @@ func TestSignalWithUnknownFieldIsRefusedThroughTheCLI(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, e.awaitResult(id))
 	require.Equal(t, 100, e.weights(d.ProductionListener)[d.TargetGroups[1]])
+}
+
+// issue 18: a second start of a canonical ID starts nothing, and each
+// client says so differently, as the README states: the starter refuses it
+// (exit 2); the temporal CLI prints the running run's ID and exits 0, even
+// with --id-conflict-policy Fail; a Go client without
+// WorkflowExecutionErrorWhenAlreadyStarted gets the running run.
+func TestSecondStartOfACanonicalIDPerClient(t *testing.T) {
+	e := newEnv(t, 0.01)
+	d, err := cloudsim.SetupBlueGreenDemo(t.Context(), e.cloudC, "e2e", "web")
+	require.NoError(t, err)
+	id := model.BlueGreenWorkflowID(d.Cluster, d.Service)
+	_, code := e.starter(blueGreenArgs(d, "--steps", "25,pause,100", "--exit-on-pause")...)
+	require.Equal(t, 4, code)
+	desc, err := e.client.DescribeWorkflowExecution(t.Context(), id, "")
+	require.NoError(t, err)
+	running := desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()
+
+	_, code = e.starter(blueGreenArgs(d, "--strategy", "all-at-once", "--wait=false")...)
+	require.Equal(t, 2, code, "the starter refuses it")
+
+	out, err := e.cli("workflow", "start", "--type", model.BlueGreenWorkflowType, "--task-queue", model.TaskQueue,
+		"--workflow-id", id, "--input", `{"cluster":"e2e"}`, "--id-conflict-policy", "Fail")
+	require.NoError(t, err, "the temporal CLI exits 0")
+	require.Contains(t, out, running, "and prints the running run")
+
+	run, err := e.client.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{ID: id, TaskQueue: model.TaskQueue,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL}, model.BlueGreenWorkflowType, map[string]any{"cluster": "e2e"})
+	require.NoError(t, err, "a Go client without WorkflowExecutionErrorWhenAlreadyStarted")
+	require.Equal(t, running, run.GetRunID(), "gets the running run")
+
+	_, err = e.client.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{ID: id, TaskQueue: model.TaskQueue,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL, WorkflowExecutionErrorWhenAlreadyStarted: true}, model.BlueGreenWorkflowType, map[string]any{"cluster": "e2e"})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	require.ErrorAs(t, err, &started, "with it, the start is refused")
+
+	desc, err = e.client.DescribeWorkflowExecution(t.Context(), id, "")
+	require.NoError(t, err)
+	require.Equal(t, running, desc.GetWorkflowExecutionInfo().GetExecution().GetRunId(), "nothing else started")
+	require.Contains(t, e.blueGreenProgress(id).WaitingFor, "promote")
 }
