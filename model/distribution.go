@@ -119,7 +119,10 @@ func (s DistributeSpec) Validate() error { return s.ValidateVersion(true) }
 // copies of an image package's distribution must meet.
 func (s DistributeSpec) ValidateVersion(imageCopies bool) error {
 	errs := checkVersionNames(s.Package, s.Version)
-	errs = append(errs, checkNames("description", s.Description, "sourceImage", s.SourceImage, "imageName", s.ImageName)...)
+	errs = append(errs, checkNames("sourceImage", s.SourceImage)...)
+	if !imageCopies { // else the image rules below check them
+		errs = append(errs, checkNames("description", s.Description, "imageName", s.ImageName)...)
+	}
 	errs = append(errs, checkTagText(s.Tags)...)
 	errs = append(errs, checkList("shareAccounts", s.ShareAccounts)...)
 	if n := utf8.RuneCountInString(s.Description); n < MinDescriptionLen || n > MaxDescriptionLen {

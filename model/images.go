@@ -22,7 +22,8 @@ const (
 // CheckImageAttributes returns the problems of a new image's name,
 // description and tags; field prefixes the names in the messages (e.g.
 // "Destination" gives "DestinationImageName"). An empty name is allowed:
-// the cloud picks one.
+// the cloud picks one. Names and tags hold no control characters, the
+// description none but line breaks and tabs (CheckName, CheckText).
 func CheckImageAttributes(field, name, description string, tags map[string]string) []string {
 	var problems []string
 	if n := utf8.RuneCountInString(name); name != "" && (n < MinImageNameLen || n > MaxImageNameLen) {
@@ -30,6 +31,12 @@ func CheckImageAttributes(field, name, description string, tags map[string]strin
 	}
 	if n := utf8.RuneCountInString(description); n > MaxImageDescriptionLen {
 		problems = append(problems, fmt.Sprintf("%sDescription must be at most %d characters, got %d", field, MaxImageDescriptionLen, n))
+	}
+	for _, err := range checkNames(field+"ImageName", name, field+"Description", description) {
+		problems = append(problems, err.Error())
+	}
+	for _, err := range checkTagText(tags) {
+		problems = append(problems, err.Error())
 	}
 	return append(problems, CheckTags(tags, MaxImageTags)...)
 }
