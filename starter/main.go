@@ -60,7 +60,10 @@ func main() {
 		os.Exit(exitInvalid)
 	}
 	root := rootCommand(app)
+	out := &printableWriter{w: os.Stdout}
+	root.SetOut(out)
 	err = root.ExecuteContext(ctx)
+	_ = out.Flush()
 	app.close()
 	app.shutdown()
 	if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -89,4 +90,42 @@ func printable(msg string) string {
 		i += w
 	}
 	return b.String()
+}
+
+// printableWriter passes what the starter prints through printable: a
+// status line echoes text from a run (a refusal naming an instance ID that
+// a client sent, a description), which must reach the terminal as text. A
+// character split between two writes is held until it is whole.
+type printableWriter struct {
+	w    io.Writer
+	part []byte // the start of an incomplete UTF-8 sequence
+}
+
+func (p *printableWriter) Write(b []byte) (int, error) {
+	data := append(p.part, b...)
+	p.part = nil
+	// Hold back an incomplete character at the end (at most 3 bytes).
+	for cut := len(data) - 1; cut >= 0 && cut >= len(data)-3; cut-- {
+		if utf8.RuneStart(data[cut]) {
+			if !utf8.FullRune(data[cut:]) {
+				p.part = append([]byte(nil), data[cut:]...)
+				data = data[:cut]
+			}
+			break
+		}
+	}
+	if _, err := io.WriteString(p.w, printable(string(data))); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+// Flush writes a held incomplete character, escaped.
+func (p *printableWriter) Flush() error {
+	if len(p.part) == 0 {
+		return nil
+	}
+	_, err := io.WriteString(p.w, printable(string(p.part)))
+	p.part = nil
+	return err
 }

@@ -63,3 +63,22 @@ func TestPrintableEscapesControlCharacters(t *testing.T) {
 	require.Equal(t, `a\x00b\x1b[2Jc\u202ed\xff`+"\nnext\tcol", printable("a\x00b\x1b[2Jc\u202ed\xff\nnext\tcol"))
 	require.Equal(t, "网页 ✓", printable("网页 ✓"))
 }
+
+// What a status command prints from a run (a refusal echoing a client's
+// input) reaches the terminal escaped, also when a character is split
+// between two writes.
+func TestPrintableWriter(t *testing.T) {
+	var b bytes.Buffer
+	w := &printableWriter{w: &b}
+	msg := []byte("Refused:   skip i-1\x1b[2J\u202e: not failed ✓\n")
+	for i := range msg { // one byte at a time
+		_, err := w.Write(msg[i : i+1])
+		require.NoError(t, err)
+	}
+	require.NoError(t, w.Flush())
+	require.Equal(t, `Refused:   skip i-1\x1b[2J\u202e: not failed ✓`+"\n", b.String())
+	b.Reset()
+	_, _ = w.Write([]byte("end\xe2\x9c"))
+	require.NoError(t, w.Flush())
+	require.Equal(t, `end\xe2\x9c`, b.String())
+}
