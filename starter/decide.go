@@ -142,14 +142,14 @@ func (e *pendingError) Error() string {
 	if label == "" {
 		label = e.name
 	}
-	held := "the server holds it (update " + e.updateID + ")"
+	held := fmt.Sprintf("The server holds it (update %s): the run applies or refuses it when a worker runs its next task", e.updateID)
 	if e.unknown {
-		held = "the server could not be asked whether it holds it (update " + e.updateID + ", " + e.cause.Error() + "), so it may have arrived"
+		held = fmt.Sprintf("The server could not be asked whether it holds it (update %s: %v), so it may have arrived: then the run applies or refuses it when a worker runs its next task", e.updateID, e.cause)
 	}
-	return fmt.Sprintf("%s: pending, not applied yet: the run did not answer within %s (is a worker running?); %s, "+
-		"and the run will apply or refuse it when a worker runs its next task. Do not send it again before you know: "+
-		"it may still take effect (a second one would be applied too). "+
-		"See `starter status %s`, or `temporal workflow update result --workflow-id %s --update-id %s` once it is applied",
+	return fmt.Sprintf("%s: pending, not applied yet: the run did not answer within %s (is a worker running?).\n"+
+		"%s, so it may still take effect.\n"+
+		"Do not send it again before you know (a second one would be applied too): see `starter status %s`, "+
+		"or `temporal workflow update describe --workflow-id %s --update-id %s`.",
 		label, e.waited, held, e.workflowID, e.workflowID, e.updateID)
 }
 
