@@ -142,7 +142,7 @@ func (e *pendingError) Error() string {
 	if label == "" {
 		label = e.name
 	}
-	held := fmt.Sprintf("The server holds it (update %s): the run applies or refuses it when a worker runs its next task", e.updateID)
+	held := fmt.Sprintf("The server holds it (update %s, in memory: a server restart or a failed workflow task drops it): the run applies or refuses it when a worker runs its next task", e.updateID)
 	if e.unknown {
 		held = fmt.Sprintf("The server could not be asked whether it holds it (update %s: %v), so it may have arrived: then the run applies or refuses it when a worker runs its next task", e.updateID, e.cause)
 	}
