@@ -16,9 +16,9 @@ import (
 // (exit code 2, nothing sent): a flag that does not parse (`--batches abc`,
 // a number out of range, an unknown flag, a flag without its value), a
 // missing required flag, a wrong number of arguments, an unknown
-// subcommand, and an argument that is not valid UTF-8 or holds a control
-// character (it would become a workflow ID or a cloud name, and end in a
-// raw gRPC error). Call it on the finished command tree.
+// subcommand, and an argument that is not valid UTF-8 (it would become a
+// workflow ID or a cloud name, and end in a raw gRPC error). Call it on the
+// finished command tree.
 func usageErrors(root *cobra.Command) {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usage(c, err) })
 	var walk func(c *cobra.Command)
@@ -49,8 +49,11 @@ func usageErrors(root *cobra.Command) {
 				}
 			}
 			for i, s := range a {
-				if err := model.CheckName(fmt.Sprintf("argument %d", i+1), s); err != nil {
-					return usage(cmd, err)
+				// Not sendable at all (gRPC strings are UTF-8). Control
+				// characters are the specs' to refuse (model): an existing
+				// run's ID that holds one can still be named.
+				if !utf8.ValidString(s) {
+					return usage(cmd, fmt.Errorf("argument %d %s is not valid UTF-8", i+1, model.Quote(s)))
 				}
 			}
 			if err := cmd.ValidateRequiredFlags(); err != nil {
