@@ -54,6 +54,36 @@ func IsControl(r rune) bool {
 	return false
 }
 
+// Escape writes what a terminal or a page would interpret in msg (control
+// characters, bidirectional controls, invalid bytes) as Go escapes
+// (`\x00`, `\u202e`, `\xff`), keeping line breaks and tabs: for a
+// message that echoes input.
+func Escape(msg string) string {
+	var b strings.Builder
+	for i := 0; i < len(msg); {
+		r, w := utf8.DecodeRuneInString(msg[i:])
+		switch {
+		case r == utf8.RuneError && w == 1:
+			fmt.Fprintf(&b, `\x%02x`, msg[i])
+		case r == '\n' || r == '\t' || !IsControl(r):
+			b.WriteString(msg[i : i+w])
+		default:
+			q := strconv.QuoteRuneToASCII(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
+		i += w
+	}
+	return b.String()
+}
+
+// Cut is msg cut after max characters, saying how long it was.
+func Cut(msg string, max int) string {
+	if n := utf8.RuneCountInString(msg); n > max {
+		return string([]rune(msg)[:max]) + fmt.Sprintf("… (%d characters)", n)
+	}
+	return msg
+}
+
 // Quote is s as a Go string literal (control characters and invalid UTF-8
 // escaped), cut after 64 characters.
 func Quote(s string) string {

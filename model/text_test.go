@@ -75,3 +75,9 @@ func TestQuote(t *testing.T) {
 	require.True(t, strings.HasSuffix(long, `… (100 characters)`), long)
 	require.Equal(t, `"a", "b" and 2 more`, QuoteList([]string{"a", "b", "a", "c", "d"}, 2))
 }
+
+func TestEscapeAndCut(t *testing.T) {
+	require.Equal(t, `a\x00b\x1b[2Jc\u202ed\xff`+"\nnext\tcol ✓", Escape("a\x00b\x1b[2Jc\u202ed\xff\nnext\tcol ✓"))
+	require.Equal(t, "abc", Cut("abc", 3))
+	require.Equal(t, "ab… (3 characters)", Cut("abc", 2))
+}

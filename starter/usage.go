@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -74,26 +73,9 @@ func usage(cmd *cobra.Command, err error) error {
 }
 
 // printable escapes what a terminal would interpret in a message printed
-// raw (control characters, bidirectional controls, invalid UTF-8), keeping
-// line breaks and tabs: what a message echoes from input or from the
-// server reaches the terminal as text.
-func printable(msg string) string {
-	var b strings.Builder
-	for i := 0; i < len(msg); {
-		r, w := utf8.DecodeRuneInString(msg[i:])
-		switch {
-		case r == utf8.RuneError && w == 1:
-			fmt.Fprintf(&b, `\x%02x`, msg[i])
-		case r == '\n' || r == '\t' || !model.IsControl(r):
-			b.WriteString(msg[i : i+w])
-		default:
-			q := strconv.QuoteRuneToASCII(r)
-			b.WriteString(q[1 : len(q)-1])
-		}
-		i += w
-	}
-	return b.String()
-}
+// raw (model.Escape): what a message echoes from input or from the server
+// reaches the terminal as text.
+func printable(msg string) string { return model.Escape(msg) }
 
 // printableWriter passes what the starter prints through printable: a
 // status line echoes text from a run (a refusal naming an instance ID that

@@ -7,10 +7,13 @@
 // internal/payload: a field the command does not have, or one spelled in
 // another case ("instanceID"), refuses the command. An update is refused to
 // its sender; a signal, which cannot answer, is refused like any other
-// refused signal (Refused), never dropped without a word.
+// refused signal (Refused), never dropped without a word. A refusal
+// reaches its sender and lastRefusal escaped and capped (refusal): it
+// echoes what a client sent.
 package operator
 
 import (
+	"errors"
 	"fmt"
 
 	"go.temporal.io/sdk/converter"
@@ -18,6 +21,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/imagefleet/imagefleet/internal/payload"
+	"github.com/imagefleet/imagefleet/model"
 )
 
 // Command is one operator command with a typed payload.
@@ -64,7 +68,7 @@ func register[T any](ctx workflow.Context, name string, c Command[T], onRefused 
 			c.Apply(payload)
 			return nil
 		},
-		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, payload T) error { return c.Validate(payload) }},
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, payload T) error { return refusal(c.Validate(payload)) }},
 	)
 	if err != nil {
 		return err
@@ -84,13 +88,34 @@ func register[T any](ctx workflow.Context, name string, c Command[T], onRefused 
 				err = c.Validate(cmd)
 			}
 			if err != nil {
-				onRefused(name, err)
+				onRefused(name, refusal(err))
 				continue
 			}
 			c.Apply(cmd)
 		}
 	})
 	return nil
+}
+
+// maxRefusal is how many characters of a refusal a sender or lastRefusal
+// gets: a refusal echoes what was sent (an instance ID, a region), which
+// can be long.
+const maxRefusal = 1000
+
+// refusal is err as its sender and lastRefusal show it: what it echoes
+// with control characters escaped (model.Escape), and cut at maxRefusal
+// characters. An error that needs neither is returned as it is (its type
+// kept).
+func refusal(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	clean := model.Cut(model.Escape(msg), maxRefusal)
+	if clean == msg {
+		return err
+	}
+	return errors.New(clean)
 }
 
 // decode reads a signal's payload strictly, as the update path reads it. A

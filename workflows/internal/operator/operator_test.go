@@ -2,6 +2,8 @@ package operator
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -164,4 +166,37 @@ func TestSignalWithUnknownFieldIsRefused(t *testing.T) {
 	require.Len(t, rejected, 2)
 	require.ErrorContains(t, rejected[0], `unknown field "instanceID"`)
 	require.ErrorContains(t, rejected[1], `unknown field "reasn"`)
+}
+
+// issue 18: a refusal echoes what was sent; it reaches lastRefusal and the
+// update's sender with control characters escaped and cut to maxRefusal.
+func TestRefusalIsEscapedAndCapped(t *testing.T) {
+	var last string
+	wf := func(ctx workflow.Context) error {
+		err := Register(ctx, Command[skip]{
+			Name:     "skip",
+			Validate: func(c skip) error { return fmt.Errorf("instance %s is not part of this task", c.InstanceID) },
+			Apply:    func(skip) {},
+		}, RecordRefusal(&last, workflow.GetLogger(ctx)))
+		if err != nil {
+			return err
+		}
+		return workflow.Await(ctx, func() bool { return strings.Contains(last, "(") })
+	}
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.SetDataConverter(payload.Converter)
+	env.RegisterWorkflow(wf)
+	var rejected error
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow("skip", "u1", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { rejected = err }, OnAccept: func() {}, OnComplete: func(any, error) {},
+		}, skip{InstanceID: "i-1\x1b[2J\x00\u202e"})
+	}, time.Minute)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow("skip", skip{InstanceID: strings.Repeat("i", 5000)}) }, 2*time.Minute)
+	env.ExecuteWorkflow(wf)
+	require.NoError(t, env.GetWorkflowError())
+	require.ErrorContains(t, rejected, `instance i-1\x1b[2J\x00\u202e is not part of this task`)
+	require.True(t, strings.HasSuffix(last, "… (5034 characters)"), last[len(last)-40:])
+	require.Less(t, len(last), 1100)
 }
