@@ -231,6 +231,7 @@ func TestCommandPendingWhileWorkerIsDownWithStarter(t *testing.T) {
 	d, err := cloudsim.SetupBlueGreenDemo(t.Context(), e.cloudC, "e2e", "web")
 	require.NoError(t, err)
 	id := model.BlueGreenWorkflowID(d.Cluster, d.Service)
+	t.Cleanup(func() { terminateIfRunning(e.client, id) }) // the dev server is shared
 
 	_, code := e.starter(blueGreenArgs(d, "--steps", "25,pause,50,pause", "--exit-on-pause")...)
 	require.Equal(t, 4, code, "the run waits at the first gate")
@@ -292,6 +293,7 @@ func TestSignalWithUnknownFieldIsRefusedThroughTheCLI(t *testing.T) {
 	d, err := cloudsim.SetupBlueGreenDemo(t.Context(), e.cloudC, "e2e", "web")
 	require.NoError(t, err)
 	id := model.BlueGreenWorkflowID(d.Cluster, d.Service)
+	t.Cleanup(func() { terminateIfRunning(e.client, id) }) // the dev server is shared
 	_, code := e.starter(blueGreenArgs(d, "--steps", "25,pause,100", "--exit-on-pause")...)
 	require.Equal(t, 4, code, "the run waits at the gate")
 
@@ -334,6 +336,7 @@ func TestSecondStartOfACanonicalIDPerClient(t *testing.T) {
 	d, err := cloudsim.SetupBlueGreenDemo(t.Context(), e.cloudC, "e2e", "web")
 	require.NoError(t, err)
 	id := model.BlueGreenWorkflowID(d.Cluster, d.Service)
+	t.Cleanup(func() { terminateIfRunning(e.client, id) }) // if the test stops early
 	_, code := e.starter(blueGreenArgs(d, "--steps", "25,pause,100", "--exit-on-pause")...)
 	require.Equal(t, 4, code)
 	desc, err := e.client.DescribeWorkflowExecution(t.Context(), id, "")
@@ -362,4 +365,10 @@ func TestSecondStartOfACanonicalIDPerClient(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, running, desc.GetWorkflowExecutionInfo().GetExecution().GetRunId(), "nothing else started")
 	require.Contains(t, e.blueGreenProgress(id).WaitingFor, "promote")
+
+	// The dev server is shared: end the run, as the next test's start of
+	// the same ID would otherwise meet it.
+	out, code = e.starter("bluegreen", "promote", d.Cluster, d.Service, "--full")
+	require.Equal(t, 0, code, out)
+	require.NoError(t, e.awaitResult(id))
 }
