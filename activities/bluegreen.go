@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -265,6 +266,38 @@ func (a *Deployments) MonitorTargetHealth(ctx context.Context, in MonitorInput) 
 		activity.RecordHeartbeat(ctx, checks)
 		return false, nil
 	}))
+}
+
+// TaskSetsCheck names the task sets a deployment knows on its service:
+// green, and blue if there is one.
+type TaskSetsCheck struct {
+	Cluster string
+	Service string
+	Known   []string // task set IDs
+}
+
+// CheckTaskSets fails with a non-retryable ForeignTaskSet error when the
+// service has a task set, not draining, that is not one of Known: another
+// client created it during the deployment, perhaps under the deployment's
+// own external ID (anyone can read it). The cloud's lock refuses such a
+// task set; this check keeps the promise on a cloud without that lock.
+func (a *Deployments) CheckTaskSets(ctx context.Context, in TaskSetsCheck) error {
+	resp, err := a.ECS.DescribeTaskSets(ctx, &cloud.DescribeTaskSetsRequest{Cluster: in.Cluster, Service: in.Service})
+	if err != nil {
+		return fromCloud(err)
+	}
+	var foreign []string
+	for _, ts := range resp.TaskSets {
+		if ts.Status == cloud.TaskSetDraining || slices.Contains(in.Known, ts.Id) {
+			continue
+		}
+		foreign = append(foreign, fmt.Sprintf("%s (external ID %q, %s, %s at %v%%)", ts.Id, ts.ExternalId, ts.TaskDefinition, ts.Status, ts.Scale.Value))
+	}
+	if len(foreign) > 0 {
+		return permanent(model.ErrTypeForeignTaskSet, fmt.Errorf("service %s has task sets this deployment did not create: %s; another client created them while it ran",
+			in.Service, strings.Join(foreign, ", ")))
+	}
+	return nil
 }
 
 // SetPrimaryTaskSet makes the task set the service's primary one.

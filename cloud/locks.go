@@ -16,8 +16,10 @@ const (
 	// its own before the call.
 	CodeArtifactReleasing = "Artifact.VersionReleasing"
 	// CodeDeploymentInProgress: the container service has a deployment
-	// under way (an ACTIVE task set of another external ID); one runs at a
-	// time.
+	// under way (an ACTIVE task set: not primary, not draining); one runs at
+	// a time. A new task set is refused whatever its external ID, the
+	// running deployment's included (anyone can read it); the deployment's
+	// own retry is answered from its client token.
 	CodeDeploymentInProgress = "ServiceDeploymentInProgressException"
 )
 

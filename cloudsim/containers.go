@@ -505,9 +505,10 @@ func (s *Server) createTaskSet(c *call, req *cloud.CreateTaskSetRequest) (*cloud
 	if err := c.checkTaskSetLoadBalancers(req.LoadBalancers); err != nil {
 		return nil, err
 	}
-	if other := c.deploymentInProgress(svc, req.ExternalId); other != nil { // locks.go
+	if other := c.deploymentInProgress(svc); other != nil { // locks.go
 		return nil, newError(http.StatusBadRequest, cloud.CodeDeploymentInProgress,
-			"service %s has a deployment in progress: task set %s (external ID %q) is not primary yet or not removed; finish or abort that deployment first", svc.ServiceName, other.Id, other.ExternalId)
+			"service %s has a deployment in progress: task set %s (external ID %q, %s, created %s) is not primary yet or not removed; a task set under the same external ID is refused too; finish or cancel that deployment first",
+			svc.ServiceName, other.Id, other.ExternalId, other.TaskDefinition, other.CreatedAt.UTC().Format(time.RFC3339))
 	}
 	c.purgeDrained(svc)
 	id := c.newTaskSetID()

@@ -303,3 +303,61 @@ func TestListenerWeightsAndTargetHealth(t *testing.T) {
 		t.Fatalf("ledger: %+v", last)
 	}
 }
+
+// A task set under a running deployment's external ID (anyone reads it
+// from DescribeTaskSets) is refused like any other: the external ID names
+// a deployment, it does not prove to be it. The deployment's own retry is
+// answered from its client token; once its task set is primary and the old
+// one removed, the service takes the next deployment.
+func TestDeploymentLockHoldsForAReusedExternalID(t *testing.T) {
+	env, _, d := startDemo(t)
+	ctx := t.Context()
+	ecs := env.Client.Containers()
+	req := greenRequest(d)
+	req.ClientToken = "token-green"
+	green, err := ecs.CreateTaskSet(ctx, req)
+	ok(t, err)
+
+	sets, err := ecs.DescribeTaskSets(ctx, &cloud.DescribeTaskSetsRequest{Cluster: d.Cluster, Service: d.Service})
+	ok(t, err)
+	var external string
+	for _, ts := range sets.TaskSets {
+		if ts.Id == green.TaskSet.Id {
+			external = ts.ExternalId
+		}
+	}
+	if external == "" {
+		t.Fatalf("green's external ID is not readable: %+v", sets.TaskSets)
+	}
+	before := len(env.Server.Ledger())
+	intruder := greenRequest(d)
+	intruder.ExternalId, intruder.TaskDefinition, intruder.ClientToken = external, "web:9", "token-intruder"
+	_, err = ecs.CreateTaskSet(ctx, intruder)
+	apiErr := wantCode(t, err, cloud.CodeDeploymentInProgress)
+	for _, want := range []string{"task set " + green.TaskSet.Id, `external ID "deploy-2"`, "web:2", "under the same external ID is refused too"} {
+		if !strings.Contains(apiErr.Message, want) {
+			t.Fatalf("refusal %q does not say %q", apiErr.Message, want)
+		}
+	}
+	if len(env.Server.Ledger()) != before {
+		t.Fatalf("a refused task set left a ledger entry")
+	}
+	again, err := ecs.CreateTaskSet(ctx, req)
+	ok(t, err)
+	if again.TaskSet.Id != green.TaskSet.Id {
+		t.Fatalf("the deployment's retry made task set %s", again.TaskSet.Id)
+	}
+
+	// Green primary, blue still at scale: the deployment still runs.
+	_, err = ecs.UpdateServicePrimaryTaskSet(ctx, &cloud.UpdateServicePrimaryTaskSetRequest{Cluster: d.Cluster, Service: d.Service, PrimaryTaskSet: green.TaskSet.Id})
+	ok(t, err)
+	_, err = ecs.CreateTaskSet(ctx, intruder)
+	wantCode(t, err, cloud.CodeDeploymentInProgress)
+	_, err = ecs.DeleteTaskSet(ctx, &cloud.DeleteTaskSetRequest{Cluster: d.Cluster, Service: d.Service, TaskSet: d.BlueTaskSet, Force: true})
+	ok(t, err)
+	next := greenRequest(d)
+	next.ExternalId, next.TaskDefinition, next.ClientToken = "deploy-3", "web:3", "token-next"
+	next.LoadBalancers[0].TargetGroupArn = d.TargetGroups[0]
+	_, err = ecs.CreateTaskSet(ctx, next)
+	ok(t, err)
+}

@@ -3,6 +3,8 @@ package cloudsim
 import (
 	"cmp"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/imagefleet/imagefleet/cloud"
 )
@@ -25,6 +27,16 @@ func (s *Server) registerRollingUpdateTasks() {
 	registerQuery(s, "DescribeRollingUpdateTasks", s.describeRollingUpdateTasks)
 }
 
+// holder describes a task for a refusal: its description (an imagefleet
+// workflow names itself there) and when it started.
+func (t *rollingUpdateTaskRecord) holder() string {
+	desc := "no description"
+	if t.Description != "" {
+		desc = "description " + strconv.Quote(t.Description)
+	}
+	return desc + ", running since " + t.CreationTime.UTC().Format(time.RFC3339)
+}
+
 // runningTask returns the group's running task, or nil.
 func (c *call) runningTask(groupID string) *rollingUpdateTaskRecord {
 	for _, t := range c.st.RollingUpdateTasks {
@@ -42,7 +54,7 @@ func (s *Server) createRollingUpdateTask(c *call, req *cloud.CreateRollingUpdate
 	}
 	if t := c.runningTask(g.ScalingGroupId); t != nil {
 		return nil, newError(http.StatusConflict, cloud.CodeRollingUpdateRunning,
-			"scaling group %s has rolling update task %s running (%s): only one task runs at a time; cancel it or wait for it", g.ScalingGroupId, t.TaskId, t.Description)
+			"scaling group %s is held by rolling update task %s (%s): only one task runs at a time; finish or cancel it, or wait for it", g.ScalingGroupId, t.TaskId, t.holder())
 	}
 	id := newID(c.st.RollingUpdateTasks, "rut-", 20, lowerAlnum)
 	c.st.RollingUpdateTasks[id] = &rollingUpdateTaskRecord{OwnerId: c.account, RollingUpdateTask: cloud.RollingUpdateTask{

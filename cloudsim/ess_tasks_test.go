@@ -1,6 +1,7 @@
 package cloudsim_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/imagefleet/imagefleet/cloud"
@@ -52,4 +53,31 @@ func TestOneRollingUpdateTaskPerGroup(t *testing.T) {
 	}
 	_, err = env.ClientAs(cloudsim.SecondAccount).FinishRollingUpdateTask(ctx, &cloud.FinishRollingUpdateTaskRequest{RegionId: cloudsim.SeedRegion, TaskId: tasks.Tasks[1].TaskId})
 	wantCode(t, err, cloud.CodeResourceNotFound)
+}
+
+// The refusal names the task that holds the group: its ID, its
+// description (or that it has none) and since when it runs.
+func TestRollingUpdateTaskRefusalNamesTheHolder(t *testing.T) {
+	env := cloudsimtest.Start(t)
+	ctx := t.Context()
+	first, err := env.Client.CreateRollingUpdateTask(ctx, &cloud.CreateRollingUpdateTaskRequest{RegionId: cloudsim.SeedRegion, ScalingGroupId: cloudsim.GroupWeb})
+	ok(t, err)
+	_, err = env.Client.CreateRollingUpdateTask(ctx, &cloud.CreateRollingUpdateTaskRequest{RegionId: cloudsim.SeedRegion, ScalingGroupId: cloudsim.GroupWeb, Description: "mine"})
+	apiErr := wantCode(t, err, cloud.CodeRollingUpdateRunning)
+	for _, want := range []string{"held by rolling update task " + first.TaskId + " (no description, running since 20", "finish or cancel it"} {
+		if !strings.Contains(apiErr.Message, want) {
+			t.Fatalf("refusal %q does not say %q", apiErr.Message, want)
+		}
+	}
+	if strings.Contains(apiErr.Message, "()") {
+		t.Fatalf("refusal %q has an empty holder", apiErr.Message)
+	}
+
+	_, err = env.Client.CreateRollingUpdateTask(ctx, &cloud.CreateRollingUpdateTaskRequest{RegionId: cloudsim.SeedRegion, ScalingGroupId: cloudsim.GroupWin, Description: "imagefleet rollout/asg-win"})
+	ok(t, err)
+	_, err = env.Client.CreateRollingUpdateTask(ctx, &cloud.CreateRollingUpdateTaskRequest{RegionId: cloudsim.SeedRegion, ScalingGroupId: cloudsim.GroupWin})
+	apiErr = wantCode(t, err, cloud.CodeRollingUpdateRunning)
+	if !strings.Contains(apiErr.Message, `(description "imagefleet rollout/asg-win", running since`) {
+		t.Fatalf("refusal %q does not name the holder's description", apiErr.Message)
+	}
 }

@@ -131,14 +131,18 @@ func (c *call) versionForRelease(artifactID, version, token string) (*artifactRe
 	return a, v, nil
 }
 
-// deploymentInProgress returns a task set of another deployment that is
-// still under way on svc: an ACTIVE task set (not the primary, not draining)
-// whose external ID is not externalID. A service's deployment is locked
-// while one runs: a second one would move traffic under the first.
-func (c *call) deploymentInProgress(svc *containerServiceRecord, externalID string) *taskSetRecord {
+// deploymentInProgress returns the task set of a deployment still under
+// way on svc: an ACTIVE task set (not the primary, not draining). A
+// service's deployment is locked while one runs: a second task set would
+// move traffic under the first, or be left behind when it ends. The lock
+// holds whatever external ID the new task set carries: anyone can read a
+// deployment's external ID (DescribeTaskSets), so it names a deployment but
+// proves nothing; the deployment's own retried creation is answered from its
+// client token before the lock is asked.
+func (c *call) deploymentInProgress(svc *containerServiceRecord) *taskSetRecord {
 	for _, arn := range slices.Sorted(maps.Keys(c.st.TaskSets)) {
 		ts := c.st.TaskSets[arn]
-		if ts.ServiceArn == svc.ServiceArn && ts.Status == cloud.TaskSetActive && ts.DeletedAt.IsZero() && ts.ExternalId != externalID {
+		if ts.ServiceArn == svc.ServiceArn && ts.Status == cloud.TaskSetActive && ts.DeletedAt.IsZero() {
 			return ts
 		}
 	}

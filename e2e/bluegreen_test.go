@@ -212,11 +212,11 @@ func TestBlueGreenAbortWithStarter(t *testing.T) {
 	require.Equal(t, d.BlueTaskSet, live[0].Id)
 	require.Equal(t, map[string]int{d.TargetGroups[0]: 1, d.TargetGroups[1]: 0}, e.weights(d.ProductionListener))
 	p := e.blueGreenProgress(id)
-	require.Equal(t, model.BGPhaseRolledBack, p.Phase)
+	require.Equal(t, model.BGPhaseAborted, p.Phase, "a cancelled run's phase is Aborted, as its ImagefleetState")
 	require.Equal(t, "e2e abort", p.AbortReason)
 	out, code = e.starter("bluegreen", "status", d.Cluster, d.Service)
 	require.Equal(t, 1, code, "a rolled-back deployment ended Failed")
-	require.Contains(t, out, "RolledBack")
+	require.Contains(t, out, "Phase:     Aborted")
 }
 
 // issue 18 item 6: a command sent while the worker is dead is not reported

@@ -56,6 +56,13 @@ const (
 	// ErrTypeBlueGreenCancelled: the operator sent cancel (or its old name
 	// abort); benign. The value keeps the old name: clients match on it.
 	ErrTypeBlueGreenCancelled = "Aborted"
+	// ErrTypeForeignTaskSet: a task set the deployment did not create
+	// appeared on the service while it ran (another client's, perhaps under
+	// the deployment's own external ID, which anyone can read); it would
+	// take green's traffic or be left behind. The deployment rolls back,
+	// removing with green any task set under its external ID; the error
+	// names every such task set.
+	ErrTypeForeignTaskSet = "ForeignTaskSet"
 )
 
 // PromoteCommand is the payload of promote and promote-full.
@@ -379,7 +386,13 @@ const (
 	BGPhaseSucceeded       = "Succeeded"
 	BGPhaseRollingBack     = "RollingBack"
 	BGPhaseRolledBack      = "RolledBack"
-	BGPhaseFailed          = "Failed"
+	// BGPhaseAborted: cancelled (the cancel command, or a Temporal
+	// cancellation) and rolled back; the run's ImagefleetState is Aborted
+	// too.
+	BGPhaseAborted = "Aborted"
+	// BGPhaseFailed: a rollback or blue's removal failed, or the deployment
+	// was refused before it changed anything (ServiceNotReady).
+	BGPhaseFailed = "Failed"
 )
 
 // TaskSetProgress is a task set as the deployment last saw it (also what

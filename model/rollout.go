@@ -173,14 +173,26 @@ func (s RolloutSpec) Policy() string {
 
 const maxRolloutDescription = 256
 
+// MaxScriptBytes is the largest script (and rollback script) a rolling
+// update runs: Cloud Assistant's CommandContent takes 1 byte to 16 KiB, and
+// refuses anything longer on every instance of the task.
+const MaxScriptBytes = 16 * 1024
+
+// MaxRolloutInstances is Auto Scaling's limit of instances per scaling
+// group: no task has more target instances, nor more batches (each needs
+// one), and no rollback names more instances.
+const MaxRolloutInstances = 10000
+
 // Validate checks the spec without calling the cloud; the cloud-dependent
 // checks (group, activities, image region, instance count) come after.
 func (s RolloutSpec) Validate() error {
 	var errs []error
 	if !strings.HasPrefix(s.ScalingGroupID, "asg-") {
 		errs = append(errs, fmt.Errorf("scaling group ID %s must start with asg-", Quote(s.ScalingGroupID)))
+	} else if !validGroupID(s.ScalingGroupID) {
+		errs = append(errs, fmt.Errorf("scaling group ID %s must be at most %d characters: letters, digits, '-', '_' and '.'", Quote(s.ScalingGroupID), maxGroupID))
 	}
-	errs = append(errs, checkNames("scaling group ID", s.ScalingGroupID, "description", s.Description)...)
+	errs = append(errs, checkNames("description", s.Description)...) // the group ID's characters are checked above
 	if s.Image != nil {
 		errs = append(errs, checkNames("image.imageId", s.Image.ImageID, "image.rollbackImageId", s.Image.RollbackImageID)...)
 	}
@@ -208,6 +220,10 @@ func (s RolloutSpec) Validate() error {
 		} else if !slices.Contains([]string{ScriptShell, ScriptBat, ScriptPowerShell}, s.Script.Type) {
 			errs = append(errs, fmt.Errorf("script type %s must be %s, %s or %s", Quote(s.Script.Type), ScriptShell, ScriptBat, ScriptPowerShell))
 		}
+		if s.Script != nil {
+			errs = append(errs, checkScript("script.script", s.Script.Script, false)...)
+			errs = append(errs, checkScript("script.rollbackScript", s.Script.RollbackScript, true)...)
+		}
 	case TaskOOSPackage:
 		if s.Package == nil || s.Package.Name == "" || s.Package.Version == "" {
 			errs = append(errs, errors.New("a package install needs package.name and package.version"))
@@ -220,6 +236,8 @@ func (s RolloutSpec) Validate() error {
 	}
 	if s.Batches < 1 {
 		errs = append(errs, fmt.Errorf("batches must be at least 1, got %d", s.Batches))
+	} else if s.Batches > MaxRolloutInstances {
+		errs = append(errs, fmt.Errorf("batches must be at most %d (a scaling group has at most %d instances, and each batch needs one), got %d", MaxRolloutInstances, MaxRolloutInstances, s.Batches))
 	}
 	if err := CheckPausePolicy(s.Policy()); err != nil {
 		errs = append(errs, err)
@@ -233,6 +251,7 @@ func (s RolloutSpec) Validate() error {
 	if s.IsRollback() && len(s.Instances) == 0 {
 		errs = append(errs, errors.New("a rollback needs the instances to roll back"))
 	}
+	errs = append(errs, checkInstances(s.Instances)...)
 	if !s.IsRollback() && len(s.Instances) > 0 {
 		errs = append(errs, errors.New("instances are chosen by the task (the group's InService instances); only a rollback names them"))
 	}
@@ -241,6 +260,61 @@ func (s RolloutSpec) Validate() error {
 	}
 	if len(errs) > 0 {
 		return &InvalidSpecError{Errs: errs}
+	}
+	return nil
+}
+
+// maxGroupID is the longest scaling group ID a task accepts.
+const maxGroupID = 64
+
+// validGroupID reports whether id is printable ASCII of the kind Auto
+// Scaling's IDs are made of: it is part of the workflow ID, which Temporal
+// keeps as UTF-8 text.
+func validGroupID(id string) bool {
+	if len(id) > maxGroupID {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// checkScript applies Cloud Assistant's limits on CommandContent to a
+// script: 1 byte to MaxScriptBytes, not only blanks. An optional script may
+// be empty. The script itself is not echoed (it may be 10 MB).
+func checkScript(field, script string, optional bool) []error {
+	switch {
+	case script == "" && optional:
+		return nil
+	case len(script) > MaxScriptBytes:
+		return []error{fmt.Errorf("%s is %d bytes: Cloud Assistant runs scripts of 1 byte to %d KiB (%d bytes); keep the script in the image, or fetch it from the script", field, len(script), MaxScriptBytes/1024, MaxScriptBytes)}
+	case strings.TrimSpace(script) == "" && optional:
+		return []error{fmt.Errorf("%s holds only blanks: Cloud Assistant refuses an empty script (leave it out instead)", field)}
+	case !utf8.ValidString(script):
+		return []error{fmt.Errorf("%s is not valid UTF-8", field)}
+	}
+	return nil
+}
+
+// checkInstances refuses a rollback's instance list that the cloud's calls
+// would refuse: more than a group holds, an empty ID, an ID named twice
+// (EnterStandby refuses the whole call).
+func checkInstances(ids []string) []error {
+	if len(ids) > MaxRolloutInstances {
+		return []error{fmt.Errorf("instances names %d instances: a scaling group has at most %d", len(ids), MaxRolloutInstances)}
+	}
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		switch {
+		case id == "":
+			return []error{errors.New("instances holds an empty instance ID")}
+		case seen[id]:
+			return []error{fmt.Errorf("instances names %q twice", id)}
+		}
+		seen[id] = true
 	}
 	return nil
 }
@@ -357,7 +431,8 @@ const (
 	RolloutRunning       = "Running"
 	RolloutPausedBatch   = "Paused (batch)"
 	RolloutPausedFailure = "Paused (failure)"
-	RolloutCancelling    = "Cancelling"
+	RolloutCancelling    = "Cancelling" // cancelled, rolled back or failed: running work ends, the group is restored
+	RolloutFinishing     = "Finishing"  // every batch is done: the group is restored (processes resumed, the task finished)
 	RolloutSucceeded     = "Succeeded"
 	RolloutCancelled     = "Cancelled"
 	RolloutFailed        = "Failed"
@@ -491,8 +566,9 @@ const (
 type InstancesQuery struct {
 	State string `json:"state,omitempty"` // Pending | Standby | Updating | Success | Failed
 	Batch int    `json:"batch,omitempty"` // 1-based
-	// Changed keeps the instances the task ran its change on.
-	Changed   bool   `json:"changed,omitempty"`
+	// Changed, when given, keeps the instances the task ran its change on
+	// (true) or those it did not (false); absent (null), both.
+	Changed   *bool  `json:"changed,omitempty"`
 	PageSize  int    `json:"pageSize,omitempty"`  // default DefaultInstancePage, at most MaxInstancePage
 	PageToken string `json:"pageToken,omitempty"` // NextPageToken of the previous page
 }
@@ -512,7 +588,7 @@ func (q InstancesQuery) Validate() error {
 
 // Matches reports whether an instance passes the query's filters.
 func (q InstancesQuery) Matches(in InstanceProgress) bool {
-	return (q.State == "" || in.State == q.State) && (q.Batch == 0 || in.Batch == q.Batch) && (!q.Changed || in.Attempts > 0)
+	return (q.State == "" || in.State == q.State) && (q.Batch == 0 || in.Batch == q.Batch) && (q.Changed == nil || *q.Changed == (in.Attempts > 0))
 }
 
 // InstancePage is a page of instances. NextPageToken is empty on the last page.

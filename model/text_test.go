@@ -41,7 +41,7 @@ func TestControlCharactersInNamesAreRefused(t *testing.T) {
 		require.ErrorContains(t, err, "scaling group ID")
 		requireNoRawControl(t, err.Error())
 	}
-	require.ErrorContains(t, (&RolloutSpec{ScalingGroupID: "asg-\xff"}).Validate(), `scaling group ID "asg-\xff" is not valid UTF-8`)
+	require.ErrorContains(t, (&RolloutSpec{ScalingGroupID: "asg-\xff"}).Validate(), `scaling group ID "asg-\xff" must be at most`)
 
 	// Text in other scripts, and line breaks in a description, are fine.
 	require.NoError(t, TemplateSpec{Region: "cn-hangzhou", Name: "网页模板 ✓", Description: "line one\nline two\tend", SourceImage: "m-1"}.Validate())

@@ -114,7 +114,8 @@ func (a *app) printInstancePages(ctx context.Context, out io.Writer, id, taskTyp
 
 // changedInstances are the instances a run ran its change on, page by page.
 func (a *app) changedInstances(ctx context.Context, id, runID string) ([]string, error) {
-	q := model.InstancesQuery{Changed: true, PageSize: model.MaxInstancePage}
+	changed := true
+	q := model.InstancesQuery{Changed: &changed, PageSize: model.MaxInstancePage}
 	var ids []string
 	for {
 		page, err := a.instancePage(ctx, id, runID, q)

@@ -253,6 +253,9 @@ func (d *blueGreen) deploy(ctx workflow.Context) error {
 	if err := d.shift(ctx); err != nil {
 		return err
 	}
+	if err := d.checkTaskSets(ctx); err != nil {
+		return err
+	}
 	if err := d.switchPrimary(ctx); err != nil {
 		return err
 	}
@@ -266,5 +269,30 @@ func (d *blueGreen) deploy(ctx workflow.Context) error {
 	// window in which cancel rolls back (only promote ends it early).
 	// Versioned: earlier runs skipped it after promote-full.
 	d.holdAfterFull = workflow.GetVersion(ctx, changeFullKeepsTerminationWait, workflow.DefaultVersion, 1) == 1
-	return d.pause(ctx, d.terminationWait, false)
+	if err := d.pause(ctx, d.terminationWait, false); err != nil {
+		return err
+	}
+	return d.checkTaskSets(ctx) // the last look before blue's removal commits
+}
+
+// changeChecksTaskSets: the deployment checks, before the primary switch
+// and before blue's removal, that the service has no task set it did not
+// create.
+const changeChecksTaskSets = "checks-foreign-task-sets"
+
+// checkTaskSets fails with ForeignTaskSet (and the deployment rolls back)
+// when a task set the deployment did not create appeared on the service:
+// it would serve green's traffic, or be left behind by a deployment that
+// ends Succeeded. Runs that began before the check skip it.
+func (d *blueGreen) checkTaskSets(ctx workflow.Context) error {
+	if workflow.GetVersion(ctx, changeChecksTaskSets, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return nil
+	}
+	known := []string{d.green.ID}
+	if d.snap.Blue != nil {
+		known = append(known, d.snap.Blue.ID)
+	}
+	return workflow.ExecuteActivity(d.short(ctx, "check the task sets of "+d.spec.Service), deployments.CheckTaskSets, activities.TaskSetsCheck{
+		Cluster: d.spec.Cluster, Service: d.spec.Service, Known: known,
+	}).Get(ctx, nil)
 }

@@ -48,8 +48,12 @@ func (d *blueGreen) finish(ctx workflow.Context) (*model.BlueGreenResult, error)
 }
 
 // rollback undoes every change made and returns the error the run ends with.
+// A cancelled deployment ends in phase Aborted (as its ImagefleetState), one
+// that failed in RolledBack; one refused before it changed anything (e.g.
+// ServiceNotReady) in Failed, and its error does not claim a rollback.
 func (d *blueGreen) rollback(ctx workflow.Context, cause error) error {
 	canceled := temporal.IsCanceledError(cause) && !d.status.cancelled
+	untouched := d.saga.Len() == 0 // nothing was changed: nothing to roll back
 	d.enter(model.BGPhaseRollingBack)
 	if !d.status.cancelled && !canceled {
 		d.progress.Error = lifecycle.RootMessage(cause)
@@ -64,12 +68,24 @@ func (d *blueGreen) rollback(ctx workflow.Context, cause error) error {
 		d.state.Set(ctx, model.StateFailed)
 		return fmt.Errorf("%w; and the rollback failed: %v", cause, err)
 	}
-	d.enter(model.BGPhaseRolledBack)
+	end := lifecycle.EndState(cause, d.status.cancelled)
+	switch {
+	case end == model.StateAborted:
+		d.enter(model.BGPhaseAborted)
+	case untouched:
+		d.enter(model.BGPhaseFailed)
+	default:
+		d.enter(model.BGPhaseRolledBack)
+	}
 	d.updateDetails(ctx)
-	d.state.Set(ctx, lifecycle.EndState(cause, d.status.cancelled))
+	d.state.Set(ctx, end)
 	switch {
 	case d.status.cancelled:
-		return temporal.NewApplicationErrorWithOptions("deployment aborted by the operator and rolled back: "+d.progress.AbortReason, model.ErrTypeBlueGreenCancelled,
+		what := "deployment aborted by the operator and rolled back: "
+		if untouched {
+			what = "deployment aborted by the operator before it changed anything: "
+		}
+		return temporal.NewApplicationErrorWithOptions(what+d.progress.AbortReason, model.ErrTypeBlueGreenCancelled,
 			temporal.ApplicationErrorOptions{NonRetryable: true, Category: temporal.ApplicationErrorCategoryBenign})
 	case canceled:
 		return cause
@@ -79,7 +95,11 @@ func (d *blueGreen) rollback(ctx workflow.Context, cause error) error {
 	if errors.As(cause, &appErr) && appErr.Type() != "" {
 		errType = appErr.Type()
 	}
-	return temporal.NewNonRetryableApplicationError("deployment rolled back: "+lifecycle.RootMessage(cause), errType, cause)
+	what := "deployment rolled back: "
+	if untouched {
+		what = "deployment refused, nothing was changed: "
+	}
+	return temporal.NewNonRetryableApplicationError(what+lifecycle.RootMessage(cause), errType, cause)
 }
 
 // ErrTypeRolledBack is model.ErrTypeRolledBack.

@@ -51,7 +51,7 @@ func (s *blueGreenStatus) shifting() bool { return slices.Contains(blueGreenBefo
 // succeeded: its details show no operator wait.
 func (s *blueGreenStatus) over() bool {
 	switch s.phase {
-	case model.BGPhaseRollingBack, model.BGPhaseRolledBack, model.BGPhaseFailed, model.BGPhaseSucceeded:
+	case model.BGPhaseRollingBack, model.BGPhaseRolledBack, model.BGPhaseAborted, model.BGPhaseFailed, model.BGPhaseSucceeded:
 		return true
 	}
 	return false

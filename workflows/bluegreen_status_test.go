@@ -50,7 +50,7 @@ func TestBlueGreenStatusRules(t *testing.T) {
 	})
 	t.Run("over: rolling back, rolled back, failed or succeeded", func(t *testing.T) {
 		var s blueGreenStatus
-		for _, phase := range []string{model.BGPhaseRollingBack, model.BGPhaseRolledBack, model.BGPhaseFailed, model.BGPhaseSucceeded} {
+		for _, phase := range []string{model.BGPhaseRollingBack, model.BGPhaseRolledBack, model.BGPhaseAborted, model.BGPhaseFailed, model.BGPhaseSucceeded} {
 			s.enter(phase)
 			require.True(t, s.over(), phase)
 		}

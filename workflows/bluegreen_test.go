@@ -117,6 +117,7 @@ func (env *blueGreenEnv) execute(spec model.BlueGreenSpec) {
 		return nil
 	}).Maybe()
 	env.OnActivity(deployments.CheckTargetHealth, mock.Anything, mock.Anything).Return(&activities.HealthReport{Healthy: 4}, nil).Maybe()
+	env.OnActivity(deployments.CheckTaskSets, mock.Anything, mock.Anything).Return(nil).Maybe()
 	// The monitor of a pause runs until the pause ends and cancels it.
 	env.OnActivity(deployments.MonitorTargetHealth, mock.Anything, mock.Anything).After(1000 * time.Hour).Return(nil).Maybe()
 	env.OnActivity(deployments.SetPrimaryTaskSet, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.TaskSetRef) error {
@@ -194,7 +195,11 @@ func (env *blueGreenEnv) requireRolledBack(t *testing.T, errType string) model.B
 	env.cloud.locked(func() { require.Equal(t, 100.0, env.cloud.scales[blueID], "blue at its previous scale") })
 	require.Equal(t, []string{greenID}, removed, "green removed, blue kept")
 	p := env.progress(t)
-	require.Equal(t, model.BGPhaseRolledBack, p.Phase)
+	phase := model.BGPhaseRolledBack
+	if errType == ErrTypeAborted {
+		phase = model.BGPhaseAborted // as its ImagefleetState
+	}
+	require.Equal(t, phase, p.Phase)
 	require.Equal(t, "Deleted", p.Green.Status)
 	require.Equal(t, cloud.TaskSetPrimary, p.Blue.Status)
 	return p
@@ -345,6 +350,12 @@ func TestBlueGreenServiceNotReady(t *testing.T) {
 	_, _, primary, removed := env.cloud.snapshot()
 	require.Equal(t, blueID, primary)
 	require.Empty(t, removed)
+	// Nothing started: nothing was rolled back, and neither says so.
+	require.NotContains(t, err.Error(), "rolled back")
+	require.Contains(t, err.Error(), "deployment refused, nothing was changed: service web has task sets besides its primary")
+	p := env.progress(t)
+	require.Equal(t, model.BGPhaseFailed, p.Phase)
+	require.Contains(t, p.Error, "task sets besides its primary")
 }
 
 // TestBlueGreenFirstDeployment deploys to a service without a primary task

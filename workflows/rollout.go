@@ -51,6 +51,9 @@ type rollout struct {
 	insts   []model.InstanceProgress
 	index   map[string]int // instance → its place in insts
 	chunked bool           // instance work runs in chunks (version rollout-chunked)
+	// retriesDetached: operator retries run on a disconnected context
+	// (version rollout-retry-detached).
+	retriesDetached bool
 }
 
 func (r *rollout) setup(ctx workflow.Context) error {
@@ -87,15 +90,17 @@ func (r *rollout) setup(ctx workflow.Context) error {
 }
 
 func (r *rollout) run(ctx workflow.Context) (*model.RolloutState, error) {
-	err := r.holdGroup(ctx) // one task per group, in the cloud (rollout_task.go)
+	plan, err := r.checkFirst(ctx) // the input, before the group is touched (rollout_task.go)
 	if err == nil {
-		err = r.execute(ctx)
+		err = r.holdGroup(ctx) // one task per group, in the cloud (rollout_task.go)
 	}
-	// In-flight retries finish first (a cancel lets running work end).
 	if err == nil {
-		_ = workflow.Await(ctx, r.status.noRetries)
+		err = r.execute(ctx, plan)
 	}
-	r.status.compensate()
+	// No decision is taken any more; in-flight retries finish first (a
+	// cancel lets running work end).
+	r.status.compensate(err)
+	r.awaitRetries(ctx, err)
 	// Shown Compensating even with nothing to undo (so not lifecycle.Compensate):
 	// the recorded histories have this upsert.
 	r.state.Set(ctx, model.StateCompensating)
@@ -161,17 +166,20 @@ func (r *rollout) continueAsRollback(ctx workflow.Context, spec model.RolloutSpe
 	return workflow.NewContinueAsNewError(ctx, model.RolloutWorkflowType, spec)
 }
 
-// execute checks the group, suspends its scaling processes and runs the
-// batches.
-func (r *rollout) execute(ctx workflow.Context) error {
+// execute checks the group (unless checkFirst did: first), suspends its
+// scaling processes and runs the batches.
+func (r *rollout) execute(ctx workflow.Context, first *activities.RolloutPlan) error {
 	// Version 1 drives the instances in chunks from this workflow (one
 	// activity per chunk of model.RolloutChunkSize instances); runs started
 	// before keep one child workflow per batch with one activity per instance.
 	r.chunked = workflow.GetVersion(ctx, "rollout-chunked", workflow.DefaultVersion, 1) == 1
 	actx := workflow.WithActivityOptions(ctx, stepActivity())
-	var plan activities.RolloutPlan
-	if err := workflow.ExecuteActivity(actx, rollouts.CheckRollout, r.spec).Get(ctx, &plan); err != nil {
-		return err
+	plan := first
+	if plan == nil {
+		var err error
+		if plan, err = r.check(ctx); err != nil {
+			return err
+		}
 	}
 	r.st.SuspendedBefore = slices.Clone(plan.SuspendedProcesses)
 	if r.st.SuspendedBefore == nil {
@@ -301,6 +309,7 @@ func (r *rollout) endBatch(ctx workflow.Context, b int, ids []string) error {
 	if err := workflow.Await(ctx, r.status.noRetries); err != nil {
 		return err
 	}
+	r.closingBatch(ctx)
 	if err := r.exitStandby(ctx, ids); err != nil {
 		return err
 	}

@@ -39,3 +39,28 @@ func (r *rollout) holdGroup(ctx workflow.Context) error {
 	})
 	return nil
 }
+
+// changeCheckFirst: the spec is checked against the cloud (CheckRollout,
+// which only reads) before the group's task is created, so that an input
+// the cloud refuses (more batches than instances, an image of another
+// region) leaves nothing in the cloud's ledger. Runs started before checked
+// it after creating the task.
+const changeCheckFirst = "rollout-check-first"
+
+// checkFirst checks the spec against the cloud before holdGroup, and
+// returns the plan; nil (runs started before) leaves the check to execute.
+func (r *rollout) checkFirst(ctx workflow.Context) (*activities.RolloutPlan, error) {
+	if workflow.GetVersion(ctx, changeCheckFirst, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return nil, nil
+	}
+	return r.check(ctx)
+}
+
+// check is CheckRollout: the spec against the cloud, and the plan.
+func (r *rollout) check(ctx workflow.Context) (*activities.RolloutPlan, error) {
+	var plan activities.RolloutPlan
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, stepActivity()), rollouts.CheckRollout, r.spec).Get(ctx, &plan); err != nil {
+		return nil, err
+	}
+	return &plan, nil
+}

@@ -69,13 +69,13 @@ func TestAuditBuildsFindsLeftResources(t *testing.T) {
 	}
 	execs := []*execution{{result: &model.BuildResult{ImageID: "m-out"}}}
 	rep := &Report{}
-	r.auditBuilds(rep, fresh, nil, execs)
+	r.auditBuilds(rep, fresh, nil, func(string) *op { return nil }, execs)
 	require.ElementsMatch(t, []string{"leak: build Vpc vpc-1 left behind", "leak: build Image m-tmp left behind"}, rep.Violations)
 
 	rep = &Report{}
 	r.auditBuilds(rep, append(fresh,
 		cloud.LedgerEntry{Action: "DeleteVpc", ResourceId: "vpc-1"},
-		cloud.LedgerEntry{Action: "DeleteImage", ResourceId: "m-tmp"}), nil, execs)
+		cloud.LedgerEntry{Action: "DeleteImage", ResourceId: "m-tmp"}), nil, func(string) *op { return nil }, execs)
 	require.Empty(t, rep.Violations)
 }
 

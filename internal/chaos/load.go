@@ -65,6 +65,17 @@ type op struct {
 	TemplateID string   `json:"templateId,omitempty"`
 	TaskType   string   `json:"-"`
 
+	// What was there before the run, to compare with after it: a rollout's
+	// load balancer weights (server → weight); a deployment's primary task
+	// set and its listeners' weights (target group → weight, zero weights
+	// left out).
+	WeightsBefore map[string]int `json:"-"`
+	PrimaryBefore string         `json:"-"`
+	ProdListener  string         `json:"-"`
+	TestListener  string         `json:"-"`
+	ProdBefore    map[string]int `json:"-"`
+	TestBefore    map[string]int `json:"-"`
+
 	// The outcome.
 	RunID    string        `json:"runId,omitempty"`
 	Status   string        `json:"status"`
@@ -211,6 +222,9 @@ func (r *run) setupGroup(ctx context.Context, o *op) error {
 		return err
 	}
 	o.Suspended = g.ScalingGroups[0].SuspendedProcesses
+	if o.WeightsBefore, err = r.backendWeights(ctx, o.LB); err != nil {
+		return err
+	}
 	if o.Role == roleTolerate {
 		o.Failing = o.Instances[1]
 	}
@@ -232,6 +246,12 @@ func (r *run) setupBlueGreen(ctx context.Context, o *op) error {
 		spec.Strategy = model.ShiftStrategy{Type: model.StrategySteps, Steps: []model.ShiftStep{{SetWeight: &w}, {Pause: &model.PauseStep{}}}}
 	}
 	o.input = spec
+	o.PrimaryBefore, o.ProdListener, o.TestListener = d.BlueTaskSet, d.ProductionListener, d.TestListener
+	l, err := r.listenerWeights(ctx, o.ProdListener, o.TestListener)
+	if err != nil {
+		return err
+	}
+	o.ProdBefore, o.TestBefore = l[o.ProdListener], l[o.TestListener]
 	return nil
 }
 
