@@ -212,7 +212,7 @@ func (a *app) sendCommand(ctx context.Context, workflowID, name string, payload 
 	var notFound *serviceerror.NotFound
 	switch {
 	case errors.As(askErr, &notFound):
-		return fmt.Errorf("%s was not answered by %s (%w), and the server does not hold it: it will not be applied; send it again if it is still wanted", name, workflowID, err)
+		return fmt.Errorf("%s to %s did not go through (%w), and the server does not hold it: it will not be applied; send it again if it is still wanted", name, workflowID, err)
 	case askErr != nil:
 		return &exitError{code: exitPending, err: &pendingError{name: name, workflowID: workflowID, updateID: updateID, waited: wait, cause: askErr, unknown: true}}
 	}
