@@ -64,7 +64,10 @@ func Escape(msg string) string {
 		r, w := utf8.DecodeRuneInString(msg[i:])
 		switch {
 		case r == utf8.RuneError && w == 1:
-			fmt.Fprintf(&b, `\x%02x`, msg[i])
+			const hex = "0123456789abcdef"
+			b.WriteString(`\x`)
+			b.WriteByte(hex[msg[i]>>4])
+			b.WriteByte(hex[msg[i]&0xf])
 		case r == '\n' || r == '\t' || !IsControl(r):
 			b.WriteString(msg[i : i+w])
 		default:
