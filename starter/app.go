@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/url"
 	"text/tabwriter"
+	"time"
 
 	"github.com/rs/zerolog"
 	"go.opentelemetry.io/otel/trace"
@@ -27,6 +28,9 @@ type app struct {
 	cloud     *cloud.Client
 	tel       *config.Telemetry // tracing of the command (see telemetry.go)
 	span      trace.Span        // the command's root span
+	// replyTimeout is how long an operator command waits for the run's
+	// answer (--reply-timeout; zero: defaultReplyTimeout).
+	replyTimeout time.Duration
 }
 
 func (a *app) client() (client.Client, error) {
