@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -24,7 +25,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imagefleet/imagefleet/activities"
+	"github.com/imagefleet/imagefleet/internal/codec"
 	"github.com/imagefleet/imagefleet/internal/config"
+	"github.com/imagefleet/imagefleet/internal/telemetry"
 	"github.com/imagefleet/imagefleet/model"
 	"github.com/imagefleet/imagefleet/workflows"
 )
@@ -42,6 +45,9 @@ type options struct {
 	// worker on the same host then runs without metrics rather than failing.
 	metricsDefault bool
 	stopTimeout    time.Duration
+	// plaintext: run without payload keys on purpose (a deployment whose
+	// payloads are not encrypted).
+	plaintext bool
 }
 
 func main() {
@@ -57,7 +63,8 @@ func main() {
 		runErr = run(ctx, o)
 		return nil
 	})
-	// Exit codes: 2 for bad flags or settings (nothing started), 1 for a
+	// Exit codes: 2 for bad flags or settings (nothing started; no payload
+	// keys without --plaintext-payloads included), 1 for a
 	// worker that stopped on an error, 0 otherwise (--help included).
 	if err := cmd.ExecuteContext(ctx); err != nil {
 		fmt.Fprintf(os.Stderr, "worker: %v (see worker --help)\n", err)
@@ -65,6 +72,9 @@ func main() {
 	}
 	if runErr != nil {
 		logger.Error().Err(runErr).Msg("worker stopped")
+		if errors.Is(runErr, config.ErrNoPayloadKeys) {
+			os.Exit(2) // a setting: nothing started
+		}
 		os.Exit(1)
 	}
 }
@@ -80,8 +90,12 @@ func command(start func(options) error) *cobra.Command {
 		Long: fmt.Sprintf("Runs imagefleet's workflows and activities on task queue %q.\n\n"+
 			"Temporal settings: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE.\n"+
 			"Cloud settings: %s (default %s), %s.\n"+
+			"Payload keys: %s or %s, else the local stack's .data/codec.keys when Temporal is on this machine; "+
+			"none refuses to start unless --plaintext-payloads. A payload the keys do not decrypt blocks its workflow task "+
+			"(logged at error level, counted in %s) until a worker with the key takes it; the run does not fail.\n"+
 			"Tracing: OTLP/HTTP export when OTEL_EXPORTER_OTLP_ENDPOINT is set (standard OTEL_* settings).",
-			model.TaskQueue, config.EnvCloudEndpoint, config.DefaultCloudEndpoint, config.EnvAccount),
+			model.TaskQueue, config.EnvCloudEndpoint, config.DefaultCloudEndpoint, config.EnvAccount,
+			config.EnvCodecKeysFile, config.EnvCodecKeys, telemetry.MetricPayloadDecodeBlocked),
 		Args:          cobra.NoArgs,
 		SilenceErrors: true,
 		SilenceUsage:  true,
@@ -94,6 +108,11 @@ func command(start func(options) error) *cobra.Command {
 			}
 			o.metricsDefault = !cmd.Flags().Changed("metrics-addr") &&
 				o.metricsAddr == config.DefaultMetricsAddr && os.Getenv(config.EnvMetricsAddr) == ""
+			if o.plaintext {
+				os.Setenv(config.EnvPlaintextPayloads, "true")
+			} else if _, err := config.PlaintextAllowed(); err != nil {
+				return err
+			}
 			if o.metricsAddr == "off" {
 				o.metricsAddr = ""
 			}
@@ -106,6 +125,9 @@ func command(start func(options) error) *cobra.Command {
 		"address to serve Prometheus metrics on (/metrics); \"off\" or empty serves none (env "+config.EnvMetricsAddr+")")
 	f.DurationVar(&o.stopTimeout, "stop-timeout", stopDefault,
 		"on SIGTERM/SIGINT, how long in-flight activities may still run before they are cancelled (env "+envStopTimeout+")")
+	f.BoolVar(&o.plaintext, "plaintext-payloads", false,
+		"run without payload keys on purpose, for a deployment whose payloads are not encrypted (env "+config.EnvPlaintextPayloads+"=true); "+
+			"without it a worker without keys refuses to start")
 	return cmd
 }
 
@@ -146,7 +168,16 @@ func run(ctx context.Context, o options) error {
 		defer cancel()
 		_ = tel.Shutdown(shutdown)
 	}()
-	opts, err := config.TemporalOptions(logger)
+	countBlocked, err := tel.Metrics.PayloadDecodeBlocked()
+	if err != nil {
+		return err
+	}
+	opts, err := config.WorkerTemporalOptions(logger, func(ke *codec.KeyError) {
+		// Loud: every attempt of a blocked workflow task says so, at error level.
+		logger.Error().Str("keyId", ke.KeyID).Str("reason", ke.Reason).Err(ke).
+			Msg("a payload does not decrypt with this worker's keys: its workflow task is blocked and retried until a worker with the key takes it (the run does not fail)")
+		countBlocked(ke.Reason, ke.KeyID)
+	})
 	if err != nil {
 		return fmt.Errorf("load Temporal client options: %w", err)
 	}
