@@ -91,3 +91,21 @@ func TestPayloadKeysFindTheLocalStackOrRefuse(t *testing.T) {
 	require.Equal(t, "configured", source)
 	require.Equal(t, []string{line[:len(line)-45]}, kr.IDs())
 }
+
+// The worker logs the namespace it serves: "default" when TEMPORAL_NAMESPACE
+// is unset, not "".
+func TestTemporalOptionsNameTheDefaultNamespace(t *testing.T) {
+	t.Setenv("TEMPORAL_NAMESPACE", "")
+	t.Setenv("TEMPORAL_CONFIG_FILE", filepath.Join(t.TempDir(), "none.toml"))
+	t.Setenv(EnvCodecKeysFile, "")
+	line, err := codec.NewKeyLine()
+	require.NoError(t, err)
+	t.Setenv(EnvCodecKeys, line)
+	opts, err := TemporalOptions(Logger("test"))
+	require.NoError(t, err)
+	require.Equal(t, "default", opts.Namespace)
+	t.Setenv("TEMPORAL_NAMESPACE", "prod")
+	opts, err = TemporalOptions(Logger("test"))
+	require.NoError(t, err)
+	require.Equal(t, "prod", opts.Namespace)
+}
