@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"net/http"
 	"net/url"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -91,4 +93,57 @@ func TestWebUIDecodesThroughATokenProtectedCodecServer(t *testing.T) {
 	require.NotContains(t, b.text(), encryptedMetadata)
 	require.NotContains(t, b.text(), "Codec Server could not connect")
 	b.screenshot("codec-login-3-after")
+}
+
+// TestCLIWithoutNamespaceIsServedByACodecServerForDefault: the temporal CLI
+// sends an empty X-Namespace unless given -n; a codec server restricted to
+// the default namespace serves it (it timed out before), and still refuses
+// a namespace it does not serve.
+func TestCLIWithoutNamespaceIsServedByACodecServerForDefault(t *testing.T) {
+	c, err := client.Dial(clientOptions(devServer.TemporalAddress()))
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	tag := strings.ToUpper(strings.ReplaceAll(uuid.NewString(), "-", ""))[:12]
+	marker, id := "CLINS"+tag, "codec-cli-ns-"+tag
+	_, err = c.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{ID: id, TaskQueue: "imagefleet-no-worker"},
+		"Nothing", map[string]string{"description": marker})
+	require.NoError(t, err)
+	t.Cleanup(func() { terminateIfRunning(c, id) })
+
+	codecServer := func(namespaces string) string {
+		addr := "127.0.0.1:" + strconv.Itoa(freePort())
+		endpoint := "http://" + addr
+		cmd := exec.CommandContext(t.Context(), filepath.Join(binDir, "codecserver"), "--listen", addr,
+			"--namespace", namespaces, "--keys-file", codecKeys)
+		cmd.Stdout, cmd.Stderr = logSink, logSink
+		require.NoError(t, cmd.Start())
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		for {
+			resp, err := http.Get(endpoint + "/health")
+			if err == nil {
+				resp.Body.Close()
+				return endpoint
+			}
+			select {
+			case <-t.Context().Done():
+				t.Fatal("the codec server did not start")
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
+	// As a user types it: no -n.
+	show := func(endpoint string) (string, error) {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, temporalCLI, "workflow", "show", "--workflow-id", id,
+			"--address", devServer.TemporalAddress(), "--codec-endpoint", endpoint, "--output", "json").CombinedOutput()
+		return string(out), err
+	}
+	out, err := show(codecServer("default"))
+	require.NoError(t, err, out)
+	require.Contains(t, out, base64.StdEncoding.EncodeToString([]byte(`{"description":"`+marker+`"}`)))
+
+	out, err = show(codecServer("prod"))
+	require.Error(t, err, "a namespace the codec server does not serve")
+	require.NotContains(t, out, marker)
 }
