@@ -172,20 +172,43 @@ func up(ctx context.Context, s *stack.Stack) error {
 	if s.Running() {
 		return fmt.Errorf("a stack already listens on %s and %s", s.TemporalAddress(), s.CloudEndpoint())
 	}
+	if err := checkPorts(s); err != nil {
+		return err
+	}
 	defer s.Stop()
 	if err := s.Start(ctx); err != nil {
 		return err
 	}
 	fmt.Printf("\nimagefleet stack is up\n  Temporal: %s\n  Web UI:   %s\n  Cloud:    %s\n  Metrics:  %s\n  Codec:    %s (payloads encrypted with %s)\n"+
-		"  CLI:      temporal workflow show -w ID --codec-endpoint %[5]s\nPress Ctrl-C to stop.\n\n",
+		"  CLI:      temporal workflow show -w ID -n default --codec-endpoint %[5]s\n"+
+		"A worker that exits is reported and the stack stays up. Press Ctrl-C to stop.\n\n",
 		s.TemporalAddress(), s.WebUI(), s.CloudEndpoint(), strings.Join(s.MetricsURLs(), " "), s.CodecEndpoint(), s.CodecKeysFile())
-	select {
-	case <-ctx.Done():
-		fmt.Println("\nstopping the stack…")
-		return s.Stop()
-	case p := <-s.Exited():
-		return fmt.Errorf("%s exited: %v", p.Name, p.Err())
+	err := s.Supervise(ctx, os.Stdout)
+	if ctx.Err() != nil {
+		fmt.Println("\nstopped the stack")
 	}
+	return err
+}
+
+// checkPorts refuses to start a stack one of whose ports is taken, naming
+// the flag that moves it.
+func checkPorts(s *stack.Stack) error {
+	err := s.CheckPorts()
+	var taken *stack.PortTakenError
+	if errors.As(err, &taken) {
+		flag := portFlag[taken.Role]
+		return fmt.Errorf("%w; nothing was started: choose another port with %s (env %s)", err, flag[0], flag[1])
+	}
+	return err
+}
+
+// portFlag is the flag and environment variable of each port of the stack.
+var portFlag = map[string][2]string{
+	"temporal": {"--temporal-port", "IMAGEFLEET_TEMPORAL_PORT"},
+	"ui":       {"--ui-port", "IMAGEFLEET_UI_PORT"},
+	"cloud":    {"--cloud-port", "IMAGEFLEET_CLOUD_PORT"},
+	"codec":    {"--codec-port", "IMAGEFLEET_CODEC_PORT"},
+	"metrics":  {"--metrics-port", "IMAGEFLEET_METRICS_PORT"},
 }
 
 // envInt reads name as an integer, or returns def if it is unset; an invalid
@@ -206,6 +229,16 @@ func envInt(name string, def int, errs *[]error) int {
 // cloudClient calls the stack's simulated cloud as the starter's account
 // (IMAGEFLEET_ACCOUNT), riding out throttling and a restarting cloud.
 func cloudClient(s *stack.Stack) *cloud.Client {
+	return cloudClientAt(s.CloudEndpoint())
+}
+
+func cloudClientAt(endpoint string) *cloud.Client {
 	account := cmp.Or(os.Getenv(config.EnvAccount), config.DefaultAccount)
-	return cloud.NewClient(s.CloudEndpoint(), account).WithRetry(cloud.DefaultRetry)
+	return cloud.NewClient(endpoint, account).WithRetry(cloud.DefaultRetry)
+}
+
+// cloudEndpoint is IMAGEFLEET_CLOUD_ENDPOINT when set (the cloud every
+// other imagefleet program uses then), else the local stack's cloud.
+func cloudEndpoint(s *stack.Stack) string {
+	return cmp.Or(os.Getenv(config.EnvCloudEndpoint), s.CloudEndpoint())
 }
