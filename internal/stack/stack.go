@@ -72,7 +72,7 @@ type Stack struct {
 	running        []*Process
 	all            []*Process // every process started, for Supervise
 	workersStarted int        // for the workers' labels
-	stopped        bool // Stop was called (and nothing started since)
+	stopped        bool       // Stop was called (and nothing started since)
 }
 
 // New returns a stack for cfg with defaults applied; nothing runs yet.
