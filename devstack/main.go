@@ -181,13 +181,25 @@ func up(ctx context.Context, s *stack.Stack) error {
 	}
 	fmt.Printf("\nimagefleet stack is up\n  Temporal: %s\n  Web UI:   %s\n  Cloud:    %s\n  Metrics:  %s\n  Codec:    %s (payloads encrypted with %s)\n"+
 		"  CLI:      temporal workflow show -w ID -n default --codec-endpoint %[5]s\n"+
+		"  Starter:  %[7]s\n"+
 		"A worker that exits is reported and the stack stays up. Press Ctrl-C to stop.\n\n",
-		s.TemporalAddress(), s.WebUI(), s.CloudEndpoint(), strings.Join(s.MetricsURLs(), " "), s.CodecEndpoint(), s.CodecKeysFile())
+		s.TemporalAddress(), s.WebUI(), s.CloudEndpoint(), strings.Join(s.MetricsURLs(), " "), s.CodecEndpoint(), s.CodecKeysFile(), starterHint(s))
 	err := s.Supervise(ctx, os.Stdout)
 	if ctx.Err() != nil {
 		fmt.Println("\nstopped the stack")
 	}
 	return err
+}
+
+// starterHint says how bin/starter reaches this stack with its key: from
+// inside the clone it finds .data/codec.keys by itself; another data
+// directory or port needs the settings spelled out.
+func starterHint(s *stack.Stack) string {
+	if s.TemporalAddress() == "127.0.0.1:7233" && config.LocalStackKeyFile("") == s.CodecKeysFile() {
+		return "bin/starter … (finds " + s.CodecKeysFile() + " by itself)"
+	}
+	return fmt.Sprintf("export TEMPORAL_ADDRESS=%s %s=%s %s=%s; bin/starter …",
+		s.TemporalAddress(), config.EnvCodecKeysFile, s.CodecKeysFile(), config.EnvCloudEndpoint, s.CloudEndpoint())
 }
 
 // checkPorts refuses to start a stack one of whose ports is taken, naming
