@@ -102,7 +102,7 @@ func command(start func(listen string, h http.Handler) error, genkey func(io.Wri
 	f := cmd.Flags()
 	f.StringVar(&o.listen, "listen", DefaultListen, "address to listen on")
 	f.StringVar(&o.origins, "web-ui-origin", "http://localhost:8233,http://127.0.0.1:8233", "comma-separated Web UI origins allowed to call from a browser (CORS)")
-	f.StringVar(&o.namespaces, "namespace", "", "comma-separated namespaces served (X-Namespace); empty serves any")
+	f.StringVar(&o.namespaces, "namespace", "", "comma-separated namespaces served (X-Namespace; an empty header, as the temporal CLI sends without -n, is \"default\"); empty serves any")
 	f.StringVar(&o.keysFile, "keys-file", "", "key file (default: "+config.EnvCodecKeysFile+" or "+config.EnvCodecKeys+")")
 	f.StringVar(&o.tokenFile, "token-file", "", "file holding the bearer token callers must send (default: "+config.EnvCodecToken+"; none: no check)")
 	f.Int64Var(&o.maxBody, "max-body-bytes", codec.DefaultMaxBodyBytes, "largest request body accepted")

@@ -58,7 +58,8 @@ type Config struct {
 	// none runs, and the Web UI shows encrypted payloads as such), its port
 	// (zero: 8234) and the key file (empty: DataDir/codec.keys, made on
 	// first start). CodecToken, when set, is the bearer token the codec
-	// server asks for (the dev server's Web UI cannot send one).
+	// server asks for (the Web UI cannot send it: a browser signs in at the
+	// codec server's /login and sends the session cookie).
 	CodecServer   string
 	CodecPort     int
 	CodecKeysFile string
