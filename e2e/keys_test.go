@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -72,7 +73,7 @@ func TestWorkerWithoutTheKeyBlocksTheRunUntilTheKeyIsBack(t *testing.T) {
 			out, err := runTemporal(t.Context(), e.stack, "workflow", "signal", "--workflow-id", id, "--name", model.CommandResume, "--input", "{}")
 			require.NoError(t, err, out)
 		}
-		wrong.awaitLog(t, w.name, `"reason":"`+w.reason+`"`)
+		wrong.awaitLog(t, w.name, `"reason":"`+w.reason+`"`, func() error { return e.runEnded(id) })
 		require.Contains(t, wrong.log(), `"level":"error"`)
 		require.Contains(t, wrong.log(), "workflow task is blocked")
 		metrics := wrong.scrape(t)
@@ -166,10 +167,14 @@ func (w *rawWorkerProc) stop(t *testing.T) {
 	}
 }
 
-// awaitLog waits until the worker's output holds want (or it exits).
-func (w *rawWorkerProc) awaitLog(t *testing.T, what, want string) {
+// awaitLog waits until the worker's output holds want; it gives up when
+// the worker exits or ended() reports an error (the run ended meanwhile).
+func (w *rawWorkerProc) awaitLog(t *testing.T, what, want string, ended func() error) {
 	t.Helper()
 	for !strings.Contains(w.log(), want) {
+		if err := ended(); err != nil {
+			t.Fatalf("%s: %v; the worker logged:\n%s", what, err, w.log())
+		}
 		select {
 		case <-w.done:
 			t.Fatalf("%s: the worker exited without logging %q:\n%s", what, want, w.log())
@@ -178,6 +183,18 @@ func (w *rawWorkerProc) awaitLog(t *testing.T, what, want string) {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// runEnded is an error once the latest run of id is no longer running.
+func (e *env) runEnded(id string) error {
+	desc, err := e.client.DescribeWorkflowExecution(e.t.Context(), id, "")
+	if err != nil {
+		return nil // not known yet: keep waiting
+	}
+	if st := desc.GetWorkflowExecutionInfo().GetStatus(); st != enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return fmt.Errorf("the run ended %s instead of waiting for the key", st)
+	}
+	return nil
 }
 
 // scrape reads the worker's /metrics.
