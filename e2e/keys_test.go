@@ -272,6 +272,19 @@ func TestStarterFindsTheStackKeyAndNeverSendsPlaintext(t *testing.T) {
 	out, code = e.starterIn(t, sub, nil, "status", id)
 	require.Equal(t, 0, code, out)
 
+	// The README's first rolling update, from the clone: encrypted, watched
+	// to its pause, and its status readable.
+	rollout := model.RolloutWorkflowID(cloudsim.GroupWeb)
+	t.Cleanup(func() { terminateIfRunning(e.client, rollout) })
+	out, code = e.starterIn(t, sub, nil, "rollout", "start", cloudsim.GroupWeb, "--type", "image", "--image", cloudsim.ImageWebappV2,
+		"--rollback-image", cloudsim.ImageWebappV1, "--batches", "2", "--pause-policy", model.PauseFirstBatch, "--description", "rollout "+marker, "--watch")
+	require.Equal(t, 4, code, out)
+	require.NotContains(t, out, "context canceled")
+	require.NotContains(t, payloadText(t, rawHistory(t, e.client, rollout)), marker)
+	out, code = e.starterIn(t, sub, nil, "rollout", "status", cloudsim.GroupWeb)
+	require.Equal(t, 0, code, out)
+	require.NotContains(t, out, "decode payload")
+
 	// Plain payloads on purpose: the run publishes; its result, encrypted by
 	// the worker, cannot be read here, and that is not a failure.
 	out, code = e.starterIn(t, t.TempDir(), []string{config.EnvPlaintextPayloads + "=true"}, distribute("v2_0_"+tag)...)
