@@ -165,6 +165,9 @@ func (f *flags) stack() *stack.Stack {
 		Workers:        f.workers,
 		CodecServer:    filepath.Join(f.root, "bin", "codecserver"),
 		CodecPort:      f.codecPort,
+		// A token protects the codec server (the Web UI then signs in at
+		// its /login, see the README).
+		CodecToken: strings.TrimSpace(os.Getenv(config.EnvCodecToken)),
 	})
 }
 
@@ -184,6 +187,12 @@ func up(ctx context.Context, s *stack.Stack) error {
 		"  Starter:  %[7]s\n"+
 		"A worker that exits is reported and the stack stays up. Press Ctrl-C to stop.\n\n",
 		s.TemporalAddress(), s.WebUI(), s.CloudEndpoint(), strings.Join(s.MetricsURLs(), " "), s.CodecEndpoint(), s.CodecKeysFile(), starterHint(s))
+	if s.CodecToken() != "" {
+		login := strings.Replace(s.CodecEndpoint(), "127.0.0.1", "localhost", 1)
+		fmt.Printf("The codec server asks for %s: sign in once at %s/login, then in the Web UI's \"Codec Server\" settings use\n"+
+			"your browser setting, endpoint %s, and \"Include cross-origin credentials\". The CLI sends --codec-auth \"Bearer $%[1]s\".\n\n",
+			config.EnvCodecToken, login, login)
+	}
 	err := s.Supervise(ctx, os.Stdout)
 	if ctx.Err() != nil {
 		fmt.Println("\nstopped the stack")
