@@ -71,10 +71,10 @@ func watchRun[P, R any](ctx context.Context, a *app, out io.Writer, id, runID st
 		select {
 		case err := <-done:
 			show()
-			if completed, ok := completedButUnreadable(ctx, a, id, runID, err); ok {
+			if completedButUnreadable(ctx, a, id, runID, err) {
 				// The run did complete: saying it failed would be a lie an
 				// operator may act on. Only its result cannot be read here.
-				fmt.Fprintf(out, "%s completed; its result is not shown: %v\n", id, completed)
+				fmt.Fprintf(out, "%s completed; its result is not shown: %v\n", id, err)
 				return nil, nil
 			}
 			if err != nil {
@@ -178,19 +178,16 @@ func isTerminal(out io.Writer) bool {
 }
 
 // completedButUnreadable reports whether err is a result this starter's keys
-// do not decrypt of a run that completed (it is then the error to show).
-func completedButUnreadable(ctx context.Context, a *app, id, runID string, err error) (error, bool) {
+// do not decrypt of a run that completed.
+func completedButUnreadable(ctx context.Context, a *app, id, runID string, err error) bool {
 	var ke *codec.KeyError
 	if !errors.As(err, &ke) {
-		return nil, false
+		return false
 	}
 	c, cerr := a.client()
 	if cerr != nil {
-		return nil, false
+		return false
 	}
 	desc, derr := c.DescribeWorkflowExecution(ctx, id, runID)
-	if derr != nil || desc.GetWorkflowExecutionInfo().GetStatus() != enums.WORKFLOW_EXECUTION_STATUS_COMPLETED {
-		return nil, false
-	}
-	return err, true
+	return derr == nil && desc.GetWorkflowExecutionInfo().GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_COMPLETED
 }
