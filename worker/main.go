@@ -217,7 +217,11 @@ func run(ctx context.Context, o options) error {
 	pollers := worker.NewPollerBehaviorSimpleMaximum(worker.PollerBehaviorSimpleMaximumOptions{MaximumNumberOfPollers: 8})
 	w := worker.New(c, model.TaskQueue, worker.Options{WorkerStopTimeout: o.stopTimeout,
 		WorkflowTaskPollerBehavior: pollers, ActivityTaskPollerBehavior: pollers,
-		Interceptors: workflows.Interceptors()})
+		Interceptors: workflows.Interceptors(),
+		// A panic fails the workflow task, never the run: a payload this
+		// worker cannot decrypt panics (codec.BlockUndecodable) and must
+		// leave the run to a worker with the key.
+		WorkflowPanicPolicy: worker.BlockWorkflow})
 	workflows.Register(w)
 	activities.Register(w, cloudClient, activities.Options{PollInterval: o.pollInterval})
 	logger.Info().Str("taskQueue", model.TaskQueue).Str("cloud", cloudClient.Endpoint()).Str("namespace", opts.Namespace).
