@@ -173,9 +173,12 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	opts, err := config.WorkerTemporalOptions(logger, func(ke *codec.KeyError) {
-		// Loud: every attempt of a blocked workflow task says so, at error level.
-		logger.Error().Str("keyId", ke.KeyID).Str("reason", ke.Reason).Err(ke).
-			Msg("a payload does not decrypt with this worker's keys: its workflow task is blocked and retried until a worker with the key takes it (the run does not fail)")
+		// Loud: every attempt of a blocked task says so, at error level.
+		msg := "a payload does not decrypt with this worker's keys: its workflow task is blocked and retried until a worker with the key takes it (the run does not fail)"
+		if !ke.InWorkflow {
+			msg = "a payload does not decrypt with this worker's keys: the activity attempt fails and is retried (on a worker with the key, it succeeds)"
+		}
+		logger.Error().Str("keyId", ke.KeyID).Str("reason", ke.Reason).Bool("workflowTask", ke.InWorkflow).Err(ke).Msg(msg)
 		countBlocked(ke.Reason, ke.KeyID)
 	})
 	if err != nil {

@@ -73,6 +73,7 @@ func (b *blocking) check(err error) error {
 	if err == nil || !errors.As(err, &ke) {
 		return err
 	}
+	ke.InWorkflow = !b.goContext
 	if b.report != nil {
 		b.report(ke)
 	}

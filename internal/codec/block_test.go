@@ -55,6 +55,8 @@ func TestBlockUndecodable(t *testing.T) {
 		require.Equal(t, tc.reason, ke.Reason)
 		require.Len(t, reported, 4, tc.name)
 		require.Equal(t, tc.reason, reported[0].Reason)
+		require.True(t, reported[0].InWorkflow)
+		require.False(t, reported[3].InWorkflow, "the activity's")
 
 		// Content that is wrong, not undecryptable: an error, no panic.
 		plain, err := converter.GetDefaultDataConverter().ToPayload("a string")

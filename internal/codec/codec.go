@@ -144,7 +144,11 @@ const (
 // misconfiguration (see BlockUndecodable), not as a failure of the run.
 type KeyError struct {
 	KeyID, Reason string
-	msg           string
+	// InWorkflow: met in workflow code by BlockUndecodable, which then
+	// blocks the workflow task (otherwise an activity's attempt or a
+	// client call fails with it).
+	InWorkflow bool
+	msg        string
 }
 
 func (e *KeyError) Error() string { return e.msg }
