@@ -39,6 +39,10 @@ func (a *app) client() (client.Client, error) {
 	}
 	logger := config.Logger("starter").Level(zerolog.WarnLevel)
 	opts, err := config.TemporalOptions(logger)
+	if errors.Is(err, config.ErrNoPayloadKeys) {
+		// Nothing is sent in plain to a deployment whose payloads are encrypted.
+		return nil, &exitError{code: exitInvalid, err: err}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("load Temporal client options: %w", err)
 	}

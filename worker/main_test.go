@@ -54,3 +54,21 @@ func TestRegisterSearchAttributesSetting(t *testing.T) {
 	_, err = parseFlags(nil)
 	require.ErrorContains(t, err, envRegisterSA)
 }
+
+// Plain payloads only on purpose: the flag, or a boolean in the environment.
+func TestPlaintextPayloadsFlag(t *testing.T) {
+	t.Setenv(config.EnvPlaintextPayloads, "")
+	o, err := parseFlags(nil)
+	require.NoError(t, err)
+	require.False(t, o.plaintext)
+	o, err = parseFlags([]string{"--plaintext-payloads"})
+	require.NoError(t, err)
+	require.True(t, o.plaintext)
+	allowed, err := config.PlaintextAllowed()
+	require.NoError(t, err)
+	require.True(t, allowed, "the flag allows it for the worker's client options")
+
+	t.Setenv(config.EnvPlaintextPayloads, "maybe")
+	_, err = parseFlags(nil)
+	require.ErrorContains(t, err, config.EnvPlaintextPayloads, "a value that is not a boolean is refused before anything starts")
+}
