@@ -2,9 +2,11 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
 	"go.temporal.io/sdk/activity"
@@ -55,8 +57,16 @@ type ChunkResult struct {
 }
 
 // chunkProgress is the heartbeat of ApplyChangeChunk: what an attempt
-// retried after a worker crash resumes from.
+// retried after a worker crash resumes from. It outlives the worker that
+// wrote it (the next attempt may run on a newer or an older worker), so its
+// shape is versioned: a field may be added (a worker that does not know it
+// ignores it, and says so), but one that is removed, renamed or changes
+// meaning raises chunkProgressVersion, and a worker does not resume from a
+// version it does not know.
 type chunkProgress struct {
+	// Version is chunkProgressVersion; 0 is the same shape, written before
+	// the version was kept.
+	Version int `json:",omitempty"`
 	// Ref is the chunk's bulk operation, once started.
 	Ref string `json:",omitempty"`
 	// Started are the instances whose per-instance call was answered, with
@@ -64,6 +74,62 @@ type chunkProgress struct {
 	Started map[string]string `json:",omitempty"`
 	// Done are the instances whose change has ended.
 	Done []InstanceResult `json:",omitempty"`
+}
+
+// chunkProgressVersion is the shape of chunkProgress this worker writes.
+const chunkProgressVersion = 1
+
+// chunkProgressFields are the fields of chunkProgress, as written.
+var chunkProgressFields = []string{"Version", "Ref", "Started", "Done"}
+
+// decodeChunkProgress reads a heartbeat of ApplyChangeChunk. Fields this
+// worker does not know are ignored and returned (ignored), so that the
+// caller can say so; a heartbeat of a newer version, or one that does not
+// decode, is an error.
+func decodeChunkProgress(raw []byte) (p chunkProgress, ignored []string, err error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return chunkProgress{}, nil, fmt.Errorf("not the progress of a chunk: %w", err)
+	}
+	for name := range fields {
+		if !slices.ContainsFunc(chunkProgressFields, func(f string) bool { return strings.EqualFold(f, name) }) {
+			ignored = append(ignored, name)
+		}
+	}
+	slices.Sort(ignored)
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return chunkProgress{}, ignored, fmt.Errorf("not the progress of a chunk: %w", err)
+	}
+	if p.Version > chunkProgressVersion {
+		return chunkProgress{}, ignored, fmt.Errorf("written in version %d of its shape, this worker knows version %d", p.Version, chunkProgressVersion)
+	}
+	return p, ignored, nil
+}
+
+// resumeChunk is the progress a previous attempt of the chunk heartbeated,
+// if any. Details this worker cannot read (another version of the shape,
+// or no chunk progress at all) are logged and the chunk starts over: every
+// call it makes carries a client token, so starting over repeats no side
+// effect, it only asks the cloud again.
+func resumeChunk(ctx context.Context) chunkProgress {
+	if !activity.HasHeartbeatDetails(ctx) {
+		return chunkProgress{}
+	}
+	logger := activity.GetLogger(ctx)
+	var raw json.RawMessage
+	if err := activity.GetHeartbeatDetails(ctx, &raw); err != nil {
+		logger.Warn("The chunk's heartbeat details do not decode: the chunk starts over (no side effect is repeated)", "error", err)
+		return chunkProgress{}
+	}
+	p, ignored, err := decodeChunkProgress(raw)
+	if err != nil {
+		logger.Warn("The chunk's heartbeat details cannot be resumed from: the chunk starts over (no side effect is repeated)", "error", err)
+		return chunkProgress{}
+	}
+	if len(ignored) > 0 {
+		logger.Warn("The chunk's heartbeat details hold fields this worker does not know: resuming without them", "ignored", ignored, "version", p.Version)
+	}
+	return p
 }
 
 // chunkConcurrency bounds the per-instance calls of a chunk in flight.
@@ -83,15 +149,10 @@ func (a *Rollouts) ApplyChangeChunk(ctx context.Context, in ChunkInput) (*ChunkR
 	if len(in.Instances) == 0 || len(in.Instances) > model.RolloutChunkSize {
 		return nil, permanent(ErrTypeRolloutRefused, fmt.Errorf("a chunk holds 1–%d instances, got %d", model.RolloutChunkSize, len(in.Instances)))
 	}
-	r := &chunkRun{a: a, in: in, done: map[string]InstanceResult{}}
-	if activity.HasHeartbeatDetails(ctx) {
-		var p chunkProgress
-		if err := activity.GetHeartbeatDetails(ctx, &p); err == nil {
-			r.p = p
-			for _, res := range p.Done {
-				r.done[res.InstanceID] = res
-			}
-		}
+	r := &chunkRun{a: a, in: in, done: map[string]InstanceResult{}, p: resumeChunk(ctx)}
+	r.p.Version = chunkProgressVersion
+	for _, res := range r.p.Done {
+		r.done[res.InstanceID] = res
 	}
 	if r.p.Started == nil {
 		r.p.Started = map[string]string{}

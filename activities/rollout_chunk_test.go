@@ -1,16 +1,21 @@
 package activities_test
 
 import (
+	"bytes"
 	"fmt"
+	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/testsuite"
 
 	"github.com/imagefleet/imagefleet/activities"
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/cloudsim"
 	"github.com/imagefleet/imagefleet/cloudsim/cloudsimtest"
+	"github.com/imagefleet/imagefleet/internal/payload"
 	"github.com/imagefleet/imagefleet/model"
 )
 
@@ -179,6 +184,52 @@ func TestApplyChangeChunkHonoursThrottling(t *testing.T) {
 	for _, f := range sim.Server.Faults() {
 		require.Equal(t, 2, f.Fired, f.Kind)
 	}
+	for _, id := range ids {
+		require.Equal(t, 1, countPerInstance(sim, "RunCommand")[id], id)
+	}
+}
+
+// A heartbeat written by a worker whose chunkProgress had a field this one
+// lacks still resumes the chunk (the worker's strict data converter would
+// refuse it as a whole), and the worker says what it ignored; details that
+// cannot be resumed from are said too, and the chunk starts over.
+func TestApplyChangeChunkResumesFromAnOldHeartbeatShape(t *testing.T) {
+	sim := cloudsimtest.Start(t)
+	all := bigGroup(t, sim, 8)
+	run := func(ids []string, heartbeat any) (activities.ChunkResult, string) {
+		in := activities.ChunkInput{Region: cloudsim.SeedRegion, TaskType: model.TaskScript, ClientToken: "chunk-" + ids[0], Instances: chunkOf(ids, 1),
+			Script: &model.ScriptChange{Type: model.ScriptShell, Script: "echo ok"}}
+		var logs bytes.Buffer
+		var s testsuite.WorkflowTestSuite
+		s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+		env := s.NewTestActivityEnvironment()
+		env.SetDataConverter(payload.Converter) // the worker's
+		activities.Register(env, sim.Client, activities.Options{PollInterval: 5 * time.Millisecond})
+		env.SetHeartbeatDetails(heartbeat)
+		var a *activities.Rollouts
+		v, err := env.ExecuteActivity(a.ApplyChangeChunk, in)
+		require.NoError(t, err)
+		var res activities.ChunkResult
+		require.NoError(t, v.Get(&res))
+		return res, logs.String()
+	}
+	// What the earlier attempt finished is taken from its heartbeat, not
+	// asked again: the output shows it.
+	ids := all[:4]
+	old := map[string]any{"Pending": ids[1:], "Done": []map[string]any{{"InstanceID": ids[0], "Succeeded": true, "Output": "from the heartbeat"}}}
+	res, logs := run(ids, old)
+	require.Equal(t, "from the heartbeat", res.Results[0].Output)
+	require.True(t, res.Results[1].Succeeded)
+	require.Contains(t, logs, "level=WARN")
+	require.Contains(t, logs, "fields this worker does not know")
+	require.Contains(t, logs, "Pending")
+
+	ids = all[4:]
+	res, logs = run(ids, map[string]any{"Version": 99, "Done": []map[string]any{{"InstanceID": ids[0], "Succeeded": true, "Output": "from the heartbeat"}}})
+	require.NotEqual(t, "from the heartbeat", res.Results[0].Output, "a newer shape is not resumed from")
+	require.True(t, res.Results[0].Succeeded)
+	require.Contains(t, logs, "cannot be resumed from")
+	require.Contains(t, logs, "version 99")
 	for _, id := range ids {
 		require.Equal(t, 1, countPerInstance(sim, "RunCommand")[id], id)
 	}

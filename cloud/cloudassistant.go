@@ -34,6 +34,10 @@ const (
 // MaxCommandInstances is how many instances one RunCommand targets.
 const MaxCommandInstances = 100
 
+// MaxCommandContent is the largest CommandContent RunCommand takes (1 byte
+// to 16 KiB).
+const MaxCommandContent = 16 * 1024
+
 // MaxCommandOutput is how much output is kept per instance (the tail is cut).
 const MaxCommandOutput = 24 * 1024
 

@@ -23,7 +23,7 @@ import (
 // TimeScale; its exit code and output are fixed when the command starts and
 // shown once it has finished.
 
-const maxCommandContent = 16 * 1024
+const maxCommandContent = cloud.MaxCommandContent
 
 var commandTypes = []string{cloud.CommandShell, cloud.CommandBat, cloud.CommandPowerShell}
 

@@ -3,9 +3,11 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/imagefleet/imagefleet/internal/cloudops"
@@ -144,7 +146,12 @@ func (a *app) rolloutPlan(spec model.RolloutSpec, summary, details string) runPl
 		summary = fmt.Sprintf("Rolling update (%s) of %s in %d batch(es)", spec.TaskType, spec.ScalingGroupID, spec.Batches)
 	}
 	return runPlan{
-		Validate: spec.Validate,
+		Validate: func() error {
+			if spec.Handoff != nil {
+				return errors.New("handoff is set only by a task's own run when it continues as new; leave it out")
+			}
+			return spec.Validate()
+		},
 		Check: func(ctx context.Context) error {
 			// The running task is named before the cloud is asked anything.
 			if running, err := a.runningRollout(ctx, id); err != nil {
@@ -210,8 +217,24 @@ func (a *app) watchRollout(ctx context.Context, out io.Writer, group string, exi
 			}
 			return cmp.Or(st.WaitingFor, st.Status)
 		},
-		Hint:        fmt.Sprintf("starter rollout status %[1]s --failed | starter rollout resume %[1]s | starter rollout rollback %[1]s | starter rollout cancel %[1]s", group),
+		HintFor:     func(st *model.RolloutState) string { return rolloutHint(group, st) },
 		ExitOnPause: exitOnPause,
 	})
 	return err
+}
+
+// rolloutHint names the commands that apply to a paused task: a look at its
+// failures when it has some, resume, rollback unless the task is itself a
+// rollback (which cannot be rolled back), and cancel.
+func rolloutHint(group string, st *model.RolloutState) string {
+	var hints []string
+	if st.FailedTotal > 0 {
+		hints = append(hints, "starter rollout status "+group+" --failed")
+	}
+	hints = append(hints, "starter rollout resume "+group)
+	if st.RollbackOf == nil {
+		hints = append(hints, "starter rollout rollback "+group)
+	}
+	hints = append(hints, "starter rollout cancel "+group)
+	return strings.Join(hints, " | ")
 }

@@ -39,7 +39,7 @@ func (r *rollout) commands(ctx workflow.Context) rolloutCommands {
 // registerCommands installs the commands; a refused signal is kept as the
 // progress's lastRefusal.
 func (r *rollout) registerCommands(ctx workflow.Context) error {
-	refused := operator.RecordRefusal(&r.st.LastRefusal, r.logger)
+	refused := r.recordRefusal() // rollout_handoff.go
 	c := r.commands(ctx)
 	return errors.Join(
 		operator.Register(ctx, c.resume, refused),
@@ -58,8 +58,7 @@ func (r *rollout) validateResume(model.ResumeCommand) error {
 		return err
 	}
 	if r.st.Status == model.RolloutPausedFailure && r.st.Failures > r.st.ErrorThreshold {
-		return fmt.Errorf("%d failed instance(s) exceed the error threshold %d: retry, skip or cancel-instance them first (failed: %s), or raise the threshold with set-threshold",
-			r.st.Failures, r.st.ErrorThreshold, listSome(r.undecided()))
+		return fmt.Errorf("%s first", r.overThreshold())
 	}
 	return nil
 }
@@ -154,11 +153,19 @@ func (r *rollout) validateDecision(name, id string) error {
 		return fmt.Errorf("instance %s is %s: %s applies only to a failed instance", id, in.State, name)
 	case in.Decision != "":
 		return fmt.Errorf("instance %s was already decided (%s)", id, in.Decision)
+	case r.status.batchClosing(in.Batch - 1):
+		return fmt.Errorf("instance %s failed in batch %d, which is going back into service: its failure is final", id, in.Batch)
 	case !r.status.batchOpen(in.Batch - 1):
 		return fmt.Errorf("instance %s failed in batch %d, which has ended: its failure was within the error threshold and is final", id, in.Batch)
 	}
 	return nil
 }
+
+// changeRetryDetached: an operator's retry runs on a disconnected context,
+// as a batch's work does, so that a cancel through Temporal lets it end
+// before compensation returns its instance to service (awaitRetries). Runs
+// started before cancelled it with the run.
+const changeRetryDetached = "rollout-retry-detached"
 
 // retryInstance runs the change on the instance again, as a new attempt.
 func (r *rollout) retryInstance(ctx workflow.Context, in *model.InstanceProgress) {
@@ -166,6 +173,10 @@ func (r *rollout) retryInstance(ctx workflow.Context, in *model.InstanceProgress
 	in.Attempts++
 	r.status.retryStarted()
 	id, attempt := in.InstanceID, in.Attempts
+	if workflow.GetVersion(ctx, changeRetryDetached, workflow.DefaultVersion, 1) == 1 {
+		r.retriesDetached = true
+		ctx, _ = workflow.NewDisconnectedContext(ctx)
+	}
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		defer r.status.retryEnded()
 		if r.chunked {
@@ -185,4 +196,33 @@ func skipInstance(_ workflow.Context, in *model.InstanceProgress) {
 
 func cancelInstance(_ workflow.Context, in *model.InstanceProgress) {
 	in.Decision = model.DecisionCancelled
+}
+
+// awaitRetries lets the operator's retries in flight end before the group
+// is restored, whatever ended the task: a cancel through Temporal (err) too,
+// since their work runs on a disconnected context. Runs started before
+// changeRetryDetached waited only when the task ended without an error.
+func (r *rollout) awaitRetries(ctx workflow.Context, err error) {
+	switch {
+	case err == nil:
+		_ = workflow.Await(ctx, r.status.noRetries)
+	case r.retriesDetached && !r.status.noRetries():
+		r.logger.Info("Waiting for the operator's retries to end before restoring the group", "retries", r.status.retrying)
+		dctx, cancel := workflow.NewDisconnectedContext(ctx)
+		defer cancel()
+		_ = workflow.Await(dctx, r.status.noRetries)
+	}
+}
+
+// changeBatchClosing: a batch going back into service (ExitStandby, which
+// may wait out throttling for long) refuses decisions on its failures. Runs
+// started before took them until the call returned.
+const changeBatchClosing = "rollout-batch-closing"
+
+// closingBatch marks the open batch as going back into service.
+func (r *rollout) closingBatch(ctx workflow.Context) {
+	if workflow.GetVersion(ctx, changeBatchClosing, workflow.DefaultVersion, 1) == 1 {
+		r.status.closingBatch()
+		r.updateDetails(ctx)
+	}
 }

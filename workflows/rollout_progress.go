@@ -61,6 +61,40 @@ func (r *rollout) undecided() []string {
 	return out
 }
 
+// decidable are the failed instances an operator's decision (retry, skip,
+// cancel-instance) would be accepted for: those of the open batch without a
+// decision. The failures of ended batches are final.
+func (r *rollout) decidable() []string {
+	var out []string
+	for _, in := range r.insts {
+		if in.State == model.InstanceFailed && in.Decision == "" && r.status.batchOpen(in.Batch-1) {
+			out = append(out, in.InstanceID)
+		}
+	}
+	return out
+}
+
+// overThreshold says what brings the failures back within the error
+// threshold, naming only commands that would be accepted: a decision on
+// each failure of the open batch, and raising the threshold above the
+// failures that are final.
+func (r *rollout) overThreshold() string {
+	open := r.decidable()
+	final := r.st.Failures - len(open)
+	msg := fmt.Sprintf("%d failed instance(s) exceed the error threshold %d", r.st.Failures, r.st.ErrorThreshold)
+	if final > 0 {
+		msg += fmt.Sprintf(" (%d failed in batches that have ended: final)", final)
+	}
+	raise := fmt.Sprintf("raise the threshold to at least %%d with %s", model.CommandSetThreshold)
+	switch {
+	case len(open) == 0:
+		return msg + ": " + fmt.Sprintf(raise, r.st.Failures)
+	case final > r.st.ErrorThreshold:
+		return msg + fmt.Sprintf(": %s, %s or %s each of %s and ", model.CommandRetry, model.CommandSkip, model.CommandCancelInstance, listSome(open)) + fmt.Sprintf(raise, final)
+	}
+	return msg + fmt.Sprintf(": %s, %s or %s each of %s, or ", model.CommandRetry, model.CommandSkip, model.CommandCancelInstance, listSome(open)) + fmt.Sprintf(raise, r.st.Failures)
+}
+
 // refresh recounts failures, batch and state counts, lists the first
 // failed instances and says what the task waits for: the summary that the
 // progress query answers, bounded whatever the group's size.
@@ -101,18 +135,22 @@ func (r *rollout) refresh() {
 	if r.spec.IsRollback() {
 		others = fmt.Sprintf("(or %s)", model.CommandCancel)
 	}
+	ask := "operator: "
+	if r.status.retrying > 0 {
+		// Resume and rollback wait for them, and their outcome may change
+		// what is asked.
+		ask += fmt.Sprintf("%d retried instance(s) are being updated; when they end, ", r.status.retrying)
+	}
 	switch {
 	case !r.status.paused():
 	case r.st.Status == model.RolloutPausedBatch:
-		r.st.WaitingFor = fmt.Sprintf("operator: batch %d of %d is done; check it, then %s %s",
+		r.st.WaitingFor = ask + fmt.Sprintf("batch %d of %d is done; check it, then %s %s",
 			r.st.CurrentBatch, len(r.st.Batches), model.CommandResume, others)
 	case r.st.Status == model.RolloutPausedFailure:
 		if r.st.Failures > r.st.ErrorThreshold {
-			r.st.WaitingFor = fmt.Sprintf("operator: %d failed instance(s) exceed the error threshold %d: %s, %s or %s each of %s, then %s %s",
-				r.st.Failures, r.st.ErrorThreshold, model.CommandRetry, model.CommandSkip, model.CommandCancelInstance,
-				listSome(r.undecided()), model.CommandResume, others)
+			r.st.WaitingFor = ask + fmt.Sprintf("%s, then %s %s", r.overThreshold(), model.CommandResume, others)
 		} else {
-			r.st.WaitingFor = fmt.Sprintf("operator: %s %s", model.CommandResume, others)
+			r.st.WaitingFor = ask + fmt.Sprintf("%s %s", model.CommandResume, others)
 		}
 	}
 }

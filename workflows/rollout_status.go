@@ -16,10 +16,12 @@ import (
 //
 //	Validating ─start→ Running ⇄ Paused (batch | failure)     pause(kind), resume + endPause
 //	Validating, Running, Paused ─cancel→ Cancelling            (Paused only: requestRollback)
-//	any but ended ─compensate→ Cancelling (the group is restored) ─end→ Succeeded | Cancelled | Failed | RolledBack
+//	any but ended ─compensate→ Finishing (the batches are done) or Cancelling (the group is restored)
+//	                 ─end→ Succeeded | Cancelled | Failed | RolledBack
 //
-// Beside the phase it keeps the batch in Standby, the operator's retries in
-// flight and the batch pauses so far (FirstBatch pauses once).
+// Beside the phase it keeps the batch in Standby (and whether it is going
+// back into service), the operator's retries in flight and the batch pauses
+// so far (FirstBatch pauses once).
 type rolloutStatus struct {
 	st    *model.RolloutState
 	phase rolloutPhase
@@ -29,6 +31,7 @@ type rolloutStatus struct {
 	rollback    *model.RollbackCommand // the rollback asked for (stop == rolloutRollbackAsked)
 	retrying    int                    // operator retries in flight
 	standby     []string               // the open batch's instances, in Standby; nil: no batch is open
+	closing     bool                   // the open batch's instances are going back into service
 	batchPauses int
 }
 
@@ -79,7 +82,13 @@ func (s *rolloutStatus) pauseOver() bool { return s.resumed || s.ending() }
 // batchOpen reports whether batch b (0-based) is open: its instances are in
 // Standby and its failures may still be decided.
 func (s *rolloutStatus) batchOpen(b int) bool {
-	return s.standby != nil && b == s.st.CurrentBatch-1
+	return s.standby != nil && !s.closing && b == s.st.CurrentBatch-1
+}
+
+// batchClosing reports whether batch b (0-based) is going back into service:
+// its failures are final.
+func (s *rolloutStatus) batchClosing(b int) bool {
+	return s.standby != nil && s.closing && b == s.st.CurrentBatch-1
 }
 
 // inStandby are the instances the task has put in Standby and not returned.
@@ -106,7 +115,7 @@ func (s *rolloutStatus) pauseAfterBatch() bool {
 func (s *rolloutStatus) live() error {
 	switch s.phase {
 	case rolloutPhaseStopping, rolloutPhaseCompensating:
-		return fmt.Errorf("the task is %s", strings.ToLower(model.RolloutCancelling))
+		return fmt.Errorf("the task is %s", strings.ToLower(s.st.Status))
 	case rolloutPhaseEnded:
 		return fmt.Errorf("the task has ended (%s)", s.st.Status)
 	}
@@ -208,15 +217,29 @@ func (s *rolloutStatus) retryEnded()   { s.retrying-- }
 // before the call, so that compensation returns them whatever became of it.
 func (s *rolloutStatus) openBatch(b int, ids []string) {
 	s.st.CurrentBatch = b + 1
-	s.standby = slices.Clone(ids)
+	s.standby, s.closing = slices.Clone(ids), false
+}
+
+// closingBatch: the open batch's instances are going back into service; no
+// decision on its failures is taken any more.
+func (s *rolloutStatus) closingBatch() {
+	if s.standby != nil {
+		s.closing = true
+	}
 }
 
 // closeBatch: the open batch's instances are back in service.
-func (s *rolloutStatus) closeBatch() { s.standby = nil }
+func (s *rolloutStatus) closeBatch() { s.standby, s.closing = nil, false }
 
-// compensate: the task has stopped working and restores the group.
-func (s *rolloutStatus) compensate() {
-	if s.phase != rolloutPhaseEnded {
+// compensate: the task has stopped working and restores the group: it is
+// Finishing when its batches are done (err nil, not cancelled nor rolled
+// back), Cancelling otherwise.
+func (s *rolloutStatus) compensate(err error) {
+	switch {
+	case s.phase == rolloutPhaseEnded:
+	case err == nil && !s.ending():
+		s.set(rolloutPhaseCompensating, model.RolloutFinishing)
+	default:
 		s.set(rolloutPhaseCompensating, model.RolloutCancelling)
 	}
 }

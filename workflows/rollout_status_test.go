@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -28,7 +29,8 @@ var rolloutSteps = map[string]func(s *rolloutStatus){
 	"cancel":        func(s *rolloutStatus) { s.cancel("wrong image") },
 	"rollback":      func(s *rolloutStatus) { s.requestRollback(model.RollbackCommand{Batches: 2}) },
 	"retry":         func(s *rolloutStatus) { s.retryStarted() },
-	"compensate":    func(s *rolloutStatus) { s.compensate() },
+	"compensate":    func(s *rolloutStatus) { s.compensate(errors.New("the cloud refused")) },
+	"finish":        func(s *rolloutStatus) { s.compensate(nil) },
 	"succeed":       func(s *rolloutStatus) { s.end(model.RolloutSucceeded) },
 }
 
@@ -53,7 +55,9 @@ func TestRolloutStatusGuards(t *testing.T) {
 		"cancelled while paused":       {[]string{"start", "pause batch", "cancel"}, model.RolloutCancelling, "cancelling", "cancelling", "cancelling", false, true, true},
 		"rolling back":                 {[]string{"start", "pause failure", "rollback"}, model.RolloutCancelling, "cancelling", "cancelling", "cancelling", false, true, true},
 		"compensating after a failure": {[]string{"start", "compensate"}, model.RolloutCancelling, "cancelling", "cancelling", "cancelling", false, false, false},
-		"ended":                        {[]string{"start", "compensate", "succeed"}, model.RolloutSucceeded, "has ended (Succeeded)", "has ended", "has ended", false, false, false},
+		"finishing after the batches":  {[]string{"start", "finish"}, model.RolloutFinishing, "finishing", "finishing", "finishing", false, false, false},
+		"compensating after a cancel":  {[]string{"start", "cancel", "finish"}, model.RolloutCancelling, "cancelling", "cancelling", "cancelling", false, true, true},
+		"ended":                        {[]string{"start", "finish", "succeed"}, model.RolloutSucceeded, "has ended (Succeeded)", "has ended", "has ended", false, false, false},
 	} {
 		t.Run(name, func(t *testing.T) {
 			s, st := statusAfter(c.steps...)
@@ -151,10 +155,19 @@ func TestRolloutStatusOpenBatch(t *testing.T) {
 	require.True(t, s.batchOpen(1))
 	require.False(t, s.batchOpen(0), "an earlier batch has ended")
 	require.Equal(t, []string{"i-03", "i-04"}, s.inStandby())
+	// Going back into service: its failures are final, its instances still
+	// in Standby until the call returns.
+	s.closingBatch()
+	require.False(t, s.batchOpen(1))
+	require.True(t, s.batchClosing(1))
+	require.Equal(t, []string{"i-03", "i-04"}, s.inStandby())
 	s.closeBatch()
+	require.False(t, s.batchClosing(1))
 	require.False(t, s.batchOpen(1))
 	require.Empty(t, s.inStandby())
 	require.Equal(t, 2, st.CurrentBatch, "the batch last run")
+	s.openBatch(2, []string{"i-05"})
+	require.True(t, s.batchOpen(2), "a new batch is open, not closing")
 
 	rolloutSteps["retry"](s)
 	require.False(t, s.noRetries())
