@@ -36,7 +36,8 @@ const (
 	// OperationsStarted counts operations started, by operation.
 	OperationsStarted = "imagefleet_operations_started_total"
 	// OperationsEnded counts operations ended, by operation and end state
-	// (Succeeded, Failed, Aborted).
+	// (Succeeded, Failed, Aborted; Skipped for a scheduled build that
+	// launched nothing).
 	OperationsEnded = "imagefleet_operations_ended_total"
 	// OperatorWaits counts the times a run began to wait for an operator.
 	OperatorWaits = "imagefleet_operator_waits_total"
