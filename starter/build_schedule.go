@@ -10,6 +10,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/imagefleet/imagefleet/cloud"
+	"github.com/imagefleet/imagefleet/internal/cloudops"
 	"github.com/imagefleet/imagefleet/model"
 )
 
@@ -83,6 +85,15 @@ func (a *app) createBuildSchedule(ctx context.Context, out io.Writer, s model.Bu
 	tpl, err := a.template(ctx, s.Region, s.TemplateID)
 	if err != nil {
 		return err // no such template: invalid input (exit code 2)
+	}
+	if s.Publish != nil {
+		art, err := cloudops.FindArtifact(ctx, a.cloudClient(), s.Publish.Package)
+		if err != nil {
+			return checkFailed("check package "+s.Publish.Package, err)
+		}
+		if art != nil && art.ArtifactType != cloud.ArtifactEcsImage {
+			return invalid("package %s holds %s versions: a scheduled build publishes ECS images (%s)", art.Name, art.ArtifactType, cloud.ArtifactEcsImage)
+		}
 	}
 	id := model.BuildScheduleID(s.Region, s.TemplateID, s.ScheduleName)
 	summary := fmt.Sprintf("Scheduled build of template %s (%s) in %s", s.TemplateID, tpl.Name, s.Region)

@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -12,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/mocks"
 
+	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/internal/specfile"
 	"github.com/imagefleet/imagefleet/model"
 )
@@ -96,4 +100,28 @@ func TestBuildScheduleSpecFileOfTheDocs(t *testing.T) {
 	require.Equal(t, "24h", s.Schedule.Every)
 	require.Equal(t, "webapp", s.Publish.Package)
 	require.Error(t, specfile.Decode("schedule.yaml", []byte(body+"cronn: \"@daily\"\n"), &s), "a misspelled field is refused")
+}
+
+// A schedule that would publish into a package of another type is refused
+// before the schedule is created (the mocked Temporal client fails the test
+// on any call).
+func TestBuildScheduleCreateRefusesAPackageOfAnotherType(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/DescribeImagePipelines":
+			_ = json.NewEncoder(w).Encode(cloud.DescribeImagePipelinesResponse{ImagePipelines: []cloud.ImagePipeline{{ImagePipelineId: "ip-abc123", Name: "web", RegionId: "cn-hangzhou"}}})
+		case "/api/GetArtifact":
+			_ = json.NewEncoder(w).Encode(cloud.GetArtifactResponse{Artifact: cloud.Artifact{ArtifactId: "artifact-1", Name: "files", ArtifactType: cloud.ArtifactFile}})
+		default:
+			http.Error(w, `{"Code":"Unexpected"}`, http.StatusBadRequest)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	a := &app{cloud: cloud.NewClient(srv.URL, "1000000000000001"), temporal: &mocks.Client{}, namespace: "default"}
+	cmd := buildScheduleCommand(a)
+	cmd.SilenceErrors, cmd.SilenceUsage = true, true
+	cmd.SetArgs([]string{"create", "ip-abc123", "--every", "24h", "--publish-package", "files", "--publish-description", "nightly web image"})
+	err := cmd.ExecuteContext(context.Background())
+	require.Equal(t, exitInvalid, exitCode(t, err), "%v", err)
+	require.ErrorContains(t, err, "package files holds File versions")
 }
