@@ -176,6 +176,7 @@ func TestBuildScheduleEndToEnd(t *testing.T) {
 		require.Equal(c, 0, code)
 		require.Contains(c, out, id)
 		require.Contains(c, out, "paused (maintenance)")
+		require.Contains(c, out, "Skipped: source "+cp.ImageId+" unchanged", "the last run's outcome")
 		cli, err := exec.CommandContext(ctx, temporalCLI, "schedule", "list", "--address", e.stack.TemporalAddress(), "--namespace", "default").CombinedOutput()
 		require.NoError(c, err, string(cli))
 		require.Contains(c, string(cli), id)

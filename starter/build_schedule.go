@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -143,7 +144,7 @@ func buildScheduleListCommand(a *app) *cobra.Command {
 			if len(args) == 1 {
 				prefix = model.BuildScheduleID(region, args[0], "")
 			}
-			rows, err := a.listSchedules(cmd.Context(), prefix)
+			rows, err := a.listSchedules(cmd.Context(), prefix, scheduledBuildOutcome)
 			if err != nil {
 				return err
 			}
@@ -152,4 +153,24 @@ func buildScheduleListCommand(a *app) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&region, "region", defaultBuildRegion, "region of the template")
 	return cmd
+}
+
+// scheduledBuildOutcome is a completed scheduled build's outcome (Built,
+// with the version it published, or Skipped, with why), or the run's status.
+func scheduledBuildOutcome(ctx context.Context, c client.Client, run *client.ScheduleWorkflowExecution) string {
+	status := runStatus(ctx, c, run)
+	if status != statusName(enums.WORKFLOW_EXECUTION_STATUS_COMPLETED) {
+		return status
+	}
+	var res model.ScheduledBuildResult
+	if err := c.GetWorkflow(ctx, run.WorkflowID, run.FirstExecutionRunID).Get(ctx, &res); err != nil {
+		return status
+	}
+	switch {
+	case res.Outcome == model.OutcomeSkipped:
+		return "Skipped: " + res.Reason
+	case res.Version != "":
+		return fmt.Sprintf("Built %s from %s, published %s/%s", res.ImageID, res.Source, res.Package, res.Version)
+	}
+	return fmt.Sprintf("Built %s from %s", res.ImageID, res.Source)
 }
