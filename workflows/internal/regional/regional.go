@@ -33,6 +33,11 @@ const (
 // runRegion's stop after a cancel that arrived during BeforeRetry.
 const changeNoAttemptAfterAbort = "regional-no-attempt-after-abort"
 
+// changeDecisionHeldUntilDone is the workflow.GetVersion change ID of
+// runRegion keeping an operator's decision about a region until it has been
+// carried out (BeforeRetry included), so that a second decision is refused.
+const changeDecisionHeldUntilDone = "regional-decision-held-until-done"
+
 // Work is one run's regional work and the operator's decisions about it.
 // Fill in the fields, register the commands in setup, then Run.
 type Work struct {
@@ -191,8 +196,17 @@ func (w *Work) runRegion(ctx workflow.Context, region string) {
 			return
 		}
 		decision := w.decisions[region]
-		delete(w.decisions, region)
+		// The decision stays recorded until it has been carried out, so that
+		// a second one sent meanwhile (while BeforeRetry deletes a failed
+		// copy, say) is refused rather than accepted and then ignored or
+		// applied unasked. Versioned: runs before this change forgot the
+		// decision first.
+		held := workflow.GetVersion(ctx, changeDecisionHeldUntilDone, workflow.DefaultVersion, 1) == 1
+		if !held {
+			delete(w.decisions, region)
+		}
 		if decision == model.CommandDropRegion {
+			delete(w.decisions, region)
 			s.State, s.FinishedAt = model.RegionDropped, workflow.Now(ctx)
 			w.Changed(ctx)
 			return
@@ -200,6 +214,7 @@ func (w *Work) runRegion(ctx workflow.Context, region string) {
 		if w.BeforeRetry != nil {
 			w.BeforeRetry(ctx, region, err)
 		}
+		delete(w.decisions, region)
 		// Cancelled while preparing the retry: start nothing more (versioned:
 		// runs before this change made the attempt).
 		if ctx.Err() != nil && workflow.GetVersion(ctx, changeNoAttemptAfterAbort, workflow.DefaultVersion, 1) == 1 {
