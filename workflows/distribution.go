@@ -105,6 +105,10 @@ func (d *distribution) bind(logger log.Logger) {
 		},
 		attempt:     d.copyInto,
 		beforeRetry: d.beforeRetry,
+		// copyAttempts counts copies that fail in the cloud (CreateFailed):
+		// each is replaced by a new copy until that many have failed.
+		attempts: d.spec.Attempts(),
+		counts:   func(err error) bool { return lifecycle.IsType(err, activities.ErrTypeCopyFailed) },
 	})
 }
 

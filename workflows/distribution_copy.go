@@ -48,7 +48,7 @@ func (d *distribution) copyInto(ctx workflow.Context, region string) error {
 		StartToCloseTimeout: 24 * time.Hour,
 		HeartbeatTimeout:    15 * time.Second,
 		WaitForCancellation: true,
-		RetryPolicy:         retryPolicy(d.spec.Attempts()),
+		RetryPolicy:         retryPolicy(watchAttempts),
 		Summary:             "wait for " + r.ImageID + " in " + r.Region,
 	})
 	if err := workflow.ExecuteActivity(actx, images.AwaitImageAvailable, activities.AwaitImageInput{Region: r.Region, ImageID: r.ImageID}).Get(ctx, nil); err != nil {
@@ -69,7 +69,9 @@ func (d *distribution) startCopy(ctx workflow.Context, r *model.RegionProgress) 
 	// copy the cloud has already begun, or compensation would miss it.
 	startCtx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
-	startOpts := shortActivity(d.spec.Attempts())
+	// Transient errors (5xx, throttling) are retried until
+	// model.StepDeadline: they are not the copy's attempts.
+	startOpts := stepActivity()
 	startOpts.Summary = "copy " + d.spec.SourceImage + " into " + region
 	startCtx = workflow.WithActivityOptions(startCtx, startOpts)
 	var imageID string

@@ -70,6 +70,9 @@ func (p *publication) bind(logger log.Logger) {
 			return nil
 		},
 		attempt: p.deliverOnce,
+		// copyAttempts counts deliveries the cloud refused: each is made
+		// again until that many have failed.
+		attempts: p.spec.Attempts(),
 	})
 }
 
@@ -104,12 +107,13 @@ func (p *publication) prepare(ctx workflow.Context) (string, error) {
 	return p.info.ArtifactID, nil
 }
 
-// deliverOnce makes one attempt (each with its activity retries) to put the
-// content into r's region.
+// deliverOnce makes one attempt to put the content into r's region. Its
+// calls retry transient errors (5xx, throttling) until model.StepDeadline:
+// they are not the region's attempts, which count what the cloud refused.
 func (p *publication) deliverOnce(ctx workflow.Context, region string) error {
 	r := p.progress.Region(region)
 	c := p.info.Content
-	actx := workflow.WithActivityOptions(ctx, shortActivity(p.spec.Attempts()))
+	actx := workflow.WithActivityOptions(ctx, stepActivity())
 	switch p.info.Type {
 	case model.PackageFile:
 		r.Endpoint = model.EndpointInternal
@@ -121,7 +125,7 @@ func (p *publication) deliverOnce(ctx workflow.Context, region string) error {
 		// the cloud has made, or compensation would miss it.
 		startCtx, cancel := workflow.NewDisconnectedContext(ctx)
 		defer cancel()
-		startCtx = workflow.WithActivityOptions(startCtx, shortActivity(p.spec.Attempts()))
+		startCtx = workflow.WithActivityOptions(startCtx, stepActivity())
 		var fc activities.FileCopy
 		err := workflow.ExecuteActivity(startCtx, content.CopyFileToRegion, activities.CopyFileInput{
 			SourceRegion: c.Region, SourceBucket: c.Bucket, Key: c.ObjectKey, Region: r.Region,

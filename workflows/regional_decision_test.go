@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/imagefleet/imagefleet/activities"
 	"github.com/imagefleet/imagefleet/model"
@@ -58,6 +59,50 @@ func TestDistributeRefusesASecondDecisionWhileTheFirstIsCarriedOut(t *testing.T)
 			require.NoError(t, env.GetWorkflowResult(&result))
 			require.Contains(t, result.ImageIDs, "eu-west-1")
 			require.Empty(t, result.Dropped)
+		})
+	}
+}
+
+// copyAttempts counts copies that fail in the cloud: each failed copy is
+// deleted and replaced by a new one (a new client token) until that many
+// have failed in a row; only then is the operator asked.
+func TestDistributeReplacesFailedCopiesUpToCopyAttempts(t *testing.T) {
+	for _, failures := range []int{2, 3} {
+		t.Run(map[int]string{2: "third copy succeeds", 3: "three copies fail"}[failures], func(t *testing.T) {
+			env := newDistributionEnv(t)
+			var failed atomic.Int32
+			env.OnActivity(images.AwaitImageAvailable, mock.Anything, mock.MatchedBy(func(in activities.AwaitImageInput) bool { return in.Region == "eu-west-1" })).Return(
+				func(context.Context, activities.AwaitImageInput) error {
+					if int(failed.Load()) >= failures {
+						return nil
+					}
+					failed.Add(1)
+					return temporal.NewNonRetryableApplicationError("copy ended CreateFailed", activities.ErrTypeCopyFailed, nil)
+				})
+			var waiting model.DistributionProgress
+			env.RegisterDelayedCallback(func() {
+				waiting = env.progress(t)
+				if waiting.WaitingFor != "" {
+					env.command(model.CommandRetryRegion, model.RegionCommand{Region: "eu-west-1"})
+				}
+			}, time.Hour)
+			spec := validSpec()
+			spec.CopyAttempts = 3
+
+			env.execute(spec)
+
+			require.NoError(t, env.GetWorkflowError())
+			p := env.progress(t)
+			require.Equal(t, model.RegionAvailable, p.Region("eu-west-1").State)
+			require.Equal(t, failures+1, p.Region("eu-west-1").Attempts, "every copy is an attempt")
+			require.Len(t, p.Region("eu-west-1").Copies, failures+1, "each failed copy is replaced by a new one")
+			require.Len(t, env.deleted, failures, "each failed copy is deleted")
+			if failures < 3 {
+				require.Empty(t, waiting.WaitingFor, "fewer failed copies than copyAttempts ask no one")
+			} else {
+				require.Contains(t, waiting.WaitingFor, "eu-west-1", "copyAttempts failed copies ask the operator")
+				require.Equal(t, 3, waiting.Region("eu-west-1").Attempts)
+			}
 		})
 	}
 }

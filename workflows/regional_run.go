@@ -72,6 +72,10 @@ type regionalBinding struct {
 	regionStatus                            func(region string) *model.RegionStatus
 	attempt                                 func(ctx workflow.Context, region string) error
 	beforeRetry                             func(ctx workflow.Context, region string, failure error)
+	// attempts is the spec's copyAttempts; counts says which failures count
+	// (regional.Work's Attempts and Counts).
+	attempts int
+	counts   func(failure error) bool
 }
 
 // bind wires the run to its operation's progress and regional work.
@@ -87,6 +91,8 @@ func (r *regionalRun) bind(b regionalBinding) {
 		Changed:     r.updateDetails,
 		Attempt:     b.attempt,
 		BeforeRetry: b.beforeRetry,
+		Attempts:    b.attempts,
+		Counts:      b.counts,
 	}
 }
 

@@ -33,6 +33,11 @@ const (
 // runRegion's stop after a cancel that arrived during BeforeRetry.
 const changeNoAttemptAfterAbort = "regional-no-attempt-after-abort"
 
+// changeAttemptsCountFailures is the workflow.GetVersion change ID of
+// runRegion making a failed attempt again on its own until Attempts have
+// failed in a row (before it, the first failure asked the operator).
+const changeAttemptsCountFailures = "regional-attempts-count-failures"
+
 // changeDecisionHeldUntilDone is the workflow.GetVersion change ID of
 // runRegion keeping an operator's decision about a region until it has been
 // carried out (BeforeRetry included), so that a second decision is refused.
@@ -53,9 +58,21 @@ type Work struct {
 	Changed func(ctx workflow.Context)
 	// Attempt makes one attempt (with its activity retries) in a region.
 	Attempt func(ctx workflow.Context, region string) error
-	// BeforeRetry, if set, runs when the operator retries a failed region,
-	// with the error of the failed attempt, e.g. to remove a failed copy.
+	// BeforeRetry, if set, runs before a failed region is attempted again
+	// (on its own or on the operator's retry), with the error of the failed
+	// attempt, e.g. to remove a failed copy.
 	BeforeRetry func(ctx workflow.Context, region string, failure error)
+	// Attempts is how many attempts of a region may fail in a row (the
+	// spec's copyAttempts) before the operator is asked; the failed ones
+	// before it are made again at once. Transient errors never count here:
+	// the activities retry them until model.StepDeadline, and an attempt
+	// fails only on what the cloud answered for good (a copy that ended
+	// CreateFailed, a refused request). 0 or 1: the first failure asks.
+	Attempts int
+	// Counts, if set, says which failures count as attempts made again on
+	// their own (a copy that failed in the cloud); the others go to the
+	// operator at once. nil: every failure counts.
+	Counts func(failure error) bool
 
 	decisions    map[string]string // region → pending operator decision
 	cancelled    bool
@@ -176,6 +193,7 @@ func (w *Work) Run(ctx workflow.Context, regions []string) error {
 // runRegion attempts a region until it succeeds or the operator drops it.
 func (w *Work) runRegion(ctx workflow.Context, region string) {
 	s := w.Status(region)
+	failed := 0 // attempts failed in a row since the last decision
 	for {
 		s.State, s.Error, s.Attempts = model.RegionCopying, "", s.Attempts+1
 		s.StartedAt = workflow.Now(ctx)
@@ -189,6 +207,19 @@ func (w *Work) runRegion(ctx workflow.Context, region string) {
 		if ctx.Err() != nil {
 			return // aborted or cancelled: the caller compensates
 		}
+		failed++
+		if w.againOnItsOwn(ctx, failed, err) {
+			s.Error = fmt.Sprintf("attempt %d of %d failed: %s; trying again", failed, w.Attempts, lifecycle.RootMessage(err))
+			w.Logger.Warn("Region attempt failed, trying again", "region", region, "failed", failed, "attempts", w.Attempts, "error", err)
+			if w.BeforeRetry != nil {
+				w.BeforeRetry(ctx, region, err)
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			continue
+		}
+		failed = 0
 		s.State, s.Error = model.RegionFailed, lifecycle.RootMessage(err)
 		w.Logger.Warn("Region failed, waiting for an operator decision", "region", region, "error", err)
 		w.Changed(ctx)
@@ -221,6 +252,16 @@ func (w *Work) runRegion(ctx workflow.Context, region string) {
 			return
 		}
 	}
+}
+
+// againOnItsOwn reports whether a region's failed attempt, the failed-th in
+// a row, is made again without asking the operator. Versioned: runs before
+// this change asked at the first failure.
+func (w *Work) againOnItsOwn(ctx workflow.Context, failed int, err error) bool {
+	if failed >= w.Attempts || (w.Counts != nil && !w.Counts(err)) {
+		return false
+	}
+	return workflow.GetVersion(ctx, changeAttemptsCountFailures, workflow.DefaultVersion, 1) == 1
 }
 
 // In lists the regions (of regions, in their order) whose state is state.
