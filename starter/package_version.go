@@ -219,7 +219,7 @@ func versionStatusCommand(a *app) *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "Workflow:  %s (%s)\nPackage:   %s %s (%s) %s\nPhase:     %s\n", id, info.GetStatus(), p.Package, p.Version, p.Type, p.ArtifactID, p.Phase)
-			printRegionalStatus(out, p.WaitingFor, p.Permission, p.LastRefusal, a.webURL(id, info.GetExecution().GetRunId()))
+			printRegionalStatus(out, p.Error, p.WaitingFor, p.Permission, p.LastRefusal, a.webURL(id, info.GetExecution().GetRunId()))
 			tw := table(out, "REGION\tSTATE\tLOCATION\tENDPOINT\tATTEMPTS\tERROR")
 			for _, r := range p.Regions {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", r.Region, r.State, r.Location, r.Endpoint, r.Attempts, r.Error)
