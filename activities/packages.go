@@ -213,6 +213,10 @@ func (a *Packages) CancelPublication(ctx context.Context, in PublicationInput) e
 type PackageVersionInput struct {
 	Package string
 	Version string
+	// ReleaseToken, if set, is the token of the publication that may still
+	// hold the version (one that ended without giving it up): the cloud
+	// deletes a held version only for its holder.
+	ReleaseToken string `json:",omitempty"`
 }
 
 // DeletePackageVersion deletes a package version, published or not, and
@@ -222,7 +226,7 @@ func (a *Packages) DeletePackageVersion(ctx context.Context, in PackageVersionIn
 	if err != nil || art == nil {
 		return fromCloud(err)
 	}
-	_, err = a.Nest.DeleteArtifact(ctx, &cloud.DeleteArtifactRequest{ArtifactId: art.ArtifactId, VersionName: in.Version})
+	_, err = a.Nest.DeleteArtifact(ctx, &cloud.DeleteArtifactRequest{ArtifactId: art.ArtifactId, VersionName: in.Version, ReleaseToken: in.ReleaseToken})
 	if isNotFound(err) {
 		return nil
 	}

@@ -30,6 +30,9 @@ type watch[P, R any] struct {
 	Waiting func(*P) string
 	// Hint names the commands an operator may send while the run waits.
 	Hint string
+	// HintFor, if set, names them for this progress instead (a run that
+	// shows a child's wait names the child's commands).
+	HintFor func(*P) string
 	// ExitOnPause stops the watch with exit code 4 when the run starts
 	// waiting for a decision; otherwise the watch goes on until the run ends.
 	ExitOnPause bool
@@ -89,8 +92,12 @@ func watchRun[P, R any](ctx context.Context, a *app, out io.Writer, id, runID st
 			now := w.Waiting(p)
 			if now != "" && (now != waiting || cleared) {
 				fmt.Fprintf(out, "⏸  waiting for %s\n", now)
-				if w.Hint != "" {
-					fmt.Fprintf(out, "   e.g. %s\n", w.Hint)
+				hint := w.Hint
+				if w.HintFor != nil {
+					hint = w.HintFor(p)
+				}
+				if hint != "" {
+					fmt.Fprintf(out, "   e.g. %s\n", hint)
 				}
 				if w.ExitOnPause {
 					return nil, &exitError{code: exitPaused, err: fmt.Errorf("%s waits for an operator decision: %s", id, now)}

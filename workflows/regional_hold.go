@@ -26,7 +26,7 @@ func (r *regionalRun) hold(ctx workflow.Context, artifactID string) error {
 	}
 	in := activities.PublicationInput{
 		ArtifactID: artifactID, Version: r.version,
-		ReleaseToken: model.ClientToken(workflow.GetInfo(ctx).WorkflowExecution.ID, "publication"),
+		ReleaseToken: holdToken(workflow.GetInfo(ctx).WorkflowExecution.ID),
 	}
 	actx := workflow.WithActivityOptions(ctx, stepActivity())
 	if err := workflow.ExecuteActivity(actx, packages.StartPublication, in).Get(ctx, nil); err != nil {
@@ -43,6 +43,14 @@ func (r *regionalRun) hold(ctx workflow.Context, artifactID string) error {
 		return err
 	})
 	return nil
+}
+
+// holdToken is the token a publication run under workflowID holds its
+// version with: from the workflow ID alone, so that a later run of the ID
+// (or a build releasing its distribution's version) can give up or delete
+// what a run that ended without its compensation (terminated) still holds.
+func holdToken(workflowID string) string {
+	return model.ClientToken(workflowID, "publication")
 }
 
 // releaseContext is the context a version is released on: disconnected, so

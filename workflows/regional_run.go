@@ -107,6 +107,7 @@ func versionLogger(ctx workflow.Context, pkg, version string) log.Logger {
 func (r *regionalRun) start(ctx workflow.Context, progress lifecycle.Query, workflowID, operation string, validate func() error) error {
 	info := workflow.GetInfo(ctx)
 	r.tokenKey = info.WorkflowExecution.ID + "/" + info.FirstRunID
+	r.status.report.Operation = operation
 	return lifecycle.Start(ctx, &r.status.state, lifecycle.Setup{
 		Queries:    []lifecycle.Query{progress},
 		WorkflowID: workflowID,
