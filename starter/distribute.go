@@ -87,6 +87,9 @@ func (a *app) distributionPlan(spec model.DistributeSpec) runPlan {
 				if err := cloudops.CheckVersionUnpublished(existing, spec.Version); err != nil {
 					return invalid("%w", err)
 				}
+				if err := cloudops.CheckDraftFits(existing, spec); err != nil {
+					return invalid("%w", err)
+				}
 			}
 			return nil
 		},

@@ -52,7 +52,7 @@ func (p *publication) setup(ctx workflow.Context) error {
 		Name:        model.QueryProgress,
 		Description: "per-region delivery of the package version",
 		Handler:     func() (model.PublishProgress, error) { return p.progress, nil },
-	}, model.PublishWorkflowID(p.spec.Package, p.spec.Version), model.OperationPublish, p.spec.Validate)
+	}, model.PublishWorkflowID(p.spec.Package, p.spec.Version), model.OperationPublish, validateOrAnswer(ctx, &p.regionalRun, p, p.spec.Validate))
 }
 
 // bind wires the shared regional run to this publication's progress: the
@@ -83,6 +83,12 @@ func (p *publication) run(ctx workflow.Context) (*model.PublishResult, error) {
 func (p *publication) findPublished(actx workflow.Context) (res *model.PublishResult, err error) {
 	err = workflow.ExecuteActivity(actx, content.FindPublishedContentVersion, activities.LoadVersionInput{Package: p.spec.Package, Version: p.spec.Version}).Get(actx, &res)
 	return res, err
+}
+
+// findPublishedVersion is findPublished: a publication's lookup needs no
+// more than the package and version.
+func (p *publication) findPublishedVersion(actx workflow.Context) (*model.PublishResult, error) {
+	return p.findPublished(actx)
 }
 
 func (p *publication) showPublished(res *model.PublishResult) {

@@ -264,11 +264,13 @@ func (w *Work) againOnItsOwn(ctx workflow.Context, failed int, err error) bool {
 	return workflow.GetVersion(ctx, changeAttemptsCountFailures, workflow.DefaultVersion, 1) == 1
 }
 
-// In lists the regions (of regions, in their order) whose state is state.
+// In lists the regions (of regions, in their order) whose state is state;
+// a region the run does not show (a published version's restart asking for
+// a region the version lacks) is in none.
 func (w *Work) In(regions []string, state string) []string {
 	var out []string
 	for _, r := range regions {
-		if w.Status(r).State == state {
+		if s := w.Status(r); s != nil && s.State == state {
 			out = append(out, r)
 		}
 	}
