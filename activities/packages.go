@@ -102,7 +102,6 @@ func (a *Packages) createdWithToken(ctx context.Context, req *cloud.CreateArtifa
 	return false, fromCloud(err)
 }
 
-
 // FindPublishedImageVersion returns the result of the spec's version if an
 // earlier run published it from the same source image, nil if the version
 // is not published, and a VersionLocked error if it was published from
