@@ -72,6 +72,8 @@ func TestBuildShowsItsDistributionsWaitUntilTheChildIsRetried(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, p.WaitingFor)
 	require.Empty(t, p.WaitingOn)
+	recordHistory(t, e.client, buildID, "build_child_wait.json")
+	recordHistory(t, e.client, childID, "distribute_build_child_wait.json")
 }
 
 // A build that is terminated asks its distribution child to cancel (parent

@@ -43,6 +43,7 @@ func TestRestartOfAPublishedVersionShowsItsPublication(t *testing.T) {
 	require.Contains(t, out, "version v1_0_0 of package e2e_restart is published")
 	require.Regexp(t, `eu-west-1 +Available +m-`, out)
 	require.Equal(t, model.StateSucceeded, e.state(id))
+	recordHistory(t, e.client, id, "distribute_refused_restart.json")
 
 	other := spec
 	other.Regions = []string{"cn-beijing"}

@@ -211,6 +211,7 @@ func (w *Work) runRegion(ctx workflow.Context, region string) {
 		if w.againOnItsOwn(ctx, failed, err) {
 			s.Error = fmt.Sprintf("attempt %d of %d failed: %s; trying again", failed, w.Attempts, lifecycle.RootMessage(err))
 			w.Logger.Warn("Region attempt failed, trying again", "region", region, "failed", failed, "attempts", w.Attempts, "error", err)
+			w.Changed(ctx)
 			if w.BeforeRetry != nil {
 				w.BeforeRetry(ctx, region, err)
 			}
