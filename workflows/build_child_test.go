@@ -48,3 +48,24 @@ func TestBuildShowsItsDistributionsOperatorWait(t *testing.T) {
 	require.Empty(t, resumed.WaitingFor, "the child's retry ends the build's wait")
 	require.Empty(t, env.progress(t).WaitingOn)
 }
+
+// A wait report from a run that is not the build's child (any client can
+// send the signal) is ignored: the build shows no wait it does not have.
+func TestBuildIgnoresAWaitReportFromARunThatIsNotItsChild(t *testing.T) {
+	env := newBuildEnv(t)
+	req := baseTemplate("web")
+	req.ToRegionIds = []string{buildRegion, "cn-shanghai"}
+	tpl := env.template(t, req)
+	var after model.BuildProgress
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(model.SignalChildWaiting, model.ChildWait{WorkflowID: "distribute/other/v1", Operation: model.OperationDistribute, WaitingFor: "operator decision for eu-west-1"})
+		env.RegisterDelayedCallback(func() { after = env.progress(t) }, time.Millisecond)
+	}, time.Millisecond)
+
+	env.execute(tpl, "")
+
+	require.NoError(t, env.GetWorkflowError())
+	require.NotEmpty(t, after.Step, "the build was still running when the report came")
+	require.Empty(t, after.WaitingFor)
+	require.Empty(t, after.WaitingOn)
+}
