@@ -127,16 +127,14 @@ func (p *publication) deliverOnce(ctx workflow.Context, region string) error {
 			r.Location = c.URL // the uploaded file is the source region's copy
 			return nil
 		}
-		// Started on a disconnected context: a cancel must not lose a copy
-		// the cloud has made, or compensation would miss it.
-		startCtx, cancel := workflow.NewDisconnectedContext(ctx)
-		defer cancel()
-		startCtx = workflow.WithActivityOptions(startCtx, stepActivity())
+		// Started on a disconnected context (startCopyActivity): a cancel
+		// must not lose a copy the cloud has made, or compensation would
+		// miss it.
 		var fc activities.FileCopy
-		err := workflow.ExecuteActivity(startCtx, content.CopyFileToRegion, activities.CopyFileInput{
+		err := startCopyActivity(ctx, stepActivity(), content.CopyFileToRegion, activities.CopyFileInput{
 			SourceRegion: c.Region, SourceBucket: c.Bucket, Key: c.ObjectKey, Region: r.Region,
 			ClientToken: model.ClientToken(p.tokenKey, "copy-file", r.Region, fmt.Sprint(r.Attempts)),
-		}).Get(startCtx, &fc)
+		}, &fc)
 		if err != nil {
 			return err
 		}

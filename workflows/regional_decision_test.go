@@ -106,3 +106,23 @@ func TestDistributeReplacesFailedCopiesUpToCopyAttempts(t *testing.T) {
 		})
 	}
 }
+
+// A cancel while a copy's start retries transient errors (an outage, which
+// the start waits out for up to model.StepDeadline) ends the run without
+// waiting the retries out: the start stops retrying, and nothing is left.
+func TestDistributeCancelStopsACopyStartRetryingAnOutage(t *testing.T) {
+	env := newDistributionEnv(t)
+	env.OnActivity(images.StartImageCopy, mock.Anything, mock.MatchedBy(func(in activities.StartCopyInput) bool { return in.Region == "eu-west-1" })).Return("", transientError())
+	var cancel *updateOutcome
+	env.RegisterDelayedCallback(func() {
+		cancel = env.command(model.CommandCancel, model.CancelCommand{Reason: "outage"})
+	}, 20*time.Second)
+	start := env.Now()
+
+	env.execute(validSpec())
+
+	cancel.requireAccepted(t)
+	require.ErrorContains(t, env.GetWorkflowError(), "aborted by the operator: outage")
+	require.Less(t, env.Now().Sub(start), 2*time.Minute, "the run's clock: the start's retries (minutes of backoff) are not waited out")
+	require.ElementsMatch(t, []string{"cn-shanghai", "ap-southeast-1"}, env.deleted, "the copies made are deleted")
+}
