@@ -91,7 +91,7 @@ drop-region and cancel by workflow ID.`,
 	}
 	cmd.Flags().StringVar(&pkg, "package", "", "package name")
 	cmd.Flags().StringVar(&version, "version", "", "version name")
-	cmd.Flags().IntVar(&attempts, "copy-attempts", 0, "deliveries per region the cloud may refuse before the operator is asked (default 5; transient errors are retried, not counted)")
+	cmd.Flags().IntVar(&attempts, "copy-attempts", 0, "per region, copies that fail in the cloud (ECS image) or deliveries it refuses (other types) before the operator is asked (default 5; transient errors are retried, not counted)")
 	waitFlags(cmd, &wait, &exitOnPause, true, false)
 	return cmd
 }
