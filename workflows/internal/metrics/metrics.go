@@ -36,7 +36,8 @@ const (
 	// OperationsStarted counts operations started, by operation.
 	OperationsStarted = "imagefleet_operations_started_total"
 	// OperationsEnded counts operations ended, by operation and end state
-	// (Succeeded, Failed, Aborted).
+	// (Succeeded, Failed, Aborted; Skipped for a scheduled build that
+	// launched nothing).
 	OperationsEnded = "imagefleet_operations_ended_total"
 	// OperatorWaits counts the times a run began to wait for an operator.
 	OperatorWaits = "imagefleet_operator_waits_total"
@@ -87,7 +88,7 @@ func (r *Run) StateChanged(ctx workflow.Context, from, to string) {
 	case model.StateWaitingForOperator:
 		r.waitingSince = workflow.Now(ctx)
 		emit(ctx, Event{Metric: OperatorWaits, Operation: op, Count: 1}, true)
-	case model.StateSucceeded, model.StateFailed, model.StateAborted:
+	case model.StateSucceeded, model.StateFailed, model.StateAborted, model.StateSkipped:
 		// Sent when the run ends (Recorder.Close), with what is queued.
 		emit(ctx, Event{Metric: OperationsEnded, Operation: op, State: to, Count: 1}, false)
 	}
