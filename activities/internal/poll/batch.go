@@ -49,6 +49,9 @@ type Batch[V any] struct {
 	// one). An ID missing from the answer is reported to its waiter as not
 	// found.
 	Fetch func(ctx context.Context, group string, ids []string) (map[string]V, error)
+	// Sleep waits between ticks (clock.Sleep if nil); a test passes one that
+	// waits for its go-ahead, to count calls per tick without timing them.
+	Sleep func(ctx context.Context, d time.Duration) error
 
 	mu     sync.Mutex
 	groups map[string]*batchGroup[V]
@@ -178,6 +181,9 @@ func (b *Batch[V]) Waiters(group string) int {
 // waits in the group.
 func (b *Batch[V]) run(group string, g *batchGroup[V]) {
 	r := b.Rules.withDefaults()
+	if b.Sleep != nil {
+		r.sleep = b.Sleep
+	}
 	size := b.Size
 	if size <= 0 {
 		size = DefaultBatchSize
