@@ -11,3 +11,7 @@ import (
 func SetCopyTicks(a *Images, sleep func(ctx context.Context, d time.Duration) error) {
 	a.copies().Sleep = sleep
 }
+
+// CopyWaiters is how many AwaitImageAvailable activities wait in a's poller
+// of region.
+func CopyWaiters(a *Images, region string) int { return a.copies().Waiters(region) }
