@@ -5,30 +5,7 @@ import (
 	"net/http"
 )
 
-var (
-	_ VPC          = (*Client)(nil)
-	_ ImageBuilder = (*Client)(nil)
-)
-
-func (c *Client) CreateVpc(ctx context.Context, req *CreateVpcRequest) (*CreateVpcResponse, error) {
-	return call[CreateVpcResponse](ctx, c, "CreateVpc", req)
-}
-
-func (c *Client) DeleteVpc(ctx context.Context, req *DeleteVpcRequest) (*DeleteVpcResponse, error) {
-	return call[DeleteVpcResponse](ctx, c, "DeleteVpc", req)
-}
-
-func (c *Client) CreateVSwitch(ctx context.Context, req *CreateVSwitchRequest) (*CreateVSwitchResponse, error) {
-	return call[CreateVSwitchResponse](ctx, c, "CreateVSwitch", req)
-}
-
-func (c *Client) DeleteVSwitch(ctx context.Context, req *DeleteVSwitchRequest) (*DeleteVSwitchResponse, error) {
-	return call[DeleteVSwitchResponse](ctx, c, "DeleteVSwitch", req)
-}
-
-func (c *Client) DescribeVSwitches(ctx context.Context, req *DescribeVSwitchesRequest) (*DescribeVSwitchesResponse, error) {
-	return call[DescribeVSwitchesResponse](ctx, c, "DescribeVSwitches", req)
-}
+var _ ImageBuilder = (*Client)(nil)
 
 func (c *Client) CreateImagePipeline(ctx context.Context, req *CreateImagePipelineRequest) (*CreateImagePipelineResponse, error) {
 	return call[CreateImagePipelineResponse](ctx, c, "CreateImagePipeline", req)
