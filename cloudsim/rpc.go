@@ -245,3 +245,24 @@ func decodeOut[T any](out []byte) (*T, error) {
 	}
 	return v, nil
 }
+
+// RPCAction describes an action served on the RPC front.
+type RPCAction struct {
+	Product, Version, Action string
+	// Params are the parameters it models, a list's index written N
+	// ("Tag.N.Key").
+	Params []string
+}
+
+// RPCActions lists the actions of the RPC front, sorted by version and
+// action.
+func (s *Server) RPCActions() []RPCAction {
+	out := make([]RPCAction, 0, len(s.rpc))
+	for k, r := range s.rpc {
+		out = append(out, RPCAction{Product: r.product, Version: k.version, Action: k.action, Params: slices.Clone(r.params)})
+	}
+	slices.SortFunc(out, func(a, b RPCAction) int {
+		return strings.Compare(a.Version+" "+a.Action, b.Version+" "+b.Action)
+	})
+	return out
+}
