@@ -30,6 +30,9 @@ const (
 	EnvAlibabaEndpoint = "IMAGEFLEET_ALIBABA_ENDPOINT"
 	// RegionalEndpoints selects the SDK's regional endpoints.
 	RegionalEndpoints = "regional"
+	// CodeInvalidCredentials: no credentials could be found or fetched
+	// (credentials-go's chain came up empty); nothing was sent.
+	CodeInvalidCredentials = "InvalidCredentials"
 )
 
 // sdk is how a Client reaches the SDK-migrated services: credentials and
@@ -84,8 +87,14 @@ func (c *Client) AlibabaEndpoint() string { return c.sdk.endpoint }
 // polling activities' heartbeat timeouts (as the HTTP client's).
 func (c *Client) openapiConfig(region string) (*openapiutil.Config, error) {
 	cred, err := c.sdk.credential()
+	if err == nil {
+		// Resolved here, not inside the SDK, whose failure would look like
+		// a lost answer: a worker without keys is refused at once (the
+		// providers cache what they fetch).
+		_, err = cred.GetCredential()
+	}
 	if err != nil {
-		return nil, &APIError{HTTPStatus: http.StatusUnauthorized, Code: "InvalidCredentials", Message: "no Alibaba Cloud credentials: " + err.Error()}
+		return nil, &APIError{HTTPStatus: http.StatusUnauthorized, Code: CodeInvalidCredentials, Message: "no usable Alibaba Cloud credentials: " + err.Error()}
 	}
 	cfg := new(openapiutil.Config).SetCredential(cred).SetRegionId(region).
 		SetConnectTimeout(5000).SetReadTimeout(10000).SetUserAgent("imagefleet")
