@@ -9,7 +9,9 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
+	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
 	openapiutil "github.com/alibabacloud-go/darabonba-openapi/v2/utils"
 	"github.com/alibabacloud-go/tea/dara"
 	"github.com/alibabacloud-go/tea/tea"
@@ -126,25 +128,43 @@ func sdkRuntime() *dara.RuntimeOptions {
 }
 
 // sdkError turns an error of the SDK into an *APIError, so that callers see
-// the cloud's code, HTTP status and request ID as from the HTTP client.
+// the cloud's code, HTTP status, request ID and throttling hint as from the
+// HTTP client. The SDK clients are made with DisableSDKError, so that the
+// answer's errors keep their type (and a throttling error its RetryAfter).
 func sdkError(err error) error {
 	if err == nil {
 		return nil
 	}
-	var te *tea.SDKError
-	if errors.As(err, &te) && tea.IntValue(te.StatusCode) != 0 {
-		e := &APIError{HTTPStatus: tea.IntValue(te.StatusCode), Code: tea.StringValue(te.Code), Message: tea.StringValue(te.Message)}
-		var data struct {
-			RequestId string
-			Message   string
+	answered := func(status *int, code, message, requestID *string, data map[string]any, retryAfterMs *int64) error {
+		e := &APIError{HTTPStatus: dara.IntValue(status), Code: dara.StringValue(code), Message: dara.StringValue(message), RequestID: dara.StringValue(requestID)}
+		// The SDK's Message is "code: 400, <message> request id: <id>":
+		// keep the service's own.
+		if m, ok := data["Message"].(string); ok && m != "" {
+			e.Message = m
 		}
-		if json.Unmarshal([]byte(tea.StringValue(te.Data)), &data) == nil {
-			e.RequestID = data.RequestId
-			if data.Message != "" {
-				e.Message = data.Message
-			}
+		if ms := dara.Int64Value(retryAfterMs); ms > 0 {
+			e.RetryAfter = time.Duration(ms) * time.Millisecond
 		}
 		return e
+	}
+	var (
+		ce *openapi.ClientError
+		se *openapi.ServerError
+		th *openapi.ThrottlingError
+		te *tea.SDKError
+	)
+	switch {
+	case errors.As(err, &th):
+		return answered(th.StatusCode, th.Code, th.Message, th.RequestId, th.Data, th.RetryAfter)
+	case errors.As(err, &ce):
+		return answered(ce.StatusCode, ce.Code, ce.Message, ce.RequestId, ce.Data, ce.RetryAfter)
+	case errors.As(err, &se):
+		return answered(se.StatusCode, se.Code, se.Message, se.RequestId, se.Data, se.RetryAfter)
+	case errors.As(err, &te) && tea.IntValue(te.StatusCode) != 0:
+		var data map[string]any
+		_ = json.Unmarshal([]byte(tea.StringValue(te.Data)), &data)
+		requestID, _ := data["RequestId"].(string)
+		return answered(te.StatusCode, te.Code, te.Message, &requestID, data, nil)
 	}
 	// No answer: the service could not be reached, or the answer was lost.
 	return &APIError{HTTPStatus: http.StatusServiceUnavailable, Code: CodeServiceUnavailable, Message: err.Error(), notSent: dialFailed(err)}

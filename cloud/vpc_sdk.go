@@ -29,6 +29,7 @@ func (c *Client) vpcClient(ctx context.Context, region string) (*vpc.Client, err
 		return nil, err
 	}
 	v.HttpClient = sdkHTTP{ctx: ctx, http: c.http}
+	v.DisableSDKError, v.Client.DisableSDKError = dara.Bool(true), dara.Bool(true) // typed errors (sdkError)
 	return v, nil
 }
 

@@ -170,6 +170,10 @@ var indexPattern = regexp.MustCompile(`\.[0-9]+`)
 func writeRPCError(w http.ResponseWriter, r *http.Request, requestID, product string, err error) (int, string) {
 	e := asAPIError(err)
 	if e.retryAfter > 0 {
+		// The gateway's rate-limit header, whose TimeLeft (ms) the SDK
+		// reads into its ThrottlingError's RetryAfter.
+		ms := e.retryAfter.Milliseconds()
+		w.Header().Set("x-ratelimit-user-api", fmt.Sprintf("Limit:0,Remain:0,TimeLeft:%d,Reset:%d", ms, time.Now().Add(e.retryAfter).UnixMilli()))
 		w.Header().Set("Retry-After", strconv.FormatFloat(e.retryAfter.Seconds(), 'f', -1, 64))
 	}
 	body, _ := json.Marshal(RPCErrorBody{

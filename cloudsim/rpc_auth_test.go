@@ -312,3 +312,21 @@ func TestRPCFormBodyAndGet(t *testing.T) {
 	status, body = rawCall{action: "CreateVpcs", params: url.Values{}, keyID: id, secret: secret, date: time.Now(), nonce: "v2"}.send(t, env.URL)
 	wantRPCError(t, status, body, http.StatusNotFound, "InvalidAction.NotFound")
 }
+
+// A throttled call answers the real code with the rate-limit header the SDK
+// reads: the caller learns when to retry, and nothing is made.
+func TestRPCThrottlingThroughSDK(t *testing.T) {
+	env := cloudsimtest.Start(t, cloudsimtest.WithConfig(func(c *cloudsim.Config) {
+		c.Faults = []cloud.Fault{{Kind: cloud.FaultThrottle, Action: "CreateVpc", Count: 1, RetryAfter: 1500 * time.Millisecond}}
+	}))
+	_, err := env.Client.CreateVpc(context.Background(), &cloud.CreateVpcRequest{RegionId: "cn-hangzhou", ClientToken: "t-th"})
+	apiErr := wantCode(t, err, cloud.CodeThrottling)
+	require.Equal(t, http.StatusTooManyRequests, apiErr.HTTPStatus)
+	require.Equal(t, 1500*time.Millisecond, apiErr.RetryAfter)
+	require.True(t, apiErr.Retryable())
+	require.NotEmpty(t, apiErr.RequestID)
+	require.NotContains(t, apiErr.Message, "request id", "the service's message, not the SDK's wrapping")
+	require.Empty(t, env.Server.Ledger())
+	_, err = env.Client.CreateVpc(context.Background(), &cloud.CreateVpcRequest{RegionId: "cn-hangzhou", ClientToken: "t-th"})
+	ok(t, err)
+}
