@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/imagefleet/imagefleet/cloud"
+	"github.com/imagefleet/imagefleet/cloudsim"
+	"github.com/imagefleet/imagefleet/cloudsim/cloudsimtest"
 )
 
 type hostRecorder struct{ hosts []string }
@@ -31,5 +33,35 @@ func TestAlibabaEndpoints(t *testing.T) {
 		if err == nil || len(rec.hosts) != 1 || rec.hosts[0] != tc.want {
 			t.Errorf("%s in %s: sent to %v (err %v), want %s", tc.endpoint, tc.region, rec.hosts, err, tc.want)
 		}
+	}
+}
+
+// The generic OpenAPI client (for the services without an SDK module here)
+// signs and flattens as the service modules do: the simulator serves it.
+func TestCallRPCGenericClient(t *testing.T) {
+	env := cloudsimtest.Start(t)
+	ctx := context.Background()
+	vpcAPI := cloud.RPCAPI{Version: cloudsim.VPCVersion, EndpointPrefix: "vpc"}
+	var created struct{ RequestId, VpcId string }
+	if err := env.Client.CallRPC(ctx, vpcAPI, "CreateVpc", "cn-hangzhou", map[string]any{"RegionId": "cn-hangzhou", "ClientToken": "g1"}, &created); err != nil {
+		t.Fatal(err)
+	}
+	var list struct {
+		TotalCount int
+		VSwitches  struct{ VSwitch []struct{ VSwitchId string } }
+	}
+	if err := env.Client.CallRPC(ctx, vpcAPI, "DescribeVSwitches", "cn-hangzhou", map[string]any{"RegionId": "cn-hangzhou", "VpcId": created.VpcId, "PageSize": 50}, &list); err != nil {
+		t.Fatal(err)
+	}
+	if created.VpcId == "" || list.TotalCount != 0 || list.VSwitches.VSwitch == nil {
+		t.Fatalf("created %+v, listed %+v", created, list)
+	}
+	err := env.Client.CallRPC(ctx, vpcAPI, "DeleteVSwitch", "cn-hangzhou", map[string]any{"RegionId": "cn-hangzhou", "VSwitchId": "vsw-nope"}, nil)
+	if apiErr, ok := cloud.AsAPIError(err); !ok || apiErr.Code != cloud.CodeVSwitchNotFound || apiErr.HTTPStatus != http.StatusNotFound {
+		t.Fatalf("DeleteVSwitch of a missing vSwitch: %v", err)
+	}
+	err = env.Client.CallRPC(ctx, cloud.RPCAPI{Version: "2022-02-22"}, "DescribeScalingGroups", "cn-hangzhou", map[string]any{"RegionId": "cn-hangzhou"}, nil)
+	if !cloud.IsCode(err, "InvalidAction.NotFound") {
+		t.Fatalf("an action not on the RPC front: %v", err)
 	}
 }
