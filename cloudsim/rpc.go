@@ -270,3 +270,53 @@ func (s *Server) RPCActions() []RPCAction {
 	})
 	return out
 }
+
+// list is a repeated parameter, name.1 … name.N (e.g. InstanceId.N), in
+// index order; a gap in the numbering is refused.
+func (p rpcParams) list(name string) ([]string, error) {
+	var out []string
+	for i := 1; ; i++ {
+		v, ok := p.v[name+"."+strconv.Itoa(i)]
+		if !ok {
+			break
+		}
+		out = append(out, v[0])
+	}
+	for k := range p.v {
+		if rest, ok := strings.CutPrefix(k, name+"."); ok && !strings.Contains(rest, ".") {
+			if n, err := strconv.Atoi(rest); err != nil || n < 1 || n > len(out) {
+				return nil, invalidParam("parameter %s is out of the sequence %s.1 … %s.%d", k, name, name, len(out))
+			}
+		}
+	}
+	return out, nil
+}
+
+// tags are Tag.N.Key / Tag.N.Value, in index order.
+func (p rpcParams) tags() (map[string]string, error) {
+	out := map[string]string{}
+	for i := 1; ; i++ {
+		key, ok := p.v["Tag."+strconv.Itoa(i)+".Key"]
+		if !ok {
+			return out, nil
+		}
+		if key[0] == "" {
+			return nil, invalidParam("Tag.%d.Key is empty", i)
+		}
+		out[key[0]] = p.v.Get("Tag." + strconv.Itoa(i) + ".Value")
+	}
+}
+
+// jsonStrings is a parameter the API takes as a JSON array of strings
+// (e.g. DescribeInstances' InstanceIds: "[\"i-1\",\"i-2\"]").
+func (p rpcParams) jsonStrings(name string) ([]string, error) {
+	s := p.v.Get(name)
+	if s == "" {
+		return nil, nil
+	}
+	var out []string
+	if err := json.Unmarshal([]byte(s), &out); err != nil {
+		return nil, invalidParam("parameter %s must be a JSON array of strings, not %q", name, s)
+	}
+	return out, nil
+}
