@@ -39,10 +39,6 @@ func (c *Client) DescribeImageComponents(ctx context.Context, req *DescribeImage
 	return call[DescribeImageComponentsResponse](ctx, c, "DescribeImageComponents", req)
 }
 
-func (c *Client) DescribeInstanceTypes(ctx context.Context, req *DescribeInstanceTypesRequest) (*DescribeInstanceTypesResponse, error) {
-	return call[DescribeInstanceTypesResponse](ctx, c, "DescribeInstanceTypes", req)
-}
-
 func (c *Client) DescribeImageFromFamily(ctx context.Context, req *DescribeImageFromFamilyRequest) (*DescribeImageFromFamilyResponse, error) {
 	return call[DescribeImageFromFamilyResponse](ctx, c, "DescribeImageFromFamily", req)
 }
