@@ -173,7 +173,7 @@ func (a *Builds) CreateBuildVSwitch(ctx context.Context, in NetworkInput) (strin
 
 // CheckBuildVSwitch verifies the template's own vSwitch exists.
 func (a *Builds) CheckBuildVSwitch(ctx context.Context, in ResourceInput) error {
-	resp, err := a.Cloud.DescribeVSwitches(ctx, &cloud.DescribeVSwitchesRequest{RegionId: in.Region, VSwitchIds: []string{in.ID}})
+	resp, err := a.Cloud.DescribeVSwitches(ctx, &cloud.DescribeVSwitchesRequest{RegionId: in.Region, VSwitchId: in.ID})
 	if err != nil {
 		return fromCloud(err)
 	}

@@ -213,7 +213,7 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer w.Stop()
-	b := &bench{o: o, c: c, dc: cmp.Or(copts.DataConverter, converter.GetDefaultDataConverter()), s: s, cloudC: cloud.NewClient(s.CloudEndpoint(), cloudsim.DefaultAccount)}
+	b := &bench{o: o, c: c, dc: cmp.Or(copts.DataConverter, converter.GetDefaultDataConverter()), s: s, cloudC: cloud.NewClient(s.CloudEndpoint(), cloudsim.DefaultAccount).WithAccessKey(cloudsim.AccessKey(cloudsim.DefaultAccount))}
 
 	var r report
 	if o.onlyRetry {

@@ -26,6 +26,7 @@ type Client struct {
 	accountID string
 	http      *http.Client
 	retry     *Retry // nil: no retries (see WithRetry)
+	sdk       *sdk   // the SDK-migrated services (alibaba.go)
 }
 
 var (
@@ -34,10 +35,15 @@ var (
 )
 
 // NewClient returns a client for the cloud at endpoint (e.g.
-// http://127.0.0.1:8299) acting as accountID.
+// http://127.0.0.1:8299) acting as accountID. The services migrated to the
+// official SDK (alibaba.go) go to the same endpoint, signed with the default
+// credential chain, unless WithAlibabaEndpoint and WithAccessKey say
+// otherwise; there the account is the access key's owner.
 func NewClient(endpoint, accountID string) *Client {
+	endpoint = strings.TrimRight(endpoint, "/")
 	return &Client{
-		endpoint:  strings.TrimRight(endpoint, "/"),
+		sdk:       &sdk{endpoint: endpoint},
+		endpoint:  endpoint,
 		accountID: accountID,
 		// Below the polling activities' heartbeat timeouts (15 s): one hung
 		// call fails fast and is retried instead of costing an attempt.

@@ -5,30 +5,7 @@ import (
 	"net/http"
 )
 
-var (
-	_ VPC          = (*Client)(nil)
-	_ ImageBuilder = (*Client)(nil)
-)
-
-func (c *Client) CreateVpc(ctx context.Context, req *CreateVpcRequest) (*CreateVpcResponse, error) {
-	return call[CreateVpcResponse](ctx, c, "CreateVpc", req)
-}
-
-func (c *Client) DeleteVpc(ctx context.Context, req *DeleteVpcRequest) (*DeleteVpcResponse, error) {
-	return call[DeleteVpcResponse](ctx, c, "DeleteVpc", req)
-}
-
-func (c *Client) CreateVSwitch(ctx context.Context, req *CreateVSwitchRequest) (*CreateVSwitchResponse, error) {
-	return call[CreateVSwitchResponse](ctx, c, "CreateVSwitch", req)
-}
-
-func (c *Client) DeleteVSwitch(ctx context.Context, req *DeleteVSwitchRequest) (*DeleteVSwitchResponse, error) {
-	return call[DeleteVSwitchResponse](ctx, c, "DeleteVSwitch", req)
-}
-
-func (c *Client) DescribeVSwitches(ctx context.Context, req *DescribeVSwitchesRequest) (*DescribeVSwitchesResponse, error) {
-	return call[DescribeVSwitchesResponse](ctx, c, "DescribeVSwitches", req)
-}
+var _ ImageBuilder = (*Client)(nil)
 
 func (c *Client) CreateImagePipeline(ctx context.Context, req *CreateImagePipelineRequest) (*CreateImagePipelineResponse, error) {
 	return call[CreateImagePipelineResponse](ctx, c, "CreateImagePipeline", req)
@@ -60,10 +37,6 @@ func (c *Client) UpdateImagePipelineExecution(ctx context.Context, req *UpdateIm
 
 func (c *Client) DescribeImageComponents(ctx context.Context, req *DescribeImageComponentsRequest) (*DescribeImageComponentsResponse, error) {
 	return call[DescribeImageComponentsResponse](ctx, c, "DescribeImageComponents", req)
-}
-
-func (c *Client) DescribeInstanceTypes(ctx context.Context, req *DescribeInstanceTypesRequest) (*DescribeInstanceTypesResponse, error) {
-	return call[DescribeInstanceTypesResponse](ctx, c, "DescribeInstanceTypes", req)
 }
 
 func (c *Client) DescribeImageFromFamily(ctx context.Context, req *DescribeImageFromFamilyRequest) (*DescribeImageFromFamilyResponse, error) {

@@ -79,18 +79,20 @@ type CreateVSwitchResponse struct {
 	VSwitchId string
 }
 
+// DeleteVSwitchRequest has no ClientToken: the real action takes none. A
+// repeated delete finds no vSwitch (InvalidVSwitchId.NotFound), which the
+// caller takes as done.
 type DeleteVSwitchRequest struct {
-	RegionId    string
-	VSwitchId   string
-	ClientToken string `json:",omitempty"`
+	RegionId  string
+	VSwitchId string
 }
 
 type DeleteVSwitchResponse struct{ RequestId string }
 
 type DescribeVSwitchesRequest struct {
-	RegionId   string
-	VSwitchIds []string `json:",omitempty"`
-	VpcId      string   `json:",omitempty"`
+	RegionId  string
+	VSwitchId string `json:",omitempty"` // one vSwitch, as the real action takes
+	VpcId     string `json:",omitempty"`
 }
 
 type DescribeVSwitchesResponse struct {

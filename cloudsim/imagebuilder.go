@@ -153,6 +153,7 @@ func (s *Server) registerImageBuilder() {
 	registerQuery(s, "CheckGuestOS", s.checkGuestOS)
 	registerMutation(s, "RepairGuestOS", s.repairGuestOS)
 	s.registerVPC()
+	s.registerECSRPC()
 }
 
 // checkStock refuses a sold-out instance type (called by RunInstances).
@@ -163,11 +164,17 @@ func (c *call) checkStock(region, instanceType string) error {
 	return nil
 }
 
+// describeInstanceTypes answers the types with their stock in RegionId; with
+// no RegionId (the real action, on the RPC front, takes none), the types
+// only: stock is DescribeAvailableResource's.
 func (s *Server) describeInstanceTypes(c *call, req *cloud.DescribeInstanceTypesRequest) (*cloud.DescribeInstanceTypesResponse, error) {
+	resp := &cloud.DescribeInstanceTypesResponse{InstanceTypes: slices.Clone(instanceTypes)}
+	if req.RegionId == "" {
+		return resp, nil
+	}
 	if err := checkRegion("RegionId", req.RegionId); err != nil {
 		return nil, err
 	}
-	resp := &cloud.DescribeInstanceTypesResponse{InstanceTypes: slices.Clone(instanceTypes)}
 	for i := range resp.InstanceTypes {
 		t := &resp.InstanceTypes[i]
 		t.Status = cloud.StockWithStock

@@ -17,6 +17,9 @@ import (
 type action struct {
 	name     string
 	mutating bool
+	// rpcOnly: served on the OpenAPI RPC front only (a migrated service),
+	// refused on /api/{Action}.
+	rpcOnly bool
 	// decode parses a request body into a call ready to run.
 	decode func(body []byte) (*decodedRequest, error)
 }

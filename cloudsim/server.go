@@ -82,6 +82,8 @@ type Server struct {
 	faults   faultSet
 	mux      *http.ServeMux
 	calls    callCounter
+	rpc      map[rpcKey]*rpcRoute // the OpenAPI RPC front (rpc.go)
+	nonces   nonces               // signature nonces seen (accesskeys.go)
 
 	mu     sync.RWMutex // guards everything below
 	st     *state
@@ -116,6 +118,7 @@ func New(cfg Config) (*Server, error) {
 		now:      func() time.Time { return clock().UTC() },
 		actions:  map[string]*action{},
 		accounts: map[string]bool{},
+		rpc:      map[rpcKey]*rpcRoute{},
 	}
 	for _, a := range cfg.Accounts {
 		s.accounts[a] = true
@@ -172,6 +175,7 @@ func (s *Server) open() error {
 		seed(st, s.now())
 	}
 	giveGroupsASource(st) // a state saved before groups had one (ess_scaling.go)
+	seedAccessKeys(st, s.cfg.Accounts)
 	// Save at once: a new state exists on disk from the start, and a
 	// recovered one becomes the snapshot, with an empty journal.
 	if err := s.save(); err != nil {
@@ -313,9 +317,16 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /admin/scaling-groups", s.admin(s.adminAddScalingGroup))
 	s.mux.HandleFunc("POST /admin/stock", s.admin(s.adminSetStock))
 	s.mux.HandleFunc("POST /admin/guestos-problems", s.admin(s.adminSetGuestOSProblems))
-	s.mux.HandleFunc("/", s.admin(func(r *http.Request) (any, error) {
-		return nil, newError(http.StatusNotFound, cloud.CodeUnknownAction, "no such endpoint: %s %s (actions are POST /api/{Action})", r.Method, r.URL.Path)
-	}))
+	notFound := s.admin(func(r *http.Request) (any, error) {
+		return nil, newError(http.StatusNotFound, cloud.CodeUnknownAction, "no such endpoint: %s %s (actions are OpenAPI RPC calls to / with Action and Version, or POST /api/{Action} for the services not migrated yet)", r.Method, r.URL.Path)
+	})
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodPost) && rpcActionOf(r) != "" {
+			s.serveRPC(w, r)
+			return
+		}
+		notFound(w, r)
+	})
 }
 
 // serveAPI is the pipeline every action goes through.
@@ -362,6 +373,16 @@ func (s *Server) runAPI(w http.ResponseWriter, r *http.Request, c *call) ([]byte
 	if err != nil {
 		return nil, invalidParam("reading the request body: %v", err)
 	}
+	if act.rpcOnly {
+		return nil, newError(http.StatusNotFound, cloud.CodeUnknownAction, "action %q is served on the OpenAPI RPC front only (signed requests to / with Action and Version, as the official SDK sends them)", c.action)
+	}
+	return s.run(r, c, act, body)
+}
+
+// run is the pipeline both fronts share once the caller is known: decode,
+// faults, then the action under the state's lock, with idempotency and the
+// ledger for a mutation. body is the action's request in JSON.
+func (s *Server) run(r *http.Request, c *call, act *action, body []byte) ([]byte, error) {
 	req, err := act.decode(body)
 	if err != nil {
 		return nil, err

@@ -63,6 +63,10 @@ type state struct {
 	// Image Builder, VPC, instance stock and guest-OS state (imagebuilder.go).
 	Build buildState
 
+	// AccessKeys are the accounts' access keys by AccessKeyId: the RPC
+	// front (rpc.go) signs requests with them and acts as their owner.
+	AccessKeys map[string]*accessKeyRecord
+
 	// Idempotency holds the answer of every mutating call made with a client
 	// token, by idempotencyKey(account, action, token).
 	Idempotency map[string]*idempotencyRecord
@@ -121,6 +125,7 @@ func (st *state) init() {
 	ensure(&st.RepoTags)
 	ensure(&st.RegistryTokens)
 	st.Build.init()
+	ensure(&st.AccessKeys)
 	ensure(&st.Idempotency)
 }
 

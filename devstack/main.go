@@ -35,6 +35,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imagefleet/imagefleet/cloud"
+	"github.com/imagefleet/imagefleet/cloudsim"
 	"github.com/imagefleet/imagefleet/internal/config"
 	"github.com/imagefleet/imagefleet/internal/stack"
 )
@@ -255,7 +256,7 @@ func cloudClient(s *stack.Stack) *cloud.Client {
 
 func cloudClientAt(endpoint string) *cloud.Client {
 	account := cmp.Or(os.Getenv(config.EnvAccount), config.DefaultAccount)
-	return cloud.NewClient(endpoint, account).WithRetry(cloud.DefaultRetry)
+	return cloud.NewClient(endpoint, account).WithAccessKey(cloudsim.AccessKey(account)).WithRetry(cloud.DefaultRetry)
 }
 
 // cloudEndpoint is IMAGEFLEET_CLOUD_ENDPOINT when set (the cloud every

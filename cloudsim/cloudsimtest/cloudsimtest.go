@@ -82,7 +82,7 @@ func Start(t testing.TB, opts ...Option) *Env {
 		env.handler.Load().ServeHTTP(w, r)
 	}))
 	env.URL = hs.URL
-	env.Client = cloud.NewClient(hs.URL, cloudsim.DefaultAccount)
+	env.Client = env.ClientAs(cloudsim.DefaultAccount)
 	t.Cleanup(func() {
 		hs.Close()
 		_ = env.handler.Load().Close()
@@ -90,8 +90,11 @@ func Start(t testing.TB, opts ...Option) *Env {
 	return env
 }
 
-// ClientAs returns a client acting as account.
-func (e *Env) ClientAs(account string) *cloud.Client { return cloud.NewClient(e.URL, account) }
+// ClientAs returns a client acting as account: the services on the RPC
+// front are signed with the account's seeded access key.
+func (e *Env) ClientAs(account string) *cloud.Client {
+	return cloud.NewClient(e.URL, account).WithAccessKey(cloudsim.AccessKey(account))
+}
 
 // Admin returns the admin API client.
 func (e *Env) Admin() *cloud.Admin { return e.Client.Admin() }

@@ -148,7 +148,7 @@ func runOnce(ctx context.Context, cfg Config, name string, chaos bool) (*run, er
 		k.workers = append(k.workers, w)
 	}
 	// The harness rides out throttling, 5xx and a restarting cloud.
-	r.cloud = cloud.NewClient(r.stack.CloudEndpoint(), cloudsim.DefaultAccount).WithRetry(cloud.Retry{Attempts: 60, Backoff: 200 * time.Millisecond, MaxWait: 2 * time.Second})
+	r.cloud = cloud.NewClient(r.stack.CloudEndpoint(), cloudsim.DefaultAccount).WithAccessKey(cloudsim.AccessKey(cloudsim.DefaultAccount)).WithRetry(cloud.Retry{Attempts: 60, Backoff: 200 * time.Millisecond, MaxWait: 2 * time.Second})
 	r.faults = &faults{admin: r.cloud.Admin(), active: map[string]cloud.Fault{}}
 	opts := client.Options{HostPort: r.stack.TemporalAddress(), Logger: stack.QuietLogger{}}
 	codec.Apply(&opts, codec.New(keys))

@@ -25,9 +25,14 @@ import (
 // Environment variables of imagefleet's own settings.
 const (
 	EnvCloudEndpoint = "IMAGEFLEET_CLOUD_ENDPOINT"
-	EnvAccount       = "IMAGEFLEET_ACCOUNT"
-	EnvLogLevel      = "IMAGEFLEET_LOG_LEVEL"
-	EnvWebUI         = "IMAGEFLEET_WEB_UI"
+	// The access key of credentials-go's default chain (which also reads
+	// the CLI profile, STS tokens and an ECS RAM role): the services
+	// migrated to Alibaba Cloud's SDK sign with it.
+	EnvAccessKeyID     = "ALIBABA_CLOUD_ACCESS_KEY_ID"
+	EnvAccessKeySecret = "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
+	EnvAccount         = "IMAGEFLEET_ACCOUNT"
+	EnvLogLevel        = "IMAGEFLEET_LOG_LEVEL"
+	EnvWebUI           = "IMAGEFLEET_WEB_UI"
 )
 
 // Defaults of the local stack.
@@ -97,8 +102,17 @@ func temporalOptions(l zerolog.Logger, report func(*codec.KeyError)) (client.Opt
 
 // Cloud returns the cloud client for IMAGEFLEET_CLOUD_ENDPOINT acting as
 // IMAGEFLEET_ACCOUNT.
+//
+// The services migrated to Alibaba Cloud's official SDK go to
+// IMAGEFLEET_ALIBABA_ENDPOINT (a URL, or "regional" for the real regional
+// endpoints), else to the same endpoint, signed with credentials-go's
+// default chain.
 func Cloud() *cloud.Client {
-	return cloud.NewClient(env(EnvCloudEndpoint, DefaultCloudEndpoint), env(EnvAccount, DefaultAccount))
+	c := cloud.NewClient(env(EnvCloudEndpoint, DefaultCloudEndpoint), env(EnvAccount, DefaultAccount))
+	if e := os.Getenv(cloud.EnvAlibabaEndpoint); e != "" {
+		c = c.WithAlibabaEndpoint(e)
+	}
+	return c
 }
 
 // WebUI is the base URL of the Temporal Web UI.

@@ -6,6 +6,7 @@ package stack
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,6 +23,8 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/imagefleet/imagefleet/cloud"
+	"github.com/imagefleet/imagefleet/cloudsim"
 	"github.com/imagefleet/imagefleet/internal/config"
 	"github.com/imagefleet/imagefleet/model"
 )
@@ -112,12 +115,18 @@ func (s *Stack) CloudEndpoint() string { return "http://127.0.0.1:" + strconv.It
 // WebUI is the Web UI's base URL.
 func (s *Stack) WebUI() string { return "http://localhost:" + strconv.Itoa(s.cfg.UIPort) }
 
-// Env is the environment that points a worker or starter at this stack.
+// Env is the environment that points a worker or starter at this stack:
+// the simulated cloud for every service, signed with the access key the
+// simulator seeds for the account (IMAGEFLEET_ACCOUNT, else the default).
 func (s *Stack) Env() []string {
+	keyID, secret := cloudsim.AccessKey(cmp.Or(os.Getenv(config.EnvAccount), config.DefaultAccount))
 	return append([]string{
 		"TEMPORAL_ADDRESS=" + s.TemporalAddress(),
 		"TEMPORAL_NAMESPACE=default",
 		config.EnvCloudEndpoint + "=" + s.CloudEndpoint(),
+		cloud.EnvAlibabaEndpoint + "=" + s.CloudEndpoint(),
+		config.EnvAccessKeyID + "=" + keyID,
+		config.EnvAccessKeySecret + "=" + secret,
 		config.EnvWebUI + "=" + s.WebUI(),
 	}, s.codecEnv()...)
 }

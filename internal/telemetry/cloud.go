@@ -44,7 +44,7 @@ func CloudTransport(base http.RoundTripper, m *Metrics, tp trace.TracerProvider)
 		start := time.Now()
 		resp, err := base.RoundTrip(req)
 		attrs := metric.WithAttributeSet(attribute.NewSet(
-			attribute.String("action", cloudAction(req.URL.Path)),
+			attribute.String("action", requestAction(req)),
 			attribute.String("outcome", outcome(resp, err)),
 		))
 		requests.Add(req.Context(), 1, attrs)
@@ -55,9 +55,25 @@ func CloudTransport(base http.RoundTripper, m *Metrics, tp trace.TracerProvider)
 		otelhttp.WithTracerProvider(tp),
 		otelhttp.WithPropagators(propagation.TraceContext{}),
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
-			return "cloud " + cloudAction(r.URL.Path)
+			return "cloud " + requestAction(r)
 		}),
 	)
+}
+
+// requestAction is the label of a request: the action of an OpenAPI RPC
+// call to / (the x-acs-action header the official SDK signs, set by it in
+// lower case), else cloudAction of its path.
+func requestAction(r *http.Request) string {
+	if r.URL.Path == "/" || r.URL.Path == "" {
+		a := r.Header.Get("x-acs-action")
+		if v := r.Header["x-acs-action"]; len(v) > 0 {
+			a = v[0]
+		}
+		if a != "" && len(a) <= 64 && strings.IndexFunc(a, notLetter) < 0 {
+			return a
+		}
+	}
+	return cloudAction(r.URL.Path)
 }
 
 // cloudAction is the label of a request path: the API action of
