@@ -188,7 +188,7 @@ func run(ctx context.Context, o options) error {
 		WorkflowTaskPollerBehavior: pollers, ActivityTaskPollerBehavior: pollers,
 		Interceptors: workflows.Interceptors()})
 	workflows.Register(w)
-	activities.Register(w, cloudClient, activities.Options{PollInterval: o.pollInterval})
+	activities.Register(w, cloudClient, activities.Options{PollInterval: o.pollInterval, Visibility: c, DataConverter: opts.DataConverter})
 	logger.Info().Str("taskQueue", model.TaskQueue).Str("cloud", cloudClient.Endpoint()).Str("namespace", opts.Namespace).
 		Str("stopTimeout", o.stopTimeout.String()).Msg("worker starting")
 	if err := w.Start(); err != nil {
