@@ -36,7 +36,9 @@ func PublishImageVersion(ctx context.Context, c *cloud.Client, v ImageVersion) (
 	if wait == nil {
 		wait = func() { time.Sleep(20 * time.Millisecond) }
 	}
-	token := func(parts ...string) string { return fmt.Sprint(append([]string{"publish", v.Package, v.Version}, parts...)) }
+	token := func(parts ...string) string {
+		return fmt.Sprint(append([]string{"publish", v.Package, v.Version}, parts...))
+	}
 	source := v.SourceImage
 	if v.SourceTags != nil {
 		resp, err := c.CopyImage(ctx, &cloud.CopyImageRequest{RegionId: v.SourceRegion, ImageId: v.SourceImage, DestinationRegionId: v.SourceRegion,
