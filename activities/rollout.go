@@ -21,6 +21,7 @@ type ScalingCloud interface {
 	cloud.ECS
 	cloud.ECSInstances
 	cloud.AutoScaling
+	cloud.LaunchTemplates
 	cloud.CloudAssistant
 	cloud.OOS
 	cloud.Events

@@ -55,6 +55,9 @@ type options struct {
 	copyMinutes float64
 	dataDir     string
 	port        int
+	// The long rollout with retries (retry.go); 0 instances skips it.
+	retryInstances, retryBatches, retryFailures int
+	onlyRetry                                   bool
 }
 
 func main() {
@@ -101,6 +104,16 @@ func command(start func(options) error) *cobra.Command {
 				}
 				o.sizes = append(o.sizes, n)
 			}
+			switch {
+			case o.retryInstances < 0 || o.retryInstances > cloudsim.MaxScalingGroupSize:
+				return fmt.Errorf("--retry-instances must be 0 (skip) to %d", cloudsim.MaxScalingGroupSize)
+			case o.retryInstances > 0 && (o.retryBatches < 1 || o.retryBatches > o.retryInstances):
+				return fmt.Errorf("--retry-batches must be 1 to --retry-instances")
+			case o.retryFailures < 0 || o.retryFailures > 100:
+				return fmt.Errorf("--retry-failures is a percentage: 0 to 100")
+			case o.onlyRetry && o.retryInstances == 0:
+				return fmt.Errorf("--only-retry needs --retry-instances")
+			}
 			return start(o)
 		},
 	}
@@ -114,6 +127,10 @@ func command(start func(options) error) *cobra.Command {
 	f.Float64Var(&o.copyMinutes, "copy-minutes", 1, "duration of the distribution's slowest copy (sets the cloud's time scale)")
 	f.StringVar(&o.dataDir, "data-dir", ".data/bench", "the bench stack's data directory (emptied first)")
 	f.IntVar(&o.port, "port", 17233, "the dev server's port; the cloud listens on port+1066")
+	f.IntVar(&o.retryInstances, "retry-instances", 10000, "instances of the long rollout whose failed instances are retried one by one (0: skip it)")
+	f.IntVar(&o.retryBatches, "retry-batches", 100, "batches of the long rollout with retries")
+	f.IntVar(&o.retryFailures, "retry-failures", 10, "percentage of the long rollout's instances that fail once and are retried")
+	f.BoolVar(&o.onlyRetry, "only-retry", false, "run the long rollout with retries alone")
 	return cmd
 }
 
@@ -199,6 +216,13 @@ func run(ctx context.Context, o options) error {
 	b := &bench{o: o, c: c, dc: cmp.Or(copts.DataConverter, converter.GetDefaultDataConverter()), s: s, cloudC: cloud.NewClient(s.CloudEndpoint(), cloudsim.DefaultAccount)}
 
 	var r report
+	if o.onlyRetry {
+		if err := b.retryCase(ctx, &r); err != nil {
+			return err
+		}
+		r.printRetry(os.Stdout, o)
+		return nil
+	}
 	say("bare Temporal: %d no-op activities, %d in flight", o.noops, o.window)
 	if r.bareRate, err = b.bareActivities(ctx); err != nil {
 		return err
@@ -210,6 +234,11 @@ func run(ctx context.Context, o options) error {
 			return err
 		}
 		r.rollouts = append(r.rollouts, ro)
+	}
+	if o.retryInstances > 0 {
+		if err := b.retryCase(ctx, &r); err != nil {
+			return err
+		}
 	}
 	say("distribution to %d regions (slowest copy %s)", len(regions), slowestCopy.Round(time.Second))
 	if r.distWall, err = b.distribution(ctx, regions); err != nil {
@@ -519,6 +548,7 @@ type report struct {
 	resume      []time.Duration
 	floor       []time.Duration
 	workerRSS   int64
+	retry       *retryFigures
 }
 
 func percentile(ds []time.Duration, p float64) time.Duration {
@@ -551,6 +581,9 @@ func (r report) print(w io.Writer, o options) {
 	}
 	fmt.Fprintf(tw, "largest history (events)\t%d\t≤ 10,240\t%s\n", largestHistory, check(largestHistory <= 10240))
 	fmt.Fprintf(tw, "largest payload (history, query answers)\t%d KB\t≤ 512 KB\t%s\n", largestPayload>>10, check(largestPayload <= 512<<10))
+	_ = tw.Flush()
+	r.printRetry(w, o)
+	tw = tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
 	fmt.Fprintf(tw, "worker peak RSS\t%d MiB\t≤ 256 MiB\t%s\n", r.workerRSS>>20, check(r.workerRSS <= 256<<20))
 	ratio := r.distWall.Seconds() / r.slowestCopy.Seconds()
 	fmt.Fprintf(tw, "distribution to %d regions: wall %s ÷ slowest copy %s\t%.3f\t≤ 1.02\t%s\n", o.regions, r.distWall.Round(time.Millisecond), r.slowestCopy.Round(time.Millisecond), ratio, check(ratio <= 1.02))

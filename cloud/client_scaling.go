@@ -60,3 +60,56 @@ func (c *Client) ListExecutions(ctx context.Context, req *ListExecutionsRequest)
 func (c *Client) PutCustomEvent(ctx context.Context, req *PutCustomEventRequest) (*PutCustomEventResponse, error) {
 	return call[PutCustomEventResponse](ctx, c, "PutCustomEvent", req)
 }
+
+var (
+	_ ScalingSources  = (*Client)(nil)
+	_ LaunchTemplates = (*Client)(nil)
+)
+
+func (c *Client) DescribeScalingConfigurations(ctx context.Context, req *DescribeScalingConfigurationsRequest) (*DescribeScalingConfigurationsResponse, error) {
+	return call[DescribeScalingConfigurationsResponse](ctx, c, "DescribeScalingConfigurations", req)
+}
+
+func (c *Client) CreateScalingConfiguration(ctx context.Context, req *CreateScalingConfigurationRequest) (*CreateScalingConfigurationResponse, error) {
+	return call[CreateScalingConfigurationResponse](ctx, c, "CreateScalingConfiguration", req)
+}
+
+func (c *Client) ModifyScalingConfiguration(ctx context.Context, req *ModifyScalingConfigurationRequest) (*ModifyScalingConfigurationResponse, error) {
+	return call[ModifyScalingConfigurationResponse](ctx, c, "ModifyScalingConfiguration", req)
+}
+
+func (c *Client) ModifyScalingGroup(ctx context.Context, req *ModifyScalingGroupRequest) (*ModifyScalingGroupResponse, error) {
+	return call[ModifyScalingGroupResponse](ctx, c, "ModifyScalingGroup", req)
+}
+
+func (c *Client) ScaleWithAdjustment(ctx context.Context, req *ScaleWithAdjustmentRequest) (*ScaleWithAdjustmentResponse, error) {
+	return call[ScaleWithAdjustmentResponse](ctx, c, "ScaleWithAdjustment", req)
+}
+
+func (c *Client) CreateScalingRule(ctx context.Context, req *CreateScalingRuleRequest) (*CreateScalingRuleResponse, error) {
+	return call[CreateScalingRuleResponse](ctx, c, "CreateScalingRule", req)
+}
+
+func (c *Client) DescribeScalingRules(ctx context.Context, req *DescribeScalingRulesRequest) (*DescribeScalingRulesResponse, error) {
+	return call[DescribeScalingRulesResponse](ctx, c, "DescribeScalingRules", req)
+}
+
+func (c *Client) ExecuteScalingRule(ctx context.Context, req *ExecuteScalingRuleRequest) (*ExecuteScalingRuleResponse, error) {
+	return call[ExecuteScalingRuleResponse](ctx, c, "ExecuteScalingRule", req)
+}
+
+func (c *Client) RemoveInstances(ctx context.Context, req *RemoveInstancesRequest) (*RemoveInstancesResponse, error) {
+	return call[RemoveInstancesResponse](ctx, c, "RemoveInstances", req)
+}
+
+func (c *Client) DescribeLaunchTemplateVersions(ctx context.Context, req *DescribeLaunchTemplateVersionsRequest) (*DescribeLaunchTemplateVersionsResponse, error) {
+	return call[DescribeLaunchTemplateVersionsResponse](ctx, c, "DescribeLaunchTemplateVersions", req)
+}
+
+func (c *Client) CreateLaunchTemplateVersion(ctx context.Context, req *CreateLaunchTemplateVersionRequest) (*CreateLaunchTemplateVersionResponse, error) {
+	return call[CreateLaunchTemplateVersionResponse](ctx, c, "CreateLaunchTemplateVersion", req)
+}
+
+func (c *Client) ModifyLaunchTemplateDefaultVersion(ctx context.Context, req *ModifyLaunchTemplateDefaultVersionRequest) (*ModifyLaunchTemplateDefaultVersionResponse, error) {
+	return call[ModifyLaunchTemplateDefaultVersionResponse](ctx, c, "ModifyLaunchTemplateDefaultVersion", req)
+}

@@ -21,6 +21,7 @@ type AutoScaling interface {
 	ResumeProcesses(ctx context.Context, req *ResumeProcessesRequest) (*ResumeProcessesResponse, error)
 	EnterStandby(ctx context.Context, req *EnterStandbyRequest) (*EnterStandbyResponse, error)
 	ExitStandby(ctx context.Context, req *ExitStandbyRequest) (*ExitStandbyResponse, error)
+	ScalingSources
 }
 
 // Lifecycle states of an instance in a scaling group.
@@ -63,16 +64,24 @@ type ScalingGroup struct {
 	LifecycleState   string // Active
 	MinSize          int
 	MaxSize          int
-	// ActiveScalingConfigurationId and ImageId describe the scaling
-	// configuration new instances are created from.
-	ActiveScalingConfigurationId string
-	ImageId                      string
-	LoadBalancerIds              []string `json:",omitempty"`
+	// The group's instance configuration source, what new instances are
+	// created from: the active scaling configuration, or a launch template
+	// and the version the group uses (Default, Latest or a number). One of
+	// the two is set.
+	ActiveScalingConfigurationId string `json:",omitempty"`
+	LaunchTemplateId             string `json:",omitempty"`
+	LaunchTemplateVersion        string `json:",omitempty"`
+	// ImageId is the image of that source (of the version the group's
+	// setting resolves to): the image a scale-out boots. The simulator
+	// shows it for convenience; the real API has it only in the source.
+	ImageId         string
+	LoadBalancerIds []string `json:",omitempty"`
 	// SuspendedProcesses are the scaling processes currently suspended.
 	SuspendedProcesses []string
 	TotalCapacity      int // instances in the group, whatever their state
 	InServiceCapacity  int
 	StandbyCapacity    int
+	PendingCapacity    int // instances of a scale-out still booting
 	CreationTime       time.Time
 }
 

@@ -24,12 +24,19 @@ type scalingGroupRecord struct {
 	OwnerId    string
 	Members    map[string]*scalingMember // by InstanceId
 	Activities []cloud.ScalingActivity   `json:",omitempty"`
+	// LoadBalancerWeight is the weight a launched instance gets on the
+	// group's load balancers (0: the default, 50).
+	LoadBalancerWeight int `json:",omitempty"`
 }
 
 // scalingMember is an instance's membership in a group.
 type scalingMember struct {
 	LifecycleState string
 	CreationTime   time.Time
+	// ReadyTime is when an instance of a scale-out has booted: until then
+	// it is Pending, whatever LifecycleState says (InService, the state it
+	// enters).
+	ReadyTime time.Time `json:",omitzero"`
 	// SavedWeights are the instance's weights on the group's load balancers
 	// before it entered Standby, restored by ExitStandby.
 	SavedWeights map[string]int `json:",omitempty"`
@@ -52,20 +59,35 @@ var (
 	loadBalancers = resource{"load balancer", cloud.CodeSLBNotFound}
 )
 
-func (g *scalingGroupRecord) view() cloud.ScalingGroup {
+// state is the member's lifecycle state at now: Pending while it boots.
+func (m *scalingMember) state(now time.Time) string {
+	if m.LifecycleState == cloud.LifecycleInService && now.Before(m.ReadyTime) {
+		return cloud.LifecyclePending
+	}
+	return m.LifecycleState
+}
+
+// view is the group as DescribeScalingGroups shows it at now, with the
+// image of its instance configuration source (st holds the source).
+func (g *scalingGroupRecord) view(st *state, now time.Time) cloud.ScalingGroup {
 	v := g.ScalingGroup
 	v.LoadBalancerIds = slices.Clone(g.LoadBalancerIds)
 	v.SuspendedProcesses = slices.Clone(g.SuspendedProcesses)
 	if v.SuspendedProcesses == nil {
 		v.SuspendedProcesses = []string{}
 	}
-	v.TotalCapacity, v.InServiceCapacity, v.StandbyCapacity = len(g.Members), 0, 0
+	if data, err := launchData(st, g); err == nil {
+		v.ImageId = data.ImageId
+	}
+	v.TotalCapacity, v.InServiceCapacity, v.StandbyCapacity, v.PendingCapacity = len(g.Members), 0, 0, 0
 	for _, m := range g.Members {
-		switch m.LifecycleState {
+		switch m.state(now) {
 		case cloud.LifecycleInService:
 			v.InServiceCapacity++
 		case cloud.LifecycleStandby:
 			v.StandbyCapacity++
+		case cloud.LifecyclePending:
+			v.PendingCapacity++
 		}
 	}
 	return v
@@ -82,6 +104,7 @@ func (s *Server) registerAutoScaling() {
 	registerMutation(s, "ExitStandby", s.exitStandby)
 	registerQuery(s, "DescribeLoadBalancerAttribute", s.describeLoadBalancerAttribute)
 	registerMutation(s, "SetBackendServers", s.setBackendServers)
+	s.registerScalingSources() // configurations, templates, scaling (ess_scaling.go)
 }
 
 // ownScalingGroup finds one of the caller's groups in region.
@@ -94,7 +117,7 @@ func (s *Server) describeScalingGroups(c *call, req *cloud.DescribeScalingGroups
 		func(g *scalingGroupRecord) bool {
 			return len(req.ScalingGroupIds) == 0 || slices.Contains(req.ScalingGroupIds, g.ScalingGroupId)
 		},
-		(*scalingGroupRecord).view,
+		func(g *scalingGroupRecord) cloud.ScalingGroup { return g.view(c.st, c.now) },
 		func(a, b cloud.ScalingGroup) int { return cmp.Compare(a.ScalingGroupId, b.ScalingGroupId) })
 	if err != nil {
 		return nil, err
@@ -117,12 +140,13 @@ func (s *Server) describeScalingInstances(c *call, req *cloud.DescribeScalingIns
 	}
 	var found []cloud.ScalingInstance
 	for id, m := range g.Members {
+		state := m.state(c.now)
 		if (len(req.InstanceIds) > 0 && !slices.Contains(req.InstanceIds, id)) ||
-			(req.LifecycleState != "" && req.LifecycleState != m.LifecycleState) {
+			(req.LifecycleState != "" && req.LifecycleState != state) {
 			continue
 		}
 		found = append(found, cloud.ScalingInstance{
-			InstanceId: id, ScalingGroupId: g.ScalingGroupId, LifecycleState: m.LifecycleState,
+			InstanceId: id, ScalingGroupId: g.ScalingGroupId, LifecycleState: state,
 			HealthStatus: "Healthy", CreationTime: m.CreationTime,
 		})
 	}
@@ -139,6 +163,7 @@ func (s *Server) describeScalingActivities(c *call, req *cloud.DescribeScalingAc
 	}
 	resp := &cloud.DescribeScalingActivitiesResponse{ScalingActivities: []cloud.ScalingActivity{}}
 	for _, a := range g.Activities {
+		a = activityView(a, c.now)
 		if req.StatusCode == "" || req.StatusCode == a.StatusCode {
 			resp.ScalingActivities = append(resp.ScalingActivities, a)
 		}
@@ -247,8 +272,8 @@ func (c *call) moveStandby(region, groupID string, ids []string, enter bool) err
 		from, to, rule = to, from, "only a Standby instance can return to service"
 	}
 	for i, m := range members {
-		if m.LifecycleState != from && m.LifecycleState != to {
-			return newError(http.StatusBadRequest, cloud.CodeLifecycleState, "instance %s is %s: %s", ids[i], m.LifecycleState, rule)
+		if st := m.state(c.now); st != from && st != to {
+			return newError(http.StatusBadRequest, cloud.CodeLifecycleState, "instance %s is %s: %s", ids[i], st, rule)
 		}
 	}
 	for i, m := range members {
@@ -361,9 +386,16 @@ type ScalingGroupSpec struct {
 	Size int
 	// LoadBalancerId, if set, is a load balancer created for the group with
 	// every instance at Weight (default 100).
-	LoadBalancerId     string   `json:",omitempty"`
-	Weight             int      `json:",omitempty"`
-	SuspendedProcesses []string `json:",omitempty"`
+	LoadBalancerId string `json:",omitempty"`
+	Weight         int    `json:",omitempty"`
+	// The instance configuration source: a launch template LaunchTemplateId
+	// made for the group (version 1, the default, with ImageId and
+	// InstanceType) used at LaunchTemplateVersion (default Default), or, when
+	// LaunchTemplateId is empty, a scaling configuration
+	// asc-<group ID without asg->, active.
+	LaunchTemplateId      string   `json:",omitempty"`
+	LaunchTemplateVersion string   `json:",omitempty"`
+	SuspendedProcesses    []string `json:",omitempty"`
 	// ActivityInProgress adds a scaling activity that never ends.
 	ActivityInProgress bool `json:",omitempty"`
 }
@@ -390,7 +422,7 @@ func (s *Server) AddScalingGroup(spec ScalingGroupSpec) (cloud.ScalingGroup, err
 		s.rollback()
 		return cloud.ScalingGroup{}, internalError("saving state: %v", err)
 	}
-	return g.view(), nil
+	return g.view(s.st, s.now()), nil
 }
 
 func addScalingGroup(st *state, spec ScalingGroupSpec, now time.Time) (*scalingGroupRecord, error) {
@@ -420,17 +452,19 @@ func addScalingGroup(st *state, spec ScalingGroupSpec, now time.Time) (*scalingG
 		return nil, invalidParam("image %s does not exist in %s", spec.ImageId, spec.RegionId)
 	}
 	g := &scalingGroupRecord{OwnerId: spec.Account, Members: map[string]*scalingMember{}, ScalingGroup: cloud.ScalingGroup{
-		ScalingGroupId:               spec.ScalingGroupId,
-		ScalingGroupName:             cmp.Or(spec.ScalingGroupName, spec.ScalingGroupId),
-		RegionId:                     spec.RegionId,
-		LifecycleState:               "Active",
-		MinSize:                      0,
-		MaxSize:                      max(spec.Size*2, 10),
-		ActiveScalingConfigurationId: "asc-" + strings.TrimPrefix(spec.ScalingGroupId, "asg-"),
-		ImageId:                      spec.ImageId,
-		SuspendedProcesses:           slices.Clone(spec.SuspendedProcesses),
-		CreationTime:                 now,
-	}}
+		ScalingGroupId:     spec.ScalingGroupId,
+		ScalingGroupName:   cmp.Or(spec.ScalingGroupName, spec.ScalingGroupId),
+		RegionId:           spec.RegionId,
+		LifecycleState:     "Active",
+		MinSize:            0,
+		MaxSize:            max(spec.Size*2, 10),
+		ImageId:            spec.ImageId,
+		SuspendedProcesses: slices.Clone(spec.SuspendedProcesses),
+		CreationTime:       now,
+	}, LoadBalancerWeight: spec.Weight}
+	if err := addGroupSource(st, g, spec, img, now); err != nil {
+		return nil, err
+	}
 	var lb *slbRecord
 	if spec.LoadBalancerId != "" {
 		lb = &slbRecord{LoadBalancerId: spec.LoadBalancerId, LoadBalancerName: spec.LoadBalancerId, RegionId: spec.RegionId, OwnerId: spec.Account, Weights: map[string]int{}}
@@ -467,16 +501,19 @@ func addScalingGroup(st *state, spec ScalingGroupSpec, now time.Time) (*scalingG
 
 // Seeded scaling groups, in SeedRegion.
 const (
-	GroupWeb  = "asg-web-hz"  // 10 linux instances of m-webapp-v1 behind lb-web-hz (weight 100)
-	GroupWin  = "asg-win-hz"  // 4 windows instances of m-winsvc-v1 behind lb-win-hz (weight 50); HealthCheck suspended
-	GroupBusy = "asg-busy-hz" // 3 linux instances; a scaling activity is in progress
+	GroupWeb  = "asg-web-hz"  // 10 linux instances of m-webapp-v1 behind lb-web-hz (weight 100); launches from launch template lt-web-hz (Default version)
+	GroupWin  = "asg-win-hz"  // 4 windows instances of m-winsvc-v1 behind lb-win-hz (weight 50); HealthCheck suspended; scaling configuration asc-win-hz
+	GroupBusy = "asg-busy-hz" // 3 linux instances; a scaling activity is in progress; scaling configuration asc-busy-hz
 	LBWeb     = "lb-web-hz"
 	LBWin     = "lb-win-hz"
+	// LaunchTemplateWeb is GroupWeb's launch template.
+	LaunchTemplateWeb = "lt-web-hz"
 )
 
 func seedScaling(st *state, now time.Time) {
 	for _, spec := range []ScalingGroupSpec{
-		{ScalingGroupId: GroupWeb, ScalingGroupName: "web", RegionId: SeedRegion, ImageId: ImageWebappV1, Size: 10, LoadBalancerId: LBWeb, Weight: 100},
+		{ScalingGroupId: GroupWeb, ScalingGroupName: "web", RegionId: SeedRegion, ImageId: ImageWebappV1, Size: 10, LoadBalancerId: LBWeb, Weight: 100,
+			LaunchTemplateId: LaunchTemplateWeb},
 		{ScalingGroupId: GroupWin, ScalingGroupName: "winsvc", RegionId: SeedRegion, ImageId: ImageWinsvcV1, Size: 4, LoadBalancerId: LBWin, Weight: 50,
 			SuspendedProcesses: []string{cloud.ProcessHealthCheck}},
 		{ScalingGroupId: GroupBusy, ScalingGroupName: "busy", RegionId: SeedRegion, ImageId: ImageWebappV1, Size: 3, ActivityInProgress: true},

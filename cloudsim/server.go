@@ -171,6 +171,7 @@ func (s *Server) open() error {
 	if !found && !s.cfg.NoSeed {
 		seed(st, s.now())
 	}
+	giveGroupsASource(st) // a state saved before groups had one (ess_scaling.go)
 	// Save at once: a new state exists on disk from the start, and a
 	// recovered one becomes the snapshot, with an empty journal.
 	if err := s.save(); err != nil {

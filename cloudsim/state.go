@@ -35,6 +35,11 @@ type state struct {
 	SLBs          map[string]*slbRecord          // by LoadBalancerId
 	OOSExecutions map[string]*executionRecord    // by ExecutionId
 	OOSInstalled  map[string]map[string]string   // instance → package → version
+	// Instance configuration sources and scaling rules (ess_scaling.go):
+	// scaling configurations, launch templates and rules by their IDs.
+	ScalingConfigurations map[string]*scalingConfigurationRecord
+	LaunchTemplates       map[string]*launchTemplateRecord
+	ScalingRules          map[string]*scalingRuleRecord
 	// RollingUpdateTasks by TaskId (ess_tasks.go).
 	RollingUpdateTasks map[string]*rollingUpdateTaskRecord
 	Events             []cloud.Event `json:",omitempty"`
@@ -100,6 +105,9 @@ func (st *state) init() {
 	ensure(&st.Invocations)
 	ensure(&st.ScalingGroups)
 	ensure(&st.RollingUpdateTasks)
+	ensure(&st.ScalingConfigurations)
+	ensure(&st.LaunchTemplates)
+	ensure(&st.ScalingRules)
 	ensure(&st.SLBs)
 	ensure(&st.OOSExecutions)
 	ensure(&st.OOSInstalled)

@@ -1,6 +1,9 @@
 package model
 
 import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -100,6 +103,20 @@ func FailureEvent(taskType string) string {
 type ImageChange struct {
 	ImageID         string `json:"imageId"`
 	RollbackImageID string `json:"rollbackImageId,omitempty"`
+	// Switched is set only by the task's own run, on the spec of the run
+	// that goes on with the same task (continue-as-new): the group's
+	// instance configuration source before the task and the one the task
+	// switched it to. That run adopts them: it neither reads nor switches
+	// the source again, and gives Before back if the task does not succeed.
+	// Clients leave it out.
+	Switched *SourceSwitch `json:"switched,omitempty"`
+}
+
+// SourceSwitch is an image update's switch of its group's instance
+// configuration source.
+type SourceSwitch struct {
+	Before ScalingSource `json:"before"`
+	After  ScalingSource `json:"after"`
 }
 
 // ScriptChange is the parameters of a script execution.
@@ -151,6 +168,155 @@ type RolloutSpec struct {
 	// a forward task targets the group's InService instances.
 	RollbackOf *RolloutRef `json:"rollbackOf,omitempty"`
 	Instances  []string    `json:"instances,omitempty"`
+	// RunEvents is the history length after which the task continues as
+	// new at its next batch boundary (0: the default, 4,000; at most
+	// MaxRunEvents). The server may ask for it sooner (history size,
+	// updates). A small value makes every batch boundary a new run (tests).
+	RunEvents int `json:"runEvents,omitempty"`
+	// Handoff is set only by a task's own run when it continues as new (as
+	// its rollback, or the same task in a fresh run when its history grows
+	// long): what the next run takes over without letting go of the group.
+	// A run refuses a hand-off that does not come from the run it continues
+	// (WorkflowExecutionStarted's continuedExecutionRunId); clients leave it
+	// out.
+	Handoff *RolloutHandoff `json:"handoff,omitempty"`
+}
+
+// RolloutHandoff passes a task's hold on its group from one run to the
+// next (continue-as-new) without a gap: the next run adopts the cloud's
+// rolling update task and the suspended scaling processes instead of
+// finishing and resuming them, then creating and suspending them again
+// (another client could take the group in between). The run that adopts
+// them releases them at its end, whatever the end.
+type RolloutHandoff struct {
+	// FromRunID is the run that hands over: the next run's continued-from run.
+	FromRunID string `json:"fromRunId"`
+	// TaskID is the rolling update task that holds the group (empty for a
+	// run started before the task existed: the next run creates one).
+	TaskID string `json:"taskId,omitempty"`
+	// Suspended are the scaling processes the task suspended, resumed at the
+	// end of the run that adopts them; SuspendedBefore were suspended before
+	// the task and stay so.
+	Suspended       []string `json:"suspended"`
+	SuspendedBefore []string `json:"suspendedBefore"`
+	// LastRefusal is carried into the next run's lastRefusal: for a
+	// rollback, an operator command refused during the hand-off (after the
+	// rollback was accepted); for a continuation, the task's last refusal.
+	LastRefusal string `json:"lastRefusal,omitempty"`
+	// Continuation is set when the same task goes on in the next run (at a
+	// batch boundary); nil for a rollback.
+	Continuation *RolloutContinuation `json:"continuation,omitempty"`
+}
+
+// RolloutContinuation is where a task stands at the batch boundary where
+// it continues as new, so that the next run goes on from there and answers
+// the progress and instances queries as the previous one did.
+type RolloutContinuation struct {
+	// TokenKey scopes the task's client tokens (kept across its runs).
+	TokenKey string `json:"tokenKey"`
+	// Runs counts the task's runs before the next one.
+	Runs int `json:"runs"`
+	// NextBatch is the 0-based batch the next run starts with; the batches
+	// before it have ended.
+	NextBatch      int             `json:"nextBatch"`
+	Batches        []BatchProgress `json:"batches"`
+	PausePolicy    string          `json:"pausePolicy"`
+	ErrorThreshold int             `json:"errorThreshold"`
+	// BatchPauses counts the pauses after a batch so far (FirstBatch pauses once).
+	BatchPauses int       `json:"batchPauses"`
+	StartedAt   time.Time `json:"startedAt,omitzero"`
+	// Instances is every instance of the task: EncodeInstanceRecord's gzip
+	// of the JSON array of InstanceProgress (base64 in JSON).
+	Instances []byte `json:"instances"`
+	// OutputsDropped counts the instances of ended batches whose output,
+	// error text and ref did not fit in MaxInstanceRecord and were dropped
+	// (the whole output stays in the cloud).
+	OutputsDropped int `json:"outputsDropped,omitempty"`
+}
+
+// MaxInstanceRecord bounds RolloutContinuation.Instances, so that the
+// next run's input (the record in base64, 4/3 of it) stays below
+// Temporal's 512 KB payload warning with the rest of the spec.
+const MaxInstanceRecord = 320 << 10
+
+// EncodeInstanceRecord is the compact record of the instances a
+// continuation carries: their JSON, gzip-compressed. When it exceeds max
+// bytes, the outputs, errors and refs of the instances in ended batches
+// (before batch next, 0-based) are dropped, those of succeeded instances
+// first; dropped counts them. It fails when even that does not fit.
+func EncodeInstanceRecord(insts []InstanceProgress, next, max int) (record []byte, dropped int, err error) {
+	record, err = gzipJSON(insts)
+	if err != nil || len(record) <= max {
+		return record, 0, err
+	}
+	work := slices.Clone(insts)
+	for _, failedToo := range []bool{false, true} {
+		for i := range work {
+			in := &work[i]
+			if in.Batch > next || (in.State == InstanceFailed && !failedToo) || (in.Output == "" && in.Error == "" && in.Ref == "") {
+				continue
+			}
+			in.Output, in.Error, in.Ref = "", "", ""
+			dropped++
+		}
+		if record, err = gzipJSON(work); err != nil || len(record) <= max {
+			return record, dropped, err
+		}
+	}
+	return nil, dropped, fmt.Errorf("the record of %d instances takes %d bytes compressed, more than %d", len(insts), len(record), max)
+}
+
+// DecodeInstanceRecord reads EncodeInstanceRecord's record.
+func DecodeInstanceRecord(record []byte) ([]InstanceProgress, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(record))
+	if err != nil {
+		return nil, fmt.Errorf("instance record: %w", err)
+	}
+	var insts []InstanceProgress
+	if err := json.NewDecoder(zr).Decode(&insts); err != nil {
+		return nil, fmt.Errorf("instance record: %w", err)
+	}
+	return insts, nil
+}
+
+func gzipJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
+	if err := json.NewEncoder(zw).Encode(v); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// ScalingSource is a scaling group's instance configuration source, what
+// the instances it launches (a scale-out, a health check's replacement) are
+// created from: its active scaling configuration, or a launch template at
+// the group's version setting. An image update makes the group launch its
+// image: it modifies the image of the scaling configuration, or creates a
+// launch template version with the image and makes the group use it (made
+// the default version for a group at Default, set on the group for a
+// group at a version number; the latest for a group at Latest).
+type ScalingSource struct {
+	ScalingConfigurationID string `json:"scalingConfigurationId,omitempty"`
+	LaunchTemplateID       string `json:"launchTemplateId,omitempty"`
+	// LaunchTemplateVersion is the group's setting: Default, Latest or a
+	// version number; Version the version it resolves to.
+	LaunchTemplateVersion string `json:"launchTemplateVersion,omitempty"`
+	Version               int64  `json:"version,omitempty"`
+	// ImageID is the image the group launches.
+	ImageID string `json:"imageId"`
+}
+
+// String names the source for people: "scaling configuration asc-1 (image
+// m-1)", "launch template lt-1 version 3 (Default; image m-1)".
+func (s ScalingSource) String() string {
+	if s.LaunchTemplateID != "" {
+		return fmt.Sprintf("launch template %s version %d (%s; image %s)", s.LaunchTemplateID, s.Version, s.LaunchTemplateVersion, s.ImageID)
+	}
+	return fmt.Sprintf("scaling configuration %s (image %s)", s.ScalingConfigurationID, s.ImageID)
 }
 
 // RolloutRef names a run of a rolling update.
@@ -182,6 +348,9 @@ const MaxScriptBytes = 16 * 1024
 // group: no task has more target instances, nor more batches (each needs
 // one), and no rollback names more instances.
 const MaxRolloutInstances = 10000
+// MaxRunEvents bounds RolloutSpec.RunEvents: Temporal warns of a history
+// beyond 10,240 events.
+const MaxRunEvents = 10240
 
 // Validate checks the spec without calling the cloud; the cloud-dependent
 // checks (group, activities, image region, instance count) come after.
@@ -205,6 +374,9 @@ func (s RolloutSpec) Validate() error {
 	case TaskImage:
 		if s.Image == nil || s.Image.ImageID == "" {
 			errs = append(errs, errors.New("an image update needs image.imageId"))
+		} else if sw := s.Image.Switched; sw != nil && (sw.After.ImageID != s.Image.ImageID || sw.Before.ImageID == "" ||
+			sw.Before.ScalingConfigurationID != sw.After.ScalingConfigurationID || sw.Before.LaunchTemplateID != sw.After.LaunchTemplateID) {
+			errs = append(errs, errors.New("image.switched is the task's own record of its switch of the group's source (continue-as-new): leave it out"))
 		}
 	case TaskScript:
 		if s.Script == nil || strings.TrimSpace(s.Script.Script) == "" {
@@ -237,6 +409,9 @@ func (s RolloutSpec) Validate() error {
 	if s.ErrorThreshold < 0 {
 		errs = append(errs, fmt.Errorf("error threshold must not be negative, got %d", s.ErrorThreshold))
 	}
+	if s.RunEvents < 0 || s.RunEvents > MaxRunEvents {
+		errs = append(errs, fmt.Errorf("runEvents must be 0 (the default) to %d, got %d", MaxRunEvents, s.RunEvents))
+	}
 	if utf8.RuneCountInString(s.Description) > maxRolloutDescription {
 		errs = append(errs, fmt.Errorf("description must be at most %d characters", maxRolloutDescription))
 	}
@@ -246,6 +421,16 @@ func (s RolloutSpec) Validate() error {
 	errs = append(errs, checkInstances(s.Instances)...)
 	if !s.IsRollback() && len(s.Instances) > 0 {
 		errs = append(errs, errors.New("instances are chosen by the task (the group's InService instances); only a rollback names them"))
+	}
+	if h := s.Handoff; h != nil {
+		if h.FromRunID == "" {
+			errs = append(errs, errors.New("a hand-off names the run it comes from (handoff.fromRunId)"))
+		}
+		if c := h.Continuation; c == nil && !s.IsRollback() {
+			errs = append(errs, errors.New("a hand-off goes to a rollback or continues the task (handoff.continuation)"))
+		} else if c != nil && (c.NextBatch < 1 || c.NextBatch >= len(c.Batches) || len(c.Instances) == 0 || c.TokenKey == "") {
+			errs = append(errs, fmt.Errorf("a continuation needs its batches, instances, token key and a next batch after the first and before the end (got %d of %d)", c.NextBatch, len(c.Batches)))
+		}
 	}
 	if s.Batches > 0 && len(s.Instances) > 0 && s.Batches > len(s.Instances) {
 		errs = append(errs, fmt.Errorf("batches (%d) must not exceed the %d instances", s.Batches, len(s.Instances)))
@@ -375,6 +560,39 @@ func RollbackSpec(orig RolloutSpec, ref RolloutRef, instances []string, c Rollba
 			return RolloutSpec{}, errors.New("the task has no rollback version: give version")
 		}
 		spec.Package = &OOSPackageChange{Name: orig.Package.Name, Version: v}
+	}
+	return spec, spec.Validate()
+}
+
+// RollbackAgainSpec is the spec of the task that finishes an unfinished
+// rollback orig (one that failed, or was cancelled, before it rolled back
+// every instance): the same change, for the same task, on left, the
+// instances it did not roll back, with c's batches (default: orig's, at
+// most one per instance), pause policy and threshold, and c's image,
+// script or version if given. A rollback that did not finish is never a
+// dead end: the operator runs it again for what is left.
+func RollbackAgainSpec(orig RolloutSpec, left []string, c RollbackCommand) (RolloutSpec, error) {
+	if !orig.IsRollback() {
+		return RolloutSpec{}, errors.New("the task is not a rollback")
+	}
+	if len(left) == 0 {
+		return RolloutSpec{}, errors.New("the rollback left no instance to roll back")
+	}
+	spec := orig
+	spec.Handoff = nil
+	spec.Instances = slices.Clone(left)
+	spec.Batches, spec.PausePolicy, spec.ErrorThreshold = c.Batches, c.PausePolicy, c.ErrorThreshold
+	if spec.Batches == 0 {
+		spec.Batches = min(orig.Batches, len(left))
+	}
+	spec.Description = cmpOr(c.Description, orig.Description)
+	switch {
+	case orig.Image != nil && c.ImageID != "":
+		spec.Image = &ImageChange{ImageID: c.ImageID}
+	case orig.Script != nil && c.Script != "":
+		spec.Script = &ScriptChange{Type: orig.Script.Type, Script: c.Script}
+	case orig.Package != nil && c.Version != "":
+		spec.Package = &OOSPackageChange{Name: orig.Package.Name, Version: c.Version}
 	}
 	return spec, spec.Validate()
 }
@@ -523,6 +741,19 @@ type RolloutState struct {
 	LastRefusal     string    `json:"lastRefusal,omitempty"`
 	Error           string    `json:"error,omitempty"`
 	StartedAt       time.Time `json:"startedAt,omitzero"`
+
+	// SourceBefore and Source are, for an image update, the group's
+	// instance configuration source before the task and now: the task
+	// switches the source to its image before the first batch, keeps it
+	// when it succeeds, and switches it back to exactly SourceBefore when it
+	// is cancelled, fails or is rolled back (ScalingSource).
+	SourceBefore *ScalingSource `json:"sourceBefore,omitempty"`
+	Source       *ScalingSource `json:"source,omitempty"`
+	// OutputsDropped counts the instances whose output, error text and ref
+	// were dropped when the task continued as new (its record of outcomes
+	// must stay small, RolloutContinuation); their state, attempts, decision
+	// and exit code are kept, and the whole output stays in the cloud.
+	OutputsDropped int `json:"outputsDropped,omitempty"`
 }
 
 // MaxListedFailures is how many failed instances the summary lists.

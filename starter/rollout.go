@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -145,7 +146,12 @@ func (a *app) rolloutPlan(spec model.RolloutSpec, summary, details string) runPl
 		summary = fmt.Sprintf("Rolling update (%s) of %s in %d batch(es)", spec.TaskType, spec.ScalingGroupID, spec.Batches)
 	}
 	return runPlan{
-		Validate: spec.Validate,
+		Validate: func() error {
+			if spec.Handoff != nil {
+				return errors.New("handoff is set only by a task's own run when it continues as new; leave it out")
+			}
+			return spec.Validate()
+		},
 		Check: func(ctx context.Context) error {
 			// The running task is named before the cloud is asked anything.
 			if running, err := a.runningRollout(ctx, id); err != nil {

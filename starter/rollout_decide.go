@@ -68,9 +68,11 @@ func rolloutRollbackCommand(a *app) *cobra.Command {
 		Short: "Roll back the group's paused task, or its most recently finished one",
 		Long: `Roll back the instances a task changed: with the task's rollback image,
 rollback script or rollback package version unless given here. A paused task
-(batch or failure) is cancelled and continues as its rollback; a finished
-task's rollback starts as a new task on the group. A rollback cannot itself
-be rolled back.`,
+(batch or failure) is cancelled and continues as its rollback, which takes
+the group over without releasing it; a finished task's rollback starts as a
+new task on the group. A rollback cannot itself be rolled back, but one that
+failed or was cancelled is finished by running this again: a new rollback
+task on the instances it did not roll back.`,
 		Example: "  starter rollout rollback asg-web-hz --batches 2 --watch",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -113,6 +115,9 @@ func (a *app) startRollback(ctx context.Context, out io.Writer, id, runID string
 	if err != nil {
 		return err
 	}
+	if st.Spec.IsRollback() && st.Status != model.RolloutSucceeded {
+		return a.rollBackAgain(ctx, out, id, runID, st, c)
+	}
 	changed, err := a.changedInstances(ctx, id, runID)
 	if err != nil {
 		return err
@@ -125,6 +130,31 @@ func (a *app) startRollback(ctx context.Context, out io.Writer, id, runID string
 	details := fmt.Sprintf("Rolls back [%s run %s](%s) (%s, %s): %d instance(s)", id, runID, a.webURL(id, runID), st.TaskType, st.Status, len(spec.Instances))
 	plan := a.rolloutPlan(spec, fmt.Sprintf("Rollback of %s run %s", id, runID), details)
 	plan.Started = "the rollback of run " + runID
+	_, err = a.startRun(ctx, out, plan)
+	return err
+}
+
+// rollBackAgain finishes a rollback that failed or was cancelled: a new
+// rollback task of the same task, on the instances it did not roll back.
+func (a *app) rollBackAgain(ctx context.Context, out io.Writer, id, runID string, st *model.RolloutState, c model.RollbackCommand) error {
+	done, err := a.succeededInstances(ctx, id, runID)
+	if err != nil {
+		return err
+	}
+	var left []string
+	for _, in := range st.Spec.Instances {
+		if !done[in] {
+			left = append(left, in)
+		}
+	}
+	spec, err := model.RollbackAgainSpec(st.Spec, left, c)
+	if err != nil {
+		return invalid("cannot finish the rollback %s run %s: %w", id, runID, err)
+	}
+	of := st.Spec.RollbackOf
+	details := fmt.Sprintf("Finishes the rollback [%s run %s](%s) (%s): %d instance(s) of %d left to roll back", id, runID, a.webURL(id, runID), st.Status, len(left), len(st.Spec.Instances))
+	plan := a.rolloutPlan(spec, fmt.Sprintf("Rollback of %s run %s", of.WorkflowID, of.RunID), details)
+	plan.Started = "the rest of the rollback of run " + of.RunID
 	_, err = a.startRun(ctx, out, plan)
 	return err
 }

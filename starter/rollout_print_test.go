@@ -59,3 +59,22 @@ func TestRolloutWatchHintsFitTheTask(t *testing.T) {
 		})
 	}
 }
+
+// The status of an image update says what new instances boot from, and
+// what they booted from before the task.
+func TestRolloutStatusShowsTheSource(t *testing.T) {
+	before := model.ScalingSource{LaunchTemplateID: "lt-web-hz", LaunchTemplateVersion: "Default", Version: 1, ImageID: "m-webapp-v1"}
+	now := before
+	now.Version, now.ImageID = 2, "m-webapp-v2"
+	var out bytes.Buffer
+	printRollout(&out, &model.RolloutState{ScalingGroupID: "asg-web-hz", TaskType: model.TaskImage, Status: model.RolloutSucceeded, SourceBefore: &before, Source: &now})
+	want := "New instances boot from: launch template lt-web-hz version 2 (Default; image m-webapp-v2) (before the task: launch template lt-web-hz version 1 (Default; image m-webapp-v1))\n"
+	if !strings.Contains(out.String(), want) {
+		t.Errorf("status:\n%s\nwant a line %q", out.String(), want)
+	}
+	out.Reset()
+	printRollout(&out, &model.RolloutState{ScalingGroupID: "asg-web-hz", TaskType: model.TaskScript, Status: model.RolloutSucceeded})
+	if strings.Contains(out.String(), "boot from") {
+		t.Errorf("a script task's status names a source:\n%s", out.String())
+	}
+}

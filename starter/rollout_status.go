@@ -132,6 +132,25 @@ func (a *app) changedInstances(ctx context.Context, id, runID string) ([]string,
 	}
 }
 
+// succeededInstances are the instances of a run that ended Success.
+func (a *app) succeededInstances(ctx context.Context, id, runID string) (map[string]bool, error) {
+	q := model.InstancesQuery{State: model.InstanceSucceeded, PageSize: model.MaxInstancePage}
+	done := map[string]bool{}
+	for {
+		page, err := a.instancePage(ctx, id, runID, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, in := range page.Instances {
+			done[in.InstanceID] = true
+		}
+		if page.NextPageToken == "" {
+			return done, nil
+		}
+		q.PageToken = page.NextPageToken
+	}
+}
+
 // printRollout renders the task: a bar per batch, counts by state, what it
 // waits for.
 func printRollout(out io.Writer, st *model.RolloutState) {
@@ -145,6 +164,13 @@ func printRollout(out io.Writer, st *model.RolloutState) {
 	}
 	fmt.Fprintf(out, "Pause policy %s, error threshold %d, failures %d, processes suspended before: %s\n",
 		st.PausePolicy, st.ErrorThreshold, st.Failures, strings.Join(st.SuspendedBefore, ",")+orNone(st.SuspendedBefore))
+	if st.Source != nil {
+		fmt.Fprintf(out, "New instances boot from: %s", st.Source)
+		if st.SourceBefore != nil && *st.SourceBefore != *st.Source {
+			fmt.Fprintf(out, " (before the task: %s)", st.SourceBefore)
+		}
+		fmt.Fprintln(out)
+	}
 	const width = 30
 	for _, b := range st.Batches {
 		done := b.Succeeded + b.Failed
@@ -166,6 +192,10 @@ func printRollout(out io.Writer, st *model.RolloutState) {
 	}
 	if st.Error != "" {
 		fmt.Fprintf(out, "Error: %s\n", st.Error)
+	}
+	if left := len(st.Spec.Instances) - c.Succeeded; st.RollbackOf != nil && left > 0 &&
+		(st.Status == model.RolloutFailed || st.Status == model.RolloutCancelled) {
+		fmt.Fprintf(out, "The rollback did not finish: starter rollout rollback %s rolls back the %d instance(s) left\n", st.ScalingGroupID, left)
 	}
 }
 

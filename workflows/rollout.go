@@ -54,6 +54,17 @@ type rollout struct {
 	// retriesDetached: operator retries run on a disconnected context
 	// (version rollout-retry-detached).
 	retriesDetached bool
+
+	// The group's hold (rollout_handoff.go): the rolling update task and
+	// the processes the task suspended, with their saga steps' names, and
+	// what a hand-off to the next run took out of the saga.
+	taskID, taskStep, procStep string
+	procs                      []string
+	handedOver                 []saga.Compensation
+	handoffRefusal             string             // refused during the hand-off to a rollback
+	continued                  *model.RolloutSpec // the next run of the task, when it continues as new
+	outgrew                    bool               // the task could not continue as new: no more tries
+	runs                       int                // the task's runs before this one
 }
 
 func (r *rollout) setup(ctx workflow.Context) error {
@@ -69,9 +80,10 @@ func (r *rollout) setup(ctx workflow.Context) error {
 		PausePolicy: r.spec.Policy(), ErrorThreshold: r.spec.ErrorThreshold, StartedAt: workflow.Now(ctx),
 		Batches: []model.BatchProgress{}, FailedInstances: []model.InstanceProgress{}, SuspendedBefore: []string{},
 	}
+	r.st.Spec.Handoff = nil // the next run's business, not the progress's
 	r.status = newRolloutStatus(&r.st)
 	r.index = map[string]int{}
-	return lifecycle.Start(ctx, &r.state, lifecycle.Setup{
+	err := lifecycle.Start(ctx, &r.state, lifecycle.Setup{
 		Queries: []lifecycle.Query{
 			{Name: model.QueryRollout, Handler: func() (model.RolloutState, error) { return r.st, nil },
 				Description: "task summary: status, what it waits for, counts per batch and state, the first failed instances"},
@@ -87,6 +99,10 @@ func (r *rollout) setup(ctx workflow.Context) error {
 		Refused:  func(err error) { r.status.fail(err.Error()) },
 		Commands: r.registerCommands,
 	})
+	if err != nil {
+		return err
+	}
+	return r.checkHandoff(ctx)
 }
 
 func (r *rollout) run(ctx workflow.Context) (*model.RolloutState, error) {
@@ -97,15 +113,32 @@ func (r *rollout) run(ctx workflow.Context) (*model.RolloutState, error) {
 	if err == nil {
 		err = r.execute(ctx, plan)
 	}
+	if err == nil && r.continued != nil {
+		// The same task goes on in a new run: nothing to release or restore
+		// (the batch has ended, so no retry runs any more).
+		r.awaitRetries(ctx, err)
+		r.updateDetails(ctx)
+		return nil, workflow.NewContinueAsNewError(ctx, model.RolloutWorkflowType, *r.continued)
+	}
 	// No decision is taken any more; in-flight retries finish first (a
 	// cancel lets running work end).
 	r.status.compensate(err)
 	r.awaitRetries(ctx, err)
+	// A rollback takes the task and the processes over (rollout_handoff.go).
+	next := r.rollbackHandoff(ctx, err)
 	// Shown Compensating even with nothing to undo (so not lifecycle.Compensate):
 	// the recorded histories have this upsert.
 	r.state.Set(ctx, model.StateCompensating)
 	r.updateDetails(ctx)
-	if cerr := r.saga.Compensate(ctx); cerr != nil {
+	cerr := r.saga.Compensate(ctx)
+	if cerr != nil && next != nil {
+		// The instances did not return to service: no rollback; the group
+		// is released as at any end.
+		r.takeBack()
+		next = nil
+		cerr = errors.Join(cerr, r.saga.Compensate(ctx))
+	}
+	if cerr != nil {
 		cerr = fmt.Errorf("restoring the scaling group: %w", cerr)
 		r.logger.Error("Could not restore the scaling group", "error", cerr)
 		err = errors.Join(err, cerr)
@@ -116,12 +149,16 @@ func (r *rollout) run(ctx workflow.Context) (*model.RolloutState, error) {
 			in.State = model.InstancePending // back in service, never changed
 		}
 	}
-	return r.end(ctx, err)
+	return r.end(ctx, err, next)
 }
 
 // end ends the run once the group is restored: with err, as the rollback
-// run (continue-as-new), or with the summary as the result.
-func (r *rollout) end(ctx workflow.Context, err error) (*model.RolloutState, error) {
+// run (continue-as-new; next when the group is handed over to it), or with
+// the summary as the result.
+func (r *rollout) end(ctx workflow.Context, err error, next *model.RolloutSpec) (*model.RolloutState, error) {
+	if next != nil {
+		return nil, r.continueAsRollback(ctx, *next)
+	}
 	if c := r.status.rollbackAsked(); err == nil && c != nil {
 		spec, serr := r.rollbackSpec(*c)
 		if serr == nil {
@@ -159,80 +196,97 @@ func (r *rollout) end(ctx workflow.Context, err error) (*model.RolloutState, err
 func (r *rollout) continueAsRollback(ctx workflow.Context, spec model.RolloutSpec) error {
 	r.status.end(model.RolloutRolledBack)
 	r.updateDetails(ctx)
-	if err := lifecycle.AwaitHandlers(ctx); err != nil {
+	wait := lifecycle.AwaitHandlers
+	if spec.Handoff != nil {
+		wait = awaitCommands // and the signals, whose refusals the rollback shows
+	}
+	if err := wait(ctx); err != nil {
 		return err
 	}
-	r.logger.Info("Continuing as the rollback task", "instances", len(spec.Instances))
+	if spec.Handoff != nil {
+		// Read last: a signal refused during the hand-off reaches the rollback.
+		spec.Handoff.LastRefusal = r.handoffRefusal
+	}
+	r.logger.Info("Continuing as the rollback task", "instances", len(spec.Instances), "handoff", spec.Handoff != nil)
 	return workflow.NewContinueAsNewError(ctx, model.RolloutWorkflowType, spec)
 }
 
 // execute checks the group (unless checkFirst did: first), suspends its
 // scaling processes and runs the batches.
-func (r *rollout) execute(ctx workflow.Context, first *activities.RolloutPlan) error {
+func (r *rollout) execute(ctx workflow.Context, checked *activities.RolloutPlan) error {
 	// Version 1 drives the instances in chunks from this workflow (one
 	// activity per chunk of model.RolloutChunkSize instances); runs started
 	// before keep one child workflow per batch with one activity per instance.
 	r.chunked = workflow.GetVersion(ctx, "rollout-chunked", workflow.DefaultVersion, 1) == 1
-	actx := workflow.WithActivityOptions(ctx, stepActivity())
-	plan := first
-	if plan == nil {
-		var err error
-		if plan, err = r.check(ctx); err != nil {
+	first := 0
+	if h := r.spec.Handoff; h != nil {
+		// The processes stay suspended from the run that handed them over;
+		// the group was checked when its task began.
+		r.adoptProcesses(h)
+		r.addStandbyStep()
+		if c := h.Continuation; c != nil {
+			first = c.NextBatch
+		} else {
+			r.plan(r.spec.Instances)
+		}
+	} else {
+		actx := workflow.WithActivityOptions(ctx, stepActivity())
+		plan := checked // nil for runs from before rollout-check-first: checked now
+		if plan == nil {
+			var err error
+			if plan, err = r.check(ctx); err != nil {
+				return err
+			}
+		}
+		r.st.SuspendedBefore = slices.Clone(plan.SuspendedProcesses)
+		if r.st.SuspendedBefore == nil {
+			r.st.SuspendedBefore = []string{}
+		}
+		var toSuspend []string
+		for _, p := range activities.ScalingProcesses {
+			if !slices.Contains(plan.SuspendedProcesses, p) {
+				toSuspend = append(toSuspend, p)
+			}
+		}
+		// Registered before the call: a suspension that happened but whose
+		// answer was lost is undone too (resuming a running process is a no-op).
+		r.resumeProcessesAtEnd(toSuspend)
+		r.addStandbyStep()
+		procs := activities.ProcessesInput{Region: r.spec.RegionID, Group: r.spec.ScalingGroupID, Processes: toSuspend,
+			ClientToken: model.ClientToken(r.tokenKey, "suspend-processes")}
+		if err := workflow.ExecuteActivity(actx, rollouts.SuspendProcesses, procs).Get(ctx, nil); err != nil {
 			return err
 		}
+		r.plan(plan.Instances)
 	}
-	r.st.SuspendedBefore = slices.Clone(plan.SuspendedProcesses)
-	if r.st.SuspendedBefore == nil {
-		r.st.SuspendedBefore = []string{}
-	}
-	var toSuspend []string
-	for _, p := range activities.ScalingProcesses {
-		if !slices.Contains(plan.SuspendedProcesses, p) {
-			toSuspend = append(toSuspend, p)
-		}
-	}
-	procs := activities.ProcessesInput{Region: r.spec.RegionID, Group: r.spec.ScalingGroupID, Processes: toSuspend}
-	// Registered before the call: a suspension that happened but whose
-	// answer was lost is undone too (resuming a running process is a no-op).
-	r.saga.Add("resume the scaling processes suspended by the task", func(ctx workflow.Context) error {
-		in := procs
-		in.ClientToken = model.ClientToken(r.tokenKey, "resume-processes")
-		return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, cleanupActivity()), rollouts.ResumeProcesses, in).Get(ctx, nil)
-	})
-	r.saga.Add("return the instances in Standby to service", func(ctx workflow.Context) error {
-		if len(r.status.inStandby()) == 0 {
-			return nil
-		}
-		return r.exitStandby(ctx, r.status.inStandby())
-	})
-	procs.ClientToken = model.ClientToken(r.tokenKey, "suspend-processes")
-	if err := workflow.ExecuteActivity(actx, rollouts.SuspendProcesses, procs).Get(ctx, nil); err != nil {
+	if err := r.followImage(ctx); err != nil { // the group launches the new image (rollout_source.go)
 		return err
-	}
-
-	sizes := model.SplitBatches(len(plan.Instances), r.spec.Batches)
-	next := 0
-	for b, size := range sizes {
-		r.st.Batches = append(r.st.Batches, model.BatchProgress{Index: b + 1, Size: size, State: model.BatchPending})
-		for _, id := range plan.Instances[next : next+size] {
-			r.index[id] = len(r.insts)
-			r.insts = append(r.insts, model.InstanceProgress{InstanceID: id, Batch: b + 1, State: model.InstancePending})
-		}
-		next += size
 	}
 	r.status.start()
 	r.updateDetails(ctx)
 
-	next = 0
-	for b, size := range sizes {
+	for b := first; b < len(r.st.Batches); b++ {
 		if r.status.ending() {
 			break
 		}
-		if err := r.runBatch(ctx, b, plan.Instances[next:next+size]); err != nil {
+		if r.outgrown(ctx, b, first) {
+			// Commands accepted so far apply first; a cancel or rollback
+			// among them ends the task here instead.
+			if err := awaitCommands(ctx); err != nil {
+				return err
+			}
+			if r.status.ending() {
+				break
+			}
+			if r.continued = r.continuation(ctx, b); r.continued != nil {
+				return nil
+			}
+			r.outgrew = true
+		}
+		if err := r.runBatch(ctx, b, r.batchInstances(b)); err != nil {
 			return err
 		}
-		next += size
-		last := b == len(sizes)-1
+		last := b == len(r.st.Batches)-1
 		if !last && !r.status.ending() && r.status.pauseAfterBatch() {
 			if err := r.pause(ctx, model.RolloutPausedBatch); err != nil {
 				return err
@@ -240,6 +294,65 @@ func (r *rollout) execute(ctx workflow.Context, first *activities.RolloutPlan) e
 		}
 	}
 	return nil
+}
+
+// plan splits the task's instances into its batches.
+func (r *rollout) plan(instances []string) {
+	next := 0
+	for b, size := range model.SplitBatches(len(instances), r.spec.Batches) {
+		r.st.Batches = append(r.st.Batches, model.BatchProgress{Index: b + 1, Size: size, State: model.BatchPending})
+		for _, id := range instances[next : next+size] {
+			r.index[id] = len(r.insts)
+			r.insts = append(r.insts, model.InstanceProgress{InstanceID: id, Batch: b + 1, State: model.InstancePending})
+		}
+		next += size
+	}
+}
+
+// batchInstances are the instances of batch b (0-based), in order.
+func (r *rollout) batchInstances(b int) []string {
+	var ids []string
+	for _, in := range r.insts {
+		if in.Batch == b+1 {
+			ids = append(ids, in.InstanceID)
+		}
+	}
+	return ids
+}
+
+// resumeProcessesAtEnd: the task's compensation resumes procs, the
+// processes it suspended (or adopted suspended).
+func (r *rollout) resumeProcessesAtEnd(procs []string) {
+	r.procs = procs
+	r.procStep = "resume the scaling processes suspended by the task"
+	in := activities.ProcessesInput{Region: r.spec.RegionID, Group: r.spec.ScalingGroupID, Processes: procs}
+	r.saga.Add(r.procStep, func(ctx workflow.Context) error {
+		in := in
+		in.ClientToken = model.ClientToken(r.tokenKey, "resume-processes")
+		return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, cleanupActivity()), rollouts.ResumeProcesses, in).Get(ctx, nil)
+	})
+}
+
+// addStandbyStep: the task's compensation returns to service the
+// instances it left in Standby.
+func (r *rollout) addStandbyStep() {
+	r.saga.Add("return the instances in Standby to service", func(ctx workflow.Context) error {
+		if len(r.status.inStandby()) == 0 {
+			return nil
+		}
+		return r.exitStandby(ctx, r.status.inStandby())
+	})
+}
+
+// heldSteps name the saga's steps that release the group's hold.
+func (r *rollout) heldSteps() []string {
+	var out []string
+	for _, name := range []string{r.taskStep, r.procStep} {
+		if name != "" {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // pause waits for resume, cancel or rollback.

@@ -39,7 +39,7 @@ func (r *rollout) commands(ctx workflow.Context) rolloutCommands {
 // registerCommands installs the commands; a refused signal is kept as the
 // progress's lastRefusal.
 func (r *rollout) registerCommands(ctx workflow.Context) error {
-	refused := operator.RecordRefusal(&r.st.LastRefusal, r.logger)
+	refused := r.recordRefusal() // rollout_handoff.go
 	c := r.commands(ctx)
 	return errors.Join(
 		operator.Register(ctx, c.resume, refused),

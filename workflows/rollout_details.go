@@ -29,6 +29,9 @@ func rolloutDetails(st *model.RolloutState) string {
 		d.Para("⏸ Waiting for %s", st.WaitingFor)
 	}
 	d.Para("pause policy %s, error threshold %d, failures %d", st.PausePolicy, st.ErrorThreshold, st.Failures)
+	if st.Source != nil {
+		d.Para("the group launches from %s", st.Source)
+	}
 	batches := d.Table("batch", "size", "state", "success", "failed")
 	for _, b := range st.Batches {
 		batches.Row(b.Index, b.Size, b.State, b.Succeeded, b.Failed)

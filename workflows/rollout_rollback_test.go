@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/model"
 )
 
@@ -27,6 +28,20 @@ func (env *rolloutEnv) requireContinuedAsRollback() model.RolloutSpec {
 	return spec
 }
 
+// requireHandedOver checks that the run handed the group to its rollback:
+// no instance left in Standby, the task and the processes it suspended
+// still held, and named in the rollback's spec.
+func (env *rolloutEnv) requireHandedOver(spec model.RolloutSpec) {
+	env.t.Helper()
+	env.locked(func() {
+		require.Empty(env.t, env.standby, "instances left in Standby")
+		require.Equal(env.t, 1, env.tasks, "the rolling update task is handed over, not finished")
+		require.ElementsMatch(env.t, cloud.ScalingProcesses, env.suspended, "the processes stay suspended for the rollback")
+	})
+	require.NotNil(env.t, spec.Handoff)
+	require.NotEmpty(env.t, spec.Handoff.TaskID)
+}
+
 func TestRolloutRollbackWhilePausedAfterBatch(t *testing.T) {
 	env := newRolloutEnv(t, 10)
 	env.at(time.Minute, func() {
@@ -39,7 +54,7 @@ func TestRolloutRollbackWhilePausedAfterBatch(t *testing.T) {
 	require.Equal(t, 2, spec.Batches)
 	require.Equal(t, model.PauseEachBatch, spec.PausePolicy)
 	require.Equal(t, "asg-web-hz", spec.ScalingGroupID)
-	env.requireRestored()
+	env.requireHandedOver(spec)
 }
 
 func TestRolloutRollbackWhilePausedOnFailure(t *testing.T) {
@@ -53,7 +68,7 @@ func TestRolloutRollbackWhilePausedOnFailure(t *testing.T) {
 	require.Equal(t, []string{"i-01", "i-02"}, spec.Instances, "the failed instance is rolled back too")
 	require.Equal(t, "m-webapp-v0", spec.Image.ImageID)
 	require.Equal(t, 2, spec.Batches)
-	env.requireRestored()
+	env.requireHandedOver(spec)
 }
 
 func TestRolloutRollbackRefusedWhileRunningAndForARollback(t *testing.T) {

@@ -18,6 +18,9 @@ const changeRolloutTask = "rolling-update-task"
 // (started by any client), and the run then fails without touching the
 // group. The task ends with the run's compensation, whatever the end.
 func (r *rollout) holdGroup(ctx workflow.Context) error {
+	if r.adoptTask() {
+		return nil // handed over by the previous run (rollout_handoff.go)
+	}
 	if workflow.GetVersion(ctx, changeRolloutTask, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return nil
 	}
@@ -31,13 +34,20 @@ func (r *rollout) holdGroup(ctx workflow.Context) error {
 	if err != nil {
 		return err
 	}
-	r.saga.Add("finish rolling update task "+taskID, func(ctx workflow.Context) error {
+	r.finishTaskAtEnd(taskID)
+	return nil
+}
+
+// finishTaskAtEnd: the task's compensation finishes the rolling update
+// task taskID, freeing the group.
+func (r *rollout) finishTaskAtEnd(taskID string) {
+	r.taskID, r.taskStep = taskID, "finish rolling update task "+taskID
+	r.saga.Add(r.taskStep, func(ctx workflow.Context) error {
 		opts := cleanupActivity()
 		opts.Summary = "finish the rolling update task " + taskID
 		return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), rolloutTasks.FinishRollingUpdateTask,
 			activities.FinishTaskInput{Region: r.spec.RegionID, TaskID: taskID}).Get(ctx, nil)
 	})
-	return nil
 }
 
 // changeCheckFirst: the spec is checked against the cloud (CheckRollout,
@@ -50,6 +60,9 @@ const changeCheckFirst = "rollout-check-first"
 // checkFirst checks the spec against the cloud before holdGroup, and
 // returns the plan; nil (runs started before) leaves the check to execute.
 func (r *rollout) checkFirst(ctx workflow.Context) (*activities.RolloutPlan, error) {
+	if r.spec.Handoff != nil {
+		return nil, nil // the group was checked when its task began; it stays held
+	}
 	if workflow.GetVersion(ctx, changeCheckFirst, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return nil, nil
 	}

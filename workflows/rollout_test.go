@@ -41,13 +41,17 @@ type rolloutEnv struct {
 	changes   []activities.ChangeInput
 	events    []string // instances reported failed
 	maxBatch  int      // largest number of instances in Standby at once
+	holds     []string // the calls that take or release the group, as the cloud's ledger shows them
 	expects   []expectation
+	source    model.ScalingSource // what the group launches (rollout_source_test.go)
+	switches  []string            // changes of source, in order
 }
 
 func newRolloutEnv(t *testing.T, n int) *rolloutEnv {
 	var s testsuite.WorkflowTestSuite
 	env := &rolloutEnv{TestWorkflowEnvironment: newTestEnv(&s), t: t,
-		standby: map[string]bool{}, fails: map[string]int{}, suspended: []string{cloud.ProcessHealthCheck}}
+		standby: map[string]bool{}, fails: map[string]int{}, suspended: []string{cloud.ProcessHealthCheck},
+		source: model.ScalingSource{ScalingConfigurationID: "asc-web-hz", ImageID: "m-webapp-v1"}}
 	for i := 1; i <= n; i++ {
 		env.instances = append(env.instances, fmt.Sprintf("i-%02d", i))
 	}
@@ -66,16 +70,19 @@ func (env *rolloutEnv) locked(f func()) {
 
 func (env *rolloutEnv) execute(spec model.RolloutSpec) {
 	env.OnActivity(rolloutTasks.StartRollingUpdateTask, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.StartTaskInput) (string, error) {
-		env.locked(func() { env.tasks++ })
+		env.locked(func() { env.tasks++; env.holds = append(env.holds, "CreateRollingUpdateTask") })
 		return "rut-" + in.ClientToken[:8], nil
 	}).Maybe()
-	env.OnActivity(rolloutTasks.FinishRollingUpdateTask, mock.Anything, mock.Anything).Return(func(context.Context, activities.FinishTaskInput) error {
-		env.locked(func() { env.tasks-- })
+	env.OnActivity(rolloutTasks.FinishRollingUpdateTask, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.FinishTaskInput) error {
+		env.locked(func() { env.tasks--; env.holds = append(env.holds, "FinishRollingUpdateTask "+in.TaskID) })
 		return nil
 	}).Maybe()
 	env.OnActivity(rollouts.CheckRollout, mock.Anything, mock.Anything).Return(func(_ context.Context, spec model.RolloutSpec) (*activities.RolloutPlan, error) {
 		plan := &activities.RolloutPlan{Instances: env.instances, OSType: cloud.OSLinux}
-		env.locked(func() { plan.SuspendedProcesses = slices.Clone(env.suspended) })
+		env.locked(func() {
+			plan.SuspendedProcesses = slices.Clone(env.suspended)
+			env.holds = append(env.holds, "CheckRollout")
+		})
 		if spec.IsRollback() {
 			plan.Instances = spec.Instances
 		}
@@ -83,6 +90,7 @@ func (env *rolloutEnv) execute(spec model.RolloutSpec) {
 	}).Maybe()
 	env.OnActivity(rollouts.SuspendProcesses, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ProcessesInput) error {
 		env.locked(func() {
+			env.holds = append(env.holds, "SuspendProcesses")
 			for _, p := range in.Processes {
 				if !slices.Contains(env.suspended, p) {
 					env.suspended = append(env.suspended, p)
@@ -93,6 +101,7 @@ func (env *rolloutEnv) execute(spec model.RolloutSpec) {
 	}).Maybe()
 	env.OnActivity(rollouts.ResumeProcesses, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ProcessesInput) error {
 		env.locked(func() {
+			env.holds = append(env.holds, "ResumeProcesses")
 			env.suspended = slices.DeleteFunc(env.suspended, func(p string) bool { return slices.Contains(in.Processes, p) })
 		})
 		return nil
@@ -114,6 +123,7 @@ func (env *rolloutEnv) execute(spec model.RolloutSpec) {
 		})
 		return nil
 	}).Maybe()
+	env.mockSource()
 	env.OnActivity(rollouts.ApplyChange, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ChangeInput) (*activities.ChangeResult, error) {
 		var res *activities.ChangeResult
 		env.locked(func() {

@@ -14,6 +14,7 @@ type RolloutCloud interface {
 	cloud.ECS
 	cloud.ECSInstances
 	cloud.AutoScaling
+	cloud.LaunchTemplates
 	cloud.OOS
 }
 
@@ -108,6 +109,9 @@ func CheckRollout(ctx context.Context, c RolloutCloud, spec model.RolloutSpec) (
 				return refuse("image %s in %s is %s, not Available", img, spec.RegionID, resp.Images[0].Status)
 			}
 		}
+		if err := checkTemplateRoom(ctx, c, spec, group); err != nil {
+			return nil, err
+		}
 	case model.TaskScript:
 		if plan.OSType == cloud.OSWindows && spec.Script.Type == model.ScriptShell {
 			return refuse("the instances of %s run Windows: use %s or %s, not %s", spec.ScalingGroupID, model.ScriptBat, model.ScriptPowerShell, spec.Script.Type)
@@ -154,4 +158,27 @@ func scalingInstances(ctx context.Context, c RolloutCloud, region, group string)
 type orderedMembers struct {
 	states  map[string]string
 	ordered []string
+}
+
+// checkTemplateRoom refuses an image update of a group that launches from a
+// launch template with no room for the version the update creates (and,
+// for a group at Latest, the one a cancel or rollback creates to give the
+// source back): ECS keeps at most cloud.MaxLaunchTemplateVersions.
+func checkTemplateRoom(ctx context.Context, c RolloutCloud, spec model.RolloutSpec, group cloud.ScalingGroup) error {
+	if group.LaunchTemplateId == "" || group.ImageId == spec.Image.ImageID {
+		return nil
+	}
+	resp, err := c.DescribeLaunchTemplateVersions(ctx, &cloud.DescribeLaunchTemplateVersionsRequest{RegionId: spec.RegionID, LaunchTemplateId: group.LaunchTemplateId, PageSize: 1})
+	if err != nil {
+		return refusedIfPermanent(err, "launch template %s", group.LaunchTemplateId)
+	}
+	need := 1
+	if group.LaunchTemplateVersion == cloud.LaunchTemplateLatest {
+		need = 2
+	}
+	if resp.TotalCount+need > cloud.MaxLaunchTemplateVersions {
+		return refused("launch template %s of scaling group %s has %d versions: the image update needs %d more and ECS keeps at most %d (delete old versions first)",
+			group.LaunchTemplateId, spec.ScalingGroupID, resp.TotalCount, need, cloud.MaxLaunchTemplateVersions)
+	}
+	return nil
 }

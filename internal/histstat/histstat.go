@@ -17,6 +17,11 @@ import (
 type Stats struct {
 	Events         int
 	LargestPayload int // bytes, of any single payload in the history
+	// Updates counts the updates the run accepted (the server limits them
+	// per run).
+	Updates int
+	// ContinuedAs is the run this one continued as new as, if it did.
+	ContinuedAs string
 }
 
 // Measure reads the history of a run (runID "" is the latest).
@@ -30,8 +35,30 @@ func Measure(ctx context.Context, c client.Client, workflowID, runID string) (St
 		}
 		st.Events++
 		st.LargestPayload = max(st.LargestPayload, largestPayload(ev.ProtoReflect()))
+		if ev.GetWorkflowExecutionUpdateAcceptedEventAttributes() != nil {
+			st.Updates++
+		}
+		if a := ev.GetWorkflowExecutionContinuedAsNewEventAttributes(); a != nil {
+			st.ContinuedAs = a.GetNewExecutionRunId()
+		}
 	}
 	return st, nil
+}
+
+// MeasureChain measures a run and every run it continued as new as, in order.
+func MeasureChain(ctx context.Context, c client.Client, workflowID, runID string) ([]Stats, error) {
+	var chain []Stats
+	for {
+		st, err := Measure(ctx, c, workflowID, runID)
+		if err != nil {
+			return chain, err
+		}
+		chain = append(chain, st)
+		if st.ContinuedAs == "" {
+			return chain, nil
+		}
+		runID = st.ContinuedAs
+	}
 }
 
 var payloadName = (&commonpb.Payload{}).ProtoReflect().Descriptor().FullName()

@@ -74,3 +74,18 @@ func register[T any](ctx workflow.Context, name string, c Command[T], onRefused 
 	})
 	return nil
 }
+
+// AwaitSignals waits until every signal delivered under names has been
+// received: validated, then applied or refused (and the refusal kept). A
+// run calls it before it continues as new, so that no signal is left in a
+// channel that the next run never reads.
+func AwaitSignals(ctx workflow.Context, names ...string) error {
+	return workflow.Await(ctx, func() bool {
+		for _, name := range names {
+			if workflow.GetSignalChannel(ctx, name).Len() > 0 {
+				return false
+			}
+		}
+		return true
+	})
+}

@@ -5,6 +5,7 @@ package saga
 
 import (
 	"errors"
+	"slices"
 
 	"go.temporal.io/sdk/workflow"
 )
@@ -27,6 +28,22 @@ func (s *Saga) Add(name string, undo func(ctx workflow.Context) error) {
 
 // Len is the number of compensations registered.
 func (s *Saga) Len() int { return len(s.steps) }
+
+// Transfer removes the compensations named and returns them, in the order
+// they were added: what they undo has been handed to another owner (the
+// next run of the workflow), which releases it instead. The caller may Add
+// them back if the hand-over does not happen.
+func (s *Saga) Transfer(names ...string) []Compensation {
+	var out []Compensation
+	s.steps = slices.DeleteFunc(s.steps, func(c Compensation) bool {
+		if slices.Contains(names, c.Name) {
+			out = append(out, c)
+			return true
+		}
+		return false
+	})
+	return out
+}
 
 // Compensate runs every compensation in reverse order on a disconnected
 // context. It goes on past a failed one and returns them all joined, so one

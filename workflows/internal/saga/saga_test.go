@@ -47,3 +47,29 @@ func TestCompensateAfterCancel(t *testing.T) {
 	require.True(t, env.IsWorkflowCompleted())
 	require.Equal(t, []string{"instance", "vswitch", "vpc"}, ran)
 }
+
+// TestTransfer checks that transferred compensations leave the saga (they
+// are another owner's now) and that the rest still run.
+func TestTransfer(t *testing.T) {
+	var ran []string
+	wf := func(ctx workflow.Context) ([]string, error) {
+		var s Saga
+		for _, name := range []string{"task", "processes", "standby"} {
+			s.Add(name, func(workflow.Context) error { ran = append(ran, name); return nil })
+		}
+		moved := s.Transfer("task", "processes", "unknown")
+		var names []string
+		for _, c := range moved {
+			names = append(names, c.Name)
+		}
+		return names, s.Compensate(ctx)
+	}
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.ExecuteWorkflow(wf)
+	require.NoError(t, env.GetWorkflowError())
+	var moved []string
+	require.NoError(t, env.GetWorkflowResult(&moved))
+	require.Equal(t, []string{"task", "processes"}, moved, "in the order they were added")
+	require.Equal(t, []string{"standby"}, ran)
+}
