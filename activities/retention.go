@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -201,7 +202,10 @@ func (a *Retention) imageUsers(ctx context.Context, region string) (map[string][
 
 // groupSource names what a group launches its image from.
 func groupSource(g cloud.ScalingGroup) string {
-	if g.ActiveScalingConfigurationId != "" {
+	switch {
+	case g.LaunchTemplateId != "":
+		return "launch template " + g.LaunchTemplateId + " version " + cmp.Or(g.LaunchTemplateVersion, cloud.LaunchTemplateDefault)
+	case g.ActiveScalingConfigurationId != "":
 		return "active scaling configuration " + g.ActiveScalingConfigurationId
 	}
 	return "its instance configuration source"

@@ -1,8 +1,7 @@
 package cloudsim
 
 import (
-	"cmp"
-	"fmt"
+		"fmt"
 	"maps"
 	"net/http"
 	"slices"
@@ -49,17 +48,36 @@ type imageSource struct {
 	what string
 }
 
-// imageSources are the instance configuration sources of the caller's
-// scaling groups in region that launch imageID.
+// imageSources are what launches imageID in region for the caller: the
+// source of a scaling group (its active scaling configuration, or the
+// launch template version its setting resolves to), and the default
+// version of a launch template (what a launch from it without a version
+// uses).
 func (c *call) imageSources(region, imageID string) []imageSource {
 	var found []imageSource
 	for _, id := range slices.Sorted(maps.Keys(c.st.ScalingGroups)) {
 		g := c.st.ScalingGroups[id]
-		if g.OwnerId != c.account || g.RegionId != region || g.ImageId != imageID {
+		if g.OwnerId != c.account || g.RegionId != region {
 			continue
 		}
-		found = append(found, imageSource{cloud.CodeImageUsingByScalingConfiguration,
-			fmt.Sprintf("the active scaling configuration %s of scaling group %s", cmp.Or(g.ActiveScalingConfigurationId, "(default)"), g.ScalingGroupId)})
+		data, err := launchData(c.st, g)
+		if err != nil || data.ImageId != imageID {
+			continue
+		}
+		code := cloud.CodeImageUsingByScalingConfiguration
+		if g.LaunchTemplateId != "" {
+			code = cloud.CodeImageUsingByLaunchTemplate
+		}
+		found = append(found, imageSource{code, describeSource(g) + " of scaling group " + g.ScalingGroupId})
+	}
+	for _, id := range slices.Sorted(maps.Keys(c.st.LaunchTemplates)) {
+		lt := c.st.LaunchTemplates[id]
+		if lt.OwnerId != c.account || lt.RegionId != region {
+			continue
+		}
+		if v, err := lt.version(cloud.LaunchTemplateDefault); err == nil && v.LaunchTemplateData.ImageId == imageID {
+			found = append(found, imageSource{cloud.CodeImageUsingByLaunchTemplate, fmt.Sprintf("the default version %d of launch template %s", v.VersionNumber, lt.LaunchTemplateId)})
+		}
 	}
 	return found
 }

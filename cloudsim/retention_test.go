@@ -110,13 +110,18 @@ func TestVersionDeprecationAndRegionalDeletion(t *testing.T) {
 }
 
 // DeleteImage refuses an image an instance was created from (unless Force,
-// as ECS) and one a scaling group's active configuration launches (always).
+// as ECS) and one a scaling group's active configuration or launch template
+// launches (always).
 func TestDeleteImageInUse(t *testing.T) {
 	env, clock := startClocked(t)
 	ctx := t.Context()
 	c := env.Client
 	used := deliveredCopy(t, env, clock, "eu-west-1")
 	launched := deliveredCopy(t, env, clock, "eu-central-1")
+	templated := deliveredCopy(t, env, clock, "us-east-1")
+	if _, err := env.Server.AddScalingGroup(cloudsim.ScalingGroupSpec{ScalingGroupId: "asg-lt", RegionId: "us-east-1", ImageId: templated, LaunchTemplateId: "lt-retention"}); err != nil {
+		t.Fatal(err)
+	}
 	_, err := c.RunInstances(ctx, &cloud.RunInstancesRequest{RegionId: "eu-west-1", ImageId: used, InstanceType: "ecs.g7.large", ClientToken: "run"})
 	ok(t, err)
 	if _, err := env.Server.AddScalingGroup(cloudsim.ScalingGroupSpec{ScalingGroupId: "asg-x", RegionId: "eu-central-1", ImageId: launched}); err != nil {
@@ -127,6 +132,8 @@ func TestDeleteImageInUse(t *testing.T) {
 	wantCode(t, err, cloud.CodeImageUsingByInstance)
 	_, err = c.DeleteImage(ctx, &cloud.DeleteImageRequest{RegionId: "eu-central-1", ImageId: launched, Force: true})
 	wantCode(t, err, cloud.CodeImageUsingByScalingConfiguration)
+	_, err = c.DeleteImage(ctx, &cloud.DeleteImageRequest{RegionId: "us-east-1", ImageId: templated, Force: true})
+	wantCode(t, err, cloud.CodeImageUsingByLaunchTemplate)
 	if n := len(env.Server.Ledger()); n != before {
 		t.Fatalf("refused deletions left %d side effects", n-before)
 	}
