@@ -1,0 +1,214 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/imagefleet/imagefleet/cloud"
+	"github.com/imagefleet/imagefleet/model"
+)
+
+// packageRetentionCommand groups the lifecycle rules of a package's
+// published image versions (docs/retention.md).
+func packageRetentionCommand(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "retention",
+		Short: "Lifecycle rules of a package's image versions: keep the newest or youngest, deprecate, then delete the rest's copies",
+	}
+	cmd.AddCommand(retentionRunCommand(a), retentionStatusCommand(a))
+	cmd.AddCommand(retentionScheduleCommands(a)...)
+	return cmd
+}
+
+// retentionFlags binds a rule's flags (and --spec, --dry-run) to a
+// RetentionSpec.
+func retentionFlags(cmd *cobra.Command) *specFlags[model.RetentionSpec] {
+	sf := newSpecFlags[model.RetentionSpec](cmd, nil)
+	sf.flag("package", "the EcsImage package the rule applies to", func(s *model.RetentionSpec) any { return &s.Rule.Package })
+	sf.flag("keep-newest", "keep the newest N published versions", func(s *model.RetentionSpec) any { return &s.Rule.KeepNewest })
+	sf.flag("keep-younger-than", "keep the versions released less than this long ago (30d, 720h)", func(s *model.RetentionSpec) any { return &s.Rule.KeepYoungerThan })
+	sf.flag("grace-period", "time between a version's deprecation and the deletion of its copies (default 7d; 0s deletes at once)", func(s *model.RetentionSpec) any { return &s.Rule.GracePeriod })
+	sf.flag("exclude-tag", "keep versions whose source image has this tag: key or key=value (repeatable)", func(s *model.RetentionSpec) any { return &s.Rule.ExcludeTags })
+	sf.flag("dry-run", "only list what the run would deprecate and delete, region by region; --dry-run=false applies even a rule's first run (default: the first run of a rule is dry)",
+		func(s *model.RetentionSpec) any { return ensure(&s.DryRun) })
+	return sf
+}
+
+// retentionPlan checks a lifecycle run's spec and starts it.
+func (a *app) retentionPlan(spec model.RetentionSpec) runPlan {
+	id := model.RetentionWorkflowID(spec.Rule.Package)
+	mode := "apply (a dry run if it is the rule's first)"
+	if spec.DryRun != nil && *spec.DryRun {
+		mode = "dry run"
+	} else if spec.DryRun != nil {
+		mode = "apply"
+	}
+	return runPlan{
+		Validate: spec.Validate,
+		Check:    func(ctx context.Context) error { return a.checkRetentionPackage(ctx, spec.Rule.Package) },
+		Started:  "lifecycle run of package " + spec.Rule.Package,
+		startRequest: startRequest{
+			ID: id, Type: model.RetentionWorkflowType, Input: spec,
+			Operation: model.OperationRetention,
+			Keys: []temporal.SearchAttributeUpdate{
+				model.SAPackage.ValueSet(spec.Rule.Package),
+				model.SARetentionRule.ValueSet(spec.Rule.Hash()),
+			},
+			Summary: fmt.Sprintf("Lifecycle rule on package %s (%s)", spec.Rule.Package, mode),
+			Details: model.SpecMarkdown(spec),
+			Conflict: func(context.Context) string {
+				return fmt.Sprintf("a lifecycle run of package %s is already running (workflow %s): one at a time per package", spec.Rule.Package, id)
+			},
+		},
+	}
+}
+
+// checkRetentionPackage refuses a package that does not exist or does not
+// hold ECS images (exit code 2).
+func (a *app) checkRetentionPackage(ctx context.Context, pkg string) error {
+	art, err := a.mustFind(ctx, pkg)
+	if err != nil {
+		return err
+	}
+	if art.ArtifactType != cloud.ArtifactEcsImage {
+		return invalid("package %s is of type %s: lifecycle rules apply to %s packages", pkg, art.ArtifactType, cloud.ArtifactEcsImage)
+	}
+	return nil
+}
+
+func retentionRunCommand(a *app) *cobra.Command {
+	var wait bool
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Apply a lifecycle rule to a package once (the first run of a rule only lists what it would do)",
+		Long: `Start the workflow ImageRetention (workflow ID retention/<package>) with a rule:
+keep the newest N published versions and/or those younger than D, and every
+version in use (an instance, a scaling group's configuration or launch
+template, a running rolling update, the newest version of a package a
+service offers); deprecate the others, then, after the grace period, delete
+their copies in every region and the version.
+
+The first run of a rule (no earlier successful run of the same rule on the
+package) is a dry run unless --dry-run=false; --dry-run always is.`,
+		Example: `  starter package retention run --package webapp --keep-newest 5 --keep-younger-than 30d --grace-period 7d --exclude-tag release=lts --wait
+  starter package retention run --package webapp --keep-newest 5 --dry-run --wait`,
+		Args: cobra.NoArgs,
+	}
+	sf := retentionFlags(cmd)
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait for the run to end and print its plan and what it did")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		ctx, out := cmd.Context(), cmd.OutOrStdout()
+		spec, err := sf.load()
+		if err != nil {
+			return err
+		}
+		plan := a.retentionPlan(spec)
+		return a.startAndWatch(ctx, out, plan, wait, func() error { return a.watchRetention(ctx, out, plan.ID) })
+	}
+	return cmd
+}
+
+func retentionStatusCommand(a *app) *cobra.Command {
+	var pkg string
+	cmd := &cobra.Command{
+		Use:     "status",
+		Short:   "Show the latest lifecycle run of a package: its plan and what it did, per version and region",
+		Example: "  starter package retention status --package webapp",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !model.ValidPackageName(pkg) {
+				return invalid("--package %q must be a package name (3–128 letters, digits, underscore)", pkg)
+			}
+			p, err := query[model.RetentionProgress](cmd.Context(), a, model.RetentionWorkflowID(pkg), "", model.QueryProgress)
+			if err != nil {
+				return fmt.Errorf("no lifecycle run of package %s answers: %w", pkg, err)
+			}
+			printRetention(cmd.OutOrStdout(), p)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&pkg, "package", "", "package name")
+	return cmd
+}
+
+// watchRetention prints the run's phase until it ends, then its plan.
+func (a *app) watchRetention(ctx context.Context, out io.Writer, id string) error {
+	res, err := watchRun(ctx, a, out, id, "", watch[model.RetentionProgress, model.RetentionResult]{
+		Query: model.QueryProgress,
+		Show: changedLine(func(p *model.RetentionProgress) string {
+			done := 0
+			for _, v := range p.Versions {
+				if v.State == model.RetentionDone || v.State == model.RetentionKept {
+					done++
+				}
+			}
+			return fmt.Sprintf("%s: %d versions, %d actions done", p.Phase, len(p.Versions), done)
+		}),
+		Waiting: func(*model.RetentionProgress) string { return "" },
+	})
+	if err != nil {
+		if p, qerr := query[model.RetentionProgress](ctx, a, id, "", model.QueryProgress); qerr == nil {
+			printRetention(out, p)
+		}
+		return err
+	}
+	printRetention(out, &model.RetentionProgress{Package: res.Package, DryRun: res.DryRun, DryRunWhy: res.DryRunWhy, Versions: res.Versions, Phase: model.RetentionPhaseDone})
+	verb := "Deprecated"
+	if res.DryRun {
+		verb = "Would deprecate"
+	}
+	fmt.Fprintf(out, "\n%s %d version(s); deleted %d version(s), %d copies, %d GiB; kept %d.\n", verb, res.Deprecated, res.Deleted, res.CopiesDeleted, res.FreedGiB, res.Kept)
+	return nil
+}
+
+// printRetention prints a run's plan: a line per version and region.
+func printRetention(out io.Writer, p *model.RetentionProgress) {
+	if p.DryRun {
+		fmt.Fprintf(out, "DRY RUN (%s): nothing was changed.\n", p.DryRunWhy)
+	}
+	if p.Error != "" {
+		fmt.Fprintf(out, "Error: %s\n", p.Error)
+	}
+	tw := table(out, "VERSION\tRELEASED\tACTION\tSTATE\tREGION\tIMAGE\tGIB\tWHY")
+	for _, v := range p.Versions {
+		why := v.Reason
+		if v.Error != "" {
+			why += " — " + v.Error
+		}
+		if len(v.Regions) == 0 {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\t\t\t%s\n", v.Version, v.ReleaseTime.UTC().Format(time.DateTime), v.Action, v.State, why)
+		}
+		for i, r := range v.Regions {
+			line := why
+			if i > 0 {
+				line = ""
+			}
+			if len(r.UsedBy) > 0 {
+				line = strings.TrimSpace(line + " [" + r.Region + " in use: " + strings.Join(r.UsedBy, ", ") + "]")
+			}
+			if r.Error != "" {
+				line += " — " + r.Error
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", v.Version, v.ReleaseTime.UTC().Format(time.DateTime), v.Action, firstNonEmpty(r.State, v.State), r.Region, r.ImageID, r.SizeGiB, line)
+		}
+	}
+	tw.Flush()
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
+
+// retentionScheduleCommands are the schedule commands of lifecycle rules.
+func retentionScheduleCommands(*app) []*cobra.Command { return nil }

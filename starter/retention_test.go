@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/stretchr/testify/require"
+
+	"github.com/imagefleet/imagefleet/cloudsim/cloudsimtest"
+	"github.com/imagefleet/imagefleet/model"
+)
+
+// A lifecycle run's bad input is refused before anything starts (exit 2):
+// a rule that keeps nothing by name, a package that does not exist. The app
+// has no Temporal client: a start would fail differently.
+func TestRetentionRunRefusesBadInputUpFront(t *testing.T) {
+	sim := cloudsimtest.Start(t)
+	a := &app{cloud: sim.Client}
+	before := len(sim.Server.Ledger())
+	for name, spec := range map[string]model.RetentionSpec{
+		"no criterion":    {Rule: model.RetentionRule{Package: "webapp"}},
+		"bad grace":       {Rule: model.RetentionRule{Package: "webapp", KeepNewest: 3, GracePeriod: "a week"}},
+		"empty tag key":   {Rule: model.RetentionRule{Package: "webapp", KeepNewest: 3, ExcludeTags: []string{"=lts"}}},
+		"no such package": {Rule: model.RetentionRule{Package: "nothing_here", KeepNewest: 3}},
+	} {
+		_, err := a.startRun(context.Background(), nil, a.retentionPlan(spec))
+		require.Equal(t, exitInvalid, exitCode(t, err), "%s: %v", name, err)
+	}
+	require.Len(t, sim.Server.Ledger(), before)
+}
+
+// --dry-run sets the spec's dryRun; --dry-run=false asks to apply even a
+// rule's first run; without the flag it is left to the workflow (null).
+func TestRetentionDryRunFlag(t *testing.T) {
+	for args, want := range map[string]*bool{"": nil, "--dry-run": new(true), "--dry-run=false": new(false)} {
+		cmd := &cobra.Command{Use: "run"}
+		sf := retentionFlags(cmd)
+		argv := []string{"--package", "webapp", "--keep-newest", "2", "--exclude-tag", "release=lts", "--exclude-tag", "pinned"}
+		if args != "" {
+			argv = append(argv, args)
+		}
+		require.NoError(t, cmd.ParseFlags(argv))
+		spec, err := sf.load()
+		require.NoError(t, err)
+		require.Equal(t, want, spec.DryRun, "%q", args)
+		require.Equal(t, model.RetentionRule{Package: "webapp", KeepNewest: 2, ExcludeTags: []string{"release=lts", "pinned"}}, spec.Rule)
+	}
+}
