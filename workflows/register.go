@@ -19,4 +19,5 @@ func Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(RollingUpdateBatch, workflow.RegisterOptions{Name: model.RolloutBatchWorkflowType})
 	r.RegisterWorkflowWithOptions(PublishPackageVersion, workflow.RegisterOptions{Name: model.PublishWorkflowType})
 	r.RegisterWorkflowWithOptions(ImageRetention, workflow.RegisterOptions{Name: model.RetentionWorkflowType})
+	r.RegisterWorkflowWithOptions(ScheduledBuild, workflow.RegisterOptions{Name: model.ScheduledBuildWorkflowType})
 }

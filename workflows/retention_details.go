@@ -70,10 +70,3 @@ func retentionDetails(p *model.RetentionProgress, rule model.RetentionRule, time
 	d.StepDeadline(model.StepDeadline)
 	return d.String()
 }
-
-func orDash(s string) string {
-	if s == "" {
-		return "—"
-	}
-	return s
-}

@@ -71,7 +71,7 @@ func (r *Run) StateChanged(ctx workflow.Context, from, to string) {
 	case model.StateWaitingForOperator:
 		r.waitingSince = workflow.Now(ctx)
 		h.Counter(OperatorWaits).Inc(1)
-	case model.StateSucceeded, model.StateFailed, model.StateAborted:
+	case model.StateSucceeded, model.StateFailed, model.StateAborted, model.StateSkipped:
 		h.WithTags(map[string]string{LabelState: to}).Counter(OperationsEnded).Inc(1)
 	}
 }
