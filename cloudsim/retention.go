@@ -1,7 +1,7 @@
 package cloudsim
 
 import (
-		"fmt"
+	"fmt"
 	"maps"
 	"net/http"
 	"slices"

@@ -1,0 +1,162 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/imagefleet/imagefleet/cloud"
+	"github.com/imagefleet/imagefleet/cloudsim"
+	"github.com/imagefleet/imagefleet/cloudsim/cloudsimtest"
+	"github.com/imagefleet/imagefleet/model"
+)
+
+// TestRetentionRuleOverTwelveVersions applies a lifecycle rule (keep the
+// newest 3, no grace period) to a package of 12 versions in 5 regions
+// through the starter: the rule's first run is a dry run that lists, region
+// by region, what it would deprecate and delete and changes nothing; the
+// second run applies it, with a worker SIGKILLed in the middle of the
+// deletions. The versions in use (one launched by a scaling group's active
+// configuration, one a running instance was created from) are kept; every
+// copy of the 7 others is deleted exactly once (the cloud's ledger), and
+// the versions are gone.
+func TestRetentionRuleOverTwelveVersions(t *testing.T) {
+	e := newEnv(t, 0.001)
+	ctx := t.Context()
+	const pkg = "e2e_retention"
+	regions := []string{"cn-shanghai", "cn-beijing", "ap-southeast-1", "eu-west-1", "eu-central-1"}
+	version := func(i int) string { return fmt.Sprintf("v%02d_0", i) }
+
+	// 12 published versions, made through the cloud's API, their copies at
+	// once, released in order (v12_0 is the newest).
+	var versions []cloudsimtest.ImageVersion
+	for i := 1; i <= 12; i++ {
+		versions = append(versions, cloudsimtest.ImageVersion{Package: pkg, Version: version(i),
+			SourceRegion: cloudsim.SeedRegion, SourceImage: cloudsim.ImageWebappV1, Regions: regions, Wait: func() { time.Sleep(200 * time.Millisecond) }})
+	}
+	_, published, err := cloudsimtest.PublishImageVersions(ctx, e.cloudC, versions...)
+	require.NoError(t, err)
+	deliveries := append([]map[string]string{nil}, published...) // deliveries[i] is version(i)'s
+
+	// In use: v02's copy in eu-west-1 is what a scaling group's active
+	// configuration launches; v04's copy in ap-southeast-1 runs an instance.
+	body, _ := json.Marshal(cloudsim.ScalingGroupSpec{ScalingGroupId: "asg-retention", RegionId: "eu-west-1", ImageId: deliveries[2]["eu-west-1"]})
+	resp, err := http.Post(e.stack.CloudEndpoint()+"/admin/scaling-groups", "application/json", bytes.NewReader(body))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	_, err = e.cloudC.RunInstances(ctx, &cloud.RunInstancesRequest{RegionId: "ap-southeast-1", ImageId: deliveries[4]["ap-southeast-1"], InstanceType: "ecs.g7.large", ClientToken: "retention-instance"})
+	require.NoError(t, err)
+
+	rule := []string{"package", "retention", "run", "--package", pkg, "--keep-newest", "3", "--grace-period", "0s"}
+	retired := []int{1, 3, 5, 6, 7, 8, 9}
+
+	// Bad input is refused before anything starts.
+	out, code := e.starter("package", "retention", "run", "--package", pkg, "--grace-period", "0s")
+	require.Equal(t, 2, code, out)
+
+	// 1: the rule's first run is a dry run: the plan, nothing changed.
+	before := e.ledger()
+	out, code = e.starter(append(rule, "--wait")...)
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "DRY RUN")
+	require.Contains(t, out, "scaling group asg-retention")
+	require.Contains(t, out, "instance i-")
+	for _, i := range retired {
+		for _, r := range regions {
+			require.Contains(t, out, deliveries[i][r], "the plan lists %s's copy in %s", version(i), r)
+		}
+	}
+	require.Contains(t, out, "Would deprecate 7 version(s); deleted 7 version(s), 35 copies")
+	require.Equal(t, len(before), len(e.ledger()), "a dry run changes nothing in the cloud")
+
+	// Visibility knows the rule's completed dry run: the next run applies it.
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		resp, err := e.client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: fmt.Sprintf(
+			"WorkflowType = '%s' AND ImagefleetPackage = '%s' AND ExecutionStatus = 'Completed'", model.RetentionWorkflowType, pkg)})
+		assert.NoError(c, err)
+		assert.Len(c, resp.GetExecutions(), 1)
+	}, time.Minute, 200*time.Millisecond)
+
+	// 2: applied, with each deletion slowed down so that a worker can be
+	// killed between them.
+	e.addFault(cloud.Fault{Kind: cloud.FaultSlow, Action: "DeleteArtifactDelivery", Delay: 700 * time.Millisecond})
+	out, code = e.starter(rule...)
+	require.Equal(t, 0, code, out)
+	worker := e.stack.Processes("worker")[0]
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.GreaterOrEqual(c, len(deletedImages(e.ledger())), 5)
+	}, 2*time.Minute, 50*time.Millisecond)
+	require.NoError(t, worker.Kill(), "SIGKILL mid-deletion")
+	require.Less(t, len(deletedImages(e.ledger())), 35, "the worker was killed before the run ended")
+	e.startWorker()
+
+	var res model.RetentionResult
+	require.NoError(t, e.client.GetWorkflow(ctx, model.RetentionWorkflowID(pkg), "").Get(ctx, &res))
+	require.False(t, res.DryRun)
+	require.Equal(t, 7, res.Deleted)
+	require.Equal(t, 7, res.Deprecated)
+	require.Equal(t, 35, res.CopiesDeleted)
+	require.Equal(t, 5, res.Kept)
+
+	// Every copy of the retired versions deleted exactly once, nothing else.
+	entries := e.ledger()
+	deleted := deletedImages(entries)
+	var want []string
+	for _, i := range retired {
+		for _, r := range regions {
+			want = append(want, deliveries[i][r])
+		}
+	}
+	slices.Sort(want)
+	got := make([]string, 0, len(deleted))
+	for id, n := range deleted {
+		require.Equal(t, 1, n, "%s deleted once", id)
+		got = append(got, id)
+	}
+	slices.Sort(got)
+	require.Equal(t, want, got)
+	require.Equal(t, 7, countAll(entries, "ModifyArtifactVersion"), "each retired version deprecated once")
+	require.Zero(t, countAll(entries, "DeleteImage"))
+
+	// What is left: the newest three and the two in use, all their copies.
+	art, err := e.cloudC.GetArtifact(ctx, &cloud.GetArtifactRequest{Name: pkg})
+	require.NoError(t, err)
+	var left []string
+	for _, v := range art.Artifact.Versions {
+		left = append(left, v.VersionName)
+		require.Len(t, v.ImageDelivery, 5, v.VersionName)
+		require.False(t, v.Deprecated, v.VersionName)
+	}
+	slices.Sort(left)
+	require.Equal(t, []string{version(2), version(4), version(10), version(11), version(12)}, left)
+	kept := map[string]model.RetentionVersion{}
+	for _, v := range res.Versions {
+		kept[v.Version] = v
+	}
+	require.Contains(t, kept[version(2)].Reason, "scaling group asg-retention")
+	require.Contains(t, kept[version(4)].Reason, "ap-southeast-1: instance")
+
+	out, code = e.starter("package", "retention", "status", "--package", pkg)
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "Done")
+}
+
+// deletedImages counts the copies DeleteArtifactDelivery deleted, by image.
+func deletedImages(entries []cloud.LedgerEntry) map[string]int {
+	n := map[string]int{}
+	for _, en := range entries {
+		if en.Action == "DeleteArtifactDelivery" && en.ResourceType == "Image" {
+			n[en.ResourceId]++
+		}
+	}
+	return n
+}
