@@ -250,4 +250,53 @@ type RetentionResult struct {
 	CopiesDeleted int `json:"copiesDeleted"`
 	FreedGiB      int `json:"freedGiB"`
 	Kept          int `json:"kept"`
+	// Skipped, for a scheduled run, says why it did nothing: a lifecycle
+	// run of the package was already running.
+	Skipped string `json:"skipped,omitempty"`
+	// WorkflowID is the ImageRetention run that applied the rule (for a
+	// scheduled run: its child).
+	WorkflowID string `json:"workflowId,omitempty"`
+}
+
+// A lifecycle rule on a Temporal Schedule: the schedule (ID
+// RetentionScheduleID) starts ScheduledImageRetention each time it fires,
+// under ScheduledRetentionWorkflowID plus the server's "-<time>" suffix;
+// that run applies the rule as a child ImageRetention under the package's
+// canonical RetentionWorkflowID, so a scheduled run and a run started by
+// hand never work on one package at once: a firing while a run of the
+// package is running ends with Skipped set. The first firing of a new rule
+// is a dry run (unless DryRun says otherwise), as any first run.
+
+// ScheduledRetentionWorkflowType is the workflow a retention schedule starts.
+const ScheduledRetentionWorkflowType = "ScheduledImageRetention"
+
+// RetentionScheduleID is the Temporal Schedule ID of a package's rule.
+func RetentionScheduleID(pkg string) string { return "retention-schedule/" + pkg }
+
+// ScheduledRetentionWorkflowID is the workflow ID the schedule's action names.
+func ScheduledRetentionWorkflowID(pkg string) string { return "scheduled-retention/" + pkg }
+
+// IsScheduledRetentionWorkflowID reports whether id is a run of the
+// package's schedule: the action's ID, or it with the server's suffix.
+func IsScheduledRetentionWorkflowID(id, pkg string) bool {
+	base := ScheduledRetentionWorkflowID(pkg)
+	return id == base || strings.HasPrefix(id, base+"-")
+}
+
+// RetentionScheduleSpec is a lifecycle rule with its schedule.
+type RetentionScheduleSpec struct {
+	Run      RetentionSpec `json:"run"`
+	Schedule ScheduleSpec  `json:"schedule"`
+}
+
+// Validate checks the rule and the schedule.
+func (s RetentionScheduleSpec) Validate() error {
+	var errs []error
+	if err := s.Run.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := s.Schedule.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }

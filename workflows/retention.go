@@ -223,7 +223,8 @@ func (r *imageRetention) failed(ctx workflow.Context, v *model.RetentionVersion,
 
 // result totals the progress.
 func (r *imageRetention) result() *model.RetentionResult {
-	res := &model.RetentionResult{Package: r.progress.Package, DryRun: r.progress.DryRun, DryRunWhy: r.progress.DryRunWhy, Versions: r.progress.Versions}
+	res := &model.RetentionResult{Package: r.progress.Package, DryRun: r.progress.DryRun, DryRunWhy: r.progress.DryRunWhy, Versions: r.progress.Versions,
+		WorkflowID: model.RetentionWorkflowID(r.progress.Package)}
 	for _, v := range r.progress.Versions {
 		done := r.progress.DryRun || v.State == model.RetentionDone
 		switch {

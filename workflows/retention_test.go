@@ -118,12 +118,19 @@ func newRetentionFixture(t *testing.T) *retentionFixture {
 // run runs one lifecycle run of spec to its end.
 func (f *retentionFixture) run(t *testing.T, spec model.RetentionSpec) (*model.RetentionResult, error, *testsuite.TestWorkflowEnvironment) {
 	t.Helper()
+	return f.runAs(t, model.RetentionWorkflowID(spec.Rule.Package), model.RetentionWorkflowType, spec)
+}
+
+// runAs runs workflowType under id to its end.
+func (f *retentionFixture) runAs(t *testing.T, id, workflowType string, spec model.RetentionSpec) (*model.RetentionResult, error, *testsuite.TestWorkflowEnvironment) {
+	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := newTestEnv(&s)
 	env.SetStartTime(f.clock.Now()) // the workflow's clock is the cloud's
 	env.RegisterWorkflowWithOptions(ImageRetention, workflow.RegisterOptions{Name: model.RetentionWorkflowType})
+	env.RegisterWorkflowWithOptions(ScheduledImageRetention, workflow.RegisterOptions{Name: model.ScheduledRetentionWorkflowType})
 	env.RegisterActivity(&activities.Retention{Cloud: f.sim.Client, Visibility: f.vis, DataConverter: payload.Converter})
-	executeAs(env, model.RetentionWorkflowID(spec.Rule.Package), model.RetentionWorkflowType, spec)
+	executeAs(env, id, workflowType, spec)
 	require.True(t, env.IsWorkflowCompleted())
 	if err := env.GetWorkflowError(); err != nil {
 		return nil, err, env
@@ -253,5 +260,26 @@ func TestRetentionRefusesBadRule(t *testing.T) {
 	_, err, _ := f.run(t, model.RetentionSpec{Rule: model.RetentionRule{Package: retentionPkg, GracePeriod: "soon"}})
 	require.ErrorContains(t, err, "give at least one")
 	require.ErrorContains(t, err, `gracePeriod "soon"`)
+	require.Len(t, f.sim.Server.Ledger(), before)
+}
+
+// A schedule's firing (its workflow ID with the server's time suffix)
+// applies the rule as the package's canonical lifecycle run; any other ID
+// is refused before anything is read.
+func TestScheduledRetentionRunsTheRuleAsTheCanonicalRun(t *testing.T) {
+	f := newRetentionFixture(t)
+	f.vis.ranBefore = true
+	rule := model.RetentionRule{Package: retentionPkg, KeepNewest: 5, GracePeriod: "0s"}
+	res, err, _ := f.runAs(t, model.ScheduledRetentionWorkflowID(retentionPkg)+"-2026-01-01T03:00:00Z", model.ScheduledRetentionWorkflowType, model.RetentionSpec{Rule: rule})
+	require.NoError(t, err)
+	require.Empty(t, res.Skipped)
+	require.Equal(t, model.RetentionWorkflowID(retentionPkg), res.WorkflowID)
+	require.Equal(t, 1, res.Deleted)
+	require.Equal(t, model.RetentionDone, byVersion(res)["v1_0"].State)
+	require.Len(t, f.ledger("ModifyArtifactVersion"), 1)
+
+	before := len(f.sim.Server.Ledger())
+	_, err, _ = f.runAs(t, "scheduled-retention/other", model.ScheduledRetentionWorkflowType, model.RetentionSpec{Rule: rule})
+	require.ErrorContains(t, err, "refused")
 	require.Len(t, f.sim.Server.Ledger(), before)
 }
