@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/imagefleet/imagefleet/cloud"
@@ -159,4 +161,70 @@ func deletedImages(entries []cloud.LedgerEntry) map[string]int {
 		}
 	}
 	return n
+}
+
+// TestRetentionSchedule puts a rule on a Temporal Schedule through the
+// starter: the first firing is a dry run, a later one deletes the retired
+// version's copies once each, and the firings after it change nothing; the
+// schedule is listed, paused and deleted.
+func TestRetentionSchedule(t *testing.T) {
+	e := newEnv(t, 0.001)
+	ctx := t.Context()
+	const pkg = "e2e_retention_schedule"
+	regions := []string{"eu-west-1", "eu-central-1"}
+	var versions []cloudsimtest.ImageVersion
+	for i := 1; i <= 3; i++ {
+		versions = append(versions, cloudsimtest.ImageVersion{Package: pkg, Version: fmt.Sprintf("v%d_0", i),
+			SourceRegion: cloudsim.SeedRegion, SourceImage: cloudsim.ImageWebappV1, Regions: regions, Wait: func() { time.Sleep(200 * time.Millisecond) }})
+	}
+	_, published, err := cloudsimtest.PublishImageVersions(ctx, e.cloudC, versions...)
+	require.NoError(t, err)
+
+	out, code := e.starter("package", "retention", "schedule", "create", "--package", pkg, "--keep-newest", "2", "--grace-period", "0s", "--every", "3s", "--cron", "0 3 * * *")
+	require.Equal(t, 2, code, out)
+	out, code = e.starter("package", "retention", "schedule", "create", "--package", pkg, "--keep-newest", "2", "--grace-period", "0s", "--every", "3s")
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "a dry run")
+	t.Cleanup(func() { // a schedule outlives its test on the shared dev server
+		_ = e.client.ScheduleClient().GetHandle(context.Background(), model.RetentionScheduleID(pkg)).Delete(context.Background())
+	})
+
+	runs := func(c *assert.CollectT) []*workflowpb.WorkflowExecutionInfo {
+		resp, err := e.client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: fmt.Sprintf(
+			"WorkflowType = '%s' AND ImagefleetPackage = '%s' AND ExecutionStatus = 'Completed'", model.ScheduledRetentionWorkflowType, pkg)})
+		assert.NoError(c, err)
+		return resp.GetExecutions()
+	}
+	// Firings until the retired version is gone, then two more.
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.Len(c, deletedImages(e.ledger()), 2)
+	}, 3*time.Minute, 500*time.Millisecond)
+	var after int
+	require.EventuallyWithT(t, func(c *assert.CollectT) { after = len(runs(c)); assert.GreaterOrEqual(c, after, 2) }, time.Minute, 500*time.Millisecond)
+	require.EventuallyWithT(t, func(c *assert.CollectT) { assert.GreaterOrEqual(c, len(runs(c)), after+2) }, 2*time.Minute, 500*time.Millisecond)
+
+	entries := e.ledger()
+	deleted := deletedImages(entries)
+	require.Equal(t, map[string]int{published[0]["eu-west-1"]: 1, published[0]["eu-central-1"]: 1}, deleted)
+	require.Equal(t, 1, countAll(entries, "ModifyArtifactVersion"))
+
+	// The first firing was the rule's dry run.
+	first, err := e.client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: fmt.Sprintf(
+		"WorkflowType = '%s' AND ImagefleetPackage = '%s' AND ExecutionStatus = 'Completed' ORDER BY StartTime ASC", model.RetentionWorkflowType, pkg)})
+	if err == nil && len(first.GetExecutions()) > 0 { // ORDER BY needs advanced visibility
+		var res model.RetentionResult
+		ex := first.GetExecutions()[0].GetExecution()
+		require.NoError(t, e.client.GetWorkflow(ctx, ex.GetWorkflowId(), ex.GetRunId()).Get(ctx, &res))
+		require.True(t, res.DryRun)
+	}
+
+	out, code = e.starter("package", "retention", "schedule", "list", pkg)
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, model.RetentionScheduleID(pkg))
+	out, code = e.starter("package", "retention", "schedule", "pause", pkg)
+	require.Equal(t, 0, code, out)
+	out, code = e.starter("package", "retention", "schedule", "delete", pkg)
+	require.Equal(t, 0, code, out)
+	out, code = e.starter("package", "retention", "schedule", "pause", pkg)
+	require.Equal(t, 2, code, out)
 }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/imagefleet/imagefleet/cloud"
@@ -210,5 +212,113 @@ func firstNonEmpty(s ...string) string {
 	return ""
 }
 
-// retentionScheduleCommands are the schedule commands of lifecycle rules.
-func retentionScheduleCommands(*app) []*cobra.Command { return nil }
+// retentionScheduleCommands are `schedule create|list|pause|unpause|
+// trigger|delete`: a package's rule on a Temporal Schedule, with the
+// schedule plumbing of schedule.go.
+func retentionScheduleCommands(a *app) []*cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "schedule",
+		Short: "Apply a package's lifecycle rule on a schedule (Temporal Schedules): create, list, pause, unpause, trigger, delete",
+	}
+	kind := scheduleKind{
+		Noun: "retention schedule",
+		Args: "PACKAGE",
+		Bind: func(*cobra.Command) func(args []string) string {
+			return func(args []string) string { return model.RetentionScheduleID(args[0]) }
+		},
+	}
+	cmd.AddCommand(retentionScheduleCreateCommand(a), retentionScheduleListCommand(a))
+	cmd.AddCommand(scheduleCommands(a, kind)...)
+	return []*cobra.Command{cmd}
+}
+
+func retentionScheduleCreateCommand(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "create",
+		Short: "Create the schedule that applies a package's lifecycle rule (its first firing is a dry run)",
+		Example: `  starter package retention schedule create --package webapp --keep-newest 5 --keep-younger-than 30d --grace-period 7d --cron "0 4 * * *" --time-zone Europe/Berlin
+  starter package retention schedule create --package webapp --keep-newest 10 --every 24h --offset 2h --jitter 10m`,
+		Args: cobra.NoArgs,
+	}
+	in := newSpecFlags[model.RetentionScheduleSpec](cmd, nil)
+	run := func(s *model.RetentionScheduleSpec) *model.RetentionSpec { return &s.Run }
+	in.flag("package", "the EcsImage package the rule applies to", func(s *model.RetentionScheduleSpec) any { return &run(s).Rule.Package })
+	in.flag("keep-newest", "keep the newest N published versions", func(s *model.RetentionScheduleSpec) any { return &run(s).Rule.KeepNewest })
+	in.flag("keep-younger-than", "keep the versions released less than this long ago (30d, 720h)", func(s *model.RetentionScheduleSpec) any { return &run(s).Rule.KeepYoungerThan })
+	in.flag("grace-period", "time between a version's deprecation and the deletion of its copies (default 7d)", func(s *model.RetentionScheduleSpec) any { return &run(s).Rule.GracePeriod })
+	in.flag("exclude-tag", "keep versions whose source image has this tag: key or key=value (repeatable)", func(s *model.RetentionScheduleSpec) any { return &run(s).Rule.ExcludeTags })
+	in.flag("dry-run", "every firing only lists what it would do (--dry-run=false: even the first applies the rule)", func(s *model.RetentionScheduleSpec) any { return ensure(&run(s).DryRun) })
+	scheduleFlags(in, func(s *model.RetentionScheduleSpec) *model.ScheduleSpec { return &s.Schedule })
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		s, err := in.load()
+		if err != nil {
+			return err
+		}
+		return a.createRetentionSchedule(cmd.Context(), cmd.OutOrStdout(), s)
+	}
+	return cmd
+}
+
+// createRetentionSchedule checks the rule, the schedule and the package,
+// then creates the schedule; nothing is created when anything is wrong
+// (exit code 2).
+func (a *app) createRetentionSchedule(ctx context.Context, out io.Writer, s model.RetentionScheduleSpec) error {
+	if err := s.Validate(); err != nil {
+		return &exitError{code: exitInvalid, err: err}
+	}
+	pkg := s.Run.Rule.Package
+	if err := a.checkRetentionPackage(ctx, pkg); err != nil {
+		return err
+	}
+	summary := "Lifecycle rule on package " + pkg
+	action := &client.ScheduleWorkflowAction{
+		ID:        model.ScheduledRetentionWorkflowID(pkg),
+		Workflow:  model.ScheduledRetentionWorkflowType,
+		Args:      []any{s.Run},
+		TaskQueue: model.TaskQueue,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			model.SAOperation.ValueSet(model.OperationRetention),
+			model.SAPackage.ValueSet(pkg),
+			model.SAState.ValueSet(model.StateRunning),
+		),
+		StaticSummary: summary,
+		StaticDetails: staticDetails("", s.Run),
+	}
+	opts, err := scheduleOptions(model.RetentionScheduleID(pkg), s.Schedule, action,
+		model.SAOperation.ValueSet(model.OperationRetention), model.SAPackage.ValueSet(pkg))
+	if err != nil {
+		return err
+	}
+	if opts.Note == "" {
+		opts.Note = summary
+	}
+	if err := a.createSchedule(ctx, out, opts); err != nil {
+		return err
+	}
+	if s.Run.DryRun == nil {
+		fmt.Fprintln(out, "First run:   a dry run (the rule's first); later runs apply it")
+	}
+	return nil
+}
+
+func retentionScheduleListCommand(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list [PACKAGE]",
+		Short: "List the retention schedules (of one package), with their next and last runs",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			prefix := model.RetentionScheduleID("")
+			if len(args) == 1 {
+				prefix = model.RetentionScheduleID(args[0])
+			}
+			rows, err := a.listSchedules(cmd.Context(), prefix)
+			if err != nil {
+				return err
+			}
+			if len(args) == 1 { // not another package whose name begins alike
+				rows = slices.DeleteFunc(rows, func(r scheduleRow) bool { return r.ID != prefix })
+			}
+			return printSchedules(cmd.OutOrStdout(), rows)
+		},
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"testing"
 
 	"github.com/spf13/cobra"
@@ -45,5 +46,22 @@ func TestRetentionDryRunFlag(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, want, spec.DryRun, "%q", args)
 		require.Equal(t, model.RetentionRule{Package: "webapp", KeepNewest: 2, ExcludeTags: []string{"release=lts", "pinned"}}, spec.Rule)
+	}
+}
+
+// A retention schedule with a bad rule, a bad schedule or no package is
+// refused before anything is asked of Temporal (exit 2).
+func TestRetentionScheduleCreateRefusesBadInput(t *testing.T) {
+	sim := cloudsimtest.Start(t)
+	a := &app{cloud: sim.Client}
+	every := model.ScheduleSpec{Every: "24h"}
+	for name, spec := range map[string]model.RetentionScheduleSpec{
+		"no criterion":    {Run: model.RetentionSpec{Rule: model.RetentionRule{Package: "webapp"}}, Schedule: every},
+		"no spec":         {Run: model.RetentionSpec{Rule: model.RetentionRule{Package: "webapp", KeepNewest: 2}}},
+		"bad cron":        {Run: model.RetentionSpec{Rule: model.RetentionRule{Package: "webapp", KeepNewest: 2}}, Schedule: model.ScheduleSpec{Cron: "61 * * * *"}},
+		"no such package": {Run: model.RetentionSpec{Rule: model.RetentionRule{Package: "nothing_here", KeepNewest: 2}}, Schedule: every},
+	} {
+		err := a.createRetentionSchedule(context.Background(), io.Discard, spec)
+		require.Equal(t, exitInvalid, exitCode(t, err), "%s: %v", name, err)
 	}
 }
