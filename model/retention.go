@@ -3,7 +3,6 @@ package model
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -162,8 +161,8 @@ func (r RetentionRule) Excludes(tags map[string]string) (string, bool) {
 // rule before tells that this run is not the rule's first. It is the value
 // of the search attribute SARetentionRule.
 func (r RetentionRule) Hash() string {
-	b, _ := json.Marshal(r)
-	sum := sha256.Sum256(b)
+	key := fmt.Sprintf("%s\x00%d\x00%s\x00%s\x00%s", r.Package, r.KeepNewest, r.KeepYoungerThan, r.GracePeriod, strings.Join(r.ExcludeTags, "\x00"))
+	sum := sha256.Sum256([]byte(key))
 	return hex.EncodeToString(sum[:8])
 }
 

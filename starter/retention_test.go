@@ -3,11 +3,16 @@ package main
 import (
 	"context"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/require"
 
+	"github.com/imagefleet/imagefleet/cloud"
+	"github.com/imagefleet/imagefleet/cloudsim"
 	"github.com/imagefleet/imagefleet/cloudsim/cloudsimtest"
 	"github.com/imagefleet/imagefleet/model"
 )
@@ -64,4 +69,33 @@ func TestRetentionScheduleCreateRefusesBadInput(t *testing.T) {
 		err := a.createRetentionSchedule(context.Background(), io.Discard, spec)
 		require.Equal(t, exitInvalid, exitCode(t, err), "%s: %v", name, err)
 	}
+}
+
+// A deprecated version is not offered to new deployments: render refuses
+// it (exit 2) unless --allow-deprecated.
+func TestRenderRefusesDeprecatedVersion(t *testing.T) {
+	sim := cloudsimtest.Start(t)
+	ctx := context.Background()
+	id, delivery, err := cloudsimtest.PublishImageVersion(ctx, sim.Client, cloudsimtest.ImageVersion{Package: "old_web", Version: "v1_0",
+		SourceRegion: cloudsim.SeedRegion, SourceImage: cloudsim.ImageWebappV1, Regions: []string{"eu-west-1"}})
+	require.NoError(t, err)
+	_, err = sim.Client.ModifyArtifactVersion(ctx, &cloud.ModifyArtifactVersionRequest{ArtifactId: id, VersionName: "v1_0", Deprecated: true})
+	require.NoError(t, err)
+	tpl := filepath.Join(t.TempDir(), "web.yaml")
+	require.NoError(t, os.WriteFile(tpl, []byte("ROSTemplateFormatVersion: '2015-09-01'\nResources:\n  Web:\n    Type: ALIYUN::ECS::Instance\n    Properties:\n      ImageId: m-placeholder\n"), 0o644))
+	render := func(extra ...string) (string, error) {
+		cmd := packageRenderCommand(&app{cloud: sim.Client})
+		var out strings.Builder
+		cmd.SetOut(&out)
+		cmd.SetErr(io.Discard)
+		cmd.SetArgs(append([]string{"--template", tpl, "--package", "old_web", "--version", "v1_0", "--region", "eu-west-1"}, extra...))
+		err := cmd.ExecuteContext(ctx)
+		return out.String(), err
+	}
+	_, err = render()
+	require.Equal(t, exitInvalid, exitCode(t, err), "%v", err)
+	require.ErrorContains(t, err, "deprecated")
+	out, err := render("--allow-deprecated")
+	require.NoError(t, err)
+	require.Contains(t, out, delivery["eu-west-1"])
 }
