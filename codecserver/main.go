@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
 	"github.com/imagefleet/imagefleet/internal/codec"
@@ -36,6 +37,7 @@ const DefaultListen = "127.0.0.1:8234"
 type options struct {
 	listen, origins, namespaces, keysFile, tokenFile string
 	maxBody                                          int64
+	sessionTTL                                       time.Duration
 }
 
 func main() {
@@ -79,7 +81,11 @@ func command(start func(listen string, h http.Handler) error, genkey func(io.Wri
 		Long: fmt.Sprintf("Serves Temporal's codec server protocol for imagefleet's encrypted payloads.\n\n"+
 			"Keys: --keys-file, else %s or %s; bearer token: --token-file, else %s.\n\n"+
 			"Web UI: temporal server start-dev --ui-codec-endpoint http://%[4]s\n"+
-			"CLI:    temporal workflow show -w ID --codec-endpoint http://%[4]s [--codec-auth 'Bearer TOKEN']",
+			"CLI:    temporal workflow show -w ID -n NAMESPACE --codec-endpoint http://%[4]s [--codec-auth 'Bearer TOKEN']\n"+
+			"        (without -n the CLI sends an empty X-Namespace, served as namespace \"default\")\n\n"+
+			"With a token, the Web UI cannot send it: open <codec endpoint>/login in the browser once and enter the\n"+
+			"token; the session cookie it sets is sent when the UI's codec settings include cross-origin credentials\n"+
+			"(serve the codec server on the same site as the UI, e.g. both on localhost, or over HTTPS).",
 			config.EnvCodecKeysFile, config.EnvCodecKeys, config.EnvCodecToken, DefaultListen),
 		Args:          cobra.NoArgs,
 		SilenceErrors: true,
@@ -96,10 +102,11 @@ func command(start func(listen string, h http.Handler) error, genkey func(io.Wri
 	f := cmd.Flags()
 	f.StringVar(&o.listen, "listen", DefaultListen, "address to listen on")
 	f.StringVar(&o.origins, "web-ui-origin", "http://localhost:8233,http://127.0.0.1:8233", "comma-separated Web UI origins allowed to call from a browser (CORS)")
-	f.StringVar(&o.namespaces, "namespace", "", "comma-separated namespaces served (X-Namespace); empty serves any")
+	f.StringVar(&o.namespaces, "namespace", "", "comma-separated namespaces served (X-Namespace; an empty header, as the temporal CLI sends without -n, is \"default\"); empty serves any")
 	f.StringVar(&o.keysFile, "keys-file", "", "key file (default: "+config.EnvCodecKeysFile+" or "+config.EnvCodecKeys+")")
 	f.StringVar(&o.tokenFile, "token-file", "", "file holding the bearer token callers must send (default: "+config.EnvCodecToken+"; none: no check)")
 	f.Int64Var(&o.maxBody, "max-body-bytes", codec.DefaultMaxBodyBytes, "largest request body accepted")
+	f.DurationVar(&o.sessionTTL, "session-ttl", codec.DefaultSessionTTL, "how long a browser's sign-in at /login lasts")
 	cmd.AddCommand(&cobra.Command{
 		Use:   "genkey",
 		Short: "Print a new key (\"<id>=<base64>\"): append it to the key file to rotate",
@@ -125,11 +132,12 @@ func handler(o options) (http.Handler, error) {
 		os.Setenv(config.EnvCodecKeysFile, o.keysFile)
 		os.Unsetenv(config.EnvCodecKeys)
 	}
-	logger := config.Logger("codecserver")
+	logger := newLogger()
 	opts := codec.ServerOptions{
 		AllowedOrigins: splitList(o.origins),
 		Namespaces:     splitList(o.namespaces),
 		MaxBodyBytes:   o.maxBody,
+		SessionTTL:     o.sessionTTL,
 		Logger:         logger,
 	}
 	keys, err := config.CodecKeys()
@@ -143,6 +151,10 @@ func handler(o options) (http.Handler, error) {
 		return nil, err
 	}
 	logger.Info().Strs("keys", keys.IDs()).Bool("token", opts.Token != "").Strs("origins", opts.AllowedOrigins).Msg("codec server starting")
+	if opts.Token == "" && !loopbackOnly(o.listen) {
+		logger.Warn().Str("listen", o.listen).Msgf("listening beyond this machine WITHOUT a token: anyone who reaches %s can decrypt every payload; set %s or --token-file",
+			o.listen, config.EnvCodecToken)
+	}
 	return codec.NewServer(codec.New(keys), opts), nil
 }
 
@@ -179,6 +191,24 @@ func token(file string) (string, error) {
 		return "", fmt.Errorf("token file %s is empty", file)
 	}
 	return t, nil
+}
+
+// newLogger is the server's logger (a test reads what it says).
+var newLogger = func() zerolog.Logger { return config.Logger("codecserver") }
+
+// loopbackOnly reports whether listen ("host:port") accepts connections
+// from this machine only. An empty host ("":8234) or 0.0.0.0 listens on
+// every interface; a host name other than localhost is taken as exposed.
+func loopbackOnly(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func splitList(s string) []string {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rs/zerolog"
+
 	"github.com/imagefleet/imagefleet/internal/codec"
 	"github.com/imagefleet/imagefleet/internal/config"
 )
@@ -91,6 +93,43 @@ func TestHelp(t *testing.T) {
 	for _, want := range []string{"--listen", "--web-ui-origin", "--keys-file", "--token-file", "--max-body-bytes", "--namespace", "genkey", config.EnvCodecToken} {
 		if !strings.Contains(out, want) {
 			t.Errorf("help lacks %s", want)
+		}
+	}
+}
+
+// A codec server reachable from other machines without a token says so at
+// start; on loopback, or with a token, it does not.
+func TestWarnsWhenExposedWithoutToken(t *testing.T) {
+	t.Setenv(config.EnvCodecKeysFile, "")
+	t.Setenv(config.EnvCodecKeys, "")
+	var logs bytes.Buffer
+	defer func(old func() zerolog.Logger) { newLogger = old }(newLogger)
+	newLogger = func() zerolog.Logger { return zerolog.New(&logs) }
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	keys := keyFile(t)
+	for _, tc := range []struct {
+		args []string
+		warn bool
+	}{
+		{[]string{"--listen", "0.0.0.0:8234"}, true},
+		{[]string{"--listen", ":8234"}, true},
+		{[]string{"--listen", "10.1.2.3:8234"}, true},
+		{[]string{"--listen", "codec.example.com:8234"}, true},
+		{[]string{"--listen", "127.0.0.1:8234"}, false},
+		{[]string{"--listen", "[::1]:8234"}, false},
+		{[]string{"--listen", "localhost:8234"}, false},
+		{[]string{"--listen", "0.0.0.0:8234", "--token-file", tokenFile}, false},
+	} {
+		logs.Reset()
+		if _, _, err := execute(t, append(tc.args, "--keys-file", keys)...); err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		warned := strings.Contains(logs.String(), `"level":"warn"`) && strings.Contains(logs.String(), "WITHOUT a token")
+		if warned != tc.warn {
+			t.Errorf("%v: warned %v, want %v:\n%s", tc.args, warned, tc.warn, logs.String())
 		}
 	}
 }

@@ -14,7 +14,7 @@ import (
 func setupBlueGreenDemoCommand(f *flags) *cobra.Command {
 	return &cobra.Command{
 		Use:     "setup-bluegreen-demo CLUSTER SERVICE",
-		Short:   "Create a demo service with a blue task set, load balancer, target groups and listeners in the simulated cloud",
+		Short:   "Create a demo service with a blue task set, load balancer, target groups and listeners in the simulated cloud (IMAGEFLEET_CLOUD_ENDPOINT, else the stack's --cloud-port)",
 		Example: "  devstack setup-bluegreen-demo demo web",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if err := cobra.ExactArgs(2)(cmd, args); err != nil {
@@ -23,10 +23,10 @@ func setupBlueGreenDemoCommand(f *flags) *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s := f.stack()
-			d, err := cloudsim.SetupBlueGreenDemo(cmd.Context(), cloudClient(s), args[0], args[1])
+			endpoint := cloudEndpoint(f.stack())
+			d, err := cloudsim.SetupBlueGreenDemo(cmd.Context(), cloudClientAt(endpoint), args[0], args[1])
 			if err != nil {
-				return fmt.Errorf("%w (is the local stack up? go tool task up)", err)
+				return fmt.Errorf("%w (the simulated cloud at %s: is the local stack up? go tool task up)", err, endpoint)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Service %s/%s runs task set %s (%s). Deploy a new version with:\n\n"+
 				"  starter bluegreen start --cluster %s --service %s --task-definition %s:2 \\\n"+

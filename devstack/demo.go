@@ -26,6 +26,9 @@ var demoRegions = []string{"cn-shanghai", "cn-beijing", "ap-southeast-1", "ap-no
 // stops itself.
 func demo(ctx context.Context, s *stack.Stack, logFile, starter string) error {
 	if !s.Running() {
+		if err := checkPorts(s); err != nil {
+			return err
+		}
 		// The stack's own logs would drown the demo's output: they go to a file.
 		if err := os.MkdirAll(filepath.Dir(logFile), 0o755); err != nil {
 			return err

@@ -165,6 +165,9 @@ func (f *flags) stack() *stack.Stack {
 		Workers:        f.workers,
 		CodecServer:    filepath.Join(f.root, "bin", "codecserver"),
 		CodecPort:      f.codecPort,
+		// A token protects the codec server (the Web UI then signs in at
+		// its /login, see the README).
+		CodecToken: strings.TrimSpace(os.Getenv(config.EnvCodecToken)),
 	})
 }
 
@@ -172,20 +175,61 @@ func up(ctx context.Context, s *stack.Stack) error {
 	if s.Running() {
 		return fmt.Errorf("a stack already listens on %s and %s", s.TemporalAddress(), s.CloudEndpoint())
 	}
+	if err := checkPorts(s); err != nil {
+		return err
+	}
 	defer s.Stop()
 	if err := s.Start(ctx); err != nil {
 		return err
 	}
 	fmt.Printf("\nimagefleet stack is up\n  Temporal: %s\n  Web UI:   %s\n  Cloud:    %s\n  Metrics:  %s\n  Codec:    %s (payloads encrypted with %s)\n"+
-		"  CLI:      temporal workflow show -w ID --codec-endpoint %[5]s\nPress Ctrl-C to stop.\n\n",
-		s.TemporalAddress(), s.WebUI(), s.CloudEndpoint(), strings.Join(s.MetricsURLs(), " "), s.CodecEndpoint(), s.CodecKeysFile())
-	select {
-	case <-ctx.Done():
-		fmt.Println("\nstopping the stack…")
-		return s.Stop()
-	case p := <-s.Exited():
-		return fmt.Errorf("%s exited: %v", p.Name, p.Err())
+		"  CLI:      temporal workflow show -w ID -n default --codec-endpoint %[5]s\n"+
+		"  Starter:  %[7]s\n"+
+		"A worker that exits is reported and the stack stays up. Press Ctrl-C to stop.\n\n",
+		s.TemporalAddress(), s.WebUI(), s.CloudEndpoint(), strings.Join(s.MetricsURLs(), " "), s.CodecEndpoint(), s.CodecKeysFile(), starterHint(s))
+	if s.CodecToken() != "" {
+		login := strings.Replace(s.CodecEndpoint(), "127.0.0.1", "localhost", 1)
+		fmt.Printf("The codec server asks for %s: sign in once at %s/login, then in the Web UI's \"Codec Server\" settings use\n"+
+			"your browser setting, endpoint %s, and \"Include cross-origin credentials\". The CLI sends --codec-auth \"Bearer $%[1]s\".\n\n",
+			config.EnvCodecToken, login, login)
 	}
+	err := s.Supervise(ctx, os.Stdout)
+	if ctx.Err() != nil {
+		fmt.Println("\nstopped the stack")
+	}
+	return err
+}
+
+// starterHint says how bin/starter reaches this stack with its key: from
+// inside the clone it finds .data/codec.keys by itself; another data
+// directory or port needs the settings spelled out.
+func starterHint(s *stack.Stack) string {
+	if s.TemporalAddress() == "127.0.0.1:7233" && config.LocalStackKeyFile("") == s.CodecKeysFile() {
+		return "bin/starter … (finds " + s.CodecKeysFile() + " by itself)"
+	}
+	return fmt.Sprintf("export TEMPORAL_ADDRESS=%s %s=%s %s=%s; bin/starter …",
+		s.TemporalAddress(), config.EnvCodecKeysFile, s.CodecKeysFile(), config.EnvCloudEndpoint, s.CloudEndpoint())
+}
+
+// checkPorts refuses to start a stack one of whose ports is taken, naming
+// the flag that moves it.
+func checkPorts(s *stack.Stack) error {
+	err := s.CheckPorts()
+	var taken *stack.PortTakenError
+	if errors.As(err, &taken) {
+		flag := portFlag[taken.Role]
+		return fmt.Errorf("%w; nothing was started: choose another port with %s (env %s)", err, flag[0], flag[1])
+	}
+	return err
+}
+
+// portFlag is the flag and environment variable of each port of the stack.
+var portFlag = map[string][2]string{
+	"temporal": {"--temporal-port", "IMAGEFLEET_TEMPORAL_PORT"},
+	"ui":       {"--ui-port", "IMAGEFLEET_UI_PORT"},
+	"cloud":    {"--cloud-port", "IMAGEFLEET_CLOUD_PORT"},
+	"codec":    {"--codec-port", "IMAGEFLEET_CODEC_PORT"},
+	"metrics":  {"--metrics-port", "IMAGEFLEET_METRICS_PORT"},
 }
 
 // envInt reads name as an integer, or returns def if it is unset; an invalid
@@ -206,6 +250,16 @@ func envInt(name string, def int, errs *[]error) int {
 // cloudClient calls the stack's simulated cloud as the starter's account
 // (IMAGEFLEET_ACCOUNT), riding out throttling and a restarting cloud.
 func cloudClient(s *stack.Stack) *cloud.Client {
+	return cloudClientAt(s.CloudEndpoint())
+}
+
+func cloudClientAt(endpoint string) *cloud.Client {
 	account := cmp.Or(os.Getenv(config.EnvAccount), config.DefaultAccount)
-	return cloud.NewClient(s.CloudEndpoint(), account).WithRetry(cloud.DefaultRetry)
+	return cloud.NewClient(endpoint, account).WithRetry(cloud.DefaultRetry)
+}
+
+// cloudEndpoint is IMAGEFLEET_CLOUD_ENDPOINT when set (the cloud every
+// other imagefleet program uses then), else the local stack's cloud.
+func cloudEndpoint(s *stack.Stack) string {
+	return cmp.Or(os.Getenv(config.EnvCloudEndpoint), s.CloudEndpoint())
 }

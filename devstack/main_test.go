@@ -3,9 +3,18 @@ package main
 import (
 	"errors"
 	"io"
+	"net"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/imagefleet/imagefleet/cloud"
+	"github.com/imagefleet/imagefleet/cloudsim"
+	"github.com/imagefleet/imagefleet/internal/config"
+	"github.com/imagefleet/imagefleet/internal/stack"
 	"github.com/imagefleet/imagefleet/model"
 )
 
@@ -58,5 +67,55 @@ func TestDistributeArgsCarryTheWholeSpec(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("%q lacks %q", got, want)
 		}
+	}
+}
+
+// A taken port stops `devstack up` before anything starts, naming the flag
+// that moves it (a worker's metrics port here).
+func TestUpChecksPortsFirstAndNamesTheFlag(t *testing.T) {
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	metrics := held.Addr().(*net.TCPAddr).Port
+	root := t.TempDir()
+	args := []string{"--root", root, "--workers", "2", "--metrics-port", strconv.Itoa(metrics)}
+	for _, flag := range []string{"--temporal-port", "--ui-port", "--cloud-port", "--codec-port"} {
+		args = append(args, flag, strconv.Itoa(stack.FreePort()))
+	}
+	err = execute(t, append(args, "up")...)
+	if err == nil {
+		t.Fatal("up started with a taken metrics port")
+	}
+	for _, want := range []string{"port " + strconv.Itoa(metrics), "worker 1's metrics", "--metrics-port", "IMAGEFLEET_METRICS_PORT", "nothing was started"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%v: lacks %q", err, want)
+		}
+	}
+	if _, statErr := os.Stat(filepath.Join(root, ".data")); !os.IsNotExist(statErr) {
+		t.Errorf("up made its data directory before refusing: %v", statErr)
+	}
+}
+
+// setup-bluegreen-demo works on the cloud every other program uses:
+// IMAGEFLEET_CLOUD_ENDPOINT when set.
+func TestSetupBlueGreenDemoHonoursTheCloudEndpoint(t *testing.T) {
+	sim, err := cloudsim.New(cloudsim.Config{TimeScale: 0.001})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	t.Setenv(config.EnvCloudEndpoint, srv.URL)
+	// The stack's own cloud port has nothing behind it.
+	if err := execute(t, "--cloud-port", strconv.Itoa(stack.FreePort()), "setup-bluegreen-demo", "demo", "web"); err != nil {
+		t.Fatalf("setup-bluegreen-demo on %s: %v", srv.URL, err)
+	}
+	services, err := cloud.NewClient(srv.URL, cloudsim.DefaultAccount).Containers().
+		DescribeServices(t.Context(), &cloud.DescribeServicesRequest{Cluster: "demo", Services: []string{"web"}})
+	if err != nil || len(services.Services) != 1 {
+		t.Fatalf("the demo service is not in the cloud at %s: %v %+v", srv.URL, err, services)
 	}
 }

@@ -2,13 +2,20 @@ package e2e
 
 import (
 	"context"
+	"errors"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	updatepb "go.temporal.io/api/update/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
 
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/cloudsim"
@@ -210,4 +217,158 @@ func TestBlueGreenAbortWithStarter(t *testing.T) {
 	out, code = e.starter("bluegreen", "status", d.Cluster, d.Service)
 	require.Equal(t, 1, code, "a rolled-back deployment ended Failed")
 	require.Contains(t, out, "Phase:     Aborted")
+}
+
+// issue 18 item 6: a command sent while the worker is dead is not reported
+// as failed: the starter says it is pending (exit code 5) and that it may
+// still take effect, and it does once a worker runs again. (The server
+// keeps an admitted update in memory only: if it drops it before a worker
+// runs, which a loaded dev server has done, nothing is applied, as the
+// message warns; the test then checks that nothing moved and that the
+// command sent again is applied.)
+func TestCommandPendingWhileWorkerIsDownWithStarter(t *testing.T) {
+	e := newEnv(t, 0.01)
+	d, err := cloudsim.SetupBlueGreenDemo(t.Context(), e.cloudC, "e2e", "web")
+	require.NoError(t, err)
+	id := model.BlueGreenWorkflowID(d.Cluster, d.Service)
+	t.Cleanup(func() { terminateIfRunning(e.client, id) }) // the dev server is shared
+
+	_, code := e.starter(blueGreenArgs(d, "--steps", "25,pause,50,pause", "--exit-on-pause")...)
+	require.Equal(t, 4, code, "the run waits at the first gate")
+	require.Equal(t, 25, e.weights(d.ProductionListener)[d.TargetGroups[1]])
+
+	killWorkers(t, e.stack)
+	out, code := e.starter("bluegreen", "promote", d.Cluster, d.Service, "--reply-timeout", "5s")
+	require.Equal(t, 5, code, "pending, not failed")
+	require.Contains(t, out, "promote: pending, not applied yet")
+	require.Contains(t, out, "it may still take effect")
+	require.NotContains(t, out, "error:")
+	m := regexp.MustCompile(`update-id ([0-9a-f-]{36})`).FindStringSubmatch(out)
+	require.NotNil(t, m, "the message names the update")
+	require.Equal(t, 25, e.weights(d.ProductionListener)[d.TargetGroups[1]], "nothing moved without a worker")
+
+	e.startWorker()
+	var stage enums.UpdateWorkflowExecutionLifecycleStage
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		resp, err := e.client.WorkflowService().PollWorkflowExecutionUpdate(t.Context(), &workflowservice.PollWorkflowExecutionUpdateRequest{
+			Namespace:  "default",
+			UpdateRef:  &updatepb.UpdateRef{WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: id}, UpdateId: m[1]},
+			WaitPolicy: &updatepb.WaitPolicy{LifecycleStage: enums.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED},
+		})
+		var notFound *serviceerror.NotFound
+		if errors.As(err, &notFound) {
+			stage = enums.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_UNSPECIFIED // dropped by the server
+			return
+		}
+		require.NoError(c, err)
+		stage = resp.GetStage()
+		require.Equal(c, enums.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED, stage, "the run answers it once a worker runs")
+		require.Nil(c, resp.GetOutcome().GetFailure(), "and applies it")
+	}, 2*time.Minute, 200*time.Millisecond)
+	if stage == enums.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_UNSPECIFIED {
+		t.Log("the server dropped the pending command before a worker ran it: nothing may have moved, and it is sent again")
+		require.Equal(t, 25, e.weights(d.ProductionListener)[d.TargetGroups[1]])
+		out, code = e.starter("bluegreen", "promote", d.Cluster, d.Service)
+		require.Equal(t, 0, code, out)
+	}
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		require.Equal(c, 50, e.weights(d.ProductionListener)[d.TargetGroups[1]], "the pending promote was applied")
+		require.Contains(c, e.blueGreenProgress(id).WaitingFor, "promote", "at the next gate")
+	}, 2*time.Minute, 200*time.Millisecond)
+	require.Empty(t, e.blueGreenProgress(id).LastRefusal)
+
+	// With the worker up, the next command is answered at once.
+	out, code = e.starter("bluegreen", "promote", d.Cluster, d.Service, "--full")
+	require.Equal(t, 0, code, out)
+	require.NoError(t, e.awaitResult(id))
+	require.Equal(t, 100, e.weights(d.ProductionListener)[d.TargetGroups[1]])
+}
+
+// issue 18 item 9: a signal whose payload has a field the command does not
+// have, or a field spelled in another case, is refused and kept in
+// lastRefusal (it was dropped with only a line in the worker's log); the
+// run goes on waiting, and a correct signal is applied.
+func TestSignalWithUnknownFieldIsRefusedThroughTheCLI(t *testing.T) {
+	e := newEnv(t, 0.01)
+	d, err := cloudsim.SetupBlueGreenDemo(t.Context(), e.cloudC, "e2e", "web")
+	require.NoError(t, err)
+	id := model.BlueGreenWorkflowID(d.Cluster, d.Service)
+	t.Cleanup(func() { terminateIfRunning(e.client, id) }) // the dev server is shared
+	_, code := e.starter(blueGreenArgs(d, "--steps", "25,pause,100", "--exit-on-pause")...)
+	require.Equal(t, 4, code, "the run waits at the gate")
+
+	for _, tc := range []struct{ name, input, refusal string }{
+		{model.CommandCancel, `{"reason":"x","reasn":"y"}`, `cancel: the payload was refused: unable to decode: unknown field "reasn" in model.CancelCommand`},
+		{model.CommandPromote, `{"Full":true}`, `promote: the payload was refused: unable to decode: unknown field "Full" in model.PromoteCommand (field names are case-sensitive: "full")`},
+	} {
+		_, err := e.cli("workflow", "signal", "--workflow-id", id, "--name", tc.name, "--input", tc.input)
+		require.NoError(t, err, "a signal cannot answer its sender")
+		require.EventuallyWithT(t, func(c *assert.CollectT) {
+			require.Equal(c, tc.refusal, e.blueGreenProgress(id).LastRefusal)
+		}, time.Minute, 200*time.Millisecond)
+		require.Equal(t, 25, e.weights(d.ProductionListener)[d.TargetGroups[1]], "nothing applied")
+	}
+	// The update path refuses the same payload to its sender (a raw client:
+	// the CLI shows failures encrypted without the codec server).
+	h, err := e.client.UpdateWorkflow(t.Context(), client.UpdateWorkflowOptions{
+		WorkflowID: id, UpdateName: model.CommandPromote, Args: []any{map[string]any{"Full": true}},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = h.Get(t.Context(), nil)
+	}
+	require.ErrorContains(t, err, `unknown field "Full"`)
+	require.Contains(t, e.blueGreenProgress(id).WaitingFor, "promote")
+
+	_, err = e.cli("workflow", "signal", "--workflow-id", id, "--name", model.CommandPromote, "--input", `{"full":false}`)
+	require.NoError(t, err)
+	require.NoError(t, e.awaitResult(id))
+	require.Equal(t, 100, e.weights(d.ProductionListener)[d.TargetGroups[1]])
+}
+
+// issue 18: a second start of a canonical ID starts nothing, and each
+// client says so differently, as the README states: the starter refuses it
+// (exit 2); the temporal CLI prints the running run's ID and exits 0, even
+// with --id-conflict-policy Fail; a Go client without
+// WorkflowExecutionErrorWhenAlreadyStarted gets the running run.
+func TestSecondStartOfACanonicalIDPerClient(t *testing.T) {
+	e := newEnv(t, 0.01)
+	d, err := cloudsim.SetupBlueGreenDemo(t.Context(), e.cloudC, "e2e", "web")
+	require.NoError(t, err)
+	id := model.BlueGreenWorkflowID(d.Cluster, d.Service)
+	t.Cleanup(func() { terminateIfRunning(e.client, id) }) // if the test stops early
+	_, code := e.starter(blueGreenArgs(d, "--steps", "25,pause,100", "--exit-on-pause")...)
+	require.Equal(t, 4, code)
+	desc, err := e.client.DescribeWorkflowExecution(t.Context(), id, "")
+	require.NoError(t, err)
+	running := desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()
+
+	_, code = e.starter(blueGreenArgs(d, "--strategy", "all-at-once", "--wait=false")...)
+	require.Equal(t, 2, code, "the starter refuses it")
+
+	out, err := e.cli("workflow", "start", "--type", model.BlueGreenWorkflowType, "--task-queue", model.TaskQueue,
+		"--workflow-id", id, "--input", `{"cluster":"e2e"}`, "--id-conflict-policy", "Fail")
+	require.NoError(t, err, "the temporal CLI exits 0")
+	require.Contains(t, out, running, "and prints the running run")
+
+	run, err := e.client.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{ID: id, TaskQueue: model.TaskQueue,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL}, model.BlueGreenWorkflowType, map[string]any{"cluster": "e2e"})
+	require.NoError(t, err, "a Go client without WorkflowExecutionErrorWhenAlreadyStarted")
+	require.Equal(t, running, run.GetRunID(), "gets the running run")
+
+	_, err = e.client.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{ID: id, TaskQueue: model.TaskQueue,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL, WorkflowExecutionErrorWhenAlreadyStarted: true}, model.BlueGreenWorkflowType, map[string]any{"cluster": "e2e"})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	require.ErrorAs(t, err, &started, "with it, the start is refused")
+
+	desc, err = e.client.DescribeWorkflowExecution(t.Context(), id, "")
+	require.NoError(t, err)
+	require.Equal(t, running, desc.GetWorkflowExecutionInfo().GetExecution().GetRunId(), "nothing else started")
+	require.Contains(t, e.blueGreenProgress(id).WaitingFor, "promote")
+
+	// The dev server is shared: end the run, as the next test's start of
+	// the same ID would otherwise meet it.
+	out, code = e.starter("bluegreen", "promote", d.Cluster, d.Service, "--full")
+	require.Equal(t, 0, code, out)
+	require.NoError(t, e.awaitResult(id))
 }

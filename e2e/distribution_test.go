@@ -80,7 +80,7 @@ func TestDistributeRefusesBadInputBeforeStarting(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"unknown region", []string{"--regions", "cn-beijing,moon-1"}, "unknown region(s) moon-1"},
+		{"unknown region", []string{"--regions", "cn-beijing,moon-1"}, `unknown region(s) "moon-1"`},
 		{"bad package name", []string{"--package", "no-dashes"}, "package name"},
 		{"other account's image", []string{"--source-image", cloudsim.ImageOtherPrivate}, "does not exist"},
 		{"system image", []string{"--source-image", cloudsim.ImageSystemUbuntu}, "a system image"},

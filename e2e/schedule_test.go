@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -175,10 +176,38 @@ func TestBuildScheduleEndToEnd(t *testing.T) {
 		require.Equal(c, 0, code)
 		require.Contains(c, out, id)
 		require.Contains(c, out, "paused (maintenance)")
+		require.Contains(c, out, "Skipped: source "+cp.ImageId+" unchanged", "the last run's outcome")
 		cli, err := exec.CommandContext(ctx, temporalCLI, "schedule", "list", "--address", e.stack.TemporalAddress(), "--namespace", "default").CombinedOutput()
 		require.NoError(c, err, string(cli))
 		require.Contains(c, string(cli), id)
 	}, 2*time.Minute, time.Second)
+
+	// A firing while a build of the template runs (started by hand) skips,
+	// naming it: one build per template holds for scheduled builds too.
+	out, code = e.starter("build", "schedule", "create", tpl, "--name", "always", "--every", "1h", "--always", "--paused")
+	require.Equal(t, 0, code, out)
+	e.addFault(cloud.Fault{Kind: cloud.FaultSlow, Action: "DescribeInstanceTypes", Count: 1, Delay: 30 * time.Second})
+	_, code = e.starter("build", "start", tpl)
+	require.Equal(t, 0, code)
+	buildID := model.BuildWorkflowID(cloudsim.SeedRegion, tpl)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		p, err := e.buildProgress(buildID)
+		require.NoError(c, err)
+		require.NotEmpty(c, p.ExecutionID)
+	}, 2*time.Minute, 100*time.Millisecond)
+	triggered = time.Now()
+	out, code = e.starter("build", "schedule", "trigger", tpl, "--name", "always")
+	require.Equal(t, 0, code, out)
+	alwaysID := model.BuildScheduleID(cloudsim.SeedRegion, tpl, "always")
+	e.awaitOutcome(alwaysID, triggered, "a firing while a build runs skips", func(r model.ScheduledBuildResult) bool {
+		return r.Outcome == model.OutcomeSkipped && strings.Contains(r.Reason, "already running (workflow "+buildID+")")
+	})
+	out, code = e.starter("build", "cancel", tpl, "--reason", "e2e")
+	require.Equal(t, 0, code, out)
+	require.Error(t, e.client.GetWorkflow(ctx, buildID, "").Get(ctx, nil), "the hand-started build was cancelled")
+	require.Equal(t, 3, builds(), "the skipped firing started no build")
+	out, code = e.starter("build", "schedule", "delete", tpl, "--name", "always")
+	require.Equal(t, 0, code, out)
 
 	out, code = e.starter("build", "schedule", "unpause", tpl)
 	require.Equal(t, 0, code, out)

@@ -193,7 +193,7 @@ func parseDuration(field, s string, def time.Duration) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d < 0 {
-		return 0, fmt.Errorf("%s %q must be a Go duration such as 30s, 10m or 1h", field, s)
+		return 0, fmt.Errorf("%s %s must be a Go duration such as 30s, 10m or 1h", field, Quote(s))
 	}
 	return d, nil
 }
@@ -204,14 +204,19 @@ func (s BlueGreenSpec) Validate() error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if !containerResourceNameRE.MatchString(s.Cluster) {
-		add("cluster %q must be 1–255 letters, digits, hyphens and underscores", s.Cluster)
+		add("cluster %s must be 1–255 letters, digits, hyphens and underscores", Quote(s.Cluster))
 	}
 	if !containerResourceNameRE.MatchString(s.Service) {
-		add("service %q must be 1–255 letters, digits, hyphens and underscores", s.Service)
+		add("service %s must be 1–255 letters, digits, hyphens and underscores", Quote(s.Service))
 	}
 	if s.TaskDefinition == "" {
 		add("taskDefinition is required")
 	}
+	errs = append(errs, checkNames("taskDefinition", s.TaskDefinition, "platformVersion", s.PlatformVersion, "containerName", s.ContainerName,
+		"productionListener", s.ProductionListener, "testListener", s.TestListener)...)
+	errs = append(errs, checkList("subnets", s.Subnets)...)
+	errs = append(errs, checkList("securityGroups", s.SecurityGroups)...)
+	errs = append(errs, checkList("targetGroups", s.TargetGroups)...)
 	switch s.LaunchTypeOrDefault() {
 	case "FARGATE":
 	case "EC2", "EXTERNAL":
@@ -219,7 +224,7 @@ func (s BlueGreenSpec) Validate() error {
 			add("platformVersion applies only to the FARGATE launch type")
 		}
 	default:
-		add("launchType %q must be FARGATE, EC2 or EXTERNAL", s.LaunchType)
+		add("launchType %s must be FARGATE, EC2 or EXTERNAL", Quote(s.LaunchType))
 	}
 	if len(s.Subnets) == 0 || len(s.Subnets) > maxBlueGreenSubnets {
 		add("subnets: 1–%d subnets are required, got %d", maxBlueGreenSubnets, len(s.Subnets))
@@ -346,7 +351,7 @@ func (st ShiftStrategy) Plan() ([]PlannedStep, error) {
 			}
 		}
 	default:
-		return nil, fmt.Errorf("strategy type %q must be %s, %s, %s or %s", st.Type, StrategyAllAtOnce, StrategyCanary, StrategyLinear, StrategySteps)
+		return nil, fmt.Errorf("strategy type %s must be %s, %s, %s or %s", Quote(st.Type), StrategyAllAtOnce, StrategyCanary, StrategyLinear, StrategySteps)
 	}
 	last := -1
 	for _, p := range plan {

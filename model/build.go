@@ -101,10 +101,10 @@ var templateIDRE = regexp.MustCompile(`^ip-[a-z0-9]+$`)
 func (in BuildInput) Validate() error {
 	var errs []error
 	if _, ok := LookupRegion(in.Region); !ok {
-		errs = append(errs, fmt.Errorf("region %q is unknown", in.Region))
+		errs = append(errs, fmt.Errorf("region %s is unknown", Quote(in.Region)))
 	}
 	if !templateIDRE.MatchString(in.TemplateID) {
-		errs = append(errs, fmt.Errorf("template ID %q is not an image template ID (ip-...)", in.TemplateID))
+		errs = append(errs, fmt.Errorf("template ID %s is not an image template ID (ip-...)", Quote(in.TemplateID)))
 	}
 	if _, err := in.Window(); err != nil {
 		errs = append(errs, err)
@@ -122,7 +122,7 @@ func (in BuildInput) Window() (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(in.RetryWindow)
 	if err != nil || d < 0 {
-		return 0, fmt.Errorf("retryWindow %q must be a non-negative Go duration such as 30m or 0s", in.RetryWindow)
+		return 0, fmt.Errorf("retryWindow %s must be a non-negative Go duration such as 30m or 0s", Quote(in.RetryWindow))
 	}
 	return d, nil
 }
@@ -360,10 +360,17 @@ const (
 func (s TemplateSpec) Validate() error {
 	var errs []error
 	if _, ok := LookupRegion(s.Region); !ok {
-		errs = append(errs, fmt.Errorf("region %q is unknown", s.Region))
+		errs = append(errs, fmt.Errorf("region %s is unknown", Quote(s.Region)))
 	}
 	if n := utf8.RuneCountInString(s.Name); n < 2 || n > 128 {
 		errs = append(errs, fmt.Errorf("name must be 2–128 characters, got %d", n))
+	}
+	errs = append(errs, checkNames("name", s.Name, "description", s.Description, "sourceImage", s.SourceImage,
+		"sourceFamily", s.SourceFamily, "vSwitchId", s.VSwitchID, "instanceType", s.InstanceType, "imageNamePrefix", s.ImageNamePrefix)...)
+	errs = append(errs, checkTagText(s.Tags)...)
+	errs = append(errs, checkList("accounts", s.Accounts)...)
+	for i, c := range append(append([]TemplateComponent{}, s.Components...), s.Tests...) {
+		errs = append(errs, checkNames(fmt.Sprintf("component %d's component", i+1), c.Component, fmt.Sprintf("component %d's name", i+1), c.Name)...)
 	}
 	if (s.SourceImage == "") == (s.SourceFamily == "") {
 		errs = append(errs, errors.New("exactly one of sourceImage and sourceFamily is required"))

@@ -119,6 +119,12 @@ func (s DistributeSpec) Validate() error { return s.ValidateVersion(true) }
 // copies of an image package's distribution must meet.
 func (s DistributeSpec) ValidateVersion(imageCopies bool) error {
 	errs := checkVersionNames(s.Package, s.Version)
+	errs = append(errs, checkNames("sourceImage", s.SourceImage)...)
+	if !imageCopies { // else the image rules below check them
+		errs = append(errs, checkNames("description", s.Description, "imageName", s.ImageName)...)
+	}
+	errs = append(errs, checkTagText(s.Tags)...)
+	errs = append(errs, checkList("shareAccounts", s.ShareAccounts)...)
 	if n := utf8.RuneCountInString(s.Description); n < MinDescriptionLen || n > MaxDescriptionLen {
 		errs = append(errs, fmt.Errorf("description must be %d–%d characters, got %d", MinDescriptionLen, MaxDescriptionLen, n))
 	}
@@ -129,7 +135,7 @@ func (s DistributeSpec) ValidateVersion(imageCopies bool) error {
 		errs = append(errs, errors.New("source image is required"))
 	}
 	if _, ok := LookupRegion(s.SourceRegion); !ok {
-		errs = append(errs, fmt.Errorf("source region %q is unknown", s.SourceRegion))
+		errs = append(errs, fmt.Errorf("source region %s is unknown", Quote(s.SourceRegion)))
 	}
 	if len(s.Regions) == 0 {
 		errs = append(errs, errors.New("at least one distribution region is required"))
@@ -162,10 +168,10 @@ func (s DistributeSpec) Attempts() int { return copyAttempts(s.CopyAttempts) }
 func checkVersionNames(pkg, version string) []error {
 	var errs []error
 	if !packageNameRE.MatchString(pkg) {
-		errs = append(errs, fmt.Errorf("package name %q must be 3–128 characters of letters, digits and underscore", pkg))
+		errs = append(errs, fmt.Errorf("package name %s must be 3–128 characters of letters, digits and underscore", Quote(pkg)))
 	}
 	if !versionNameRE.MatchString(version) {
-		errs = append(errs, fmt.Errorf("version name %q must be 3–50 characters of letters, digits and underscore", version))
+		errs = append(errs, fmt.Errorf("version name %s must be 3–50 characters of letters, digits and underscore", Quote(version)))
 	}
 	return errs
 }

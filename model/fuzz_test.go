@@ -6,14 +6,18 @@ import (
 	"testing"
 	"time"
 
-	"sigs.k8s.io/yaml"
+	"github.com/imagefleet/imagefleet/internal/payload"
+	"github.com/imagefleet/imagefleet/internal/specfile"
 )
 
-// Fuzz tests of everything a client hands imagefleet: spec files (YAML, as
-// the starter reads them, and JSON, as any Temporal client sends workflow
-// inputs) and operator command payloads. Each input must be decoded and
-// validated without a panic and within a second; a spec that validates
-// must still validate after a JSON round trip (what the SDK does to it).
+// Fuzz tests of everything a client hands imagefleet: spec files (YAML or
+// JSON, decoded by internal/specfile as the starter's --spec is) and
+// workflow inputs and operator command payloads (JSON, decoded by
+// internal/payload as the worker's data converter does): the decoders
+// users meet, strict about unknown fields and their case. Each input must
+// be decoded and validated without a panic and within a second; a spec
+// that validates must still validate after a round trip through the
+// payload converter (what a client and the worker do to it).
 // `go tool task fuzz` runs them for long; CI runs each for a few seconds.
 
 type validator interface{ Validate() error }
@@ -38,13 +42,13 @@ func fuzzSpec[T validator](f *testing.F, seeds ...any) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		within(t, data, func(t *testing.T) {
-			var fromYAML T
-			if yaml.UnmarshalStrict(data, &fromYAML) == nil {
-				requireStable(t, fromYAML)
+			var fromFile T
+			if specfile.Decode("spec.yaml", data, &fromFile) == nil {
+				requireStable(t, fromFile)
 			}
-			var fromJSON T
-			if json.Unmarshal(data, &fromJSON) == nil {
-				requireStable(t, fromJSON)
+			var fromPayload T
+			if payload.Decode(data, &fromPayload) == nil {
+				requireStable(t, fromPayload)
 			}
 		})
 	})
@@ -73,13 +77,14 @@ func requireStable[T validator](t *testing.T, v T) {
 	if v.Validate() != nil {
 		return
 	}
-	data, err := json.Marshal(v)
+	p, err := payload.Converter.ToPayload(v)
 	if err != nil {
-		t.Fatalf("a valid %T does not marshal: %v", v, err)
+		t.Fatalf("a valid %T does not encode: %v", v, err)
 	}
+	data := p.GetData()
 	var again T
-	if err := json.Unmarshal(data, &again); err != nil {
-		t.Fatalf("a valid %T does not unmarshal: %v\n%s", v, err, data)
+	if err := payload.Converter.FromPayload(p, &again); err != nil {
+		t.Fatalf("a valid %T does not decode: %v\n%s", v, err, data)
 	}
 	if err := again.Validate(); err != nil {
 		t.Fatalf("a valid %T is invalid after a JSON round trip: %v\n%s", v, err, data)
@@ -144,7 +149,7 @@ func FuzzRollbackCommand(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var c RollbackCommand
-		if json.Unmarshal(data, &c) != nil {
+		if payload.Decode(data, &c) != nil {
 			return
 		}
 		spec, err := RollbackSpec(orig, RolloutRef{WorkflowID: "rollout/asg-web-hz", RunID: "r1"}, []string{"i-1", "i-2"}, c)

@@ -22,7 +22,8 @@ const (
 // CheckImageAttributes returns the problems of a new image's name,
 // description and tags; field prefixes the names in the messages (e.g.
 // "Destination" gives "DestinationImageName"). An empty name is allowed:
-// the cloud picks one.
+// the cloud picks one. Names and tags hold no control characters, the
+// description none but line breaks and tabs (CheckName, CheckText).
 func CheckImageAttributes(field, name, description string, tags map[string]string) []string {
 	var problems []string
 	if n := utf8.RuneCountInString(name); name != "" && (n < MinImageNameLen || n > MaxImageNameLen) {
@@ -30,6 +31,12 @@ func CheckImageAttributes(field, name, description string, tags map[string]strin
 	}
 	if n := utf8.RuneCountInString(description); n > MaxImageDescriptionLen {
 		problems = append(problems, fmt.Sprintf("%sDescription must be at most %d characters, got %d", field, MaxImageDescriptionLen, n))
+	}
+	for _, err := range checkNames(field+"ImageName", name, field+"Description", description) {
+		problems = append(problems, err.Error())
+	}
+	for _, err := range checkTagText(tags) {
+		problems = append(problems, err.Error())
 	}
 	return append(problems, CheckTags(tags, MaxImageTags)...)
 }
@@ -51,12 +58,12 @@ func CheckTags(tags map[string]string, limit int) []string {
 	for _, k := range sortedKeys(tags) {
 		switch n := utf8.RuneCountInString(k); {
 		case n == 0:
-			problems = append(problems, fmt.Sprintf("a tag key must not be empty (tag %q)", "="+tags[k]))
+			problems = append(problems, fmt.Sprintf("a tag key must not be empty (tag %s)", Quote("="+tags[k])))
 		case n > MaxTagKeyLen:
 			problems = append(problems, fmt.Sprintf("tag key %.20q… must be at most %d characters, got %d", k, MaxTagKeyLen, n))
 		}
 		if n := utf8.RuneCountInString(tags[k]); n > MaxTagValueLen {
-			problems = append(problems, fmt.Sprintf("the value of tag %q must be at most %d characters, got %d", k, MaxTagValueLen, n))
+			problems = append(problems, fmt.Sprintf("the value of tag %s must be at most %d characters, got %d", Quote(k), MaxTagValueLen, n))
 		}
 	}
 	return problems

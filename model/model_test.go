@@ -47,7 +47,7 @@ func TestDistributeSpecValidate(t *testing.T) {
 		{"long description", func(s *DistributeSpec) { s.Description = strings.Repeat("d", 501) }, "description must be 10–500"},
 		{"21 tags", func(s *DistributeSpec) { s.Tags = tags }, "at most 20 tags"},
 		{"no region", func(s *DistributeSpec) { s.Regions = nil }, "at least one distribution region"},
-		{"unknown region", func(s *DistributeSpec) { s.Regions = []string{"cn-beijing", "moon-1"} }, "unknown region(s) moon-1"},
+		{"unknown region", func(s *DistributeSpec) { s.Regions = []string{"cn-beijing", "moon-1"} }, `unknown region(s) "moon-1"`},
 		{"repeated region", func(s *DistributeSpec) { s.Regions = []string{"cn-beijing", "cn-beijing"} }, "more than once"},
 		{"unknown source region", func(s *DistributeSpec) { s.SourceRegion = "moon-1" }, "source region"},
 		{"no source image", func(s *DistributeSpec) { s.SourceImage = "" }, "source image is required"},

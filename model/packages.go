@@ -66,7 +66,7 @@ func (s PublishSpec) Attempts() int { return copyAttempts(s.CopyAttempts) }
 // CheckPackageType refuses an unknown package type.
 func CheckPackageType(t string) error {
 	if !slices.Contains(PackageTypes, t) {
-		return fmt.Errorf("package type %q must be one of %s, %s, %s, %s", t, PackageEcsImage, PackageFile, PackageAcrImage, PackageHelmChart)
+		return fmt.Errorf("package type %s must be one of %s, %s, %s, %s", Quote(t), PackageEcsImage, PackageFile, PackageAcrImage, PackageHelmChart)
 	}
 	return nil
 }

@@ -54,7 +54,11 @@ func LookupRegion(id string) (Region, bool) {
 	return Regions[i], true
 }
 
-// CheckRegions returns an error naming every unknown or repeated region ID.
+// maxListed is how many items of a list an error message names.
+const maxListed = 10
+
+// CheckRegions returns an error naming the unknown or repeated region IDs
+// (each once, at most maxListed of them, quoted).
 func CheckRegions(ids []string) error {
 	var unknown, repeated []string
 	seen := map[string]bool{}
@@ -68,10 +72,10 @@ func CheckRegions(ids []string) error {
 		seen[id] = true
 	}
 	if len(unknown) > 0 {
-		return fmt.Errorf("unknown region(s) %s; known regions: %s", strings.Join(unknown, ", "), strings.Join(RegionIDs(), ", "))
+		return fmt.Errorf("unknown region(s) %s; known regions: %s", QuoteList(unknown, maxListed), strings.Join(RegionIDs(), ", "))
 	}
 	if len(repeated) > 0 {
-		return fmt.Errorf("region(s) listed more than once: %s", strings.Join(repeated, ", "))
+		return fmt.Errorf("region(s) listed more than once: %s", QuoteList(repeated, maxListed))
 	}
 	return nil
 }

@@ -348,6 +348,7 @@ const MaxScriptBytes = 16 * 1024
 // group: no task has more target instances, nor more batches (each needs
 // one), and no rollback names more instances.
 const MaxRolloutInstances = 10000
+
 // MaxRunEvents bounds RolloutSpec.RunEvents: Temporal warns of a history
 // beyond 10,240 events.
 const MaxRunEvents = 10240
@@ -357,12 +358,20 @@ const MaxRunEvents = 10240
 func (s RolloutSpec) Validate() error {
 	var errs []error
 	if !strings.HasPrefix(s.ScalingGroupID, "asg-") {
-		errs = append(errs, fmt.Errorf("scaling group ID %q must start with asg-", s.ScalingGroupID))
+		errs = append(errs, fmt.Errorf("scaling group ID %s must start with asg-", Quote(s.ScalingGroupID)))
 	} else if !validGroupID(s.ScalingGroupID) {
-		errs = append(errs, fmt.Errorf("scaling group ID %q must be at most %d characters: letters, digits, '-', '_' and '.'", s.ScalingGroupID, maxGroupID))
+		errs = append(errs, fmt.Errorf("scaling group ID %s must be at most %d characters: letters, digits, '-', '_' and '.'", Quote(s.ScalingGroupID), maxGroupID))
 	}
+	errs = append(errs, checkNames("description", s.Description)...) // the group ID's characters are checked above
+	if s.Image != nil {
+		errs = append(errs, checkNames("image.imageId", s.Image.ImageID, "image.rollbackImageId", s.Image.RollbackImageID)...)
+	}
+	if s.Package != nil {
+		errs = append(errs, checkNames("package.name", s.Package.Name, "package.version", s.Package.Version, "package.rollbackVersion", s.Package.RollbackVersion)...)
+	}
+	errs = append(errs, checkList("instances", s.Instances)...)
 	if _, ok := LookupRegion(s.RegionID); !ok {
-		errs = append(errs, fmt.Errorf("region %q is unknown", s.RegionID))
+		errs = append(errs, fmt.Errorf("region %s is unknown", Quote(s.RegionID)))
 	}
 	given := 0
 	for _, p := range []bool{s.Image != nil, s.Script != nil, s.Package != nil} {
@@ -382,7 +391,7 @@ func (s RolloutSpec) Validate() error {
 		if s.Script == nil || strings.TrimSpace(s.Script.Script) == "" {
 			errs = append(errs, errors.New("a script execution needs script.script"))
 		} else if !slices.Contains([]string{ScriptShell, ScriptBat, ScriptPowerShell}, s.Script.Type) {
-			errs = append(errs, fmt.Errorf("script type %q must be %s, %s or %s", s.Script.Type, ScriptShell, ScriptBat, ScriptPowerShell))
+			errs = append(errs, fmt.Errorf("script type %s must be %s, %s or %s", Quote(s.Script.Type), ScriptShell, ScriptBat, ScriptPowerShell))
 		}
 		if s.Script != nil {
 			errs = append(errs, checkScript("script.script", s.Script.Script, false)...)
@@ -393,7 +402,7 @@ func (s RolloutSpec) Validate() error {
 			errs = append(errs, errors.New("a package install needs package.name and package.version"))
 		}
 	default:
-		errs = append(errs, fmt.Errorf("task type %q must be %s, %s or %s", s.TaskType, TaskImage, TaskScript, TaskOOSPackage))
+		errs = append(errs, fmt.Errorf("task type %s must be %s, %s or %s", Quote(s.TaskType), TaskImage, TaskScript, TaskOOSPackage))
 	}
 	if given > 1 {
 		errs = append(errs, errors.New("give only the parameters of the task type (one of image, script, package)"))
@@ -499,7 +508,7 @@ func checkInstances(ids []string) []error {
 // CheckPausePolicy refuses an unknown pause policy.
 func CheckPausePolicy(p string) error {
 	if p != PauseNone && p != PauseFirstBatch && p != PauseEachBatch {
-		return fmt.Errorf("pause policy %q must be %s, %s or %s", p, PauseNone, PauseFirstBatch, PauseEachBatch)
+		return fmt.Errorf("pause policy %s must be %s, %s or %s", Quote(p), PauseNone, PauseFirstBatch, PauseEachBatch)
 	}
 	return nil
 }
@@ -800,7 +809,7 @@ type InstancesQuery struct {
 func (q InstancesQuery) Validate() error {
 	switch {
 	case q.State != "" && !slices.Contains([]string{InstancePending, InstanceStandby, InstanceUpdating, InstanceSucceeded, InstanceFailed}, q.State):
-		return fmt.Errorf("state %q must be %s, %s, %s, %s or %s", q.State, InstancePending, InstanceStandby, InstanceUpdating, InstanceSucceeded, InstanceFailed)
+		return fmt.Errorf("state %s must be %s, %s, %s, %s or %s", Quote(q.State), InstancePending, InstanceStandby, InstanceUpdating, InstanceSucceeded, InstanceFailed)
 	case q.Batch < 0:
 		return fmt.Errorf("batch must not be negative, got %d", q.Batch)
 	case q.PageSize < 0 || q.PageSize > MaxInstancePage:

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/url"
 	"text/tabwriter"
+	"time"
 
 	"github.com/rs/zerolog"
 	"go.opentelemetry.io/otel/trace"
@@ -27,6 +28,9 @@ type app struct {
 	cloud     *cloud.Client
 	tel       *config.Telemetry // tracing of the command (see telemetry.go)
 	span      trace.Span        // the command's root span
+	// replyTimeout is how long an operator command waits for the run's
+	// answer (--reply-timeout; zero: defaultReplyTimeout).
+	replyTimeout time.Duration
 }
 
 func (a *app) client() (client.Client, error) {
@@ -35,6 +39,10 @@ func (a *app) client() (client.Client, error) {
 	}
 	logger := config.Logger("starter").Level(zerolog.WarnLevel)
 	opts, err := config.TemporalOptions(logger)
+	if errors.Is(err, config.ErrNoPayloadKeys) {
+		// Nothing is sent in plain to a deployment whose payloads are encrypted.
+		return nil, &exitError{code: exitInvalid, err: err}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("load Temporal client options: %w", err)
 	}
@@ -92,7 +100,7 @@ func (a *app) describe(ctx context.Context, id string) (*workflowpb.WorkflowExec
 	}
 	desc, err := c.DescribeWorkflowExecution(ctx, id, "")
 	if err != nil {
-		return nil, fmt.Errorf("describe %s: %w", id, err)
+		return nil, fmt.Errorf("describe %s: %w", shownID(id), err)
 	}
 	return desc.GetWorkflowExecutionInfo(), nil
 }

@@ -240,7 +240,7 @@ func blueGreenPromoteCommand(a *app) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&full, "full", false, "skip every remaining step")
-	return cmd
+	return a.replyTimeoutFlag(cmd)
 }
 
 // blueGreenCancelCommands roll a deployment back: cancel, and abort, its

@@ -7,9 +7,12 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/imagefleet/imagefleet/cloud"
+	"github.com/imagefleet/imagefleet/internal/cloudops"
 	"github.com/imagefleet/imagefleet/model"
 )
 
@@ -84,6 +87,15 @@ func (a *app) createBuildSchedule(ctx context.Context, out io.Writer, s model.Bu
 	if err != nil {
 		return err // no such template: invalid input (exit code 2)
 	}
+	if s.Publish != nil {
+		art, err := cloudops.FindArtifact(ctx, a.cloudClient(), s.Publish.Package)
+		if err != nil {
+			return checkFailed("check package "+s.Publish.Package, err)
+		}
+		if art != nil && art.ArtifactType != cloud.ArtifactEcsImage {
+			return invalid("package %s holds %s versions: a scheduled build publishes ECS images (%s)", art.Name, art.ArtifactType, cloud.ArtifactEcsImage)
+		}
+	}
 	id := model.BuildScheduleID(s.Region, s.TemplateID, s.ScheduleName)
 	summary := fmt.Sprintf("Scheduled build of template %s (%s) in %s", s.TemplateID, tpl.Name, s.Region)
 	if s.Publish != nil {
@@ -132,7 +144,7 @@ func buildScheduleListCommand(a *app) *cobra.Command {
 			if len(args) == 1 {
 				prefix = model.BuildScheduleID(region, args[0], "")
 			}
-			rows, err := a.listSchedules(cmd.Context(), prefix)
+			rows, err := a.listSchedules(cmd.Context(), prefix, scheduledBuildOutcome)
 			if err != nil {
 				return err
 			}
@@ -141,4 +153,24 @@ func buildScheduleListCommand(a *app) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&region, "region", defaultBuildRegion, "region of the template")
 	return cmd
+}
+
+// scheduledBuildOutcome is a completed scheduled build's outcome (Built,
+// with the version it published, or Skipped, with why), or the run's status.
+func scheduledBuildOutcome(ctx context.Context, c client.Client, run *client.ScheduleWorkflowExecution) string {
+	status := runStatus(ctx, c, run)
+	if status != statusName(enums.WORKFLOW_EXECUTION_STATUS_COMPLETED) {
+		return status
+	}
+	var res model.ScheduledBuildResult
+	if err := c.GetWorkflow(ctx, run.WorkflowID, run.FirstExecutionRunID).Get(ctx, &res); err != nil {
+		return status
+	}
+	switch {
+	case res.Outcome == model.OutcomeSkipped:
+		return "Skipped: " + res.Reason
+	case res.Version != "":
+		return fmt.Sprintf("Built %s from %s, published %s/%s", res.ImageID, res.Source, res.Package, res.Version)
+	}
+	return fmt.Sprintf("Built %s from %s", res.ImageID, res.Source)
 }

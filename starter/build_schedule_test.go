@@ -2,6 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +15,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/mocks"
 
+	"github.com/imagefleet/imagefleet/cloud"
+	"github.com/imagefleet/imagefleet/internal/specfile"
 	"github.com/imagefleet/imagefleet/model"
 )
 
@@ -74,4 +81,47 @@ func TestScheduleOptionsMapping(t *testing.T) {
 	for _, p := range model.OverlapPolicies {
 		require.Contains(t, overlapPolicies, p, "every overlap policy of the contract maps to the SDK's")
 	}
+}
+
+// The spec file of docs/schedules.md decodes strictly into the contract and
+// is valid.
+func TestBuildScheduleSpecFileOfTheDocs(t *testing.T) {
+	doc, err := os.ReadFile("../docs/schedules.md")
+	require.NoError(t, err)
+	text := string(doc)
+	start := strings.Index(text, "```yaml\n")
+	require.GreaterOrEqual(t, start, 0)
+	body := text[start+len("```yaml\n"):]
+	body = body[:strings.Index(body, "```")]
+	var s model.BuildScheduleSpec
+	require.NoError(t, specfile.Decode("schedule.yaml", []byte(body), &s))
+	require.NoError(t, s.Validate())
+	require.Equal(t, "nightly", s.ScheduleName)
+	require.Equal(t, "24h", s.Schedule.Every)
+	require.Equal(t, "webapp", s.Publish.Package)
+	require.Error(t, specfile.Decode("schedule.yaml", []byte(body+"cronn: \"@daily\"\n"), &s), "a misspelled field is refused")
+}
+
+// A schedule that would publish into a package of another type is refused
+// before the schedule is created (the mocked Temporal client fails the test
+// on any call).
+func TestBuildScheduleCreateRefusesAPackageOfAnotherType(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/DescribeImagePipelines":
+			_ = json.NewEncoder(w).Encode(cloud.DescribeImagePipelinesResponse{ImagePipelines: []cloud.ImagePipeline{{ImagePipelineId: "ip-abc123", Name: "web", RegionId: "cn-hangzhou"}}})
+		case "/api/GetArtifact":
+			_ = json.NewEncoder(w).Encode(cloud.GetArtifactResponse{Artifact: cloud.Artifact{ArtifactId: "artifact-1", Name: "files", ArtifactType: cloud.ArtifactFile}})
+		default:
+			http.Error(w, `{"Code":"Unexpected"}`, http.StatusBadRequest)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	a := &app{cloud: cloud.NewClient(srv.URL, "1000000000000001"), temporal: &mocks.Client{}, namespace: "default"}
+	cmd := buildScheduleCommand(a)
+	cmd.SilenceErrors, cmd.SilenceUsage = true, true
+	cmd.SetArgs([]string{"create", "ip-abc123", "--every", "24h", "--publish-package", "files", "--publish-description", "nightly web image"})
+	err := cmd.ExecuteContext(context.Background())
+	require.Equal(t, exitInvalid, exitCode(t, err), "%v", err)
+	require.ErrorContains(t, err, "package files holds File versions")
 }

@@ -6,7 +6,9 @@
 // Exit codes: 0 done, 1 the operation or a call failed, 2 invalid input
 // (nothing was started), 3 an operator command was refused, 4 the run waits
 // for an operator decision (with --exit-on-pause; a rolling update's --watch
-// stops there unless --exit-on-pause=false).
+// stops there unless --exit-on-pause=false), 5 an operator command is
+// pending: the server holds it but the run has not answered in time (no
+// worker), so it may still be applied.
 //
 // Every operation's commands are built from the same pieces: a start path
 // (start.go: check the spec, start under the canonical workflow ID, print
@@ -33,6 +35,7 @@ const (
 	exitInvalid = 2
 	exitRefused = 3
 	exitPaused  = 4
+	exitPending = 5
 )
 
 // exitError carries the process exit code of an error.
@@ -57,13 +60,20 @@ func main() {
 		os.Exit(exitInvalid)
 	}
 	root := rootCommand(app)
+	out := &printableWriter{w: os.Stdout}
+	root.SetOut(out)
 	err = root.ExecuteContext(ctx)
+	_ = out.Flush()
 	app.close()
 	app.shutdown()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "error:", err)
 		var ee *exitError
-		if errors.As(err, &ee) {
+		if errors.As(err, &ee) && ee.code == exitPending {
+			fmt.Fprintln(os.Stderr, printable(err.Error())) // not an error: it may still be applied
+			os.Exit(ee.code)
+		}
+		fmt.Fprintln(os.Stderr, "error:", printable(err.Error()))
+		if ee != nil {
 			os.Exit(ee.code)
 		}
 		os.Exit(exitFailed)
@@ -96,5 +106,6 @@ func rootCommand(app *app) *cobra.Command {
 		templateCommand(app), // deprecated: build-template
 		buildCommand(app),
 	)
+	usageErrors(root)
 	return root
 }

@@ -105,7 +105,7 @@ task on the instances it did not roll back.`,
 	fl.StringVar(&c.Script, "script", "", "script to run instead of the task's rollback script")
 	fl.StringVar(&c.Version, "version", "", "package version to install instead of the task's rollback version")
 	watchFlags(cmd, &watch, &exitOnPause, "rollback")
-	return cmd
+	return a.replyTimeoutFlag(cmd)
 }
 
 // startRollback starts the rollback of a finished run as a new task linked

@@ -256,10 +256,29 @@ type scheduleRow struct {
 	ID, Spec, State, Next, Last string
 }
 
+// runOutcome says how a schedule's run went, for `list`: the run's status,
+// or what its kind reads from a completed run's result.
+type runOutcome func(ctx context.Context, c client.Client, run *client.ScheduleWorkflowExecution) string
+
+// runStatus is the outcome of any kind of run: its status, as the server
+// names it (Running, Completed, Failed, …).
+func runStatus(ctx context.Context, c client.Client, run *client.ScheduleWorkflowExecution) string {
+	d, err := c.DescribeWorkflowExecution(ctx, run.WorkflowID, run.FirstExecutionRunID)
+	if err != nil {
+		return "?"
+	}
+	return statusName(d.GetWorkflowExecutionInfo().GetStatus())
+}
+
+func statusName(s enums.WorkflowExecutionStatus) string {
+	name := strings.TrimPrefix(s.String(), "WorkflowExecutionStatus")
+	return strings.ReplaceAll(name, "_", "")
+}
+
 // listSchedules lists the schedules whose ID begins with prefix, sorted by
-// ID. The server's list is eventually consistent: a schedule created a
-// moment ago may be missing yet.
-func (a *app) listSchedules(ctx context.Context, prefix string) ([]scheduleRow, error) {
+// ID, with the outcome of each one's last run. The server's list is
+// eventually consistent: a schedule created a moment ago may be missing yet.
+func (a *app) listSchedules(ctx context.Context, prefix string, outcome runOutcome) ([]scheduleRow, error) {
 	c, err := a.client()
 	if err != nil {
 		return nil, err
@@ -291,7 +310,7 @@ func (a *app) listSchedules(ctx context.Context, prefix string) ([]scheduleRow, 
 			last := e.RecentActions[n-1]
 			r.Last = last.ActualTime.UTC().Format(time.RFC3339)
 			if w := last.StartWorkflowResult; w != nil {
-				r.Last += " " + w.WorkflowID
+				r.Last += " " + outcome(ctx, c, w)
 			}
 		}
 		rows = append(rows, r)

@@ -6,9 +6,8 @@ import (
 	"slices"
 
 	"github.com/spf13/cobra"
-	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/operatorservice/v1"
 
+	"github.com/imagefleet/imagefleet/internal/searchattrs"
 	"github.com/imagefleet/imagefleet/model"
 )
 
@@ -26,32 +25,23 @@ func setupCommand(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			existing, err := c.OperatorService().ListSearchAttributes(cmd.Context(), &operatorservice.ListSearchAttributesRequest{Namespace: a.namespace})
+			// The worker checks the same at start (internal/searchattrs).
+			missing, err := searchattrs.Missing(cmd.Context(), c, a.namespace)
 			if err != nil {
-				return fmt.Errorf("list search attributes of %s: %w", a.namespace, err)
+				return err
 			}
-			missing := &operatorservice.AddSearchAttributesRequest{Namespace: a.namespace, SearchAttributes: map[string]enums.IndexedValueType{}}
 			out := cmd.OutOrStdout()
 			for _, name := range slices.Sorted(maps.Keys(model.SearchAttributes)) {
-				want := model.SearchAttributes[name]
-				typ, ok := existing.GetCustomAttributes()[name]
-				switch {
-				case !ok:
-					missing.SearchAttributes[name] = want
-					fmt.Fprintf(out, "%s (%s): registering\n", name, want)
-				case typ != want:
-					return fmt.Errorf("search attribute %s exists as %s, imagefleet needs %s", name, typ, want)
-				default:
-					fmt.Fprintf(out, "%s (%s): already registered\n", name, want)
+				if slices.Contains(missing, name) {
+					fmt.Fprintf(out, "%s (%s): registering\n", name, model.SearchAttributes[name])
+				} else {
+					fmt.Fprintf(out, "%s (%s): already registered\n", name, model.SearchAttributes[name])
 				}
 			}
-			if len(missing.SearchAttributes) == 0 {
+			if len(missing) == 0 {
 				return nil
 			}
-			if _, err := c.OperatorService().AddSearchAttributes(cmd.Context(), missing); err != nil {
-				return fmt.Errorf("register search attributes on %s: %w", a.namespace, err)
-			}
-			return nil
+			return searchattrs.Register(cmd.Context(), c, a.namespace, missing)
 		},
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -12,6 +13,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/imagefleet/imagefleet/cloud"
+	"github.com/imagefleet/imagefleet/internal/searchattrs"
 	"github.com/imagefleet/imagefleet/model"
 )
 
@@ -124,6 +126,11 @@ func (a *app) start(ctx context.Context, r startRequest) (string, error) {
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
 		return "", &exitError{code: exitInvalid, err: errors.New(r.Conflict(ctx))}
+	}
+	var invalid *serviceerror.InvalidArgument
+	if errors.As(err, &invalid) && strings.Contains(invalid.Error(), "search attribute") {
+		// Nothing started: the namespace lacks imagefleet's attributes.
+		return "", fmt.Errorf("start %s: %w; nothing was started: %s", r.Type, err, searchattrs.Hint)
 	}
 	if err != nil {
 		return "", fmt.Errorf("start %s: %w", r.Type, err)

@@ -31,10 +31,10 @@ bluegreen status, build show, package version status).`,
 			}
 			p, err := query[model.DistributionProgress](cmd.Context(), a, id, "", model.QueryProgress)
 			if err != nil {
-				return fmt.Errorf("query %s: %w", id, err)
+				return fmt.Errorf("query %s: %w", shownID(id), err)
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "Workflow:  %s (%s)\nPackage:   %s %s %s\nPhase:     %s\n", id, info.GetStatus(), p.Package, p.Version, p.ArtifactID, p.Phase)
+			fmt.Fprintf(out, "Workflow:  %s (%s)\nPackage:   %s %s %s\nPhase:     %s\n", shownID(id), info.GetStatus(), p.Package, p.Version, p.ArtifactID, p.Phase)
 			printRegionalStatus(out, p.WaitingFor, p.Permission, p.LastRefusal, a.webURL(id, info.GetExecution().GetRunId()))
 			tw := table(out, "REGION\tSTATE\tIMAGE ID\tATTEMPTS\tERROR")
 			for _, r := range p.Regions {
@@ -67,7 +67,7 @@ func printRegionalStatus(out io.Writer, waiting string, perm *model.Permission, 
 // completing, as the watching commands do.
 func endedStatus(id string, status enums.WorkflowExecutionStatus) error {
 	if endedUnsuccessfully(status) {
-		return &exitError{code: exitFailed, err: fmt.Errorf("%s ended %s", id, status)}
+		return &exitError{code: exitFailed, err: fmt.Errorf("%s ended %s", shownID(id), status)}
 	}
 	return nil
 }

@@ -2,13 +2,17 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
+	"go.temporal.io/api/enums/v1"
 	"golang.org/x/term"
+
+	"github.com/imagefleet/imagefleet/internal/codec"
 )
 
 // watchInterval is how often a watch asks the run for its progress (a
@@ -70,6 +74,12 @@ func watchRun[P, R any](ctx context.Context, a *app, out io.Writer, id, runID st
 		select {
 		case err := <-done:
 			show()
+			if completedButUnreadable(ctx, a, id, runID, err) {
+				// The run did complete: saying it failed would be a lie an
+				// operator may act on. Only its result cannot be read here.
+				fmt.Fprintf(out, "%s completed; its result is not shown: %v\n", id, err)
+				return nil, nil
+			}
 			if err != nil {
 				if w.Failed != nil {
 					w.Failed(out, err)
@@ -172,4 +182,19 @@ func changedFrame[P any](frame func(io.Writer, *P)) printer[P] {
 func isTerminal(out io.Writer) bool {
 	f, ok := out.(interface{ Fd() uintptr })
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// completedButUnreadable reports whether err is a result this starter's keys
+// do not decrypt of a run that completed.
+func completedButUnreadable(ctx context.Context, a *app, id, runID string, err error) bool {
+	var ke *codec.KeyError
+	if !errors.As(err, &ke) {
+		return false
+	}
+	c, cerr := a.client()
+	if cerr != nil {
+		return false
+	}
+	desc, derr := c.DescribeWorkflowExecution(ctx, id, runID)
+	return derr == nil && desc.GetWorkflowExecutionInfo().GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_COMPLETED
 }

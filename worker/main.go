@@ -10,10 +10,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -24,7 +26,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imagefleet/imagefleet/activities"
+	"github.com/imagefleet/imagefleet/internal/codec"
 	"github.com/imagefleet/imagefleet/internal/config"
+	"github.com/imagefleet/imagefleet/internal/searchattrs"
+	"github.com/imagefleet/imagefleet/internal/telemetry"
 	"github.com/imagefleet/imagefleet/model"
 	"github.com/imagefleet/imagefleet/workflows"
 )
@@ -32,6 +37,7 @@ import (
 // Settings of the worker with their environment variables.
 const (
 	envStopTimeout     = "IMAGEFLEET_WORKER_STOP_TIMEOUT"
+	envRegisterSA      = "IMAGEFLEET_REGISTER_SEARCH_ATTRIBUTES"
 	defaultStopTimeout = 30 * time.Second
 )
 
@@ -42,6 +48,11 @@ type options struct {
 	// worker on the same host then runs without metrics rather than failing.
 	metricsDefault bool
 	stopTimeout    time.Duration
+	// registerSA: register missing search attributes at start.
+	registerSA bool
+	// plaintext: run without payload keys on purpose (a deployment whose
+	// payloads are not encrypted).
+	plaintext bool
 }
 
 func main() {
@@ -57,7 +68,8 @@ func main() {
 		runErr = run(ctx, o)
 		return nil
 	})
-	// Exit codes: 2 for bad flags or settings (nothing started), 1 for a
+	// Exit codes: 2 for bad flags or settings (nothing started; no payload
+	// keys without --plaintext-payloads included), 1 for a
 	// worker that stopped on an error, 0 otherwise (--help included).
 	if err := cmd.ExecuteContext(ctx); err != nil {
 		fmt.Fprintf(os.Stderr, "worker: %v (see worker --help)\n", err)
@@ -65,6 +77,9 @@ func main() {
 	}
 	if runErr != nil {
 		logger.Error().Err(runErr).Msg("worker stopped")
+		if errors.Is(runErr, config.ErrNoPayloadKeys) {
+			os.Exit(2) // a setting: nothing started
+		}
 		os.Exit(1)
 	}
 }
@@ -74,14 +89,22 @@ func main() {
 func command(start func(options) error) *cobra.Command {
 	var o options
 	stopDefault, envErr := stopTimeoutFromEnv()
+	registerDefault, registerErr := boolFromEnv(envRegisterSA, true)
+	if envErr == nil {
+		envErr = registerErr
+	}
 	cmd := &cobra.Command{
 		Use:   "worker",
 		Short: "Run imagefleet's workflows and activities",
 		Long: fmt.Sprintf("Runs imagefleet's workflows and activities on task queue %q.\n\n"+
 			"Temporal settings: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE.\n"+
 			"Cloud settings: %s (default %s), %s.\n"+
+			"Payload keys: %s or %s, else the local stack's .data/codec.keys when Temporal is on this machine; "+
+			"none refuses to start unless --plaintext-payloads. A payload the keys do not decrypt blocks its workflow task "+
+			"(logged at error level, counted in %s) until a worker with the key takes it; the run does not fail.\n"+
 			"Tracing: OTLP/HTTP export when OTEL_EXPORTER_OTLP_ENDPOINT is set (standard OTEL_* settings).",
-			model.TaskQueue, config.EnvCloudEndpoint, config.DefaultCloudEndpoint, config.EnvAccount),
+			model.TaskQueue, config.EnvCloudEndpoint, config.DefaultCloudEndpoint, config.EnvAccount,
+			config.EnvCodecKeysFile, config.EnvCodecKeys, telemetry.MetricPayloadDecodeBlocked),
 		Args:          cobra.NoArgs,
 		SilenceErrors: true,
 		SilenceUsage:  true,
@@ -94,6 +117,11 @@ func command(start func(options) error) *cobra.Command {
 			}
 			o.metricsDefault = !cmd.Flags().Changed("metrics-addr") &&
 				o.metricsAddr == config.DefaultMetricsAddr && os.Getenv(config.EnvMetricsAddr) == ""
+			if o.plaintext {
+				os.Setenv(config.EnvPlaintextPayloads, "true")
+			} else if _, err := config.PlaintextAllowed(); err != nil {
+				return err
+			}
 			if o.metricsAddr == "off" {
 				o.metricsAddr = ""
 			}
@@ -104,8 +132,13 @@ func command(start func(options) error) *cobra.Command {
 	f.DurationVar(&o.pollInterval, "poll-interval", 500*time.Millisecond, "how often long cloud operations are polled")
 	f.StringVar(&o.metricsAddr, "metrics-addr", config.MetricsAddr(),
 		"address to serve Prometheus metrics on (/metrics); \"off\" or empty serves none (env "+config.EnvMetricsAddr+")")
+	f.BoolVar(&o.registerSA, "register-search-attributes", registerDefault,
+		"register imagefleet's search attributes on the namespace at start when they are missing and the server allows it (env "+envRegisterSA+"=false to only check)")
 	f.DurationVar(&o.stopTimeout, "stop-timeout", stopDefault,
 		"on SIGTERM/SIGINT, how long in-flight activities may still run before they are cancelled (env "+envStopTimeout+")")
+	f.BoolVar(&o.plaintext, "plaintext-payloads", false,
+		"run without payload keys on purpose, for a deployment whose payloads are not encrypted (env "+config.EnvPlaintextPayloads+"=true); "+
+			"without it a worker without keys refuses to start")
 	return cmd
 }
 
@@ -121,6 +154,20 @@ func stopTimeoutFromEnv() (time.Duration, error) {
 		return defaultStopTimeout, fmt.Errorf("%s=%q: want a duration such as 30s", envStopTimeout, s)
 	}
 	return d, nil
+}
+
+// boolFromEnv is a boolean setting's default: the variable name, or def
+// when it is unset. An invalid value is an error.
+func boolFromEnv(name string, def bool) (bool, error) {
+	s := os.Getenv(name)
+	if s == "" {
+		return def, nil
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return def, fmt.Errorf("%s=%q: want true or false", name, s)
+	}
+	return b, nil
 }
 
 // parseFlags reads args and the environment into options, as the worker
@@ -146,7 +193,19 @@ func run(ctx context.Context, o options) error {
 		defer cancel()
 		_ = tel.Shutdown(shutdown)
 	}()
-	opts, err := config.TemporalOptions(logger)
+	countBlocked, err := tel.Metrics.PayloadDecodeBlocked()
+	if err != nil {
+		return err
+	}
+	opts, err := config.WorkerTemporalOptions(logger, func(ke *codec.KeyError) {
+		// Loud: every attempt of a blocked task says so, at error level.
+		msg := "a payload does not decrypt with this worker's keys: its workflow task is blocked and retried until a worker with the key takes it (the run does not fail)"
+		if !ke.InWorkflow {
+			msg = "a payload does not decrypt with this worker's keys: the activity attempt fails and is retried (on a worker with the key, it succeeds)"
+		}
+		logger.Error().Str("keyId", ke.KeyID).Str("reason", ke.Reason).Bool("workflowTask", ke.InWorkflow).Err(ke).Msg(msg)
+		countBlocked(ke.Reason, ke.KeyID)
+	})
 	if err != nil {
 		return fmt.Errorf("load Temporal client options: %w", err)
 	}
@@ -179,6 +238,13 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 
+	// The search attributes the runs set: registered here where the
+	// namespace allows it; otherwise the runs leave out the missing ones.
+	sa := searchattrs.NewCatalog(c, opts.Namespace, o.registerSA, logger)
+	sa.Check(ctx)
+	go sa.Watch(metricsCtx, time.Minute)
+	workflows.SetUnregisteredSearchAttributes(sa.Unregistered)
+
 	cloudClient := tel.Cloud()
 	// More pollers than the default two: when many paused tasks are resumed
 	// at once (or many chunks end together), their tasks are picked up in
@@ -186,7 +252,11 @@ func run(ctx context.Context, o options) error {
 	pollers := worker.NewPollerBehaviorSimpleMaximum(worker.PollerBehaviorSimpleMaximumOptions{MaximumNumberOfPollers: 8})
 	w := worker.New(c, model.TaskQueue, worker.Options{WorkerStopTimeout: o.stopTimeout,
 		WorkflowTaskPollerBehavior: pollers, ActivityTaskPollerBehavior: pollers,
-		Interceptors: workflows.Interceptors()})
+		Interceptors: workflows.Interceptors(),
+		// A panic fails the workflow task, never the run: a payload this
+		// worker cannot decrypt panics (codec.BlockUndecodable) and must
+		// leave the run to a worker with the key.
+		WorkflowPanicPolicy: worker.BlockWorkflow})
 	workflows.Register(w)
 	activities.Register(w, cloudClient, activities.Options{PollInterval: o.pollInterval, Visibility: c, DataConverter: opts.DataConverter})
 	logger.Info().Str("taskQueue", model.TaskQueue).Str("cloud", cloudClient.Endpoint()).Str("namespace", opts.Namespace).

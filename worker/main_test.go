@@ -38,3 +38,37 @@ func TestParseFlags(t *testing.T) {
 	_, err = parseFlags([]string{"--stop-timeout", "-1s"})
 	require.Error(t, err)
 }
+
+func TestRegisterSearchAttributesSetting(t *testing.T) {
+	o, err := parseFlags(nil)
+	require.NoError(t, err)
+	require.True(t, o.registerSA, "registers missing search attributes by default")
+	o, err = parseFlags([]string{"--register-search-attributes=false"})
+	require.NoError(t, err)
+	require.False(t, o.registerSA)
+	t.Setenv(envRegisterSA, "false")
+	o, err = parseFlags(nil)
+	require.NoError(t, err)
+	require.False(t, o.registerSA)
+	t.Setenv(envRegisterSA, "sometimes")
+	_, err = parseFlags(nil)
+	require.ErrorContains(t, err, envRegisterSA)
+}
+
+// Plain payloads only on purpose: the flag, or a boolean in the environment.
+func TestPlaintextPayloadsFlag(t *testing.T) {
+	t.Setenv(config.EnvPlaintextPayloads, "")
+	o, err := parseFlags(nil)
+	require.NoError(t, err)
+	require.False(t, o.plaintext)
+	o, err = parseFlags([]string{"--plaintext-payloads"})
+	require.NoError(t, err)
+	require.True(t, o.plaintext)
+	allowed, err := config.PlaintextAllowed()
+	require.NoError(t, err)
+	require.True(t, allowed, "the flag allows it for the worker's client options")
+
+	t.Setenv(config.EnvPlaintextPayloads, "maybe")
+	_, err = parseFlags(nil)
+	require.ErrorContains(t, err, config.EnvPlaintextPayloads, "a value that is not a boolean is refused before anything starts")
+}

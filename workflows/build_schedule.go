@@ -78,8 +78,13 @@ func (s *scheduledBuild) run(ctx workflow.Context) (*model.ScheduledBuildResult,
 	if running != "" {
 		return s.skip(ctx, running)
 	}
+	if err != nil && (temporal.IsCanceledError(err) || ctx.Err() != nil) {
+		// Cancelled (by a client, or by the overlap policy CancelOther): the
+		// build was cancelled with it and released what it made.
+		return nil, s.fail(ctx, err)
+	}
 	if err != nil {
-		return nil, s.fail(ctx, temporal.NewApplicationErrorWithCause(
+		return nil, s.fail(ctx, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("scheduled build of template %s failed: %s", s.in.TemplateID, lifecycle.RootMessage(err)),
 			model.ErrTypeScheduledBuildFailed, err))
 	}
@@ -87,7 +92,7 @@ func (s *scheduledBuild) run(ctx workflow.Context) (*model.ScheduledBuildResult,
 	if s.in.Publish != nil {
 		s.enter(ctx, model.ScheduledStepPublish)
 		if err := s.publish(ctx); err != nil {
-			return nil, s.fail(ctx, temporal.NewApplicationErrorWithCause(
+			return nil, s.fail(ctx, temporal.NewNonRetryableApplicationError(
 				fmt.Sprintf("template %s was built (image %s, kept), but publishing %s/%s failed: %s",
 					s.in.TemplateID, s.result.ImageID, s.result.Package, s.result.Version, lifecycle.RootMessage(err)),
 				model.ErrTypeScheduledPublishFailed, err, s.result))

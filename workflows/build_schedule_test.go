@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -14,6 +15,7 @@ import (
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/cloudsim"
 	"github.com/imagefleet/imagefleet/model"
+	"github.com/imagefleet/imagefleet/workflows/internal/lifecycle"
 )
 
 // The scheduled-build tests run ScheduledBuild with its real children
@@ -177,4 +179,23 @@ func TestScheduledBuildRefusesBadInputAndForeignIDs(t *testing.T) {
 	require.ErrorAs(t, env.GetWorkflowError(), &appErr)
 	require.Equal(t, "WrongWorkflowID", appErr.Type())
 	require.Empty(t, env.sim.Server.Ledger())
+}
+
+// A scheduled run cancelled while its build runs (a client's cancel, or the
+// overlap policy CancelOther) cancels the build, which releases what it
+// made; the run ends cancelled, not failed.
+func TestScheduledBuildCancelledCancelsItsBuild(t *testing.T) {
+	env := newScheduledBuildEnv(t)
+	tpl := env.template(t, baseTemplate("sched-cancel"))
+	env.OnActivity(env.real.RunComponent, mock.Anything, mock.Anything).After(time.Hour).Return(env.real.RunComponent)
+	env.RegisterDelayedCallback(env.CancelWorkflow, 30*time.Minute)
+
+	env.executeScheduled(model.ScheduledBuildInput{Region: buildRegion, TemplateID: tpl, ScheduleName: testSchedule})
+
+	require.True(t, env.IsWorkflowCompleted())
+	err := env.GetWorkflowError()
+	require.True(t, temporal.IsCanceledError(err), "%v", err)
+	require.False(t, lifecycle.IsType(err, model.ErrTypeScheduledBuildFailed), "cancelled, not failed: %v", err)
+	env.requireNothingLeft(t)
+	require.Equal(t, cloud.PipelineExecutionCancelled, env.execution(t, tpl).Status)
 }

@@ -5,11 +5,13 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/imagefleet/imagefleet/internal/payload"
+	"github.com/imagefleet/imagefleet/workflows/internal/metrics"
 )
 
 // newTestEnv is an SDK test environment with imagefleet's data converter
@@ -18,6 +20,7 @@ func newTestEnv(s *testsuite.WorkflowTestSuite) *testsuite.TestWorkflowEnvironme
 	env := s.NewTestWorkflowEnvironment()
 	env.SetDataConverter(payload.Converter)
 	env.SetWorkerOptions(worker.Options{Interceptors: Interceptors()})
+	env.RegisterActivityWithOptions(metrics.Record, activity.RegisterOptions{Name: metrics.RecordActivity})
 	return env
 }
 

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -11,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -40,6 +43,7 @@ func metricsSuite(t *testing.T) (*testsuite.WorkflowTestSuite, func() *telemetry
 func TestDistributionMetrics(t *testing.T) {
 	s, scrape := metricsSuite(t)
 	env := &distributionEnv{TestWorkflowEnvironment: s.NewTestWorkflowEnvironment()}
+	env.RegisterActivityWithOptions(metrics.Record, activity.RegisterOptions{Name: metrics.RecordActivity})
 	env.RegisterWorkflowWithOptions(DistributeImagePackage, workflow.RegisterOptions{Name: model.DistributeWorkflowType})
 	env.RegisterActivity(&activities.Images{})
 	env.RegisterActivity(&activities.Packages{})
@@ -72,6 +76,7 @@ func TestRolloutInstanceMetrics(t *testing.T) {
 	s, scrape := metricsSuite(t)
 	env := newRolloutEnv(t, 4)
 	env.TestWorkflowEnvironment = s.NewTestWorkflowEnvironment()
+	env.RegisterActivityWithOptions(metrics.Record, activity.RegisterOptions{Name: metrics.RecordActivity})
 	env.RegisterWorkflowWithOptions(RollingUpdate, workflow.RegisterOptions{Name: model.RolloutWorkflowType})
 	env.RegisterWorkflowWithOptions(RollingUpdateBatch, workflow.RegisterOptions{Name: model.RolloutBatchWorkflowType})
 	env.RegisterActivity(&activities.Rollouts{})
@@ -125,4 +130,57 @@ func TestMetricsDocumented(t *testing.T) {
 		m = strings.TrimSuffix(m, "_bucket")
 		require.Contains(t, names, m, "the dashboard queries a metric that does not exist")
 	}
+}
+
+// TestMetricsCountedAtCommit: workflow code records no metric itself (a
+// workflow task whose completion the server rejects, or whose worker dies,
+// executes again and would count again); every event of the run reaches
+// the RecordMetrics activity, which a task schedules only once the server
+// accepted it, in a few sends per run.
+func TestMetricsCountedAtCommit(t *testing.T) {
+	s, scrape := metricsSuite(t)
+	env := &distributionEnv{TestWorkflowEnvironment: s.NewTestWorkflowEnvironment()}
+	env.RegisterWorkflowWithOptions(DistributeImagePackage, workflow.RegisterOptions{Name: model.DistributeWorkflowType})
+	env.RegisterActivity(&activities.Images{})
+	env.RegisterActivity(&activities.Packages{})
+	env.RegisterActivityWithOptions(metrics.Record, activity.RegisterOptions{Name: metrics.RecordActivity})
+	var sends [][]metrics.Event
+	env.OnActivity(metrics.RecordActivity, mock.Anything, mock.Anything).Return(func(_ context.Context, events []metrics.Event) error {
+		sends = append(sends, events)
+		return nil
+	})
+	var fixed atomic.Bool
+	env.failRegion("eu-west-1", &fixed)
+	env.RegisterDelayedCallback(func() {
+		fixed.Store(true)
+		env.command(model.CommandRetryRegion, model.RegionCommand{Region: "eu-west-1"})
+	}, 10*time.Minute)
+	env.execute(validSpec())
+	require.NoError(t, env.GetWorkflowError())
+
+	snap := scrape()
+	for _, name := range []string{metrics.OperationsStarted, metrics.OperationsEnded, metrics.OperatorWaits} {
+		require.Zero(t, snap.Sum(name, nil), "%s is not recorded by workflow code", name)
+	}
+	require.Empty(t, snap.Series(metrics.ImageCopyDuration+"_seconds", nil), "copies are not recorded by workflow code")
+
+	counts, observed := map[string]int64{}, map[string]int{}
+	for _, events := range sends {
+		for _, e := range events {
+			require.Contains(t, []string{"", model.OperationDistribute}, e.Operation)
+			if e.Count != 0 {
+				counts[e.Metric+"/"+e.State] += e.Count
+			}
+			if len(e.Durations) > 0 {
+				observed[e.Metric] += len(e.Durations)
+			}
+		}
+	}
+	require.Equal(t, map[string]int64{
+		metrics.OperationsStarted + "/":                      1,
+		metrics.OperatorWaits + "/":                          1,
+		metrics.OperationsEnded + "/" + model.StateSucceeded: 1,
+	}, counts)
+	require.Equal(t, map[string]int{metrics.ImageCopyDuration: 3, metrics.OperatorWaitDuration: 1}, observed)
+	require.LessOrEqual(t, len(sends), 4, "a few sends per run: started, waiting, (5 minutes on), ended")
 }

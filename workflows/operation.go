@@ -1,6 +1,10 @@
 package workflows
 
-import "go.temporal.io/sdk/workflow"
+import (
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/imagefleet/imagefleet/workflows/internal/metrics"
+)
 
 // operation is the shape of every imagefleet workflow (docs/architecture.md,
 // "One shape for every operation"): setup begins the run through
@@ -11,10 +15,17 @@ type operation[R any] interface {
 }
 
 // execute runs an operation. A run that setup refuses ends at once, having
-// changed nothing.
+// changed nothing. The run's metric events are recorded once it is sure
+// they happened (metrics.Recorder): before it returns, ends or continues as
+// new, the last of them are recorded.
 func execute[R any](ctx workflow.Context, op operation[R]) (*R, error) {
+	ctx, rec := metrics.WithRecorder(ctx)
+	// Not deferred: a panicking or evicted run must not block.
 	if err := op.setup(ctx); err != nil {
+		rec.Close(ctx)
 		return nil, err
 	}
-	return op.run(ctx)
+	res, err := op.run(ctx)
+	rec.Close(ctx)
+	return res, err
 }

@@ -4,10 +4,13 @@
 package workflows
 
 import (
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/imagefleet/imagefleet/model"
+	"github.com/imagefleet/imagefleet/workflows/internal/lifecycle"
+	"github.com/imagefleet/imagefleet/workflows/internal/metrics"
 )
 
 // Register registers every workflow under its contract name.
@@ -21,4 +24,16 @@ func Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(ImageRetention, workflow.RegisterOptions{Name: model.RetentionWorkflowType})
 	r.RegisterWorkflowWithOptions(ScheduledImageRetention, workflow.RegisterOptions{Name: model.ScheduledRetentionWorkflowType})
 	r.RegisterWorkflowWithOptions(ScheduledBuild, workflow.RegisterOptions{Name: model.ScheduledBuildWorkflowType})
+	// The activity that records the runs' metrics once they happened.
+	if ar, ok := r.(worker.ActivityRegistry); ok {
+		ar.RegisterActivityWithOptions(metrics.Record, activity.RegisterOptions{Name: metrics.RecordActivity})
+	}
+}
+
+// SetUnregisteredSearchAttributes tells this process's runs which of
+// imagefleet's search attributes their namespace lacks (the worker checks
+// at start): a run sets only the others, with a warning, rather than have
+// the server fail each of its workflow tasks for good (BadSearchAttributes).
+func SetUnregisteredSearchAttributes(unregistered func() []string) {
+	lifecycle.SetUnregisteredSearchAttributes(unregistered)
 }

@@ -74,7 +74,7 @@ func TestRolloutRollbackTakesOverTheGroup(t *testing.T) {
 	})
 	env.execute(rolloutSpec(2, model.PauseNone))
 	spec := env.continuedAs()
-	require.Equal(t, []string{"CreateRollingUpdateTask", "CheckRollout", "SuspendProcesses"}, env.holds,
+	require.Equal(t, []string{"CheckRollout", "CreateRollingUpdateTask", "SuspendProcesses"}, env.holds,
 		"the task neither finishes nor resumes the processes when it hands over")
 	require.Equal(t, 1, env.tasks, "the group stays held")
 	require.ElementsMatch(t, cloud.ScalingProcesses, env.suspended, "the processes stay suspended")
@@ -152,7 +152,7 @@ func TestRolloutContinuesAsNewAtBatchBoundary(t *testing.T) {
 	spec := env.continuedAs()
 	before := env.state()
 	beforeInsts := env.listInstances(model.InstancesQuery{})
-	require.Equal(t, []string{"CreateRollingUpdateTask", "CheckRollout", "SuspendProcesses"}, env.holds, "nothing released")
+	require.Equal(t, []string{"CheckRollout", "CreateRollingUpdateTask", "SuspendProcesses"}, env.holds, "nothing released")
 	require.Equal(t, 1, env.tasks)
 	h := spec.Handoff
 	require.NotNil(t, h)
@@ -162,7 +162,12 @@ func TestRolloutContinuesAsNewAtBatchBoundary(t *testing.T) {
 	require.Equal(t, 2, c.ErrorThreshold, "the threshold as the operator set it")
 	require.Equal(t, 1, c.BatchPauses)
 	require.Contains(t, h.LastRefusal, "skip: instance i-05 is Pending")
-	require.Equal(t, rolloutSpec(3, model.PauseEachBatch), func() model.RolloutSpec { s := spec; s.Handoff = nil; return s }(), "the task's spec goes on unchanged")
+	require.NotNil(t, spec.Image.Switched, "the next run adopts the group's switched source (rollout_source.go)")
+	require.Equal(t, rolloutSpec(3, model.PauseEachBatch), func() model.RolloutSpec {
+		s, img := spec, *spec.Image
+		s.Handoff, img.Switched, s.Image = nil, nil, &img
+		return s
+	}(), "the task's spec goes on unchanged but for the switched source")
 
 	// The next run: it adopts the group and goes on with batch 2.
 	rolloutRunEvents = 1 << 30
@@ -255,7 +260,7 @@ func TestRolloutCancelAtTheBoundaryEndsTheTask(t *testing.T) {
 	env.execute(rolloutSpec(3, model.PauseEachBatch))
 	st := env.result()
 	require.Equal(t, model.RolloutCancelled, st.Status)
-	require.Equal(t, []string{"CreateRollingUpdateTask", "CheckRollout", "SuspendProcesses", "ResumeProcesses"}, env.holds[:4])
+	require.Equal(t, []string{"CheckRollout", "CreateRollingUpdateTask", "SuspendProcesses", "ResumeProcesses"}, env.holds[:4])
 	require.Zero(t, env.tasks)
 	env.requireRestored()
 }

@@ -94,7 +94,8 @@ func (c *Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 		}
 		var decoded commonpb.Payload
 		if err := proto.Unmarshal(plain, &decoded); err != nil {
-			return nil, fmt.Errorf("decode payload %d: decrypted bytes are not a payload: %w", i, err)
+			return nil, fmt.Errorf("decode payload %d: %w", i, &KeyError{KeyID: string(p.GetMetadata()[MetadataKeyID]), Reason: ReasonCorrupt,
+				msg: fmt.Sprintf("decrypted bytes are not a payload: %v", err)})
 		}
 		out[i] = &decoded
 	}
@@ -104,25 +105,53 @@ func (c *Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 func (c *Codec) open(p *commonpb.Payload) ([]byte, error) {
 	id := string(p.GetMetadata()[MetadataKeyID])
 	if cipherName := string(p.GetMetadata()[MetadataCipher]); cipherName != "" && cipherName != CipherAES256GCM {
-		return nil, fmt.Errorf("unknown cipher %q", cipherName)
+		return nil, &KeyError{KeyID: id, Reason: ReasonUnknownCipher, msg: fmt.Sprintf("unknown cipher %q", cipherName)}
 	}
 	key, ok := c.keys.lookup(id)
 	if !ok {
 		if c.keys.Len() == 0 {
-			return nil, fmt.Errorf("payload is encrypted with key %q but no keys are configured (set IMAGEFLEET_CODEC_KEYS_FILE or IMAGEFLEET_CODEC_KEYS)", id)
+			return nil, &KeyError{KeyID: id, Reason: ReasonNoKeys,
+				msg: fmt.Sprintf("payload is encrypted with key %q but no keys are configured (set IMAGEFLEET_CODEC_KEYS_FILE or IMAGEFLEET_CODEC_KEYS)", id)}
 		}
-		return nil, fmt.Errorf("payload is encrypted with key %q, which is not among the configured keys (%s)", id, strings.Join(c.keys.IDs(), ", "))
+		return nil, &KeyError{KeyID: id, Reason: ReasonUnknownKey,
+			msg: fmt.Sprintf("payload is encrypted with key %q, which is not among the configured keys (%s)", id, strings.Join(c.keys.IDs(), ", "))}
 	}
 	n := key.aead.NonceSize()
 	if len(p.GetData()) < n+key.aead.Overhead() {
-		return nil, fmt.Errorf("encrypted payload of %d bytes is too short", len(p.GetData()))
+		return nil, &KeyError{KeyID: id, Reason: ReasonCorrupt, msg: fmt.Sprintf("encrypted payload of %d bytes is too short", len(p.GetData()))}
 	}
 	plain, err := key.aead.Open(nil, p.Data[:n], p.Data[n:], []byte(id))
 	if err != nil {
-		return nil, fmt.Errorf("payload does not decrypt with key %q (altered, or another key of that name): %w", id, err)
+		return nil, &KeyError{KeyID: id, Reason: ReasonWrongKey,
+			msg: fmt.Sprintf("payload does not decrypt with key %q (altered, or another key of that name): %v", id, err)}
 	}
 	return plain, nil
 }
+
+// Reasons a payload does not decrypt (KeyError.Reason, and the reason label
+// of the worker's imagefleet_payload_decode_blocked_total).
+const (
+	ReasonNoKeys        = "no_keys"        // the process has no keys at all
+	ReasonUnknownKey    = "unknown_key"    // not the key the payload names
+	ReasonWrongKey      = "wrong_key"      // a key of that name that does not open it
+	ReasonUnknownCipher = "unknown_cipher" // a cipher this codec does not know
+	ReasonCorrupt       = "corrupt"        // too short, or not a payload once decrypted
+)
+
+// KeyError is an encrypted payload this codec cannot decrypt: it lacks the
+// key (or has another key of that name), or the payload is damaged. It is
+// never the payload's content being wrong, so a worker treats it as its own
+// misconfiguration (see BlockUndecodable), not as a failure of the run.
+type KeyError struct {
+	KeyID, Reason string
+	// InWorkflow: met in workflow code by BlockUndecodable, which then
+	// blocks the workflow task (otherwise an activity's attempt or a
+	// client call fails with it).
+	InWorkflow bool
+	msg        string
+}
+
+func (e *KeyError) Error() string { return e.msg }
 
 // IsEncrypted reports whether p carries this codec's encryption metadata.
 func IsEncrypted(p *commonpb.Payload) bool {
@@ -144,9 +173,20 @@ func DataConverter(base converter.DataConverter, c *Codec) converter.DataConvert
 // so retry policies still work). Worker, starter and tests all use it, so
 // they share one converter.
 func Apply(opts *client.Options, c *Codec) {
-	opts.DataConverter = DataConverter(opts.DataConverter, c)
+	apply(opts, DataConverter(opts.DataConverter, c), c)
+}
+
+// ApplyWorker is Apply for a worker: a payload that does not decrypt blocks
+// the workflow task instead of failing the run (see BlockUndecodable), and
+// report hears of each one.
+func ApplyWorker(opts *client.Options, c *Codec, report func(*KeyError)) {
+	apply(opts, BlockUndecodable(DataConverter(opts.DataConverter, c), report), c)
+}
+
+func apply(opts *client.Options, dc converter.DataConverter, c *Codec) {
+	opts.DataConverter = dc
 	opts.FailureConverter = temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{
-		DataConverter:          opts.DataConverter,
+		DataConverter:          dc,
 		EncodeCommonAttributes: c.Encrypts(),
 	})
 }

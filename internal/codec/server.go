@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/rs/zerolog"
 	commonpb "go.temporal.io/api/common/v1"
@@ -26,9 +27,18 @@ type ServerOptions struct {
 	// call from a browser. Requests without an Origin header (the temporal
 	// CLI, curl) are not affected.
 	AllowedOrigins []string
-	// Token, when set, must come as "Authorization: Bearer <token>".
+	// Token, when set, must come as "Authorization: Bearer <token>" (the
+	// scheme in any case), or as the session cookie that POST /login sets
+	// for it: the Web UI can send cookies ("include cross-origin
+	// credentials") but not a static token.
 	Token string
-	// Namespaces, when set, are the only values of X-Namespace served.
+	// SessionTTL is how long a login's cookie is valid (DefaultSessionTTL
+	// when 0).
+	SessionTTL time.Duration
+	// Namespaces, when set, are the only values of X-Namespace served. An
+	// empty X-Namespace is taken as "default": the temporal CLI sends an
+	// empty one unless it is given --namespace, and means the default
+	// namespace.
 	Namespaces []string
 	// MaxBodyBytes bounds a request body (DefaultMaxBodyBytes when 0).
 	MaxBodyBytes int64
@@ -54,6 +64,14 @@ type server struct {
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/health" && r.Method == http.MethodGet {
 		w.WriteHeader(http.StatusOK)
+		return
+	}
+	switch r.URL.Path {
+	case LoginPath:
+		s.login(w, r)
+		return
+	case LogoutPath:
+		s.logout(w, r)
 		return
 	}
 	if origin := r.Header.Get("Origin"); origin != "" {
@@ -89,11 +107,12 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !s.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="imagefleet codec"`)
-		s.fail(w, r, http.StatusUnauthorized, "missing or wrong bearer token")
+		s.fail(w, r, http.StatusUnauthorized, "missing or wrong bearer token, and no valid session cookie (open %s in the browser)", LoginPath)
 		return
 	}
-	if ns := r.Header.Get("X-Namespace"); len(s.opts.Namespaces) > 0 && !slices.Contains(s.opts.Namespaces, ns) {
-		s.fail(w, r, http.StatusForbidden, "namespace %q is not served here", ns)
+	if ns := namespaceOf(r); len(s.opts.Namespaces) > 0 && !slices.Contains(s.opts.Namespaces, ns) {
+		s.fail(w, r, http.StatusForbidden, "namespace %q is not served here (served: %s; the temporal CLI sends the namespace of --namespace, none means %q)",
+			ns, strings.Join(s.opts.Namespaces, ", "), DefaultNamespace)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
@@ -132,15 +151,43 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(resp)
-	s.opts.Logger.Debug().Str("path", r.URL.Path).Str("namespace", r.Header.Get("X-Namespace")).Int("payloads", len(out)).Msg("served")
+	s.opts.Logger.Debug().Str("path", r.URL.Path).Str("namespace", namespaceOf(r)).Int("payloads", len(out)).Msg("served")
+}
+
+// DefaultNamespace is what an empty X-Namespace means.
+const DefaultNamespace = "default"
+
+// namespaceOf is the request's namespace: its X-Namespace, or "default"
+// when empty (the temporal CLI without --namespace).
+func namespaceOf(r *http.Request) string {
+	if ns := strings.TrimSpace(r.Header.Get("X-Namespace")); ns != "" {
+		return ns
+	}
+	return DefaultNamespace
 }
 
 func (s *server) authorized(r *http.Request) bool {
 	if s.opts.Token == "" {
 		return true
 	}
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return ok && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(s.opts.Token)) == 1
+	if got, ok := bearer(r.Header.Get("Authorization")); ok && s.tokenMatches(got) {
+		return true
+	}
+	return s.validSession(r)
+}
+
+// bearer is the credentials of an "Authorization: Bearer <token>" header;
+// the scheme is case-insensitive (RFC 9110 §11.1).
+func bearer(header string) (string, bool) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimSpace(token), true
+}
+
+func (s *server) tokenMatches(got string) bool {
+	return subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.Token)) == 1
 }
 
 // fail answers with a JSON error {"error": "..."} and logs it.

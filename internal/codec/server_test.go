@@ -1,10 +1,12 @@
 package codec_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -153,4 +155,107 @@ func TestServerExplainsBadRequests(t *testing.T) {
 	resp, out = post(t, srv.URL+"/decode", payloadsJSON(t, enc...), map[string]string{"X-Namespace": "default"})
 	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
 	require.Contains(t, errorOf(out), "not among the configured keys")
+}
+
+// The temporal CLI sends an empty X-Namespace unless given --namespace: it
+// means the default namespace, and is served where "default" is.
+func TestServerTakesAnEmptyNamespaceAsDefault(t *testing.T) {
+	srv, _ := serve(t, codec.ServerOptions{Namespaces: []string{"default"}})
+	for _, ns := range []string{"", "default"} {
+		resp, body := post(t, srv.URL+"/decode", `{"payloads":[]}`, map[string]string{"X-Namespace": ns})
+		require.Equal(t, http.StatusOK, resp.StatusCode, "X-Namespace %q: %s", ns, body)
+	}
+	srv, _ = serve(t, codec.ServerOptions{Namespaces: []string{"prod"}})
+	resp, body := post(t, srv.URL+"/decode", `{"payloads":[]}`, map[string]string{"X-Namespace": ""})
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+	require.Contains(t, body, `namespace \"default\" is not served here`)
+	require.Contains(t, body, "--namespace")
+}
+
+// The scheme of an Authorization header is case-insensitive.
+func TestServerAcceptsBearerInAnyCase(t *testing.T) {
+	srv, _ := serve(t, codec.ServerOptions{Token: "s3cret"})
+	for _, auth := range []string{"Bearer s3cret", "bearer s3cret", "BEARER s3cret", "bEaReR  s3cret"} {
+		resp, body := post(t, srv.URL+"/decode", `{"payloads":[]}`, map[string]string{"Authorization": auth})
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%q: %s", auth, body)
+	}
+	resp, _ := post(t, srv.URL+"/decode", `{"payloads":[]}`, map[string]string{"Authorization": "bearer S3CRET"})
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode, "the token itself is case-sensitive")
+}
+
+// A browser signs in once at /login with the token; the session cookie it
+// gets authorizes the Web UI's cross-origin requests (sent with
+// credentials), until it expires or the token changes.
+func TestServerLoginSetsASessionCookieForTheWebUI(t *testing.T) {
+	srv, c := serve(t, codec.ServerOptions{Token: "s3cret"})
+	p, err := codec.DataConverter(nil, c).ToPayload("MARKER")
+	require.NoError(t, err)
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+	form, err := noRedirect.Get(srv.URL + codec.LoginPath)
+	require.NoError(t, err)
+	page, _ := io.ReadAll(form.Body)
+	form.Body.Close()
+	require.Equal(t, http.StatusOK, form.StatusCode)
+	require.Contains(t, string(page), `name="token"`)
+	require.Empty(t, form.Cookies())
+
+	wrong, err := noRedirect.PostForm(srv.URL+codec.LoginPath, url.Values{"token": {"nope"}})
+	require.NoError(t, err)
+	wrong.Body.Close()
+	require.Equal(t, http.StatusUnauthorized, wrong.StatusCode)
+	require.Empty(t, wrong.Cookies())
+
+	ok, err := noRedirect.PostForm(srv.URL+codec.LoginPath, url.Values{"token": {"s3cret"}})
+	require.NoError(t, err)
+	ok.Body.Close()
+	require.Equal(t, http.StatusOK, ok.StatusCode)
+	var session *http.Cookie
+	for _, ck := range ok.Cookies() {
+		if ck.Name == codec.SessionCookie {
+			session = ck
+		}
+	}
+	require.NotNil(t, session)
+	require.True(t, session.HttpOnly)
+	require.Equal(t, http.SameSiteLaxMode, session.SameSite, "plain HTTP: Lax, sent by a Web UI on the same host")
+	require.NotContains(t, session.Value, "s3cret")
+
+	// As the Web UI sends it with "include cross-origin credentials".
+	withCookie := func(value string) (*http.Response, string) {
+		return post(t, srv.URL+"/decode", payloadsJSON(t, p),
+			map[string]string{"Origin": uiOrigin, "X-Namespace": "default", "Cookie": codec.SessionCookie + "=" + value})
+	}
+	resp, body := withCookie(session.Value)
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	require.Contains(t, body, base64.StdEncoding.EncodeToString([]byte(`"MARKER"`)))
+	require.Equal(t, "true", resp.Header.Get("Access-Control-Allow-Credentials"))
+	require.Equal(t, uiOrigin, resp.Header.Get("Access-Control-Allow-Origin"))
+
+	// A forged, altered or expired cookie, or one from before a new token: refused.
+	exp, _, _ := strings.Cut(session.Value, ".")
+	for name, value := range map[string]string{
+		"forged":  exp + ".AAAA",
+		"later":   "99999999999." + strings.SplitN(session.Value, ".", 2)[1],
+		"expired": "1." + strings.SplitN(session.Value, ".", 2)[1],
+		"garbage": "s3cret",
+	} {
+		resp, _ := withCookie(value)
+		require.Equal(t, http.StatusUnauthorized, resp.StatusCode, name)
+	}
+	other, _ := serve(t, codec.ServerOptions{Token: "rotated"})
+	resp, _ = post(t, other.URL+"/decode", `{"payloads":[]}`, map[string]string{"Cookie": codec.SessionCookie + "=" + session.Value})
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode, "a new token voids the sessions of the old")
+
+	// Over HTTPS (here: behind a TLS proxy) the cookie may cross sites.
+	req, err := http.NewRequest(http.MethodPost, srv.URL+codec.LoginPath, strings.NewReader("token=s3cret"))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Forwarded-Proto", "https")
+	secure, err := noRedirect.Do(req)
+	require.NoError(t, err)
+	secure.Body.Close()
+	require.Len(t, secure.Cookies(), 1)
+	require.True(t, secure.Cookies()[0].Secure)
+	require.Equal(t, http.SameSiteNoneMode, secure.Cookies()[0].SameSite)
 }

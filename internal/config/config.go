@@ -18,6 +18,7 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/imagefleet/imagefleet/cloud"
+	"github.com/imagefleet/imagefleet/internal/codec"
 	"github.com/imagefleet/imagefleet/internal/payload"
 )
 
@@ -59,16 +60,36 @@ func SDKLogger(l zerolog.Logger) sdklog.Logger {
 // TemporalOptions loads client options from the environment and the
 // temporal.toml profile (TEMPORAL_PROFILE), as the temporal CLI does.
 // Without any setting they point at localhost:7233, namespace default.
+// Payloads are encrypted with PayloadKeys; without keys it fails with
+// ErrNoPayloadKeys unless IMAGEFLEET_PLAINTEXT_PAYLOADS=true.
 func TemporalOptions(l zerolog.Logger) (client.Options, error) {
+	return temporalOptions(l, nil)
+}
+
+// WorkerTemporalOptions is TemporalOptions for a worker: a payload its keys
+// do not decrypt blocks the workflow task (retried until a worker with the
+// key takes it) instead of failing the run; report hears of each one.
+func WorkerTemporalOptions(l zerolog.Logger, report func(*codec.KeyError)) (client.Options, error) {
+	if report == nil {
+		report = func(*codec.KeyError) {}
+	}
+	return temporalOptions(l, report)
+}
+
+func temporalOptions(l zerolog.Logger, report func(*codec.KeyError)) (client.Options, error) {
 	opts, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{})
 	if err != nil {
 		return client.Options{}, err
+	}
+	if opts.Namespace == "" {
+		opts.Namespace = client.DefaultNamespace // what the SDK uses, named in logs and links
 	}
 	opts.Logger = SDKLogger(l)
 	// One data converter for worker and starter: strict JSON, so that a
 	// misspelled field of an input, signal or update is refused by name.
 	opts.DataConverter = payload.Converter
-	if err := withPayloadCodec(&opts, l); err != nil {
+	withPrintableHeaders(&opts)
+	if err := withPayloadCodec(&opts, l, report); err != nil {
 		return client.Options{}, fmt.Errorf("payload encryption: %w", err)
 	}
 	return opts, nil

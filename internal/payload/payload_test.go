@@ -48,3 +48,20 @@ func mustPayload(t *testing.T, v any) *commonpb.Payload {
 	require.NoError(t, err)
 	return p
 }
+
+// issue 18 item 9: encoding/json matches field names ignoring case; the
+// strict converter does not, at any depth.
+func TestFieldNameDifferingInCaseIsRefused(t *testing.T) {
+	var c model.InstanceCommand
+	err := payload.Decode([]byte(`{"instanceID":"i-1"}`), &c)
+	require.ErrorContains(t, err, `unknown field "instanceID" in model.InstanceCommand (field names are case-sensitive: "instanceId")`)
+
+	var spec model.DistributeSpec
+	require.NoError(t, payload.Decode([]byte(`{"package":"webapp","regions":["a"],"tags":{"AnyCase":"ok"}}`), &spec), "map keys are data, not field names")
+	var many []model.InstanceCommand
+	require.ErrorContains(t, payload.Decode([]byte(`[{"instanceId":"i-1"},{"InstanceId":"i-2"}]`), &many), `unknown field "InstanceId"`)
+
+	p, err := converter.GetDefaultDataConverter().ToPayload(map[string]any{"instanceID": "i-1"})
+	require.NoError(t, err)
+	require.ErrorContains(t, payload.Converter.FromPayload(p, &c), `unknown field "instanceID"`)
+}

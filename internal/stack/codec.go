@@ -35,6 +35,9 @@ func withCodecDefaults(cfg Config) Config {
 // (--ui-codec-endpoint) and the temporal CLI (--codec-endpoint).
 func (s *Stack) CodecEndpoint() string { return "http://127.0.0.1:" + strconv.Itoa(s.cfg.CodecPort) }
 
+// CodecToken is the bearer token the stack's codec server asks for ("": none).
+func (s *Stack) CodecToken() string { return s.cfg.CodecToken }
+
 // CodecKeysFile is the key file the stack's processes encrypt with.
 func (s *Stack) CodecKeysFile() string { return s.cfg.CodecKeysFile }
 

@@ -58,7 +58,8 @@ type Config struct {
 	// none runs, and the Web UI shows encrypted payloads as such), its port
 	// (zero: 8234) and the key file (empty: DataDir/codec.keys, made on
 	// first start). CodecToken, when set, is the bearer token the codec
-	// server asks for (the dev server's Web UI cannot send one).
+	// server asks for (the Web UI cannot send it: a browser signs in at the
+	// codec server's /login and sends the session cookie).
 	CodecServer   string
 	CodecPort     int
 	CodecKeysFile string
@@ -67,9 +68,12 @@ type Config struct {
 
 // Stack is a running local stack.
 type Stack struct {
-	cfg     Config
-	mu      sync.Mutex
-	running []*Process
+	cfg            Config
+	mu             sync.Mutex
+	running        []*Process
+	all            []*Process // every process started, for Supervise
+	workersStarted int        // for the workers' labels
+	stopped        bool       // Stop was called (and nothing started since)
 }
 
 // New returns a stack for cfg with defaults applied; nothing runs yet.
@@ -228,7 +232,10 @@ func (s *Stack) StartWorker(ctx context.Context) (*Process, error) {
 		stopTimeout = s.cfg.WorkerStopTimeout
 		env = append(env, EnvWorkerStopTimeout+"="+stopTimeout.String())
 	}
-	p, err := s.start("worker", s.cfg.Worker, nil, env)
+	s.mu.Lock()
+	label := "worker-" + strconv.Itoa(s.workersStarted+1)
+	s.mu.Unlock()
+	p, err := s.startLabelled("worker", label, s.cfg.Worker, nil, env)
 	if err != nil {
 		return nil, err
 	}
@@ -255,6 +262,7 @@ func (s *Stack) Stop() error {
 	s.mu.Lock()
 	procs := slices.Clone(s.running)
 	s.running = nil
+	s.stopped = true
 	s.mu.Unlock()
 	var errs []error
 	for i := len(procs) - 1; i >= 0; i-- {
@@ -278,25 +286,12 @@ func (s *Stack) Processes(name string) []*Process {
 	return out
 }
 
-// Exited returns a channel that yields the first process that exits on its own.
-func (s *Stack) Exited() <-chan *Process {
-	ch := make(chan *Process, 1)
-	s.mu.Lock()
-	procs := slices.Clone(s.running)
-	s.mu.Unlock()
-	for _, p := range procs {
-		go func() {
-			<-p.done
-			select {
-			case ch <- p:
-			default:
-			}
-		}()
-	}
-	return ch
+func (s *Stack) start(name, path string, args, env []string) (*Process, error) {
+	return s.startLabelled(name, name, path, args, env)
 }
 
-func (s *Stack) start(name, path string, args, env []string) (*Process, error) {
+// startLabelled starts a process called name whose log lines carry label.
+func (s *Stack) startLabelled(name, label, path string, args, env []string) (*Process, error) {
 	cmd := exec.Command(path, args...)
 	cmd.Env = append(os.Environ(), env...)
 	// Own process group: the terminal's Ctrl-C reaches only devstack, which
@@ -308,13 +303,13 @@ func (s *Stack) start(name, path string, args, env []string) (*Process, error) {
 	}
 	cmd.Stderr = cmd.Stdout
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s (%s): %w", name, path, err)
+		return nil, fmt.Errorf("start %s (%s): %w", label, path, err)
 	}
-	p := &Process{Name: name, cmd: cmd, done: make(chan struct{})}
+	p := &Process{Name: name, Label: label, cmd: cmd, done: make(chan struct{})}
 	copied := make(chan struct{})
 	go func() {
 		defer close(copied)
-		prefixLines(s.cfg.Log, name, out)
+		prefixLines(s.cfg.Log, label, out)
 	}()
 	go func() {
 		<-copied
@@ -323,13 +318,20 @@ func (s *Stack) start(name, path string, args, env []string) (*Process, error) {
 	}()
 	s.mu.Lock()
 	s.running = append(s.running, p)
+	s.all = append(s.all, p)
+	s.stopped = false
+	if name == "worker" {
+		s.workersStarted++
+	}
 	s.mu.Unlock()
 	return p, nil
 }
 
 // Process is one program of the stack.
 type Process struct {
-	Name string
+	// Name is the program (temporal, cloud, codec, worker); Label tells
+	// processes of one program apart in the log (worker-1, worker-2, …).
+	Name, Label string
 	// MetricsAddr is where a worker serves /metrics (empty: nowhere).
 	MetricsAddr string
 	cmd         *exec.Cmd
@@ -375,7 +377,7 @@ func (p *Process) stopWith(sig syscall.Signal) error {
 	case <-time.After(grace):
 		_ = p.cmd.Process.Signal(syscall.SIGKILL)
 		<-p.done
-		return fmt.Errorf("%s did not stop within %s and was killed", p.Name, grace)
+		return fmt.Errorf("%s did not stop within %s and was killed", p.Label, grace)
 	}
 }
 
@@ -395,6 +397,15 @@ func (p *Process) Err() error {
 	return p.err
 }
 
+// ExitText says how the process ended: "exit status 0", "exit status 1",
+// "signal: killed", … .
+func (p *Process) ExitText() string {
+	if err := p.Err(); err != nil {
+		return err.Error()
+	}
+	return "exit status 0"
+}
+
 func waitFor(ctx context.Context, p *Process, timeout time.Duration, ready func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -408,9 +419,9 @@ func waitFor(ctx context.Context, p *Process, timeout time.Duration, ready func(
 		}
 		select {
 		case <-p.done:
-			return fmt.Errorf("%s exited during start: %v", p.Name, p.err)
+			return fmt.Errorf("%s exited during start (%s)", p.Label, p.ExitText())
 		case <-ctx.Done():
-			return fmt.Errorf("%s not ready after %s: %w", p.Name, timeout, last)
+			return fmt.Errorf("%s not ready after %s: %w", p.Label, timeout, last)
 		case <-time.After(200 * time.Millisecond):
 		}
 	}

@@ -2,10 +2,12 @@ package telemetry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"net/http"
+	neturl "net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -21,20 +23,28 @@ import (
 // histograms summed over the workers, gauges of the namespace (runs waiting)
 // the largest any worker reports.
 type Snapshot struct {
-	Sources  []string
+	Sources []string
+	// Skipped are the endpoints that did not answer, each with why; the
+	// snapshot holds none of their figures.
+	Skipped  []string
 	families map[string]*dto.MetricFamily
 }
 
 // Scrape reads the /metrics endpoints at urls and merges them. An endpoint
-// that does not answer is skipped (a worker may be stopping); no answer at
-// all is an error.
+// that does not answer is skipped (a worker may be stopping) and listed in
+// Skipped, which Print shows; no answer at all is an error.
 func Scrape(ctx context.Context, urls []string) (*Snapshot, error) {
 	s := &Snapshot{families: map[string]*dto.MetricFamily{}}
 	var errs []string
 	for _, u := range urls {
 		fams, err := scrapeOne(ctx, u)
 		if err != nil {
-			errs = append(errs, err.Error())
+			var uerr *neturl.Error
+			if errors.As(err, &uerr) {
+				err = uerr.Err // without the URL, said once below
+			}
+			errs = append(errs, u+": "+err.Error())
+			s.Skipped = append(s.Skipped, u+": "+err.Error())
 			continue
 		}
 		s.Sources = append(s.Sources, u)
@@ -72,7 +82,7 @@ func scrapeOne(ctx context.Context, url string) (map[string]*dto.MetricFamily, e
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s: %s", url, resp.Status)
+		return nil, errors.New(resp.Status)
 	}
 	p := expfmt.NewTextParser(model.UTF8Validation)
 	return p.TextToMetricFamilies(resp.Body)
@@ -135,11 +145,18 @@ type Series struct {
 }
 
 // Quantile estimates the q-quantile of a histogram series from its
-// buckets (linear within a bucket), as Prometheus's histogram_quantile does.
+// buckets (linear within a bucket), as Prometheus's histogram_quantile does,
+// but never above the largest value the series can hold (maxObserved): a
+// single 3 s observation in the bucket (2.5 s, 5 s] has every quantile 3 s,
+// not 3.75 s or 4.9 s.
 func (s Series) Quantile(q float64) float64 {
 	if s.hist == nil || s.hist.GetSampleCount() == 0 {
 		return math.NaN()
 	}
+	return math.Min(s.interpolate(q), s.maxObserved())
+}
+
+func (s Series) interpolate(q float64) float64 {
 	rank := q * float64(s.hist.GetSampleCount())
 	prevBound, prevCount := 0.0, 0.0
 	for _, b := range s.hist.GetBucket() {
@@ -153,6 +170,32 @@ func (s Series) Quantile(q float64) float64 {
 		prevBound, prevCount = b.GetUpperBound(), count
 	}
 	return prevBound // beyond the last bound: the last bound is all we know
+}
+
+// maxObserved bounds the largest observation from above (the series are
+// durations, never negative): it lies in the highest bucket that holds
+// one, and it is at most the sum less the least the other observations
+// can add up to (each at least its bucket's lower bound).
+func (s Series) maxObserved() float64 {
+	lowest := 0.0 // the least all observations can add up to
+	top, topLower := false, 0.0
+	prevBound, prevCount := 0.0, 0.0
+	for _, b := range s.hist.GetBucket() {
+		count := float64(b.GetCumulativeCount())
+		if n := count - prevCount; n > 0 {
+			lowest += n * prevBound
+			top, topLower = true, prevBound
+		}
+		prevBound, prevCount = b.GetUpperBound(), count
+	}
+	if n := float64(s.hist.GetSampleCount()) - prevCount; n > 0 { // above the last bound
+		lowest += n * prevBound
+		top, topLower = true, prevBound
+	}
+	if !top {
+		return math.Inf(1)
+	}
+	return math.Max(s.Sum-(lowest-topLower), topLower)
 }
 
 // Series returns the series of the metric called name (as exported, e.g.
@@ -223,7 +266,11 @@ func (s *Snapshot) values(name, label string) []string {
 func (s *Snapshot) Print(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	p := func(format string, args ...any) { fmt.Fprintf(tw, format, args...) }
-	p("imagefleet metrics from %d worker(s): %s\n\n", len(s.Sources), strings.Join(s.Sources, ", "))
+	p("imagefleet metrics from %d worker(s): %s\n", len(s.Sources), strings.Join(s.Sources, ", "))
+	for _, sk := range s.Skipped {
+		p("NOT COUNTED (did not answer): %s\n", sk)
+	}
+	p("\n")
 
 	p("OPERATION\tSTARTED\tSUCCEEDED\tFAILED\tABORTED\tWAITING NOW\tWAITS\tWAIT p50\tWAIT p95\n")
 	ops := union(s.values("imagefleet_operations_started_total", "operation"), s.values("imagefleet_operations_ended_total", "operation"),

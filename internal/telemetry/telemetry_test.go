@@ -146,6 +146,8 @@ func TestSnapshotMergesWorkers(t *testing.T) {
 	snap, err := telemetry.Scrape(t.Context(), append(urls, "http://127.0.0.1:1/metrics"))
 	require.NoError(t, err, "a worker that does not answer is skipped")
 	require.Len(t, snap.Sources, 2)
+	require.Len(t, snap.Skipped, 1, "and said to be")
+	require.Contains(t, snap.Skipped[0], "http://127.0.0.1:1/metrics")
 	require.Equal(t, 3.0, snap.Sum("imagefleet_operations_started_total", map[string]string{"operation": "distribute"}))
 	copies := snap.Series("imagefleet_image_copy_duration_seconds", nil)
 	require.Len(t, copies, 1)
@@ -155,7 +157,36 @@ func TestSnapshotMergesWorkers(t *testing.T) {
 	require.NoError(t, snap.Print(&out))
 	require.Regexp(t, `distribute +3 +0`, out.String())
 	require.Regexp(t, `eu-west-1 +2 +1m30s`, out.String())
+	require.Contains(t, out.String(), "NOT COUNTED (did not answer): http://127.0.0.1:1/metrics")
+	require.LessOrEqual(t, copies[0].Quantile(0.95), 120.0, "no quantile above the longest copy, 2 minutes")
 
 	_, err = telemetry.Scrape(t.Context(), []string{"http://127.0.0.1:1/metrics"})
 	require.Error(t, err)
+}
+
+// TestQuantileWithinObservations: a histogram's quantiles are estimated
+// within its buckets, but never above the largest observation it can hold.
+func TestQuantileWithinObservations(t *testing.T) {
+	m, err := telemetry.NewMetrics()
+	require.NoError(t, err)
+	h := m.SDKHandler()
+	one := h.WithTags(map[string]string{"region": "one"}).Timer("imagefleet_image_copy_duration")
+	one.Record(3 * time.Second)
+	many := h.WithTags(map[string]string{"region": "many"}).Timer("imagefleet_image_copy_duration")
+	for _, d := range []time.Duration{1100 * time.Millisecond, 1200 * time.Millisecond, 1300 * time.Millisecond, 7 * time.Second} {
+		many.Record(d)
+	}
+	snap, err := telemetry.Parse(strings.NewReader(scrape(t, m)))
+	require.NoError(t, err)
+	se := snap.Series("imagefleet_image_copy_duration_seconds", map[string]string{"region": "one"})
+	require.Len(t, se, 1)
+	for _, q := range []float64{0.5, 0.95, 0.99} {
+		require.InDelta(t, 3.0, se[0].Quantile(q), 1e-9, "one observation is every quantile (q=%v)", q)
+	}
+	se = snap.Series("imagefleet_image_copy_duration_seconds", map[string]string{"region": "many"})
+	require.Len(t, se, 1)
+	// The largest is in (5 s, 10 s] and at most 10.6 s less the least the
+	// three others in (1 s, 5 s] hold: 7.6 s (the buckets alone said 9.8 s).
+	require.InDelta(t, 7.6, se[0].Quantile(0.99), 1e-9)
+	require.Less(t, se[0].Quantile(0.5), 5.0, "still an estimate from the buckets")
 }

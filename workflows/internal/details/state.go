@@ -1,6 +1,8 @@
 package details
 
 import (
+	"slices"
+
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/imagefleet/imagefleet/model"
@@ -14,16 +16,31 @@ import (
 type State struct {
 	current string
 	metrics metrics.Run
+	// unset: the namespace lacks the ImagefleetState attribute, so the run
+	// does not set it (the server would fail every workflow task).
+	unset bool
+}
+
+// Begin names the run's operation (for the metrics) and the search
+// attributes its namespace lacks (lifecycle.Start found them), before the
+// first Set.
+func (s *State) Begin(operation string, missing []string) {
+	s.metrics.Operation = operation
+	s.unset = slices.Contains(missing, model.SAState.GetName())
 }
 
 // Set records state and upserts it if it changed. A failed upsert is logged:
-// the attribute is for finding runs, not worth failing one for.
+// the attribute is for finding runs, not worth failing one for; one the
+// namespace lacks is not set (lifecycle.Start warned of it).
 func (s *State) Set(ctx workflow.Context, state string) {
 	if state == s.current {
 		return
 	}
 	s.metrics.StateChanged(ctx, s.current, state)
 	s.current = state
+	if s.unset {
+		return
+	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx, model.SAState.ValueSet(state)); err != nil {
 		workflow.GetLogger(ctx).Error("Could not upsert the state search attribute", "state", state, "error", err)
 	}

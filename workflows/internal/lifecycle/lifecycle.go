@@ -2,8 +2,9 @@
 // operations differ only in their work:
 //
 //   - Start: answer queries from the first workflow task, refuse a run under
-//     another workflow ID than its operation's, name the run for visibility,
-//     show it Running, refuse an invalid spec, install the operator commands.
+//     another workflow ID than its operation's, name the run for visibility
+//     (with the search attributes its namespace has), show it Running,
+//     refuse an invalid spec, install the operator commands.
 //   - End: EndState says how the run ended, Compensate undoes what it made,
 //     AwaitHandlers lets accepted commands finish before it returns.
 //
@@ -71,8 +72,18 @@ func Start(ctx workflow.Context, state *details.State, s Setup) error {
 		s.Refused(err)
 		return err
 	}
-	if err := workflow.UpsertTypedSearchAttributes(ctx, s.SearchAttributes...); err != nil {
-		return err
+	missing := unregistered(ctx)
+	if len(missing) > 0 {
+		workflow.GetLogger(ctx).Warn("The namespace lacks imagefleet's search attributes: this run does not set them, "+
+			"so visibility queries and the Web UI's filters by them do not find it. Register them once per namespace "+
+			"(starter setup on a self-hosted cluster; tcld or the UI on Temporal Cloud).", "missing", missing)
+	}
+	op, _ := temporal.NewSearchAttributes(s.SearchAttributes...).GetKeyword(model.SAOperation)
+	state.Begin(op, missing)
+	if updates := registeredOnly(s.SearchAttributes, missing); len(updates) > 0 {
+		if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
+			return err
+		}
 	}
 	state.Set(ctx, model.StateRunning)
 	if err := s.Validate(); err != nil {

@@ -1,7 +1,21 @@
-// Package metrics records imagefleet's workflow-side metrics through
-// workflow.GetMetricsHandler, which records nothing while a workflow
-// replays: a run's events are counted once, by the worker that first
-// executes them, however often the run is replayed or moves between workers.
+// Package metrics counts imagefleet's workflow-side events (operations
+// started and ended, operator waits, instances changed, image copies) once
+// each, however often a run is replayed, re-executed or moves between
+// workers.
+//
+// Workflow code never records a metric itself: a workflow task can execute
+// and then not count, when the server rejects its completion (a signal that
+// arrived during the run's final task: UnhandledCommand) or when its worker
+// dies before completing it; the next attempt executes the same code again,
+// on this worker or another. So a run's Recorder queues the events, and
+// the Record activity records them: an activity is scheduled only by a
+// workflow task the server accepted, and its completion is in the history,
+// so no later attempt schedules it again. The queue is sent when a run
+// starts and begins to wait for an operator (so that both are seen at
+// once), at the latest five minutes after the last send, and when the run
+// ends or continues as new: a few activities per run, however many
+// instances or copies it counts. Runs started before this way of counting
+// (workflow version metrics-at-commit) record in the task, as they did.
 //
 // The names are Prometheus names as the worker's /metrics endpoint exports
 // them (timers gain the _seconds suffix there); README.md lists every metric.
@@ -22,7 +36,8 @@ const (
 	// OperationsStarted counts operations started, by operation.
 	OperationsStarted = "imagefleet_operations_started_total"
 	// OperationsEnded counts operations ended, by operation and end state
-	// (Succeeded, Failed, Aborted).
+	// (Succeeded, Failed, Aborted; Skipped for a scheduled build that
+	// launched nothing).
 	OperationsEnded = "imagefleet_operations_ended_total"
 	// OperatorWaits counts the times a run began to wait for an operator.
 	OperatorWaits = "imagefleet_operator_waits_total"
@@ -51,49 +66,54 @@ const (
 // records its transitions: started, waiting for an operator and for how
 // long, ended. Its zero value is ready; details.State drives it.
 type Run struct {
+	// Operation is the run's operation (the ImagefleetOperation value).
+	Operation    string
 	waitingSince time.Time
 }
 
 // StateChanged records the transition from one state to the next; from is
 // empty for the run's first state.
 func (r *Run) StateChanged(ctx workflow.Context, from, to string) {
-	h := workflow.GetMetricsHandler(ctx).WithTags(map[string]string{LabelOperation: operation(ctx)})
+	op := r.operation(ctx)
 	// A run continued as new (a rolling update's rollback) carries on the
 	// operation its first run started.
 	if from == "" && workflow.GetInfo(ctx).ContinuedExecutionRunID == "" {
-		h.Counter(OperationsStarted).Inc(1)
+		emit(ctx, Event{Metric: OperationsStarted, Operation: op, Count: 1}, true)
 	}
 	if from == model.StateWaitingForOperator && !r.waitingSince.IsZero() {
-		h.Timer(OperatorWaitDuration).Record(workflow.Now(ctx).Sub(r.waitingSince))
+		emit(ctx, Event{Metric: OperatorWaitDuration, Operation: op, Durations: []time.Duration{workflow.Now(ctx).Sub(r.waitingSince)}}, false)
 		r.waitingSince = time.Time{}
 	}
 	switch to {
 	case model.StateWaitingForOperator:
 		r.waitingSince = workflow.Now(ctx)
-		h.Counter(OperatorWaits).Inc(1)
+		emit(ctx, Event{Metric: OperatorWaits, Operation: op, Count: 1}, true)
 	case model.StateSucceeded, model.StateFailed, model.StateAborted, model.StateSkipped:
-		h.WithTags(map[string]string{LabelState: to}).Counter(OperationsEnded).Inc(1)
+		// Sent when the run ends (Recorder.Close), with what is queued.
+		emit(ctx, Event{Metric: OperationsEnded, Operation: op, State: to, Count: 1}, false)
 	}
 }
 
 // InstanceOutcome records how a rolling update's change of one instance ended.
 func InstanceOutcome(ctx workflow.Context, taskType string, succeeded bool) {
-	h := workflow.GetMetricsHandler(ctx).WithTags(map[string]string{LabelTaskType: taskType})
+	name := InstancesFailed
 	if succeeded {
-		h.Counter(InstancesChanged).Inc(1)
-	} else {
-		h.Counter(InstancesFailed).Inc(1)
+		name = InstancesChanged
 	}
+	emit(ctx, Event{Metric: name, TaskType: taskType, Count: 1}, false)
 }
 
 // ImageCopied records the duration of an image copy that became Available.
 func ImageCopied(ctx workflow.Context, region string, took time.Duration) {
-	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{LabelRegion: region}).Timer(ImageCopyDuration).Record(took)
+	emit(ctx, Event{Metric: ImageCopyDuration, Region: region, Durations: []time.Duration{took}}, false)
 }
 
-// operation is the run's ImagefleetOperation search attribute, which every
-// workflow sets before its first state.
-func operation(ctx workflow.Context) string {
+// operation is the run's operation: as lifecycle.Start named it, else its
+// ImagefleetOperation search attribute (a run continued as new inherits it).
+func (r *Run) operation(ctx workflow.Context) string {
+	if r.Operation != "" {
+		return r.Operation
+	}
 	if op, ok := workflow.GetTypedSearchAttributes(ctx).GetKeyword(model.SAOperation); ok && op != "" {
 		return op
 	}

@@ -2,11 +2,26 @@
 // (so `temporal workflow signal` and the Web UI's signal button can send it)
 // and an update with a validator (so a client gets an immediate accept or the
 // reason for refusal). Both paths run the same validation and the same apply.
+//
+// Both paths decode the payload with the strict converter of
+// internal/payload: a field the command does not have, or one spelled in
+// another case ("instanceID"), refuses the command. An update is refused to
+// its sender; a signal, which cannot answer, is refused like any other
+// refused signal (Refused), never dropped without a word. A refusal
+// reaches its sender and lastRefusal escaped and capped (refusal): it
+// echoes what a client sent.
 package operator
 
 import (
+	"errors"
+	"fmt"
+
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/imagefleet/imagefleet/internal/payload"
+	"github.com/imagefleet/imagefleet/model"
 )
 
 // Command is one operator command with a typed payload.
@@ -53,7 +68,7 @@ func register[T any](ctx workflow.Context, name string, c Command[T], onRefused 
 			c.Apply(payload)
 			return nil
 		},
-		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, payload T) error { return c.Validate(payload) }},
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, payload T) error { return refusal(c.Validate(payload)) }},
 	)
 	if err != nil {
 		return err
@@ -61,15 +76,22 @@ func register[T any](ctx workflow.Context, name string, c Command[T], onRefused 
 	ch := workflow.GetSignalChannel(ctx, name)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
-			var payload T
-			if !ch.Receive(ctx, &payload) {
+			// Received raw (the SDK has already removed the codec): a
+			// payload the SDK failed to decode would be dropped with only
+			// a line in the worker's log.
+			var raw converter.RawValue
+			if !ch.Receive(ctx, &raw) {
 				return
 			}
-			if err := c.Validate(payload); err != nil {
-				onRefused(name, err)
+			cmd, err := decode[T](raw)
+			if err == nil {
+				err = c.Validate(cmd)
+			}
+			if err != nil {
+				onRefused(name, refusal(err))
 				continue
 			}
-			c.Apply(payload)
+			c.Apply(cmd)
 		}
 	})
 	return nil
@@ -88,4 +110,38 @@ func AwaitSignals(ctx workflow.Context, names ...string) error {
 		}
 		return true
 	})
+}
+
+// maxRefusal is how many characters of a refusal a sender or lastRefusal
+// gets: a refusal echoes what was sent (an instance ID, a region), which
+// can be long.
+const maxRefusal = 1000
+
+// refusal is err as its sender and lastRefusal show it: what it echoes
+// with control characters escaped (model.Escape), and cut at maxRefusal
+// characters. An error that needs neither is returned as it is (its type
+// kept).
+func refusal(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	clean := model.Cut(model.Escape(msg), maxRefusal)
+	if clean == msg {
+		return err
+	}
+	return errors.New(clean)
+}
+
+// decode reads a signal's payload strictly, as the update path reads it. A
+// signal sent without input is the command's zero value, for Validate to
+// judge.
+func decode[T any](raw converter.RawValue) (T, error) {
+	var cmd T
+	if p := raw.Payload(); p != nil {
+		if err := payload.Converter.FromPayload(p, &cmd); err != nil {
+			return cmd, fmt.Errorf("the payload was refused: %w", err)
+		}
+	}
+	return cmd, nil
 }
