@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -311,7 +312,7 @@ func retentionScheduleListCommand(a *app) *cobra.Command {
 			if len(args) == 1 {
 				prefix = model.RetentionScheduleID(args[0])
 			}
-			rows, err := a.listSchedules(cmd.Context(), prefix)
+			rows, err := a.listSchedules(cmd.Context(), prefix, retentionOutcome)
 			if err != nil {
 				return err
 			}
@@ -321,4 +322,23 @@ func retentionScheduleListCommand(a *app) *cobra.Command {
 			return printSchedules(cmd.OutOrStdout(), rows)
 		},
 	}
+}
+
+// retentionOutcome is what a retention schedule's last run did, for list.
+func retentionOutcome(ctx context.Context, c client.Client, run *client.ScheduleWorkflowExecution) string {
+	status := runStatus(ctx, c, run)
+	if status != statusName(enums.WORKFLOW_EXECUTION_STATUS_COMPLETED) {
+		return status
+	}
+	var res model.RetentionResult
+	if err := c.GetWorkflow(ctx, run.WorkflowID, run.FirstExecutionRunID).Get(ctx, &res); err != nil {
+		return status
+	}
+	switch {
+	case res.Skipped != "":
+		return "Skipped: " + res.Skipped
+	case res.DryRun:
+		return fmt.Sprintf("Dry run: would deprecate %d, delete %d versions (%d copies)", res.Deprecated, res.Deleted, res.CopiesDeleted)
+	}
+	return fmt.Sprintf("Deprecated %d, deleted %d versions (%d copies, %d GiB), kept %d", res.Deprecated, res.Deleted, res.CopiesDeleted, res.FreedGiB, res.Kept)
 }
