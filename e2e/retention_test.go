@@ -108,6 +108,7 @@ func TestRetentionRuleOverTwelveVersions(t *testing.T) {
 	require.Equal(t, 7, res.Deprecated)
 	require.Equal(t, 35, res.CopiesDeleted)
 	require.Equal(t, 5, res.Kept)
+	recordHistory(t, e.client, model.RetentionWorkflowID(pkg), "retention_worker_kill.json")
 
 	// Every copy of the retired versions deleted exactly once, nothing else.
 	entries := e.ledger()
