@@ -14,6 +14,7 @@ import (
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/cloudsim"
 	"github.com/imagefleet/imagefleet/cloudsim/cloudsimtest"
+	"github.com/imagefleet/imagefleet/internal/specfile"
 	"github.com/imagefleet/imagefleet/model"
 )
 
@@ -98,4 +99,17 @@ func TestRenderRefusesDeprecatedVersion(t *testing.T) {
 	out, err := render("--allow-deprecated")
 	require.NoError(t, err)
 	require.Contains(t, out, delivery["eu-west-1"])
+}
+
+// The spec file of docs/retention.md decodes strictly and is valid.
+func TestRetentionSpecFileOfTheDocs(t *testing.T) {
+	doc, err := os.ReadFile("../docs/retention.md")
+	require.NoError(t, err)
+	_, rest, _ := strings.Cut(string(doc), "```yaml\n")
+	yaml, _, _ := strings.Cut(rest, "```")
+	var spec model.RetentionSpec
+	require.NoError(t, specfile.Decode("rule.yaml", []byte(yaml), &spec))
+	require.NoError(t, spec.Validate())
+	require.Equal(t, model.RetentionRule{Package: "webapp", KeepNewest: 5, KeepYoungerThan: "30d", GracePeriod: "7d", ExcludeTags: []string{"release=lts", "pinned"}}, spec.Rule)
+	require.Equal(t, new(true), spec.DryRun)
 }
