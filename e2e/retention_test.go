@@ -148,7 +148,7 @@ func TestRetentionRuleOverTwelveVersions(t *testing.T) {
 	require.Contains(t, kept[version(2)].Reason, "scaling group asg-retention")
 	require.Contains(t, kept[version(4)].Reason, "ap-southeast-1: instance")
 
-	out, code = e.starter("package", "retention", "status", "--package", pkg)
+	out, code = e.starter("status", model.RetentionWorkflowID(pkg))
 	require.Equal(t, 0, code, out)
 	require.Contains(t, out, "Done")
 }
@@ -219,6 +219,9 @@ func TestRetentionSchedule(t *testing.T) {
 		require.True(t, res.DryRun)
 	}
 
+	out, code = e.starter("package", "retention", "status", "--package", pkg)
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, published[0]["eu-west-1"])
 	out, code = e.starter("package", "retention", "schedule", "list", pkg)
 	require.Equal(t, 0, code, out)
 	require.Contains(t, out, model.RetentionScheduleID(pkg))

@@ -12,7 +12,9 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -88,6 +90,9 @@ type retentionFixture struct {
 	clock    *cloudsimtest.Clock
 	vis      *fakeVisibility
 	versions []map[string]string // v1… → region → copy
+	// afterFacts, if set, runs once a run has read its facts (before it
+	// changes anything).
+	afterFacts func()
 }
 
 const retentionPkg = "retained"
@@ -126,6 +131,13 @@ func (f *retentionFixture) runAs(t *testing.T, id, workflowType string, spec mod
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := newTestEnv(&s)
+	if f.afterFacts != nil {
+		env.SetOnActivityCompletedListener(func(info *activity.Info, _ converter.EncodedValue, err error) {
+			if info.ActivityType.Name == "RetentionFacts" && err == nil {
+				f.afterFacts()
+			}
+		})
+	}
 	env.SetStartTime(f.clock.Now()) // the workflow's clock is the cloud's
 	env.RegisterWorkflowWithOptions(ImageRetention, workflow.RegisterOptions{Name: model.RetentionWorkflowType})
 	env.RegisterWorkflowWithOptions(ScheduledImageRetention, workflow.RegisterOptions{Name: model.ScheduledRetentionWorkflowType})
@@ -282,4 +294,47 @@ func TestScheduledRetentionRunsTheRuleAsTheCanonicalRun(t *testing.T) {
 	_, err, _ = f.runAs(t, "scheduled-retention/other", model.ScheduledRetentionWorkflowType, model.RetentionSpec{Rule: rule})
 	require.ErrorContains(t, err, "refused")
 	require.Len(t, f.sim.Server.Ledger(), before)
+}
+
+// A copy that comes into use between the plan and its deletion is refused
+// by the cloud: it stays, marked Kept with the cloud's reason, the version
+// stays (deprecated), and the run goes on with the other versions.
+func TestRetentionKeepsACopyThatCameIntoUse(t *testing.T) {
+	f := newRetentionFixture(t)
+	f.vis.ranBefore = true
+	f.afterFacts = func() {
+		_, err := f.sim.Client.RunInstances(context.Background(), &cloud.RunInstancesRequest{RegionId: "eu-west-1", ImageId: f.versions[1]["eu-west-1"],
+			InstanceType: "ecs.g7.large", ClientToken: "late-instance"})
+		require.NoError(t, err)
+	}
+	rule := model.RetentionRule{Package: retentionPkg, KeepNewest: 4, GracePeriod: "0s"}
+	res, err, _ := f.run(t, model.RetentionSpec{Rule: rule})
+	require.NoError(t, err)
+	got := byVersion(res)
+	v2 := got["v2_0"]
+	require.Equal(t, model.RetentionKept, v2.State, v2.Reason)
+	require.Contains(t, v2.Reason, "came into use")
+	for _, r := range v2.Regions {
+		if r.Region == "eu-west-1" {
+			require.Equal(t, model.RetentionKept, r.State)
+			require.Contains(t, r.UsedBy[len(r.UsedBy)-1], "has been used to create instance")
+		} else {
+			require.Equal(t, model.RetentionDone, r.State)
+		}
+	}
+	require.Equal(t, model.RetentionDone, got["v1_0"].State)
+	require.Equal(t, 1, res.Deleted)
+	require.Equal(t, 3, res.CopiesDeleted)
+
+	pkg, err := f.sim.Client.GetArtifact(context.Background(), &cloud.GetArtifactRequest{Name: retentionPkg})
+	require.NoError(t, err)
+	var names []string
+	for _, v := range pkg.Artifact.Versions {
+		names = append(names, v.VersionName)
+		if v.VersionName == "v2_0" {
+			require.True(t, v.Deprecated)
+			require.Equal(t, map[string]string{"eu-west-1": f.versions[1]["eu-west-1"]}, v.ImageDelivery)
+		}
+	}
+	require.ElementsMatch(t, []string{"v2_0", "v3_0", "v4_0", "v5_0", "v6_0"}, names)
 }
