@@ -77,7 +77,7 @@ func TestRetentionRuleOverTwelveVersions(t *testing.T) {
 			require.Contains(t, out, deliveries[i][r], "the plan lists %s's copy in %s", version(i), r)
 		}
 	}
-	require.Contains(t, out, "Would deprecate 7 version(s); deleted 7 version(s), 35 copies")
+	require.Contains(t, out, "Would deprecate 7 version(s) and delete 7 version(s) (35 copies, 1400 GiB); keep 5.")
 	require.Equal(t, len(before), len(e.ledger()), "a dry run changes nothing in the cloud")
 
 	// Visibility knows the rule's completed dry run: the next run applies it.
@@ -221,7 +221,8 @@ func TestRetentionSchedule(t *testing.T) {
 
 	out, code = e.starter("package", "retention", "status", "--package", pkg)
 	require.Equal(t, 0, code, out)
-	require.Contains(t, out, published[0]["eu-west-1"])
+	require.Contains(t, out, published[2]["eu-west-1"]) // the latest run's plan: v3_0 kept
+	require.NotContains(t, out, published[0]["eu-west-1"])
 	out, code = e.starter("package", "retention", "schedule", "list", pkg)
 	require.Equal(t, 0, code, out)
 	require.Contains(t, out, model.RetentionScheduleID(pkg))

@@ -162,11 +162,11 @@ func (a *app) watchRetention(ctx context.Context, out io.Writer, id string) erro
 		return err
 	}
 	printRetention(out, &model.RetentionProgress{Package: res.Package, DryRun: res.DryRun, DryRunWhy: res.DryRunWhy, Versions: res.Versions, Phase: model.RetentionPhaseDone})
-	verb := "Deprecated"
 	if res.DryRun {
-		verb = "Would deprecate"
+		fmt.Fprintf(out, "\nWould deprecate %d version(s) and delete %d version(s) (%d copies, %d GiB); keep %d.\n", res.Deprecated, res.Deleted, res.CopiesDeleted, res.FreedGiB, res.Kept)
+		return nil
 	}
-	fmt.Fprintf(out, "\n%s %d version(s); deleted %d version(s), %d copies, %d GiB; kept %d.\n", verb, res.Deprecated, res.Deleted, res.CopiesDeleted, res.FreedGiB, res.Kept)
+	fmt.Fprintf(out, "\nDeprecated %d version(s), deleted %d version(s) (%d copies, %d GiB freed); kept %d.\n", res.Deprecated, res.Deleted, res.CopiesDeleted, res.FreedGiB, res.Kept)
 	return nil
 }
 

@@ -338,3 +338,33 @@ func TestRetentionKeepsACopyThatCameIntoUse(t *testing.T) {
 	}
 	require.ElementsMatch(t, []string{"v2_0", "v3_0", "v4_0", "v5_0", "v6_0"}, names)
 }
+
+// cancel stops a run before its next action: nothing more changes in the
+// cloud, the run ends Aborted; a second cancel is refused.
+func TestRetentionCancel(t *testing.T) {
+	f := newRetentionFixture(t)
+	f.vis.ranBefore = true
+	before := len(f.sim.Server.Ledger())
+	var s testsuite.WorkflowTestSuite
+	env := newTestEnv(&s)
+	env.SetStartTime(f.clock.Now())
+	env.RegisterWorkflowWithOptions(ImageRetention, workflow.RegisterOptions{Name: model.RetentionWorkflowType})
+	env.RegisterActivity(&activities.Retention{Cloud: f.sim.Client, Visibility: f.vis, DataConverter: payload.Converter})
+	var first, second *updateOutcome
+	env.RegisterDelayedCallback(func() {
+		first = sendCommand(env, model.CommandCancel, model.CancelCommand{Reason: "wrong rule"})
+	}, 0)
+	env.RegisterDelayedCallback(func() {
+		second = sendCommand(env, model.CommandCancel, model.CancelCommand{Reason: "again"})
+	}, 0)
+	rule := model.RetentionRule{Package: retentionPkg, KeepNewest: 2, GracePeriod: "0s"}
+	executeAs(env, model.RetentionWorkflowID(retentionPkg), model.RetentionWorkflowType, model.RetentionSpec{Rule: rule})
+	require.True(t, env.IsWorkflowCompleted())
+	err := env.GetWorkflowError()
+	require.ErrorContains(t, err, "cancelled by the operator: wrong rule")
+	first.requireAccepted(t)
+	second.requireRejected(t, "already cancelled")
+	p := queryProgress[model.RetentionProgress](t, env, model.QueryProgress)
+	require.Equal(t, model.RetentionPhaseAborted, p.Phase)
+	require.Len(t, f.sim.Server.Ledger(), before, "a cancelled run changes nothing more")
+}
