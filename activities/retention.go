@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -28,6 +29,7 @@ type RetentionCloud interface {
 	cloud.AutoScaling
 	cloud.RollingUpdateTasks
 	cloud.ImageRetention
+	cloud.ImageBuilder
 }
 
 // Visibility is the part of a Temporal client that finds running
@@ -78,6 +80,9 @@ type VersionFacts struct {
 // RetentionFacts reads the package, its published versions and what refers
 // to each of their copies, region by region.
 func (a *Retention) RetentionFacts(ctx context.Context, in RetentionFactsInput) (RetentionFacts, error) {
+	if in.Rule.BuildTemplate != "" {
+		return a.buildFacts(ctx, in.Rule)
+	}
 	var out RetentionFacts
 	pkg, err := cloudops.FindArtifact(ctx, a.Cloud, in.Rule.Package)
 	if err != nil {
@@ -341,4 +346,93 @@ func (a *Retention) DeleteRetiredVersion(ctx context.Context, in RetentionVersio
 		return nil
 	}
 	return fromCloud(err)
+}
+
+// buildFacts reads the images a build template's successful builds made in
+// its region (each a "version" named by the build's execution ID) and what
+// uses each: instances, scaling groups, running rolling updates, and a
+// package version that holds it (as its source or a delivered copy).
+func (a *Retention) buildFacts(ctx context.Context, rule model.RetentionRule) (RetentionFacts, error) {
+	var out RetentionFacts
+	resp, err := a.Cloud.DescribeImagePipelineExecutions(ctx, &cloud.DescribeImagePipelineExecutionsRequest{
+		RegionId: rule.Region, ImagePipelineId: rule.BuildTemplate, Status: cloud.PipelineExecutionSuccess})
+	if err != nil {
+		return out, fromCloud(err)
+	}
+	if out.RuleRanBefore, err = a.ruleRanBefore(ctx, rule); err != nil {
+		return out, err
+	}
+	users := map[string]map[string][]string{}
+	if users[rule.Region], err = a.imageUsers(ctx, rule.Region); err != nil {
+		return out, err
+	}
+	if err := a.rolloutUsers(ctx, users); err != nil {
+		return out, err
+	}
+	arts, err := a.Cloud.ListArtifacts(ctx, &cloud.ListArtifactsRequest{})
+	if err != nil {
+		return out, fromCloud(err)
+	}
+	for _, art := range arts.Artifacts {
+		for _, v := range art.Versions {
+			held := map[string]string{}
+			for r, id := range v.ImageDelivery {
+				held[r+"/"+id] = "delivered by"
+			}
+			held[v.ArtifactProperty.RegionId+"/"+v.ArtifactProperty.ImageId] = "the source of"
+			for key, how := range held {
+				region, id, _ := strings.Cut(key, "/")
+				if region == rule.Region {
+					users[region][id] = append(users[region][id], fmt.Sprintf("%s version %s of package %s", how, v.VersionName, art.Name))
+				}
+			}
+		}
+	}
+	for _, e := range resp.ImagePipelineExecutions {
+		if e.ImageId == "" {
+			continue
+		}
+		img, err := a.image(ctx, rule.Region, e.ImageId)
+		if err != nil {
+			return out, err
+		}
+		if img == nil {
+			continue // deleted already
+		}
+		usedBy := slices.Clone(users[rule.Region][e.ImageId])
+		slices.Sort(usedBy)
+		out.Versions = append(out.Versions, VersionFacts{Version: e.ExecutionId, ReleaseTime: e.CreationTime, SourceTags: img.Tags,
+			Regions: []model.RetentionRegion{{Region: rule.Region, ImageID: e.ImageId, SizeGiB: img.Size, UsedBy: usedBy}}})
+	}
+	return out, nil
+}
+
+// DeleteBuildImageInput names one image a build made.
+type DeleteBuildImageInput struct {
+	Region, ImageID, ClientToken string
+}
+
+// DeleteBuildImage deletes an image a build made. An image something uses
+// now (an instance, a scaling group's source, a package version) is not an
+// error: the cloud's refusal is answered in InUse. One already gone is done.
+func (a *Retention) DeleteBuildImage(ctx context.Context, in DeleteBuildImageInput) (DeletedCopy, error) {
+	img, err := a.image(ctx, in.Region, in.ImageID)
+	if err != nil {
+		return DeletedCopy{}, err
+	}
+	_, err = a.Cloud.DeleteImage(ctx, &cloud.DeleteImageRequest{RegionId: in.Region, ImageId: in.ImageID, ClientToken: in.ClientToken})
+	if apiErr, ok := cloud.AsAPIError(err); ok && (slices.Contains(inUseCodes, apiErr.Code) || apiErr.Code == cloud.CodeImageManagedByService) {
+		return DeletedCopy{InUse: apiErr.Message}, nil
+	}
+	if isNotFound(err) {
+		return DeletedCopy{Deleted: true}, nil
+	}
+	if err != nil {
+		return DeletedCopy{}, fromCloud(err)
+	}
+	out := DeletedCopy{Deleted: true}
+	if img != nil {
+		out.SizeGiB = img.Size
+	}
+	return out, nil
 }

@@ -36,6 +36,28 @@ const OperationRetention = "retention"
 // RetentionWorkflowID is the workflow ID of a package's lifecycle run.
 func RetentionWorkflowID(pkg string) string { return "retention/" + pkg }
 
+// RetentionBuildWorkflowID is the workflow ID of the lifecycle run of a
+// build template's images.
+func RetentionBuildWorkflowID(region, templateID string) string {
+	return "retention/build/" + region + "/" + templateID
+}
+
+// WorkflowID is the canonical workflow ID of the rule's lifecycle run.
+func (r RetentionRule) WorkflowID() string {
+	if r.BuildTemplate != "" {
+		return RetentionBuildWorkflowID(r.Region, r.BuildTemplate)
+	}
+	return RetentionWorkflowID(r.Package)
+}
+
+// Subject names what the rule applies to, for people.
+func (r RetentionRule) Subject() string {
+	if r.BuildTemplate != "" {
+		return "build template " + r.BuildTemplate + " in " + r.Region
+	}
+	return "package " + r.Package
+}
+
 // Defaults and limits of a rule.
 const (
 	// DefaultGracePeriod is the time between a version's deprecation and
@@ -52,7 +74,13 @@ const (
 // Durations are Go durations ("720h"); KeepYoungerThan also takes days
 // ("30d").
 type RetentionRule struct {
-	Package string `json:"package"`
+	// Package is the EcsImage package whose published versions the rule
+	// keeps or retires. Or, instead, BuildTemplate (with its Region): the
+	// images the template's successful builds made in its region, which no
+	// version holds as such (builds' intermediate images).
+	Package       string `json:"package,omitempty"`
+	BuildTemplate string `json:"buildTemplate,omitempty"`
+	Region        string `json:"region,omitempty"`
 	// KeepNewest keeps the newest N published versions (by release time).
 	KeepNewest int `json:"keepNewest,omitempty"`
 	// KeepYoungerThan keeps the versions released less than this long ago.
@@ -86,7 +114,19 @@ type RetentionTimes struct {
 func (r RetentionRule) Times() (RetentionTimes, error) {
 	var errs []error
 	t := RetentionTimes{GracePeriod: DefaultGracePeriod}
-	if !ValidPackageName(r.Package) {
+	switch {
+	case r.BuildTemplate != "":
+		if r.Package != "" {
+			errs = append(errs, errors.New("a rule applies to a package or to a build template, not both"))
+		}
+		if _, ok := LookupRegion(r.Region); !ok {
+			errs = append(errs, fmt.Errorf("region %q of build template %s is not a known region", r.Region, r.BuildTemplate))
+		}
+		if r.GracePeriod != "" {
+			errs = append(errs, errors.New("gracePeriod applies to package versions (deprecated first); a build's image is deleted when the rule retires it"))
+		}
+		t.GracePeriod = 0
+	case !ValidPackageName(r.Package):
 		errs = append(errs, fmt.Errorf("package %q must be 3–128 characters of letters, digits and underscore", r.Package))
 	}
 	if r.KeepNewest < 0 || r.KeepNewest > MaxKeepNewest {
@@ -106,7 +146,7 @@ func (r RetentionRule) Times() (RetentionTimes, error) {
 	if r.KeepNewest == 0 && r.KeepYoungerThan == "" {
 		errs = append(errs, errors.New("a rule keeps the newest N versions (keepNewest) and/or those younger than D (keepYoungerThan): give at least one"))
 	}
-	if r.GracePeriod != "" {
+	if r.GracePeriod != "" && r.BuildTemplate == "" {
 		d, err := parseAge(r.GracePeriod)
 		switch {
 		case err != nil:
@@ -161,7 +201,7 @@ func (r RetentionRule) Excludes(tags map[string]string) (string, bool) {
 // rule before tells that this run is not the rule's first. It is the value
 // of the search attribute SARetentionRule.
 func (r RetentionRule) Hash() string {
-	key := fmt.Sprintf("%s\x00%d\x00%s\x00%s\x00%s", r.Package, r.KeepNewest, r.KeepYoungerThan, r.GracePeriod, strings.Join(r.ExcludeTags, "\x00"))
+	key := fmt.Sprintf("%s\x00%d\x00%s\x00%s\x00%s\x00%s\x00%s", r.Package, r.KeepNewest, r.KeepYoungerThan, r.GracePeriod, strings.Join(r.ExcludeTags, "\x00"), r.BuildTemplate, r.Region)
 	sum := sha256.Sum256([]byte(key))
 	return hex.EncodeToString(sum[:8])
 }
@@ -225,10 +265,14 @@ const (
 
 // RetentionProgress is the answer of the query "progress".
 type RetentionProgress struct {
-	Package string `json:"package"`
-	Rule    string `json:"rule"` // RetentionRule.Hash
-	Phase   string `json:"phase"`
-	DryRun  bool   `json:"dryRun"`
+	Package string `json:"package,omitempty"`
+	// BuildTemplate and Region: a rule on a build template's images (each
+	// "version" is then one build's execution ID, with its image).
+	BuildTemplate string `json:"buildTemplate,omitempty"`
+	Region        string `json:"region,omitempty"`
+	Rule          string `json:"rule"` // RetentionRule.Hash
+	Phase         string `json:"phase"`
+	DryRun        bool   `json:"dryRun"`
 	// DryRunWhy says why a run is dry: asked for, or the rule's first run.
 	DryRunWhy   string             `json:"dryRunWhy,omitempty"`
 	Versions    []RetentionVersion `json:"versions,omitempty"`
@@ -239,12 +283,13 @@ type RetentionProgress struct {
 // RetentionResult is a lifecycle run's result: the plan as carried out (a
 // dry run: as it would be) and the totals.
 type RetentionResult struct {
-	Package    string             `json:"package"`
-	DryRun     bool               `json:"dryRun"`
-	DryRunWhy  string             `json:"dryRunWhy,omitempty"`
-	Versions   []RetentionVersion `json:"versions"`
-	Deprecated int                `json:"deprecated"` // versions deprecated (dry run: would be)
-	Deleted    int                `json:"deleted"`    // versions deleted
+	Package       string             `json:"package,omitempty"`
+	BuildTemplate string             `json:"buildTemplate,omitempty"`
+	DryRun        bool               `json:"dryRun"`
+	DryRunWhy     string             `json:"dryRunWhy,omitempty"`
+	Versions      []RetentionVersion `json:"versions"`
+	Deprecated    int                `json:"deprecated"` // versions deprecated (dry run: would be)
+	Deleted       int                `json:"deleted"`    // versions deleted
 	// CopiesDeleted and FreedGiB count the regional copies deleted.
 	CopiesDeleted int `json:"copiesDeleted"`
 	FreedGiB      int `json:"freedGiB"`

@@ -45,28 +45,35 @@ func retentionFlags(cmd *cobra.Command) *specFlags[model.RetentionSpec] {
 
 // retentionPlan checks a lifecycle run's spec and starts it.
 func (a *app) retentionPlan(spec model.RetentionSpec) runPlan {
-	id := model.RetentionWorkflowID(spec.Rule.Package)
+	rule := spec.Rule
+	id := rule.WorkflowID()
 	mode := "apply (a dry run if it is the rule's first)"
 	if spec.DryRun != nil && *spec.DryRun {
 		mode = "dry run"
 	} else if spec.DryRun != nil {
 		mode = "apply"
 	}
+	key := model.SAPackage.ValueSet(rule.Package)
+	check := func(ctx context.Context) error { return a.checkRetentionPackage(ctx, rule.Package) }
+	if rule.BuildTemplate != "" {
+		key = model.SATemplate.ValueSet(rule.BuildTemplate)
+		check = func(ctx context.Context) error {
+			_, err := a.template(ctx, rule.Region, rule.BuildTemplate)
+			return err
+		}
+	}
 	return runPlan{
 		Validate: spec.Validate,
-		Check:    func(ctx context.Context) error { return a.checkRetentionPackage(ctx, spec.Rule.Package) },
-		Started:  "lifecycle run of package " + spec.Rule.Package,
+		Check:    check,
+		Started:  "lifecycle run of " + rule.Subject(),
 		startRequest: startRequest{
 			ID: id, Type: model.RetentionWorkflowType, Input: spec,
 			Operation: model.OperationRetention,
-			Keys: []temporal.SearchAttributeUpdate{
-				model.SAPackage.ValueSet(spec.Rule.Package),
-				model.SARetentionRule.ValueSet(spec.Rule.Hash()),
-			},
-			Summary: fmt.Sprintf("Lifecycle rule on package %s (%s)", spec.Rule.Package, mode),
-			Details: model.SpecMarkdown(spec),
+			Keys:      []temporal.SearchAttributeUpdate{key, model.SARetentionRule.ValueSet(rule.Hash())},
+			Summary:   fmt.Sprintf("Lifecycle rule on %s (%s)", rule.Subject(), mode),
+			Details:   model.SpecMarkdown(spec),
 			Conflict: func(context.Context) string {
-				return fmt.Sprintf("a lifecycle run of package %s is already running (workflow %s): one at a time per package", spec.Rule.Package, id)
+				return fmt.Sprintf("a lifecycle run of %s is already running (workflow %s): one at a time", rule.Subject(), id)
 			},
 		},
 	}
@@ -341,4 +348,62 @@ func retentionOutcome(ctx context.Context, c client.Client, run *client.Schedule
 		return fmt.Sprintf("Dry run: would deprecate %d, delete %d versions (%d copies)", res.Deprecated, res.Deleted, res.CopiesDeleted)
 	}
 	return fmt.Sprintf("Deprecated %d, deleted %d versions (%d copies, %d GiB), kept %d", res.Deprecated, res.Deleted, res.CopiesDeleted, res.FreedGiB, res.Kept)
+}
+
+// buildRetentionCommand is `build retention run|status`: a lifecycle rule
+// on the images a build template's builds made (docs/retention.md).
+func buildRetentionCommand(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "retention",
+		Short: "Lifecycle rule of a build template's images: keep the newest or youngest and those in use, delete the others",
+	}
+	var wait bool
+	run := &cobra.Command{
+		Use:   "run TEMPLATE_ID",
+		Short: "Apply a lifecycle rule to the images of a build template's successful builds (the first run of a rule only lists)",
+		Long: `Start the workflow ImageRetention (workflow ID retention/build/<region>/<templateId>)
+on the images the template's successful builds made in its region: keep the
+newest N and/or those younger than D, and every image in use (an instance,
+a scaling group's source, a running rolling update, a package version that
+holds it); delete the others with DeleteImage. There is no grace period.`,
+		Example: "  starter build retention run ip-abc123 --keep-newest 3 --wait",
+		Args:    cobra.ExactArgs(1),
+	}
+	sf := newSpecFlags(run, func() model.RetentionSpec {
+		return model.RetentionSpec{Rule: model.RetentionRule{Region: defaultBuildRegion}}
+	})
+	sf.flag("region", "region of the template", func(s *model.RetentionSpec) any { return &s.Rule.Region })
+	sf.flag("keep-newest", "keep the images of the newest N builds", func(s *model.RetentionSpec) any { return &s.Rule.KeepNewest })
+	sf.flag("keep-younger-than", "keep the images of builds younger than this (30d, 720h)", func(s *model.RetentionSpec) any { return &s.Rule.KeepYoungerThan })
+	sf.flag("exclude-tag", "keep images with this tag: key or key=value (repeatable)", func(s *model.RetentionSpec) any { return &s.Rule.ExcludeTags })
+	sf.flag("dry-run", "only list what the run would delete; --dry-run=false applies even a rule's first run", func(s *model.RetentionSpec) any { return ensure(&s.DryRun) })
+	run.Flags().BoolVar(&wait, "wait", false, "wait for the run to end and print its plan and what it did")
+	run.RunE = func(cmd *cobra.Command, args []string) error {
+		ctx, out := cmd.Context(), cmd.OutOrStdout()
+		spec, err := sf.load()
+		if err != nil {
+			return err
+		}
+		spec.Rule.BuildTemplate = args[0]
+		plan := a.retentionPlan(spec)
+		return a.startAndWatch(ctx, out, plan, wait, func() error { return a.watchRetention(ctx, out, plan.ID) })
+	}
+	var region string
+	status := &cobra.Command{
+		Use:   "status TEMPLATE_ID",
+		Short: "Show the latest lifecycle run of a build template's images",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id := model.RetentionBuildWorkflowID(region, args[0])
+			p, err := query[model.RetentionProgress](cmd.Context(), a, id, "", model.QueryProgress)
+			if err != nil {
+				return fmt.Errorf("no lifecycle run %s answers: %w", id, err)
+			}
+			printRetention(cmd.OutOrStdout(), p)
+			return nil
+		},
+	}
+	status.Flags().StringVar(&region, "region", defaultBuildRegion, "region of the template")
+	cmd.AddCommand(run, status)
+	return cmd
 }

@@ -113,3 +113,19 @@ func TestRetentionSpecFileOfTheDocs(t *testing.T) {
 	require.Equal(t, model.RetentionRule{Package: "webapp", KeepNewest: 5, KeepYoungerThan: "30d", GracePeriod: "7d", ExcludeTags: []string{"release=lts", "pinned"}}, spec.Rule)
 	require.Equal(t, new(true), spec.DryRun)
 }
+
+// A rule on a build template's images is refused up front (exit 2) for a
+// template that does not exist or a grace period (builds' images have none).
+func TestBuildRetentionRefusesBadInput(t *testing.T) {
+	sim := cloudsimtest.Start(t)
+	a := &app{cloud: sim.Client}
+	for name, rule := range map[string]model.RetentionRule{
+		"no such template": {BuildTemplate: "ip-none", Region: cloudsim.SeedRegion, KeepNewest: 2},
+		"grace period":     {BuildTemplate: "ip-none", Region: cloudsim.SeedRegion, KeepNewest: 2, GracePeriod: "1d"},
+		"and a package":    {BuildTemplate: "ip-none", Region: cloudsim.SeedRegion, Package: "webapp", KeepNewest: 2},
+		"unknown region":   {BuildTemplate: "ip-none", Region: "mars-1", KeepNewest: 2},
+	} {
+		_, err := a.startRun(context.Background(), nil, a.retentionPlan(model.RetentionSpec{Rule: rule}))
+		require.Equal(t, exitInvalid, exitCode(t, err), "%s: %v", name, err)
+	}
+}

@@ -45,18 +45,23 @@ type imageRetention struct {
 
 func (r *imageRetention) setup(ctx workflow.Context) error {
 	rule := r.spec.Rule
-	r.logger = log.With(workflow.GetLogger(ctx), "package", rule.Package)
-	r.progress = model.RetentionProgress{Package: rule.Package, Rule: rule.Hash(), Phase: model.RetentionPhasePlanning}
+	r.logger = log.With(workflow.GetLogger(ctx), "subject", rule.Subject())
+	r.progress = model.RetentionProgress{Package: rule.Package, BuildTemplate: rule.BuildTemplate, Region: rule.Region,
+		Rule: rule.Hash(), Phase: model.RetentionPhasePlanning}
+	key := model.SAPackage.ValueSet(rule.Package)
+	if rule.BuildTemplate != "" {
+		key = model.SATemplate.ValueSet(rule.BuildTemplate)
+	}
 	return lifecycle.Start(ctx, &r.state, lifecycle.Setup{
 		Queries: []lifecycle.Query{{
 			Name:        model.QueryProgress,
 			Description: "the lifecycle run's plan and what it has done, per version and region",
 			Handler:     func() (model.RetentionProgress, error) { return r.progress, nil },
 		}},
-		WorkflowID: model.RetentionWorkflowID(rule.Package),
+		WorkflowID: rule.WorkflowID(),
 		SearchAttributes: []temporal.SearchAttributeUpdate{
 			model.SAOperation.ValueSet(model.OperationRetention),
-			model.SAPackage.ValueSet(rule.Package),
+			key,
 			model.SARetentionRule.ValueSet(rule.Hash()),
 		},
 		Validate: func() error {
@@ -115,7 +120,7 @@ func (r *imageRetention) apply(ctx workflow.Context) (*model.RetentionResult, er
 	case r.spec.DryRun != nil && *r.spec.DryRun:
 		r.progress.DryRun, r.progress.DryRunWhy = true, "asked for (dryRun: true)"
 	case r.spec.DryRun == nil && !facts.RuleRanBefore:
-		r.progress.DryRun, r.progress.DryRunWhy = true, "the first run of this rule on the package: it only lists what it would do; run it again (or with dryRun: false) to apply it"
+		r.progress.DryRun, r.progress.DryRunWhy = true, "the first run of this rule on the "+rule.Subject()+": it only lists what it would do; run it again (or with dryRun: false) to apply it"
 	}
 	if r.progress.DryRun {
 		return r.result(), nil
@@ -130,6 +135,11 @@ func (r *imageRetention) apply(ctx workflow.Context) (*model.RetentionResult, er
 		}
 		v := &r.progress.Versions[i]
 		if v.Action != model.RetentionDeprecate && v.Action != model.RetentionDelete {
+			continue
+		}
+		if rule.BuildTemplate != "" {
+			r.deleteBuildImage(ctx, v)
+			r.updateDetails(ctx)
 			continue
 		}
 		in := activities.RetentionVersionInput{ArtifactID: facts.ArtifactID, Package: rule.Package, Version: v.Version}
@@ -196,6 +206,31 @@ func (r *imageRetention) deleteVersion(ctx, opts workflow.Context, in activities
 	return nil
 }
 
+// deleteBuildImage deletes the image a build made (its one region); an
+// image that came into use since the plan stays, with the cloud's reason.
+func (r *imageRetention) deleteBuildImage(ctx workflow.Context, v *model.RetentionVersion) {
+	for i := range v.Regions {
+		reg := &v.Regions[i]
+		in := activities.DeleteBuildImageInput{Region: reg.Region, ImageID: reg.ImageID,
+			ClientToken: model.ClientToken("retention", "build", r.spec.Rule.Region, r.spec.Rule.BuildTemplate, v.Version, reg.ImageID, "delete")}
+		var out activities.DeletedCopy
+		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, stepActivity()), retention.DeleteBuildImage, in).Get(ctx, &out)
+		switch {
+		case err != nil:
+			reg.State, reg.Error = model.RetentionFailed, lifecycle.RootMessage(err)
+			v.State, v.Error = model.RetentionFailed, reg.Error
+		case out.InUse != "":
+			reg.State, reg.UsedBy = model.RetentionKept, append(reg.UsedBy, out.InUse)
+			v.State, v.Reason = model.RetentionKept, v.Reason+"; kept: the image came into use since the plan (the cloud refused its deletion)"
+		default:
+			reg.State, v.State = model.RetentionDone, model.RetentionDone
+			if out.SizeGiB > 0 {
+				reg.SizeGiB = out.SizeGiB
+			}
+		}
+	}
+}
+
 func indexes(n int) []int {
 	out := make([]int, n)
 	for i := range out {
@@ -223,8 +258,8 @@ func (r *imageRetention) failed(ctx workflow.Context, v *model.RetentionVersion,
 
 // result totals the progress.
 func (r *imageRetention) result() *model.RetentionResult {
-	res := &model.RetentionResult{Package: r.progress.Package, DryRun: r.progress.DryRun, DryRunWhy: r.progress.DryRunWhy, Versions: r.progress.Versions,
-		WorkflowID: model.RetentionWorkflowID(r.progress.Package)}
+	res := &model.RetentionResult{Package: r.progress.Package, BuildTemplate: r.progress.BuildTemplate, DryRun: r.progress.DryRun, DryRunWhy: r.progress.DryRunWhy,
+		Versions: r.progress.Versions, WorkflowID: r.spec.Rule.WorkflowID()}
 	for _, v := range r.progress.Versions {
 		done := r.progress.DryRun || v.State == model.RetentionDone
 		switch {

@@ -24,7 +24,7 @@ func retentionDetails(p *model.RetentionProgress, rule model.RetentionRule, time
 	if p.DryRun {
 		mode = "**dry run**: lists what it would do and changes nothing (" + p.DryRunWhy + ")"
 	}
-	d.Para("Lifecycle run of package **%s**, %s. Phase **%s**.", p.Package, mode, p.Phase)
+	d.Para("Lifecycle run of %s, %s. Phase **%s**.", rule.Subject(), mode, p.Phase)
 	var keep []string
 	if rule.KeepNewest > 0 {
 		keep = append(keep, fmt.Sprintf("the newest %d versions", rule.KeepNewest))

@@ -51,6 +51,9 @@ func planRetention(rule model.RetentionRule, times model.RetentionTimes, facts a
 			p.Reason = "in use: " + strings.Join(inUse, "; ")
 		case i == 0 && len(facts.Services) > 0:
 			p.Reason = "the newest version, offered by service " + strings.Join(facts.Services, ", ")
+		case rule.BuildTemplate != "":
+			p.Action = model.RetentionDelete
+			p.Reason = "retired by the rule: the build's image is deleted"
 		case !v.Deprecated && times.GracePeriod > 0:
 			p.Action = model.RetentionDeprecate
 			p.Reason = fmt.Sprintf("retired by the rule: deprecated now, copies deleted after the grace period of %s", times.GracePeriod)
@@ -70,7 +73,7 @@ func planRetention(rule model.RetentionRule, times model.RetentionTimes, facts a
 		if p.Action != model.RetentionKeep {
 			p.State = model.RetentionPlanned
 		}
-		p.DeprecatedByRun = !v.Deprecated && (p.Action == model.RetentionDeprecate || p.Action == model.RetentionDelete)
+		p.DeprecatedByRun = rule.BuildTemplate == "" && !v.Deprecated && (p.Action == model.RetentionDeprecate || p.Action == model.RetentionDelete)
 		if p.Action == model.RetentionDelete {
 			for j := range p.Regions {
 				p.Regions[j].State = model.RetentionPlanned

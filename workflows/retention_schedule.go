@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -45,8 +46,13 @@ func (s *scheduledRetention) setup(ctx workflow.Context) error {
 			model.SAOperation.ValueSet(model.OperationRetention),
 			model.SAPackage.ValueSet(pkg),
 		},
-		Validate: s.spec.Validate,
-		Refused:  func(err error) { s.result.Skipped = err.Error() },
+		Validate: func() error {
+			if s.spec.Rule.Package == "" {
+				return errors.New("a retention schedule applies a package's rule: the rule names no package")
+			}
+			return s.spec.Validate()
+		},
+		Refused: func(err error) { s.result.Skipped = err.Error() },
 	})
 }
 

@@ -368,3 +368,83 @@ func TestRetentionCancel(t *testing.T) {
 	require.Equal(t, model.RetentionPhaseAborted, p.Phase)
 	require.Len(t, f.sim.Server.Ledger(), before, "a cancelled run changes nothing more")
 }
+
+// A rule on a build template's images: the newest build's image is kept,
+// an older one that a package version holds (as its source) is kept and
+// the run says so, the oldest is deleted once; its first run was dry.
+func TestRetentionOfABuildTemplatesImages(t *testing.T) {
+	sim := cloudsimtest.Start(t)
+	ctx := context.Background()
+	tplResp, err := sim.Client.CreateImagePipeline(ctx, ptr(baseTemplate("retained")))
+	require.NoError(t, err)
+	tpl := tplResp.ImagePipelineId
+	// Three successful builds of the template, oldest first, as the build
+	// workflow leaves them: an execution that ended SUCCESS with its image.
+	var images []string
+	for i := range 3 {
+		exec, err := sim.Client.StartImagePipelineExecution(ctx, &cloud.StartImagePipelineExecutionRequest{RegionId: buildRegion, ImagePipelineId: tpl, ClientToken: fmt.Sprint("build-", i)})
+		require.NoError(t, err)
+		img, err := sim.Client.CopyImage(ctx, &cloud.CopyImageRequest{RegionId: buildRegion, ImageId: cloudsim.ImageWebappV1, DestinationRegionId: buildRegion, ClientToken: fmt.Sprint("image-", i)})
+		require.NoError(t, err)
+		require.Eventually(t, func() bool {
+			resp, err := sim.Client.DescribeImages(ctx, &cloud.DescribeImagesRequest{RegionId: buildRegion, ImageIds: []string{img.ImageId}})
+			return err == nil && len(resp.Images) == 1 && resp.Images[0].Status == cloud.ImageAvailable
+		}, time.Minute, 20*time.Millisecond)
+		_, err = sim.Client.UpdateImagePipelineExecution(ctx, &cloud.UpdateImagePipelineExecutionRequest{RegionId: buildRegion, ExecutionId: exec.ExecutionId,
+			Status: cloud.PipelineExecutionSuccess, ImageId: img.ImageId})
+		require.NoError(t, err)
+		images = append(images, img.ImageId)
+		time.Sleep(5 * time.Millisecond) // distinct creation times
+	}
+	_, err = sim.Client.CreateArtifact(ctx, &cloud.CreateArtifactRequest{ArtifactType: cloud.ArtifactEcsImage, Name: "from_builds",
+		VersionName: "v1_0", Description: "the second build's image", ArtifactProperty: cloud.ArtifactProperty{RegionId: buildRegion, ImageId: images[1]},
+		SupportRegionIds: []string{"eu-west-1"}})
+	require.NoError(t, err)
+
+	f := &retentionFixture{sim: sim, clock: cloudsimtest.NewClock(time.Now()), vis: &fakeVisibility{}}
+	rule := model.RetentionRule{BuildTemplate: tpl, Region: buildRegion, KeepNewest: 1}
+	before := len(sim.Server.Ledger())
+	res, err, _ := f.runAs(t, model.RetentionBuildWorkflowID(buildRegion, tpl), model.RetentionWorkflowType, model.RetentionSpec{Rule: rule})
+	require.NoError(t, err)
+	require.True(t, res.DryRun)
+	require.Len(t, sim.Server.Ledger(), before)
+
+	f.vis.ranBefore = true
+	res, err, _ = f.runAs(t, model.RetentionBuildWorkflowID(buildRegion, tpl), model.RetentionWorkflowType, model.RetentionSpec{Rule: rule})
+	require.NoError(t, err)
+	require.Equal(t, tpl, res.BuildTemplate)
+	require.Equal(t, 1, res.Deleted)
+	require.Equal(t, 2, res.Kept)
+	require.Zero(t, res.Deprecated)
+	byImage := map[string]model.RetentionVersion{}
+	for _, v := range res.Versions {
+		byImage[v.Regions[0].ImageID] = v
+	}
+	require.Contains(t, byImage[images[2]].Reason, "among the newest 1")
+	require.Contains(t, byImage[images[1]].Reason, "the source of version v1_0 of package from_builds")
+	require.Equal(t, model.RetentionDone, byImage[images[0]].State)
+	deleted := 0
+	for _, e := range sim.Server.Ledger()[before:] {
+		if e.Action == "DeleteImage" {
+			require.Equal(t, images[0], e.ResourceId)
+			deleted++
+		}
+	}
+	require.Equal(t, 1, deleted)
+	require.False(t, visible(t, sim.Client, images[0]))
+	require.True(t, visible(t, sim.Client, images[1]))
+
+	// A build rule takes no grace period, and a package rule and a template at once is refused.
+	_, err, _ = f.runAs(t, model.RetentionBuildWorkflowID(buildRegion, tpl), model.RetentionWorkflowType, model.RetentionSpec{Rule: model.RetentionRule{
+		BuildTemplate: tpl, Region: buildRegion, KeepNewest: 1, GracePeriod: "1d"}})
+	require.ErrorContains(t, err, "gracePeriod applies to package versions")
+}
+
+func visible(t *testing.T, c *cloud.Client, id string) bool {
+	t.Helper()
+	resp, err := c.DescribeImages(context.Background(), &cloud.DescribeImagesRequest{RegionId: buildRegion, ImageIds: []string{id}})
+	require.NoError(t, err)
+	return len(resp.Images) == 1
+}
+
+func ptr[T any](v T) *T { return &v }
