@@ -21,7 +21,8 @@ import (
 //
 // One run applies a rule to a package: the workflow ImageRetention under
 // the ID retention/<package>, so that two runs never work on one package at
-// once. The run answers the query "progress" (RetentionProgress) from its
+// once. A rule may name a build template instead (BuildTemplate, Region):
+// the images its successful builds made, under retention/build/<region>/<id>. The run answers the query "progress" (RetentionProgress) from its
 // first task, shows its plan in the Web UI's details, and ends with a
 // RetentionResult; it stops on the command "cancel" (CancelCommand) or a
 // Temporal cancellation, leaving what it did done (each action is
