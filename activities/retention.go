@@ -80,6 +80,9 @@ type VersionFacts struct {
 // RetentionFacts reads the package, its published versions and what refers
 // to each of their copies, region by region.
 func (a *Retention) RetentionFacts(ctx context.Context, in RetentionFactsInput) (RetentionFacts, error) {
+	if err := a.requireVisibility(); err != nil {
+		return RetentionFacts{}, err
+	}
 	if in.Rule.BuildTemplate != "" {
 		return a.buildFacts(ctx, in.Rule)
 	}
