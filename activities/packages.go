@@ -3,7 +3,6 @@ package activities
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/internal/cloudops"
@@ -66,15 +65,10 @@ func (a *Packages) PrepareDraftVersion(ctx context.Context, in PrepareVersionInp
 		}
 		req.ArtifactId = existing.ArtifactId
 		if draft := cloudops.FindVersion(existing, spec.Version); draft != nil {
-			if draft.ArtifactProperty.ImageId != spec.SourceImage || draft.ArtifactProperty.RegionId != spec.SourceRegion {
-				return PreparedVersion{}, permanent(cloud.CodeInvalidParameter, fmt.Errorf("draft version %s of package %s holds image %s in %s, not %s in %s: use a new version name",
-					spec.Version, spec.Package, draft.ArtifactProperty.ImageId, draft.ArtifactProperty.RegionId, spec.SourceImage, spec.SourceRegion))
-			}
-			// Found before any copy: a release names only regions the draft
-			// supports (some of them is fine).
-			if extra := notIn(spec.Regions, draft.SupportRegionIds); len(extra) > 0 {
-				return PreparedVersion{}, permanent(cloud.CodeInvalidParameter, fmt.Errorf("draft version %s of package %s supports regions %v, not %v: distribute to the draft's regions or use a new version name",
-					spec.Version, spec.Package, draft.SupportRegionIds, extra))
+			// Found before any copy: the distribution delivers exactly the
+			// draft's regions, or none (the starter refuses it up front too).
+			if err := cloudops.CheckDraftFits(existing, spec); err != nil {
+				return PreparedVersion{}, permanent(cloud.CodeInvalidParameter, err)
 			}
 			created, err := a.createdWithToken(ctx, req)
 			return PreparedVersion{ArtifactID: existing.ArtifactId, Created: created}, err
@@ -108,45 +102,61 @@ func (a *Packages) createdWithToken(ctx context.Context, req *cloud.CreateArtifa
 	return false, fromCloud(err)
 }
 
-// notIn returns the regions of a that b lacks.
-func notIn(a, b []string) []string {
-	var out []string
-	for _, r := range a {
-		if !slices.Contains(b, r) {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
 // FindPublishedImageVersion returns the result of the spec's version if an
 // earlier run published it from the same source image, nil if the version
 // is not published, and a VersionLocked error if it was published from
 // another image. A restart of a finished distribution answers with the
 // existing result instead of failing on the lock.
+//
+// The result is the publication's: its regions and images, and as dropped
+// the regions the version lists without an image, whatever regions this
+// start asked for.
 func (a *Packages) FindPublishedImageVersion(ctx context.Context, spec model.DistributeSpec) (*model.DistributionResult, error) {
-	art, err := cloudops.FindArtifact(ctx, a.Nest, spec.Package)
-	if err != nil || art == nil {
-		return nil, fromCloud(err)
-	}
-	v := cloudops.FindVersion(art, spec.Version)
-	if v == nil || v.Status != cloud.ArtifactAvailable {
-		return nil, nil
+	art, v, err := a.publishedImageVersion(ctx, spec.Package, spec.Version)
+	if err != nil || v == nil {
+		return nil, err
 	}
 	if art.ArtifactType != cloud.ArtifactEcsImage || v.ArtifactProperty.ImageId != spec.SourceImage || v.ArtifactProperty.RegionId != spec.SourceRegion {
 		return nil, permanent(ErrTypeVersionLocked, fmt.Errorf("version %s of package %s is already published from %s in %s and locked; publish a changed image as a new version",
 			spec.Version, spec.Package, v.ArtifactProperty.ImageId, v.ArtifactProperty.RegionId))
 	}
-	res := &model.DistributionResult{Package: spec.Package, Version: spec.Version, ArtifactID: art.ArtifactId, ImageIDs: v.ImageDelivery, AlreadyPublished: true}
+	return publishedImageResult(art, v), nil
+}
+
+// FindPublishedVersion returns the publication of an ECS image version by
+// its package and version alone (a start whose input was refused still
+// shows it), or nil if the version is not a published image version.
+func (a *Packages) FindPublishedVersion(ctx context.Context, in PackageVersionInput) (*model.DistributionResult, error) {
+	art, v, err := a.publishedImageVersion(ctx, in.Package, in.Version)
+	if err != nil || v == nil || art.ArtifactType != cloud.ArtifactEcsImage {
+		return nil, err
+	}
+	return publishedImageResult(art, v), nil
+}
+
+func (a *Packages) publishedImageVersion(ctx context.Context, pkg, version string) (*cloud.Artifact, *cloud.ArtifactVersion, error) {
+	art, err := cloudops.FindArtifact(ctx, a.Nest, pkg)
+	if err != nil || art == nil {
+		return nil, nil, fromCloud(err)
+	}
+	v := cloudops.FindVersion(art, version)
+	if v == nil || v.Status != cloud.ArtifactAvailable {
+		return nil, nil, nil
+	}
+	return art, v, nil
+}
+
+func publishedImageResult(art *cloud.Artifact, v *cloud.ArtifactVersion) *model.DistributionResult {
+	res := &model.DistributionResult{Package: art.Name, Version: v.VersionName, ArtifactID: art.ArtifactId, ImageIDs: v.ImageDelivery, AlreadyPublished: true}
 	if v.Permission != nil {
 		res.Permission = model.Permission{Visibility: v.Permission.Visibility, Accounts: v.Permission.AccountIds}
 	}
-	for _, r := range spec.Regions {
+	for _, r := range v.SupportRegionIds {
 		if _, ok := v.ImageDelivery[r]; !ok {
 			res.Dropped = append(res.Dropped, r)
 		}
 	}
-	return res, nil
+	return res
 }
 
 // ResolvePackagePermission derives the package's permission from the
@@ -213,6 +223,10 @@ func (a *Packages) CancelPublication(ctx context.Context, in PublicationInput) e
 type PackageVersionInput struct {
 	Package string
 	Version string
+	// ReleaseToken, if set, is the token of the publication that may still
+	// hold the version (one that ended without giving it up): the cloud
+	// deletes a held version only for its holder.
+	ReleaseToken string `json:",omitempty"`
 }
 
 // DeletePackageVersion deletes a package version, published or not, and
@@ -222,7 +236,7 @@ func (a *Packages) DeletePackageVersion(ctx context.Context, in PackageVersionIn
 	if err != nil || art == nil {
 		return fromCloud(err)
 	}
-	_, err = a.Nest.DeleteArtifact(ctx, &cloud.DeleteArtifactRequest{ArtifactId: art.ArtifactId, VersionName: in.Version})
+	_, err = a.Nest.DeleteArtifact(ctx, &cloud.DeleteArtifactRequest{ArtifactId: art.ArtifactId, VersionName: in.Version, ReleaseToken: in.ReleaseToken})
 	if isNotFound(err) {
 		return nil
 	}

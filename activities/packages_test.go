@@ -127,11 +127,18 @@ func TestPrepareRefusesDraftWithOtherRegions(t *testing.T) {
 	require.ErrorContains(t, err, "distribute to the draft's regions")
 	require.True(t, appError(t, err).NonRetryable())
 
-	// Some of the draft's regions, in any order, are fine.
+	// Some of the draft's regions only are refused too (issue 18, item 8):
+	// the published version would list the others with nothing delivered.
+	spec = packageSpec()
+	spec.Regions = spec.Regions[:1]
+	err = prepareVersion(env, spec, "p3")
+	require.ErrorContains(t, err, "leaves out "+packageSpec().Regions[1])
+	require.True(t, appError(t, err).NonRetryable())
+
+	// Every one of the draft's regions, in any order, is fine.
 	spec = packageSpec()
 	slices.Reverse(spec.Regions)
-	spec.Regions = spec.Regions[:1]
-	require.NoError(t, prepareVersion(env, spec, "p3"))
+	require.NoError(t, prepareVersion(env, spec, "p4"))
 }
 
 // TestPrepareDraftVersionSaysWhoCreatedIt checks that a retry of the run

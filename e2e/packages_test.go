@@ -107,8 +107,8 @@ func TestPackagesWithStarter(t *testing.T) {
 
 func TestPublishFileDropRegionWithStarter(t *testing.T) {
 	e := newEnv(t, 0.0005)
-	// London refuses the copy permanently.
-	e.addFault(cloud.Fault{Kind: cloud.FaultQuota, Action: "CopyObject", Region: "eu-west-1", Count: 1})
+	// London refuses the copy, twice: both of the region's --copy-attempts.
+	e.addFault(cloud.Fault{Kind: cloud.FaultQuota, Action: "CopyObject", Region: "eu-west-1", Count: 2})
 	file := filepath.Join(t.TempDir(), "install.tar.gz")
 	require.NoError(t, os.WriteFile(file, []byte("install v1"), 0o644))
 	out, code := e.starter("package", "create", "--type", model.PackageFile, "--package", "e2e_drop", "--version", "v1_0",

@@ -287,9 +287,16 @@ type BuildProgress struct {
 	Images     map[string]string `json:"images,omitempty"`
 	SharedWith []string          `json:"sharedWith,omitempty"`
 	// FailedStep and Error describe the last failure.
-	FailedStep   string `json:"failedStep,omitempty"`
-	Error        string `json:"error,omitempty"`
-	WaitingFor   string `json:"waitingFor,omitempty"`
+	FailedStep string `json:"failedStep,omitempty"`
+	Error      string `json:"error,omitempty"`
+	// WaitingFor is what the build waits for: retry-step or cancel after
+	// a failed step, or (WaitingOn set) what its distribution child waits
+	// for, to be sent to that child.
+	WaitingFor string `json:"waitingFor,omitempty"`
+	// WaitingOn is the workflow ID of the child (the distribution) whose
+	// operator wait the build shows: the command that resolves it goes
+	// there (see ChildWait).
+	WaitingOn    string `json:"waitingOn,omitempty"`
 	Cancelled    bool   `json:"cancelled,omitempty"`
 	CancelReason string `json:"cancelReason,omitempty"`
 	LastRefusal  string `json:"lastRefusal,omitempty"`

@@ -68,8 +68,10 @@ type DistributeSpec struct {
 	SourceImage  string `json:"sourceImage"`
 	// Regions are the distribution regions: at least one, each known.
 	Regions []string `json:"regions"`
-	// CopyAttempts is how often a region's copy is tried before the operator
-	// is asked (default 5).
+	// CopyAttempts is how many of a region's copies may fail in the cloud
+	// (end CreateFailed) in a row, each replaced by a new copy, before the
+	// operator is asked (default 5). Transient errors (5xx, throttling) are
+	// retried until StepDeadline and are not attempts.
 	CopyAttempts int `json:"copyAttempts,omitempty"`
 	// ImageName names the copies (default <package>_<version>), e.g. an
 	// image build's <prefix>_<executionId>.

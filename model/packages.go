@@ -50,8 +50,9 @@ func PublishWorkflowID(pkg, version string) string {
 type PublishSpec struct {
 	Package string `json:"package"`
 	Version string `json:"version"`
-	// CopyAttempts is how often a region's delivery is tried before the
-	// operator is asked (default 5).
+	// CopyAttempts is how often the cloud may refuse a region's delivery in
+	// a row before the operator is asked (default 5). Transient errors (5xx,
+	// throttling) are retried until StepDeadline and are not attempts.
 	CopyAttempts int `json:"copyAttempts,omitempty"`
 }
 

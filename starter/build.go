@@ -101,8 +101,13 @@ func (a *app) watchBuild(ctx context.Context, out io.Writer, in model.BuildInput
 			}
 			return line
 		}),
-		Waiting:     func(p *model.BuildProgress) string { return p.WaitingFor },
-		Hint:        fmt.Sprintf("starter build retry-step %[1]s --region %[2]s | starter build cancel %[1]s --region %[2]s", in.TemplateID, in.Region),
+		Waiting: func(p *model.BuildProgress) string { return p.WaitingFor },
+		HintFor: func(p *model.BuildProgress) string {
+			if p.WaitingOn != "" { // the distribution child's wait: its commands
+				return regionalHint(p.WaitingOn)
+			}
+			return fmt.Sprintf("starter build retry-step %[1]s --region %[2]s | starter build cancel %[1]s --region %[2]s", in.TemplateID, in.Region)
+		},
 		ExitOnPause: exitOnPause,
 		Failed: func(out io.Writer, err error) {
 			var appErr *temporal.ApplicationError
@@ -181,6 +186,9 @@ func buildShowCommand(a *app) *cobra.Command {
 			}
 			if p.WaitingFor != "" {
 				fmt.Fprintf(out, "Waiting:   %s\n", p.WaitingFor)
+			}
+			if p.WaitingOn != "" {
+				fmt.Fprintf(out, "           e.g. %s\n", regionalHint(p.WaitingOn))
 			}
 			if p.Cancelled {
 				fmt.Fprintf(out, "Cancelled: %s\n", p.CancelReason)

@@ -56,7 +56,7 @@ checked before anything starts.`,
 	spec.flag("source-image", "source image ID (custom image of the account or marketplace image)", func(s *S) any { return &s.SourceImage })
 	spec.flag("regions", "distribution regions, comma separated", func(s *S) any { return &s.Regions })
 	spec.flag("tag", "tag key=value (repeatable, at most 20)", func(s *S) any { return &s.Tags })
-	spec.flag("copy-attempts", "attempts per region before asking the operator (default 5)", func(s *S) any { return &s.CopyAttempts })
+	spec.flag("copy-attempts", "copies per region that may fail in the cloud before the operator is asked (default 5; transient errors are retried, not counted)", func(s *S) any { return &s.CopyAttempts })
 	waitFlags(cmd, &wait, &exitOnPause, true, false)
 	return cmd
 }
@@ -85,6 +85,9 @@ func (a *app) distributionPlan(spec model.DistributeSpec) runPlan {
 			}
 			if existing != nil {
 				if err := cloudops.CheckVersionUnpublished(existing, spec.Version); err != nil {
+					return invalid("%w", err)
+				}
+				if err := cloudops.CheckDraftFits(existing, spec); err != nil {
 					return invalid("%w", err)
 				}
 			}

@@ -91,7 +91,7 @@ drop-region and cancel by workflow ID.`,
 	}
 	cmd.Flags().StringVar(&pkg, "package", "", "package name")
 	cmd.Flags().StringVar(&version, "version", "", "version name")
-	cmd.Flags().IntVar(&attempts, "copy-attempts", 0, "attempts per region before asking the operator (default 5)")
+	cmd.Flags().IntVar(&attempts, "copy-attempts", 0, "per region, copies that fail in the cloud (ECS image) or deliveries it refuses (other types) before the operator is asked (default 5; transient errors are retried, not counted)")
 	waitFlags(cmd, &wait, &exitOnPause, true, false)
 	return cmd
 }
@@ -219,7 +219,7 @@ func versionStatusCommand(a *app) *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "Workflow:  %s (%s)\nPackage:   %s %s (%s) %s\nPhase:     %s\n", id, info.GetStatus(), p.Package, p.Version, p.Type, p.ArtifactID, p.Phase)
-			printRegionalStatus(out, p.WaitingFor, p.Permission, p.LastRefusal, a.webURL(id, info.GetExecution().GetRunId()))
+			printRegionalStatus(out, p.Error, p.WaitingFor, p.Permission, p.LastRefusal, a.webURL(id, info.GetExecution().GetRunId()))
 			tw := table(out, "REGION\tSTATE\tLOCATION\tENDPOINT\tATTEMPTS\tERROR")
 			for _, r := range p.Regions {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", r.Region, r.State, r.Location, r.Endpoint, r.Attempts, r.Error)

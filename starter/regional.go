@@ -63,10 +63,15 @@ func regionalWatch[P, R any](id string, exitOnPause bool, regions func(*P) []row
 		Query:       model.QueryProgress,
 		Show:        changedRows(regions),
 		Waiting:     waiting,
-		Hint:        fmt.Sprintf("starter retry-region %[1]s <region> | starter drop-region %[1]s <region> | starter cancel %[1]s", id),
+		Hint:        regionalHint(id),
 		ExitOnPause: exitOnPause,
 		Done:        done,
 	}
+}
+
+// regionalHint names the decisions on the distribution or publication id.
+func regionalHint(id string) string {
+	return fmt.Sprintf("starter retry-region %[1]s <region> | starter drop-region %[1]s <region> | starter cancel %[1]s", id)
 }
 
 // regionRows are the regions' lines while a distribution or publication runs.

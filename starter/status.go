@@ -36,7 +36,7 @@ status).`,
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "Workflow:  %s (%s)\nPackage:   %s %s %s\nPhase:     %s\n", shownID(id), info.GetStatus(), p.Package, p.Version, p.ArtifactID, p.Phase)
-			printRegionalStatus(out, p.WaitingFor, p.Permission, p.LastRefusal, a.webURL(id, info.GetExecution().GetRunId()))
+			printRegionalStatus(out, p.Error, p.WaitingFor, p.Permission, p.LastRefusal, a.webURL(id, info.GetExecution().GetRunId()))
 			tw := table(out, "REGION\tSTATE\tIMAGE ID\tATTEMPTS\tERROR")
 			for _, r := range p.Regions {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", r.Region, r.State, r.ImageID, r.Attempts, r.Error)
@@ -50,8 +50,12 @@ status).`,
 }
 
 // printRegionalStatus prints the lines a distribution's and a publication's
-// status share, between the phase and the region table.
-func printRegionalStatus(out io.Writer, waiting string, perm *model.Permission, refusal, webURL string) {
+// status share, between the phase and the region table: the error a failed
+// run ended with first.
+func printRegionalStatus(out io.Writer, errText, waiting string, perm *model.Permission, refusal, webURL string) {
+	if errText != "" {
+		fmt.Fprintf(out, "Error:     %s\n", errText)
+	}
 	if waiting != "" {
 		fmt.Fprintf(out, "Waiting:   %s\n", waiting)
 	}

@@ -46,3 +46,27 @@ func TestStatusOfARunThatDidNotComplete(t *testing.T) {
 	require.False(t, endedUnsuccessfully(enums.WORKFLOW_EXECUTION_STATUS_RUNNING))
 	require.False(t, endedUnsuccessfully(enums.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW))
 }
+
+// `starter status` of a failed run prints the error it ended with (issue
+// 18, "Smaller").
+func TestStatusOfAFailedRunPrintsItsError(t *testing.T) {
+	c := &mocks.Client{}
+	c.On("DescribeWorkflowExecution", mock.Anything, "distribute/webapp/v1_0_0", "").Return(&workflowservice.DescribeWorkflowExecutionResponse{
+		WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{Status: enums.WORKFLOW_EXECUTION_STATUS_FAILED, Execution: &commonpb.WorkflowExecution{WorkflowId: "distribute/webapp/v1_0_0", RunId: "r1"}},
+	}, nil)
+	v := &mocks.Value{}
+	v.On("Get", mock.Anything).Run(func(args mock.Arguments) {
+		*args.Get(0).(*model.DistributionProgress) = model.DistributionProgress{Package: "webapp", Version: "v1_0_0", Phase: model.PhaseFailed,
+			Error: "every region was dropped: nothing to publish"}
+	}).Return(nil)
+	c.On("QueryWorkflow", mock.Anything, "distribute/webapp/v1_0_0", "", model.QueryProgress).Return(v, nil)
+	a := &app{temporal: c, namespace: "default"}
+	cmd := statusCommand(a)
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SilenceErrors, cmd.SilenceUsage = true, true
+	cmd.SetArgs([]string{"distribute/webapp/v1_0_0"})
+	err := cmd.ExecuteContext(context.Background())
+	require.Equal(t, exitFailed, exitCode(t, err), "%v", err)
+	require.Contains(t, out.String(), "Error:     every region was dropped: nothing to publish")
+}

@@ -54,6 +54,9 @@ type build struct {
 	status   buildStatus   // what the operator commands see
 	// stopSteps cancels the step running (cancel).
 	stopSteps workflow.CancelFunc
+	// children keeps what the build's distribution child waits for, which
+	// the build shows as its own wait.
+	children lifecycle.ChildWaits
 
 	// intermediate holds the release of instances, vSwitch and VPC (added in
 	// that reverse order, so they are released instances first); outputs the
@@ -99,6 +102,8 @@ func (b *build) setup(ctx workflow.Context) error {
 func (b *build) registerCommands(ctx workflow.Context) error {
 	refused := operator.RecordRefusal(&b.progress.LastRefusal, b.logger)
 	cancel, retry := b.commands()
+	b.children.Changed = b.showChildWait
+	b.children.Register(ctx)
 	return errors.Join(operator.Register(ctx, cancel, refused), operator.Register(ctx, retry, refused))
 }
 
@@ -266,14 +271,19 @@ func (b *build) awaitRetry(ctx workflow.Context, step string) bool {
 }
 
 // enter starts a step: the query, the Web UI and the cloud's execution
-// record show it.
+// record show it. A step run again after retry-step says so in the record,
+// whose message said until then that the build waited for it.
 func (b *build) enter(ctx workflow.Context, step string) error {
 	b.progress.Step = step
 	b.attempts[step]++
 	b.updateDetails(ctx)
-	return workflow.ExecuteActivity(b.short(ctx, "report step "+step), builds.UpdateBuildExecution, activities.UpdateExecutionInput{
+	in := activities.UpdateExecutionInput{
 		Region: b.in.Region, ExecutionID: b.progress.ExecutionID, Status: executionStatus(step), Step: step,
-	}).Get(ctx, nil)
+	}
+	if b.attempts[step] > 1 {
+		in.Message = fmt.Sprintf("step %s runs again (retry-step)", step)
+	}
+	return workflow.ExecuteActivity(b.short(ctx, "report step "+step), builds.UpdateBuildExecution, in).Get(ctx, nil)
 }
 
 // report updates the cloud's execution record; a failure is logged, since

@@ -2,6 +2,8 @@ package workflows
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -77,6 +79,21 @@ func TestBuildRetryStepDoesNotRedoEarlierSteps(t *testing.T) {
 	require.Equal(t, 1, runs["CreateImage"])
 	require.Equal(t, 1, runs["CreateVpc"])
 	require.Empty(t, env.created("Instance", "VSwitch", "Vpc"))
+	// The cloud's build record (what starter build list shows) says the
+	// wait is over once the step runs again: no later record keeps
+	// "waiting for retry-step".
+	var records []string
+	for _, e := range env.sim.Server.Ledger() {
+		if e.ResourceType == "ImagePipelineExecution" {
+			records = append(records, e.Detail)
+		}
+	}
+	waited := slices.IndexFunc(records, func(d string) bool { return strings.Contains(d, "waiting for retry-step") })
+	require.GreaterOrEqual(t, waited, 0, "the record says the build waits: %q", records)
+	require.Contains(t, records[waited+1], "step Test runs again (retry-step)")
+	for _, d := range records[waited+1:] {
+		require.NotContains(t, d, "waiting for retry-step")
+	}
 }
 
 // TestBuildCancelAtEachStep blocks one activity of the step for an hour and

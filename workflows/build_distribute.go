@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/imagefleet/imagefleet/activities"
@@ -51,10 +52,21 @@ func (b *build) distribute(ctx workflow.Context) error {
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID:          model.DistributeWorkflowID(pkg, version),
 		WaitForCancellation: true,
-		StaticSummary:       "distribute " + b.progress.ImageID + " to " + strings.Join(others, ", "),
+		// A build that is terminated or times out cannot compensate: its
+		// distribution is asked to cancel, so that it deletes its copies,
+		// gives up its hold on the version and deletes its draft itself
+		// (the default, Terminate, would leave them all behind).
+		ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
+		StaticSummary:     "distribute " + b.progress.ImageID + " to " + strings.Join(others, ", "),
 	})
 	var res model.DistributionResult
-	if err := workflow.ExecuteChildWorkflow(cctx, model.DistributeWorkflowType, spec).Get(ctx, &res); err != nil {
+	childID := model.DistributeWorkflowID(pkg, version)
+	b.children.Expect(childID)
+	err := workflow.ExecuteChildWorkflow(cctx, model.DistributeWorkflowType, spec).Get(ctx, &res)
+	if b.children.Forget(childID) {
+		b.showChildWait(ctx)
+	}
+	if err != nil {
 		// The distribution deleted its copies; the draft version it created
 		// goes with the build's outputs (versioned: earlier runs left it).
 		if workflow.GetVersion(ctx, changeDeleteFailedDraft, workflow.DefaultVersion, 1) == 1 {
@@ -72,6 +84,20 @@ func (b *build) distribute(ctx workflow.Context) error {
 	// later must not leave a published version pointing at deleted copies.
 	b.track(model.ResourcePackageVersion, pkg+"/"+version, region, &b.outputs)
 	return nil
+}
+
+// showChildWait shows what the distribution child waits for (an operator
+// decision about a region) as the build's own wait, naming the child the
+// command goes to; or, when it waits no more, that the build runs.
+func (b *build) showChildWait(ctx workflow.Context) {
+	w, waiting := b.children.Waiting()
+	if waiting {
+		b.progress.WaitingFor, b.progress.WaitingOn = w.Text(), w.WorkflowID
+	} else {
+		b.progress.WaitingFor, b.progress.WaitingOn = "", ""
+	}
+	b.state.Waiting(ctx, waiting)
+	b.updateDetails(ctx)
 }
 
 // changeShareBeforeRelease: the distribution child shares the copies with

@@ -50,8 +50,13 @@ func (b *build) release(ctx workflow.Context, id string) error {
 	case model.ResourceVpc:
 		f = workflow.ExecuteActivity(actx, builds.DeleteBuildVpc, in)
 	case model.ResourcePackageVersion:
+		// With the distribution's hold token: a distribution that ended
+		// without its compensation (terminated) still holds the version,
+		// and the cloud refuses to delete a held version to anyone else.
 		pkg, version, _ := strings.Cut(id, "/")
-		f = deletePackageVersion(actx, pkg, version)
+		f = workflow.ExecuteActivity(actx, packages.DeletePackageVersion, activities.PackageVersionInput{
+			Package: pkg, Version: version, ReleaseToken: holdToken(model.DistributeWorkflowID(pkg, version)),
+		})
 	default:
 		f = workflow.ExecuteActivity(actx, images.DeleteImageCopy, activities.DeleteCopyInput{Region: r.Region, ImageID: id})
 	}

@@ -91,7 +91,9 @@ func (s *scheduledBuild) run(ctx workflow.Context) (*model.ScheduledBuildResult,
 	s.result.Outcome, s.result.LastBuiltSource = model.OutcomeBuilt, s.result.Source
 	if s.in.Publish != nil {
 		s.enter(ctx, model.ScheduledStepPublish)
-		if err := s.publish(ctx); err != nil {
+		if err := s.publish(ctx); err != nil && (temporal.IsCanceledError(err) || ctx.Err() != nil) {
+			return nil, s.fail(ctx, err) // the distribution deleted its copies and draft
+		} else if err != nil {
 			return nil, s.fail(ctx, temporal.NewNonRetryableApplicationError(
 				fmt.Sprintf("template %s was built (image %s, kept), but publishing %s/%s failed: %s",
 					s.in.TemplateID, s.result.ImageID, s.result.Package, s.result.Version, lifecycle.RootMessage(err)),

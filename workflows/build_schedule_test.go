@@ -10,8 +10,10 @@ import (
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/imagefleet/imagefleet/activities"
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/cloudsim"
 	"github.com/imagefleet/imagefleet/model"
@@ -198,4 +200,53 @@ func TestScheduledBuildCancelledCancelsItsBuild(t *testing.T) {
 	require.False(t, lifecycle.IsType(err, model.ErrTypeScheduledBuildFailed), "cancelled, not failed: %v", err)
 	env.requireNothingLeft(t)
 	require.Equal(t, cloud.PipelineExecutionCancelled, env.execution(t, tpl).Status)
+}
+
+// A version pattern that names a build like an earlier published version
+// (v{{.Date}} of two templates publishing into one package the same day):
+// the run fails ScheduledPublishFailed, saying the image was built and kept;
+// the published version is untouched.
+func TestScheduledBuildPublishOfATakenVersionFails(t *testing.T) {
+	env := newScheduledBuildEnv(t)
+	tpl := env.template(t, baseTemplate("sched-taken"))
+	start := time.Date(2026, 12, 8, 1, 0, 0, 0, time.UTC)
+	in := model.ScheduledBuildInput{Region: buildRegion, TemplateID: tpl, ScheduleName: testSchedule, Always: true, Publish: &model.ScheduledPublish{
+		Package: "webapp_daily", VersionPattern: "v{{.Date}}", Description: "daily web application image",
+	}}
+	env.SetStartTime(start)
+	env.executeScheduled(in)
+	first := env.scheduledResult(t)
+	require.Equal(t, "v20261208", first.Version)
+
+	// The same day, later: another template's scheduled build, on the same
+	// cloud, into the same package. (Another template: the test suite's run
+	// IDs, and so the build's client tokens, would repeat the first build's.)
+	in.TemplateID = env.template(t, baseTemplate("sched-taken-2"))
+	var s testsuite.WorkflowTestSuite
+	second := &buildEnv{TestWorkflowEnvironment: newTestEnv(&s), sim: env.sim, real: env.real, images: env.images}
+	second.RegisterWorkflowWithOptions(ScheduledBuild, workflow.RegisterOptions{Name: model.ScheduledBuildWorkflowType})
+	second.RegisterWorkflowWithOptions(ImageBuild, workflow.RegisterOptions{Name: model.BuildWorkflowType})
+	second.RegisterWorkflowWithOptions(DistributeImagePackage, workflow.RegisterOptions{Name: model.DistributeWorkflowType})
+	second.RegisterActivity(env.real)
+	second.RegisterActivity(env.images)
+	second.RegisterActivity(&activities.Packages{Nest: env.sim.Client})
+	second.SetStartTime(start.Add(6 * time.Hour))
+	second.executeScheduled(in)
+
+	require.True(t, second.IsWorkflowCompleted())
+	var appErr *temporal.ApplicationError
+	require.ErrorAs(t, second.GetWorkflowError(), &appErr)
+	require.Equal(t, model.ErrTypeScheduledPublishFailed, appErr.Type())
+	require.Contains(t, appErr.Message(), "was built (image m-")
+	require.Contains(t, appErr.Message(), "v20261208")
+	var res model.ScheduledBuildResult
+	require.NoError(t, appErr.Details(&res))
+	require.NotEqual(t, first.ImageID, res.ImageID)
+	imgs, err := env.sim.Client.DescribeImages(context.Background(), &cloud.DescribeImagesRequest{RegionId: buildRegion, ImageIds: []string{res.ImageID}})
+	require.NoError(t, err)
+	require.Len(t, imgs.Images, 1, "the second build's image is kept")
+	arts, err := env.sim.Client.ListArtifacts(context.Background(), &cloud.ListArtifactsRequest{Name: "webapp_daily"})
+	require.NoError(t, err)
+	require.Len(t, arts.Artifacts[0].Versions, 1)
+	require.Equal(t, cloud.ArtifactAvailable, arts.Artifacts[0].Versions[0].Status, "the first version stays published")
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/log"
@@ -86,7 +87,7 @@ func (d *distribution) setup(ctx workflow.Context) error {
 		Name:        model.QueryProgress,
 		Description: "per-region progress of the distribution",
 		Handler:     func() (model.DistributionProgress, error) { return d.progress, nil },
-	}, model.DistributeWorkflowID(d.spec.Package, d.spec.Version), model.OperationDistribute, d.spec.Validate)
+	}, model.DistributeWorkflowID(d.spec.Package, d.spec.Version), model.OperationDistribute, validateOrAnswer(ctx, &d.regionalRun, d, d.spec.Validate))
 }
 
 // bind wires the shared regional run to this distribution's progress: the
@@ -105,6 +106,10 @@ func (d *distribution) bind(logger log.Logger) {
 		},
 		attempt:     d.copyInto,
 		beforeRetry: d.beforeRetry,
+		// copyAttempts counts copies that fail in the cloud (CreateFailed):
+		// each is replaced by a new copy until that many have failed.
+		attempts: d.spec.Attempts(),
+		counts:   func(err error) bool { return lifecycle.IsType(err, activities.ErrTypeCopyFailed) },
 	})
 }
 
@@ -117,15 +122,32 @@ func (d *distribution) findPublished(actx workflow.Context) (res *model.Distribu
 	return res, err
 }
 
+func (d *distribution) findPublishedVersion(actx workflow.Context) (res *model.DistributionResult, err error) {
+	err = workflow.ExecuteActivity(actx, packages.FindPublishedVersion, activities.PackageVersionInput{Package: d.spec.Package, Version: d.spec.Version}).Get(actx, &res)
+	return res, err
+}
+
+// showPublished shows the publication: its regions with their images, and
+// those it dropped, whatever regions this start asked for; regions asked
+// for that the version lacks are named as refused.
 func (d *distribution) showPublished(res *model.DistributionResult) {
 	d.progress.ArtifactID, d.progress.Permission = res.ArtifactID, &res.Permission
-	for i := range d.progress.Regions {
-		r := &d.progress.Regions[i]
-		if img, ok := res.ImageIDs[r.Region]; ok {
-			r.State, r.ImageID = model.RegionAvailable, img
-		} else {
-			r.State = model.RegionDropped
+	var lacking []string
+	for _, r := range d.spec.Regions {
+		if _, ok := res.ImageIDs[r]; !ok && !slices.Contains(res.Dropped, r) {
+			lacking = append(lacking, r)
 		}
+	}
+	d.progress.Regions = nil
+	for _, r := range workflow.DeterministicKeys(res.ImageIDs) {
+		d.progress.Regions = append(d.progress.Regions, model.RegionProgress{RegionStatus: model.RegionStatus{Region: r, State: model.RegionAvailable}, ImageID: res.ImageIDs[r]})
+	}
+	for _, r := range res.Dropped {
+		d.progress.Regions = append(d.progress.Regions, model.RegionProgress{RegionStatus: model.RegionStatus{Region: r, State: model.RegionDropped}})
+	}
+	if len(lacking) > 0 {
+		d.progress.LastRefusal = fmt.Sprintf("start: version %s is published without %s (its publication is shown); publish a new version for them",
+			d.spec.Version, strings.Join(lacking, ", "))
 	}
 }
 

@@ -48,7 +48,7 @@ func (d *distribution) copyInto(ctx workflow.Context, region string) error {
 		StartToCloseTimeout: 24 * time.Hour,
 		HeartbeatTimeout:    15 * time.Second,
 		WaitForCancellation: true,
-		RetryPolicy:         retryPolicy(d.spec.Attempts()),
+		RetryPolicy:         retryPolicy(watchAttempts),
 		Summary:             "wait for " + r.ImageID + " in " + r.Region,
 	})
 	if err := workflow.ExecuteActivity(actx, images.AwaitImageAvailable, activities.AwaitImageInput{Region: r.Region, ImageID: r.ImageID}).Get(ctx, nil); err != nil {
@@ -65,15 +65,14 @@ func (d *distribution) copyInto(ctx workflow.Context, region string) error {
 func (d *distribution) startCopy(ctx workflow.Context, r *model.RegionProgress) error {
 	region := r.Region
 	d.copyStarted[region] = workflow.Now(ctx)
-	// Started on a disconnected context: a cancel must not lose the ID of a
-	// copy the cloud has already begun, or compensation would miss it.
-	startCtx, cancel := workflow.NewDisconnectedContext(ctx)
-	defer cancel()
-	startOpts := shortActivity(d.spec.Attempts())
+	// Started on a disconnected context (startCopyActivity): a cancel must
+	// not lose the ID of a copy the cloud has already begun, or
+	// compensation would miss it. Transient errors (5xx, throttling) are
+	// retried until model.StepDeadline: they are not the copy's attempts.
+	startOpts := stepActivity()
 	startOpts.Summary = "copy " + d.spec.SourceImage + " into " + region
-	startCtx = workflow.WithActivityOptions(startCtx, startOpts)
 	var imageID string
-	err := workflow.ExecuteActivity(startCtx, images.StartImageCopy, activities.StartCopyInput{
+	err := startCopyActivity(ctx, startOpts, images.StartImageCopy, activities.StartCopyInput{
 		SourceRegion: d.spec.SourceRegion,
 		SourceImage:  d.spec.SourceImage,
 		Region:       region,
@@ -81,7 +80,7 @@ func (d *distribution) startCopy(ctx workflow.Context, r *model.RegionProgress) 
 		Description:  d.spec.Description,
 		Tags:         map[string]string{"imagefleet:package": d.spec.Package, "imagefleet:version": d.spec.Version},
 		ClientToken:  model.ClientToken(d.tokenKey, "copy", region, fmt.Sprint(len(r.Copies)+1)),
-	}).Get(startCtx, &imageID)
+	}, &imageID)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/imagefleet/imagefleet/activities"
 	"github.com/imagefleet/imagefleet/model"
 	"github.com/imagefleet/imagefleet/workflows/internal/metrics"
 )
@@ -93,14 +94,30 @@ func TestEveryWorkflowAnswersProgressAfterFailedValidation(t *testing.T) {
 		model.RolloutWorkflowType:    model.RolloutSpec{ScalingGroupID: "asg-web-hz"},
 		model.BlueGreenWorkflowType:  model.BlueGreenSpec{Cluster: "demo", Service: "web"},
 	}
+	// A distribution or a publication looks its version up (read only)
+	// before refusing it: a published version answers with its publication
+	// (TestRefusedRestartOfAPublishedVersionAnswersWithItsPublication).
+	lookups := map[string]string{model.DistributeWorkflowType: "FindPublishedVersion", model.PublishWorkflowType: "FindPublishedContentVersion"}
 	for _, op := range operations() {
 		t.Run(op.typ, func(t *testing.T) {
 			env, called := bareEnv(t)
+			switch op.typ {
+			case model.DistributeWorkflowType:
+				env.RegisterActivity(&activities.Packages{})
+				env.OnActivity(packages.FindPublishedVersion, mock.Anything, mock.Anything).Return(nil, nil)
+			case model.PublishWorkflowType:
+				env.RegisterActivity(&activities.PackageContent{})
+				env.OnActivity(content.FindPublishedContentVersion, mock.Anything, mock.Anything).Return(nil, nil)
+			}
 			executeAs(env, op.id, op.typ, invalid[op.typ])
 			var appErr *temporal.ApplicationError
 			require.ErrorAs(t, env.GetWorkflowError(), &appErr)
 			require.Equal(t, ErrTypeInvalidSpec, appErr.Type())
-			require.Empty(t, *called)
+			if lookup, ok := lookups[op.typ]; ok {
+				require.Equal(t, []string{lookup}, *called, "only the read-only lookup")
+			} else {
+				require.Empty(t, *called)
+			}
 			v, err := env.QueryWorkflow(model.QueryProgress)
 			require.NoError(t, err)
 			var p map[string]any
@@ -162,4 +179,76 @@ func TestPublicationOfAPublishedVersionAnswersWithItsResult(t *testing.T) {
 	var res model.PublishResult
 	require.NoError(t, env.GetWorkflowResult(&res))
 	require.True(t, res.AlreadyPublished)
+}
+
+// A start of a published version's canonical workflow ID whose input is
+// refused (by the temporal CLI, say) answers with the publication: the
+// version's status is still its publication, and the refusal says why,
+// pointing to it; nothing is prepared. Issue 18, item 7.
+func TestRefusedRestartOfAPublishedVersionAnswersWithItsPublication(t *testing.T) {
+	t.Run("distribution", func(t *testing.T) {
+		env := newDistributionEnv(t)
+		published := &model.DistributionResult{Package: "webapp", Version: "v1_0_0", ArtifactID: "artifact-1",
+			ImageIDs: map[string]string{"cn-shanghai": "m-1", "eu-west-1": "m-3"}, Dropped: []string{"ap-southeast-1"},
+			Permission: model.Permission{Visibility: model.VisibilityPrivate}, AlreadyPublished: true}
+		env.OnActivity(packages.FindPublishedVersion, mock.Anything, activities.PackageVersionInput{Package: "webapp", Version: "v1_0_0"}).Return(published, nil)
+		env.OnActivity(images.CheckSourceImage, mock.Anything, mock.Anything).Panic("a refused start checks nothing")
+		env.OnActivity(packages.PrepareDraftVersion, mock.Anything, mock.Anything).Panic("a published version is not prepared again")
+		spec := validSpec()
+		spec.Description = "short"
+
+		env.execute(spec)
+
+		require.NoError(t, env.GetWorkflowError())
+		var res model.DistributionResult
+		require.NoError(t, env.GetWorkflowResult(&res))
+		require.Equal(t, *published, res)
+		p := env.progress(t)
+		require.Equal(t, model.PhasePublished, p.Phase)
+		require.Equal(t, "m-3", p.Region("eu-west-1").ImageID)
+		require.Equal(t, model.RegionDropped, p.Region("ap-southeast-1").State)
+		require.Contains(t, p.LastRefusal, "input refused (invalid spec: description")
+		require.Contains(t, p.LastRefusal, "version v1_0_0 of package webapp is published")
+		require.Empty(t, p.Error)
+	})
+	t.Run("publication", func(t *testing.T) {
+		env := newPublishEnv(t)
+		published := &model.PublishResult{Package: "files", Version: "v1_0", Type: model.PackageFile, ArtifactID: "artifact-1",
+			Delivery: map[string]string{"cn-hangzhou": "https://x"}, Endpoint: model.EndpointInternal, AlreadyPublished: true}
+		env.OnActivity(content.FindPublishedContentVersion, mock.Anything, mock.Anything).Return(published, nil)
+		env.OnActivity(content.LoadDraftVersion, mock.Anything, mock.Anything).Panic("a published version is not loaded as a draft")
+
+		executeAs(env.TestWorkflowEnvironment, model.PublishWorkflowID("files", "v1_0"), model.PublishWorkflowType, model.PublishSpec{Package: "files", Version: "v1_0", CopyAttempts: -1})
+
+		require.NoError(t, env.GetWorkflowError())
+		var res model.PublishResult
+		require.NoError(t, env.GetWorkflowResult(&res))
+		require.Equal(t, *published, res)
+		p := env.progress(t)
+		require.Equal(t, model.PhasePublished, p.Phase)
+		require.Contains(t, p.LastRefusal, "input refused (invalid spec: copyAttempts")
+	})
+}
+
+// A valid restart asking for other regions shows the publication's own
+// regions, not the asked ones as dropped, and names the asked ones the
+// version lacks.
+func TestRestartOfAPublishedVersionWithOtherRegionsShowsThePublication(t *testing.T) {
+	env := newDistributionEnv(t)
+	published := &model.DistributionResult{Package: "webapp", Version: "v1_0_0", ArtifactID: "artifact-1",
+		ImageIDs: map[string]string{"cn-shanghai": "m-1", "eu-west-1": "m-3"}, AlreadyPublished: true}
+	env.OnActivity(packages.FindPublishedImageVersion, mock.Anything, mock.Anything).Return(published, nil)
+	spec := validSpec()
+	spec.Regions = []string{"cn-beijing"}
+
+	env.execute(spec)
+
+	require.NoError(t, env.GetWorkflowError())
+	p := env.progress(t)
+	require.Len(t, p.Regions, 2)
+	for _, r := range p.Regions {
+		require.Equal(t, model.RegionAvailable, r.State, r.Region)
+	}
+	require.Nil(t, p.Region("cn-beijing"))
+	require.Contains(t, p.LastRefusal, "published without cn-beijing")
 }

@@ -34,14 +34,13 @@ func stepActivity() workflow.ActivityOptions {
 	}
 }
 
-// shortActivity is for a single cloud call whose attempts are counted on
-// purpose (a region's copy: after them the operator is asked).
-func shortActivity(attempts int) workflow.ActivityOptions {
-	return workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         retryPolicy(attempts),
-	}
-}
+// watchAttempts is how often the wait for a region's copy
+// (AwaitImageAvailable) is tried when it loses the cloud (an outage: the
+// poll's errors in a row) or its worker before the region is shown failed
+// for the operator, who may watch it again. It does not count the copy's
+// attempts: a copy that fails in the cloud ends the wait at once, and the
+// run counts it against copyAttempts.
+const watchAttempts = 5
 
 // cleanupActivity is for releasing a resource: like any step it retries
 // transient errors until model.StepDeadline, since a resource left behind

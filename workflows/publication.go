@@ -52,7 +52,7 @@ func (p *publication) setup(ctx workflow.Context) error {
 		Name:        model.QueryProgress,
 		Description: "per-region delivery of the package version",
 		Handler:     func() (model.PublishProgress, error) { return p.progress, nil },
-	}, model.PublishWorkflowID(p.spec.Package, p.spec.Version), model.OperationPublish, p.spec.Validate)
+	}, model.PublishWorkflowID(p.spec.Package, p.spec.Version), model.OperationPublish, validateOrAnswer(ctx, &p.regionalRun, p, p.spec.Validate))
 }
 
 // bind wires the shared regional run to this publication's progress: the
@@ -70,6 +70,9 @@ func (p *publication) bind(logger log.Logger) {
 			return nil
 		},
 		attempt: p.deliverOnce,
+		// copyAttempts counts deliveries the cloud refused: each is made
+		// again until that many have failed.
+		attempts: p.spec.Attempts(),
 	})
 }
 
@@ -80,6 +83,12 @@ func (p *publication) run(ctx workflow.Context) (*model.PublishResult, error) {
 func (p *publication) findPublished(actx workflow.Context) (res *model.PublishResult, err error) {
 	err = workflow.ExecuteActivity(actx, content.FindPublishedContentVersion, activities.LoadVersionInput{Package: p.spec.Package, Version: p.spec.Version}).Get(actx, &res)
 	return res, err
+}
+
+// findPublishedVersion is findPublished: a publication's lookup needs no
+// more than the package and version.
+func (p *publication) findPublishedVersion(actx workflow.Context) (*model.PublishResult, error) {
+	return p.findPublished(actx)
 }
 
 func (p *publication) showPublished(res *model.PublishResult) {
@@ -104,12 +113,13 @@ func (p *publication) prepare(ctx workflow.Context) (string, error) {
 	return p.info.ArtifactID, nil
 }
 
-// deliverOnce makes one attempt (each with its activity retries) to put the
-// content into r's region.
+// deliverOnce makes one attempt to put the content into r's region. Its
+// calls retry transient errors (5xx, throttling) until model.StepDeadline:
+// they are not the region's attempts, which count what the cloud refused.
 func (p *publication) deliverOnce(ctx workflow.Context, region string) error {
 	r := p.progress.Region(region)
 	c := p.info.Content
-	actx := workflow.WithActivityOptions(ctx, shortActivity(p.spec.Attempts()))
+	actx := workflow.WithActivityOptions(ctx, stepActivity())
 	switch p.info.Type {
 	case model.PackageFile:
 		r.Endpoint = model.EndpointInternal
@@ -117,16 +127,14 @@ func (p *publication) deliverOnce(ctx workflow.Context, region string) error {
 			r.Location = c.URL // the uploaded file is the source region's copy
 			return nil
 		}
-		// Started on a disconnected context: a cancel must not lose a copy
-		// the cloud has made, or compensation would miss it.
-		startCtx, cancel := workflow.NewDisconnectedContext(ctx)
-		defer cancel()
-		startCtx = workflow.WithActivityOptions(startCtx, shortActivity(p.spec.Attempts()))
+		// Started on a disconnected context (startCopyActivity): a cancel
+		// must not lose a copy the cloud has made, or compensation would
+		// miss it.
 		var fc activities.FileCopy
-		err := workflow.ExecuteActivity(startCtx, content.CopyFileToRegion, activities.CopyFileInput{
+		err := startCopyActivity(ctx, stepActivity(), content.CopyFileToRegion, activities.CopyFileInput{
 			SourceRegion: c.Region, SourceBucket: c.Bucket, Key: c.ObjectKey, Region: r.Region,
 			ClientToken: model.ClientToken(p.tokenKey, "copy-file", r.Region, fmt.Sprint(r.Attempts)),
-		}).Get(startCtx, &fc)
+		}, &fc)
 		if err != nil {
 			return err
 		}

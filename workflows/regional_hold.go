@@ -26,7 +26,7 @@ func (r *regionalRun) hold(ctx workflow.Context, artifactID string) error {
 	}
 	in := activities.PublicationInput{
 		ArtifactID: artifactID, Version: r.version,
-		ReleaseToken: model.ClientToken(workflow.GetInfo(ctx).WorkflowExecution.ID, "publication"),
+		ReleaseToken: holdToken(workflow.GetInfo(ctx).WorkflowExecution.ID),
 	}
 	actx := workflow.WithActivityOptions(ctx, stepActivity())
 	if err := workflow.ExecuteActivity(actx, packages.StartPublication, in).Get(ctx, nil); err != nil {
@@ -43,6 +43,43 @@ func (r *regionalRun) hold(ctx workflow.Context, artifactID string) error {
 		return err
 	})
 	return nil
+}
+
+// changeStopStartOnCancel: a copy's start, which retries transient errors
+// until model.StepDeadline on a disconnected context, stops retrying when
+// the run is cancelled. Versioned: before it, the start ran to its end.
+const changeStopStartOnCancel = "stop-start-on-cancel"
+
+// startCopyActivity runs the activity that starts a copy (a distribution's
+// CopyImage, a publication's CopyObject) on a disconnected context, so that
+// a cancel cannot lose the ID of a copy the cloud has made: an attempt in
+// flight finishes and its result is kept. Its retries of transient errors
+// (an outage can last up to model.StepDeadline) stop when the run is
+// cancelled, so that a cancel ends the run without waiting them out.
+func startCopyActivity(ctx workflow.Context, opts workflow.ActivityOptions, activity, in, out any) error {
+	dctx, cancel := workflow.NewDisconnectedContext(ctx)
+	defer cancel()
+	sctx, stop := workflow.WithCancel(dctx)
+	defer stop()
+	opts.WaitForCancellation = true
+	f := workflow.ExecuteActivity(workflow.WithActivityOptions(sctx, opts), activity, in)
+	sel := workflow.NewSelector(dctx)
+	sel.AddFuture(f, func(workflow.Future) {})
+	sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {
+		if workflow.GetVersion(ctx, changeStopStartOnCancel, workflow.DefaultVersion, 1) == 1 {
+			stop()
+		}
+	})
+	sel.Select(dctx)
+	return f.Get(dctx, out)
+}
+
+// holdToken is the token a publication run under workflowID holds its
+// version with: from the workflow ID alone, so that a later run of the ID
+// (or a build releasing its distribution's version) can give up or delete
+// what a run that ended without its compensation (terminated) still holds.
+func holdToken(workflowID string) string {
+	return model.ClientToken(workflowID, "publication")
 }
 
 // releaseContext is the context a version is released on: disconnected, so

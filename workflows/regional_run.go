@@ -43,6 +43,11 @@ type regionalRun struct {
 	regionNames func() []string
 	// details renders the run's progress as Markdown for the Web UI.
 	details func() string
+	// answer is the publication (a *R) that a start whose input was
+	// refused answers with, its version being published; answerNote says
+	// why, kept as the progress's last refusal.
+	answer     any
+	answerNote string
 }
 
 // regionalOp is what an operation does its own way within a regionalRun.
@@ -50,6 +55,10 @@ type regionalOp[R any] interface {
 	// findPublished returns the result of a version published before (by an
 	// earlier run of the workflow ID), or nil; actx has the step options.
 	findPublished(actx workflow.Context) (*R, error)
+	// findPublishedVersion returns the publication of the version named by
+	// the run's package and version alone, or nil: a start whose input is
+	// refused answers with it.
+	findPublishedVersion(actx workflow.Context) (*R, error)
 	// showPublished shows that result in the run's progress.
 	showPublished(res *R)
 	// prepare readies the version (and the progress's regions) and returns
@@ -72,6 +81,10 @@ type regionalBinding struct {
 	regionStatus                            func(region string) *model.RegionStatus
 	attempt                                 func(ctx workflow.Context, region string) error
 	beforeRetry                             func(ctx workflow.Context, region string, failure error)
+	// attempts is the spec's copyAttempts; counts says which failures count
+	// (regional.Work's Attempts and Counts).
+	attempts int
+	counts   func(failure error) bool
 }
 
 // bind wires the run to its operation's progress and regional work.
@@ -87,6 +100,8 @@ func (r *regionalRun) bind(b regionalBinding) {
 		Changed:     r.updateDetails,
 		Attempt:     b.attempt,
 		BeforeRetry: b.beforeRetry,
+		Attempts:    b.attempts,
+		Counts:      b.counts,
 	}
 }
 
@@ -101,6 +116,7 @@ func versionLogger(ctx workflow.Context, pkg, version string) log.Logger {
 func (r *regionalRun) start(ctx workflow.Context, progress lifecycle.Query, workflowID, operation string, validate func() error) error {
 	info := workflow.GetInfo(ctx)
 	r.tokenKey = info.WorkflowExecution.ID + "/" + info.FirstRunID
+	r.status.report.Operation = operation
 	return lifecycle.Start(ctx, &r.status.state, lifecycle.Setup{
 		Queries:    []lifecycle.Query{progress},
 		WorkflowID: workflowID,
@@ -129,6 +145,14 @@ func runRegional[R any](ctx workflow.Context, r *regionalRun, op regionalOp[R]) 
 }
 
 func runSteps[R any](ctx workflow.Context, r *regionalRun, op regionalOp[R]) (*R, error) {
+	if res, ok := r.answer.(*R); ok {
+		op.showPublished(res)
+		*r.lastRefusal = r.answerNote
+		r.logger.Info("Input refused, version published: answering with its publication", "refusal", r.answerNote)
+		r.status.published(ctx)
+		r.updateDetails(ctx)
+		return res, nil
+	}
 	if done, err := alreadyPublished(ctx, r, op); done != nil || err != nil {
 		if err != nil {
 			return nil, r.fail(ctx, err, op)
@@ -173,6 +197,32 @@ func alreadyPublished[R any](ctx workflow.Context, r *regionalRun, op regionalOp
 	r.status.published(ctx)
 	r.updateDetails(ctx)
 	return res, nil
+}
+
+// changeAnswerRefusedStart: a start of a published version whose input is
+// refused answers with the publication instead of failing (InvalidSpec).
+const changeAnswerRefusedStart = "answer-refused-start"
+
+// validateOrAnswer is validate for a run's start, except that a start of a
+// version that is published, whose input is refused, is not a failed run:
+// the version's status stays its publication. It then passes, having kept
+// the publication and the refusal in r (runSteps answers with them, changing
+// nothing). Versioned: earlier runs failed with InvalidSpec.
+func validateOrAnswer[R any](ctx workflow.Context, r *regionalRun, op regionalOp[R], validate func() error) func() error {
+	return func() error {
+		err := validate()
+		if err == nil || workflow.GetVersion(ctx, changeAnswerRefusedStart, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+			return err
+		}
+		res, lerr := op.findPublishedVersion(workflow.WithActivityOptions(ctx, stepActivity()))
+		if lerr != nil || res == nil {
+			return err // not published (or not to be found): refused as ever
+		}
+		r.answer = res
+		r.answerNote = fmt.Sprintf("start: input refused (%s): version %s of package %s is published, and its publication is shown; nothing was changed",
+			err, r.version, r.pkg)
+		return nil
+	}
 }
 
 // fail undoes what the run made (the copies, the hold on the version, a

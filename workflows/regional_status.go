@@ -25,6 +25,8 @@ type regionalStatus struct {
 	// Fields of the run's progress: the status is their only writer.
 	phase, waitingFor, errText *string
 	state                      details.State
+	// report tells a parent run (a build) what this run waits for.
+	report lifecycle.WaitReport
 }
 
 // show binds the status to the progress fields it writes.
@@ -67,16 +69,19 @@ func (s *regionalStatus) waiting(ctx workflow.Context, waitingFor string) {
 	}
 	*s.waitingFor = waitingFor
 	s.state.Waiting(ctx, waitingFor != "")
+	s.report.Report(ctx, waitingFor)
 }
 
 func (s *regionalStatus) published(ctx workflow.Context) {
 	*s.phase, *s.waitingFor = model.PhasePublished, ""
 	s.state.Set(ctx, model.StateSucceeded)
+	s.report.Report(ctx, "")
 }
 
 func (s *regionalStatus) compensating(ctx workflow.Context) {
 	*s.phase = model.PhaseCompensating
 	s.state.Set(ctx, model.StateCompensating)
+	s.report.Report(ctx, "")
 }
 
 // ended: the run ends with err, Aborted if the operator or Temporal
@@ -88,4 +93,5 @@ func (s *regionalStatus) ended(ctx workflow.Context, err error, cancelled bool) 
 		*s.phase = model.PhaseAborted
 	}
 	s.state.Set(ctx, state)
+	s.report.Report(ctx, "")
 }

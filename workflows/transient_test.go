@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
@@ -59,4 +60,40 @@ func TestTransientErrorsDoNotFailABuild(t *testing.T) {
 	env.execute(env.template(t, baseTemplate("web")), "")
 	require.True(t, env.IsWorkflowCompleted())
 	require.NoError(t, env.GetWorkflowError())
+}
+
+// A build's distribution waits out transient errors on its copies (eight
+// 5xx in one region, a throttle with Retry-After in another): they do not
+// use the child's copyAttempts, so no region waits for an operator and the
+// build completes with one copy per region. Issue 18, item 2.
+func TestTransientCopyErrorsInABuildsDistribution(t *testing.T) {
+	env := newBuildEnv(t)
+	for _, f := range []cloud.Fault{
+		{Kind: cloud.FaultTransient, Action: "CopyImage", Region: "cn-shanghai", Count: 8},
+		{Kind: cloud.FaultThrottle, Action: "CopyImage", Region: "cn-beijing", Count: 1, RetryAfter: time.Second},
+	} {
+		_, err := env.sim.Admin().AddFault(context.Background(), f)
+		require.NoError(t, err)
+	}
+	req := baseTemplate("web")
+	req.ToRegionIds = []string{buildRegion, "cn-shanghai", "cn-beijing"}
+	tpl := env.template(t, req)
+
+	env.execute(tpl, "")
+
+	require.True(t, env.IsWorkflowCompleted(), "no region waits for an operator")
+	require.NoError(t, env.GetWorkflowError())
+	var result model.BuildResult
+	require.NoError(t, env.GetWorkflowResult(&result))
+	require.Len(t, result.Images, 3)
+	faults, err := env.sim.Admin().Faults(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, faults, "every fault fired in full")
+	copies := map[string]int{}
+	for _, e := range env.sim.Server.Ledger() {
+		if e.Action == "CopyImage" {
+			copies[e.Region]++
+		}
+	}
+	require.Equal(t, map[string]int{"cn-shanghai": 1, "cn-beijing": 1}, copies, "one copy per region")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/model"
@@ -36,6 +37,48 @@ func CheckVersionUnpublished(a *cloud.Artifact, version string) error {
 		return fmt.Errorf("version %s of package %s is already published and locked; publish a changed image as a new version", version, a.Name)
 	}
 	return nil
+}
+
+// CheckDraftFits refuses a distribution of spec onto an existing draft of
+// its version that it would not deliver in full: the draft must hold the
+// spec's source image, and the spec's regions must be exactly the draft's.
+// A region of the draft left out would be published (and locked) in the
+// version's region list with nothing delivered there; a region the draft
+// lacks cannot be released. Both are refused before anything is copied.
+// Without a draft of the version, nothing is refused.
+func CheckDraftFits(a *cloud.Artifact, spec model.DistributeSpec) error {
+	draft := FindVersion(a, spec.Version)
+	if draft == nil || draft.Status == cloud.ArtifactAvailable {
+		return nil
+	}
+	if draft.ArtifactProperty.ImageId != spec.SourceImage || draft.ArtifactProperty.RegionId != spec.SourceRegion {
+		return fmt.Errorf("draft version %s of package %s holds image %s in %s, not %s in %s: use a new version name",
+			spec.Version, spec.Package, draft.ArtifactProperty.ImageId, draft.ArtifactProperty.RegionId, spec.SourceImage, spec.SourceRegion)
+	}
+	extra, missing := notIn(spec.Regions, draft.SupportRegionIds), notIn(draft.SupportRegionIds, spec.Regions)
+	if len(extra) == 0 && len(missing) == 0 {
+		return nil
+	}
+	var why []string
+	if len(missing) > 0 {
+		why = append(why, fmt.Sprintf("it leaves out %s, which the published version would list with nothing delivered", strings.Join(missing, ", ")))
+	}
+	if len(extra) > 0 {
+		why = append(why, fmt.Sprintf("the draft does not support %s", strings.Join(extra, ", ")))
+	}
+	return fmt.Errorf("draft version %s of package %s is for regions %s, not %s: %s; distribute to the draft's regions (--regions %s) or use a new version name",
+		spec.Version, spec.Package, strings.Join(draft.SupportRegionIds, ","), strings.Join(spec.Regions, ","), strings.Join(why, "; "), strings.Join(draft.SupportRegionIds, ","))
+}
+
+// notIn returns the regions of a that b lacks.
+func notIn(a, b []string) []string {
+	var out []string
+	for _, r := range a {
+		if !slices.Contains(b, r) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // PackagePermission derives the package's permission from the services

@@ -33,6 +33,16 @@ const (
 // runRegion's stop after a cancel that arrived during BeforeRetry.
 const changeNoAttemptAfterAbort = "regional-no-attempt-after-abort"
 
+// changeAttemptsCountFailures is the workflow.GetVersion change ID of
+// runRegion making a failed attempt again on its own until Attempts have
+// failed in a row (before it, the first failure asked the operator).
+const changeAttemptsCountFailures = "regional-attempts-count-failures"
+
+// changeDecisionHeldUntilDone is the workflow.GetVersion change ID of
+// runRegion keeping an operator's decision about a region until it has been
+// carried out (BeforeRetry included), so that a second decision is refused.
+const changeDecisionHeldUntilDone = "regional-decision-held-until-done"
+
 // Work is one run's regional work and the operator's decisions about it.
 // Fill in the fields, register the commands in setup, then Run.
 type Work struct {
@@ -48,9 +58,21 @@ type Work struct {
 	Changed func(ctx workflow.Context)
 	// Attempt makes one attempt (with its activity retries) in a region.
 	Attempt func(ctx workflow.Context, region string) error
-	// BeforeRetry, if set, runs when the operator retries a failed region,
-	// with the error of the failed attempt, e.g. to remove a failed copy.
+	// BeforeRetry, if set, runs before a failed region is attempted again
+	// (on its own or on the operator's retry), with the error of the failed
+	// attempt, e.g. to remove a failed copy.
 	BeforeRetry func(ctx workflow.Context, region string, failure error)
+	// Attempts is how many attempts of a region may fail in a row (the
+	// spec's copyAttempts) before the operator is asked; the failed ones
+	// before it are made again at once. Transient errors never count here:
+	// the activities retry them until model.StepDeadline, and an attempt
+	// fails only on what the cloud answered for good (a copy that ended
+	// CreateFailed, a refused request). 0 or 1: the first failure asks.
+	Attempts int
+	// Counts, if set, says which failures count as attempts made again on
+	// their own (a copy that failed in the cloud); the others go to the
+	// operator at once. nil: every failure counts.
+	Counts func(failure error) bool
 
 	decisions    map[string]string // region → pending operator decision
 	cancelled    bool
@@ -171,6 +193,7 @@ func (w *Work) Run(ctx workflow.Context, regions []string) error {
 // runRegion attempts a region until it succeeds or the operator drops it.
 func (w *Work) runRegion(ctx workflow.Context, region string) {
 	s := w.Status(region)
+	failed := 0 // attempts failed in a row since the last decision
 	for {
 		s.State, s.Error, s.Attempts = model.RegionCopying, "", s.Attempts+1
 		s.StartedAt = workflow.Now(ctx)
@@ -184,6 +207,20 @@ func (w *Work) runRegion(ctx workflow.Context, region string) {
 		if ctx.Err() != nil {
 			return // aborted or cancelled: the caller compensates
 		}
+		failed++
+		if w.againOnItsOwn(ctx, failed, err) {
+			s.Error = fmt.Sprintf("attempt %d of %d failed: %s; trying again", failed, w.Attempts, lifecycle.RootMessage(err))
+			w.Logger.Warn("Region attempt failed, trying again", "region", region, "failed", failed, "attempts", w.Attempts, "error", err)
+			w.Changed(ctx)
+			if w.BeforeRetry != nil {
+				w.BeforeRetry(ctx, region, err)
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			continue
+		}
+		failed = 0
 		s.State, s.Error = model.RegionFailed, lifecycle.RootMessage(err)
 		w.Logger.Warn("Region failed, waiting for an operator decision", "region", region, "error", err)
 		w.Changed(ctx)
@@ -191,8 +228,17 @@ func (w *Work) runRegion(ctx workflow.Context, region string) {
 			return
 		}
 		decision := w.decisions[region]
-		delete(w.decisions, region)
+		// The decision stays recorded until it has been carried out, so that
+		// a second one sent meanwhile (while BeforeRetry deletes a failed
+		// copy, say) is refused rather than accepted and then ignored or
+		// applied unasked. Versioned: runs before this change forgot the
+		// decision first.
+		held := workflow.GetVersion(ctx, changeDecisionHeldUntilDone, workflow.DefaultVersion, 1) == 1
+		if !held {
+			delete(w.decisions, region)
+		}
 		if decision == model.CommandDropRegion {
+			delete(w.decisions, region)
 			s.State, s.FinishedAt = model.RegionDropped, workflow.Now(ctx)
 			w.Changed(ctx)
 			return
@@ -200,6 +246,7 @@ func (w *Work) runRegion(ctx workflow.Context, region string) {
 		if w.BeforeRetry != nil {
 			w.BeforeRetry(ctx, region, err)
 		}
+		delete(w.decisions, region)
 		// Cancelled while preparing the retry: start nothing more (versioned:
 		// runs before this change made the attempt).
 		if ctx.Err() != nil && workflow.GetVersion(ctx, changeNoAttemptAfterAbort, workflow.DefaultVersion, 1) == 1 {
@@ -208,11 +255,23 @@ func (w *Work) runRegion(ctx workflow.Context, region string) {
 	}
 }
 
-// In lists the regions (of regions, in their order) whose state is state.
+// againOnItsOwn reports whether a region's failed attempt, the failed-th in
+// a row, is made again without asking the operator. Versioned: runs before
+// this change asked at the first failure.
+func (w *Work) againOnItsOwn(ctx workflow.Context, failed int, err error) bool {
+	if failed >= w.Attempts || (w.Counts != nil && !w.Counts(err)) {
+		return false
+	}
+	return workflow.GetVersion(ctx, changeAttemptsCountFailures, workflow.DefaultVersion, 1) == 1
+}
+
+// In lists the regions (of regions, in their order) whose state is state;
+// a region the run does not show (a published version's restart asking for
+// a region the version lacks) is in none.
 func (w *Work) In(regions []string, state string) []string {
 	var out []string
 	for _, r := range regions {
-		if w.Status(r).State == state {
+		if s := w.Status(r); s != nil && s.State == state {
 			out = append(out, r)
 		}
 	}
