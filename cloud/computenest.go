@@ -91,6 +91,10 @@ type ArtifactVersion struct {
 	Permission  *Permission       `json:",omitempty"`
 	CreateTime  time.Time
 	ReleaseTime time.Time `json:",omitzero"`
+	// Deprecated: the version is not offered to new deployments, and stays
+	// usable (ModifyArtifactVersion); DeprecateTime is since when.
+	Deprecated    bool      `json:",omitempty"`
+	DeprecateTime time.Time `json:",omitzero"`
 }
 
 // Artifact is a deployment package with its versions.

@@ -335,6 +335,9 @@ func (s *Server) deleteImage(c *call, req *cloud.DeleteImageRequest) (*cloud.Del
 	if err := c.managedImageError(img.RegionId, img.ImageId); err != nil {
 		return nil, err
 	}
+	if err := c.imageInUseError(img.RegionId, img.ImageId, req.Force); err != nil {
+		return nil, err
+	}
 	img.Deleted, img.DeletedTime = true, c.now
 	c.touch(c.st.Images, imageKey(img.RegionId, img.ImageId))
 	c.record(img.RegionId, "Image", img.ImageId, "deleted ("+st+")")

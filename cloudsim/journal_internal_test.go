@@ -69,7 +69,7 @@ func mutateAll(t *testing.T, s *Server) {
 		}
 	}
 	mustDo(t, s, "ModifyImageSharePermission", &cloud.ModifyImageSharePermissionRequest{RegionId: SeedRegion, ImageId: ImageWebappV2, AddAccount: []string{SecondAccount}})
-	mustDo(t, s, "DeleteImage", &cloud.DeleteImageRequest{RegionId: SeedRegion, ImageId: ImageWinsvcV1})
+	mustDo(t, s, "DeleteImage", &cloud.DeleteImageRequest{RegionId: SeedRegion, ImageId: ImageWebappV2, Force: true})
 	var run cloud.RunInstancesResponse
 	if err := json.Unmarshal([]byte(mustDo(t, s, "RunInstances", &cloud.RunInstancesRequest{RegionId: SeedRegion, ImageId: ImageWebappV1, InstanceType: "ecs.g7.large", Amount: 3})), &run); err != nil {
 		t.Fatal(err)
@@ -144,7 +144,7 @@ func loadsAndGoesOn(t *testing.T, dir, want, what string) {
 	if got := stateOf(t, s); got != want {
 		t.Fatalf("%s loaded as\n%s\nwant\n%s", what, got, want)
 	}
-	mustDo(t, s, "DeleteImage", &cloud.DeleteImageRequest{RegionId: SeedRegion, ImageId: ImageWebappV2})
+	mustDo(t, s, "PutCustomEvent", &cloud.PutCustomEventRequest{EventInfo: []cloud.Event{{EventName: "e3", Level: "INFO", Content: "after the restart"}}})
 	want = stateOf(t, s)
 	if got := stateOf(t, openServer(t, dir)); got != want {
 		t.Fatalf("state after a call on %s and a restart:\n%s\nwant\n%s", what, got, want)
@@ -196,7 +196,7 @@ func TestJournalCompaction(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, journalFile), stale, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	mustDo(t, s2, "DeleteImage", &cloud.DeleteImageRequest{RegionId: SeedRegion, ImageId: ImageWebappV2})
+	mustDo(t, s2, "DeleteImage", &cloud.DeleteImageRequest{RegionId: SeedRegion, ImageId: ImageWebappV2, Force: true})
 	want = stateOf(t, s2)
 	s3 := openServer(t, dir)
 	if got := stateOf(t, s3); got != want {

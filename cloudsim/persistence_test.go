@@ -31,7 +31,7 @@ func TestRestartKeepsStateLedgerAndTokens(t *testing.T) {
 		})
 		return err
 	}())
-	_, err = env.Client.DeleteImage(ctx, &cloud.DeleteImageRequest{RegionId: cloudsim.SeedRegion, ImageId: cloudsim.ImageWinsvcV1})
+	_, err = env.Client.DeleteImage(ctx, &cloud.DeleteImageRequest{RegionId: cloudsim.SeedRegion, ImageId: cloudsim.ImageWebappV2, Force: true})
 	ok(t, err)
 	clock.Advance(10 * time.Minute)
 	before := describe(t, env.Client, "eu-west-1", copied.ImageId)
@@ -55,7 +55,7 @@ func TestRestartKeepsStateLedgerAndTokens(t *testing.T) {
 	if img := describe(t, env.ClientAs(cloudsim.SecondAccount), cloudsim.SeedRegion, cloudsim.ImageWebappV2); img.ImageOwnerAlias != cloud.OwnerOthers {
 		t.Fatalf("share lost: %+v", img)
 	}
-	if img := describe(t, env.Client, cloudsim.SeedRegion, cloudsim.ImageWinsvcV1); img.Status != cloud.ImageDeleted {
+	if img := describe(t, env.Client, cloudsim.SeedRegion, cloudsim.ImageWebappV2); img.Status != cloud.ImageDeleted {
 		t.Fatalf("deletion lost: %s", img.Status)
 	}
 	if _, err := env.Client.GetArtifact(ctx, &cloud.GetArtifactRequest{ArtifactId: artifactID}); err != nil {
@@ -109,13 +109,13 @@ func TestCopyProgressesWhileDown(t *testing.T) {
 func TestSeedOnlyOnFirstStart(t *testing.T) {
 	dir := t.TempDir()
 	env := cloudsimtest.Start(t, cloudsimtest.WithDataDir(dir))
-	_, err := env.Client.DeleteImage(t.Context(), &cloud.DeleteImageRequest{RegionId: cloudsim.SeedRegion, ImageId: cloudsim.ImageWebappV1})
+	_, err := env.Client.DeleteImage(t.Context(), &cloud.DeleteImageRequest{RegionId: cloudsim.SeedRegion, ImageId: cloudsim.ImageWebappV2, Force: true})
 	ok(t, err)
 	env.Restart()
-	if visible(t, env.Client, cloudsim.SeedRegion, cloudsim.ImageWebappV1) {
+	if visible(t, env.Client, cloudsim.SeedRegion, cloudsim.ImageWebappV2) {
 		t.Fatal("restart seeded a deleted image again")
 	}
-	if !visible(t, env.Client, cloudsim.SeedRegion, cloudsim.ImageWebappV2) {
+	if !visible(t, env.Client, cloudsim.SeedRegion, cloudsim.ImageWebappV1) {
 		t.Fatal("seed data lost")
 	}
 

@@ -19,7 +19,7 @@ func TestFailedMutationIsRolledBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	mustDo(t, s, "DeleteImage", &cloud.DeleteImageRequest{RegionId: SeedRegion, ImageId: ImageWinsvcV1})
+	mustDo(t, s, "DeleteImage", &cloud.DeleteImageRequest{RegionId: SeedRegion, ImageId: ImageWebappV2, Force: true})
 	before := stateOf(t, s)
 	registerMutation(s, "BreakHalfway", func(c *call, _ *struct{ ClientToken string }) (*struct{ RequestId string }, error) {
 		c.st.Images[imageKey(SeedRegion, ImageWebappV1)].Deleted = true

@@ -135,6 +135,7 @@ func New(cfg Config) (*Server, error) {
 	s.registerContainers()
 	s.registerELB()
 	s.registerImageBuilder()
+	s.registerRetention()
 
 	for _, f := range cfg.Faults {
 		if _, err := s.AddFault(f); err != nil {

@@ -47,6 +47,8 @@ var SearchAttributes = map[string]enums.IndexedValueType{
 
 	SAScalingGroup.GetName(): enums.INDEXED_VALUE_TYPE_KEYWORD,
 	SATemplate.GetName():     enums.INDEXED_VALUE_TYPE_KEYWORD,
+
+	SARetentionRule.GetName(): enums.INDEXED_VALUE_TYPE_KEYWORD,
 }
 
 // Operation values of SAOperation.
@@ -98,4 +100,4 @@ type AbortCommand = CancelCommand
 const StepDeadline = time.Hour
 
 // Operations lists every value of SAOperation.
-var Operations = []string{OperationDistribute, OperationPublish, OperationBuild, OperationRollout, OperationBlueGreen}
+var Operations = []string{OperationDistribute, OperationPublish, OperationBuild, OperationRollout, OperationBlueGreen, OperationRetention}

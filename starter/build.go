@@ -21,7 +21,8 @@ import (
 func buildCommand(a *app) *cobra.Command {
 	cmd := &cobra.Command{Use: "build", Short: "Start, list, show, cancel image builds, retry a failed step, build on a schedule"}
 	cmd.AddCommand(buildStartCommand(a), buildListCommand(a), buildShowCommand(a), buildCancelCommand(a), buildRetryStepCommand(a))
-	cmd.AddCommand(buildScheduleCommand(a)) // build_schedule.go
+	cmd.AddCommand(buildScheduleCommand(a))  // build_schedule.go
+	cmd.AddCommand(buildRetentionCommand(a)) // retention.go
 	return cmd
 }
 

@@ -24,6 +24,7 @@ func packageCommand(a *app) *cobra.Command {
 		packageAssociateCommand(a, false),
 		packageVersionCommand(a),
 		packageRenderCommand(a),
+		packageRetentionCommand(a),
 	)
 	return cmd
 }

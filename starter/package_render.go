@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/templates"
@@ -14,6 +15,7 @@ func packageRenderCommand(a *app) *cobra.Command {
 		v                        versionArgs
 		file, region, formatFlag string
 		output                   string
+		allowDeprecated          bool
 	)
 	cmd := &cobra.Command{
 		Use:   "render",
@@ -51,6 +53,10 @@ distributed to. The mapping is reported on stderr.`,
 			if art.ArtifactType != cloud.ArtifactEcsImage {
 				return invalid("package %s is a %s package: only ECS image packages map stack template image IDs", art.Name, art.ArtifactType)
 			}
+			if ver.Deprecated && !allowDeprecated {
+				return invalid("version %s of package %s is deprecated (since %s): it is not offered to new deployments; use a newer version, or --allow-deprecated to render an existing deployment's template",
+					ver.VersionName, art.Name, ver.DeprecateTime.UTC().Format(time.RFC3339))
+			}
 			m := templates.Mapping{
 				Package: art.Name, Version: ver.VersionName, Published: ver.Status == cloud.ArtifactAvailable,
 				SourceRegion: ver.ArtifactProperty.RegionId, SourceImage: ver.ArtifactProperty.ImageId, Delivered: ver.ImageDelivery,
@@ -78,6 +84,7 @@ distributed to. The mapping is reported on stderr.`,
 	cmd.Flags().StringVar(&region, "region", "", "the region the template is deployed in")
 	cmd.Flags().StringVar(&formatFlag, "format", "", "ros-yaml, ros-json or terraform (default: from the file name)")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write the rendered stack template here instead of stdout")
+	cmd.Flags().BoolVar(&allowDeprecated, "allow-deprecated", false, "map a deprecated version too (an existing deployment's template)")
 	_ = cmd.MarkFlagRequired("template")
 	_ = cmd.MarkFlagRequired("region")
 	return cmd

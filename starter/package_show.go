@@ -110,7 +110,10 @@ func printVersion(out io.Writer, art *cloud.Artifact, v *cloud.ArtifactVersion) 
 }
 
 func versionState(v *cloud.ArtifactVersion) string {
-	if v.Status == cloud.ArtifactAvailable {
+	switch {
+	case v.Status == cloud.ArtifactAvailable && v.Deprecated:
+		return "published, deprecated since " + v.DeprecateTime.UTC().Format(time.RFC3339)
+	case v.Status == cloud.ArtifactAvailable:
 		return "published"
 	}
 	return "draft"

@@ -17,7 +17,8 @@ func statusCommand(a *app) *cobra.Command {
 		Short: "Show the progress of any imagefleet run by its workflow ID",
 		Long: `Show the progress of any imagefleet run by its workflow ID: a distribution's
 regions, or what the operation's own status command shows (rollout status,
-bluegreen status, build show, package version status).`,
+bluegreen status, build show, package version status, package retention
+status).`,
 		Example: "  starter status distribute/webapp/v1_0_0\n  starter status rollout/asg-web-hz",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -100,6 +101,8 @@ func statusOf(a *app, workflowType, id string) func(cmd *cobra.Command) error {
 		return run(buildShowCommand(a), map[string]string{"region": parts[1]}, parts[2])
 	case workflowType == model.PublishWorkflowType && len(parts) == 3:
 		return run(versionStatusCommand(a), map[string]string{"package": parts[1], "version": parts[2]})
+	case workflowType == model.RetentionWorkflowType && len(parts) == 2:
+		return run(retentionStatusCommand(a), map[string]string{"package": parts[1]})
 	}
 	return nil
 }

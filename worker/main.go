@@ -258,7 +258,7 @@ func run(ctx context.Context, o options) error {
 		// leave the run to a worker with the key.
 		WorkflowPanicPolicy: worker.BlockWorkflow})
 	workflows.Register(w)
-	activities.Register(w, cloudClient, activities.Options{PollInterval: o.pollInterval})
+	activities.Register(w, cloudClient, activities.Options{PollInterval: o.pollInterval, Visibility: c, DataConverter: opts.DataConverter})
 	logger.Info().Str("taskQueue", model.TaskQueue).Str("cloud", cloudClient.Endpoint()).Str("namespace", opts.Namespace).
 		Str("stopTimeout", o.stopTimeout.String()).Msg("worker starting")
 	if err := w.Start(); err != nil {

@@ -293,9 +293,10 @@ func TestBuildStepFailuresCleanUp(t *testing.T) {
 		want  string
 	}{
 		{step: model.StepResolve, setup: func(t *testing.T, env *buildEnv, req *cloud.CreateImagePipelineRequest) {
-			req.BaseImageType, req.BaseImage = cloud.BaseImageImage, cloudsim.ImageWebappV1
+			// webapp-v2: no instance or scaling group uses it, so it can be deleted.
+			req.BaseImageType, req.BaseImage = cloud.BaseImageImage, cloudsim.ImageWebappV2
 		}, after: func(t *testing.T, env *buildEnv) {
-			_, err := env.sim.Client.DeleteImage(context.Background(), &cloud.DeleteImageRequest{RegionId: buildRegion, ImageId: cloudsim.ImageWebappV1})
+			_, err := env.sim.Client.DeleteImage(context.Background(), &cloud.DeleteImageRequest{RegionId: buildRegion, ImageId: cloudsim.ImageWebappV2})
 			require.NoError(t, err)
 		}, want: "does not exist"},
 		{step: model.StepNetwork, setup: func(t *testing.T, env *buildEnv, _ *cloud.CreateImagePipelineRequest) {

@@ -21,6 +21,8 @@ func Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(RollingUpdate, workflow.RegisterOptions{Name: model.RolloutWorkflowType})
 	r.RegisterWorkflowWithOptions(RollingUpdateBatch, workflow.RegisterOptions{Name: model.RolloutBatchWorkflowType})
 	r.RegisterWorkflowWithOptions(PublishPackageVersion, workflow.RegisterOptions{Name: model.PublishWorkflowType})
+	r.RegisterWorkflowWithOptions(ImageRetention, workflow.RegisterOptions{Name: model.RetentionWorkflowType})
+	r.RegisterWorkflowWithOptions(ScheduledImageRetention, workflow.RegisterOptions{Name: model.ScheduledRetentionWorkflowType})
 	r.RegisterWorkflowWithOptions(ScheduledBuild, workflow.RegisterOptions{Name: model.ScheduledBuildWorkflowType})
 	// The activity that records the runs' metrics once they happened.
 	if ar, ok := r.(worker.ActivityRegistry); ok {
