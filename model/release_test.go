@@ -1,0 +1,93 @@
+package model
+
+import (
+	"strings"
+	"testing"
+)
+
+// ExampleReleaseSpec is a valid three-stage release (tests in other
+// packages build theirs the same way).
+func exampleRelease() ReleaseSpec {
+	return ReleaseSpec{
+		Name:    "web",
+		Source:  ReleaseSource{Image: &ReleaseImage{Region: "cn-hangzhou", ImageID: "m-webapp-v2"}},
+		Package: "webapp", Version: "v2_0_0", Description: "web tier image v2",
+		Regions: []string{"cn-hangzhou", "cn-shanghai", "cn-beijing"},
+		Stages: []ReleaseStage{
+			{Name: "canary", Groups: []ReleaseGroup{{"asg-web-hz", "cn-hangzhou"}}, Gate: ReleaseGate{Soak: "10m", Verify: &Verification{}}},
+			{Name: "regional-1", Groups: []ReleaseGroup{{"asg-web-sh", "cn-shanghai"}, {"asg-api-sh", "cn-shanghai"}}, Parallelism: 1, Gate: ReleaseGate{Approval: true}},
+			{Name: "global", Groups: []ReleaseGroup{{"asg-web-bj", "cn-beijing"}}},
+		},
+	}
+}
+
+func TestReleaseSpecValid(t *testing.T) {
+	s := exampleRelease()
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	d := s.Distribution("m-webapp-v2")
+	if strings.Join(d.Regions, ",") != "cn-shanghai,cn-beijing" || d.SourceRegion != "cn-hangzhou" {
+		t.Fatalf("distribution %+v", d)
+	}
+	if got := ReleaseWorkflowID("web", "v2_0_0"); got != "release/web/v2_0_0" {
+		t.Fatal(got)
+	}
+	tpl := exampleRelease()
+	tpl.Source = ReleaseSource{Template: &BuildInput{Region: "cn-hangzhou", TemplateID: "ip-web"}}
+	if err := tpl.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestReleaseSpecInvalid(t *testing.T) {
+	cases := map[string]struct {
+		edit func(*ReleaseSpec)
+		want string
+	}{
+		"two sources":          {func(s *ReleaseSpec) { s.Source.Template = &BuildInput{Region: "cn-hangzhou", TemplateID: "ip-web"} }, "exactly one of template or image"},
+		"no source":            {func(s *ReleaseSpec) { s.Source.Image = nil }, "exactly one of template or image"},
+		"region not published": {func(s *ReleaseSpec) { s.Stages[2].Groups[0].RegionID = "eu-west-1" }, "not one of the publication's regions"},
+		"group twice":          {func(s *ReleaseSpec) { s.Stages[2].Groups[0] = ReleaseGroup{"asg-web-hz", "cn-hangzhou"} }, "already in stage canary"},
+		"stage named twice":    {func(s *ReleaseSpec) { s.Stages[1].Name = "canary" }, "named twice"},
+		"empty stage":          {func(s *ReleaseSpec) { s.Stages[0].Groups = nil }, "at least one group"},
+		"no stages":            {func(s *ReleaseSpec) { s.Stages = nil }, "give 1–20 stages"},
+		"bad soak":             {func(s *ReleaseSpec) { s.Stages[0].Gate.Soak = "forever" }, "soak"},
+		"long soak":            {func(s *ReleaseSpec) { s.Stages[0].Gate.Soak = "200h" }, "soak"},
+		"fast verify":          {func(s *ReleaseSpec) { s.Stages[0].Gate.Verify.Every = "10ms" }, "verify.every"},
+		"bad name":             {func(s *ReleaseSpec) { s.Name = "web/x" }, "name"},
+		"only source region": {func(s *ReleaseSpec) {
+			s.Regions = []string{"cn-hangzhou"}
+			s.Stages = s.Stages[:1]
+		}, "besides the source"},
+		"bad version": {func(s *ReleaseSpec) { s.Version = "v" }, "publication"},
+		"too many groups": {func(s *ReleaseSpec) {
+			for i := range MaxReleaseGroups {
+				s.Stages[2].Groups = append(s.Stages[2].Groups, ReleaseGroup{ScalingGroupID: "asg-" + strings.Repeat("x", 1+i%50) + string(rune('a'+i/50)), RegionID: "cn-beijing"})
+			}
+		}, "at most 100 groups"},
+		"negative parallelism": {func(s *ReleaseSpec) { s.Stages[1].Parallelism = -1 }, "parallelism"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			s := exampleRelease()
+			c.edit(&s)
+			err := s.Validate()
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("Validate() = %v, want an error with %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestApproveCommandValidate(t *testing.T) {
+	if err := (ApproveCommand{}).Validate(); err == nil {
+		t.Fatal("an approval without by was accepted")
+	}
+	if err := (ApproveCommand{By: "ana", Comment: strings.Repeat("x", MaxApprovalComment+1)}).Validate(); err == nil {
+		t.Fatal("a long comment was accepted")
+	}
+	if err := (ApproveCommand{By: "ana", Comment: "canary clean"}).Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
