@@ -181,9 +181,13 @@ type Verification struct {
 
 // Limits of a release.
 const (
-	MaxReleaseStages   = 20
-	MaxReleaseGroups   = 100
-	MaxReleaseSoak     = 7 * 24 * time.Hour
+	MaxReleaseStages = 20
+	MaxReleaseGroups = 100
+	MaxReleaseSoak   = 7 * 24 * time.Hour
+	// MaxReleaseChecks bounds the verification checks of all the stages'
+	// soaks (1 + soak / every each, summed): each is a few events of the
+	// release's history, which must stay far below Temporal's limits.
+	MaxReleaseChecks   = 2000
 	DefaultVerifyEvery = 30 * time.Second
 	maxReleaseBatches  = 100
 )
@@ -256,6 +260,7 @@ func (s ReleaseSpec) Validate() error {
 	if len(s.Stages) == 0 || len(s.Stages) > MaxReleaseStages {
 		errs = append(errs, fmt.Errorf("stages: give 1–%d stages, got %d", MaxReleaseStages, len(s.Stages)))
 	}
+	checks := 0
 	stageNames := map[string]bool{}
 	groups := map[string]string{}
 	total := 0
@@ -303,12 +308,15 @@ func (s ReleaseSpec) Validate() error {
 			if v.MaxUnhealthy < 0 || v.MaxFailureEvents < 0 {
 				errs = append(errs, fmt.Errorf("%s (%s): verify: maxUnhealthy and maxFailureEvents must be ≥ 0", at, st.Name))
 			}
-			if v.Every != "" {
-				if d, err := time.ParseDuration(v.Every); err != nil || d < time.Second {
-					errs = append(errs, fmt.Errorf("%s (%s): verify.every %s must be a Go duration of at least 1s", at, st.Name, Quote(v.Every)))
-				}
+			if d, err := time.ParseDuration(v.Every); v.Every != "" && (err != nil || d < time.Second) {
+				errs = append(errs, fmt.Errorf("%s (%s): verify.every %s must be a Go duration of at least 1s", at, st.Name, Quote(v.Every)))
+			} else if every := v.Interval(); every > 0 {
+				checks += 1 + int(st.Gate.SoakDuration()/every)
 			}
 		}
+	}
+	if checks > MaxReleaseChecks {
+		errs = append(errs, fmt.Errorf("stages: the soaks would check the verification %d times, at most %d: soak less or verify less often", checks, MaxReleaseChecks))
 	}
 	if total > MaxReleaseGroups {
 		errs = append(errs, fmt.Errorf("stages: at most %d groups in all, got %d", MaxReleaseGroups, total))

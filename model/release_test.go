@@ -66,6 +66,7 @@ func TestReleaseSpecInvalid(t *testing.T) {
 				s.Stages[2].Groups = append(s.Stages[2].Groups, ReleaseGroup{ScalingGroupID: "asg-" + strings.Repeat("x", 1+i%50) + string(rune('a'+i/50)), RegionID: "cn-beijing"})
 			}
 		}, "at most 100 groups"},
+		"too many checks":      {func(s *ReleaseSpec) { s.Stages[0].Gate = ReleaseGate{Soak: "168h", Verify: &Verification{Every: "1m"}} }, "at most 2000"},
 		"negative parallelism": {func(s *ReleaseSpec) { s.Stages[1].Parallelism = -1 }, "parallelism"},
 	}
 	for name, c := range cases {

@@ -21,6 +21,7 @@ func Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(RollingUpdate, workflow.RegisterOptions{Name: model.RolloutWorkflowType})
 	r.RegisterWorkflowWithOptions(RollingUpdateBatch, workflow.RegisterOptions{Name: model.RolloutBatchWorkflowType})
 	r.RegisterWorkflowWithOptions(PublishPackageVersion, workflow.RegisterOptions{Name: model.PublishWorkflowType})
+	r.RegisterWorkflowWithOptions(Release, workflow.RegisterOptions{Name: model.ReleaseWorkflowType})
 	// The activity that records the runs' metrics once they happened.
 	if ar, ok := r.(worker.ActivityRegistry); ok {
 		ar.RegisterActivityWithOptions(metrics.Record, activity.RegisterOptions{Name: metrics.RecordActivity})
