@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/imagefleet/imagefleet/activities"
@@ -269,7 +270,8 @@ func (r *release) rollBack(ctx workflow.Context) error {
 		r.updateDetails(ctx)
 	}
 	if len(failed) > 0 {
-		return fmt.Errorf("the rollback did not roll back %s: roll each back with starter rollout rollback GROUP", strings.Join(failed, ", "))
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("the rollback did not roll back %s: roll each back with starter rollout rollback GROUP", strings.Join(failed, ", ")),
+			ErrTypeReleaseRollbackIncomplete, nil)
 	}
 	return nil
 }
