@@ -1,0 +1,164 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/enums/v1"
+
+	"github.com/imagefleet/imagefleet/cloud"
+	"github.com/imagefleet/imagefleet/cloudsim"
+	"github.com/imagefleet/imagefleet/model"
+)
+
+// addGroupIn creates a scaling group of size instances of image in region
+// through the cloud's admin API.
+func (e *env) addGroupIn(id, region, image string, size int) {
+	e.t.Helper()
+	body, _ := json.Marshal(cloudsim.ScalingGroupSpec{ScalingGroupId: id, RegionId: region, ImageId: image, Size: size})
+	resp, err := http.Post(e.stack.CloudEndpoint()+"/admin/scaling-groups", "application/json", bytes.NewReader(body))
+	require.NoError(e.t, err)
+	resp.Body.Close()
+	require.Equal(e.t, http.StatusOK, resp.StatusCode)
+}
+
+// copyImage copies image from the seed region into region and waits until
+// the copy is Available.
+func (e *env) copyImage(image, region string) string {
+	e.t.Helper()
+	ctx := e.t.Context()
+	resp, err := e.cloudC.CopyImage(ctx, &cloud.CopyImageRequest{RegionId: cloudsim.SeedRegion, ImageId: image, DestinationRegionId: region,
+		DestinationImageName: "e2e_base", ClientToken: "e2e-copy-" + region})
+	require.NoError(e.t, err)
+	require.EventuallyWithT(e.t, func(c *assert.CollectT) {
+		d, err := e.cloudC.DescribeImages(ctx, &cloud.DescribeImagesRequest{RegionId: region, ImageIds: []string{resp.ImageId}})
+		if assert.NoError(c, err) && assert.Len(c, d.Images, 1) {
+			assert.Equal(c, cloud.ImageAvailable, d.Images[0].Status)
+		}
+	}, time.Minute, 100*time.Millisecond)
+	return resp.ImageId
+}
+
+// instanceImages maps every instance of the groups in region to its image.
+func (e *env) instanceImages(region string, groups ...string) map[string]string {
+	e.t.Helper()
+	out := map[string]string{}
+	for _, g := range groups {
+		resp, err := e.cloudC.DescribeScalingInstances(e.t.Context(), &cloud.DescribeScalingInstancesRequest{RegionId: region, ScalingGroupId: g})
+		require.NoError(e.t, err)
+		var ids []string
+		for _, in := range resp.ScalingInstances {
+			ids = append(ids, in.InstanceId)
+		}
+		inst, err := e.cloudC.DescribeInstances(e.t.Context(), &cloud.DescribeInstancesRequest{RegionId: region, InstanceIds: ids})
+		require.NoError(e.t, err)
+		for _, in := range inst.Instances {
+			out[in.InstanceId] = in.ImageId
+		}
+	}
+	return out
+}
+
+func (e *env) release(name, version string) (model.ReleaseProgress, error) {
+	v, err := e.client.QueryWorkflow(e.t.Context(), model.ReleaseWorkflowID(name, version), "", model.QueryProgress)
+	if err != nil {
+		return model.ReleaseProgress{}, err
+	}
+	var p model.ReleaseProgress
+	return p, v.Get(&p)
+}
+
+const e2eReleaseSpec = `name: e2e
+source:
+  image: {region: cn-hangzhou, imageId: m-webapp-v2}
+package: e2e_release
+version: v2_0_0
+description: end-to-end release of webapp v2
+regions: [cn-hangzhou, cn-shanghai]
+stages:
+  - name: canary
+    groups: [{scalingGroupId: asg-rel-hz1, regionId: cn-hangzhou}]
+    gate: {soak: 3s, verify: {every: 1s}}
+  - name: regional
+    groups: [{scalingGroupId: asg-rel-sh1, regionId: cn-shanghai}, {scalingGroupId: asg-rel-sh2, regionId: cn-shanghai}]
+    parallelism: 1
+    gate: {approval: true}
+  - name: global
+    groups: [{scalingGroupId: asg-rel-hz2, regionId: cn-hangzhou}]
+`
+
+// issue 22: a three-stage release on the dev server, the simulated cloud
+// and a worker, driven by the starter: the version is published, the
+// canary soaks and is verified, the regional stage waits for its approval,
+// and every group ends on the image its region received, each instance
+// changed once.
+func TestReleaseThreeStagesWithStarter(t *testing.T) {
+	e := newEnv(t, 0.001)
+	base := e.copyImage(cloudsim.ImageWebappV1, "cn-shanghai")
+	e.addGroupIn("asg-rel-hz1", cloudsim.SeedRegion, cloudsim.ImageWebappV1, 2)
+	e.addGroupIn("asg-rel-hz2", cloudsim.SeedRegion, cloudsim.ImageWebappV1, 2)
+	e.addGroupIn("asg-rel-sh1", "cn-shanghai", base, 2)
+	e.addGroupIn("asg-rel-sh2", "cn-shanghai", base, 2)
+	file := filepath.Join(t.TempDir(), "release.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(e2eReleaseSpec), 0o600))
+
+	// A spec with a group the cloud lacks is refused before anything starts.
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte(strings.Replace(e2eReleaseSpec, "asg-rel-hz2", "asg-rel-none", 1)), 0o600))
+	out, code := e.starter("release", "start", "--spec", bad)
+	require.Equal(t, 2, code, out)
+	require.Contains(t, out, "asg-rel-none")
+
+	out, code = e.starter("release", "start", "--spec", file)
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "Workflow ID: release/e2e/v2_0_0")
+
+	var p model.ReleaseProgress
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		var err error
+		p, err = e.release("e2e", "v2_0_0")
+		if assert.NoError(c, err) {
+			assert.Equal(c, model.StageAwaitApproval, p.Stages[1].State)
+		}
+	}, 2*time.Minute, 200*time.Millisecond)
+	require.Equal(t, model.StageVerified, p.Stages[0].State)
+	require.GreaterOrEqual(t, p.Stages[0].Soak.Checks, 2, "checked throughout the soak")
+	require.Equal(t, model.GroupPending, p.Stages[1].Groups[0].State)
+	e.requireStatus(model.ReleaseWorkflowID("e2e", "v2_0_0"), enums.WORKFLOW_EXECUTION_STATUS_RUNNING)
+
+	out, code = e.starter("release", "approve", "e2e", "v2_0_0", "--stage", "global", "--by", "e2e")
+	require.Equal(t, 3, code, "the global stage does not wait: refused\n"+out)
+	out, code = e.starter("release", "approve", "e2e", "v2_0_0", "--by", "e2e", "--comment", "canary clean")
+	require.Equal(t, 0, code, out)
+
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	require.NoError(t, e.client.GetWorkflow(ctx, model.ReleaseWorkflowID("e2e", "v2_0_0"), "").Get(ctx, &p))
+	require.Equal(t, model.ReleaseSucceeded, p.Phase)
+	require.Equal(t, []model.Approval{{Stage: "regional", By: "e2e", Comment: "canary clean", At: p.Approvals[0].At}}, p.Approvals)
+	shImage := p.Images["cn-shanghai"]
+	require.NotEmpty(t, shImage)
+	for id, img := range e.instanceImages(cloudsim.SeedRegion, "asg-rel-hz1", "asg-rel-hz2") {
+		require.Equal(t, cloudsim.ImageWebappV2, img, id)
+	}
+	for id, img := range e.instanceImages("cn-shanghai", "asg-rel-sh1", "asg-rel-sh2") {
+		require.Equal(t, shImage, img, id)
+	}
+	for id, n := range countResources(e.ledger(), "ReplaceSystemDisk") {
+		require.Equal(t, 1, n, "instance %s changed once", id)
+	}
+	require.Len(t, countResources(e.ledger(), "ReplaceSystemDisk"), 8)
+
+	out, code = e.starter("release", "status", "e2e", "v2_0_0")
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "approved: stage regional by e2e")
+}
