@@ -162,3 +162,89 @@ func TestReleaseThreeStagesWithStarter(t *testing.T) {
 	require.Equal(t, 0, code, out)
 	require.Contains(t, out, "approved: stage regional by e2e")
 }
+
+// releaseStack is the four groups of e2eReleaseSpec: two in cn-hangzhou
+// on m-webapp-v1, two in cn-shanghai on a copy of it (returned).
+func releaseStack(t *testing.T) (*env, string) {
+	e := newEnv(t, 0.001)
+	base := e.copyImage(cloudsim.ImageWebappV1, "cn-shanghai")
+	e.addGroupIn("asg-rel-hz1", cloudsim.SeedRegion, cloudsim.ImageWebappV1, 2)
+	e.addGroupIn("asg-rel-hz2", cloudsim.SeedRegion, cloudsim.ImageWebappV1, 2)
+	e.addGroupIn("asg-rel-sh1", "cn-shanghai", base, 2)
+	e.addGroupIn("asg-rel-sh2", "cn-shanghai", base, 2)
+	return e, base
+}
+
+func (e *env) awaitRelease(what string, cond func(model.ReleaseProgress) bool) model.ReleaseProgress {
+	e.t.Helper()
+	var p model.ReleaseProgress
+	require.EventuallyWithT(e.t, func(c *assert.CollectT) {
+		var err error
+		p, err = e.release("e2e", "v2_0_0")
+		if assert.NoError(c, err) {
+			assert.True(c, cond(p), "%s: release is %s, waiting for %q", what, p.Phase, p.WaitingFor)
+		}
+	}, 3*time.Minute, 200*time.Millisecond)
+	return p
+}
+
+// issue 22: a rollback after the second stage: every group of the first
+// two stages goes back to the image it had (the regional groups, then the
+// canary), each instance changed twice in all (update, rollback), the third
+// stage untouched; a second rollback is refused.
+func TestReleaseRollbackAfterSecondStage(t *testing.T) {
+	e, base := releaseStack(t)
+	spec := strings.Replace(e2eReleaseSpec, "    groups: [{scalingGroupId: asg-rel-hz2, regionId: cn-hangzhou}]\n",
+		"    groups: [{scalingGroupId: asg-rel-hz2, regionId: cn-hangzhou}]\n    gate: {approval: true}\n", 1)
+	file := filepath.Join(t.TempDir(), "release.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(spec), 0o600))
+	out, code := e.starter("release", "start", "--spec", file)
+	require.Equal(t, 0, code, out)
+	e.awaitRelease("the regional stage waits", func(p model.ReleaseProgress) bool { return p.Stages[1].State == model.StageAwaitApproval })
+	out, code = e.starter("release", "approve", "e2e", "v2_0_0", "--by", "e2e")
+	require.Equal(t, 0, code, out)
+	e.awaitRelease("the global stage waits", func(p model.ReleaseProgress) bool { return p.Stages[2].State == model.StageAwaitApproval })
+
+	out, code = e.starter("release", "rollback", "e2e", "v2_0_0", "--reason", "error rate up")
+	require.Equal(t, 0, code, out)
+	out, code = e.starter("release", "rollback", "e2e", "v2_0_0")
+	require.Contains(t, []int{1, 3}, code, "a second rollback is refused, or finds the release ended\n"+out)
+
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	err := e.client.GetWorkflow(ctx, model.ReleaseWorkflowID("e2e", "v2_0_0"), "").Get(ctx, nil)
+	require.ErrorContains(t, err, "the release was rolled back: error rate up")
+	p, err := e.release("e2e", "v2_0_0")
+	require.NoError(t, err)
+	require.Equal(t, model.ReleaseRolledBack, p.Phase)
+	for id, img := range e.instanceImages(cloudsim.SeedRegion, "asg-rel-hz1", "asg-rel-hz2") {
+		require.Equal(t, cloudsim.ImageWebappV1, img, id)
+	}
+	for id, img := range e.instanceImages("cn-shanghai", "asg-rel-sh1", "asg-rel-sh2") {
+		require.Equal(t, base, img, id)
+	}
+	changes := countResources(e.ledger(), "ReplaceSystemDisk")
+	require.Len(t, changes, 6, "the global stage's instances are never touched")
+	for id, n := range changes {
+		require.Equal(t, 2, n, "instance %s: updated once, rolled back once", id)
+	}
+	// Reverse order: every change in cn-shanghai (the regional stage,
+	// updated then rolled back) comes before the canary's rollback (the
+	// third and fourth change in cn-hangzhou).
+	lastSh, hz := -1, []int{}
+	for i, en := range e.ledger() {
+		switch {
+		case en.Action != "ReplaceSystemDisk":
+		case en.Region == "cn-shanghai":
+			lastSh = i
+		case en.Region == cloudsim.SeedRegion:
+			hz = append(hz, i)
+		}
+	}
+	require.Len(t, hz, 4)
+	require.Less(t, lastSh, hz[2], "the regional stage is rolled back before the canary")
+	for _, g := range append(p.Stages[0].Groups, p.Stages[1].Groups...) {
+		require.Equal(t, model.GroupRolledBack, g.State, g.ScalingGroupID)
+	}
+	require.Equal(t, model.GroupPending, p.Stages[2].Groups[0].State)
+}
