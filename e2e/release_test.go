@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/cloudsim"
@@ -247,4 +249,54 @@ func TestReleaseRollbackAfterSecondStage(t *testing.T) {
 		require.Equal(t, model.GroupRolledBack, g.State, g.ScalingGroupID)
 	}
 	require.Equal(t, model.GroupPending, p.Stages[2].Groups[0].State)
+}
+
+// issue 22: a soak whose verification fails (an instance of the canary
+// made unhealthy through the cloud's admin API) stops promotion: the
+// regional stage never starts, the release waits for a decision, and a
+// rollback restores the canary.
+func TestReleaseVerificationFailureStopsPromotion(t *testing.T) {
+	e, _ := releaseStack(t)
+	spec := strings.Replace(e2eReleaseSpec, "gate: {soak: 3s, verify: {every: 1s}}", "gate: {soak: 10m, verify: {every: 1s}}", 1)
+	file := filepath.Join(t.TempDir(), "release.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(spec), 0o600))
+	out, code := e.starter("release", "start", "--spec", file)
+	require.Equal(t, 0, code, out)
+	e.awaitRelease("the canary soaks", func(p model.ReleaseProgress) bool {
+		return p.Stages[0].State == model.StageSoaking && p.Stages[0].Soak.Checks > 0
+	})
+	resp, err := e.cloudC.DescribeScalingInstances(t.Context(), &cloud.DescribeScalingInstancesRequest{RegionId: cloudsim.SeedRegion, ScalingGroupId: "asg-rel-hz1"})
+	require.NoError(t, err)
+	sick := resp.ScalingInstances[0].InstanceId
+	require.NoError(t, e.cloudC.Admin().SetInstanceHealth(t.Context(), cloud.InstanceHealth{ScalingGroupId: "asg-rel-hz1", InstanceIds: []string{sick}, Unhealthy: true}))
+
+	p := e.awaitRelease("the verification fails", func(p model.ReleaseProgress) bool { return p.Stages[0].State == model.StageFailed })
+	require.Contains(t, p.Stages[0].Soak.Failure, "instance "+sick+" of asg-rel-hz1 is Unhealthy")
+	require.Contains(t, p.WaitingFor, "stage canary failed its verification")
+	// Operators find it among the runs that wait for them.
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		resp, err := e.client.ListWorkflow(t.Context(), &workflowservice.ListWorkflowExecutionsRequest{
+			Query: fmt.Sprintf("%s = 'e2e/v2_0_0' AND %s = '%s'", model.SARelease.GetName(), model.SAState.GetName(), model.StateWaitingForOperator),
+		})
+		if assert.NoError(c, err) {
+			assert.Len(c, resp.Executions, 1)
+		}
+	}, 20*time.Second, 200*time.Millisecond)
+	out, code = e.starter("release", "status", "e2e", "v2_0_0")
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "Resolve:   rollback, or cancel")
+	out, code = e.starter("release", "approve", "e2e", "v2_0_0", "--by", "e2e")
+	require.Equal(t, 3, code, "nothing waits for approval\n"+out)
+
+	out, code = e.starter("release", "rollback", "e2e", "v2_0_0", "--reason", "canary unhealthy")
+	require.Equal(t, 0, code, out)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	err = e.client.GetWorkflow(ctx, model.ReleaseWorkflowID("e2e", "v2_0_0"), "").Get(ctx, nil)
+	require.ErrorContains(t, err, "rolled back: canary unhealthy")
+	changes := countResources(e.ledger(), "ReplaceSystemDisk")
+	require.Len(t, changes, 2, "only the canary was ever changed")
+	for id, img := range e.instanceImages(cloudsim.SeedRegion, "asg-rel-hz1") {
+		require.Equal(t, cloudsim.ImageWebappV1, img, id)
+	}
 }
