@@ -300,3 +300,66 @@ func TestReleaseVerificationFailureStopsPromotion(t *testing.T) {
 		require.Equal(t, cloudsim.ImageWebappV1, img, id)
 	}
 }
+
+// issue 22: a worker SIGKILLed during each phase (the publication, a
+// stage's rolling updates, a soak, the rollback) changes nothing twice:
+// one copy per region, every instance updated once and rolled back once.
+func TestReleaseSurvivesWorkerKills(t *testing.T) {
+	e, base := releaseStack(t)
+	spec := strings.Replace(e2eReleaseSpec, "gate: {soak: 3s, verify: {every: 1s}}", "gate: {soak: 6s, verify: {every: 1s}}", 1)
+	file := filepath.Join(t.TempDir(), "release.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(spec), 0o600))
+	workers := e.stack.Processes("worker")
+	worker := workers[len(workers)-1]
+	kill := func(what string) {
+		t.Helper()
+		t.Log("SIGKILL the worker during", what)
+		require.NoError(t, worker.Kill())
+		worker = e.startWorker()
+	}
+	out, code := e.starter("release", "start", "--spec", file)
+	require.Equal(t, 0, code, out)
+	e.awaitRelease("the publication", func(p model.ReleaseProgress) bool {
+		return p.Phase == model.ReleaseDistributing || p.Phase == model.ReleasePromoting
+	})
+	kill("the publication")
+	e.awaitRelease("the canary's rolling update", func(p model.ReleaseProgress) bool {
+		return p.Stages[0].Groups[0].State == model.GroupUpdating && p.Stages[0].Groups[0].Rollout != nil && p.Stages[0].Groups[0].Rollout.RunID != ""
+	})
+	kill("the canary's rolling update")
+	e.awaitRelease("the soak", func(p model.ReleaseProgress) bool { return p.Stages[0].State == model.StageSoaking })
+	kill("the soak")
+	e.awaitRelease("the approval", func(p model.ReleaseProgress) bool { return p.Stages[1].State == model.StageAwaitApproval })
+	out, code = e.starter("release", "approve", "e2e", "v2_0_0", "--by", "e2e")
+	require.Equal(t, 0, code, out)
+	e.awaitRelease("the regional stage's updates", func(p model.ReleaseProgress) bool {
+		return p.Stages[1].Groups[0].State == model.GroupUpdated && p.Stages[1].Groups[1].State == model.GroupUpdating
+	})
+	out, code = e.starter("release", "rollback", "e2e", "v2_0_0", "--reason", "drill")
+	require.Equal(t, 0, code, out)
+	e.awaitRelease("the rollback", func(p model.ReleaseProgress) bool { return p.Phase == model.ReleaseRollingBack })
+	kill("the rollback")
+
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	err := e.client.GetWorkflow(ctx, model.ReleaseWorkflowID("e2e", "v2_0_0"), "").Get(ctx, nil)
+	require.ErrorContains(t, err, "rolled back: drill")
+	ledger := e.ledger()
+	require.Equal(t, map[string]int{"cn-shanghai": 2}, countEntries(ledger, "CopyImage"), "the test's base image and one copy of the release's")
+	changes := countResources(ledger, "ReplaceSystemDisk")
+	for id, n := range changes {
+		require.LessOrEqual(t, n, 2, "instance %s changed at most twice (update, rollback)", id)
+	}
+	for id, img := range e.instanceImages(cloudsim.SeedRegion, "asg-rel-hz1", "asg-rel-hz2") {
+		require.Equal(t, cloudsim.ImageWebappV1, img, id)
+	}
+	for id, img := range e.instanceImages("cn-shanghai", "asg-rel-sh1", "asg-rel-sh2") {
+		require.Equal(t, base, img, id)
+	}
+	p, err := e.release("e2e", "v2_0_0")
+	require.NoError(t, err)
+	require.Equal(t, model.ReleaseRolledBack, p.Phase)
+	for _, g := range p.Stages[0].Groups {
+		require.Equal(t, model.GroupRolledBack, g.State)
+	}
+}
