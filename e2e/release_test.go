@@ -19,6 +19,7 @@ import (
 
 	"github.com/imagefleet/imagefleet/cloud"
 	"github.com/imagefleet/imagefleet/cloudsim"
+	"github.com/imagefleet/imagefleet/internal/specfile"
 	"github.com/imagefleet/imagefleet/model"
 )
 
@@ -362,4 +363,48 @@ func TestReleaseSurvivesWorkerKills(t *testing.T) {
 	for _, g := range p.Stages[0].Groups {
 		require.Equal(t, model.GroupRolledBack, g.State)
 	}
+}
+
+// issue 22: a release driven through the temporal CLI, as any client: a
+// wrong workflow ID and an invalid spec are refused with nothing in the
+// cloud's ledger; an approval with a misspelled field is refused into
+// lastRefusal; a correct one, sent as a signal, lets the release finish.
+func TestReleaseThroughTheTemporalCLI(t *testing.T) {
+	e, _ := releaseStack(t)
+	var spec model.ReleaseSpec
+	require.NoError(t, specfile.Decode("release.yaml", []byte(e2eReleaseSpec), &spec))
+	spec.Stages[0].Gate = model.ReleaseGate{}
+	input, err := json.Marshal(spec)
+	require.NoError(t, err)
+	id := model.ReleaseWorkflowID("e2e", "v2_0_0")
+	before := len(e.ledger())
+
+	_, err = e.cli("workflow", "start", "--task-queue", model.TaskQueue, "--type", model.ReleaseWorkflowType, "--workflow-id", "my-release", "--input", string(input))
+	require.NoError(t, err)
+	requireAppError(t, e.runEnd("my-release", nil), "WrongWorkflowID", id)
+
+	bad := spec
+	bad.Stages = append([]model.ReleaseStage(nil), spec.Stages...)
+	bad.Stages[2].Groups = []model.ReleaseGroup{{ScalingGroupID: "asg-rel-hz2", RegionID: "eu-west-1"}}
+	badInput, err := json.Marshal(bad)
+	require.NoError(t, err)
+	_, err = e.cli("workflow", "start", "--task-queue", model.TaskQueue, "--type", model.ReleaseWorkflowType, "--workflow-id", id, "--input", string(badInput))
+	require.NoError(t, err)
+	requireAppError(t, e.runEnd(id, nil), "InvalidSpec", "not one of the publication's regions")
+	require.Len(t, e.ledger(), before, "a refused release changes nothing")
+
+	_, err = e.cli("workflow", "start", "--task-queue", model.TaskQueue, "--type", model.ReleaseWorkflowType, "--workflow-id", id, "--input", string(input))
+	require.NoError(t, err)
+	e.awaitRelease("the approval", func(p model.ReleaseProgress) bool { return p.Stages[1].State == model.StageAwaitApproval })
+	out, err := e.cli("workflow", "signal", "--workflow-id", id, "--name", model.CommandApprove, "--input", `{"by":"cli","commnet":"typo"}`)
+	require.NoError(t, err, out)
+	p := e.awaitRelease("the refusal", func(p model.ReleaseProgress) bool { return p.LastRefusal != "" })
+	require.Contains(t, p.LastRefusal, "commnet")
+	require.Equal(t, model.StageAwaitApproval, p.Stages[1].State)
+	out, err = e.cli("workflow", "signal", "--workflow-id", id, "--name", model.CommandApprove, "--input", `{"by":"cli","comment":"from the CLI"}`)
+	require.NoError(t, err, out)
+	require.NoError(t, e.runEnd(id, &p))
+	require.Equal(t, model.ReleaseSucceeded, p.Phase)
+	require.Equal(t, "cli", p.Approvals[0].By)
+	recordHistory(t, e.client, id, "release_cli.json")
 }
