@@ -187,7 +187,11 @@ const (
 	// MaxReleaseChecks bounds the verification checks of all the stages'
 	// soaks (1 + soak / every each, summed): each is a few events of the
 	// release's history, which must stay far below Temporal's limits.
-	MaxReleaseChecks   = 2000
+	MaxReleaseChecks = 2000
+	// MaxGroupError is how much of a group's error its progress keeps (the
+	// child run has it whole), so that the progress of MaxReleaseGroups
+	// groups stays far below Temporal's payload limits.
+	MaxGroupError      = 512
 	DefaultVerifyEvery = 30 * time.Second
 	maxReleaseBatches  = 100
 )

@@ -1,8 +1,10 @@
 package model
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 )
 
 // ExampleReleaseSpec is a valid three-stage release (tests in other
@@ -91,4 +93,40 @@ func TestApproveCommandValidate(t *testing.T) {
 	if err := (ApproveCommand{By: "ana", Comment: "canary clean"}).Validate(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// The progress of the largest release (100 groups, every field filled,
+// errors at their cap) stays far below Temporal's 512 KB payload warning:
+// it is the query's answer, the result and the details of a stop error.
+func TestReleaseProgressSizeAtTheLimit(t *testing.T) {
+	spec := exampleRelease()
+	spec.Stages = nil
+	for s := range 10 {
+		st := ReleaseStage{Name: "stage-" + string(rune('a'+s)), Gate: ReleaseGate{Approval: true, Soak: "1h", Verify: &Verification{}}}
+		for g := range MaxReleaseGroups / 10 {
+			st.Groups = append(st.Groups, ReleaseGroup{ScalingGroupID: "asg-" + strings.Repeat("x", 50) + string(rune('a'+s)) + string(rune('a'+g)), RegionID: "cn-beijing"})
+		}
+		spec.Stages = append(spec.Stages, st)
+	}
+	p := NewReleaseProgress(spec)
+	run := &ChildRun{WorkflowID: "rollout/" + strings.Repeat("x", 64), RunID: strings.Repeat("r", 36), State: StateFailed, Error: strings.Repeat("e", MaxGroupError)}
+	for i := range p.Stages {
+		p.Stages[i].Soak = &SoakProgress{Until: time.Now(), Checks: 100, Failure: strings.Repeat("f", 1000)}
+		p.Stages[i].Approval = &Approval{Stage: p.Stages[i].Name, By: strings.Repeat("b", 64), Comment: strings.Repeat("c", MaxApprovalComment), At: time.Now()}
+		p.Approvals = append(p.Approvals, *p.Stages[i].Approval)
+		for j := range p.Stages[i].Groups {
+			g := &p.Stages[i].Groups[j]
+			g.ImageID, g.PreviousImageID = "m-"+strings.Repeat("i", 20), "m-"+strings.Repeat("p", 20)
+			g.Rollout, g.Rollback = run, run
+			g.Error, g.WaitingFor, g.Resolve = strings.Repeat("e", MaxGroupError), "a decision", strings.Repeat("r", 80)
+		}
+	}
+	data, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data) > 400<<10 {
+		t.Fatalf("the progress of %d groups is %d bytes", MaxReleaseGroups, len(data))
+	}
+	t.Logf("progress of %d groups, every field at its cap: %d KB", MaxReleaseGroups, len(data)>>10)
 }

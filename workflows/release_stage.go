@@ -166,7 +166,7 @@ func rolloutEnd(res model.RolloutState) string {
 
 // failGroup marks a group Failed, waiting for a decision.
 func (r *release) failGroup(ctx workflow.Context, g *model.GroupProgress, why string) {
-	g.State, g.Error = model.GroupFailed, why
+	g.State, g.Error = model.GroupFailed, model.Cut(why, model.MaxGroupError)
 	if !r.status.stopping() {
 		g.WaitingFor = "a decision"
 		g.Resolve = fmt.Sprintf("skip-group {\"scalingGroupId\":%q}, rollback, or cancel", g.ScalingGroupID)
@@ -310,7 +310,7 @@ func (r *release) rollbackGroup(ctx workflow.Context, st model.ReleaseStage, g *
 	err := r.child(ctx, g.Rollback, model.RolloutWorkflowType, "roll "+g.ScalingGroupID+" back to "+g.PreviousImageID, spec, &res)
 	switch {
 	case err != nil:
-		g.State, g.Error = model.GroupRollbackFailed, "rollback: "+lifecycle.RootMessage(err)
+		g.State, g.Error = model.GroupRollbackFailed, model.Cut("rollback: "+lifecycle.RootMessage(err), model.MaxGroupError)
 	case res.Status != model.RolloutSucceeded:
 		g.Rollback.State = model.StateFailed
 		g.State, g.Error = model.GroupRollbackFailed, "rollback: its rolling update ended "+rolloutEnd(res)

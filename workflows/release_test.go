@@ -113,7 +113,7 @@ func (env *releaseEnv) rollout(ctx workflow.Context, spec model.RolloutSpec) (*m
 	switch {
 	case err != nil:
 		st.Status, st.Counts.Changed = model.RolloutCancelled, 0
-	case env.fail[spec.ScalingGroupID]:
+	case env.fail[spec.ScalingGroupID] || kind == "rollback" && env.fail["rollback "+spec.ScalingGroupID]:
 		st.Status, st.Error, st.Counts.Changed = model.RolloutFailed, "3 instances failed", 3
 	default:
 		env.images[spec.ScalingGroupID] = spec.Image.ImageID
@@ -409,4 +409,32 @@ func TestReleaseCancel(t *testing.T) {
 	require.Equal(t, "m-built", env.images["asg-hz-1"], "the updated canary stays")
 	require.Equal(t, "m-old-asg-sh-1", env.images["asg-sh-1"], "the cancelled update changed nothing")
 	require.Len(t, env.calls, 3)
+}
+
+// A group whose rollback fails does not stop the others': the rollback
+// goes on, and the release ends ReleaseRollbackIncomplete naming the group
+// and what to do.
+func TestReleaseRollbackThatFailsForAGroup(t *testing.T) {
+	env := newReleaseEnv(t)
+	env.fail["rollback asg-sh-2"] = true
+	spec := releaseSpec()
+	spec.Stages[1].Gate.Approval = false
+	spec.Stages[2].Gate.Approval = true
+	env.at(30*time.Minute, func() {
+		require.NoError(t, env.SignalWorkflowByID(model.ReleaseWorkflowID("web", "v2_0_0"), model.CommandRollback, model.ReleaseRollbackCommand{}))
+	})
+	env.execute(spec)
+
+	_, err := env.result()
+	var appErr *temporal.ApplicationError
+	require.True(t, errors.As(err, &appErr), "%v", err)
+	require.Equal(t, ErrTypeReleaseRollbackIncomplete, appErr.Type())
+	require.Contains(t, appErr.Error(), "did not roll back asg-sh-2: roll each back with starter rollout rollback GROUP")
+	require.Equal(t, "m-old-asg-hz-1", env.images["asg-hz-1"], "the canary is rolled back all the same")
+	require.Equal(t, "m-new-cn-shanghai", env.images["asg-sh-2"])
+	p := queryProgress[model.ReleaseProgress](t, env.TestWorkflowEnvironment, model.QueryProgress)
+	require.Equal(t, model.ReleaseFailed, p.Phase)
+	require.Equal(t, model.GroupRollbackFailed, p.Group("asg-sh-2").State)
+	require.Equal(t, model.StageFailed, p.Stages[1].State)
+	require.Equal(t, model.GroupRolledBack, p.Group("asg-sh-1").State)
 }
