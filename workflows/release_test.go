@@ -95,7 +95,9 @@ func (env *releaseEnv) distribute(ctx workflow.Context, spec model.DistributeSpe
 // rollout is a rolling update that takes a minute (cancellable) and then
 // applies its image, or fails for a group in fail.
 func (env *releaseEnv) rollout(ctx workflow.Context, spec model.RolloutSpec) (*model.RolloutState, error) {
-	require.Equal(env.t, model.RolloutWorkflowID(spec.ScalingGroupID), workflow.GetInfo(ctx).WorkflowExecution.ID)
+	if id := workflow.GetInfo(ctx).WorkflowExecution.ID; id != model.RolloutWorkflowID(spec.ScalingGroupID) {
+		return nil, temporal.NewNonRetryableApplicationError("rolling update under "+id, "WrongWorkflowID", nil)
+	}
 	kind := "update"
 	if strings.HasPrefix(spec.Description, "rollback") {
 		kind = "rollback"
