@@ -54,6 +54,20 @@ const (
 	// within a stage. Payload ReleaseRollbackCommand.
 )
 
+// SignalRolloutWaiting is what a rolling update run as a release's child
+// sends its release when it starts or stops waiting for its operator
+// (payload RolloutWaiting): the release shows the group waiting, and the
+// commands on the rolling update that resolve it. It is not an operator
+// command.
+const SignalRolloutWaiting = "rollout-waiting"
+
+// RolloutWaiting says what a group's rolling update waits for ("" : it no
+// longer waits).
+type RolloutWaiting struct {
+	ScalingGroupID string `json:"scalingGroupId"`
+	WaitingFor     string `json:"waitingFor,omitempty"`
+}
+
 // ApproveCommand approves a stage. Stage, if given, must be the stage that
 // waits for approval; By (who approves) is required.
 type ApproveCommand struct {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 
 	"go.temporal.io/sdk/workflow"
 
@@ -34,6 +35,7 @@ type releaseCommands struct {
 
 func (r *release) registerCommands(ctx workflow.Context) error {
 	refused := operator.RecordRefusal(&r.p.LastRefusal, r.logger)
+	r.listenToRollouts(ctx)
 	c := r.commands(ctx)
 	return errors.Join(
 		operator.Register(ctx, c.approve, refused),
@@ -43,6 +45,46 @@ func (r *release) registerCommands(ctx workflow.Context) error {
 		operator.Register(ctx, c.cancel, refused),
 		operator.Register(ctx, c.rollback, refused),
 	)
+}
+
+// listenToRollouts shows a group whose rolling update waits for its
+// operator (model.SignalRolloutWaiting from the child): the group waits,
+// the release is WaitingForOperator, and the command that resolves it is
+// the rolling update's.
+func (r *release) listenToRollouts(ctx workflow.Context) {
+	ch := workflow.GetSignalChannel(ctx, model.SignalRolloutWaiting)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var w model.RolloutWaiting
+			if !ch.Receive(ctx, &w) {
+				return
+			}
+			g := r.p.Group(w.ScalingGroupID)
+			if g == nil || (g.State != model.GroupUpdating && g.State != model.GroupRollingBack) {
+				continue
+			}
+			g.WaitingFor, g.Resolve = "its rolling update", "if it pauses: starter rollout status "+g.ScalingGroupID
+			if w.WaitingFor != "" {
+				g.WaitingFor = "its rolling update's " + w.WaitingFor
+				g.Resolve = fmt.Sprintf("starter rollout resume|retry|skip|rollback %s (or temporal workflow update execute --workflow-id %s …)", g.ScalingGroupID, model.RolloutWorkflowID(g.ScalingGroupID))
+			}
+			r.state.Waiting(ctx, r.p.WaitingFor != "" || r.groupsWaiting())
+			r.updateDetails(ctx)
+		}
+	})
+}
+
+// groupsWaiting reports whether a group's rolling update waits for its
+// operator.
+func (r *release) groupsWaiting() bool {
+	for _, st := range r.p.Stages {
+		for _, g := range st.Groups {
+			if strings.HasPrefix(g.WaitingFor, "its rolling update's ") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // open refuses a command on a release that ended or is stopping.

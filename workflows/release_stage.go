@@ -141,6 +141,7 @@ func (r *release) updateGroup(ctx workflow.Context, st model.ReleaseStage, g *mo
 	var res model.RolloutState
 	err := r.child(ctx, g.Rollout, model.RolloutWorkflowType, "update "+g.ScalingGroupID+" to "+image, spec, &res)
 	g.WaitingFor, g.Resolve = "", ""
+	r.state.Waiting(ctx, r.p.WaitingFor != "" || r.groupsWaiting())
 	g.Changed = res.Counts.Changed
 	switch {
 	case err != nil:
@@ -308,6 +309,7 @@ func (r *release) rollbackGroup(ctx workflow.Context, st model.ReleaseStage, g *
 	}
 	var res model.RolloutState
 	err := r.child(ctx, g.Rollback, model.RolloutWorkflowType, "roll "+g.ScalingGroupID+" back to "+g.PreviousImageID, spec, &res)
+	g.WaitingFor, g.Resolve = "", ""
 	switch {
 	case err != nil:
 		g.State, g.Error = model.GroupRollbackFailed, model.Cut("rollback: "+lifecycle.RootMessage(err), model.MaxGroupError)

@@ -32,6 +32,7 @@ type releaseEnv struct {
 	running   map[string]int    // stage description → rolling updates running now
 	maxRun    map[string]int    // stage description → most at once
 	fail      map[string]bool   // groups whose rolling update fails
+	pause     map[string]bool   // groups whose rolling update waits for its operator a while
 	unhealthy func(check int) int
 	checks    int
 	builds    []string
@@ -41,7 +42,7 @@ type releaseEnv struct {
 func newReleaseEnv(t *testing.T) *releaseEnv {
 	var s testsuite.WorkflowTestSuite
 	env := &releaseEnv{TestWorkflowEnvironment: newTestEnv(&s), t: t,
-		images: map[string]string{}, running: map[string]int{}, maxRun: map[string]int{}, fail: map[string]bool{},
+		images: map[string]string{}, running: map[string]int{}, maxRun: map[string]int{}, fail: map[string]bool{}, pause: map[string]bool{},
 		unhealthy: func(int) int { return 0 }}
 	for _, g := range []string{"asg-hz-1", "asg-sh-1", "asg-sh-2", "asg-sh-3", "asg-bj-1", "asg-bj-2"} {
 		env.images[g] = "m-old-" + g
@@ -106,8 +107,20 @@ func (env *releaseEnv) rollout(ctx workflow.Context, spec model.RolloutSpec) (*m
 	env.calls = append(env.calls, kind+" "+spec.ScalingGroupID+" "+spec.Image.ImageID)
 	env.running[spec.Description]++
 	env.maxRun[spec.Description] = max(env.maxRun[spec.Description], env.running[spec.Description])
+	pause := env.pause[spec.ScalingGroupID] && kind == "update"
 	env.mu.Unlock()
 	err := workflow.Sleep(ctx, time.Minute)
+	if pause && err == nil {
+		// As RollingUpdate does (tellRelease): paused, then resumed.
+		parent := workflow.GetInfo(ctx).ParentWorkflowExecution
+		tell := func(waiting string) {
+			_ = workflow.SignalExternalWorkflow(ctx, parent.ID, parent.RunID, model.SignalRolloutWaiting,
+				model.RolloutWaiting{ScalingGroupID: spec.ScalingGroupID, WaitingFor: waiting}).Get(ctx, nil)
+		}
+		tell("operator: 2 failed instance(s), over the error threshold 0, then resume (or cancel, rollback)")
+		err = workflow.Sleep(ctx, time.Hour)
+		tell("")
+	}
 	env.mu.Lock()
 	defer env.mu.Unlock()
 	env.running[spec.Description]--
@@ -439,4 +452,31 @@ func TestReleaseRollbackThatFailsForAGroup(t *testing.T) {
 	require.Equal(t, model.GroupRollbackFailed, p.Group("asg-sh-2").State)
 	require.Equal(t, model.StageFailed, p.Stages[1].State)
 	require.Equal(t, model.GroupRolledBack, p.Group("asg-sh-1").State)
+}
+
+// A group whose rolling update waits for its operator holds its stage, and
+// the release shows which group waits for what and the rolling update's
+// commands that resolve it; the release is WaitingForOperator meanwhile.
+func TestReleaseShowsAGroupWaitingForItsRollingUpdate(t *testing.T) {
+	env := newReleaseEnv(t)
+	env.pause["asg-hz-1"] = true
+	recorded := recordStates(env.TestWorkflowEnvironment)
+	env.at(30*time.Minute, func() {
+		p := env.progress()
+		g := p.Group("asg-hz-1")
+		require.Equal(t, model.GroupUpdating, g.State)
+		require.Contains(t, g.WaitingFor, "its rolling update's operator: 2 failed instance(s)")
+		require.Contains(t, g.Resolve, "starter rollout resume|retry|skip|rollback asg-hz-1")
+		require.Equal(t, model.StagePending, p.Stages[1].State, "the stage holds")
+		require.Equal(t, model.StateWaitingForOperator, (*recorded)[len(*recorded)-1])
+	})
+	spec := releaseSpec()
+	spec.Stages[1].Gate.Approval = false
+	env.execute(spec)
+
+	p, err := env.result()
+	require.NoError(t, err)
+	require.Equal(t, model.ReleaseSucceeded, p.Phase)
+	require.Empty(t, p.Group("asg-hz-1").WaitingFor)
+	require.Equal(t, []string{model.StateRunning, model.StateWaitingForOperator, model.StateRunning, model.StateSucceeded}, *recorded)
 }
