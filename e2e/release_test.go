@@ -408,3 +408,42 @@ func TestReleaseThroughTheTemporalCLI(t *testing.T) {
 	require.Equal(t, "cli", p.Approvals[0].By)
 	recordHistory(t, e.client, id, "release_cli.json")
 }
+
+// issue 22: a group whose rolling update waits for its operator (an
+// instance's system disk replacement fails) holds its stage; the release
+// shows the group's wait and the rolling update's command, and goes on
+// once the operator retried the instance on the rolling update.
+func TestReleaseShowsAGroupWaitingForItsOperator(t *testing.T) {
+	e, _ := releaseStack(t)
+	resp, err := e.cloudC.DescribeScalingInstances(t.Context(), &cloud.DescribeScalingInstancesRequest{RegionId: cloudsim.SeedRegion, ScalingGroupId: "asg-rel-hz1"})
+	require.NoError(t, err)
+	failing := resp.ScalingInstances[0].InstanceId
+	e.addFault(cloud.Fault{Kind: cloud.FaultInstanceFail, InstanceId: failing, Action: "ReplaceSystemDisk", Count: 1})
+	spec := strings.Replace(e2eReleaseSpec, "    gate: {approval: true}\n", "", 1)
+	file := filepath.Join(t.TempDir(), "release.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(spec), 0o600))
+	out, code := e.starter("release", "start", "--spec", file)
+	require.Equal(t, 0, code, out)
+
+	p := e.awaitRelease("the canary's rolling update waits", func(p model.ReleaseProgress) bool {
+		return strings.HasPrefix(p.Stages[0].Groups[0].WaitingFor, "its rolling update's operator")
+	})
+	require.Contains(t, p.Stages[0].Groups[0].Resolve, "starter rollout resume|retry|skip|rollback asg-rel-hz1")
+	require.Equal(t, model.StagePending, p.Stages[1].State, "the stage holds")
+	out, code = e.starter("release", "status", "e2e", "v2_0_0")
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "operator: 1 failed instance(s) exceed the error threshold 0")
+	require.Contains(t, out, "(starter rollout retry|skip|resume|rollback asg-rel-hz1)")
+
+	out, code = e.starter("rollout", "retry", "asg-rel-hz1", failing)
+	require.Equal(t, 0, code, out)
+	e.awaitRollout("asg-rel-hz1", "the retry ends", func(st model.RolloutState) bool { return st.Failures == 0 && st.Counts.Updating == 0 })
+	out, code = e.starter("rollout", "resume", "asg-rel-hz1")
+	require.Equal(t, 0, code, out)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	var final model.ReleaseProgress
+	require.NoError(t, e.client.GetWorkflow(ctx, model.ReleaseWorkflowID("e2e", "v2_0_0"), "").Get(ctx, &final))
+	require.Equal(t, model.ReleaseSucceeded, final.Phase)
+	require.Empty(t, final.Stages[0].Groups[0].WaitingFor)
+}
