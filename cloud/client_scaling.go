@@ -61,6 +61,10 @@ func (c *Client) PutCustomEvent(ctx context.Context, req *PutCustomEventRequest)
 	return call[PutCustomEventResponse](ctx, c, "PutCustomEvent", req)
 }
 
+func (c *Client) DescribeCustomEventAttribute(ctx context.Context, req *DescribeCustomEventAttributeRequest) (*DescribeCustomEventAttributeResponse, error) {
+	return call[DescribeCustomEventAttributeResponse](ctx, c, "DescribeCustomEventAttribute", req)
+}
+
 var (
 	_ ScalingSources  = (*Client)(nil)
 	_ LaunchTemplates = (*Client)(nil)

@@ -13,6 +13,9 @@ import (
 // rolling update.
 type Events interface {
 	PutCustomEvent(ctx context.Context, req *PutCustomEventRequest) (*PutCustomEventResponse, error)
+	// DescribeCustomEventAttribute reads events back (a release's
+	// verification counts its groups' failure events).
+	DescribeCustomEventAttribute(ctx context.Context, req *DescribeCustomEventAttributeRequest) (*DescribeCustomEventAttributeResponse, error)
 }
 
 // Event levels.
@@ -45,6 +48,23 @@ type PutCustomEventResponse struct {
 	EventIds  []string
 }
 
+// DescribeCustomEventAttributeRequest filters the event log: by group, by
+// level, and events at or after StartTime (each optional).
+type DescribeCustomEventAttributeRequest struct {
+	GroupId   string    `json:",omitempty"`
+	Level     string    `json:",omitempty"`
+	StartTime time.Time `json:",omitzero"`
+	PageSize  int       `json:",omitempty"` // at most 100 (default 100)
+}
+
+// DescribeCustomEventAttributeResponse is the newest PageSize matching
+// events, oldest first, and how many matched in all.
+type DescribeCustomEventAttributeResponse struct {
+	RequestId  string
+	TotalCount int
+	Events     []Event
+}
+
 // Events returns the event log, oldest first; name and group, if not empty,
 // filter by event name and group ID.
 func (a *Admin) Events(ctx context.Context, name, group string) ([]Event, error) {
@@ -62,4 +82,17 @@ func (a *Admin) Events(ctx context.Context, name, group string) ([]Event, error)
 	var out []Event
 	err := a.c.do(ctx, http.MethodGet, path, nil, &out)
 	return out, err
+}
+
+// InstanceHealth makes instances of a scaling group fail their health
+// check (Unhealthy) or pass it again: POST /admin/instance-health.
+type InstanceHealth struct {
+	ScalingGroupId string
+	InstanceIds    []string
+	Unhealthy      bool
+}
+
+// SetInstanceHealth sets the health of instances of a scaling group.
+func (a *Admin) SetInstanceHealth(ctx context.Context, h InstanceHealth) error {
+	return a.c.do(ctx, http.MethodPost, "/admin/instance-health", h, nil)
 }

@@ -40,6 +40,9 @@ type scalingMember struct {
 	// SavedWeights are the instance's weights on the group's load balancers
 	// before it entered Standby, restored by ExitStandby.
 	SavedWeights map[string]int `json:",omitempty"`
+	// Unhealthy fails the instance's health check (set through
+	// POST /admin/instance-health).
+	Unhealthy bool `json:",omitempty"`
 }
 
 // slbRecord is a load balancer with the weights of its backend servers.
@@ -145,9 +148,15 @@ func (s *Server) describeScalingInstances(c *call, req *cloud.DescribeScalingIns
 			(req.LifecycleState != "" && req.LifecycleState != state) {
 			continue
 		}
+		// An instance is Healthy while its ECS instance runs (a stopped or
+		// stopping one fails the group's health check).
+		health := "Healthy"
+		if r := c.st.Instances[id]; m.Unhealthy || r != nil && r.status(c.now) != cloud.InstanceRunning {
+			health = "Unhealthy"
+		}
 		found = append(found, cloud.ScalingInstance{
 			InstanceId: id, ScalingGroupId: g.ScalingGroupId, LifecycleState: state,
-			HealthStatus: "Healthy", CreationTime: m.CreationTime,
+			HealthStatus: health, CreationTime: m.CreationTime,
 		})
 	}
 	slices.SortFunc(found, func(a, b cloud.ScalingInstance) int {

@@ -154,6 +154,20 @@ func TestEventLog(t *testing.T) {
 	}
 	_, err = env.Client.PutCustomEvent(ctx, &cloud.PutCustomEventRequest{EventInfo: []cloud.Event{{EventName: "x", Level: "LOUD"}}})
 	wantCode(t, err, cloud.CodeInvalidParameter)
+
+	// Read back through the API: by group and level, since a time.
+	got, err := env.Client.DescribeCustomEventAttribute(ctx, &cloud.DescribeCustomEventAttributeRequest{GroupId: cloudsim.GroupWeb, Level: cloud.EventCritical})
+	ok(t, err)
+	if got.TotalCount != 1 || len(got.Events) != 1 || got.Events[0].InstanceId != "i-webhz0001" {
+		t.Fatalf("critical events of the web group: %+v", got)
+	}
+	later, err := env.Client.DescribeCustomEventAttribute(ctx, &cloud.DescribeCustomEventAttributeRequest{GroupId: cloudsim.GroupWeb, StartTime: events[0].Time.Add(time.Second)})
+	ok(t, err)
+	if later.TotalCount != 0 || len(later.Events) != 0 {
+		t.Fatalf("events after the only one: %+v", later)
+	}
+	_, err = env.Client.DescribeCustomEventAttribute(ctx, &cloud.DescribeCustomEventAttributeRequest{Level: "LOUD"})
+	wantCode(t, err, cloud.CodeInvalidParameter)
 }
 
 func TestAddScalingGroup(t *testing.T) {
@@ -194,5 +208,38 @@ func TestScalingStateSurvivesRestart(t *testing.T) {
 	}
 	if n := len(env.Server.Events("", cloudsim.GroupWeb)); n != 1 {
 		t.Fatalf("%d events after restart", n)
+	}
+}
+
+// issue 22: a release's verification reads the health of a group's
+// instances; an operator (or a test) makes one fail its health check.
+func TestInstanceHealth(t *testing.T) {
+	env := cloudsimtest.Start(t)
+	ctx := context.Background()
+	health := func() map[string]string {
+		resp, err := env.Client.DescribeScalingInstances(ctx, &cloud.DescribeScalingInstancesRequest{RegionId: cloudsim.SeedRegion, ScalingGroupId: cloudsim.GroupWeb, PageSize: 100})
+		ok(t, err)
+		out := map[string]string{}
+		for _, in := range resp.ScalingInstances {
+			out[in.InstanceId] = in.HealthStatus
+		}
+		return out
+	}
+	if h := health(); len(h) == 0 || h["i-webhz0002"] != "Healthy" {
+		t.Fatalf("seeded health: %v", h)
+	}
+	ok(t, env.Admin().SetInstanceHealth(ctx, cloud.InstanceHealth{ScalingGroupId: cloudsim.GroupWeb, InstanceIds: []string{"i-webhz0002"}, Unhealthy: true}))
+	h := health()
+	for id, s := range h {
+		if want := map[bool]string{true: "Unhealthy", false: "Healthy"}[id == "i-webhz0002"]; s != want {
+			t.Fatalf("%s is %s, want %s", id, s, want)
+		}
+	}
+	ok(t, env.Admin().SetInstanceHealth(ctx, cloud.InstanceHealth{ScalingGroupId: cloudsim.GroupWeb, InstanceIds: []string{"i-webhz0002"}}))
+	if h := health(); h["i-webhz0002"] != "Healthy" {
+		t.Fatalf("after healing: %v", h)
+	}
+	if err := env.Admin().SetInstanceHealth(ctx, cloud.InstanceHealth{ScalingGroupId: cloudsim.GroupWeb, InstanceIds: []string{"i-nope"}, Unhealthy: true}); err == nil {
+		t.Fatal("an instance outside the group was accepted")
 	}
 }

@@ -51,6 +51,7 @@ func (s *Server) registerOOS() {
 	registerMutation(s, "StartExecution", s.startExecution)
 	registerQuery(s, "ListExecutions", s.listExecutions)
 	registerMutation(s, "PutCustomEvent", s.putCustomEvent)
+	registerQuery(s, "DescribeCustomEventAttribute", s.describeCustomEventAttribute)
 }
 
 func (s *Server) listOOSPackages(c *call, req *cloud.ListOOSPackagesRequest) (*cloud.ListOOSPackagesResponse, error) {
@@ -176,6 +177,32 @@ func (s *Server) putCustomEvent(c *call, req *cloud.PutCustomEventRequest) (*clo
 	return resp, nil
 }
 
+// describeCustomEventAttribute answers the newest matching events (at most
+// PageSize, 100 by default), oldest first, with how many matched in all.
+func (s *Server) describeCustomEventAttribute(c *call, req *cloud.DescribeCustomEventAttributeRequest) (*cloud.DescribeCustomEventAttributeResponse, error) {
+	if req.PageSize < 0 || req.PageSize > 100 {
+		return nil, invalidParam("PageSize must be 1–100, got %d", req.PageSize)
+	}
+	if req.Level != "" && !slices.Contains(eventLevels, req.Level) {
+		return nil, invalidParam("Level %q must be one of %s", req.Level, strings.Join(eventLevels, ", "))
+	}
+	size := req.PageSize
+	if size == 0 {
+		size = 100
+	}
+	resp := &cloud.DescribeCustomEventAttributeResponse{Events: []cloud.Event{}}
+	for _, e := range c.st.Events {
+		if (req.GroupId == "" || e.GroupId == req.GroupId) && (req.Level == "" || e.Level == req.Level) && !e.Time.Before(req.StartTime) {
+			resp.TotalCount++
+			resp.Events = append(resp.Events, e)
+		}
+	}
+	if len(resp.Events) > size {
+		resp.Events = resp.Events[len(resp.Events)-size:]
+	}
+	return resp, nil
+}
+
 // Events returns the event log, oldest first, filtered by name and group
 // when they are not empty.
 func (s *Server) Events(name, group string) []cloud.Event {
@@ -194,6 +221,50 @@ func (s *Server) Events(name, group string) []cloud.Event {
 func (s *Server) adminEvents(r *http.Request) (any, error) {
 	q := r.URL.Query()
 	return s.Events(q.Get("name"), q.Get("group")), nil
+}
+
+// SetInstanceHealth makes instances of a scaling group fail (or pass again)
+// their health check.
+func (s *Server) SetInstanceHealth(h cloud.InstanceHealth) error {
+	s.mu.RLock()
+	g := s.st.ScalingGroups[h.ScalingGroupId]
+	var missing []string
+	if g != nil {
+		for _, id := range h.InstanceIds {
+			if g.Members[id] == nil {
+				missing = append(missing, id)
+			}
+		}
+	}
+	s.mu.RUnlock()
+	switch {
+	case g == nil:
+		return invalidParam("scaling group %q does not exist", h.ScalingGroupId)
+	case len(h.InstanceIds) == 0:
+		return invalidParam("InstanceIds is required")
+	case len(missing) > 0:
+		return invalidParam("instances %s are not in group %s", strings.Join(missing, ", "), h.ScalingGroupId)
+	}
+	return s.adminChange(func(st *state) {
+		for _, id := range h.InstanceIds {
+			if m := st.ScalingGroups[h.ScalingGroupId].Members[id]; m != nil {
+				m.Unhealthy = h.Unhealthy
+			}
+		}
+	})
+}
+
+// adminSetInstanceHealth is POST /admin/instance-health with a cloud.InstanceHealth.
+func (s *Server) adminSetInstanceHealth(r *http.Request) (any, error) {
+	var h cloud.InstanceHealth
+	body, err := readAdminBody(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := decodeStrict(body, &h); err != nil {
+		return nil, invalidParam("malformed instance health: %v", err)
+	}
+	return h, s.SetInstanceHealth(h)
 }
 
 // adminAddScalingGroup is POST /admin/scaling-groups with a ScalingGroupSpec.

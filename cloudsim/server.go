@@ -317,6 +317,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /admin/events", s.admin(s.adminEvents))
 	s.mux.HandleFunc("POST /admin/scaling-groups", s.admin(s.adminAddScalingGroup))
 	s.mux.HandleFunc("POST /admin/stock", s.admin(s.adminSetStock))
+	s.mux.HandleFunc("POST /admin/instance-health", s.admin(s.adminSetInstanceHealth))
 	s.mux.HandleFunc("POST /admin/guestos-problems", s.admin(s.adminSetGuestOSProblems))
 	notFound := s.admin(func(r *http.Request) (any, error) {
 		return nil, newError(http.StatusNotFound, cloud.CodeUnknownAction, "no such endpoint: %s %s (actions are OpenAPI RPC calls to / with Action and Version, or POST /api/{Action} for the services not migrated yet)", r.Method, r.URL.Path)

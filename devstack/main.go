@@ -121,14 +121,7 @@ func command() *cobra.Command {
 			Args:  noArgs,
 			RunE:  func(cmd *cobra.Command, _ []string) error { return up(cmd.Context(), f.stack()) },
 		},
-		&cobra.Command{
-			Use:   "demo",
-			Short: "Run the demo scenario, starting the stack if it is not running",
-			Args:  noArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				return demo(cmd.Context(), f.stack(), filepath.Join(f.dataDir, "demo-stack.log"), filepath.Join(f.root, "bin", "starter"))
-			},
-		},
+		demoCommand(&f),
 		&cobra.Command{
 			Use:   "metrics",
 			Short: "Print a readable snapshot of the workers' metrics (Prometheus endpoint on :9464, :9465, …)",

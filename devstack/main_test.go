@@ -119,3 +119,20 @@ func TestSetupBlueGreenDemoHonoursTheCloudEndpoint(t *testing.T) {
 		t.Fatalf("the demo service is not in the cloud at %s: %v %+v", srv.URL, err, services)
 	}
 }
+
+// issue 22: the release demo's spec is one the release accepts, and the
+// demo refuses to start a stack of its own (it waits for an approval).
+func TestReleaseDemo(t *testing.T) {
+	spec := releaseDemoSpec("1208120000", []string{"asg-demo1-1", "asg-demo1-2", "asg-demo1-3", "asg-demo1-4"})
+	if err := spec.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--root", t.TempDir()}
+	for _, flag := range []string{"--temporal-port", "--ui-port", "--cloud-port", "--codec-port"} {
+		args = append(args, flag, strconv.Itoa(stack.FreePort()))
+	}
+	err := execute(t, append(args, "demo", "--release")...)
+	if err == nil || !strings.Contains(err.Error(), "start the stack first") {
+		t.Fatalf("devstack demo --release without a stack: %v", err)
+	}
+}

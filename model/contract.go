@@ -20,7 +20,7 @@ const TaskQueue = "imagefleet"
 // namespace before a workflow upserts them (the local stack does it at start;
 // see README for a production cluster).
 var (
-	// SAOperation names the kind of work: distribute, publish, build, rollout, bluegreen.
+	// SAOperation names the kind of work: distribute, publish, build, rollout, bluegreen, release.
 	SAOperation = temporal.NewSearchAttributeKeyKeyword("ImagefleetOperation")
 	// SAState is the run's coarse state, e.g. Running, WaitingForOperator.
 	SAState   = temporal.NewSearchAttributeKeyKeyword("ImagefleetState")
@@ -34,6 +34,8 @@ var (
 	SAService = temporal.NewSearchAttributeKeyKeyword("ImagefleetService")
 	// SATemplate is the image template (ImagePipelineId) an image build runs.
 	SATemplate = temporal.NewSearchAttributeKeyKeyword("ImagefleetTemplate")
+	// SARelease is a release's "<name>/<version>" (ReleaseKey).
+	SARelease = temporal.NewSearchAttributeKeyKeyword("ImagefleetRelease")
 )
 
 // SearchAttributes lists every custom search attribute with its type, for
@@ -49,6 +51,7 @@ var SearchAttributes = map[string]enums.IndexedValueType{
 	SATemplate.GetName():     enums.INDEXED_VALUE_TYPE_KEYWORD,
 
 	SARetentionRule.GetName(): enums.INDEXED_VALUE_TYPE_KEYWORD,
+	SARelease.GetName():       enums.INDEXED_VALUE_TYPE_KEYWORD,
 }
 
 // Operation values of SAOperation.
@@ -100,4 +103,4 @@ type AbortCommand = CancelCommand
 const StepDeadline = time.Hour
 
 // Operations lists every value of SAOperation.
-var Operations = []string{OperationDistribute, OperationPublish, OperationBuild, OperationRollout, OperationBlueGreen, OperationRetention}
+var Operations = []string{OperationDistribute, OperationPublish, OperationBuild, OperationRollout, OperationBlueGreen, OperationRetention, OperationRelease}

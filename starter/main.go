@@ -105,6 +105,7 @@ func rootCommand(app *app) *cobra.Command {
 		buildTemplateCommand(app),
 		templateCommand(app), // deprecated: build-template
 		buildCommand(app),
+		releaseCommand(app),
 	)
 	usageErrors(root)
 	return root

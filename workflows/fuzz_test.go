@@ -337,3 +337,52 @@ func FuzzBuildCommands(f *testing.F) {
 		})
 	})
 }
+
+// Release commands (approve, hold, resume, skip-group, cancel, rollback) of
+// a release waiting for an approval, held, with a failed group, rolling
+// back, and ended.
+func FuzzReleaseCommands(f *testing.F) {
+	seed(f, append([]any{
+		model.ApproveCommand{By: "ana", Comment: "canary clean"}, model.ApproveCommand{Stage: "global", By: "ana"}, model.ApproveCommand{},
+		model.HoldCommand{Reason: "freeze"}, model.ResumeCommand{},
+		model.SkipGroupCommand{ScalingGroupID: "asg-bj-1"}, model.SkipGroupCommand{ScalingGroupID: "asg-hz-1"}, model.SkipGroupCommand{},
+		model.CancelCommand{Reason: "wrong build"}, model.ReleaseRollbackCommand{Reason: "error rate"},
+		`{"by":"ana","commnet":"typo"}`, `{"scalingGroupId":null}`, `{"by":"\u0000"}`,
+	}, rawSeeds...)...)
+	at := func(adjust func(r *release)) func() *release {
+		return func() *release {
+			r := &release{spec: releaseSpec(), logger: nopLogger, cancelWork: func() {}}
+			r.p = model.NewReleaseProgress(r.spec)
+			r.p.Phase = model.ReleasePromoting
+			r.p.Stages[0].State, r.p.Stages[0].Groups[0].State = model.StageVerified, model.GroupUpdated
+			adjust(r)
+			return r
+		}
+	}
+	states := map[string]func() *release{
+		"waiting for approval": at(func(r *release) { r.p.Stages[1].State = model.StageAwaitApproval }),
+		"held":                 at(func(r *release) { r.p.Held, r.p.HoldReason = true, "freeze" }),
+		"a failed group": at(func(r *release) {
+			r.p.Stages[1].State, r.p.Stages[2].State = model.StageVerified, model.StageUpdating
+			r.p.Stages[2].Groups[0].State = model.GroupFailed
+		}),
+		"building":     at(func(r *release) { r.p.Phase = model.ReleaseBuilding; r.p.Stages[0].State = model.StagePending }),
+		"rolling back": at(func(r *release) { r.status.rollback, r.p.Phase = true, model.ReleaseRollingBack }),
+		"ended":        at(func(r *release) { r.status.ended, r.p.Phase = true, model.ReleaseSucceeded }),
+	}
+	type shown struct {
+		Progress model.ReleaseProgress
+		Status   releaseStatus
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzStates(t, data, states, func(r *release) shown { return shown{r.p, r.status} }, func(r *release) {
+			c := r.commands(nil)
+			validate(c.approve, data)
+			validate(c.hold, data)
+			validate(c.resume, data)
+			validate(c.skipGroup, data)
+			validate(c.cancel, data)
+			validate(c.rollback, data)
+		})
+	})
+}

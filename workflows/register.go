@@ -24,6 +24,7 @@ func Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(ImageRetention, workflow.RegisterOptions{Name: model.RetentionWorkflowType})
 	r.RegisterWorkflowWithOptions(ScheduledImageRetention, workflow.RegisterOptions{Name: model.ScheduledRetentionWorkflowType})
 	r.RegisterWorkflowWithOptions(ScheduledBuild, workflow.RegisterOptions{Name: model.ScheduledBuildWorkflowType})
+	r.RegisterWorkflowWithOptions(Release, workflow.RegisterOptions{Name: model.ReleaseWorkflowType})
 	// The activity that records the runs' metrics once they happened.
 	if ar, ok := r.(worker.ActivityRegistry); ok {
 		ar.RegisterActivityWithOptions(metrics.Record, activity.RegisterOptions{Name: metrics.RecordActivity})

@@ -39,14 +39,16 @@ func RollingUpdate(ctx workflow.Context, spec model.RolloutSpec) (*model.Rollout
 var rollouts *activities.Rollouts
 
 type rollout struct {
-	spec     model.RolloutSpec
-	st       model.RolloutState // the progress query's summary
-	status   rolloutStatus      // where the task stands; keeps st.Status
-	logger   log.Logger
-	saga     saga.Saga
-	tokenKey string
-	ref      model.RolloutRef // this run, as a rollback names it
-	state    details.State    // the ImagefleetState search attribute
+	// toldRelease is the wait a release parent was last told of.
+	toldRelease string
+	spec        model.RolloutSpec
+	st          model.RolloutState // the progress query's summary
+	status      rolloutStatus      // where the task stands; keeps st.Status
+	logger      log.Logger
+	saga        saga.Saga
+	tokenKey    string
+	ref         model.RolloutRef // this run, as a rollback names it
+	state       details.State    // the ImagefleetState search attribute
 
 	insts   []model.InstanceProgress
 	index   map[string]int // instance → its place in insts

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"strings"
 
 	"go.temporal.io/sdk/workflow"
 
@@ -14,6 +15,29 @@ import (
 func (r *rollout) updateDetails(ctx workflow.Context) {
 	r.refresh()
 	workflow.SetCurrentDetails(ctx, rolloutDetails(&r.st))
+	r.tellRelease(ctx)
+}
+
+// changeTellRelease: a rolling update run as a release's child tells the
+// release when it starts or stops waiting for its operator. Only children
+// of releases (which did not exist before) take the new branch.
+const changeTellRelease = "rollout-tells-release"
+
+// tellRelease signals a release parent (model.SignalRolloutWaiting) when
+// what the task waits for changed, so that the release shows the group
+// waiting and the command that resolves it. Fire and forget: a release
+// that ended has nothing to show.
+func (r *rollout) tellRelease(ctx workflow.Context) {
+	p := workflow.GetInfo(ctx).ParentWorkflowExecution
+	if p == nil || !strings.HasPrefix(p.ID, "release/") || r.st.WaitingFor == r.toldRelease {
+		return
+	}
+	if workflow.GetVersion(ctx, changeTellRelease, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return
+	}
+	r.toldRelease = r.st.WaitingFor
+	workflow.SignalExternalWorkflow(ctx, p.ID, p.RunID, model.SignalRolloutWaiting,
+		model.RolloutWaiting{ScalingGroupID: r.spec.ScalingGroupID, WaitingFor: r.st.WaitingFor})
 }
 
 // rolloutDetails renders the state as Markdown for the Web UI: what the task
