@@ -5,8 +5,11 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
 
+	"github.com/imagefleet/imagefleet/internal/config"
 	"github.com/imagefleet/imagefleet/internal/searchattrs"
 	"github.com/imagefleet/imagefleet/model"
 )
@@ -21,10 +24,17 @@ func setupCommand(a *app) *cobra.Command {
 		Short: "Register imagefleet's search attributes on the namespace (self-hosted clusters)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.client()
+			// No payload is sent or read: no payload keys are needed.
+			opts, err := config.AdminTemporalOptions(config.Logger("starter").Level(zerolog.WarnLevel))
 			if err != nil {
-				return err
+				return fmt.Errorf("load Temporal client options: %w", err)
 			}
+			c, err := client.Dial(opts)
+			if err != nil {
+				return fmt.Errorf("connect to Temporal (%s): %w", hostPort(opts), err)
+			}
+			defer c.Close()
+			a.namespace = opts.Namespace
 			// The worker checks the same at start (internal/searchattrs).
 			missing, err := searchattrs.Missing(cmd.Context(), c, a.namespace)
 			if err != nil {

@@ -81,7 +81,25 @@ func WorkerTemporalOptions(l zerolog.Logger, report func(*codec.KeyError)) (clie
 	return temporalOptions(l, report)
 }
 
+// AdminTemporalOptions is TemporalOptions for a client that sends and
+// reads no payloads (`starter setup` registers search attributes): it needs
+// no payload keys, and refuses nothing for their absence.
+func AdminTemporalOptions(l zerolog.Logger) (client.Options, error) {
+	return baseTemporalOptions(l)
+}
+
 func temporalOptions(l zerolog.Logger, report func(*codec.KeyError)) (client.Options, error) {
+	opts, err := baseTemporalOptions(l)
+	if err != nil {
+		return client.Options{}, err
+	}
+	if err := withPayloadCodec(&opts, l, report); err != nil {
+		return client.Options{}, fmt.Errorf("payload encryption: %w", err)
+	}
+	return opts, nil
+}
+
+func baseTemporalOptions(l zerolog.Logger) (client.Options, error) {
 	opts, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{})
 	if err != nil {
 		return client.Options{}, err
@@ -94,9 +112,6 @@ func temporalOptions(l zerolog.Logger, report func(*codec.KeyError)) (client.Opt
 	// misspelled field of an input, signal or update is refused by name.
 	opts.DataConverter = payload.Converter
 	withPrintableHeaders(&opts)
-	if err := withPayloadCodec(&opts, l, report); err != nil {
-		return client.Options{}, fmt.Errorf("payload encryption: %w", err)
-	}
 	return opts, nil
 }
 
