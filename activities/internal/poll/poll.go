@@ -27,6 +27,7 @@ package poll
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -185,10 +186,19 @@ func (r Rules) waitOut(ctx context.Context, d time.Duration, apiErr *cloud.APIEr
 // is how a workflow stops a watch it no longer needs (a blue/green
 // deployment's health watch once traffic has moved): a benign error that
 // still wraps context.Canceled, so that Temporal records a cancellation and
-// the worker does not log it as an error. A timeout stays an error.
+// the worker does not log it as an error. A timeout stays an error, and so
+// does a worker that stops (SIGTERM, after its stop timeout): the workflow
+// still needs the activity, which another worker's retry goes on with.
 func Stopped(ctx context.Context) error {
 	if !errors.Is(ctx.Err(), context.Canceled) {
 		return ctx.Err()
+	}
+	if activity.IsActivity(ctx) {
+		select {
+		case <-activity.GetWorkerStopChannel(ctx):
+			return fmt.Errorf("stopped: the worker is shutting down (retried on another worker): %w", ctx.Err())
+		default:
+		}
 	}
 	return temporal.NewApplicationErrorWithOptions("stopped: the workflow no longer needs this activity", "Cancelled", temporal.ApplicationErrorOptions{
 		Cause: ctx.Err(), NonRetryable: true, Category: temporal.ApplicationErrorCategoryBenign,
