@@ -52,6 +52,12 @@ const (
 type Rules struct {
 	// Interval is the time between two polls (DefaultInterval if zero).
 	Interval time.Duration
+	// Ramp, if set, is the first wait after a poll that was not done: it
+	// doubles with every such poll up to Interval. An operation that the
+	// cloud ends in a fraction of the interval (a script on a few instances)
+	// is then noticed a few tens of milliseconds after it ends instead of
+	// up to Interval later, for a handful more calls on a long one.
+	Ramp time.Duration
 	// MaxErrors is how many retryable cloud errors in a row fail the attempt
 	// (DefaultMaxErrors if zero, NoErrorCap for none).
 	MaxErrors int
@@ -85,6 +91,10 @@ type Check func(ctx context.Context) (done bool, err error)
 func Until(ctx context.Context, r Rules, check Check) error {
 	r = r.withDefaults()
 	errorsInARow := 0
+	next := r.Interval // the wait after a poll that was not done
+	if r.Ramp > 0 {
+		next = min(r.Ramp, r.Interval)
+	}
 	for {
 		done, err := check(ctx)
 		if err == nil && done {
@@ -93,7 +103,7 @@ func Until(ctx context.Context, r Rules, check Check) error {
 		if ctx.Err() != nil {
 			return Stopped(ctx)
 		}
-		wait := r.Interval
+		wait := next
 		if err != nil {
 			apiErr, ok := cloud.AsAPIError(err)
 			if !ok || !apiErr.Retryable() {
@@ -113,6 +123,7 @@ func Until(ctx context.Context, r Rules, check Check) error {
 		if err := r.sleep(ctx, wait); err != nil {
 			return Stopped(ctx)
 		}
+		next = min(2*next, r.Interval)
 	}
 }
 
