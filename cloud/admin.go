@@ -97,6 +97,14 @@ func (a *Admin) Ledger(ctx context.Context) ([]LedgerEntry, error) {
 	return out, err
 }
 
+// Calls returns how many requests each action has received since the
+// simulator started (answered or refused alike).
+func (a *Admin) Calls(ctx context.Context) (map[string]int64, error) {
+	out := map[string]int64{}
+	err := a.c.do(ctx, http.MethodGet, "/admin/calls", nil, &out)
+	return out, err
+}
+
 // Health answers nil once the simulator serves requests.
 func (a *Admin) Health(ctx context.Context) error {
 	return a.c.do(ctx, http.MethodGet, "/admin/health", nil, nil)

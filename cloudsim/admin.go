@@ -2,7 +2,9 @@ package cloudsim
 
 import (
 	"io"
+	"maps"
 	"net/http"
+	"sync"
 
 	"github.com/imagefleet/imagefleet/cloud"
 )
@@ -63,4 +65,31 @@ func (s *Server) adminLedger(*http.Request) (any, error) {
 		entries = []cloud.LedgerEntry{}
 	}
 	return entries, nil
+}
+
+func (s *Server) adminCalls(*http.Request) (any, error) {
+	return s.Calls(), nil
+}
+
+// callCounter counts requests per action.
+type callCounter struct {
+	mu sync.Mutex
+	n  map[string]int64
+}
+
+func (cc *callCounter) add(action string) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.n == nil {
+		cc.n = map[string]int64{}
+	}
+	cc.n[action]++
+}
+
+func (cc *callCounter) snapshot() map[string]int64 {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	out := make(map[string]int64, len(cc.n))
+	maps.Copy(out, cc.n)
+	return out
 }

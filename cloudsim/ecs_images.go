@@ -162,6 +162,10 @@ func (s *Server) describeImages(c *call, req *cloud.DescribeImagesRequest) (*clo
 	if req.Status != "" {
 		statuses = strings.Split(req.Status, ",")
 	}
+	ids, err := imageIDSet(req.ImageIds)
+	if err != nil {
+		return nil, err
+	}
 	var found []cloud.Image
 	for _, img := range c.st.Images {
 		if img.RegionId != req.RegionId || (img.Deleted && !req.IncludeDeleted) {
@@ -170,7 +174,7 @@ func (s *Server) describeImages(c *call, req *cloud.DescribeImagesRequest) (*clo
 		alias, ok := img.alias(c.account)
 		switch {
 		case !ok,
-			len(req.ImageIds) > 0 && !slices.Contains(req.ImageIds, img.ImageId),
+			ids != nil && !ids[img.ImageId],
 			req.ImageName != "" && !matchName(req.ImageName, img.ImageName),
 			req.ImageFamily != "" && req.ImageFamily != img.ImageFamily,
 			req.ImageOwnerAlias != "" && req.ImageOwnerAlias != alias:
@@ -187,6 +191,31 @@ func (s *Server) describeImages(c *call, req *cloud.DescribeImagesRequest) (*clo
 		return cmp.Or(b.CreationTime.Compare(a.CreationTime), cmp.Compare(a.ImageId, b.ImageId))
 	})
 	return &cloud.DescribeImagesResponse{TotalCount: len(found), PageNumber: pg.number, PageSize: pg.size, Images: pageItems(pg, found)}, nil
+}
+
+// maxImageIDs is how many image IDs one DescribeImages call may name.
+const maxImageIDs = 100
+
+// imageIDSet is the set of IDs a DescribeImages call names: ECS takes
+// ImageId as a comma-separated list of up to 100 IDs (an element of
+// ImageIds may hold such a list too); nil when it names none.
+func imageIDSet(list []string) (map[string]bool, error) {
+	if len(list) == 0 {
+		return nil, nil
+	}
+	set := map[string]bool{}
+	for _, item := range list {
+		for id := range strings.SplitSeq(item, ",") {
+			if id = strings.TrimSpace(id); id == "" {
+				return nil, invalidParam("ImageId has an empty ID in %q", item)
+			}
+			set[id] = true
+		}
+	}
+	if len(set) > maxImageIDs {
+		return nil, invalidParam("ImageId names %d images; at most %d may be asked about in one call", len(set), maxImageIDs)
+	}
+	return set, nil
 }
 
 // matchName matches an image name exactly, or by prefix with a trailing *.

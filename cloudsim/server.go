@@ -81,6 +81,7 @@ type Server struct {
 	accounts map[string]bool
 	faults   faultSet
 	mux      *http.ServeMux
+	calls    callCounter
 
 	mu     sync.RWMutex // guards everything below
 	st     *state
@@ -249,6 +250,12 @@ func (s *Server) Ledger() []cloud.LedgerEntry {
 	return s.ledger.snapshot()
 }
 
+// Calls returns how many requests each action has received since the
+// server started, answered or refused (throttled, failed) alike: the cloud's
+// call rate, as a provider's API metering would count it. Not persisted: a
+// restarted server counts from zero.
+func (s *Server) Calls() map[string]int64 { return s.calls.snapshot() }
+
 // AddFault installs a fault rule and returns it with its ID.
 func (s *Server) AddFault(f cloud.Fault) (cloud.Fault, error) {
 	if err := validateFault(f, s.actions); err != nil {
@@ -301,6 +308,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("DELETE /admin/faults", s.admin(s.adminClearFaults))
 	s.mux.HandleFunc("DELETE /admin/faults/{id}", s.admin(s.adminRemoveFault))
 	s.mux.HandleFunc("GET /admin/ledger", s.admin(s.adminLedger))
+	s.mux.HandleFunc("GET /admin/calls", s.admin(s.adminCalls))
 	s.mux.HandleFunc("GET /admin/events", s.admin(s.adminEvents))
 	s.mux.HandleFunc("POST /admin/scaling-groups", s.admin(s.adminAddScalingGroup))
 	s.mux.HandleFunc("POST /admin/stock", s.admin(s.adminSetStock))
@@ -318,6 +326,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		requestID: newRequestID(),
 		action:    r.PathValue("action"),
 		account:   r.Header.Get(cloud.AccountHeader),
+	}
+	if s.actions[c.action] != nil {
+		s.calls.add(c.action)
 	}
 	body, err := s.runAPI(w, r, c)
 	status, code := http.StatusOK, ""
