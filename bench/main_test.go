@@ -2,10 +2,20 @@ package main
 
 import (
 	"bytes"
+	"cmp"
+	"context"
+	"fmt"
 	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/imagefleet/imagefleet/internal/stack"
 )
 
 // parseFlags reads args as bench does before it starts.
@@ -61,6 +71,81 @@ func TestHelp(t *testing.T) {
 	for _, want := range []string{"--sizes", "--batches", "--rounds", "--parts", "--concurrent", "--copy-minutes", "--data-dir", "--port", "not a figure"} {
 		if !strings.Contains(help, want) {
 			t.Errorf("help lacks %s", want)
+		}
+	}
+}
+
+// freeBenchPort is a port p with p, p+1000 (the Web UI's, unused headless)
+// and p+1066 (the cloud's) free a moment ago.
+func freeBenchPort(t *testing.T) int {
+	for range 50 {
+		p := stack.FreePort()
+		if p+1066 > 65535 {
+			continue
+		}
+		ok := true
+		for _, q := range []int{p + 1000, p + 1066} {
+			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", q))
+			if err != nil {
+				ok = false
+				break
+			}
+			l.Close()
+		}
+		if ok {
+			return p
+		}
+	}
+	t.Fatal("no free ports for the bench stack")
+	return 0
+}
+
+// TestShortBenchRun is CI's short bench run: every part of the bench at a
+// small size, two rounds, on a stack of its own. It checks that the bench
+// runs and prints each figure with its target, not the figures' values.
+func TestShortBenchRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a dev server, a cloud and workers")
+	}
+	root, err := stack.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli := cmp.Or(os.Getenv("IMAGEFLEET_TEMPORAL_CLI"), filepath.Join(root, ".tools", "temporal"))
+	if _, err := os.Stat(cli); err != nil {
+		t.Skipf("the Temporal CLI is needed at %s (go tool task tools)", cli)
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "bin")
+	build := exec.Command("go", "build", "-o", bin+"/", "./bench", "./worker", "./cloudsim/cmd/cloudsim")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute) // a bound on a hung run, not a timed assertion
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(bin, "bench"), "--rounds", "2", "--sizes", "200", "--batches", "2,4", "--noops", "100", "--window", "20",
+		"--tasks", "3", "--regions", "2", "--concurrent", "2", "--copy-minutes", "0.03", "--retry-instances", "20", "--retry-batches", "2",
+		"--bin-dir", bin, "--data-dir", filepath.Join(dir, "data"), "--port", fmt.Sprint(freeBenchPort(t)))
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "IMAGEFLEET_TEMPORAL_CLI="+cli)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("bench: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+	}
+	out := stdout.String()
+	for _, want := range []string{
+		"bare Temporal no-op activities/s", "round 2:", "load ",
+		"rolling update of 200 instances in 2 batches", "rolling update of 200 instances in 4 batches", "÷ bare no-op activities/s of the same round",
+		"cost of a batch at 200", "≤ 0.3 s",
+		"one 2-region distribution: wall ÷ slowest copy", "≤ 1.01",
+		"2 concurrent 2-region distributions ÷ one alone", "≤ 1.10", "cloud calls",
+		"resume → next batch's first cloud call, 3 paused tasks at once", "long rollout: 20 instances",
+		"worker peak RSS",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the report lacks %q:\n%s", want, out)
 		}
 	}
 }
