@@ -406,14 +406,19 @@ func say(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "%s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 }
 
-// wall is a finished run's time from start to close, as the server saw it.
+// wall is a finished workflow's time from the start of its run runID to
+// the close of its last run (a rolling update continues as new at batch
+// boundaries), as the server saw it.
 func (b *bench) wall(ctx context.Context, id, runID string) (time.Duration, error) {
-	desc, err := b.c.DescribeWorkflowExecution(ctx, id, runID)
+	first, err := b.c.DescribeWorkflowExecution(ctx, id, runID)
 	if err != nil {
 		return 0, err
 	}
-	info := desc.GetWorkflowExecutionInfo()
-	return info.GetCloseTime().AsTime().Sub(info.GetStartTime().AsTime()), nil
+	last, err := b.c.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		return 0, err
+	}
+	return last.GetWorkflowExecutionInfo().GetCloseTime().AsTime().Sub(first.GetWorkflowExecutionInfo().GetStartTime().AsTime()), nil
 }
 
 func (b *bench) bareActivities(ctx context.Context, round int) (float64, error) {
@@ -421,10 +426,11 @@ func (b *bench) bareActivities(ctx context.Context, round int) (float64, error) 
 	if err != nil {
 		return 0, err
 	}
+	first := run.GetRunID()
 	if err := run.Get(ctx, nil); err != nil {
 		return 0, err
 	}
-	d, err := b.wall(ctx, run.GetID(), run.GetRunID())
+	d, err := b.wall(ctx, run.GetID(), first)
 	return float64(b.o.noops) / d.Seconds(), err
 }
 
@@ -452,10 +458,11 @@ type rolloutFigures struct {
 	instances, batches, round int
 	wall                      time.Duration
 	load                      load
-	ratio                     ratio // ÷ the round's bare no-op activities/s
-	history                   histstat.Stats
-	summaryBytes              int // the progress answer
-	pageBytes                 int // a page of model.MaxInstancePage instances
+	ratio                     ratio          // ÷ the round's bare no-op activities/s
+	runs                      int            // the runs it took (continue-as-new)
+	history                   histstat.Stats // the largest run's events and payload
+	summaryBytes              int            // the progress answer
+	pageBytes                 int            // a page of model.MaxInstancePage instances
 	largestPayload            int
 }
 
@@ -474,6 +481,7 @@ func (b *bench) rollout(ctx context.Context, n, batches, round int) (rolloutFigu
 	if err != nil {
 		return f, err
 	}
+	firstRun := run.GetRunID() // Get follows the runs: GetRunID is then the last
 	var st model.RolloutState
 	if err := run.Get(ctx, &st); err != nil {
 		return f, err
@@ -481,11 +489,17 @@ func (b *bench) rollout(ctx context.Context, n, batches, round int) (rolloutFigu
 	if st.Status != model.RolloutSucceeded || st.Counts.Succeeded != n {
 		return f, fmt.Errorf("rolling update of %s ended %s with %d of %d instances changed", group, st.Status, st.Counts.Succeeded, n)
 	}
-	if f.wall, err = b.wall(ctx, run.GetID(), run.GetRunID()); err != nil {
+	if f.wall, err = b.wall(ctx, run.GetID(), firstRun); err != nil {
 		return f, err
 	}
-	if f.history, err = histstat.Measure(ctx, b.c, run.GetID(), run.GetRunID()); err != nil {
+	chain, err := histstat.MeasureChain(ctx, b.c, run.GetID(), firstRun)
+	if err != nil {
 		return f, err
+	}
+	f.runs = len(chain)
+	for _, h := range chain { // the largest run's
+		f.history.Events = max(f.history.Events, h.Events)
+		f.history.LargestPayload = max(f.history.LargestPayload, h.LargestPayload)
 	}
 	if f.summaryBytes, err = b.queryBytes(ctx, run, model.QueryRollout, nil); err != nil {
 		return f, err
@@ -508,7 +522,7 @@ func (b *bench) queryBytes(ctx context.Context, run client.WorkflowRun, name str
 		q.QueryArgs = p
 	}
 	resp, err := b.c.WorkflowService().QueryWorkflow(ctx, &workflowservice.QueryWorkflowRequest{Namespace: "default",
-		Execution: &commonpb.WorkflowExecution{WorkflowId: run.GetID(), RunId: run.GetRunID()}, Query: q})
+		Execution: &commonpb.WorkflowExecution{WorkflowId: run.GetID()}, Query: q}) // the last run
 	if err != nil {
 		return 0, err
 	}
@@ -553,6 +567,7 @@ func (b *bench) distributions(ctx context.Context, regions []string, round, k in
 	}
 	t0 := time.Now()
 	runs := make([]client.WorkflowRun, k)
+	firsts := make([]string, k)
 	for i := range runs {
 		spec := model.DistributeSpec{Package: "bench_pkg", Version: fmt.Sprintf("v%d_%d_%d", round, k, i), Description: "bench distribution",
 			SourceRegion: cloudsim.SeedRegion, SourceImage: cloudsim.ImageWebappV1, Regions: regions}
@@ -560,12 +575,13 @@ func (b *bench) distributions(ctx context.Context, regions []string, round, k in
 			model.DistributeWorkflowType, spec); err != nil {
 			return f, err
 		}
+		firsts[i] = runs[i].GetRunID()
 	}
 	for i, run := range runs {
 		if err := run.Get(ctx, nil); err != nil {
 			return f, fmt.Errorf("distribution %s: %w", run.GetID(), err)
 		}
-		if f.walls[i], err = b.wall(ctx, run.GetID(), run.GetRunID()); err != nil {
+		if f.walls[i], err = b.wall(ctx, run.GetID(), firsts[i]); err != nil {
 			return f, err
 		}
 	}
@@ -827,7 +843,7 @@ func (r report) print(w io.Writer) {
 				targetText, target = "≥ 5×", func(v float64) bool { return v >= 5 }
 			}
 			printRatio(tw, fmt.Sprintf("  ÷ bare no-op activities/s of the same round"), "×", targetText, ratios, target)
-			fmt.Fprintf(tw, "  history events / largest payload / progress / page of %d\t%d / %d B / %d B / %d B\t\t\t\n", model.MaxInstancePage, last.history.Events, last.largestPayload, last.summaryBytes, last.pageBytes)
+			fmt.Fprintf(tw, "  runs / largest run's history events / largest payload / progress / page of %d\t%d / %d / %d B / %d B / %d B\t\t\t\n", model.MaxInstancePage, last.runs, last.history.Events, last.largestPayload, last.summaryBytes, last.pageBytes)
 		}
 		// A batch's cost: the extra wall of the most batches over the
 		// fewest, per extra batch, in the same round.
