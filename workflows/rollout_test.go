@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -355,4 +357,29 @@ func TestRolloutFailuresWithinThresholdDoNotPause(t *testing.T) {
 	require.Equal(t, 1, in.ExitCode)
 	require.Equal(t, []string{"i-02"}, env.events, "the failure is reported to the event log")
 	env.requireRestored()
+}
+
+// A batch's moves into and out of Standby run as local activities (version
+// rollout-standby-local): inside the workflow task that decides them, not a
+// round trip through the server each. The order stays: each batch leaves
+// service, is changed, and returns before the next one leaves.
+func TestRolloutMovesStandbyInLocalActivities(t *testing.T) {
+	env := newRolloutEnv(t, 6)
+	var local, remote []string
+	env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
+		env.locked(func() { local = append(local, info.ActivityType.Name) })
+	})
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		env.locked(func() { remote = append(remote, info.ActivityType.Name) })
+	})
+	env.execute(rolloutSpec(3, model.PauseNone))
+	st := env.result()
+	require.Equal(t, model.RolloutSucceeded, st.Status)
+	require.Equal(t, []string{"EnterStandby", "ExitStandby", "EnterStandby", "ExitStandby", "EnterStandby", "ExitStandby"}, local)
+	require.NotContains(t, remote, "EnterStandby")
+	require.NotContains(t, remote, "ExitStandby")
+	require.Contains(t, remote, "ApplyChangeChunk")
+	require.Equal(t, 2, env.maxBatch, "only one batch is out of service at a time")
+	require.Empty(t, env.standby, "every instance back in service")
+	require.Len(t, env.changes, 6)
 }
