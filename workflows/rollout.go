@@ -452,6 +452,14 @@ func (r *rollout) exitStandby(ctx workflow.Context, ids []string) error {
 // are changed, and return before the next batch leaves.
 const changeStandbyLocal = "rollout-standby-local"
 
+// localStandbyWindow and localStandbyAttempts bound how long and how often
+// a Standby move is tried as a local activity before it is tried as an
+// activity.
+const (
+	localStandbyWindow   = time.Minute
+	localStandbyAttempts = 3
+)
+
 // moveStandby moves ids into Standby (enter) or back to service.
 func (r *rollout) moveStandby(ctx workflow.Context, enter bool, ids []string) error {
 	in := activities.StandbyInput{Region: r.spec.RegionID, Group: r.spec.ScalingGroupID, Instances: ids}
@@ -460,11 +468,19 @@ func (r *rollout) moveStandby(ctx workflow.Context, enter bool, ids []string) er
 		if enter {
 			name = "EnterStandby"
 		}
-		o := standbyActivity(len(ids))
 		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-			StartToCloseTimeout: o.StartToCloseTimeout, ScheduleToCloseTimeout: o.ScheduleToCloseTimeout, RetryPolicy: o.RetryPolicy,
+			StartToCloseTimeout: localStandbyWindow, ScheduleToCloseTimeout: localStandbyWindow, RetryPolicy: retryPolicy(localStandbyAttempts),
 		})
-		return workflow.ExecuteLocalActivity(lctx, name, in).Get(ctx, nil)
+		err := workflow.ExecuteLocalActivity(lctx, name, in).Get(ctx, nil)
+		var refused *temporal.ApplicationError
+		if err == nil || ctx.Err() != nil || (errors.As(err, &refused) && refused.NonRetryable()) {
+			return err // a refusal is final, as it is for the activity
+		}
+		// A cloud that is slow, throttles or is down: a long local activity
+		// would grow the history by a workflow task every few seconds.
+		// The move is tried again as an activity, with the step's whole
+		// deadline.
+		r.logger.Warn("Standby move did not go through at once: trying again as an activity", "enter", enter, "instances", len(ids), "error", err)
 	}
 	sctx := workflow.WithActivityOptions(ctx, standbyActivity(len(ids)))
 	if enter {
