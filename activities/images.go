@@ -102,9 +102,7 @@ const maxPaceRest = 30 * time.Second
 func (a *Images) copies() *poll.Batch[cloud.Image] {
 	a.once.Do(func() {
 		a.batch = &poll.Batch[cloud.Image]{
-			Rules: poll.Rules{Interval: a.PollInterval, Waiting: func(ctx context.Context, err *cloud.APIError) {
-				activity.RecordHeartbeat(ctx, CopyProgress{Status: "polling: " + err.Code})
-			}},
+			Rules: poll.Rules{Interval: a.PollInterval},
 			Size:  poll.DefaultBatchSize,
 			Fetch: a.describeMany,
 		}
@@ -162,7 +160,12 @@ func (a *Images) AwaitImageAvailable(ctx context.Context, in AwaitImageInput) er
 		activity.RecordHeartbeat(ctx, last)
 		return false, pace.rest(time.Now(), img.Progress), nil
 	}
-	beat := func(ctx context.Context) { activity.RecordHeartbeat(ctx, last) }
+	beat := func(ctx context.Context, waiting *cloud.APIError) {
+		if waiting != nil { // the poller waits out throttling or an outage
+			last.Status = "polling: " + waiting.Code
+		}
+		activity.RecordHeartbeat(ctx, last)
+	}
 	return fromCloud(a.copies().Wait(ctx, in.Region, in.ImageID, check, beat))
 }
 

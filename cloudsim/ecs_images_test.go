@@ -2,6 +2,7 @@ package cloudsim_test
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -144,6 +145,95 @@ func TestDescribeImagesFiltersAndPaging(t *testing.T) {
 	ok(t, err)
 	if creating.TotalCount != 1 || creating.Images[0].ImageId != id || available.TotalCount != 0 {
 		t.Fatalf("status filter: creating %+v, available %+v", creating.Images, available.Images)
+	}
+}
+
+// A poller asks about many images at once: ImageId is a list of up to 100
+// IDs (ECS takes it comma-separated), combined with the other filters and
+// paged with TotalCount like any listing; the simulator counts the calls.
+func TestDescribeImagesByIDList(t *testing.T) {
+	env, clock := startClocked(t)
+	ctx := t.Context()
+	var ids []string
+	for i := range 5 {
+		ids = append(ids, copyWebapp(t, env.Client, "cn-shanghai", fmt.Sprintf("list-%d", i)))
+	}
+	clock.Advance(env.Server.CopyDuration(cloudsim.SeedRegion, "cn-shanghai", 40) / 2)
+	// Another region's image is not in the region's answer.
+	elsewhere := copyWebapp(t, env.Client, "eu-west-1", "list-eu")
+	before := env.Server.Calls()["DescribeImages"]
+
+	asked := slices.Concat(ids, []string{"m-doesnotexist", elsewhere})
+	resp, err := env.Client.DescribeImages(ctx, &cloud.DescribeImagesRequest{RegionId: "cn-shanghai", ImageIds: asked, PageSize: 100})
+	ok(t, err)
+	got := []string{}
+	for _, img := range resp.Images {
+		got = append(got, img.ImageId)
+		if img.Status != cloud.ImageCreating || img.Progress != "50%" {
+			t.Errorf("%s: %s %s", img.ImageId, img.Status, img.Progress)
+		}
+	}
+	if resp.TotalCount != 5 || !slices.Equal(slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(ids))) {
+		t.Fatalf("by ID list: total %d, %v; want %v", resp.TotalCount, got, ids)
+	}
+
+	// Paged: TotalCount counts all matches, each page holds its part.
+	var paged []string
+	for page := 1; page <= 3; page++ {
+		resp, err := env.Client.DescribeImages(ctx, &cloud.DescribeImagesRequest{RegionId: "cn-shanghai", ImageIds: ids, PageNumber: page, PageSize: 2})
+		ok(t, err)
+		if resp.TotalCount != 5 || len(resp.Images) != min(2, 5-2*(page-1)) {
+			t.Fatalf("page %d: total %d, %d images", page, resp.TotalCount, len(resp.Images))
+		}
+		for _, img := range resp.Images {
+			paged = append(paged, img.ImageId)
+		}
+	}
+	if !slices.Equal(slices.Sorted(slices.Values(paged)), slices.Sorted(slices.Values(ids))) {
+		t.Fatalf("pages gave %v", paged)
+	}
+
+	// The comma-separated form, and the Status filter on top of the list.
+	resp, err = env.Client.DescribeImages(ctx, &cloud.DescribeImagesRequest{RegionId: "cn-shanghai", ImageIds: []string{ids[0] + "," + ids[1], ids[2]}})
+	ok(t, err)
+	if resp.TotalCount != 3 {
+		t.Fatalf("comma-separated IDs: total %d", resp.TotalCount)
+	}
+	resp, err = env.Client.DescribeImages(ctx, &cloud.DescribeImagesRequest{RegionId: "cn-shanghai", ImageIds: ids, Status: cloud.ImageAvailable})
+	ok(t, err)
+	if resp.TotalCount != 0 {
+		t.Fatalf("none is Available yet: total %d", resp.TotalCount)
+	}
+	clock.Advance(env.Server.CopyDuration(cloudsim.SeedRegion, "cn-shanghai", 40))
+	resp, err = env.Client.DescribeImages(ctx, &cloud.DescribeImagesRequest{RegionId: "cn-shanghai", ImageIds: ids, Status: "Available,CreateFailed"})
+	ok(t, err)
+	if resp.TotalCount != 5 {
+		t.Fatalf("all Available now: total %d", resp.TotalCount)
+	}
+
+	// At most 100 IDs a call; 100 is fine, also when none exists.
+	hundred := make([]string, 100)
+	for i := range hundred {
+		hundred[i] = fmt.Sprintf("m-missing%03d", i)
+	}
+	resp, err = env.Client.DescribeImages(ctx, &cloud.DescribeImagesRequest{RegionId: "cn-shanghai", ImageIds: hundred})
+	ok(t, err)
+	if resp.TotalCount != 0 || len(resp.Images) != 0 {
+		t.Fatalf("missing IDs: %+v", resp)
+	}
+	_, err = env.Client.DescribeImages(ctx, &cloud.DescribeImagesRequest{RegionId: "cn-shanghai", ImageIds: append(hundred, "m-one-more")})
+	wantCode(t, err, cloud.CodeInvalidParameter)
+	_, err = env.Client.DescribeImages(ctx, &cloud.DescribeImagesRequest{RegionId: "cn-shanghai", ImageIds: []string{ids[0] + ",,"}})
+	wantCode(t, err, cloud.CodeInvalidParameter)
+
+	// Every call was counted, refused ones too, over the admin API as well.
+	calls, err := env.Client.Admin().Calls(ctx)
+	ok(t, err)
+	if n := calls["DescribeImages"] - before; n != 10 {
+		t.Fatalf("counted %d DescribeImages calls, made 10", n)
+	}
+	if calls["CopyImage"] != 6 {
+		t.Fatalf("counted %d CopyImage calls, made 6", calls["CopyImage"])
 	}
 }
 

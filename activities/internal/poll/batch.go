@@ -49,6 +49,9 @@ type Batch[V any] struct {
 	// one). An ID missing from the answer is reported to its waiter as not
 	// found.
 	Fetch func(ctx context.Context, group string, ids []string) (map[string]V, error)
+	// Sleep waits between ticks (clock.Sleep if nil); a test passes one that
+	// waits for its go-ahead, to count calls per tick without timing them.
+	Sleep func(ctx context.Context, d time.Duration) error
 
 	mu     sync.Mutex
 	groups map[string]*batchGroup[V]
@@ -78,11 +81,12 @@ type answer[V any] struct {
 	fatal bool // err ends the wait even if it is retryable
 }
 
-// Wait waits in group until check says id's resource is done, or fails;
-// it heartbeats with beat (the activity's last progress) whenever no answer
-// came for a few seconds, so that a long Retry-After or a paced waiter
-// never misses its heartbeat timeout.
-func (b *Batch[V]) Wait(ctx context.Context, group, id string, check BatchCheck[V], beat func(ctx context.Context)) error {
+// Wait waits in group until check says id's resource is done, or fails.
+// beat heartbeats: with the retryable error the poller waits out (nil
+// beat: Rules.Waiting), and with nil whenever no answer came for a few
+// seconds (the activity's last progress), so that a long Retry-After or a
+// paced waiter never misses its heartbeat timeout.
+func (b *Batch[V]) Wait(ctx context.Context, group, id string, check BatchCheck[V], beat func(ctx context.Context, waiting *cloud.APIError)) error {
 	r := b.Rules.withDefaults()
 	w := &batchWaiter[V]{id: id, ch: make(chan answer[V], 1)}
 	b.join(group, w)
@@ -90,14 +94,18 @@ func (b *Batch[V]) Wait(ctx context.Context, group, id string, check BatchCheck[
 	keepAlive := time.NewTicker(beatEvery)
 	defer keepAlive.Stop()
 	if beat == nil {
-		beat = func(context.Context) {}
+		beat = func(ctx context.Context, err *cloud.APIError) {
+			if err != nil {
+				r.Waiting(ctx, err)
+			}
+		}
 	}
 	for {
 		select {
 		case <-ctx.Done():
 			return Stopped(ctx)
 		case <-keepAlive.C:
-			beat(ctx)
+			beat(ctx, nil)
 		case a := <-w.ch:
 			keepAlive.Reset(beatEvery)
 			if a.err != nil {
@@ -105,7 +113,7 @@ func (b *Batch[V]) Wait(ctx context.Context, group, id string, check BatchCheck[
 				if a.fatal || !ok || !apiErr.Retryable() {
 					return a.err
 				}
-				r.Waiting(ctx, apiErr)
+				beat(ctx, apiErr)
 				continue
 			}
 			done, rest, err := check(ctx, a.v, a.found)
@@ -178,6 +186,9 @@ func (b *Batch[V]) Waiters(group string) int {
 // waits in the group.
 func (b *Batch[V]) run(group string, g *batchGroup[V]) {
 	r := b.Rules.withDefaults()
+	if b.Sleep != nil {
+		r.sleep = b.Sleep
+	}
 	size := b.Size
 	if size <= 0 {
 		size = DefaultBatchSize

@@ -17,6 +17,11 @@
 //     Temporal's retry policy decides; a poll that answers resets the count;
 //   - any other error ends the wait, returned as it is;
 //   - when ctx ends, the wait ends with Stopped(ctx).
+//
+// Where many activities of a worker wait for resources of one kind (copies
+// of images), Batch is one poller for all of them: one batched call per
+// group and tick asks about every resource waited for, by the same rules
+// (batch.go).
 package poll
 
 import (
