@@ -376,13 +376,13 @@ func (b *bench) rolloutRounds(ctx context.Context, r *report) error {
 // o.concurrent at once, with the cloud's call rate during each.
 func (b *bench) distributionRounds(ctx context.Context, regions []string, r *report) error {
 	for round := 1; round <= b.o.rounds; round++ {
-		alone, l, err := measure(func() (distFigures, error) { return b.distributions(ctx, regions, round, 1) })
+		alone, l, err := measure(func() (distFigures, error) { return b.distributions(ctx, regions, round, 1, true) })
 		if err != nil {
 			return err
 		}
 		alone.load = l
 		say("  round %d: one distribution alone: wall %s, %.0f cloud calls/s (%s)", round, alone.walls[0].Round(time.Millisecond), alone.callRate(), l)
-		many, l, err := measure(func() (distFigures, error) { return b.distributions(ctx, regions, round, b.o.concurrent) })
+		many, l, err := measure(func() (distFigures, error) { return b.distributions(ctx, regions, round, b.o.concurrent, false) })
 		if err != nil {
 			return err
 		}
@@ -559,17 +559,21 @@ func (b *bench) totalCalls(ctx context.Context) (int64, error) {
 
 // distributions runs k distributions to regions at once (each under a
 // version of its own) and waits for them all.
-func (b *bench) distributions(ctx context.Context, regions []string, round, k int) (distFigures, error) {
+func (b *bench) distributions(ctx context.Context, regions []string, round, k int, alone bool) (distFigures, error) {
 	f := distFigures{walls: make([]time.Duration, k)}
 	before, err := b.totalCalls(ctx)
 	if err != nil {
 		return f, err
 	}
+	kind := 1 // the version names the round, alone (0) or at once (1), and the distribution
+	if alone {
+		kind = 0
+	}
 	t0 := time.Now()
 	runs := make([]client.WorkflowRun, k)
 	firsts := make([]string, k)
 	for i := range runs {
-		spec := model.DistributeSpec{Package: "bench_pkg", Version: fmt.Sprintf("v%d_%d_%d", round, k, i), Description: "bench distribution",
+		spec := model.DistributeSpec{Package: "bench_pkg", Version: fmt.Sprintf("v%d_%d_%d", round, kind, i), Description: "bench distribution",
 			SourceRegion: cloudsim.SeedRegion, SourceImage: cloudsim.ImageWebappV1, Regions: regions}
 		if runs[i], err = b.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: model.DistributeWorkflowID(spec.Package, spec.Version), TaskQueue: model.TaskQueue},
 			model.DistributeWorkflowType, spec); err != nil {
