@@ -839,7 +839,7 @@ func (r report) print(w io.Writer) {
 			fmt.Fprintf(tw, "rolling update of %d instances in %d batches: instances/s\t%.1f\t%.1f–%.1f (%d)\t\t\n", n, nb, st.median, st.low, st.high, st.n)
 			for round := 1; round <= o.rounds; round++ {
 				if f, ok := walls[nb][round]; ok {
-					fmt.Fprintf(tw, "    round %d: wall %s, %.1f/s (%s)\n", round, f.wall.Round(time.Millisecond), f.rate(), f.load)
+					fmt.Fprintf(tw, "    round %d: wall %s (%s a batch), %.1f/s (%s)\n", round, f.wall.Round(time.Millisecond), (f.wall / time.Duration(nb)).Round(time.Millisecond), f.rate(), f.load)
 				}
 			}
 			targetText, target := "", (func(float64) bool)(nil)
