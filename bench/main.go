@@ -253,6 +253,8 @@ func run(ctx context.Context, o options) error {
 		CloudSim:    filepath.Join(o.binDir, "cloudsim"), Worker: filepath.Join(o.binDir, "worker"), DataDir: o.dataDir,
 		TemporalPort: o.port, UIPort: o.port + 1000, CloudPort: o.port + 1066, Headless: true,
 		CloudTimeScale: scale, Log: logFile,
+		// Every distribution's copies stay (published): room for them all.
+		CloudImageQuota: cloudsim.DefaultImageQuota + o.rounds*(o.concurrent+1),
 	})
 	defer s.Stop()
 	say("starting the bench stack (dev server %s, cloud %s, time scale %.4g; logs in %s)", s.TemporalAddress(), s.CloudEndpoint(), scale, logFile.Name())
