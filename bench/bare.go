@@ -48,8 +48,8 @@ func BareActivities(ctx workflow.Context, n, window int) error {
 // started is the activity of BareResume: it answers when it ran.
 func started(context.Context) (time.Time, error) { return time.Now(), nil }
 
-// BareResume waits for the update "resume", then starts one activity: the
-// floor of a paused task's resume → first cloud call of the next batch. Its
+// BareResume waits for the update "resume", then runs one local activity:
+// the floor of a paused task's resume → first cloud call of the next batch. Its
 // result is when the activity ran (by the bare worker's clock, the
 // machine's, as the cloud's ledger times are).
 func BareResume(ctx workflow.Context) (time.Time, error) {
@@ -64,8 +64,10 @@ func BareResume(ctx workflow.Context) (time.Time, error) {
 	if err := workflow.Await(ctx, func() bool { return resumed }); err != nil {
 		return at, err
 	}
-	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute})
-	if err := workflow.ExecuteActivity(ctx, started).Get(ctx, &at); err != nil {
+	// A local activity: a resumed task's first cloud call (its Standby move)
+	// is one too, run in the workflow task the resume wakes.
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: time.Minute})
+	if err := workflow.ExecuteLocalActivity(lctx, started).Get(ctx, &at); err != nil {
 		return at, err
 	}
 	return at, workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
