@@ -5,7 +5,8 @@
 // event per poll, and a lost worker is found by the heartbeat timeout.
 //
 // The rules, the same for every activity:
-//   - poll at once, then every Interval; the check heartbeats its own
+//   - poll at once, then every Interval (or, with Ramp, after waits that
+//     start at Ramp and double up to Interval); the check heartbeats its own
 //     progress (it knows the activity's details type, which the Web UI and
 //     the next attempt read);
 //   - a retryable cloud error (cloud.APIError.Retryable: throttling, 5xx, a
