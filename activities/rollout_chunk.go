@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 
@@ -217,11 +218,21 @@ func (r *chunkRun) pending() []ChunkInstance {
 // server errors are waited out as the cloud asks (Retry-After), heartbeating
 // the progress meanwhile, and cost the chunk nothing: it keeps its place.
 func (r *chunkRun) rules() poll.Rules {
-	return poll.KeepPlace(r.a.PollInterval, func(ctx context.Context, _ *cloud.APIError) { r.heartbeat(ctx) })
+	rules := poll.KeepPlace(r.a.PollInterval, func(ctx context.Context, _ *cloud.APIError) { r.heartbeat(ctx) })
+	// A batch waits for its slowest chunk before its instances return to
+	// service: work the cloud ends at once (a short script) must not cost
+	// the batch a whole interval.
+	rules.Ramp = chunkPollRamp
+	return rules
 }
 
+// chunkPollRamp is the first wait of a chunk's polls; it doubles up to the
+// poll interval (poll.Rules.Ramp): about five more describe calls per
+// chunk than polling every interval, whatever the chunk's length.
+const chunkPollRamp = 25 * time.Millisecond
+
 // poll calls check until every pending instance has ended: at once, then
-// every interval, heartbeating.
+// after waits that ramp up to the interval, heartbeating.
 func (r *chunkRun) poll(ctx context.Context, check func(ctx context.Context, pending []ChunkInstance) error) error {
 	return poll.Until(ctx, r.rules(), func(ctx context.Context) (bool, error) {
 		if pending := r.pending(); len(pending) > 0 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -233,4 +234,37 @@ func TestApplyChangeChunkResumesFromAnOldHeartbeatShape(t *testing.T) {
 	for _, id := range ids {
 		require.Equal(t, 1, countPerInstance(sim, "RunCommand")[id], id)
 	}
+}
+
+// A chunk whose cloud work ends well within the poll interval is noticed
+// a few short polls after it ends, not an interval later: the polls after
+// the start ramp up to the interval (poll.Rules.Ramp). Here the interval is
+// an hour and the cloud's clock moves 1 s per describe call (the script
+// takes 2 s): the chunk ends after a few describe calls, where polling
+// every interval waits an hour after the first (on the code before the
+// ramp this test does not end before the test binary's -timeout).
+func TestChunkNoticesQuickWorkBeforeThePollInterval(t *testing.T) {
+	clock := cloudsimtest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	var describes atomic.Int32
+	sim := cloudsimtest.Start(t, cloudsimtest.WithNow(clock.Now), cloudsimtest.WithOnRequest(func(l cloudsim.RequestLog) {
+		if l.Action == "DescribeInvocationResults" {
+			describes.Add(1)
+			clock.Advance(time.Second)
+		}
+	}))
+	ids := bigGroup(t, sim, 3)
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	activities.Register(env, sim.Client, activities.Options{PollInterval: time.Hour})
+	var a *activities.Rollouts
+	v, err := env.ExecuteActivity(a.ApplyChangeChunk, activities.ChunkInput{Region: cloudsim.SeedRegion, TaskType: model.TaskScript,
+		Script: &model.ScriptChange{Type: model.ScriptShell, Script: "echo ok"}, Instances: chunkOf(ids, 1), ClientToken: "quick-chunk"})
+	require.NoError(t, err)
+	var res activities.ChunkResult
+	require.NoError(t, v.Get(&res))
+	require.Len(t, res.Results, 3)
+	for _, r := range res.Results {
+		require.True(t, r.Succeeded, "%s: %s", r.InstanceID, r.Error)
+	}
+	require.GreaterOrEqual(t, describes.Load(), int32(2), "the first describe call found the script running")
 }

@@ -220,12 +220,6 @@ func (r report) printRetry(w io.Writer, o options) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
-	check := func(ok bool) string {
-		if ok {
-			return "ok"
-		}
-		return "MISSED"
-	}
 	events, updates, payload := f.largest()
 	fmt.Fprintf(tw, "long rollout: %d instances, %d batches, %d retried one by one (wall %s)\t%d runs\t\t\n", f.instances, f.batches, f.retries, f.wall.Round(time.Millisecond), len(f.runs))
 	fmt.Fprintf(tw, "  largest run's history (events)\t%d\t≤ 10,240\t%s\n", events, check(events <= 10240))

@@ -30,6 +30,7 @@ import (
 	"github.com/imagefleet/imagefleet/internal/config"
 	"github.com/imagefleet/imagefleet/internal/searchattrs"
 	"github.com/imagefleet/imagefleet/internal/telemetry"
+	"github.com/imagefleet/imagefleet/internal/workeropts"
 	"github.com/imagefleet/imagefleet/model"
 	"github.com/imagefleet/imagefleet/workflows"
 )
@@ -246,17 +247,13 @@ func run(ctx context.Context, o options) error {
 	workflows.SetUnregisteredSearchAttributes(sa.Unregistered)
 
 	cloudClient := tel.Cloud()
-	// More pollers than the default two: when many paused tasks are resumed
-	// at once (or many chunks end together), their tasks are picked up in
-	// parallel rather than two per poll round trip.
-	pollers := worker.NewPollerBehaviorSimpleMaximum(worker.PollerBehaviorSimpleMaximumOptions{MaximumNumberOfPollers: 8})
-	w := worker.New(c, model.TaskQueue, worker.Options{WorkerStopTimeout: o.stopTimeout,
-		WorkflowTaskPollerBehavior: pollers, ActivityTaskPollerBehavior: pollers,
+	// Pollers and slots: workeropts (the bench's bare floor uses the same).
+	w := worker.New(c, model.TaskQueue, workeropts.Apply(worker.Options{WorkerStopTimeout: o.stopTimeout,
 		Interceptors: workflows.Interceptors(),
 		// A panic fails the workflow task, never the run: a payload this
 		// worker cannot decrypt panics (codec.BlockUndecodable) and must
 		// leave the run to a worker with the key.
-		WorkflowPanicPolicy: worker.BlockWorkflow})
+		WorkflowPanicPolicy: worker.BlockWorkflow}))
 	workflows.Register(w)
 	activities.Register(w, cloudClient, activities.Options{PollInterval: o.pollInterval, Visibility: c, DataConverter: opts.DataConverter})
 	logger.Info().Str("taskQueue", model.TaskQueue).Str("cloud", cloudClient.Endpoint()).Str("namespace", opts.Namespace).

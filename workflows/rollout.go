@@ -53,6 +53,9 @@ type rollout struct {
 	insts   []model.InstanceProgress
 	index   map[string]int // instance → its place in insts
 	chunked bool           // instance work runs in chunks (version rollout-chunked)
+	// localStandby: Standby moves run as local activities (version
+	// rollout-standby-local).
+	localStandby bool
 	// retriesDetached: operator retries run on a disconnected context
 	// (version rollout-retry-detached).
 	retriesDetached bool
@@ -220,6 +223,9 @@ func (r *rollout) execute(ctx workflow.Context, checked *activities.RolloutPlan)
 	// activity per chunk of model.RolloutChunkSize instances); runs started
 	// before keep one child workflow per batch with one activity per instance.
 	r.chunked = workflow.GetVersion(ctx, "rollout-chunked", workflow.DefaultVersion, 1) == 1
+	// Version 1 moves the batches into and out of Standby in local
+	// activities (exitStandby); runs started before keep activities.
+	r.localStandby = r.chunked && workflow.GetVersion(ctx, changeStandbyLocal, workflow.DefaultVersion, 1) == 1
 	first := 0
 	if h := r.spec.Handoff; h != nil {
 		// The processes stay suspended from the run that handed them over;
@@ -380,8 +386,7 @@ func (r *rollout) runBatch(ctx workflow.Context, b int, ids []string) error {
 	}
 	r.status.openBatch(b, ids)
 	r.updateDetails(ctx)
-	sctx := workflow.WithActivityOptions(ctx, standbyActivity(len(ids)))
-	if err := workflow.ExecuteActivity(sctx, rollouts.EnterStandby, activities.StandbyInput{Region: r.spec.RegionID, Group: r.spec.ScalingGroupID, Instances: ids}).Get(ctx, nil); err != nil {
+	if err := r.moveStandby(ctx, true, ids); err != nil {
 		return err
 	}
 	for _, id := range ids {
@@ -435,8 +440,55 @@ func (r *rollout) endBatch(ctx workflow.Context, b int, ids []string) error {
 }
 
 func (r *rollout) exitStandby(ctx workflow.Context, ids []string) error {
+	return r.moveStandby(ctx, false, ids)
+}
+
+// changeStandbyLocal: a batch's moves into and out of Standby run as local
+// activities. A batch whose cloud work is instant is three round trips
+// through the server (Standby, the chunks, back to service), each an
+// activity task and a workflow task; as local activities the two moves run
+// inside the workflow task that decides them, and a batch costs one. The
+// moves are idempotent (an instance already in, or out of, Standby stays
+// so), so a local activity run again after a lost workflow task is
+// harmless, and the order is the same: a batch's instances leave service,
+// are changed, and return before the next batch leaves.
+const changeStandbyLocal = "rollout-standby-local"
+
+// localStandbyWindow and localStandbyAttempts bound how long and how often
+// a Standby move is tried as a local activity before it is tried as an
+// activity.
+const (
+	localStandbyWindow   = time.Minute
+	localStandbyAttempts = 3
+)
+
+// moveStandby moves ids into Standby (enter) or back to service.
+func (r *rollout) moveStandby(ctx workflow.Context, enter bool, ids []string) error {
+	in := activities.StandbyInput{Region: r.spec.RegionID, Group: r.spec.ScalingGroupID, Instances: ids}
+	if r.localStandby {
+		name := "ExitStandby" // activities.Rollouts.ExitStandby, by its registered name
+		if enter {
+			name = "EnterStandby"
+		}
+		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+			StartToCloseTimeout: localStandbyWindow, ScheduleToCloseTimeout: localStandbyWindow, RetryPolicy: retryPolicy(localStandbyAttempts),
+		})
+		err := workflow.ExecuteLocalActivity(lctx, name, in).Get(ctx, nil)
+		var refused *temporal.ApplicationError
+		if err == nil || ctx.Err() != nil || (errors.As(err, &refused) && refused.NonRetryable()) {
+			return err // a refusal is final, as it is for the activity
+		}
+		// A cloud that is slow, throttles or is down: a long local activity
+		// would grow the history by a workflow task every few seconds.
+		// The move is tried again as an activity, with the step's whole
+		// deadline.
+		r.logger.Warn("Standby move did not go through at once: trying again as an activity", "enter", enter, "instances", len(ids), "error", err)
+	}
 	sctx := workflow.WithActivityOptions(ctx, standbyActivity(len(ids)))
-	return workflow.ExecuteActivity(sctx, rollouts.ExitStandby, activities.StandbyInput{Region: r.spec.RegionID, Group: r.spec.ScalingGroupID, Instances: ids}).Get(ctx, nil)
+	if enter {
+		return workflow.ExecuteActivity(sctx, rollouts.EnterStandby, in).Get(ctx, nil)
+	}
+	return workflow.ExecuteActivity(sctx, rollouts.ExitStandby, in).Get(ctx, nil)
 }
 
 // standbyActivity is for moving a batch into or out of Standby: one call per

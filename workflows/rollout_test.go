@@ -10,6 +10,9 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -355,4 +358,65 @@ func TestRolloutFailuresWithinThresholdDoNotPause(t *testing.T) {
 	require.Equal(t, 1, in.ExitCode)
 	require.Equal(t, []string{"i-02"}, env.events, "the failure is reported to the event log")
 	env.requireRestored()
+}
+
+// A batch's moves into and out of Standby run as local activities (version
+// rollout-standby-local): inside the workflow task that decides them, not a
+// round trip through the server each. The order stays: each batch leaves
+// service, is changed, and returns before the next one leaves.
+func TestRolloutMovesStandbyInLocalActivities(t *testing.T) {
+	env := newRolloutEnv(t, 6)
+	var local, remote []string
+	env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
+		env.locked(func() { local = append(local, info.ActivityType.Name) })
+	})
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		env.locked(func() { remote = append(remote, info.ActivityType.Name) })
+	})
+	env.execute(rolloutSpec(3, model.PauseNone))
+	st := env.result()
+	require.Equal(t, model.RolloutSucceeded, st.Status)
+	require.Equal(t, []string{"EnterStandby", "ExitStandby", "EnterStandby", "ExitStandby", "EnterStandby", "ExitStandby"}, local)
+	require.NotContains(t, remote, "EnterStandby")
+	require.NotContains(t, remote, "ExitStandby")
+	require.Contains(t, remote, "ApplyChangeChunk")
+	require.Equal(t, 2, env.maxBatch, "only one batch is out of service at a time")
+	require.Empty(t, env.standby, "every instance back in service")
+	require.Len(t, env.changes, 6)
+}
+
+// A Standby move that does not go through as a local activity (here the
+// cloud refuses it once) is tried again as an activity, with the step's
+// whole deadline: a long wait for the cloud never runs inside a workflow
+// task, where it would add a workflow task to the history every few seconds.
+func TestRolloutStandbyMoveFallsBackToAnActivity(t *testing.T) {
+	env := newRolloutEnv(t, 4)
+	var local, remote []string
+	env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
+		env.locked(func() { local = append(local, info.ActivityType.Name) })
+	})
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		env.locked(func() { remote = append(remote, info.ActivityType.Name) })
+	})
+	unavailable := 0
+	env.OnActivity(rollouts.EnterStandby, mock.MatchedBy(func(ctx context.Context) bool { return activity.GetInfo(ctx).IsLocalActivity }),
+		mock.MatchedBy(func(in activities.StandbyInput) bool { return in.Instances[0] == "i-01" })).Return(func(context.Context, activities.StandbyInput) error {
+		env.locked(func() { unavailable++ })
+		return temporal.NewApplicationError("the cloud is unavailable", "ServiceUnavailable")
+	})
+	env.execute(rolloutSpec(2, model.PauseNone))
+	require.Equal(t, 3, unavailable, "the local activity's attempts")
+	st := env.result()
+	require.Equal(t, model.RolloutSucceeded, st.Status)
+	require.Equal(t, []string{"EnterStandby", "EnterStandby", "EnterStandby", "ExitStandby", "EnterStandby", "ExitStandby"}, local)
+	entered := 0
+	for _, name := range remote {
+		if name == "EnterStandby" {
+			entered++
+		}
+	}
+	require.Equal(t, 1, entered, "the refused move tried again as an activity, once")
+	require.Equal(t, 2, env.maxBatch, "only one batch is out of service at a time")
+	require.Empty(t, env.standby)
+	require.Len(t, env.changes, 4)
 }

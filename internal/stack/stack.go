@@ -46,6 +46,9 @@ type Config struct {
 	CloudTimeScale float64
 	// CloudFaults is a JSON file of fault rules the cloud starts with.
 	CloudFaults string
+	// CloudImageQuota is the cloud's custom images per region and account
+	// (zero: the cloud's default).
+	CloudImageQuota int
 	// Workers is how many workers Start starts (default 1).
 	Workers int
 	// MetricsPort is where the first worker serves /metrics; the n-th worker
@@ -211,6 +214,9 @@ func (s *Stack) StartCloud(ctx context.Context) (*Process, error) {
 	}
 	if s.cfg.CloudFaults != "" {
 		args = append(args, "--faults", s.cfg.CloudFaults)
+	}
+	if s.cfg.CloudImageQuota > 0 {
+		args = append(args, "--image-quota", strconv.Itoa(s.cfg.CloudImageQuota))
 	}
 	p, err := s.start("cloud", s.cfg.CloudSim, args, nil)
 	if err != nil {

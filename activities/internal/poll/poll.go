@@ -5,7 +5,8 @@
 // event per poll, and a lost worker is found by the heartbeat timeout.
 //
 // The rules, the same for every activity:
-//   - poll at once, then every Interval; the check heartbeats its own
+//   - poll at once, then every Interval (or, with Ramp, after waits that
+//     start at Ramp and double up to Interval); the check heartbeats its own
 //     progress (it knows the activity's details type, which the Web UI and
 //     the next attempt read);
 //   - a retryable cloud error (cloud.APIError.Retryable: throttling, 5xx, a
@@ -58,6 +59,12 @@ const (
 type Rules struct {
 	// Interval is the time between two polls (DefaultInterval if zero).
 	Interval time.Duration
+	// Ramp, if set, is the first wait after a poll that was not done: it
+	// doubles with every such poll up to Interval. An operation that the
+	// cloud ends in a fraction of the interval (a script on a few instances)
+	// is then noticed a few tens of milliseconds after it ends instead of
+	// up to Interval later, for a handful more calls on a long one.
+	Ramp time.Duration
 	// MaxErrors is how many retryable cloud errors in a row fail the attempt
 	// (DefaultMaxErrors if zero, NoErrorCap for none).
 	MaxErrors int
@@ -91,6 +98,10 @@ type Check func(ctx context.Context) (done bool, err error)
 func Until(ctx context.Context, r Rules, check Check) error {
 	r = r.withDefaults()
 	errorsInARow := 0
+	next := r.Interval // the wait after a poll that was not done
+	if r.Ramp > 0 {
+		next = min(r.Ramp, r.Interval)
+	}
 	for {
 		done, err := check(ctx)
 		if err == nil && done {
@@ -99,7 +110,7 @@ func Until(ctx context.Context, r Rules, check Check) error {
 		if ctx.Err() != nil {
 			return Stopped(ctx)
 		}
-		wait := r.Interval
+		wait := next
 		if err != nil {
 			apiErr, ok := cloud.AsAPIError(err)
 			if !ok || !apiErr.Retryable() {
@@ -119,6 +130,7 @@ func Until(ctx context.Context, r Rules, check Check) error {
 		if err := r.sleep(ctx, wait); err != nil {
 			return Stopped(ctx)
 		}
+		next = min(2*next, r.Interval)
 	}
 }
 

@@ -180,3 +180,30 @@ func TestTimedOutWaitIsNotBenign(t *testing.T) {
 	var appErr *temporal.ApplicationError
 	require.False(t, errors.As(err, &appErr))
 }
+
+func TestRampStartsShortAndDoublesUpToTheInterval(t *testing.T) {
+	var rec recorder
+	calls := 0
+	err := Until(t.Context(), rec.rules(Rules{Interval: 500 * time.Millisecond, Ramp: 25 * time.Millisecond}), answers(&calls, nil, nil, nil, nil, nil, nil, nil))
+	require.NoError(t, err)
+	require.Equal(t, 8, calls)
+	ms := time.Millisecond
+	require.Equal(t, []time.Duration{25 * ms, 50 * ms, 100 * ms, 200 * ms, 400 * ms, 500 * ms, 500 * ms}, rec.waits)
+}
+
+func TestRampKeepsItsPlaceAcrossErrors(t *testing.T) {
+	var rec recorder
+	calls := 0
+	// A retryable error waits its own wait and does not move the ramp on.
+	err := Until(t.Context(), rec.rules(Rules{Interval: time.Second, Ramp: 100 * time.Millisecond}), answers(&calls, nil, throttled, nil))
+	require.NoError(t, err)
+	require.Equal(t, []time.Duration{100 * time.Millisecond, 3 * time.Second, 200 * time.Millisecond}, rec.waits)
+}
+
+func TestRampLongerThanTheIntervalIsTheInterval(t *testing.T) {
+	var rec recorder
+	calls := 0
+	err := Until(t.Context(), rec.rules(Rules{Interval: time.Second, Ramp: time.Minute}), answers(&calls, nil, nil))
+	require.NoError(t, err)
+	require.Equal(t, []time.Duration{time.Second, time.Second}, rec.waits)
+}

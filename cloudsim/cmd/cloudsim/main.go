@@ -45,6 +45,7 @@ func main() {
 type settings struct {
 	listen, dataDir, faultsFile string
 	timeScale                   float64
+	imageQuota                  int
 	seed                        bool
 }
 
@@ -76,6 +77,7 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 	f.StringVar(&s.dataDir, "data-dir", env("IMAGEFLEET_CLOUD_DATA_DIR", ".data/cloud"), "directory of the persistent state and ledger (env IMAGEFLEET_CLOUD_DATA_DIR)")
 	f.Float64Var(&s.timeScale, "time-scale", envParse("IMAGEFLEET_CLOUD_TIME_SCALE", 1.0, parseFloat, &envErrs),
 		"factor on asynchronous durations (0.002: a 40-minute copy takes ~5s; env IMAGEFLEET_CLOUD_TIME_SCALE)")
+	f.IntVar(&s.imageQuota, "image-quota", cloudsim.DefaultImageQuota, "custom images an account may have per region (a bench of many distributions raises it)")
 	f.StringVar(&s.faultsFile, "faults", env("IMAGEFLEET_CLOUD_FAULTS", ""), "JSON file with an array of fault rules to install at start (env IMAGEFLEET_CLOUD_FAULTS)")
 	f.BoolVar(&s.seed, "seed", envParse("IMAGEFLEET_CLOUD_SEED", true, strconv.ParseBool, &envErrs), "create demo data on first start (env IMAGEFLEET_CLOUD_SEED)")
 	cmd.SetArgs(args)
@@ -99,11 +101,12 @@ func serve(ctx context.Context, s settings, logOut io.Writer, ready chan<- strin
 		}
 	}
 	srv, err := cloudsim.New(cloudsim.Config{
-		DataDir:   s.dataDir,
-		TimeScale: s.timeScale,
-		Faults:    faults,
-		NoSeed:    !s.seed,
-		OnRequest: func(r cloudsim.RequestLog) { logRequest(log, r) },
+		DataDir:    s.dataDir,
+		TimeScale:  s.timeScale,
+		ImageQuota: s.imageQuota,
+		Faults:     faults,
+		NoSeed:     !s.seed,
+		OnRequest:  func(r cloudsim.RequestLog) { logRequest(log, r) },
 	})
 	if err != nil {
 		return err
