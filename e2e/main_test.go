@@ -18,6 +18,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/imagefleet/imagefleet/cloud"
@@ -148,7 +149,30 @@ func newEnv(t *testing.T, timeScale float64, opts ...func(*stack.Config)) *env {
 	e.client, err = client.Dial(clientOptions(s.TemporalAddress()))
 	require.NoError(t, err)
 	t.Cleanup(e.client.Close)
+	t.Cleanup(e.terminateOpenRunsIfFailed)
 	return e
+}
+
+// terminateOpenRunsIfFailed ends the runs a failed test left open on the
+// shared dev server (a paused rolling update holds its group's workflow
+// ID), so that one failure does not fail the tests after it.
+func (e *env) terminateOpenRunsIfFailed() {
+	if !e.t.Failed() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := e.client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: "ExecutionStatus = 'Running'", PageSize: 1000})
+	if err != nil {
+		e.t.Logf("cleanup: list open runs: %v", err)
+		return
+	}
+	for _, ex := range resp.GetExecutions() {
+		id := ex.GetExecution().GetWorkflowId()
+		if err := e.client.TerminateWorkflow(ctx, id, "", "e2e cleanup after a failed test"); err != nil {
+			e.t.Logf("cleanup: terminate %s: %v", id, err)
+		}
+	}
 }
 
 func (e *env) startWorker() *stack.Process {

@@ -64,10 +64,11 @@ func TestRolloutRollbackKeepsTheGroup(t *testing.T) {
 	// batch.
 	ctx, stop := context.WithCancel(t.Context())
 	var (
-		wg       sync.WaitGroup
-		tries    int
-		taken    []string
-		refusals = map[string]int{}
+		wg        sync.WaitGroup
+		tries     int
+		transient int
+		taken     []string
+		refusals  = map[string]int{}
 	)
 	wg.Go(func() {
 		for i := 0; ctx.Err() == nil; i++ {
@@ -77,6 +78,10 @@ func TestRolloutRollbackKeepsTheGroup(t *testing.T) {
 			switch {
 			case err == nil:
 				taken = append(taken, resp.TaskId)
+			case errors.As(err, &apiErr) && apiErr.Retryable():
+				// A busy cloud (503, throttling) took nothing: not a refusal
+				// the promise is about.
+				transient++
 			case errors.As(err, &apiErr):
 				refusals[apiErr.Code]++
 			case ctx.Err() == nil:
@@ -97,7 +102,8 @@ func TestRolloutRollbackKeepsTheGroup(t *testing.T) {
 	require.Equal(t, model.RolloutPausedBatch, st.Status)
 	require.Empty(t, taken, "another client took the group during the hand-off")
 	require.Positive(t, tries)
-	require.Equal(t, map[string]int{cloud.CodeRollingUpdateRunning: tries}, refusals)
+	require.Equal(t, map[string]int{cloud.CodeRollingUpdateRunning: tries - transient}, refusals)
+	require.Greater(t, tries-transient, transient, "most tries reached the lock")
 	require.Empty(t, e.holdsSince(before), "nothing took or released the group between the task and its rollback")
 	if os.Getenv("IMAGEFLEET_RECORD_HISTORY") != "" {
 		require.NoError(t, writeHistory(t.Context(), e.client, model.RolloutWorkflowID(group), pausedRun, "../workflows/testdata/rollout_chunked_rollback_handoff.json"))
