@@ -26,7 +26,7 @@ const (
 	roleTolerate = "tolerate" // one instance fails for good; the error threshold tolerates it
 )
 
-// Regions of the load. doomedRegion is dark from the start until the
+// Regions of the load. doomedRegion refuses copies from the start until the
 // operations that copy into it have been aborted; outageRegion is the
 // outage the harness lifts after Config.Outage.
 const (

@@ -169,10 +169,14 @@ func runOnce(ctx context.Context, cfg Config, name string, chaos bool) (*run, er
 	if len(ledger) > 0 {
 		r.setupSeq = ledger[len(ledger)-1].Seq
 	}
-	// The doomed region is dark in both runs: the operations that copy there
-	// wait for an operator, who aborts them.
-	if err := r.faults.add(ctx, "doomed-region", cloud.Fault{Kind: cloud.FaultOutage, Region: doomedRegion}); err != nil {
-		return nil, err
+	// The doomed region refuses every copy into it in both runs (its quota
+	// is exceeded: a refusal, not an outage, which a copy waits out for up
+	// to model.StepDeadline): the operations that copy there wait for an
+	// operator, who aborts them.
+	for _, action := range []string{"CopyImage", "CopyObject"} {
+		if err := r.faults.add(ctx, "doomed-region-"+action, cloud.Fault{Kind: cloud.FaultQuota, Action: action, Region: doomedRegion}); err != nil {
+			return nil, err
+		}
 	}
 	for _, o := range r.ops {
 		if o.Failing != "" {
